@@ -1,0 +1,25 @@
+// Package decode turns captured frames into flow.Packet values with
+// gopacket's DecodingLayerParser: reused layer structs, no per-packet
+// allocation on the steady-state path.
+package decode
+
+import "github.com/ccaudit/auditor/capture/flow"
+
+// Packet is one decoded packet. Payload aliases the decoder's buffers (or
+// the frame): it is valid until the next call to Decode.
+type Packet struct {
+	flow.Packet
+
+	// Payload is the transport payload as captured (may be shorter than the
+	// packet's real payload when the frame was cut by the snap length).
+	Payload []byte
+
+	// Quoted is set for an ICMP/ICMPv6 error (destination unreachable, time
+	// exceeded, ...): the flow of the packet the error quotes, and the ICMP
+	// type and code. The ICMP packet itself is still a flow of its own.
+	Quoted             bool
+	QuotedKey          flow.Key
+	ICMPType, ICMPCode uint8
+	Reassembled        bool // built from IP fragments
+	Truncated          bool // frame cut by the snap length inside the headers used
+}

@@ -1,0 +1,153 @@
+package flow
+
+import (
+	"net/netip"
+	"time"
+)
+
+// TCP flag bits as they appear in the TCP header's flags byte.
+const (
+	FlagFIN uint8 = 0x01
+	FlagSYN uint8 = 0x02
+	FlagRST uint8 = 0x04
+	FlagPSH uint8 = 0x08
+	FlagACK uint8 = 0x10
+	FlagURG uint8 = 0x20
+	FlagECE uint8 = 0x40
+	FlagCWR uint8 = 0x80
+)
+
+// Side holds what one direction of a flow sent.
+type Side struct {
+	Packets uint64
+	Bytes   uint64 // frame bytes as captured on the wire (original length)
+	Payload uint64 // transport payload bytes
+	Flags   uint8  // union of TCP flags seen
+
+	nextSeq  uint32 // TCP: highest sequence number + length seen, for retransmission detection
+	seqValid bool
+}
+
+// EndReason says why a flow left the table.
+type EndReason uint8
+
+const (
+	EndActive  EndReason = iota // still in the table (flushed at the end of input)
+	EndIdle                     // idle timeout for its protocol
+	EndClosed                   // TCP FIN from both sides or RST, after the close linger
+	EndEvicted                  // table full: the least recently active flow was evicted
+	EndReused                   // a new SYN reused the 4-tuple of a closed connection
+	EndFlush                    // end of input or capture rotation
+)
+
+func (r EndReason) String() string {
+	switch r {
+	case EndIdle:
+		return "idle"
+	case EndClosed:
+		return "closed"
+	case EndEvicted:
+		return "evicted"
+	case EndReused:
+		return "reused"
+	case EndFlush:
+		return "flush"
+	}
+	return "active"
+}
+
+// Meta is what protocol parsers learned about a flow. It is allocated only
+// for flows a parser labelled, so bare RTP and TCP flows cost nothing here.
+type Meta struct {
+	App        string // application protocol a parser confirmed (sip, rtp, dns, tls, ...)
+	SNI        string
+	ServerName string // from DNS answers the originator received
+	ALPN       string
+	TLSVersion string
+	JA4        string
+	JA3        string
+	CallID     string
+}
+
+// Flow is the record of one bidirectional conversation. The originator is
+// the endpoint that opened it: the SYN sender for TCP, otherwise the sender
+// of the first packet, with the service-port rule in Table for captures that
+// start mid-conversation.
+type Flow struct {
+	Key     Key
+	OrigDir Dir // which key endpoint is the originator
+
+	First, Last int64 // unix nanoseconds of first and last packet
+
+	Orig, Resp Side
+
+	// VLAN is the innermost 802.1Q VLAN ID of the first packet (0 = untagged).
+	VLAN uint16
+
+	// ICMPUnreach counts ICMP destination-unreachable messages that quoted
+	// this flow; UnreachType/UnreachCode are of the last one.
+	ICMPUnreach              uint32
+	UnreachType, UnreachCode uint8
+
+	End EndReason
+
+	// Meta is nil until a parser labels the flow.
+	Meta *Meta
+
+	// Inspect is a bit set of the dissectors still interested in this flow;
+	// the pipeline owns it. Zero means no dissector sees further packets.
+	Inspect uint32
+
+	tcp     tcpState
+	history history
+	closeAt int64 // unix ns at which a closed TCP flow leaves the table
+	lru     lruLinks
+	class   timeoutClass
+}
+
+// Src is the originator's endpoint.
+func (f *Flow) Src() netip.AddrPort { return f.Key.Endpoint(f.OrigDir) }
+
+// Dst is the responder's endpoint.
+func (f *Flow) Dst() netip.AddrPort { return f.Key.Endpoint(f.OrigDir.Flip()) }
+
+// FirstTime and LastTime convert the packet times.
+func (f *Flow) FirstTime() time.Time { return time.Unix(0, f.First).UTC() }
+
+// LastTime is the time of the last packet.
+func (f *Flow) LastTime() time.Time { return time.Unix(0, f.Last).UTC() }
+
+// History is the Zeek-style history string: upper case for the originator,
+// lower case for the responder, '^' when the originator was flipped.
+func (f *Flow) History() string { return f.history.String() }
+
+// State is the Zeek-style connection state (S0, S1, SF, REJ, RSTO, ...).
+func (f *Flow) State() string { return f.state() }
+
+// Established reports whether a TCP handshake completed (SYN and SYN-ACK
+// seen), or, for other protocols, whether the responder answered.
+func (f *Flow) Established() bool {
+	if f.Key.proto == ProtoTCP {
+		return f.tcp.has(origSYN) && f.tcp.has(respSYNACK)
+	}
+	return f.Resp.Packets > 0
+}
+
+// Side returns the counters of the sender in direction d of the key.
+func (f *Flow) Side(d Dir) *Side {
+	if d == f.OrigDir {
+		return &f.Orig
+	}
+	return &f.Resp
+}
+
+// MetaOrNew returns the flow's Meta, allocating it on first use.
+func (f *Flow) MetaOrNew() *Meta {
+	if f.Meta == nil {
+		f.Meta = &Meta{}
+	}
+	return f.Meta
+}
+
+// reset clears a flow for reuse from the table's free list.
+func (f *Flow) reset() { *f = Flow{} }

@@ -1,0 +1,159 @@
+// Package flow owns the bidirectional flow key and the flow record, and the
+// table that turns decoded packets into flows. Every other package imports
+// these types; none copies them.
+package flow
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// IP protocol numbers the auditor distinguishes.
+const (
+	ProtoICMP   uint8 = 1
+	ProtoTCP    uint8 = 6
+	ProtoUDP    uint8 = 17
+	ProtoICMPv6 uint8 = 58
+	ProtoSCTP   uint8 = 132
+)
+
+// Key identifies a flow independently of direction: the two endpoints are
+// stored in canonical order (lower address, then lower port, first), so a
+// packet and its reply produce the same Key. It is packed and comparable so
+// it hashes fast as a map key: tailscale's flowtrack measured this layout 2x
+// faster than a pair of netip.AddrPort.
+//
+// IPv4 addresses are stored IPv4-mapped; the is4 flag keeps a genuine
+// IPv4-mapped IPv6 address apart from an IPv4 one.
+type Key struct {
+	addrA, addrB [16]byte
+	portA, portB uint16
+	proto        uint8
+	is4          bool
+}
+
+// Dir says which endpoint of a Key sent a packet.
+type Dir uint8
+
+const (
+	// DirAB: the sender is endpoint A of the key.
+	DirAB Dir = 0
+	// DirBA: the sender is endpoint B of the key.
+	DirBA Dir = 1
+)
+
+// Flip returns the other direction.
+func (d Dir) Flip() Dir { return d ^ 1 }
+
+// NewKey builds the canonical key for a packet from src to dst and reports
+// which endpoint of the key sent it. src and dst must be of the same family.
+func NewKey(proto uint8, src, dst netip.AddrPort) (Key, Dir) {
+	return KeyFrom16(proto, src.Addr().Is4(), src.Addr().As16(), src.Port(), dst.Addr().As16(), dst.Port())
+}
+
+// KeyFrom16 is NewKey for callers that already hold 16-byte addresses (the
+// decoder and the eBPF map reader), so the hot path builds no netip values.
+func KeyFrom16(proto uint8, is4 bool, src [16]byte, sport uint16, dst [16]byte, dport uint16) (Key, Dir) {
+	if endpointLess(dst, dport, src, sport) {
+		return Key{addrA: dst, addrB: src, portA: dport, portB: sport, proto: proto, is4: is4}, DirBA
+	}
+	return Key{addrA: src, addrB: dst, portA: sport, portB: dport, proto: proto, is4: is4}, DirAB
+}
+
+func endpointLess(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
+	// Compare as two big-endian words: this is a hot path and a byte loop
+	// costs twice as much.
+	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if a0 != b0 {
+		return a0 < b0
+	}
+	a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	if a1 != b1 {
+		return a1 < b1
+	}
+	return ap < bp
+}
+
+// Proto is the IP protocol number.
+func (k Key) Proto() uint8 { return k.proto }
+
+// Is4 reports whether the flow is IPv4.
+func (k Key) Is4() bool { return k.is4 }
+
+// A is the canonically lower endpoint.
+func (k Key) A() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.addrA), k.portA) }
+
+// B is the canonically higher endpoint.
+func (k Key) B() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.addrB), k.portB) }
+
+// Endpoint returns the sender (d) side of the key.
+func (k Key) Endpoint(d Dir) netip.AddrPort {
+	if d == DirAB {
+		return k.A()
+	}
+	return k.B()
+}
+
+func (k Key) addr(b [16]byte) netip.Addr {
+	a := netip.AddrFrom16(b)
+	if k.is4 {
+		return a.Unmap()
+	}
+	return a
+}
+
+// Hash is a direction-independent hash of the key, stable across runs, for
+// sharding flows across workers. FNV-1a over the packed fields: cheap and
+// good enough to spread flows; it is not used for map lookups.
+func (k Key) Hash() uint64 {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+	)
+	h := uint64(offset)
+	mix := func(v uint64) {
+		for i := 0; i < 8; i++ {
+			h ^= v & 0xff
+			h *= prime
+			v >>= 8
+		}
+	}
+	mix(binary.LittleEndian.Uint64(k.addrA[:8]))
+	mix(binary.LittleEndian.Uint64(k.addrA[8:]))
+	mix(binary.LittleEndian.Uint64(k.addrB[:8]))
+	mix(binary.LittleEndian.Uint64(k.addrB[8:]))
+	mix(uint64(k.portA)<<24 | uint64(k.portB)<<8 | uint64(k.proto))
+	return h
+}
+
+// ProtoName is the lower-case protocol name used in output ("tcp", "udp",
+// "icmp", "icmp6", "sctp") or the number for anything else.
+func ProtoName(p uint8) string {
+	switch p {
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	case ProtoICMP:
+		return "icmp"
+	case ProtoICMPv6:
+		return "icmp6"
+	case ProtoSCTP:
+		return "sctp"
+	}
+	return itoa(int(p))
+}
+
+func itoa(v int) string {
+	var b [20]byte
+	i := len(b)
+	if v == 0 {
+		return "0"
+	}
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
+}

@@ -1,0 +1,375 @@
+package flow
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Packet is what the table needs from one decoded packet. The decoder fills
+// it; the table never sees payload bytes.
+type Packet struct {
+	Key        Key
+	Dir        Dir    // sender side of Key
+	Time       int64  // unix nanoseconds
+	WireLen    uint32 // original frame length
+	PayloadLen uint32 // transport payload length (as captured length allows)
+	TCPFlags   uint8
+	Seq        uint32 // TCP sequence number
+	VLAN       uint16 // innermost VLAN ID, 0 if untagged
+}
+
+// Config bounds the table and sets idle timeouts per protocol.
+type Config struct {
+	// MaxFlows bounds the table; when full, the least recently active flow
+	// is evicted (and counted) to make room.
+	MaxFlows int
+	// Timeouts after which an idle flow ends, per protocol class.
+	TCPTimeout   time.Duration // established or half-open TCP
+	TCPLinger    time.Duration // after FIN from both sides or RST, to absorb trailing ACKs
+	UDPTimeout   time.Duration
+	ICMPTimeout  time.Duration
+	OtherTimeout time.Duration
+}
+
+// DefaultConfig follows Zeek's defaults (tcp_inactivity_timeout 5 min,
+// udp/icmp 1 min, tcp_close_delay 5 s) with a one-million-flow bound.
+func DefaultConfig() Config {
+	return Config{
+		MaxFlows:     1_000_000,
+		TCPTimeout:   5 * time.Minute,
+		TCPLinger:    5 * time.Second,
+		UDPTimeout:   time.Minute,
+		ICMPTimeout:  time.Minute,
+		OtherTimeout: time.Minute,
+	}
+}
+
+// Stats are the table's counters. They are atomic so a metrics reader on
+// another goroutine can read them while the table runs.
+type Stats struct {
+	Created atomic.Uint64
+	Ended   [EndFlush + 1]atomic.Uint64 // by EndReason
+	Active  atomic.Int64
+}
+
+// EndFunc receives each flow as it leaves the table. The flow is recycled
+// after the call returns: copy what must outlive it.
+type EndFunc func(*Flow)
+
+// Table turns packets into bidirectional flows. It is not safe for
+// concurrent use: the pipeline gives each worker its own table.
+type Table struct {
+	cfg      Config
+	timeouts [numClasses]int64
+	flows    map[Key]*Flow
+	lists    [numClasses]lruList
+	free     []*Flow
+	onEnd    EndFunc
+	now      int64 // latest packet time seen
+	swept    int64 // time of the last expiry sweep
+	stats    Stats
+}
+
+// NewTable returns an empty table; onEnd receives every flow that ends.
+func NewTable(cfg Config, onEnd EndFunc) *Table {
+	def := DefaultConfig()
+	if cfg.MaxFlows <= 0 {
+		cfg.MaxFlows = def.MaxFlows
+	}
+	orDefault(&cfg.TCPTimeout, def.TCPTimeout)
+	orDefault(&cfg.TCPLinger, def.TCPLinger)
+	orDefault(&cfg.UDPTimeout, def.UDPTimeout)
+	orDefault(&cfg.ICMPTimeout, def.ICMPTimeout)
+	orDefault(&cfg.OtherTimeout, def.OtherTimeout)
+	t := &Table{cfg: cfg, flows: make(map[Key]*Flow, min(cfg.MaxFlows, 1<<16)), onEnd: onEnd}
+	t.timeouts = [numClasses]int64{
+		classTCP:       int64(cfg.TCPTimeout),
+		classTCPClosed: int64(cfg.TCPLinger),
+		classUDP:       int64(cfg.UDPTimeout),
+		classICMP:      int64(cfg.ICMPTimeout),
+		classOther:     int64(cfg.OtherTimeout),
+	}
+	return t
+}
+
+func orDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// Stats returns the table's live counters.
+func (t *Table) Stats() *Stats { return &t.stats }
+
+// Len is the number of active flows.
+func (t *Table) Len() int { return len(t.flows) }
+
+// Now is the time of the latest packet the table has seen.
+func (t *Table) Now() int64 { return t.now }
+
+// Lookup returns the active flow for k, or nil.
+func (t *Table) Lookup(k Key) *Flow { return t.flows[k] }
+
+// Packet accounts one packet and returns its flow and whether the packet
+// came from the originator. The flow stays valid until the next call that
+// can end flows (Packet, Advance, Flush).
+func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
+	if p.Time > t.now {
+		t.now = p.Time
+		if t.now-t.swept >= int64(time.Second) {
+			t.expire(t.now)
+			t.swept = t.now
+		}
+	}
+	f = t.flows[p.Key]
+	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
+		// A fresh SYN on a closed connection's 4-tuple is a new connection.
+		t.end(f, EndReused)
+		f = nil
+	}
+	if f == nil {
+		f = t.create(p)
+	}
+	fromOrig = p.Dir == f.OrigDir
+	side := &f.Resp
+	if fromOrig {
+		side = &f.Orig
+	}
+	side.Packets++
+	side.Bytes += uint64(p.WireLen)
+	side.Payload += uint64(p.PayloadLen)
+	if p.Time > f.Last {
+		f.Last = p.Time
+	}
+	retrans := false
+	if f.Key.proto == ProtoTCP {
+		side.Flags |= p.TCPFlags
+		retrans = side.trackSeq(p.Seq, p.PayloadLen, p.TCPFlags)
+		f.tcp.observe(fromOrig, p.TCPFlags)
+	}
+	f.observeHistory(fromOrig, p.TCPFlags, p.PayloadLen, retrans)
+	t.touch(f)
+	return f, fromOrig
+}
+
+// trackSeq reports whether a segment carrying payload lies entirely below
+// the highest sequence number already seen from this side.
+func (s *Side) trackSeq(seq, payload uint32, flags uint8) bool {
+	span := payload
+	if flags&(FlagSYN|FlagFIN) != 0 {
+		span++
+	}
+	end := seq + span
+	if !s.seqValid {
+		s.nextSeq, s.seqValid = end, true
+		return false
+	}
+	retrans := payload > 0 && int32(end-s.nextSeq) <= 0
+	if int32(end-s.nextSeq) > 0 {
+		s.nextSeq = end
+	}
+	return retrans
+}
+
+func (t *Table) create(p *Packet) *Flow {
+	if len(t.flows) >= t.cfg.MaxFlows {
+		t.evictOldest()
+	}
+	var f *Flow
+	if n := len(t.free); n > 0 {
+		f, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		f = new(Flow)
+	}
+	f.Key = p.Key
+	f.First, f.Last = p.Time, p.Time
+	f.VLAN = p.VLAN
+	f.OrigDir = p.Dir
+	if flip := originatorIsReceiver(p); flip {
+		f.OrigDir = p.Dir.Flip()
+		f.history.add('^')
+	}
+	f.class = classOf(p.Key.proto)
+	t.flows[p.Key] = f
+	t.lists[f.class].pushBack(f)
+	t.stats.Created.Add(1)
+	t.stats.Active.Add(1)
+	return f
+}
+
+// originatorIsReceiver decides, for the first packet of a flow, whether its
+// receiver rather than its sender opened the conversation. A SYN-ACK means
+// the SYN was missed. Without a SYN (the capture started mid-connection, or
+// a reply was seen first), a packet from a well-known port to an ephemeral
+// one is taken as the server answering, as Zeek does for its likely-server
+// ports.
+func originatorIsReceiver(p *Packet) bool {
+	if p.Key.proto == ProtoTCP {
+		switch p.TCPFlags & (FlagSYN | FlagACK) {
+		case FlagSYN:
+			return false
+		case FlagSYN | FlagACK:
+			return true
+		}
+	}
+	if p.Key.proto != ProtoTCP && p.Key.proto != ProtoUDP && p.Key.proto != ProtoSCTP {
+		return false
+	}
+	src, dst := p.Key.portA, p.Key.portB
+	if p.Dir == DirBA {
+		src, dst = dst, src
+	}
+	return src < 1024 && dst >= 1024
+}
+
+func (t *Table) touch(f *Flow) {
+	class := f.class
+	if f.Key.proto == ProtoTCP && f.tcp.closed() {
+		class = classTCPClosed
+	}
+	if class != f.class {
+		t.lists[f.class].remove(f)
+		f.class = class
+		t.lists[class].pushBack(f)
+		return
+	}
+	t.lists[class].moveToBack(f)
+}
+
+// ICMPUnreachable records an ICMP destination-unreachable that quoted a
+// packet of flow k. It reports whether such a flow was active.
+func (t *Table) ICMPUnreachable(k Key, typ, code uint8) bool {
+	f := t.flows[k]
+	if f == nil {
+		return false
+	}
+	f.ICMPUnreach++
+	f.UnreachType, f.UnreachCode = typ, code
+	return true
+}
+
+// Advance moves the table's clock to now (for live capture, where time
+// passes without packets) and ends the flows idle for longer than their
+// timeout.
+func (t *Table) Advance(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+	t.expire(t.now)
+	t.swept = t.now
+}
+
+func (t *Table) expire(now int64) {
+	for c := range t.lists {
+		l := &t.lists[c]
+		for f := l.head; f != nil && now-f.Last > t.timeouts[c]; f = l.head {
+			reason := EndIdle
+			if timeoutClass(c) == classTCPClosed {
+				reason = EndClosed
+			}
+			t.end(f, reason)
+		}
+	}
+}
+
+// evictOldest ends the least recently active flow of all classes.
+func (t *Table) evictOldest() {
+	var oldest *Flow
+	for c := range t.lists {
+		if h := t.lists[c].head; h != nil && (oldest == nil || h.Last < oldest.Last) {
+			oldest = h
+		}
+	}
+	if oldest != nil {
+		t.end(oldest, EndEvicted)
+	}
+}
+
+// Flush ends every active flow, oldest first, with the given reason.
+func (t *Table) Flush(reason EndReason) {
+	for len(t.flows) > 0 {
+		var oldest *Flow
+		for c := range t.lists {
+			if h := t.lists[c].head; h != nil && (oldest == nil || h.First < oldest.First) {
+				oldest = h
+			}
+		}
+		t.end(oldest, reason)
+	}
+}
+
+func (t *Table) end(f *Flow, reason EndReason) {
+	t.lists[f.class].remove(f)
+	delete(t.flows, f.Key)
+	f.End = reason
+	t.stats.Ended[reason].Add(1)
+	t.stats.Active.Add(-1)
+	if t.onEnd != nil {
+		t.onEnd(f)
+	}
+	f.reset()
+	t.free = append(t.free, f)
+}
+
+// timeoutClass groups flows that share an idle timeout; each class keeps its
+// flows in one list ordered by last activity, so expiry and eviction look
+// only at list heads.
+type timeoutClass uint8
+
+const (
+	classTCP timeoutClass = iota
+	classTCPClosed
+	classUDP
+	classICMP
+	classOther
+	numClasses
+)
+
+func classOf(proto uint8) timeoutClass {
+	switch proto {
+	case ProtoTCP:
+		return classTCP
+	case ProtoUDP:
+		return classUDP
+	case ProtoICMP, ProtoICMPv6:
+		return classICMP
+	}
+	return classOther
+}
+
+type lruLinks struct{ prev, next *Flow }
+
+// lruList is an intrusive doubly linked list, least recently active first.
+type lruList struct{ head, tail *Flow }
+
+func (l *lruList) pushBack(f *Flow) {
+	f.lru.prev, f.lru.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.lru.next = f
+	} else {
+		l.head = f
+	}
+	l.tail = f
+}
+
+func (l *lruList) remove(f *Flow) {
+	if f.lru.prev != nil {
+		f.lru.prev.lru.next = f.lru.next
+	} else {
+		l.head = f.lru.next
+	}
+	if f.lru.next != nil {
+		f.lru.next.lru.prev = f.lru.prev
+	} else {
+		l.tail = f.lru.prev
+	}
+	f.lru = lruLinks{}
+}
+
+func (l *lruList) moveToBack(f *Flow) {
+	if l.tail == f {
+		return
+	}
+	l.remove(f)
+	l.pushBack(f)
+}
