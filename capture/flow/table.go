@@ -219,8 +219,17 @@ func originatorIsReceiver(p *Packet) bool {
 	if p.Dir == DirBA {
 		src, dst = dst, src
 	}
-	return src < 1024 && dst >= 1024
+	if src < 1024 && dst >= 1024 {
+		return true
+	}
+	// Mid-connection TCP from a registered port to one in the ephemeral
+	// range (Linux and Windows both allocate from 32768 up) is the server
+	// talking. UDP is left alone: media flows use high ports on both sides
+	// and the first sender is the better guess there.
+	return p.Key.proto == ProtoTCP && src < ephemeralPortStart && dst >= ephemeralPortStart
 }
+
+const ephemeralPortStart = 32768
 
 func (t *Table) touch(f *Flow) {
 	class := f.class

@@ -1,0 +1,71 @@
+package flow
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestKeyIsDirectionIndependent(t *testing.T) {
+	tests := []struct{ a, b string }{
+		{"10.0.0.1:40000", "10.0.0.2:5060"},
+		{"10.0.0.2:5060", "10.0.0.1:40000"},
+		{"10.0.0.1:5060", "10.0.0.1:5061"},
+		{"[2001:db8::1]:443", "[2001:db8::2]:50000"},
+	}
+	for _, tt := range tests {
+		a, b := netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b)
+		k1, d1 := NewKey(ProtoTCP, a, b)
+		k2, d2 := NewKey(ProtoTCP, b, a)
+		if k1 != k2 || d1 == d2 {
+			t.Errorf("%s<->%s: keys differ or directions agree", tt.a, tt.b)
+		}
+		if k1.Hash() != k2.Hash() {
+			t.Errorf("%s: hash depends on direction", tt.a)
+		}
+		if k1.Endpoint(d1) != a || k1.Endpoint(d1.Flip()) != b {
+			t.Errorf("endpoints %v %v, want %v %v", k1.Endpoint(d1), k1.Endpoint(d1.Flip()), a, b)
+		}
+	}
+	// IPv4 and IPv4-mapped IPv6 are different flows.
+	k4, _ := NewKey(ProtoUDP, netip.MustParseAddrPort("1.2.3.4:1"), netip.MustParseAddrPort("1.2.3.5:2"))
+	k6, _ := NewKey(ProtoUDP, netip.MustParseAddrPort("[::ffff:1.2.3.4]:1"), netip.MustParseAddrPort("[::ffff:1.2.3.5]:2"))
+	if k4 == k6 || !k4.A().Addr().Is4() || k6.A().Addr().Is4() {
+		t.Error("IPv4 and IPv4-mapped IPv6 keys collide")
+	}
+}
+
+// Test vectors from the Community ID specification's baseline
+// (corelight/community-id-spec, baseline/baseline_deflt.json).
+func TestCommunityID(t *testing.T) {
+	tests := []struct {
+		proto    uint8
+		src, dst string
+		want     string
+	}{
+		{ProtoTCP, "128.232.110.120:34855", "66.35.250.204:80", "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+		{ProtoTCP, "66.35.250.204:80", "128.232.110.120:34855", "1:LQU9qZlK+B5F3KDmev6m5PMibrg="},
+		{ProtoUDP, "192.168.1.52:54585", "8.8.8.8:53", "1:d/FP5EW3wiY1vCndhwleRRKHowQ="},
+		{ProtoICMP, "192.168.0.89:8", "192.168.0.1:0", "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="},
+		{ProtoICMP, "192.168.0.1:0", "192.168.0.89:8", "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="},
+		{ProtoICMPv6, "[fe80::200:86ff:fe05:80da]:135", "[fe80::260:97ff:fe07:69ea]:136", "1:dGHyGvjMfljg6Bppwm3bg0LO8TY="},
+	}
+	for _, tt := range tests {
+		got := CommunityID(tt.proto, netip.MustParseAddrPort(tt.src), netip.MustParseAddrPort(tt.dst), 0)
+		if got != tt.want {
+			t.Errorf("%d %s -> %s: %s, want %s", tt.proto, tt.src, tt.dst, got, tt.want)
+		}
+	}
+}
+
+func BenchmarkMapKey(b *testing.B) {
+	m := make(map[Key]int, 1<<16)
+	keys := make([]Key, 1<<16)
+	for i := range keys {
+		keys[i], _ = NewKey(ProtoUDP, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 20000), server)
+		m[keys[i]] = i
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = m[keys[i&(1<<16-1)]]
+	}
+}

@@ -1,0 +1,218 @@
+package flow
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+var (
+	client = netip.MustParseAddrPort("10.0.0.1:40000")
+	server = netip.MustParseAddrPort("10.0.0.2:5061")
+)
+
+// seg describes one packet of a scripted conversation.
+type seg struct {
+	fromClient bool
+	flags      uint8
+	payload    uint32
+	seq        uint32
+	at         time.Duration
+}
+
+func play(t *testing.T, tab *Table, proto uint8, segs []seg) {
+	t.Helper()
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	for _, s := range segs {
+		src, dst := client, server
+		if !s.fromClient {
+			src, dst = server, client
+		}
+		k, d := NewKey(proto, src, dst)
+		tab.Packet(&Packet{Key: k, Dir: d, Time: base + int64(s.at), WireLen: 60 + s.payload,
+			PayloadLen: s.payload, TCPFlags: s.flags, Seq: s.seq})
+	}
+}
+
+func collect(cfg Config) (*Table, *[]Flow) {
+	var out []Flow
+	return NewTable(cfg, func(f *Flow) { out = append(out, *f) }), &out
+}
+
+const (
+	syn    = FlagSYN
+	synack = FlagSYN | FlagACK
+	ack    = FlagACK
+	pshack = FlagPSH | FlagACK
+	finack = FlagFIN | FlagACK
+	rst    = FlagRST
+	rstack = FlagRST | FlagACK
+)
+
+func TestTCPStateAndHistory(t *testing.T) {
+	tests := []struct {
+		name     string
+		segs     []seg
+		state    string
+		history  string
+		origIsCl bool
+	}{
+		{"unanswered SYN with retries is one attempt", []seg{
+			{true, syn, 0, 100, 0}, {true, syn, 0, 100, time.Second}, {true, syn, 0, 100, 3 * time.Second},
+		}, "S0", "S", true},
+		{"rejected", []seg{{true, syn, 0, 100, 0}, {false, rstack, 0, 0, time.Millisecond}}, "REJ", "Sr", true},
+		{"normal close", []seg{
+			{true, syn, 0, 100, 0}, {false, synack, 0, 500, 1}, {true, ack, 0, 101, 2},
+			{true, pshack, 10, 101, 3}, {false, pshack, 20, 501, 4},
+			{true, finack, 0, 111, 5}, {false, finack, 0, 521, 6}, {true, ack, 0, 112, 7},
+		}, "SF", "ShADdFf", true},
+		{"established, open", []seg{{true, syn, 0, 1, 0}, {false, synack, 0, 1, 1}, {true, ack, 0, 2, 2}}, "S1", "ShA", true},
+		{"originator reset", []seg{{true, syn, 0, 1, 0}, {false, synack, 0, 1, 1}, {true, rst, 0, 2, 2}}, "RSTO", "ShR", true},
+		{"responder reset", []seg{{true, syn, 0, 1, 0}, {false, synack, 0, 1, 1}, {true, ack, 0, 2, 2}, {false, rst, 0, 2, 3}}, "RSTR", "ShAr", true},
+		{"only originator FIN", []seg{{true, syn, 0, 1, 0}, {false, synack, 0, 1, 1}, {true, finack, 0, 2, 2}}, "S2", "ShF", true},
+		{"SYN then FIN, no answer", []seg{{true, syn, 0, 1, 0}, {true, finack, 0, 2, 1}}, "SH", "SF", true},
+		{"SYN then own RST", []seg{{true, syn, 0, 1, 0}, {true, rst, 0, 2, 1}}, "RSTOS0", "SR", true},
+		{"SYN-ACK seen first flips the originator", []seg{{false, synack, 0, 1, 0}, {true, ack, 0, 2, 1}, {true, pshack, 5, 2, 2}}, "OTH", "^hAD", true},
+		{"midstream from service port flips", []seg{{false, pshack, 10, 1, 0}, {true, ack, 0, 1, 1}}, "OTH", "^dA", true},
+		{"retransmitted data", []seg{
+			{true, syn, 0, 0, 0}, {false, synack, 0, 0, 1}, {true, pshack, 10, 1, 2}, {true, pshack, 10, 1, 3},
+		}, "S1", "ShDT", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tab, out := collect(DefaultConfig())
+			play(t, tab, ProtoTCP, tt.segs)
+			tab.Flush(EndFlush)
+			if len(*out) != 1 {
+				t.Fatalf("got %d flows, want 1", len(*out))
+			}
+			f := (*out)[0]
+			if got := f.State(); got != tt.state {
+				t.Errorf("state = %s, want %s", got, tt.state)
+			}
+			if got := f.History(); got != tt.history {
+				t.Errorf("history = %q, want %q", got, tt.history)
+			}
+			if got := f.Src() == client; got != tt.origIsCl {
+				t.Errorf("originator = %v, want client=%v", f.Src(), tt.origIsCl)
+			}
+		})
+	}
+}
+
+func TestUDPStateAndCounters(t *testing.T) {
+	tab, out := collect(DefaultConfig())
+	play(t, tab, ProtoUDP, []seg{{true, 0, 100, 0, 0}, {false, 0, 50, 0, 1}, {true, 0, 100, 0, 2}})
+	tab.Flush(EndFlush)
+	f := (*out)[0]
+	if f.State() != "SF" || f.Orig.Packets != 2 || f.Resp.Packets != 1 || f.Orig.Bytes != 320 || f.Resp.Payload != 50 {
+		t.Fatalf("state %s orig %+v resp %+v", f.State(), f.Orig, f.Resp)
+	}
+	if f.History() != "Dd" {
+		t.Errorf("history %q", f.History())
+	}
+}
+
+func TestIdleTimeoutAndLinger(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.UDPTimeout = 30 * time.Second
+	tab, out := collect(cfg)
+	play(t, tab, ProtoUDP, []seg{{true, 0, 10, 0, 0}})
+	// A TCP connection that closes: it must leave after the linger, not the 5 min timeout.
+	play(t, tab, ProtoTCP, []seg{{true, syn, 0, 0, 0}, {false, rstack, 0, 0, 1}})
+	other := netip.MustParseAddrPort("10.0.0.9:1234")
+	k, d := NewKey(ProtoUDP, other, server)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	tab.Packet(&Packet{Key: k, Dir: d, Time: base + int64(10*time.Second)})
+	if len(*out) != 1 || (*out)[0].End != EndClosed || (*out)[0].Key.Proto() != ProtoTCP {
+		t.Fatalf("after 10s: %d flows ended, want the closed TCP one", len(*out))
+	}
+	tab.Advance(base + int64(31*time.Second))
+	if len(*out) != 2 || (*out)[1].End != EndIdle || (*out)[1].Key.Proto() != ProtoUDP {
+		t.Fatalf("after 31s: %+v", *out)
+	}
+	if tab.Len() != 1 {
+		t.Fatalf("active = %d, want 1", tab.Len())
+	}
+}
+
+func TestPortReuseStartsNewFlow(t *testing.T) {
+	tab, out := collect(DefaultConfig())
+	play(t, tab, ProtoTCP, []seg{
+		{true, syn, 0, 0, 0}, {false, rstack, 0, 0, 1},
+		{true, syn, 0, 9000, 2}, {false, synack, 0, 0, 3},
+	})
+	tab.Flush(EndFlush)
+	if len(*out) != 2 || (*out)[0].State() != "REJ" || (*out)[0].End != EndReused || (*out)[1].State() != "S1" {
+		t.Fatalf("flows: %d", len(*out))
+	}
+}
+
+func TestEvictionIsCountedAndOldestFirst(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 3
+	tab, out := collect(cfg)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	for i := range 5 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i)}), 5000)
+		k, d := NewKey(ProtoUDP, src, server)
+		tab.Packet(&Packet{Key: k, Dir: d, Time: base + int64(i)})
+	}
+	if tab.Len() != 3 || len(*out) != 2 {
+		t.Fatalf("len %d ended %d", tab.Len(), len(*out))
+	}
+	if got := tab.Stats().Ended[EndEvicted].Load(); got != 2 {
+		t.Fatalf("evicted = %d", got)
+	}
+	if (*out)[0].Src().Addr() != netip.AddrFrom4([4]byte{10, 0, 1, 0}) {
+		t.Fatalf("evicted %v first, want the oldest", (*out)[0].Src())
+	}
+}
+
+func TestICMPUnreachableAttributed(t *testing.T) {
+	tab, out := collect(DefaultConfig())
+	play(t, tab, ProtoUDP, []seg{{true, 0, 10, 0, 0}})
+	k, _ := NewKey(ProtoUDP, client, server)
+	if !tab.ICMPUnreachable(k, 3, 3) {
+		t.Fatal("flow not found")
+	}
+	tab.Flush(EndFlush)
+	if f := (*out)[0]; f.ICMPUnreach != 1 || f.UnreachCode != 3 {
+		t.Fatalf("%+v", f)
+	}
+}
+
+func TestTablePacketAllocatesNothing(t *testing.T) {
+	tab := NewTable(DefaultConfig(), nil)
+	k, d := NewKey(ProtoUDP, client, server)
+	p := &Packet{Key: k, Dir: d, Time: 1, WireLen: 214, PayloadLen: 172}
+	tab.Packet(p)
+	allocs := testing.AllocsPerRun(1000, func() {
+		p.Time++
+		p.Dir = p.Dir.Flip()
+		tab.Packet(p)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocs per packet", allocs)
+	}
+}
+
+func BenchmarkTablePacket(b *testing.B) {
+	const nflows = 150_000
+	tab := NewTable(DefaultConfig(), nil)
+	pkts := make([]Packet, nflows)
+	for i := range pkts {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(16384+i%16000))
+		k, d := NewKey(ProtoUDP, src, server)
+		pkts[i] = Packet{Key: k, Dir: d, WireLen: 214, PayloadLen: 172}
+	}
+	b.ReportAllocs()
+	b.SetBytes(214)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := &pkts[i%nflows]
+		p.Time = int64(i) * 1000
+		tab.Packet(p)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
