@@ -1,6 +1,3 @@
-// Package decode turns captured frames into flow.Packet values with
-// gopacket's DecodingLayerParser: reused layer structs, no per-packet
-// allocation on the steady-state path.
 package decode
 
 import "github.com/ccaudit/auditor/capture/flow"
@@ -22,4 +19,15 @@ type Packet struct {
 	ICMPType, ICMPCode uint8
 	Reassembled        bool // built from IP fragments
 	Truncated          bool // frame cut by the snap length inside the headers used
+
+	// Fragments is the number of frames a reassembled datagram was built
+	// from; WireLen is then the sum of their wire lengths.
+	Fragments uint16
+
+	// Tunnel is the outermost encapsulation the packet was taken out of,
+	// and OuterKey the flow of the outer IP header that carried it (the
+	// UDP ports for VXLAN, no ports for GRE and IP-in-IP). The flow itself
+	// (Key) is always the innermost one.
+	Tunnel   Tunnel
+	OuterKey flow.Key
 }

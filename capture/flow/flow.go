@@ -97,6 +97,9 @@ type Flow struct {
 	// Inspect is a bit set of the dissectors still interested in this flow;
 	// the pipeline owns it. Zero means no dissector sees further packets.
 	Inspect uint32
+	// Seen is the set of dissectors that ever inspected the flow; they are
+	// told when it ends.
+	Seen uint32
 
 	tcp     tcpState
 	history history

@@ -12,7 +12,7 @@ type Packet struct {
 	Dir        Dir    // sender side of Key
 	Time       int64  // unix nanoseconds
 	WireLen    uint32 // original frame length
-	PayloadLen uint32 // transport payload length (as captured length allows)
+	PayloadLen uint32 // transport payload length per the IP header (not the captured length)
 	TCPFlags   uint8
 	Seq        uint32 // TCP sequence number
 	VLAN       uint16 // innermost VLAN ID, 0 if untagged

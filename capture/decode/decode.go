@@ -1,0 +1,579 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Link types gopacket names differently or not at all.
+const (
+	linkTypeRawOpenBSD = layers.LinkType(12)
+	linkTypeRawBSD     = layers.LinkType(14)
+	linkTypeNFLOG      = layers.LinkType(239)
+)
+
+// Options tune a Decoder. The zero value is ready to use.
+type Options struct {
+	// MaxFragDatagrams bounds the IP datagrams held for reassembly at
+	// once; when full, the one idle longest is dropped (default 256, so at
+	// most 256 x 64 KiB of fragment buffers).
+	MaxFragDatagrams int
+	// FragTimeout drops a datagram whose fragments stopped arriving, timed
+	// on packet timestamps (default 30 s, Linux's ipfrag_time).
+	FragTimeout time.Duration
+}
+
+// Tunnel names the encapsulation a flow packet was taken out of.
+type Tunnel uint8
+
+const (
+	TunnelNone   Tunnel = iota
+	TunnelGRE           // GRE carrying IP or Ethernet (Transparent Ethernet Bridging)
+	TunnelERSPAN        // GRE with an ERSPAN type I or II header: mirrored Ethernet
+	TunnelVXLAN         // VXLAN on UDP 4789
+	TunnelIPinIP        // IPv4 or IPv6 directly inside IPv4 or IPv6 (protocols 4 and 41, 6in4)
+)
+
+func (t Tunnel) String() string {
+	switch t {
+	case TunnelGRE:
+		return "gre"
+	case TunnelERSPAN:
+		return "erspan"
+	case TunnelVXLAN:
+		return "vxlan"
+	case TunnelIPinIP:
+		return "ipip"
+	}
+	return ""
+}
+
+// Decoder decodes frames into flow packets. It holds the reused layer
+// structs and the fragment reassembly state: use one per goroutine. Only
+// Stats may be called from other goroutines.
+type Decoder struct {
+	eth    layers.Ethernet
+	dot1q  dot1qLayer
+	mpls   mplsLayer
+	sll    layers.LinuxSLL
+	sll2   layers.LinuxSLL2
+	loop   layers.Loopback
+	ip4    ip4Layer
+	ip6    ip6Layer
+	ext    extLayer
+	frag6  frag6Layer
+	tcp    layers.TCP
+	udp    layers.UDP
+	icmp4  layers.ICMPv4
+	icmp6  layers.ICMPv6
+	gre    greLayer
+	erspan erspanLayer
+	vxlan  vxlanLayer
+
+	container gopacket.DecodingLayerContainer
+	pEth      *gopacket.DecodingLayerParser
+	pSLL      *gopacket.DecodingLayerParser
+	pSLL2     *gopacket.DecodingLayerParser
+	pLoop     *gopacket.DecodingLayerParser
+	pIP4      *gopacket.DecodingLayerParser
+	pIP6      *gopacket.DecodingLayerParser
+	// byProto decodes a reassembled datagram, starting at the header its
+	// protocol number names.
+	byProto [256]*gopacket.DecodingLayerParser
+
+	decoded []gopacket.LayerType
+	st      state
+	// noFastPath sends every frame through the DecodingLayerParser, for
+	// the tests that prove both paths agree.
+	noFastPath bool
+	frag       *reassembler
+	c          counters
+	lastErr    error
+}
+
+// state is what the layer hooks learned about the packet being decoded.
+type state struct {
+	decoded *[]gopacket.LayerType
+
+	l3      l3info // innermost IP header decoded so far
+	l3Count int
+	vlan    uint16
+
+	tunnel   Tunnel
+	outerKey flow.Key
+
+	fail    Reason // why a layer failed, when failed is set
+	failed  bool
+	defragd bool // the packet is a reassembled datagram
+}
+
+// l3info is the innermost IP header and, after any IPv6 extension headers,
+// the header that follows it.
+type l3info struct {
+	is4      bool
+	src, dst [16]byte
+	proto    uint8  // protocol of the header at next
+	l4       []byte // captured bytes from that header on
+	l4Len    int    // their length per the IP header
+	next     int    // index in decoded of that header
+
+	frag      bool
+	fragID    uint32
+	fragOff   int
+	fragMore  bool
+	fragProto uint8
+}
+
+func (s *state) reset() {
+	decoded := s.decoded
+	*s = state{decoded: decoded}
+}
+
+func (s *state) failWith(r Reason) {
+	if !s.failed {
+		s.fail, s.failed = r, true
+	}
+}
+
+// cutOrBad classifies a failing header inside the innermost IP payload.
+func (s *state) cutOrBad() Reason {
+	if len(s.l3.l4) < s.l3.l4Len {
+		return ReasonTruncated
+	}
+	return ReasonBadIPHeader
+}
+
+// enterL3 is called before a decoded IP header replaces the innermost one:
+// a second IP header without a tunnel header between is IP-in-IP.
+func (s *state) enterL3() {
+	if s.l3Count > 0 {
+		s.enterTunnel(TunnelIPinIP, 0, 0)
+	}
+	s.l3Count++
+}
+
+// enterTunnel records the outermost tunnel and the outer flow it rode on.
+func (s *state) enterTunnel(t Tunnel, sport, dport uint16) {
+	if s.tunnel != TunnelNone || s.l3Count == 0 {
+		return
+	}
+	s.tunnel = t
+	s.outerKey, _ = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
+}
+
+// New returns a decoder.
+func New(opts Options) *Decoder {
+	if opts.MaxFragDatagrams <= 0 {
+		opts.MaxFragDatagrams = 256
+	}
+	if opts.FragTimeout <= 0 {
+		opts.FragTimeout = 30 * time.Second
+	}
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
+	st := &d.st
+	st.decoded = &d.decoded
+	d.dot1q.st, d.mpls.st, d.ip4.st, d.ip6.st = st, st, st, st
+	d.ext.st, d.frag6.st, d.gre.st, d.erspan.st, d.vxlan.st = st, st, st, st, st
+	d.vxlan.udp = &d.udp
+	d.frag = newReassembler(opts.MaxFragDatagrams, opts.FragTimeout, &d.c)
+
+	// A sparse container indexes decoders by layer type: the fastest
+	// lookup gopacket offers. The IPv6 fragment decoder is added after the
+	// extension skipper so that it takes the fragment type over from it.
+	var dlc gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+	for _, l := range []gopacket.DecodingLayer{
+		&d.eth, &d.dot1q, &d.mpls, &d.sll, &d.sll2, &d.loop,
+		&d.ip4, &d.ip6, &d.ext, &d.frag6,
+		&d.tcp, &d.udp, &d.icmp4, &d.icmp6,
+		&d.gre, &d.erspan, &d.vxlan,
+	} {
+		dlc = dlc.Put(l)
+	}
+	d.container = dlc
+	parser := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first)
+		p.SetDecodingLayerContainer(dlc)
+		// Application layers (and anything else unknown) end decoding
+		// without an error: the flow needs no more.
+		p.IgnoreUnsupported = true
+		return p
+	}
+	d.pEth = parser(layers.LayerTypeEthernet)
+	d.pSLL = parser(layers.LayerTypeLinuxSLL)
+	d.pSLL2 = parser(layers.LayerTypeLinuxSLL2)
+	d.pLoop = parser(layers.LayerTypeLoopback)
+	d.pIP4 = parser(layers.LayerTypeIPv4)
+	d.pIP6 = parser(layers.LayerTypeIPv6)
+	for _, proto := range []layers.IPProtocol{
+		layers.IPProtocolTCP, layers.IPProtocolUDP, layers.IPProtocolICMPv4, layers.IPProtocolICMPv6,
+		layers.IPProtocolGRE, layers.IPProtocolIPv4, layers.IPProtocolIPv6,
+		layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination,
+	} {
+		d.byProto[proto] = parser(proto.LayerType())
+	}
+	return d
+}
+
+// Stats returns a snapshot of the decoder's counters. It is safe to call
+// from any goroutine.
+func (d *Decoder) Stats() Stats { return d.c.snapshot() }
+
+// Skipped returns how many frames were skipped for each reason. It is safe
+// to call from any goroutine.
+func (d *Decoder) Skipped() [NumReasons]uint64 { return d.c.snapshot().Skipped }
+
+// LastError is the underlying error of the last skip, when there was one
+// (gopacket's message for a malformed header, or the reassembler's): for
+// logging a sample, not for counting. It is nil after a skip that has no
+// more detail than its Reason.
+func (d *Decoder) LastError() error { return d.lastErr }
+
+// Decode decodes one frame of the given link type, captured at ts (unix
+// nanoseconds) with original length wireLen, into p. It returns nil when p
+// holds a flow packet, or the Reason the frame was skipped. p.Payload
+// aliases data or the decoder's reassembly buffer until the next call.
+func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts int64, wireLen int, p *Packet) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = d.skip(ReasonInternal, fmt.Errorf("decode panic: %v", r))
+		}
+	}()
+	*p = Packet{}
+	if linkType == layers.LinkTypeEthernet && !d.noFastPath && d.decodeFast(data, ts, wireLen, p) {
+		return nil
+	}
+	d.st.reset()
+
+	var parser *gopacket.DecodingLayerParser
+	switch linkType {
+	case layers.LinkTypeEthernet:
+		parser = d.pEth
+	case layers.LinkTypeLinuxSLL:
+		parser = d.pSLL
+	case layers.LinkTypeLinuxSLL2:
+		parser = d.pSLL2
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		parser = d.pLoop
+	case layers.LinkTypeRaw, linkTypeRawOpenBSD, linkTypeRawBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		if parser = d.rawIP(data); parser == nil {
+			return d.skip(ReasonBadIPVersion, nil)
+		}
+	case linkTypeNFLOG:
+		payload, ok := nflogPayload(data)
+		if !ok {
+			return d.skip(ReasonBadLinkHeader, nil)
+		}
+		if payload == nil {
+			return d.skip(ReasonNotIP, nil)
+		}
+		if parser = d.rawIP(payload); parser == nil {
+			return d.skip(ReasonBadIPVersion, nil)
+		}
+		data = payload
+	default:
+		return d.skip(ReasonUnsupportedLinkType, nil)
+	}
+	perr := parser.DecodeLayers(data, &d.decoded)
+	if cap(d.decoded) > 256 {
+		// Only a hostile frame (thousands of stacked tags) grows it this far.
+		d.decoded = make([]gopacket.LayerType, 0, 16)
+	}
+	return d.finish(parser, perr, data, ts, wireLen, p)
+}
+
+// rawIP picks the parser for a bare IP packet by its version nibble, as
+// libpcap's raw link types require.
+func (d *Decoder) rawIP(data []byte) *gopacket.DecodingLayerParser {
+	if len(data) == 0 {
+		return d.pIP4 // fails as truncated
+	}
+	switch data[0] >> 4 {
+	case 4:
+		return d.pIP4
+	case 6:
+		return d.pIP6
+	}
+	return nil
+}
+
+func (d *Decoder) skip(r Reason, err error) error {
+	d.c.skipped[r].Add(1)
+	d.lastErr = err
+	return r
+}
+
+// finish turns what the parser decoded into a flow packet: the innermost IP
+// header that decoded, and the transport header after it.
+func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data []byte, ts int64, wireLen int, p *Packet) error {
+	st := &d.st
+	if st.l3Count == 0 {
+		return d.skip(d.noIPReason(parser, perr, data), perr)
+	}
+	l3 := &st.l3
+	if l3.frag {
+		return d.reassemble(ts, wireLen, p)
+	}
+
+	p.Time = ts
+	p.WireLen = uint32(wireLen)
+	p.VLAN = st.vlan
+	if st.tunnel != TunnelNone {
+		p.Tunnel = st.tunnel
+		p.OuterKey = st.outerKey
+		d.c.tunneled.Add(1)
+	}
+
+	next := gopacket.LayerTypeZero
+	if l3.next < len(d.decoded) {
+		next = d.decoded[l3.next]
+	}
+	switch next {
+	case layers.LayerTypeTCP:
+		hdr := d.tcp.Contents
+		d.emit(p, flow.ProtoTCP, uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort))
+		p.TCPFlags = hdr[13]
+		p.Seq = d.tcp.Seq
+		p.Payload = d.tcp.Payload
+		p.PayloadLen = clampLen(l3.l4Len - len(hdr))
+		return nil
+	case layers.LayerTypeUDP:
+		d.emit(p, flow.ProtoUDP, uint16(d.udp.SrcPort), uint16(d.udp.DstPort))
+		p.Payload = d.udp.Payload
+		p.PayloadLen = clampLen(l3.l4Len - 8)
+		return nil
+	case layers.LayerTypeICMPv4:
+		tc := d.icmp4.TypeCode
+		d.emitICMP(p, flow.ProtoICMP, tc.Type(), tc.Code())
+		p.Payload = d.icmp4.Payload
+		p.PayloadLen = clampLen(l3.l4Len - 8)
+		if icmp4IsError(tc.Type()) {
+			d.quote(p, d.icmp4.Payload)
+		}
+		return nil
+	case layers.LayerTypeICMPv6:
+		tc := d.icmp6.TypeCode
+		d.emitICMP(p, flow.ProtoICMPv6, tc.Type(), tc.Code())
+		p.Payload = d.icmp6.Payload
+		p.PayloadLen = clampLen(l3.l4Len - 4)
+		if t := tc.Type(); t >= 1 && t <= 4 && len(d.icmp6.Payload) >= 4 {
+			// Unused, MTU or pointer word, then the offending packet.
+			d.quote(p, d.icmp6.Payload[4:])
+		}
+		return nil
+	}
+	return d.transportByHand(p)
+}
+
+// transportByHand handles an innermost IP header whose transport header the
+// parser did not decode: cut by the snap length, malformed, a tunnel the
+// decoder cannot open, or a protocol without ports.
+func (d *Decoder) transportByHand(p *Packet) error {
+	st := &d.st
+	l3 := &st.l3
+	b := l3.l4
+	cut := len(b) < l3.l4Len
+	bad := func() error {
+		if cut {
+			return d.skip(ReasonTruncated, nil)
+		}
+		return d.skip(ReasonBadL4Header, nil)
+	}
+	switch l3.proto {
+	case flow.ProtoTCP:
+		// Ports, sequence number and flags sit in the first 14 bytes;
+		// gopacket refuses a header whose options were cut, but the flow
+		// needs none of them.
+		if len(b) < 14 {
+			return bad()
+		}
+		off := int(b[12]>>4) * 4
+		if off < 20 || (off > len(b) && !cut) {
+			return d.skip(ReasonBadL4Header, nil)
+		}
+		d.emit(p, flow.ProtoTCP, binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]))
+		p.TCPFlags = b[13]
+		p.Seq = binary.BigEndian.Uint32(b[4:])
+		p.PayloadLen = clampLen(l3.l4Len - off)
+		if off <= len(b) {
+			p.Payload = b[off:]
+		} else {
+			d.markTruncated(p)
+		}
+		return nil
+	case flow.ProtoUDP:
+		if len(b) < 4 || (len(b) >= 8 && !cut) {
+			// With eight bytes present gopacket only fails on a length
+			// field below 8.
+			return bad()
+		}
+		d.emit(p, flow.ProtoUDP, binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]))
+		p.PayloadLen = clampLen(l3.l4Len - 8)
+		if len(b) < 8 {
+			d.markTruncated(p)
+		} else {
+			p.Payload = b[8:]
+		}
+		return nil
+	case flow.ProtoICMP, flow.ProtoICMPv6:
+		if len(b) < 2 || !cut {
+			return bad()
+		}
+		d.emitICMP(p, l3.proto, b[0], b[1])
+		d.markTruncated(p)
+		return nil
+	case flow.ProtoSCTP:
+		if len(b) < 4 || (len(b) < 12 && !cut) {
+			return bad()
+		}
+		d.emit(p, flow.ProtoSCTP, binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]))
+		p.PayloadLen = clampLen(l3.l4Len - 12)
+		if len(b) >= 12 {
+			p.Payload = b[12:]
+		} else {
+			d.markTruncated(p)
+		}
+		return nil
+	case uint8(layers.IPProtocolGRE), uint8(layers.IPProtocolIPv4), uint8(layers.IPProtocolIPv6),
+		uint8(layers.IPProtocolEtherIP), uint8(layers.IPProtocolMPLSInIP):
+		if st.failed {
+			return d.skip(st.fail, nil)
+		}
+		if cut {
+			return d.skip(ReasonTruncated, nil)
+		}
+		return d.skip(ReasonTunnelUnsupported, nil)
+	case uint8(layers.IPProtocolIPv6HopByHop), uint8(layers.IPProtocolIPv6Routing),
+		uint8(layers.IPProtocolIPv6Fragment), uint8(layers.IPProtocolIPv6Destination):
+		if !l3.is4 {
+			// The extension header itself failed to decode.
+			if st.failed {
+				return d.skip(st.fail, nil)
+			}
+			return bad()
+		}
+	}
+	// Any other protocol (ESP, OSPF, IGMP, PIM, VRRP, ...) is a flow
+	// between two hosts without ports.
+	d.emit(p, l3.proto, 0, 0)
+	p.Payload = b
+	p.PayloadLen = clampLen(l3.l4Len)
+	return nil
+}
+
+func (d *Decoder) markTruncated(p *Packet) {
+	p.Truncated = true
+	d.c.truncated.Add(1)
+}
+
+func (d *Decoder) emit(p *Packet, proto uint8, sport, dport uint16) {
+	l3 := &d.st.l3
+	p.Key, p.Dir = flow.KeyFrom16(proto, l3.is4, l3.src, sport, l3.dst, dport)
+}
+
+func (d *Decoder) emitICMP(p *Packet, proto, typ, code uint8) {
+	sport, dport, _ := flow.ICMPPorts(proto, typ, code)
+	d.emit(p, proto, sport, dport)
+	p.ICMPType, p.ICMPCode = typ, code
+}
+
+// noIPReason explains a frame in which no IP header decoded.
+func (d *Decoder) noIPReason(parser *gopacket.DecodingLayerParser, perr error, data []byte) Reason {
+	if d.st.failed {
+		return d.st.fail
+	}
+	if perr != nil {
+		if parser.Truncated || len(d.decoded) == 0 && len(data) < 20 {
+			return ReasonTruncated
+		}
+		return ReasonBadLinkHeader
+	}
+	if len(d.decoded) == 0 {
+		return ReasonTruncated
+	}
+	last, _ := d.container.Decoder(d.decoded[len(d.decoded)-1])
+	switch last.NextLayerType() {
+	case layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypeDot1Q, layers.LayerTypeMPLS, layers.LayerTypeEthernet:
+		// The frame ended where the next header should start.
+		return ReasonTruncated
+	}
+	return ReasonNotIP
+}
+
+// reassemble hands the innermost IP header's fragment to the reassembler
+// and, when it completes a datagram, decodes the datagram's transport.
+func (d *Decoder) reassemble(ts int64, wireLen int, p *Packet) error {
+	st := &d.st
+	l3 := &st.l3
+	if st.defragd {
+		return d.skip(ReasonFragmentError, errFragNested)
+	}
+	f := fragment{
+		key:     fragKey{src: l3.src, dst: l3.dst, id: l3.fragID, is4: l3.is4},
+		offset:  l3.fragOff,
+		more:    l3.fragMore,
+		proto:   l3.fragProto,
+		data:    l3.l4,
+		wantLen: l3.l4Len,
+		ts:      ts,
+		wireLen: wireLen,
+	}
+	if l3.is4 {
+		f.key.proto = l3.fragProto
+	}
+	dg, err := d.frag.add(&f)
+	switch {
+	case err == errFragCut && l3.fragOff == 0:
+		// The capture holds only the start of a first fragment: nothing can
+		// be rebuilt, but its transport header is there. Decode it as it
+		// stands, as tshark does, rather than lose the packet.
+		st.defragd = true
+		l3.frag = false
+		l3.proto = l3.fragProto
+		l3.next = 0
+		return d.decodeTransport(l3.l4, ts, wireLen, p)
+	case err == errFragCut:
+		return d.skip(ReasonTruncated, err)
+	case err != nil:
+		return d.skip(ReasonFragmentError, err)
+	case dg == nil:
+		return d.skip(ReasonFragmentPending, nil)
+	}
+
+	st.defragd = true
+	l3.frag = false
+	l3.proto = dg.proto
+	l3.l4 = dg.data
+	l3.l4Len = len(dg.data)
+	l3.next = 0
+	if err := d.decodeTransport(dg.data, ts, dg.wireLen, p); err != nil {
+		return err
+	}
+	p.Reassembled = true
+	p.Fragments = uint16(min(dg.frames, 0xffff))
+	return nil
+}
+
+// decodeTransport decodes b, the payload of the innermost IP header, from
+// the header its protocol names: the second pass over a reassembled
+// datagram or an unreassembled first fragment.
+func (d *Decoder) decodeTransport(b []byte, ts int64, wireLen int, p *Packet) error {
+	var perr error
+	d.decoded = d.decoded[:0]
+	parser := d.byProto[d.st.l3.proto]
+	if parser != nil {
+		perr = parser.DecodeLayers(b, &d.decoded)
+	}
+	return d.finish(parser, perr, b, ts, wireLen, p)
+}
+
+func clampLen(n int) uint32 {
+	if n < 0 {
+		return 0
+	}
+	return uint32(n)
+}
