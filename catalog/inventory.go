@@ -1,0 +1,453 @@
+package catalog
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+)
+
+// SiteVendor is the vendor name of an inventory's extra allowed flows.
+const SiteVendor = "site"
+
+// Inventory describes one site: which vendors run there, which hosts play
+// which roles, and how the site departs from the documents' defaults.
+type Inventory struct {
+	Site    string
+	Vendors []string
+	// Parameters sets area parameters by "vendor/name" (Sinch MRS stream
+	// counts); unset parameters keep their documented defaults.
+	Parameters map[string]int
+	// Overrides replaces the ports of configurable entries, by entry ID.
+	Overrides map[string]PortSet
+	// Allowed are the site's extra flows, as entries of vendor "site" with
+	// IDs "site/<name>"; index them with the catalog's entries.
+	Allowed []*Entry
+	// Ignore lists flows the site does not want reported.
+	Ignore []IgnoreRule
+
+	roles     map[string][]Host
+	addrs     segments
+	addrRoles [][]string
+	names     map[string][]string
+
+	src        *doc
+	roleAt     map[string][]any
+	overrideAt map[string][]any
+	paramAt    map[string][]any
+	vendorAt   []any
+}
+
+// Host is one inventory host: an address or CIDR, or a DNS name kept for
+// resolution later.
+type Host struct {
+	Prefix netip.Prefix // valid for addresses and CIDRs
+	Name   string       // set for DNS names, lower-case without trailing dot
+}
+
+func (h Host) String() string {
+	if h.Name != "" {
+		return h.Name
+	}
+	if h.Prefix.IsSingleIP() {
+		return h.Prefix.Addr().String()
+	}
+	return h.Prefix.String()
+}
+
+// IgnoreRule silences flows between two hosts or networks. A zero From or
+// To matches any address, zero Transport any protocol, empty Ports any port.
+type IgnoreRule struct {
+	From, To  netip.Prefix
+	Direction Direction // BothWays also matches To→From
+	Transport Transport
+	Ports     PortSet
+	Reason    string
+	// Line is where the rule is in the inventory, for reports.
+	Line int
+}
+
+// Matches reports whether a flow src→dst with IP protocol proto to port
+// dport is silenced by r.
+func (r *IgnoreRule) Matches(src, dst netip.Addr, proto uint8, dport uint16) bool {
+	if r.Transport != 0 && !r.Transport.Matches(proto) {
+		return false
+	}
+	if !r.Ports.IsZero() && !r.Ports.Contains(dport) {
+		return false
+	}
+	src, dst = src.Unmap(), dst.Unmap()
+	if prefixHas(r.From, src) && prefixHas(r.To, dst) {
+		return true
+	}
+	return r.Direction == BothWays && prefixHas(r.From, dst) && prefixHas(r.To, src)
+}
+
+func prefixHas(p netip.Prefix, a netip.Addr) bool { return !p.IsValid() || p.Contains(a) }
+
+type rawInventory struct {
+	Schema     int                `yaml:"schema"`
+	Site       string             `yaml:"site"`
+	Vendors    scalars            `yaml:"vendors"`
+	Roles      map[string]scalars `yaml:"roles"`
+	Parameters map[string]int     `yaml:"parameters"`
+	Overrides  []rawOverride      `yaml:"overrides"`
+	Allow      []rawAllow         `yaml:"allow"`
+	Ignore     []rawIgnore        `yaml:"ignore"`
+}
+
+type rawOverride struct {
+	Entry string  `yaml:"entry"`
+	Ports scalars `yaml:"ports"`
+	Notes string  `yaml:"notes"`
+}
+
+type rawAllow struct {
+	Name      string  `yaml:"name"`
+	From      scalars `yaml:"from"`
+	To        scalars `yaml:"to"`
+	Direction string  `yaml:"direction"`
+	Transport string  `yaml:"transport"`
+	Ports     scalars `yaml:"ports"`
+	App       string  `yaml:"app"`
+	Notes     string  `yaml:"notes"`
+}
+
+type rawIgnore struct {
+	From      string  `yaml:"from"`
+	To        string  `yaml:"to"`
+	Direction string  `yaml:"direction"`
+	Transport string  `yaml:"transport"`
+	Ports     scalars `yaml:"ports"`
+	Reason    string  `yaml:"reason"`
+}
+
+// LoadInventory reads a site inventory file.
+func LoadInventory(path string) (*Inventory, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read inventory: %w", err)
+	}
+	return parseInventory(data, path)
+}
+
+// ReadInventory reads a site inventory from r; name is used in errors.
+func ReadInventory(r io.Reader, name string) (*Inventory, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read inventory %s: %w", name, err)
+	}
+	return parseInventory(data, name)
+}
+
+func parseInventory(data []byte, name string) (*Inventory, error) {
+	var raw rawInventory
+	d, err := decodeStrict(data, name, &raw)
+	if err != nil {
+		return nil, err
+	}
+	inv := &Inventory{
+		Site: raw.Site, Vendors: raw.Vendors, Parameters: raw.Parameters,
+		Overrides: make(map[string]PortSet), roles: make(map[string][]Host),
+		names: make(map[string][]string), src: d,
+		roleAt: make(map[string][]any), overrideAt: make(map[string][]any), paramAt: make(map[string][]any),
+		vendorAt: path("vendors"),
+	}
+	if inv.Parameters == nil {
+		inv.Parameters = make(map[string]int)
+	}
+	if raw.Schema != SchemaVersion {
+		d.errorf(path("schema"), "schema: got %d, this auditor reads schema %d", raw.Schema, SchemaVersion)
+	}
+	if inv.Site == "" {
+		d.errorf(path(), "site: the site name is required")
+	}
+	if len(inv.Vendors) == 0 {
+		d.errorf(path(), "vendors: list at least one deployed vendor")
+	}
+	for k := range inv.Parameters {
+		inv.paramAt[k] = path("parameters", keyStep(k))
+	}
+
+	var spans []span
+	var spanRole []string
+	for _, role := range slices.Sorted(maps.Keys(raw.Roles)) {
+		inv.roleAt[role] = path("roles", keyStep(role))
+		if !idPattern.MatchString(role) {
+			d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.'", role)
+		}
+		for j, h := range raw.Roles[role] {
+			host, err := parseHost(h)
+			if err != nil {
+				d.errorf(path("roles", role, j), "role %s: %v", role, err)
+				continue
+			}
+			inv.roles[role] = append(inv.roles[role], host)
+			if host.Name != "" {
+				inv.names[host.Name] = appendUnique(inv.names[host.Name], role)
+				continue
+			}
+			lo, hi := prefixSpan(host.Prefix)
+			spans = append(spans, span{lo: lo, hi: hi, id: len(spanRole)})
+			spanRole = append(spanRole, role)
+		}
+	}
+	inv.addrs = buildSegments(spans)
+	inv.addrRoles = make([][]string, len(inv.addrs.cover))
+	for i, ids := range inv.addrs.cover {
+		var rs []string
+		for _, id := range ids {
+			rs = appendUnique(rs, spanRole[id])
+		}
+		slices.Sort(rs)
+		inv.addrRoles[i] = rs
+	}
+
+	for i, o := range raw.Overrides {
+		at := path("overrides", i)
+		if o.Entry == "" {
+			d.errorf(at, "override: entry is required")
+			continue
+		}
+		if _, dup := inv.Overrides[o.Entry]; dup {
+			d.errorf(append(at, "entry"), "override for %s given twice", o.Entry)
+		}
+		ps, err := ParsePorts(o.Ports...)
+		if err == nil && ps.IsZero() {
+			err = fmt.Errorf("ports are required")
+		}
+		if err != nil {
+			d.errorf(append(at, "ports"), "override %s: %v", o.Entry, err)
+			continue
+		}
+		inv.Overrides[o.Entry] = ps
+		inv.overrideAt[o.Entry] = append(at, "entry")
+	}
+
+	for i, a := range raw.Allow {
+		at := path("allow", i)
+		e := &Entry{
+			ID: SiteVendor + "/" + a.Name, Vendor: SiteVendor, Component: "site allow rule " + a.Name,
+			From: Roles(a.From), To: Roles(a.To), App: strings.ToLower(a.App), Notes: a.Notes,
+			Configurable: true, Required: false,
+			Source: Source{Document: name, Section: fmt.Sprintf("allow[%d] (line %d)", i, lineOf(d, at))},
+		}
+		if !idPattern.MatchString(a.Name) {
+			d.errorf(append(at, "name"), "allow rule name %q: want lower-case letters, digits, '-' and '.'", a.Name)
+		}
+		if len(e.From) == 0 || len(e.To) == 0 {
+			d.errorf(at, "allow %s: from and to roles are required", a.Name)
+		}
+		if a.Direction != "" {
+			if err := e.Direction.UnmarshalText([]byte(a.Direction)); err != nil {
+				d.errorf(append(at, "direction"), "%v", err)
+			}
+		}
+		t, err := ParseTransport(a.Transport)
+		if err != nil {
+			d.errorf(append(at, "transport"), "allow %s: %v", a.Name, err)
+		}
+		e.Transport = t
+		ps, err := ParsePorts(a.Ports...)
+		if err == nil && ps.IsZero() && t != ICMP {
+			err = fmt.Errorf("ports are required")
+		}
+		if err != nil {
+			d.errorf(append(at, "ports"), "allow %s: %v", a.Name, err)
+		}
+		e.Ports = ps
+		if slices.ContainsFunc(inv.Allowed, func(o *Entry) bool { return o.ID == e.ID }) {
+			d.errorf(append(at, "name"), "allow rule %q given twice", a.Name)
+		}
+		inv.Allowed = append(inv.Allowed, e)
+	}
+
+	for i, r := range raw.Ignore {
+		at := path("ignore", i)
+		rule := IgnoreRule{Reason: r.Reason, Line: lineOf(d, at)}
+		var err error
+		if r.From != "" {
+			if rule.From, err = parsePrefix(r.From); err != nil {
+				d.errorf(append(at, "from"), "ignore: %v", err)
+			}
+		}
+		if r.To != "" {
+			if rule.To, err = parsePrefix(r.To); err != nil {
+				d.errorf(append(at, "to"), "ignore: %v", err)
+			}
+		}
+		if r.From == "" && r.To == "" {
+			d.errorf(at, "ignore: give from, to or both (a host or CIDR)")
+		}
+		if r.Direction != "" {
+			if err := rule.Direction.UnmarshalText([]byte(r.Direction)); err != nil {
+				d.errorf(append(at, "direction"), "%v", err)
+			}
+		}
+		if r.Transport != "" {
+			if rule.Transport, err = ParseTransport(r.Transport); err != nil {
+				d.errorf(append(at, "transport"), "ignore: %v", err)
+			}
+		}
+		if rule.Ports, err = ParsePorts(r.Ports...); err != nil {
+			d.errorf(append(at, "ports"), "ignore: %v", err)
+		}
+		inv.Ignore = append(inv.Ignore, rule)
+	}
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+func lineOf(d *doc, at []any) int {
+	if n := d.nodeAt(at); n != nil && n.GetToken() != nil && n.GetToken().Position != nil {
+		return n.GetToken().Position.Line
+	}
+	return 0
+}
+
+func appendUnique(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+func parseHost(s string) (Host, error) {
+	s = strings.TrimSpace(s)
+	if p, err := parsePrefix(s); err == nil {
+		return Host{Prefix: p}, nil
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if strings.ContainsAny(s, "/:") || !fqdnPattern.MatchString(s) || strings.HasPrefix(s, "*") || strings.Trim(last, "0123456789") == "" {
+		return Host{}, fmt.Errorf("%q is not an IP address, CIDR or host name", s)
+	}
+	return Host{Name: normName(s)}, nil
+}
+
+func normName(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
+
+// Check validates the inventory against a catalog and returns every
+// problem as an ErrorList: unknown vendors, overrides of unknown or
+// non-configurable entries (Interaction Edge ports cannot be changed),
+// unknown parameters, and roles no entry of the deployed vendors (or allow
+// rule) uses, which are most often typos.
+func (inv *Inventory) Check(c *Catalog) error {
+	d := &doc{name: inv.src.name, file: inv.src.file}
+	for i, v := range inv.Vendors {
+		if _, ok := c.Vendor(v); !ok {
+			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog", v)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(inv.Overrides)) {
+		e, ok := c.Entry(id)
+		switch {
+		case !ok:
+			d.errorf(inv.overrideAt[id], "override: no catalog entry %s", id)
+		case !e.Configurable:
+			d.errorf(inv.overrideAt[id], "override: %s cannot be changed (%s)", id, e.Source)
+		case e.Area != nil:
+			d.errorf(inv.overrideAt[id], "override: %s is an area; set its parameters %s and %s instead", id, e.Area.First.Name, e.Area.Count.Name)
+		case !slices.Contains(inv.Vendors, e.Vendor):
+			d.errorf(inv.overrideAt[id], "override: %s belongs to vendor %s, which the site does not deploy", id, e.Vendor)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(inv.Parameters)) {
+		if _, ok := c.Parameter(name); !ok {
+			d.errorf(inv.paramAt[name], "parameter %q is not defined by any vendor", name)
+		}
+	}
+	for _, e := range c.Entries() {
+		if e.Area == nil || !slices.Contains(inv.Vendors, e.Vendor) {
+			continue
+		}
+		if _, err := e.Area.Ports(func(name string) (int, bool) { v, ok := inv.Parameters[name]; return v, ok }); err != nil {
+			at := inv.paramAt[e.Area.Count.Name]
+			if _, ok := inv.Parameters[e.Area.First.Name]; ok {
+				at = inv.paramAt[e.Area.First.Name]
+			}
+			d.errorf(at, "%s: %v", e.ID, err)
+		}
+	}
+	used := make(map[string]bool)
+	for _, r := range c.Roles(inv.Vendors...) {
+		used[r] = true
+	}
+	for _, e := range inv.Allowed {
+		for _, r := range append(slices.Clone(e.From), e.To...) {
+			used[r] = true
+		}
+	}
+	for _, role := range slices.Sorted(maps.Keys(inv.roles)) {
+		if !used[role] {
+			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule", role, strings.Join(inv.Vendors, ", "))
+		}
+	}
+	return d.result()
+}
+
+// RolesOf returns the roles of the host at addr, sorted; nil when the
+// inventory does not know it. O(log n) in the number of inventory
+// addresses and CIDRs; allocation-free. The slice is shared: do not modify.
+func (inv *Inventory) RolesOf(addr netip.Addr) []string {
+	if !addr.IsValid() {
+		return nil
+	}
+	i := inv.addrs.find(addrKey(addr.Unmap()))
+	if i < 0 {
+		return nil
+	}
+	return inv.addrRoles[i]
+}
+
+// RolesOfName returns the roles given to a DNS name in the inventory (case
+// and a trailing dot ignored), for hosts listed by name and resolved later.
+func (inv *Inventory) RolesOfName(name string) []string {
+	return inv.names[normName(name)]
+}
+
+// Hosts returns the hosts listed for role.
+func (inv *Inventory) Hosts(role string) []Host { return inv.roles[role] }
+
+// RoleNames returns every role the inventory assigns hosts to, sorted.
+func (inv *Inventory) RoleNames() []string { return slices.Sorted(maps.Keys(inv.roles)) }
+
+// Deploys reports whether the site runs vendor.
+func (inv *Inventory) Deploys(vendor string) bool {
+	return vendor == SiteVendor || slices.Contains(inv.Vendors, vendor)
+}
+
+// EffectivePorts returns the ports e uses at this site: the inventory's
+// override when there is one, the area computed from the site's
+// parameters for area entries, and e.Ports otherwise. Pass it to NewIndex
+// with WithPorts to build the site's index.
+func (inv *Inventory) EffectivePorts(e *Entry) PortSet {
+	if ps, ok := inv.Overrides[e.ID]; ok {
+		return ps
+	}
+	if e.Area != nil {
+		ps, err := e.Area.Ports(func(name string) (int, bool) {
+			v, ok := inv.Parameters[name]
+			return v, ok
+		})
+		if err == nil {
+			return ps
+		}
+	}
+	return e.Ports
+}
+
+// Ignored reports whether an ignore rule silences the flow src→dst with IP
+// protocol proto to port dport.
+func (inv *Inventory) Ignored(src, dst netip.Addr, proto uint8, dport uint16) bool {
+	for i := range inv.Ignore {
+		if inv.Ignore[i].Matches(src, dst, proto, dport) {
+			return true
+		}
+	}
+	return false
+}

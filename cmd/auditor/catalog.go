@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/ccaudit/auditor/catalog"
+)
+
+const catalogSynopsis = `<list|show|lookup|validate> [flags] [args]
+
+  list     [--vendor V] [--json]                       list catalog entries
+  show     ID [--json]                                 show one entry in full
+  lookup   --proto tcp|udp --port N [--vendor V] [--json] [--dynamic] [--inventory FILE]
+                                                       entries covering a port; no output when none
+  validate [FILE...]                                   check catalog and inventory files (default:
+                                                       the built-in catalog); every problem listed
+
+  --catalog FILE (repeatable) adds a user catalog to the built-in one.`
+
+// fileList is a repeatable string flag.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+func runCatalog(ctx context.Context, s streams, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(s.stderr, "Usage: auditor catalog %s\n", catalogSynopsis)
+		if len(args) == 0 {
+			return usagef("missing subcommand")
+		}
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "list":
+		return catalogList(s, args[1:])
+	case "show":
+		return catalogShow(s, args[1:])
+	case "lookup":
+		return catalogLookup(s, args[1:])
+	case "validate":
+		return catalogValidate(s, args[1:])
+	}
+	return usagef("unknown catalog subcommand %q (want list, show, lookup or validate)", args[0])
+}
+
+// loadCatalog returns the built-in catalog with the user catalogs merged in.
+func loadCatalog(files []string) (*catalog.Catalog, error) {
+	c, err := catalog.Default()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		u, err := catalog.LoadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Merge(u); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return c, nil
+}
+
+func catalogList(s streams, args []string) error {
+	fs := newFlagSet(s, "catalog list", "[--vendor V] [--json] [--catalog FILE]...")
+	vendor := fs.String("vendor", "", "only entries of this vendor `id`")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	var cats fileList
+	fs.Var(&cats, "catalog", "user catalog `file` to add (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("list takes no arguments, got %q", pos)
+	}
+	c, err := loadCatalog(cats)
+	if err != nil {
+		return err
+	}
+	if *vendor != "" {
+		if _, ok := c.Vendor(*vendor); !ok {
+			return usagef("unknown vendor %q", *vendor)
+		}
+	}
+	out := newEntryWriter(s.stdout, *asJSON)
+	for _, e := range c.Entries() {
+		if *vendor == "" || e.Vendor == *vendor {
+			out.write(e, e.Ports)
+		}
+	}
+	return out.err
+}
+
+func catalogShow(s streams, args []string) error {
+	fs := newFlagSet(s, "catalog show", "ID [--json] [--catalog FILE]...")
+	asJSON := fs.Bool("json", false, "print the entry as JSON")
+	var cats fileList
+	fs.Var(&cats, "catalog", "user catalog `file` to add (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("show takes one entry ID, e.g. genesys-pureconnect/notifier-tls")
+	}
+	c, err := loadCatalog(cats)
+	if err != nil {
+		return err
+	}
+	e, ok := c.Entry(pos[0])
+	if !ok {
+		return fmt.Errorf("no catalog entry %q (see auditor catalog list)", pos[0])
+	}
+	if *asJSON {
+		b, err := json.MarshalIndent(e, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(s.stdout, "%s\n", b)
+		return err
+	}
+	return showEntry(s.stdout, e)
+}
+
+func showEntry(w io.Writer, e *catalog.Entry) error {
+	var b bytes.Buffer
+	field := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-13s %s\n", k+":", v)
+		}
+	}
+	field("id", e.ID)
+	field("vendor", e.Vendor)
+	field("component", e.Component)
+	field("from", e.From.String())
+	field("to", e.To.String())
+	field("direction", e.Direction.String())
+	field("transport", e.Transport.String())
+	field("ports", e.Ports.String())
+	if !e.FromPorts.IsZero() {
+		field("from ports", e.FromPorts.String())
+	}
+	if a := e.Area; a != nil {
+		field("area", fmt.Sprintf("%s (default %d) + %d × %s (default %d)", a.First.Name, a.First.Default, a.PortsPer, a.Count.Name, a.Count.Default))
+	}
+	field("app", e.App)
+	field("tls", e.TLS.String())
+	field("configurable", strconv.FormatBool(e.Configurable))
+	field("required", strconv.FormatBool(e.Required))
+	field("fqdns", strings.Join(e.FQDNs, ", "))
+	var cidrs []string
+	for _, p := range e.CIDRs {
+		cidrs = append(cidrs, p.String())
+	}
+	field("cidrs", strings.Join(cidrs, ", "))
+	field("notes", e.Notes)
+	field("source", e.Source.String())
+	field("quote", e.Source.Quote)
+	for _, a := range e.Source.Also {
+		field("also", a)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func catalogLookup(s streams, args []string) error {
+	fs := newFlagSet(s, "catalog lookup", "--proto tcp|udp --port N [--vendor V] [--json] [--dynamic] [--inventory FILE] [--catalog FILE]...")
+	protoName := fs.String("proto", "", "transport: tcp or udp (required)")
+	port := fs.Int("port", -1, "destination `port` 0-65535 (required)")
+	vendor := fs.String("vendor", "", "only entries of this vendor `id`")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	dynamic := fs.Bool("dynamic", false, "also list entries whose port is negotiated at run time (RTP \"Dynamic\")")
+	invFile := fs.String("inventory", "", "site inventory `file`: apply its port overrides, area parameters and allow rules")
+	var cats fileList
+	fs.Var(&cats, "catalog", "user catalog `file` to add (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("lookup takes no arguments, got %q", pos)
+	}
+	if *protoName == "" || *port < 0 {
+		return usagef("lookup needs --proto and --port")
+	}
+	if *port > 65535 {
+		return usagef("--port %d: want 0-65535", *port)
+	}
+	proto, err := catalog.ParseProto(*protoName)
+	if err != nil || (proto != 6 && proto != 17) {
+		return usagef("--proto %q: want tcp or udp", *protoName)
+	}
+	c, err := loadCatalog(cats)
+	if err != nil {
+		return err
+	}
+	if *vendor != "" {
+		if _, ok := c.Vendor(*vendor); !ok && *vendor != catalog.SiteVendor {
+			return usagef("unknown vendor %q", *vendor)
+		}
+	}
+	entries := c.Entries()
+	ports := func(e *catalog.Entry) catalog.PortSet { return e.Ports }
+	if *invFile != "" {
+		inv, err := catalog.LoadInventory(*invFile)
+		if err != nil {
+			return err
+		}
+		if err := inv.Check(c); err != nil {
+			return err
+		}
+		entries = append(append([]*catalog.Entry(nil), entries...), inv.Allowed...)
+		ports = inv.EffectivePorts
+	}
+	ix := catalog.NewIndex(entries, catalog.WithPorts(ports))
+	matches := ix.LookupVendor(*vendor, proto, uint16(*port), nil)
+	if *dynamic {
+		for _, e := range ix.Dynamic(proto, nil) {
+			if (*vendor == "" || e.Vendor == *vendor) && !contains(matches, e) {
+				matches = append(matches, e)
+			}
+		}
+	}
+	out := newEntryWriter(s.stdout, *asJSON)
+	for _, e := range matches {
+		out.write(e, ports(e))
+	}
+	return out.err
+}
+
+func contains(es []*catalog.Entry, e *catalog.Entry) bool {
+	for _, x := range es {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// entryWriter prints entries as aligned text lines or JSON lines, keeping
+// the first write error.
+type entryWriter struct {
+	w      io.Writer
+	asJSON bool
+	err    error
+}
+
+func newEntryWriter(w io.Writer, asJSON bool) *entryWriter { return &entryWriter{w: w, asJSON: asJSON} }
+
+// write prints e with ports, the ports in effect (a site override may
+// differ from the catalog's).
+func (o *entryWriter) write(e *catalog.Entry, ports catalog.PortSet) {
+	if o.err != nil {
+		return
+	}
+	if o.asJSON {
+		cp := *e
+		cp.Ports = ports
+		// Encoder, not Marshal: ports such as ">=5000" stay readable
+		// instead of becoming "\u003e=5000".
+		enc := json.NewEncoder(o.w)
+		enc.SetEscapeHTML(false)
+		o.err = enc.Encode(&cp)
+		return
+	}
+	arrow := "->"
+	if e.Direction == catalog.BothWays {
+		arrow = "<->"
+	}
+	_, o.err = fmt.Fprintf(o.w, "%-52s %-4s %-22s %s %s %s  [%s]\n",
+		e.ID, e.Transport, ports, e.From, arrow, e.To, e.Source)
+}
+
+// inventoryHead tells an inventory from a catalog: only inventories have a
+// top-level "site:" key.
+var inventoryHead = regexp.MustCompile(`(?m)^site\s*:`)
+
+func catalogValidate(s streams, args []string) error {
+	fs := newFlagSet(s, "catalog validate", "[FILE...] [--catalog FILE]...")
+	var cats fileList
+	fs.Var(&cats, "catalog", "user catalog `file` the inventories may refer to (repeatable)")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	var problems []*catalog.Error
+	report := func(err error) { problems = append(problems, catalog.Problems(err)...) }
+
+	c, err := catalog.Default()
+	if err != nil {
+		report(err)
+		c = catalog.New()
+	}
+	var inventories []*catalog.Inventory
+	checked := 0
+	for _, f := range append(append([]string(nil), cats...), files...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			report(&catalog.Error{File: f, Msg: err.Error()})
+			continue
+		}
+		checked++
+		if inventoryHead.Match(data) {
+			inv, err := catalog.ReadInventory(bytes.NewReader(data), f)
+			if err != nil {
+				report(err)
+				continue
+			}
+			inventories = append(inventories, inv)
+			continue
+		}
+		u, err := catalog.Load(bytes.NewReader(data), f)
+		if err != nil {
+			report(err)
+			continue
+		}
+		if err := c.Merge(u); err != nil {
+			report(&catalog.Error{File: f, Msg: err.Error()})
+		}
+	}
+	for _, inv := range inventories {
+		report(inv.Check(c))
+	}
+	for _, p := range problems {
+		fmt.Fprintln(s.stdout, p)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d problem(s)", len(problems))
+	}
+	if len(files) == 0 && len(cats) == 0 {
+		fmt.Fprintf(s.stdout, "ok: built-in catalog, %d vendors, %d entries\n", len(c.Vendors()), len(c.Entries()))
+		return nil
+	}
+	fmt.Fprintf(s.stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", checked, len(c.Vendors()), len(c.Entries()), len(inventories))
+	return nil
+}
