@@ -1,0 +1,388 @@
+package dnsinfo
+
+import (
+	"bytes"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config bounds a Cache. Zero fields take the DefaultConfig values.
+type Config struct {
+	// MaxEntries bounds the cache. Each address a client received takes
+	// two entries: one for (client, address) and one for the address
+	// alone. When full, CLOCK picks the victim: expired entries first, then
+	// entries no Lookup has hit since the hand last passed.
+	MaxEntries int
+	// MinTTL and MaxTTL clamp record TTLs. The minimum absorbs the gap
+	// between a resolution and the connection it leads to (and clients
+	// that cache longer than told); the maximum stops a week-long TTL
+	// from naming an address long after it changed hands.
+	MinTTL, MaxTTL time.Duration
+	// MaxFailureNames bounds the per-name failure table.
+	MaxFailureNames int
+}
+
+// DefaultConfig holds 64k entries (about 32k addresses), clamps TTLs to
+// [5 min, 24 h] and tracks failures for 256 names.
+func DefaultConfig() Config {
+	return Config{
+		MaxEntries:      1 << 16,
+		MinTTL:          5 * time.Minute,
+		MaxTTL:          24 * time.Hour,
+		MaxFailureNames: 256,
+	}
+}
+
+// CacheStats are a Cache's counters, atomic so a metrics reader can read
+// them while workers run.
+type CacheStats struct {
+	Responses atomic.Uint64 // responses given to Observe
+	Ignored   atomic.Uint64 // messages Observe skipped: queries, opcodes other than QUERY
+	Failed    atomic.Uint64 // responses with an RCODE other than NOERROR
+	Stored    atomic.Uint64 // entries written (new or refreshed)
+	Evicted   atomic.Uint64 // unexpired entries evicted to make room
+	Expired   atomic.Uint64 // expired entries reclaimed to make room
+	Hits      atomic.Uint64 // Lookups answered by (client, server)
+	Fallback  atomic.Uint64 // Lookups answered by the server address alone
+	Misses    atomic.Uint64
+}
+
+// Entry is what the cache knows about one address.
+type Entry struct {
+	// Name is what the client asked for: the question name of the
+	// response that carried the address.
+	Name string
+	// CNAMEs is the alias chain from Name to the owner of the address
+	// record, in order; nil when the address was Name's own. Shared
+	// between entries: read only.
+	CNAMEs  []string
+	Expires int64 // unix nanoseconds
+	// Exact is false when the (client, server) pair was unknown and the
+	// answer comes from the last client that received this address.
+	Exact bool
+}
+
+// Cache maps the addresses in DNS answers back to the names clients asked
+// for, so a flow to an address can be labelled with the name its client
+// resolved.
+//
+// A Cache is safe for concurrent use. Observe takes a write lock; Lookup
+// and Failures share a read lock (Lookup marks the CLOCK reference bit
+// atomically), so sharded workers that mostly look up do not serialize.
+type Cache struct {
+	cfg    Config
+	minTTL int64
+	maxTTL int64
+
+	mu      sync.RWMutex
+	index   map[cacheKey]int32
+	entries []entry
+	hand    int
+	fails   failureTable
+	stats   CacheStats
+}
+
+// cacheKey is (client, server); an invalid client is the address-only
+// fallback entry.
+type cacheKey struct{ client, server netip.Addr }
+
+type entry struct {
+	key     cacheKey
+	name    string
+	cnames  []string
+	expires int64
+	// ref is the CLOCK reference bit. Lookup sets it under the read lock,
+	// so it is accessed atomically; a plain uint32 lets entries grow with
+	// append under the write lock.
+	ref uint32
+}
+
+// NewCache returns an empty cache.
+func NewCache(cfg Config) *Cache {
+	def := DefaultConfig()
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = def.MaxEntries
+	}
+	if cfg.MinTTL <= 0 {
+		cfg.MinTTL = def.MinTTL
+	}
+	if cfg.MaxTTL <= 0 {
+		cfg.MaxTTL = def.MaxTTL
+	}
+	cfg.MaxTTL = max(cfg.MaxTTL, cfg.MinTTL)
+	if cfg.MaxFailureNames <= 0 {
+		cfg.MaxFailureNames = def.MaxFailureNames
+	}
+	return &Cache{
+		cfg:    cfg,
+		minTTL: int64(cfg.MinTTL),
+		maxTTL: int64(cfg.MaxTTL),
+		index:  make(map[cacheKey]int32, min(cfg.MaxEntries, 1<<12)),
+		fails:  failureTable{max: cfg.MaxFailureNames, index: make(map[string]int)},
+	}
+}
+
+// Stats returns the cache's live counters.
+func (c *Cache) Stats() *CacheStats { return &c.stats }
+
+// Len is the number of entries, expired ones not yet reclaimed included.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.index)
+}
+
+// maxChain bounds the CNAME chain followed from the question name. Real
+// chains are a handful long (CDNs use 2 to 4); the bound keeps a hostile
+// message from costing more than linear time.
+const maxChain = 16
+
+// Observe records the A and AAAA answers of response m, received by client
+// at now (unix nanoseconds). Addresses on the question name's CNAME chain
+// are stored under the question name; other address records (mDNS
+// announcements, which have no question) under their own owner name.
+// Failed responses are counted per question name instead. A multicast or
+// unspecified client (mDNS) stores only the address-only entries.
+func (c *Cache) Observe(client netip.Addr, m *Message, now int64) {
+	if !m.Response || m.Opcode != OpcodeQuery {
+		c.stats.Ignored.Add(1)
+		return
+	}
+	c.stats.Responses.Add(1)
+	var qname []byte
+	if len(m.Questions) > 0 {
+		qname = m.Questions[0].Name
+	}
+	if m.RCode != RCodeSuccess {
+		c.stats.Failed.Add(1)
+		if qname != nil {
+			c.mu.Lock()
+			c.fails.add(qname, m.RCode, now)
+			c.mu.Unlock()
+		}
+		return
+	}
+
+	if len(m.Answers) == 0 {
+		return
+	}
+
+	// chain[0] is the question name, chain[i] the target of the CNAME
+	// owned by chain[i-1]; chainTTL[i] the smallest TTL on the way there.
+	var chain [maxChain + 1][]byte
+	var chainTTL [maxChain + 1]uint32
+	n := 0
+	if qname != nil {
+		chain[0], chainTTL[0], n = qname, ^uint32(0), 1
+		for n <= maxChain {
+			a := findCNAME(m.Answers, chain[n-1])
+			if a == nil {
+				break
+			}
+			chain[n], chainTTL[n] = a.Target, min(chainTTL[n-1], a.TTL)
+			n++
+		}
+	}
+
+	client = client.Unmap()
+	storePair := client.IsValid() && !client.IsMulticast() && !client.IsUnspecified()
+	// Strings are made on first need and shared by all entries of the
+	// message; a refresh that finds them already stored makes none.
+	question := lazyName{b: qname}
+	aliases := chain[1:max(n, 1)]
+	var aliasStrs []string
+	var owner lazyName // last owner name of an address off the chain
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range m.Answers {
+		a := &m.Answers[i]
+		if a.Type == TypeCNAME || a.Class&ClassMask != ClassINET {
+			continue
+		}
+		name, cnames, ttl := &question, 0, a.TTL
+		if pos := chainIndex(chain[:n], a.Name); pos >= 0 {
+			cnames, ttl = pos, min(ttl, chainTTL[pos])
+		} else {
+			if owner.b == nil || !bytes.Equal(owner.b, a.Name) {
+				owner = lazyName{b: a.Name}
+			}
+			name = &owner
+		}
+		expires := now + min(max(int64(ttl)*int64(time.Second), c.minTTL), c.maxTTL)
+		server := a.Addr.Unmap()
+		if storePair {
+			c.store(cacheKey{client, server}, name, aliases, &aliasStrs, cnames, expires, now)
+		}
+		c.store(cacheKey{server: server}, name, aliases, &aliasStrs, cnames, expires, now)
+	}
+}
+
+// lazyName is a name from the message arena and, once needed, its string.
+type lazyName struct {
+	b []byte
+	s string
+}
+
+func (l *lazyName) str(stored string) string {
+	if l.s == "" {
+		if stored != "" && stored == string(l.b) {
+			l.s = stored
+		} else {
+			l.s = string(l.b)
+		}
+	}
+	return l.s
+}
+
+// aliasPrefix returns the first n aliases of chain as strings: stored when
+// it already holds them, else *made, which is built on first need. chain
+// and made are separate so the chain (on Observe's stack) does not escape.
+func aliasPrefix(chain [][]byte, made *[]string, n int, stored []string) []string {
+	if n == 0 {
+		return nil
+	}
+	if len(stored) == n && *made == nil {
+		same := true
+		for i := range stored {
+			if stored[i] != string(chain[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return stored
+		}
+	}
+	if *made == nil {
+		s := make([]string, len(chain))
+		for i, b := range chain {
+			s[i] = string(b)
+		}
+		*made = s
+	}
+	return (*made)[:n:n]
+}
+
+func findCNAME(answers []Answer, owner []byte) *Answer {
+	for i := range answers {
+		a := &answers[i]
+		if a.Type == TypeCNAME && a.Class&ClassMask == ClassINET && bytes.Equal(a.Name, owner) {
+			return a
+		}
+	}
+	return nil
+}
+
+func chainIndex(chain [][]byte, name []byte) int {
+	for i, c := range chain {
+		if bytes.Equal(c, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// store writes one entry, its name and the first ncnames aliases of the
+// chain; the caller holds the write lock. A refresh with the same name
+// keeps the stored strings, so re-resolving a known name allocates nothing.
+func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]string, ncnames int, expires, now int64) {
+	c.stats.Stored.Add(1)
+	if i, ok := c.index[k]; ok {
+		e := &c.entries[i]
+		e.name = name.str(e.name)
+		e.cnames = aliasPrefix(chain, chainStrs, ncnames, e.cnames)
+		e.expires = expires
+		return
+	}
+	var i int
+	if len(c.entries) < c.cfg.MaxEntries {
+		i = len(c.entries)
+		c.entries = append(c.entries, entry{})
+	} else {
+		i = c.victim(now)
+		delete(c.index, c.entries[i].key)
+	}
+	e := &c.entries[i]
+	*e = entry{key: k, name: name.str(""), cnames: aliasPrefix(chain, chainStrs, ncnames, nil), expires: expires}
+	c.index[k] = int32(i)
+}
+
+// victim advances the CLOCK hand to an entry that is expired or was not
+// looked up since the hand's last pass. Two turns always suffice: the
+// first clears every reference bit it passes.
+func (c *Cache) victim(now int64) int {
+	for {
+		i := c.hand
+		c.hand++
+		if c.hand == len(c.entries) {
+			c.hand = 0
+		}
+		e := &c.entries[i]
+		if e.expires <= now {
+			c.stats.Expired.Add(1)
+			return i
+		}
+		if atomic.LoadUint32(&e.ref) != 0 {
+			atomic.StoreUint32(&e.ref, 0)
+			continue
+		}
+		c.stats.Evicted.Add(1)
+		return i
+	}
+}
+
+// Lookup returns the name client most recently received in a DNS answer
+// for server, falling back to the name any client received for server.
+// now (unix nanoseconds) should be the time the flow started: entries are
+// valid until their clamped TTL ran out.
+func (c *Cache) Lookup(client, server netip.Addr, now int64) (name string, ok bool) {
+	e, ok := c.LookupEntry(client, server, now)
+	return e.Name, ok
+}
+
+// LookupEntry is Lookup with the alias chain and expiry.
+func (c *Cache) LookupEntry(client, server netip.Addr, now int64) (Entry, bool) {
+	client, server = client.Unmap(), server.Unmap()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if client.IsValid() {
+		if e := c.live(cacheKey{client, server}, now); e != nil {
+			c.stats.Hits.Add(1)
+			return Entry{Name: e.name, CNAMEs: e.cnames, Expires: e.expires, Exact: true}, true
+		}
+	}
+	if e := c.live(cacheKey{server: server}, now); e != nil {
+		c.stats.Fallback.Add(1)
+		return Entry{Name: e.name, CNAMEs: e.cnames, Expires: e.expires}, true
+	}
+	c.stats.Misses.Add(1)
+	return Entry{}, false
+}
+
+func (c *Cache) live(k cacheKey, now int64) *entry {
+	i, ok := c.index[k]
+	if !ok {
+		return nil
+	}
+	e := &c.entries[i]
+	if e.expires <= now {
+		return nil
+	}
+	// Only store when clear: a hot entry's cache line stays shared.
+	if atomic.LoadUint32(&e.ref) == 0 {
+		atomic.StoreUint32(&e.ref, 1)
+	}
+	return e
+}
+
+// Failures returns the names whose lookups failed, most failures first.
+// The table holds at most Config.MaxFailureNames names; see Failure for
+// how counts behave once it is full.
+func (c *Cache) Failures() []Failure {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.fails.sorted()
+}
