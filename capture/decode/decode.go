@@ -577,3 +577,17 @@ func clampLen(n int) uint32 {
 	}
 	return uint32(n)
 }
+
+// SupportsLinkType reports whether Decode understands frames of link type
+// lt. Sources use it to turn a capture of an undecodable link type into one
+// clear file-level error instead of a skip counter per frame.
+func SupportsLinkType(lt layers.LinkType) bool {
+	switch lt {
+	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
+		layers.LinkTypeNull, layers.LinkTypeLoop,
+		layers.LinkTypeRaw, linkTypeRawOpenBSD, linkTypeRawBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
+		linkTypeNFLOG:
+		return true
+	}
+	return false
+}

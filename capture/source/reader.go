@@ -1,0 +1,356 @@
+package source
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+const (
+	// DefaultBufferSize is the read buffer of each open file.
+	DefaultBufferSize = 1 << 20
+	// maxSnapLen is libpcap's MAXIMUM_SNAPLEN, the longest record tcpdump
+	// and Wireshark take for the link types this tool reads.
+	maxSnapLen = 262144
+	// probeBufferSize is the buffer Open uses to read each file's first
+	// frame: most first frames sit in the first few KiB.
+	probeBufferSize = 64 << 10
+)
+
+// Frame is one captured frame.
+type Frame struct {
+	// Data is the frame as captured. It aliases the reader's buffers and is
+	// valid until the next call to Next.
+	Data       []byte
+	Time       int64 // Unix nanoseconds
+	CaptureLen int   // len(Data)
+	WireLen    int   // length on the wire, >= CaptureLen
+	LinkType   layers.LinkType
+	Interface  int    // pcapng interface index; 0 for classic pcap
+	File       string // path of the file the frame came from
+	Index      uint64 // 1-based record number within File
+	// Offset is the byte offset of the record in File, after
+	// decompression. In a pcapng file that has a block larger than the
+	// read buffer it is, from that block on, the offset of the first block
+	// read for the frame, which may precede the packet block.
+	Offset int64
+}
+
+// Options tune a Reader. The zero value is ready to use.
+type Options struct {
+	// BufferSize is the read buffer per open file; DefaultBufferSize if 0.
+	BufferSize int
+	// MaxRecordLen is the longest record accepted; longer claims end the
+	// file as corrupt. 262144 (libpcap's maximum snap length) if 0.
+	MaxRecordLen int
+	// LinkTypeSupported, if set, says which link types the caller can
+	// decode. A classic pcap file of another type is a FileError; frames
+	// of a pcapng interface of another type are skipped and counted.
+	LinkTypeSupported func(layers.LinkType) bool
+}
+
+// Stats are the Reader's counters. They are atomic, so a progress display
+// may read them while another goroutine calls Next.
+type Stats struct {
+	FilesOpened       atomic.Uint64 // files read as captures
+	FilesFailed       atomic.Uint64 // files ended by a FileError, not-a-capture included
+	Frames            atomic.Uint64 // frames returned by Next
+	Bytes             atomic.Uint64 // captured bytes of those frames
+	InvalidTimestamps atomic.Uint64 // frames kept with an out-of-range timestamp fraction
+
+	// skipped counts, by reason, the files ended by a FileError and the
+	// pcapng frames skipped for their link type.
+	skipped [len(reasons)]atomic.Uint64
+}
+
+// Skipped returns the count for one reason.
+func (s *Stats) Skipped(reason Reason) uint64 { return s.skipped[reason.index()].Load() }
+
+type progressCounter struct {
+	done, total atomic.Int64
+}
+
+// Reader merges capture files into one stream of frames in time order.
+// Next is not safe for concurrent use; Stats and Progress are.
+type Reader struct {
+	env     env
+	buffers bufPool
+	probes  bufPool
+
+	pending []*captureFile // probed, not yet opened, by first frame time
+	heap    []*captureFile // open files, min-heap by lookahead frame time
+	current *captureFile   // file whose frame the caller holds, still in heap[0]
+	errs    []error
+	closed  bool
+
+	stats    Stats
+	progress progressCounter
+}
+
+// ErrClosed is returned by Next after Close.
+var ErrClosed = errors.New("capture source: reader closed")
+
+// Open prepares to read paths, each a capture file or a directory whose
+// regular files are read in name order. It reads the start of every file:
+// files that are not captures or fail before their first frame are
+// reported by Errors at once. Open returns an error only for a path that
+// does not exist or cannot be examined.
+func Open(paths []string, opts Options) (*Reader, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("capture source: no capture files given")
+	}
+	if opts.BufferSize <= 0 {
+		opts.BufferSize = DefaultBufferSize
+	}
+	if opts.MaxRecordLen <= 0 {
+		opts.MaxRecordLen = maxSnapLen
+	}
+	r := &Reader{
+		buffers: bufPool{size: opts.BufferSize},
+		probes:  bufPool{size: min(opts.BufferSize, probeBufferSize)},
+	}
+	r.env = env{maxRecord: opts.MaxRecordLen, supported: opts.LinkTypeSupported}
+
+	var files []*captureFile
+	add := func(path string, size int64) {
+		files = append(files, &captureFile{path: path, seq: len(files), size: size, env: &r.env})
+	}
+	var dirErrs []*FileError
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("capture source: %w", err)
+		}
+		if !info.IsDir() {
+			add(p, info.Size())
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			dirErrs = append(dirErrs, &FileError{File: p, Reason: ReasonReadError, Err: err})
+			continue
+		}
+		for _, e := range entries { // ReadDir sorts by name
+			full := filepath.Join(p, e.Name())
+			if info, err := os.Stat(full); err == nil && info.Mode().IsRegular() {
+				add(full, info.Size())
+			}
+		}
+	}
+	for _, err := range dirErrs {
+		r.fail(err)
+	}
+	for _, c := range files {
+		r.progress.total.Add(c.size)
+		r.probe(c)
+	}
+	slices.SortFunc(r.pending, func(a, b *captureFile) int {
+		return cmp.Or(cmp.Compare(a.first, b.first), cmp.Compare(a.seq, b.seq))
+	})
+	return r, nil
+}
+
+// probe reads c's first frame to learn when the merge needs it. A file
+// that ends, cleanly or not, before a first frame is finished here.
+func (r *Reader) probe(c *captureFile) {
+	var err error
+	if ferr := c.open(&r.probes, nil); ferr != nil {
+		err = ferr
+	} else {
+		r.stats.FilesOpened.Add(1)
+		err = c.next()
+	}
+	c.first = c.frame.Time
+	c.packets = 0
+	c.ngw = ngWalker{}
+	c.skipReport = false
+	c.close(&r.probes)
+	switch {
+	case err == nil:
+		r.pending = append(r.pending, c)
+		return
+	case err != io.EOF:
+		r.fail(err.(*FileError))
+	}
+	r.progress.done.Add(c.size)
+}
+
+// Next returns the next frame in time order, or io.EOF when every file is
+// done. Problems with single files do not stop it; see Errors.
+func (r *Reader) Next() (*Frame, error) {
+	if r.closed {
+		return nil, ErrClosed
+	}
+	if c := r.current; c != nil {
+		r.current = nil
+		r.advance(c)
+	}
+	r.openDue()
+	if len(r.heap) == 0 {
+		return nil, io.EOF
+	}
+	c := r.heap[0]
+	r.current = c
+	r.stats.Frames.Add(1)
+	r.stats.Bytes.Add(uint64(c.frame.CaptureLen))
+	if c.fixedTime {
+		r.stats.InvalidTimestamps.Add(1)
+	}
+	return &c.frame, nil
+}
+
+// advance reads the next frame of c, the file at the top of the heap.
+func (r *Reader) advance(c *captureFile) {
+	err := c.next()
+	if err == nil {
+		r.down(0)
+		return
+	}
+	if err != io.EOF {
+		r.fail(err.(*FileError))
+	}
+	r.finish(c)
+	last := len(r.heap) - 1
+	r.heap[0] = r.heap[last]
+	r.heap[last] = nil
+	r.heap = r.heap[:last]
+	if last > 0 {
+		r.down(0)
+	}
+}
+
+// openDue opens the pending files whose first frame comes no later than
+// the earliest frame of the open ones.
+func (r *Reader) openDue() {
+	for len(r.pending) > 0 {
+		c := r.pending[0]
+		if len(r.heap) > 0 && !before(c.first, c.seq, r.heap[0]) {
+			return
+		}
+		r.pending[0] = nil
+		r.pending = r.pending[1:]
+		if ferr := c.open(&r.buffers, &r.progress); ferr != nil {
+			// The probe read this file; it changed or vanished since.
+			r.fail(ferr)
+			r.finish(c)
+			continue
+		}
+		c.skipped = r.skip
+		if err := c.next(); err != nil {
+			if err != io.EOF {
+				r.fail(err.(*FileError))
+			}
+			r.finish(c)
+			continue
+		}
+		r.heap = append(r.heap, c)
+		r.up(len(r.heap) - 1)
+	}
+}
+
+// finish closes a file that is done and counts the bytes it did not read
+// as done, so Progress reaches its total.
+func (r *Reader) finish(c *captureFile) {
+	if rest := c.size - c.raw.n; rest > 0 {
+		r.progress.done.Add(rest)
+	}
+	c.close(&r.buffers)
+}
+
+func (r *Reader) fail(e *FileError) {
+	r.errs = append(r.errs, e)
+	r.stats.FilesFailed.Add(1)
+	r.stats.skipped[e.Reason.index()].Add(1)
+}
+
+// skip counts a pcapng frame skipped for its link type; the first one of a
+// file is also reported.
+func (r *Reader) skip(e *FileError) {
+	r.stats.skipped[ReasonLinkType.index()].Add(1)
+	if e != nil {
+		r.errs = append(r.errs, e)
+	}
+}
+
+// Errors returns every file-level problem so far, each a *FileError. Like
+// Next, it must not be called concurrently with Next.
+func (r *Reader) Errors() []error { return slices.Clone(r.errs) }
+
+// Stats returns the Reader's counters.
+func (r *Reader) Stats() *Stats { return &r.stats }
+
+// Skipped returns the non-zero skip counts by reason name, for reports.
+func (r *Reader) Skipped() map[string]uint64 {
+	m := make(map[string]uint64)
+	for i, reason := range reasons {
+		if n := r.stats.skipped[i].Load(); n > 0 {
+			m[string(reason)] = n
+		}
+	}
+	return m
+}
+
+// Progress returns how many bytes of input, as stored on disk (compressed
+// for gzip files), have been read, and the total.
+func (r *Reader) Progress() (done, total int64) {
+	done, total = r.progress.done.Load(), r.progress.total.Load()
+	return min(done, total), total
+}
+
+// Close closes the files still open. Next returns ErrClosed after it.
+func (r *Reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var errs []error
+	for _, c := range r.heap {
+		errs = append(errs, c.close(&r.buffers))
+	}
+	r.heap, r.pending, r.current = nil, nil, nil
+	return errors.Join(errs...)
+}
+
+// before orders a time and input position against an open file's
+// lookahead frame; equal times go to the file named first.
+func before(t int64, seq int, c *captureFile) bool {
+	return t < c.frame.Time || (t == c.frame.Time && seq < c.seq)
+}
+
+func (r *Reader) up(i int) {
+	h := r.heap
+	for i > 0 {
+		p := (i - 1) / 2
+		if !before(h[i].frame.Time, h[i].seq, h[p]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (r *Reader) down(i int) {
+	h := r.heap
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if rr := l + 1; rr < len(h) && before(h[rr].frame.Time, h[rr].seq, h[l]) {
+			m = rr
+		}
+		if !before(h[m].frame.Time, h[m].seq, h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
