@@ -63,13 +63,18 @@ func (s *tcpState) observe(fromOrig bool, flags uint8) {
 //	OTH    no SYN seen: midstream traffic
 //
 // UDP, ICMP and other protocols have no handshake: S0 when only the
-// originator sent, SF when both sides did.
+// originator sent, SF when both sides did, OTH when only the responder did.
 func (f *Flow) state() string {
 	if f.Key.proto != ProtoTCP {
-		if f.Resp.Packets > 0 {
+		switch {
+		case f.Orig.Packets > 0 && f.Resp.Packets > 0:
 			return "SF"
+		case f.Orig.Packets > 0:
+			return "S0"
 		}
-		return "S0"
+		// Only the responder was seen (a reply from a service port whose
+		// request was not captured): nothing was attempted that we saw.
+		return "OTH"
 	}
 	s := f.tcp
 	syn, synack := s.has(origSYN), s.has(respSYNACK) || s.has(respSYN)

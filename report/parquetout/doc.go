@@ -1,0 +1,69 @@
+// Package parquetout writes the auditor's tables to Parquet files and reads
+// them back.
+//
+// Every table goes through [TableWriter]: rows are written to a temporary
+// file next to the final one and renamed into place only by a successful
+// [TableWriter.Close], so a crash, a kill or a full disk never leaves a
+// truncated file under the final name for DuckDB or a report to trip on.
+// Each file carries key/value metadata naming its schema (auditor.schema),
+// the program version (auditor.version) and what wrote it
+// (auditor.created_by); readers refuse a file of another schema.
+//
+// # flows.parquet (schema "flows/1")
+//
+// One row per flow, written when the flow leaves the flow table. "Out" is
+// originator to responder, "in" is responder to originator. Columns marked
+// optional are NULL when unknown (an empty Go string writes NULL, NULL reads
+// back as ""); the others are always set.
+//
+//	column         type                          meaning
+//	first_seen     TIMESTAMP(MICROS, UTC)        time of the first packet
+//	last_seen      TIMESTAMP(MICROS, UTC)        time of the last packet
+//	proto          STRING                        tcp, udp, icmp, icmp6, sctp, or the IP protocol number
+//	src_ip         STRING                        originator address (IPv4 dotted, IPv6 RFC 5952)
+//	src_port       INT32                         originator port; ICMP: message type
+//	dst_ip         STRING                        responder address
+//	dst_port       INT32                         responder port; ICMP: counterpart type (echo) or code
+//	packets_out    INT64                         packets sent by the originator
+//	bytes_out      INT64                         frame bytes (on-wire length) sent by the originator
+//	packets_in     INT64                         packets sent by the responder
+//	bytes_in       INT64                         frame bytes sent by the responder
+//	payload_out    INT64                         transport payload bytes sent by the originator
+//	payload_in     INT64                         transport payload bytes sent by the responder
+//	state          STRING                        Zeek conn_state: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH
+//	history        STRING                        Zeek history: upper case originator, lower case responder, ^ = flipped
+//	vlan           INT32                         innermost 802.1Q VLAN ID of the first packet, 0 = untagged
+//	community_id   STRING                        Community ID v1 (seed 0), joins with Zeek/Suricata records
+//	end_reason     STRING                        why the flow ended: idle closed evicted reused flush active
+//	icmp_unreach   INT32                         ICMP destination-unreachable messages that quoted this flow
+//	app            STRING optional               application protocol a parser confirmed (sip, rtp, tls, dns, ...)
+//	verdict        STRING optional               audit verdict for the flow
+//	vendor         STRING optional               vendor whose catalog entry matched
+//	entry_id       STRING optional               id of the matched catalog entry
+//	reason         STRING optional               why the verdict was given
+//	classified_by  STRING optional               what decided the classification (port, parser, ...)
+//	from_role      STRING optional               role of the originator (agent, sbc, media, ...)
+//	to_role        STRING optional               role of the responder
+//	sni            STRING optional               TLS server name indication
+//	server_name    STRING optional               DNS name whose answer to the originator gave the responder's address
+//	alpn           STRING optional               TLS ALPN protocol
+//	tls_version    STRING optional               negotiated TLS version
+//	ja4            STRING optional               JA4 TLS client fingerprint
+//	ja3            STRING optional               JA3 TLS client fingerprint
+//	call_id        STRING optional               SIP Call-ID the flow belongs to
+//	sensor         STRING optional               name of the sensor that captured the flow
+//
+// DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
+// BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality
+// strings are dictionary encoded and every column is zstd compressed, so a
+// repeated value costs a few bits per row.
+//
+// # Adding a table
+//
+// A new table is a row struct with parquet tags, a schema name constant and
+// one constructor line, as [Create] is for flows:
+//
+//	func CreateFindings(path string, opts Options) (*TableWriter[FindingRow], error) {
+//		return NewTableWriter[FindingRow](path, FindingsSchema, opts)
+//	}
+package parquetout

@@ -1,0 +1,129 @@
+package parquetout
+
+import (
+	"math"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+)
+
+// SchemaVersion names the flows.parquet schema. It changes, as "flows/2",
+// whenever a column is renamed, retyped or removed, so readers can refuse
+// files they would misread; adding an optional column keeps it.
+const SchemaVersion = "flows/1"
+
+// FlowRow is one row of flows.parquet; doc.go describes the columns. The
+// field order is the column order.
+//
+// The optional string columns are stored as NULL when the Go string is
+// empty: parquet-go treats the zero value of a non-pointer optional field as
+// null, which gives SQL users IS NULL without making Go callers allocate a
+// *string per set field.
+type FlowRow struct {
+	FirstSeen time.Time `parquet:"first_seen,timestamp(microsecond:utc),delta"`
+	LastSeen  time.Time `parquet:"last_seen,timestamp(microsecond:utc),delta"`
+
+	Proto   string `parquet:"proto,dict"`
+	SrcIP   string `parquet:"src_ip,dict"`
+	SrcPort int32  `parquet:"src_port"`
+	DstIP   string `parquet:"dst_ip,dict"`
+	DstPort int32  `parquet:"dst_port"`
+
+	PacketsOut int64 `parquet:"packets_out"`
+	BytesOut   int64 `parquet:"bytes_out"`
+	PacketsIn  int64 `parquet:"packets_in"`
+	BytesIn    int64 `parquet:"bytes_in"`
+	PayloadOut int64 `parquet:"payload_out"`
+	PayloadIn  int64 `parquet:"payload_in"`
+
+	State       string `parquet:"state,dict"`
+	History     string `parquet:"history,dict"`
+	VLAN        int32  `parquet:"vlan"`
+	CommunityID string `parquet:"community_id"`
+	EndReason   string `parquet:"end_reason,dict"`
+	ICMPUnreach int32  `parquet:"icmp_unreach"`
+
+	// Classification, filled by the classifier after FromFlow.
+	App          string `parquet:"app,optional,dict"`
+	Verdict      string `parquet:"verdict,optional,dict"`
+	Vendor       string `parquet:"vendor,optional,dict"`
+	EntryID      string `parquet:"entry_id,optional,dict"`
+	Reason       string `parquet:"reason,optional,dict"`
+	ClassifiedBy string `parquet:"classified_by,optional,dict"`
+	FromRole     string `parquet:"from_role,optional,dict"`
+	ToRole       string `parquet:"to_role,optional,dict"`
+
+	// Protocol metadata, from flow.Meta.
+	SNI        string `parquet:"sni,optional,dict"`
+	ServerName string `parquet:"server_name,optional,dict"`
+	ALPN       string `parquet:"alpn,optional,dict"`
+	TLSVersion string `parquet:"tls_version,optional,dict"`
+	JA4        string `parquet:"ja4,optional,dict"`
+	JA3        string `parquet:"ja3,optional,dict"`
+	CallID     string `parquet:"call_id,optional"`
+
+	Sensor string `parquet:"sensor,optional,dict"`
+}
+
+// FromFlow overwrites every field of row with what the flow table knows
+// about f: endpoints, counters, state, times and the parser metadata in
+// f.Meta. The classification columns (verdict, vendor, entry_id, reason,
+// classified_by, from_role, to_role) and sensor are cleared for the caller
+// to set afterwards, so a reused row never carries the previous flow's
+// values. App comes from f.Meta and may be overridden.
+//
+// Times are truncated to the microsecond the file stores, so a row read back
+// equals the row written.
+//
+// It allocates the address, history and Community ID strings; everything
+// else is shared with f or a constant.
+func FromFlow(f *flow.Flow, row *FlowRow) {
+	src, dst := f.Src(), f.Dst()
+	*row = FlowRow{
+		FirstSeen:   unixMicro(f.First),
+		LastSeen:    unixMicro(f.Last),
+		Proto:       flow.ProtoName(f.Key.Proto()),
+		SrcIP:       src.Addr().String(),
+		SrcPort:     int32(src.Port()),
+		DstIP:       dst.Addr().String(),
+		DstPort:     int32(dst.Port()),
+		PacketsOut:  toInt64(f.Orig.Packets),
+		BytesOut:    toInt64(f.Orig.Bytes),
+		PacketsIn:   toInt64(f.Resp.Packets),
+		BytesIn:     toInt64(f.Resp.Bytes),
+		PayloadOut:  toInt64(f.Orig.Payload),
+		PayloadIn:   toInt64(f.Resp.Payload),
+		State:       f.State(),
+		History:     f.History(),
+		VLAN:        int32(f.VLAN),
+		CommunityID: f.CommunityID(),
+		EndReason:   f.End.String(),
+		ICMPUnreach: int32(min(f.ICMPUnreach, math.MaxInt32)),
+	}
+	if m := f.Meta; m != nil {
+		row.App = m.App
+		row.SNI = m.SNI
+		row.ServerName = m.ServerName
+		row.ALPN = m.ALPN
+		row.TLSVersion = m.TLSVersion
+		row.JA4 = m.JA4
+		row.JA3 = m.JA3
+		row.CallID = m.CallID
+	}
+}
+
+// unixMicro converts unix nanoseconds to a UTC time truncated to the
+// microsecond, rounding toward negative infinity like the file's integer
+// microseconds do.
+func unixMicro(ns int64) time.Time {
+	us := ns / 1000
+	if ns%1000 < 0 {
+		us--
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// toInt64 saturates instead of wrapping. The counters are signed INT64 in
+// the file because SQL users sum and subtract them, and no real counter
+// reaches 2^63.
+func toInt64(v uint64) int64 { return int64(min(v, math.MaxInt64)) }

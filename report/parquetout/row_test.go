@@ -1,0 +1,173 @@
+package parquetout
+
+import (
+	"math"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+)
+
+func TestFromFlow(t *testing.T) {
+	tests := []struct {
+		name  string
+		proto uint8
+		meta  *flow.Meta
+		pkts  []packet
+		want  FlowRow
+	}{
+		{
+			name:  "udp one way tagged",
+			proto: flow.ProtoUDP,
+			pkts: []packet{
+				{at: t0, src: "10.1.1.5:16384", dst: "10.2.2.9:20000", payload: 172, vlan: 30},
+				{at: t0 + 20_000_000, src: "10.1.1.5:16384", dst: "10.2.2.9:20000", payload: 172, vlan: 30},
+			},
+			want: FlowRow{
+				FirstSeen: time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC),
+				LastSeen:  time.Date(2023, 11, 14, 22, 13, 20, 143_456_000, time.UTC),
+				Proto:     "udp", SrcIP: "10.1.1.5", SrcPort: 16384, DstIP: "10.2.2.9", DstPort: 20000,
+				PacketsOut: 2, BytesOut: 2 * (54 + 172), PayloadOut: 2 * 172,
+				State: "S0", History: "D", VLAN: 30,
+				CommunityID: flow.CommunityID(flow.ProtoUDP,
+					mustAddrPort("10.1.1.5:16384"), mustAddrPort("10.2.2.9:20000"), 0),
+				EndReason: "flush",
+			},
+		},
+		{
+			// The first packet is the server's answer: the table flips it
+			// so the originator is the client, and out stays client->server.
+			name:  "ipv6 dns reply first",
+			proto: flow.ProtoUDP,
+			meta:  &flow.Meta{App: "dns", ServerName: "sip.example.net"},
+			pkts: []packet{
+				{at: t0, src: "[2001:db8::53]:53", dst: "[2001:db8::1:2]:53124", payload: 80},
+				{at: t0 + 1_000, src: "[2001:db8::1:2]:53124", dst: "[2001:db8::53]:53", payload: 40},
+			},
+			want: FlowRow{
+				FirstSeen: time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC),
+				LastSeen:  time.Date(2023, 11, 14, 22, 13, 20, 123_457_000, time.UTC),
+				Proto:     "udp", SrcIP: "2001:db8::1:2", SrcPort: 53124, DstIP: "2001:db8::53", DstPort: 53,
+				PacketsOut: 1, BytesOut: 54 + 40, PayloadOut: 40,
+				PacketsIn: 1, BytesIn: 54 + 80, PayloadIn: 80,
+				State: "SF", History: "^dD",
+				CommunityID: flow.CommunityID(flow.ProtoUDP,
+					mustAddrPort("[2001:db8::1:2]:53124"), mustAddrPort("[2001:db8::53]:53"), 0),
+				EndReason: "flush",
+				App:       "dns", ServerName: "sip.example.net",
+			},
+		},
+		{
+			name:  "unknown protocol number",
+			proto: 47,
+			pkts:  []packet{{at: t0, src: "192.0.2.1:0", dst: "192.0.2.2:0", payload: 1400}},
+			want: FlowRow{
+				FirstSeen: time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC),
+				LastSeen:  time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC),
+				Proto:     "47", SrcIP: "192.0.2.1", DstIP: "192.0.2.2",
+				PacketsOut: 1, BytesOut: 1454, PayloadOut: 1400,
+				State: "S0", History: "D",
+				CommunityID: flow.CommunityID(47,
+					mustAddrPort("192.0.2.1:0"), mustAddrPort("192.0.2.2:0"), 0),
+				EndReason: "flush",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows := flowsOf(t, tt.proto, tt.meta, tt.pkts...)
+			if len(rows) != 1 {
+				t.Fatalf("got %d flows, want 1", len(rows))
+			}
+			if !reflect.DeepEqual(rows[0], tt.want) {
+				t.Errorf("row mismatch:\n got %+v\nwant %+v", rows[0], tt.want)
+			}
+		})
+	}
+}
+
+// TestFromFlowTCP checks a full TCP conversation against values fixed by
+// outside definitions: Zeek's conn_state and history, and the Community ID
+// specification's example hash.
+func TestFromFlowTCP(t *testing.T) {
+	got := sipCall(t)
+	want := FlowRow{
+		FirstSeen: time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC),
+		LastSeen:  time.Date(2023, 11, 14, 22, 13, 20, 123_463_000, time.UTC), // +6999ns, truncated
+		Proto:     "tcp", SrcIP: "128.232.110.120", SrcPort: 34855, DstIP: "66.35.250.204", DstPort: 80,
+		PacketsOut: 4, BytesOut: 4*54 + 400, PayloadOut: 400,
+		PacketsIn: 3, BytesIn: 3*54 + 300, PayloadIn: 300,
+		State: "SF", History: "ShADdFf",
+		CommunityID: "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+		EndReason:   "flush",
+		App:         "sip", CallID: "a84b4c76e66710@pc33.example.com",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("row mismatch:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestFromFlowClearsRow guards the reuse contract: a row filled from a
+// labelled, classified flow and then from a bare one keeps nothing of the
+// first.
+func TestFromFlowClearsRow(t *testing.T) {
+	row := sipCall(t)
+	row.Verdict, row.Vendor, row.Sensor = "allowed", "genesys", "s1"
+	var bare flow.Flow
+	bare.Key, _ = flow.NewKey(flow.ProtoUDP, mustAddrPort("10.0.0.1:1"), mustAddrPort("10.0.0.2:2"))
+	FromFlow(&bare, &row)
+	if row.App != "" || row.CallID != "" || row.Verdict != "" || row.Vendor != "" || row.Sensor != "" {
+		t.Errorf("stale fields survived FromFlow: %+v", row)
+	}
+}
+
+func TestFromFlowSaturates(t *testing.T) {
+	var f flow.Flow
+	f.Key, f.OrigDir = flow.NewKey(flow.ProtoTCP, mustAddrPort("10.0.0.1:1"), mustAddrPort("10.0.0.2:2"))
+	f.Orig.Bytes = math.MaxUint64
+	f.ICMPUnreach = math.MaxUint32
+	var row FlowRow
+	FromFlow(&f, &row)
+	if row.BytesOut != math.MaxInt64 || row.ICMPUnreach != math.MaxInt32 {
+		t.Errorf("bytes_out %d icmp_unreach %d, want saturated", row.BytesOut, row.ICMPUnreach)
+	}
+}
+
+func TestUnixMicro(t *testing.T) {
+	tests := []struct {
+		ns   int64
+		want time.Time
+	}{
+		{0, time.Unix(0, 0).UTC()},
+		{1_999, time.Unix(0, 1_000).UTC()},
+		{-1, time.Unix(0, -1_000).UTC()}, // floor, as the file's integer microseconds
+		{-1_000, time.Unix(0, -1_000).UTC()},
+		{t0, time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC)},
+	}
+	for _, tt := range tests {
+		if got := unixMicro(tt.ns); !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("unixMicro(%d) = %v, want %v UTC", tt.ns, got, tt.want)
+		}
+	}
+}
+
+// TestFromFlowAllocs bounds FromFlow's allocations: the two address
+// strings, the history string, and two for the Community ID (its base64
+// text and the "1:" prefix).
+func TestFromFlowAllocs(t *testing.T) {
+	const want = 5
+	f := endedFlows(t, flow.ProtoTCP,
+		packet{at: t0, src: "10.0.0.1:40000", dst: "10.0.0.2:5060", flags: flow.FlagSYN},
+		packet{at: t0 + 1, src: "10.0.0.2:5060", dst: "10.0.0.1:40000", flags: flow.FlagSYN | flow.FlagACK},
+	)[0]
+	f.Meta = &flow.Meta{App: "sip"}
+	var row FlowRow
+	allocs := testing.AllocsPerRun(1000, func() { FromFlow(&f, &row) })
+	if row.History == "" {
+		t.Fatal("test flow has no history: the allocation count would miss it")
+	}
+	if allocs > want {
+		t.Errorf("FromFlow allocates %.1f times, want <= %d", allocs, want)
+	}
+}

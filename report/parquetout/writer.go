@@ -1,0 +1,289 @@
+package parquetout
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/parquet-go/parquet-go"
+	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+// Metadata keys every file carries.
+const (
+	MetaSchema    = "auditor.schema"
+	MetaVersion   = "auditor.version"
+	MetaCreatedBy = "auditor.created_by"
+)
+
+const (
+	// DefaultRowGroupRows bounds a row group. parquet-go holds a whole row
+	// group's compressed pages in memory until it is written, so this also
+	// bounds the writer's memory (a few MB for flows); 128Ki rows keeps
+	// groups big enough for DuckDB to scan them in parallel efficiently.
+	DefaultRowGroupRows = 128 << 10
+
+	// batchRows is how many rows Write collects before handing them to
+	// parquet-go, whose per-call cost is far above a struct copy.
+	batchRows = 1024
+
+	// dictionaryMaxBytes caps each column chunk's dictionary; past it the
+	// column falls back to plain encoding, which bounds memory when a
+	// "low-cardinality" column is not (a scan across many addresses).
+	dictionaryMaxBytes = 1 << 20
+)
+
+// ErrClosed is returned by a TableWriter used after Close or Abort.
+var ErrClosed = errors.New("parquet writer closed")
+
+// Options configure a TableWriter. The zero value is usable.
+type Options struct {
+	// Version is the auditor version recorded as auditor.version; empty
+	// means the main module's version from the build info.
+	Version string
+	// CreatedBy is recorded as auditor.created_by: what produced the file,
+	// such as "auditor replay". Empty means "auditor".
+	CreatedBy string
+	// Metadata is extra key/value metadata. It may not set the auditor.*
+	// keys above.
+	Metadata map[string]string
+	// CompressionLevel is the zstd level as the zstd command numbers them
+	// (1-22); 0 means 3, zstd's default. Levels map onto the four speeds
+	// the pure-Go encoder has.
+	CompressionLevel int
+	// RowGroupRows bounds the rows per row group; 0 means
+	// DefaultRowGroupRows.
+	RowGroupRows int64
+}
+
+// TableWriter writes rows of type T, a struct with parquet tags, to a
+// Parquet file. Rows go to path.tmp-<pid> in the same directory, which
+// Close syncs and renames to path: the final name only ever holds a complete
+// file. The temporary name does not end in .parquet so that a glob over a
+// directory of outputs skips unfinished files.
+//
+// A TableWriter is not safe for concurrent use, except Rows, which a
+// metrics reader may call at any time. The usual pattern is
+//
+//	w, err := NewTableWriter[Row](path, schema, opts)
+//	...
+//	defer w.Abort() // no-op after a successful Close
+//	for ... { if err := w.Write(&row); err != nil { return err } }
+//	return w.Close()
+type TableWriter[T any] struct {
+	path, tmp string
+	file      *os.File
+	pw        *parquet.GenericWriter[T]
+	batch     []T
+	rows      atomic.Uint64
+	err       error // first write error, sticky
+	done      bool  // closed or aborted
+}
+
+// Create opens a flows.parquet writer; see NewTableWriter.
+func Create(path string, opts Options) (*Writer, error) {
+	return NewTableWriter[FlowRow](path, SchemaVersion, opts)
+}
+
+// Writer writes flows.parquet.
+type Writer = TableWriter[FlowRow]
+
+// NewTableWriter creates the temporary file for path and returns a writer
+// whose file metadata names schema. A stale temporary file of the same name
+// (left by a killed process that had this pid) is truncated.
+func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], error) {
+	wopts, err := writerOptions(schema, opts)
+	if err != nil {
+		return nil, fmt.Errorf("parquet %s: %w", path, err)
+	}
+	tmp := path + ".tmp-" + strconv.Itoa(os.Getpid())
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create parquet temp file: %w", err)
+	}
+	return &TableWriter[T]{
+		path:  path,
+		tmp:   tmp,
+		file:  f,
+		pw:    parquet.NewGenericWriter[T](f, wopts...),
+		batch: make([]T, 0, batchRows),
+	}, nil
+}
+
+func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) {
+	for k := range opts.Metadata {
+		if k == MetaSchema || k == MetaVersion || k == MetaCreatedBy {
+			return nil, fmt.Errorf("metadata key %q is reserved", k)
+		}
+	}
+	level := opts.CompressionLevel
+	if level == 0 {
+		level = 3
+	}
+	if level < 1 || level > 22 {
+		return nil, fmt.Errorf("zstd compression level %d out of range 1-22", level)
+	}
+	rowGroup := opts.RowGroupRows
+	if rowGroup <= 0 {
+		rowGroup = DefaultRowGroupRows
+	}
+	version, revision := buildVersion()
+	if opts.Version != "" {
+		version = opts.Version
+	}
+	createdBy := opts.CreatedBy
+	if createdBy == "" {
+		createdBy = "auditor"
+	}
+	wopts := []parquet.WriterOption{
+		parquet.Compression(&pqzstd.Codec{Level: zstd.EncoderLevelFromZstd(level)}),
+		parquet.MaxRowsPerRowGroup(rowGroup),
+		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
+		parquet.CreatedBy("auditor", version, revision),
+		parquet.KeyValueMetadata(MetaSchema, schema),
+		parquet.KeyValueMetadata(MetaVersion, version),
+		parquet.KeyValueMetadata(MetaCreatedBy, createdBy),
+	}
+	for k, v := range opts.Metadata {
+		wopts = append(wopts, parquet.KeyValueMetadata(k, v))
+	}
+	return wopts, nil
+}
+
+// buildVersion is the main module's version, "(devel)" for a plain go
+// build, and the VCS revision the binary was built from, if recorded.
+func buildVersion() (version, revision string) {
+	version, revision = "(devel)", "unknown"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, revision
+	}
+	if bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			revision = s.Value
+		}
+	}
+	return version, revision
+}
+
+// Path is the final file name.
+func (w *TableWriter[T]) Path() string { return w.path }
+
+// Rows is the number of rows accepted by Write so far.
+func (w *TableWriter[T]) Rows() uint64 { return w.rows.Load() }
+
+// Write copies *row into the writer; the caller may reuse row at once.
+// After an error every later Write and Close returns it.
+func (w *TableWriter[T]) Write(row *T) error {
+	if w.done {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.batch = append(w.batch, *row)
+	w.rows.Add(1)
+	if len(w.batch) == cap(w.batch) {
+		return w.flushBatch()
+	}
+	return nil
+}
+
+func (w *TableWriter[T]) flushBatch() error {
+	if len(w.batch) == 0 {
+		return nil
+	}
+	if _, err := w.pw.Write(w.batch); err != nil {
+		w.err = fmt.Errorf("write parquet %s: %w", w.tmp, err)
+		return w.err
+	}
+	// Drop the references the batch holds so strings of written rows can
+	// be collected; the backing array is reused.
+	clear(w.batch)
+	w.batch = w.batch[:0]
+	return nil
+}
+
+// Close writes the buffered rows and the footer, syncs the file and renames
+// it to its final name. On an error before the rename the temporary file is
+// removed and no file appears under the final name.
+func (w *TableWriter[T]) Close() error {
+	if w.done {
+		return ErrClosed
+	}
+	if err := w.finish(); err != nil {
+		w.Abort()
+		return err
+	}
+	w.done = true
+	return nil
+}
+
+func (w *TableWriter[T]) finish() error {
+	if err := w.flushBatch(); err != nil {
+		return err
+	}
+	if err := w.pw.Close(); err != nil {
+		return fmt.Errorf("write parquet footer %s: %w", w.tmp, err)
+	}
+	if err := w.file.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", w.tmp, err)
+	}
+	err := w.file.Close()
+	w.file = nil
+	if err != nil {
+		return fmt.Errorf("close %s: %w", w.tmp, err)
+	}
+	if err := os.Rename(w.tmp, w.path); err != nil {
+		return fmt.Errorf("rename parquet file: %w", err)
+	}
+	// The complete file is in place: a failed directory sync below is
+	// reported but must not make Close's cleanup look for the temp file.
+	w.done = true
+	// The rename is durable only once the directory entry is synced;
+	// without it a power loss can leave neither name.
+	return syncDir(filepath.Dir(w.path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Abort discards the file: the temporary file is removed and nothing is
+// written under the final name. It is a no-op after Close or Abort, so it
+// can be deferred.
+func (w *TableWriter[T]) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.batch = nil
+	var errs []error
+	if w.file != nil {
+		errs = append(errs, w.file.Close())
+		w.file = nil
+	}
+	if err := os.Remove(w.tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("abort parquet %s: %w", w.path, err)
+	}
+	return nil
+}
