@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+type replayOptions struct {
+	out        string
+	jsonOut    bool
+	maxFlows   int
+	timeouts   string
+	progress   string
+	cpuProfile string
+	memProfile string
+}
+
+func runReplay(ctx context.Context, s streams, args []string) error {
+	var o replayOptions
+	fs := newFlagSet(s, "replay", "[flags] FILE|DIR...")
+	fs.StringVar(&o.out, "out", "auditor-out", "output directory for flows.parquet")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the summary as one JSON object")
+	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted) beyond it")
+	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m (defaults as shown)")
+	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return usagef("no capture file or directory given")
+	}
+	tableCfg := flow.DefaultConfig()
+	tableCfg.MaxFlows = o.maxFlows
+	if err := parseTimeouts(o.timeouts, &tableCfg); err != nil {
+		return &usageError{err.Error()}
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return usagef("--progress must be auto, always or never, not %q", o.progress)
+	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
+	sum, err := replay(ctx, s, paths, o, tableCfg)
+	if sum != nil {
+		if perr := printSummary(s.stdout, sum, o.jsonOut); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if o.memProfile != "" {
+		if perr := writeHeapProfile(o.memProfile); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+// replay runs the pipeline over the inputs and writes the outputs. It
+// returns a summary whenever anything was read, even with an error, so the
+// user sees what was processed before the damage.
+func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
+	start := time.Now()
+	src, err := source.Open(paths, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	flowsPath := filepath.Join(o.out, "flows.parquet")
+	fw, err := parquetout.Create(flowsPath, parquetout.Options{})
+	if err != nil {
+		return nil, err
+	}
+	sink := &flowSink{w: fw}
+	pipe, err := capture.New(capture.Config{Table: tableCfg, OnFlow: sink.write})
+	if err != nil {
+		fw.Abort()
+		return nil, err
+	}
+
+	stopProgress := startProgress(ctx, s.stderr, o.progress, src, pipe)
+	runErr := pipe.Run(ctx, src)
+	stopProgress()
+
+	sum := newSummary(src, pipe, time.Since(start))
+	sum.Outputs = map[string]string{"flows": flowsPath}
+	if sink.err != nil {
+		fw.Abort()
+		return sum, fmt.Errorf("write %s: %w", flowsPath, sink.err)
+	}
+	if err := fw.Close(); err != nil {
+		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
+	}
+	sum.Flows = sink.rows
+	sum.Elapsed = time.Since(start).Seconds()
+	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
+
+	switch {
+	case errors.Is(runErr, context.Canceled):
+		sum.Interrupted = true
+		return sum, errors.New("interrupted: flows seen so far were written")
+	case runErr != nil:
+		return sum, runErr
+	case sum.Packets == 0 && sum.FilesFailed > 0:
+		// Nothing readable at all: a runtime error (exit 1), with each
+		// file's problem already listed in the summary.
+		return sum, errors.New("no packets could be read")
+	}
+	return sum, nil
+}
+
+// flowSink turns finished flows into Parquet rows. A write error is kept and
+// reported at the end: the pipeline goes on so counters stay complete.
+type flowSink struct {
+	w    *parquetout.Writer
+	row  parquetout.FlowRow
+	rows uint64
+	err  error
+}
+
+func (k *flowSink) write(f *flow.Flow) {
+	if k.err != nil {
+		return
+	}
+	parquetout.FromFlow(f, &k.row)
+	if err := k.w.Write(&k.row); err != nil {
+		k.err = err
+		return
+	}
+	k.rows++
+}
+
+// parseTimeouts reads "tcp=5m,udp=30s" into the table configuration.
+func parseTimeouts(spec string, cfg *flow.Config) error {
+	if spec == "" {
+		return nil
+	}
+	for _, part := range strings.Split(spec, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return fmt.Errorf("--timeouts: %q is not NAME=DURATION", part)
+		}
+		d, err := time.ParseDuration(val)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("--timeouts: %s: %q is not a positive duration", name, val)
+		}
+		switch name {
+		case "tcp":
+			cfg.TCPTimeout = d
+		case "tcp-linger":
+			cfg.TCPLinger = d
+		case "udp":
+			cfg.UDPTimeout = d
+		case "icmp":
+			cfg.ICMPTimeout = d
+		case "other":
+			cfg.OtherTimeout = d
+		default:
+			return fmt.Errorf("--timeouts: unknown protocol class %q (tcp, tcp-linger, udp, icmp, other)", name)
+		}
+	}
+	return nil
+}
+
+// replaySummary is what replay prints; its JSON form is the --json output.
+type replaySummary struct {
+	Files            int               `json:"files"`
+	FilesFailed      int               `json:"files_failed"`
+	Frames           uint64            `json:"frames"`
+	Bytes            uint64            `json:"bytes"`
+	Packets          uint64            `json:"packets"`
+	Flows            uint64            `json:"flows"`
+	FlowsEvicted     uint64            `json:"flows_evicted"`
+	CaptureStart     *time.Time        `json:"capture_start,omitempty"`
+	CaptureEnd       *time.Time        `json:"capture_end,omitempty"`
+	CaptureSpan      float64           `json:"capture_span_seconds"`
+	Elapsed          float64           `json:"elapsed_seconds"`
+	PacketsPerSecond float64           `json:"packets_per_second"`
+	Skipped          map[string]uint64 `json:"skipped"`
+	Errors           []string          `json:"errors"`
+	Outputs          map[string]string `json:"outputs"`
+	Interrupted      bool              `json:"interrupted,omitempty"`
+}
+
+func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duration) *replaySummary {
+	st := src.Stats()
+	ps := pipe.Stats()
+	sum := &replaySummary{
+		Files:        int(st.FilesOpened.Load()),
+		FilesFailed:  int(st.FilesFailed.Load()),
+		Frames:       ps.Frames.Load(),
+		Bytes:        ps.Bytes.Load(),
+		Packets:      ps.Packets.Load(),
+		FlowsEvicted: pipe.Table().Stats().Ended[flow.EndEvicted].Load(),
+		Elapsed:      elapsed.Seconds(),
+		Skipped:      map[string]uint64{},
+		Errors:       []string{},
+	}
+	if first, last := ps.FirstPacket.Load(), ps.LastPacket.Load(); first != 0 {
+		a, b := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
+		sum.CaptureStart, sum.CaptureEnd = &a, &b
+		sum.CaptureSpan = b.Sub(a).Seconds()
+	}
+	for reason, n := range src.Skipped() {
+		sum.Skipped[reason] += n
+	}
+	for reason, n := range pipe.Decoder().Skipped() {
+		if n > 0 {
+			sum.Skipped[decode.Reason(reason).String()] += n
+		}
+	}
+	for _, e := range src.Errors() {
+		sum.Errors = append(sum.Errors, e.Error())
+	}
+	return sum
+}
+
+func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		return enc.Encode(sum)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "files      %d read", sum.Files)
+	if sum.FilesFailed > 0 {
+		fmt.Fprintf(&b, ", %d with errors", sum.FilesFailed)
+	}
+	fmt.Fprintf(&b, "\nframes     %d (%s)\n", sum.Frames, humanBytes(sum.Bytes))
+	fmt.Fprintf(&b, "packets    %d in flows\n", sum.Packets)
+	fmt.Fprintf(&b, "flows      %d", sum.Flows)
+	if sum.FlowsEvicted > 0 {
+		fmt.Fprintf(&b, " (%d evicted early: table full, raise --max-flows)", sum.FlowsEvicted)
+	}
+	b.WriteString("\n")
+	if sum.CaptureStart != nil {
+		fmt.Fprintf(&b, "capture    %s .. %s (%s)\n", sum.CaptureStart.Format(time.RFC3339Nano),
+			sum.CaptureEnd.Format(time.RFC3339Nano), time.Duration(sum.CaptureSpan*float64(time.Second)).Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, "processing %.3fs, %.0f packets/s\n", sum.Elapsed, sum.PacketsPerSecond)
+	if len(sum.Skipped) > 0 {
+		b.WriteString("skipped\n")
+		reasons := make([]string, 0, len(sum.Skipped))
+		for r := range sum.Skipped {
+			reasons = append(reasons, r)
+		}
+		sort.Strings(reasons)
+		for _, r := range reasons {
+			fmt.Fprintf(&b, "  %-24s %d\n", r, sum.Skipped[r])
+		}
+	}
+	for _, e := range sum.Errors {
+		fmt.Fprintf(&b, "error      %s\n", e)
+	}
+	keys := make([]string, 0, len(sum.Outputs))
+	for k := range sum.Outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "wrote      %s\n", sum.Outputs[k])
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	return nil
+}
