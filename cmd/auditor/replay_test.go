@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), streams{strings.NewReader(""), &out, &errb}, args)
+	return out.String(), errb.String(), code
+}
+
+func TestReplayExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	png := filepath.Join(dir, "picture.png")
+	os.WriteFile(png, []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), 0o644)
+	txt := filepath.Join(dir, "notes.txt")
+	os.WriteFile(txt, []byte("not a capture\n"), 0o644)
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		message string
+	}{
+		{"no arguments", []string{"replay"}, exitUsage, "no capture file"},
+		{"unknown flag", []string{"replay", "--nope", "x.pcap"}, exitUsage, "flag provided but not defined"},
+		{"bad timeout", []string{"replay", "--timeouts", "tcp=soon", "x.pcap"}, exitUsage, "not a positive duration"},
+		{"missing path", []string{"replay", "--out", dir, filepath.Join(dir, "missing.pcap")}, exitFailure, "missing.pcap"},
+		{"a PNG", []string{"replay", "--out", dir, png}, exitFailure, "no packets could be read"},
+		{"a text file", []string{"replay", "--out", dir, txt}, exitFailure, "no packets could be read"},
+		{"help", []string{"replay", "--help"}, exitOK, "Usage: auditor replay"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout+stderr, tt.message) {
+				t.Errorf("output does not mention %q:\n%s%s", tt.message, stdout, stderr)
+			}
+		})
+	}
+}
+
+// A damaged file still yields the flows read before the damage, names the
+// packet and offset, and is not a failure when something was read.
+func TestReplayDamagedFileKeepsEarlierPackets(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "replay", "--json", "--out", out,
+		"../../testdata/pcaps/malformed/tls_DER-incomplete-header.pcap")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var sum replaySummary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
+	}
+	if sum.Frames != 6 || sum.Flows != 1 || len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0], "packet 7 at offset 5035") {
+		t.Fatalf("summary %+v", sum)
+	}
+	rows, err := parquetout.ReadFlows(filepath.Join(out, "flows.parquet"))
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("flows.parquet: %d rows, %v", len(rows), err)
+	}
+}
+
+// Several files and a directory merge into one run; skipped frames are
+// counted by reason.
+func TestReplayDirectoryOfMixedFormats(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "replay", "--json", "--out", out, "../../testdata/pcaps/formats")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var sum replaySummary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Files != 12 || sum.Frames != 107 {
+		t.Errorf("files %d frames %d, want 12 files and the 107 frames tshark reads", sum.Files, sum.Frames)
+	}
+	// Every frame is either in a flow or counted as skipped, never lost.
+	var skipped uint64
+	for _, n := range sum.Skipped {
+		skipped += n
+	}
+	if sum.Packets+skipped < sum.Frames {
+		t.Errorf("%d frames, %d in flows, %d skipped: frames unaccounted for", sum.Frames, sum.Packets, skipped)
+	}
+}
+
+// TestReplayDemoGolden replays the README's demo capture and compares the
+// flows.parquet it writes, read back with parquet-go, with a golden dump.
+func TestReplayDemoGolden(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "replay", "--out", out, "../../testdata/demo.pcapng")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "flows.parquet") {
+		t.Errorf("summary does not name the output:\n%s", stdout)
+	}
+	path := filepath.Join(out, "flows.parquet")
+	meta, err := parquetout.ReadMetadata(path)
+	if err != nil || meta[parquetout.MetaSchema] != parquetout.SchemaVersion {
+		t.Fatalf("metadata %v, %v", meta, err)
+	}
+	rows, err := parquetout.ReadFlows(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := make([]string, len(rows))
+	for i, r := range rows {
+		lines[i] = fmt.Sprintf("%s %s %s:%d > %s:%d out=%d/%d in=%d/%d %s %s vlan=%d %s %s",
+			r.FirstSeen.UTC().Format("15:04:05.000000"), r.Proto, r.SrcIP, r.SrcPort, r.DstIP, r.DstPort,
+			r.PacketsOut, r.BytesOut, r.PacketsIn, r.BytesIn, r.State, r.History, r.VLAN, r.CommunityID, r.EndReason)
+	}
+	sort.Strings(lines)
+	got := strings.Join(lines, "\n") + "\n"
+	golden := "testdata/replay/demo-flows.golden"
+	if *update {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/auditor -run DemoGolden -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("flows differ from %s (rerun with -update if the change is intended)\n%s", golden, firstDiff(string(want), got))
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) || i < len(gl); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("line %d:\nwant %s\ngot  %s", i+1, w, g)
+		}
+	}
+	return ""
+}
