@@ -45,8 +45,29 @@ const maxDissectors = 32
 
 // Config configures a Pipeline.
 type Config struct {
-	Table      flow.Config
-	Decode     decode.Options
+	Table  flow.Config
+	Decode decode.Options
+
+	// Workers is the number of flow-table workers. With 0 or 1 everything
+	// runs on the caller's goroutine. With more, Run decodes on the
+	// caller's goroutine and hands packets to workers sharded by a
+	// direction-independent flow hash, so each flow lives in exactly one
+	// worker's table.
+	Workers int
+
+	// Stages builds the dissectors and flow handler of worker i; it is
+	// called once per worker by New. Dissectors of different workers may
+	// share state (a SIP call tracker, a DNS cache) only through types
+	// safe for concurrent use. When nil, Dissectors and OnFlow below serve
+	// the single worker (and New refuses Workers > 1).
+	Stages func(worker int) Stages
+
+	Dissectors []Dissector
+	OnFlow     FlowHandler
+}
+
+// Stages are one worker's protocol dissectors and flow handler.
+type Stages struct {
 	Dissectors []Dissector
 	OnFlow     FlowHandler
 }
@@ -62,67 +83,122 @@ type Stats struct {
 	LastPacket  atomic.Int64
 }
 
-// Pipeline is one decoding and flow-tracking worker. It is not safe for
-// concurrent use.
+// Pipeline decodes frames and tracks their flows. Frame and Run are not
+// safe for concurrent use; Stats may be read from any goroutine.
 type Pipeline struct {
-	dec        *decode.Decoder
+	dec     *decode.Decoder
+	workers []*worker
+	pkt     decode.Packet
+	stats   Stats
+}
+
+// worker owns one flow table and the dissectors that see its flows.
+type worker struct {
 	table      *flow.Table
 	dissectors []Dissector
 	onFlow     FlowHandler
-	pkt        decode.Packet
-	stats      Stats
+	pkt        *decode.Packet // packet being handled, for startDissectors
+	stats      *Stats
 }
 
 // New builds a pipeline.
 func New(cfg Config) (*Pipeline, error) {
-	if len(cfg.Dissectors) > maxDissectors {
-		return nil, fmt.Errorf("%d dissectors: at most %d are supported", len(cfg.Dissectors), maxDissectors)
+	n := max(cfg.Workers, 1)
+	if n > 1 && cfg.Stages == nil {
+		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode), dissectors: cfg.Dissectors, onFlow: cfg.OnFlow}
-	p.table = flow.NewTable(cfg.Table, p.flowEnded)
+	p := &Pipeline{dec: decode.New(cfg.Decode)}
+	for i := range n {
+		st := Stages{Dissectors: cfg.Dissectors, OnFlow: cfg.OnFlow}
+		if cfg.Stages != nil {
+			st = cfg.Stages(i)
+		}
+		if len(st.Dissectors) > maxDissectors {
+			return nil, fmt.Errorf("%d dissectors: at most %d are supported", len(st.Dissectors), maxDissectors)
+		}
+		w := &worker{dissectors: st.Dissectors, onFlow: st.OnFlow, stats: &p.stats}
+		w.table = flow.NewTable(cfg.Table, w.flowEnded)
+		p.workers = append(p.workers, w)
+	}
 	return p, nil
 }
 
 // Stats returns the pipeline's counters.
 func (p *Pipeline) Stats() *Stats { return &p.stats }
 
-// Table exposes the flow table's counters and clock.
-func (p *Pipeline) Table() *flow.Table { return p.table }
+// Tables returns the workers' flow tables, for their counters.
+func (p *Pipeline) Tables() []*flow.Table {
+	ts := make([]*flow.Table, len(p.workers))
+	for i, w := range p.workers {
+		ts[i] = w.table
+	}
+	return ts
+}
+
+// FlowsEnded sums, over all workers, the flows that ended for reason r.
+func (p *Pipeline) FlowsEnded(r flow.EndReason) uint64 {
+	var n uint64
+	for _, w := range p.workers {
+		n += w.table.Stats().Ended[r].Load()
+	}
+	return n
+}
 
 // Decoder exposes the decoder's skip counters.
 func (p *Pipeline) Decoder() *decode.Decoder { return p.dec }
 
-// Frame processes one captured frame. Frames the decoder does not turn into
-// flow packets are counted by the decoder, by reason.
-func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int) {
+// decodeFrame counts and decodes one frame into p.pkt; false when the
+// decoder skipped it (the decoder counts why).
+func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLen int) bool {
 	p.stats.Frames.Add(1)
 	p.stats.Bytes.Add(uint64(wireLen))
-	if p.stats.FirstPacket.Load() == 0 || ts < p.stats.FirstPacket.Load() {
+	if first := p.stats.FirstPacket.Load(); first == 0 || ts < first {
 		p.stats.FirstPacket.Store(ts)
 	}
 	if ts > p.stats.LastPacket.Load() {
 		p.stats.LastPacket.Store(ts)
 	}
-	pkt := &p.pkt
-	if err := p.dec.Decode(lt, data, ts, wireLen, pkt); err != nil {
-		return
+	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
+		return false
 	}
 	p.stats.Packets.Add(1)
-	if pkt.Quoted && p.table.ICMPUnreachable(pkt.QuotedKey, pkt.ICMPType, pkt.ICMPCode) {
-		p.stats.ICMPQuoted.Add(1)
+	return true
+}
+
+// Frame processes one captured frame on the caller's goroutine. It is for
+// single-worker pipelines; Run is the way to use several workers.
+func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int) {
+	if !p.decodeFrame(lt, data, ts, wireLen) {
+		return
 	}
-	f, fromOrig := p.table.Packet(&pkt.Packet)
-	if f.Orig.Packets+f.Resp.Packets == 1 {
-		p.startDissectors(f)
+	w := p.workers[0]
+	if p.pkt.Quoted {
+		w.attribute(&p.pkt)
 	}
-	if f.Inspect != 0 {
-		p.dissect(f, fromOrig)
+	w.packet(&p.pkt)
+}
+
+// attribute records an ICMP error against the flow it quotes.
+func (w *worker) attribute(pkt *decode.Packet) {
+	if w.table.ICMPUnreachable(pkt.QuotedKey, pkt.ICMPType, pkt.ICMPCode) {
+		w.stats.ICMPQuoted.Add(1)
 	}
 }
 
-func (p *Pipeline) startDissectors(f *flow.Flow) {
-	for i, d := range p.dissectors {
-		if d.Start(f, &p.pkt) {
+func (w *worker) packet(pkt *decode.Packet) {
+	f, fromOrig := w.table.Packet(&pkt.Packet)
+	w.pkt = pkt
+	if f.Orig.Packets+f.Resp.Packets == 1 {
+		w.startDissectors(f)
+	}
+	if f.Inspect != 0 {
+		w.dissect(f, fromOrig)
+	}
+}
+
+func (w *worker) startDissectors(f *flow.Flow) {
+	for i, d := range w.dissectors {
+		if d.Start(f, w.pkt) {
 			f.Inspect |= 1 << i
 		}
 	}
@@ -131,26 +207,39 @@ func (p *Pipeline) startDissectors(f *flow.Flow) {
 	f.Seen = f.Inspect
 }
 
-func (p *Pipeline) dissect(f *flow.Flow, fromOrig bool) {
+func (w *worker) dissect(f *flow.Flow, fromOrig bool) {
 	for set := f.Inspect; set != 0; set &= set - 1 {
 		i := bits.TrailingZeros32(set)
-		if !p.dissectors[i].Packet(f, &p.pkt, fromOrig) {
+		if !w.dissectors[i].Packet(f, w.pkt, fromOrig) {
 			f.Inspect &^= 1 << i
 		}
 	}
 }
 
-func (p *Pipeline) flowEnded(f *flow.Flow) {
+func (w *worker) flowEnded(f *flow.Flow) {
 	for set := f.Seen; set != 0; set &= set - 1 {
-		p.dissectors[bits.TrailingZeros32(set)].End(f)
+		w.dissectors[bits.TrailingZeros32(set)].End(f)
 	}
-	if p.onFlow != nil {
-		p.onFlow(f)
+	if w.onFlow != nil {
+		w.onFlow(f)
 	}
 }
 
-// Flush ends every active flow (end of input, rotation, shutdown).
-func (p *Pipeline) Flush() { p.table.Flush(flow.EndFlush) }
+// Flush ends every active flow (end of input, rotation, shutdown). With
+// several workers it must not run concurrently with Run.
+func (p *Pipeline) Flush() {
+	for _, w := range p.workers {
+		w.flush(p.stats.LastPacket.Load())
+	}
+}
+
+// flush ends the worker's flows at the time of the last packet of the whole
+// input, not of this worker's share, so the end reasons do not depend on
+// how flows were sharded.
+func (w *worker) flush(last int64) {
+	w.table.Advance(last)
+	w.table.Flush(flow.EndFlush)
+}
 
 // FrameSource is where frames come from: a file reader or a live socket.
 type FrameSource interface {
@@ -158,10 +247,13 @@ type FrameSource interface {
 }
 
 // Run feeds every frame of src through the pipeline until src ends (io.EOF)
-// or ctx is cancelled, then flushes the table so every flow reaches the
+// or ctx is cancelled, then flushes the tables so every flow reaches its
 // handler. Cancellation is checked between frames, so an interrupted replay
 // still writes what it has seen.
 func (p *Pipeline) Run(ctx context.Context, src FrameSource) error {
+	if len(p.workers) > 1 {
+		return p.runParallel(ctx, src)
+	}
 	defer p.Flush()
 	done := ctx.Done()
 	for n := 0; ; n++ {

@@ -122,6 +122,13 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 		}
 	}
 	f = t.flows[p.Key]
+	if f != nil && p.Time-f.Last > t.timeouts[f.class] {
+		// Expired but not yet swept (sweeps run once per second of packet
+		// time): end it now, so when a flow ends never depends on sweep
+		// timing or on how flows are sharded over tables.
+		t.end(f, idleReason(f.class))
+		f = nil
+	}
 	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
 		// A fresh SYN on a closed connection's 4-tuple is a new connection.
 		t.end(f, EndReused)
@@ -272,13 +279,16 @@ func (t *Table) expire(now int64) {
 	for c := range t.lists {
 		l := &t.lists[c]
 		for f := l.head; f != nil && now-f.Last > t.timeouts[c]; f = l.head {
-			reason := EndIdle
-			if timeoutClass(c) == classTCPClosed {
-				reason = EndClosed
-			}
-			t.end(f, reason)
+			t.end(f, idleReason(timeoutClass(c)))
 		}
 	}
+}
+
+func idleReason(c timeoutClass) EndReason {
+	if c == classTCPClosed {
+		return EndClosed
+	}
+	return EndIdle
 }
 
 // evictOldest ends the least recently active flow of all classes.
@@ -294,8 +304,10 @@ func (t *Table) evictOldest() {
 	}
 }
 
-// Flush ends every active flow, oldest first, with the given reason.
+// Flush ends every active flow, oldest first, with the given reason. Flows
+// already past their idle timeout at the table's clock end as idle.
 func (t *Table) Flush(reason EndReason) {
+	t.expire(t.now)
 	for len(t.flows) > 0 {
 		var oldest *Flow
 		for c := range t.lists {

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ccaudit/auditor/capture"
@@ -28,6 +30,7 @@ type replayOptions struct {
 	progress   string
 	cpuProfile string
 	memProfile string
+	workers    int
 }
 
 func runReplay(ctx context.Context, s streams, args []string) error {
@@ -38,11 +41,15 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted) beyond it")
 	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m (defaults as shown)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "flow-table workers; packets are sharded by flow, decoding stays on one goroutine")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
 	paths, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if o.workers < 1 || o.workers > 256 {
+		return usagef("--workers must be between 1 and 256, not %d", o.workers)
 	}
 	if len(paths) == 0 {
 		fs.Usage()
@@ -100,7 +107,14 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return nil, err
 	}
 	sink := &flowSink{w: fw}
-	pipe, err := capture.New(capture.Config{Table: tableCfg, OnFlow: sink.write})
+	pipe, err := capture.New(capture.Config{
+		Table:   tableCfg,
+		Workers: o.workers,
+		Stages: func(int) capture.Stages {
+			row := new(parquetout.FlowRow)
+			return capture.Stages{OnFlow: func(f *flow.Flow) { sink.write(f, row) }}
+		},
+	})
 	if err != nil {
 		fw.Abort()
 		return nil, err
@@ -137,21 +151,25 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	return sum, nil
 }
 
-// flowSink turns finished flows into Parquet rows. A write error is kept and
-// reported at the end: the pipeline goes on so counters stay complete.
+// flowSink turns finished flows into Parquet rows. Workers call it
+// concurrently, each with its own row; the writer is shared under a lock.
+// A write error is kept and reported at the end: the pipeline goes on so
+// counters stay complete.
 type flowSink struct {
+	mu   sync.Mutex
 	w    *parquetout.Writer
-	row  parquetout.FlowRow
 	rows uint64
 	err  error
 }
 
-func (k *flowSink) write(f *flow.Flow) {
+func (k *flowSink) write(f *flow.Flow, row *parquetout.FlowRow) {
+	parquetout.FromFlow(f, row)
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if k.err != nil {
 		return
 	}
-	parquetout.FromFlow(f, &k.row)
-	if err := k.w.Write(&k.row); err != nil {
+	if err := k.w.Write(row); err != nil {
 		k.err = err
 		return
 	}
@@ -219,7 +237,7 @@ func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duratio
 		Frames:       ps.Frames.Load(),
 		Bytes:        ps.Bytes.Load(),
 		Packets:      ps.Packets.Load(),
-		FlowsEvicted: pipe.Table().Stats().Ended[flow.EndEvicted].Load(),
+		FlowsEvicted: pipe.FlowsEnded(flow.EndEvicted),
 		Elapsed:      elapsed.Seconds(),
 		Skipped:      map[string]uint64{},
 		Errors:       []string{},

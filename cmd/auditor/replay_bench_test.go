@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,18 +49,21 @@ func BenchmarkReplay(b *testing.B) {
 	info, _ := os.Stat(path)
 
 	s := streams{stdout: io.Discard, stderr: io.Discard}
-	o := replayOptions{out: filepath.Join(dir, "out"), progress: "never"}
-	b.SetBytes(info.Size())
-	b.ReportAllocs()
-	b.ResetTimer()
-	var frames uint64
-	for i := 0; i < b.N; i++ {
-		sum, err := replay(context.Background(), s, []string{path}, o, flow.DefaultConfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		frames += sum.Frames
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			o := replayOptions{out: filepath.Join(dir, "out"), progress: "never", workers: workers}
+			b.SetBytes(info.Size())
+			b.ReportAllocs()
+			var frames uint64
+			for i := 0; i < b.N; i++ {
+				sum, err := replay(context.Background(), s, []string{path}, o, flow.DefaultConfig())
+				if err != nil {
+					b.Fatal(err)
+				}
+				frames += sum.Frames
+			}
+			b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "pkts/s")
+			b.ReportMetric(float64(st.Packets), "pkts/op")
+		})
 	}
-	b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "pkts/s")
-	b.ReportMetric(float64(st.Packets), "pkts/op")
 }
