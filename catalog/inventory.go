@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	pathpkg "path"
 	"slices"
 	"strings"
 )
@@ -28,6 +29,12 @@ type Inventory struct {
 	Allowed []*Entry
 	// Ignore lists flows the site does not want reported.
 	Ignore []IgnoreRule
+	// Expect narrows the missing-flow check to the required entries whose
+	// ID matches one of these path.Match patterns ("genesys-pureconnect/
+	// notifier-*"). Empty means every required entry in scope: a site
+	// lists here what a capture of it must show, leaving out flows that
+	// happen rarely (nightly jobs, admin consoles).
+	Expect []string
 
 	roles     map[string][]Host
 	addrs     segments
@@ -39,6 +46,7 @@ type Inventory struct {
 	overrideAt map[string][]any
 	paramAt    map[string][]any
 	vendorAt   []any
+	expectAt   [][]any
 }
 
 // Host is one inventory host: an address or CIDR, or a DNS name kept for
@@ -97,6 +105,7 @@ type rawInventory struct {
 	Overrides  []rawOverride      `yaml:"overrides"`
 	Allow      []rawAllow         `yaml:"allow"`
 	Ignore     []rawIgnore        `yaml:"ignore"`
+	Expect     scalars            `yaml:"expect"`
 }
 
 type rawOverride struct {
@@ -265,6 +274,15 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 		inv.Allowed = append(inv.Allowed, e)
 	}
 
+	for i, p := range raw.Expect {
+		if _, err := pathpkg.Match(p, ""); err != nil || p == "" {
+			d.errorf(path("expect", i), "expect: %q is not an entry ID or pattern", p)
+			continue
+		}
+		inv.Expect = append(inv.Expect, p)
+		inv.expectAt = append(inv.expectAt, path("expect", i))
+	}
+
 	for i, r := range raw.Ignore {
 		at := path("ignore", i)
 		rule := IgnoreRule{Reason: r.Reason, Line: lineOf(d, at)}
@@ -354,6 +372,15 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.overrideAt[id], "override: %s is an area; set its parameters %s and %s instead", id, e.Area.First.Name, e.Area.Count.Name)
 		case !slices.Contains(inv.Vendors, e.Vendor):
 			d.errorf(inv.overrideAt[id], "override: %s belongs to vendor %s, which the site does not deploy", id, e.Vendor)
+		}
+	}
+	for i, p := range inv.Expect {
+		match := func(e *Entry) bool {
+			ok, _ := pathpkg.Match(p, e.ID)
+			return ok && slices.Contains(inv.Vendors, e.Vendor)
+		}
+		if !slices.ContainsFunc(c.Entries(), match) {
+			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors", p)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(inv.Parameters)) {

@@ -1,0 +1,662 @@
+package verdict
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+	"slices"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/catalog"
+)
+
+// MediaMatcher is the hook through which SIP/SDP signalling vouches for
+// media flows. The SIP analysis implements it: MatchMedia reports whether
+// the flow's endpoints were negotiated in an SDP offer/answer it has seen,
+// and the Call-ID of that call. It is asked about UDP flows only, before
+// any port test, and must not allocate: it runs once per flow.
+type MediaMatcher interface {
+	MatchMedia(f *flow.Flow) (callID string, ok bool)
+}
+
+// Config configures a Classifier.
+type Config struct {
+	// Catalog holds the vendor entries; required.
+	Catalog *catalog.Catalog
+	// Inventory describes the site. Nil selects port-only mode: flows are
+	// matched by transport and port alone and every verdict says so.
+	Inventory *catalog.Inventory
+	// Vendors restricts matching to these vendor IDs. Empty means every
+	// catalog vendor in port-only mode, and the inventory's vendors with
+	// an inventory (where a non-empty list narrows them further).
+	Vendors []string
+	// Media is the signalling hook for negotiated media; nil when no SIP
+	// analysis runs.
+	Media MediaMatcher
+	// Expect narrows the missing check to the required entries whose ID
+	// matches one of these patterns (path.Match syntax: an exact ID, or
+	// "genesys-pureconnect/notifier-*"). Empty checks every required entry
+	// in scope. Vendor documents mark most flows required, including
+	// management interfaces a site may never use; a site states here the
+	// ones it relies on. A pattern matching no entry in scope is an error.
+	Expect []string
+}
+
+// Classifier judges flows. It is a pure function of (flow, catalog,
+// inventory, media matcher): the same flow always gets the same Result.
+//
+// A Classifier is not safe for concurrent use, because it keeps scratch
+// space so that Classify allocates nothing; give each worker its own with
+// Clone, which shares the immutable index.
+type Classifier struct {
+	shared  *shared
+	scratch []*catalog.Entry
+	// joined caches the comma-joined role list of each inventory address
+	// segment, keyed by the shared slice's first element.
+	joined map[*string]string
+}
+
+// shared is the immutable part of a Classifier.
+type shared struct {
+	cat     *catalog.Catalog
+	inv     *catalog.Inventory
+	media   MediaMatcher
+	ix      *catalog.Index
+	entries []*catalog.Entry // in scope, index order
+	info    map[*catalog.Entry]*entryInfo
+	icmp    []*catalog.Entry
+	vendors []string
+}
+
+// NewClassifier builds a classifier and its index.
+func NewClassifier(cfg Config) (*Classifier, error) {
+	if cfg.Catalog == nil {
+		return nil, errors.New("verdict: no catalog")
+	}
+	for _, v := range cfg.Vendors {
+		if _, ok := cfg.Catalog.Vendor(v); !ok {
+			return nil, fmt.Errorf("verdict: vendor %q is not in the catalog", v)
+		}
+	}
+	s := &shared{cat: cfg.Catalog, inv: cfg.Inventory, media: cfg.Media, info: make(map[*catalog.Entry]*entryInfo)}
+	inScope := func(vendor string) bool {
+		if len(cfg.Vendors) > 0 && !slices.Contains(cfg.Vendors, vendor) {
+			return false
+		}
+		return s.inv == nil || s.inv.Deploys(vendor)
+	}
+	for _, e := range cfg.Catalog.Entries() {
+		if inScope(e.Vendor) {
+			s.entries = append(s.entries, e)
+		}
+	}
+	if s.inv != nil {
+		// Site allow rules apply whatever --vendor says: they are the
+		// site's own statement of what is allowed.
+		s.entries = append(s.entries, s.inv.Allowed...)
+	}
+	if len(s.entries) == 0 {
+		return nil, errors.New("verdict: no catalog entry is in scope (check --vendor against the inventory's vendors)")
+	}
+	for _, e := range s.entries {
+		if !slices.Contains(s.vendors, e.Vendor) {
+			s.vendors = append(s.vendors, e.Vendor)
+		}
+	}
+	ports := func(e *catalog.Entry) catalog.PortSet { return e.Ports }
+	if s.inv != nil {
+		ports = s.inv.EffectivePorts
+	}
+	s.ix = catalog.NewIndex(s.entries, catalog.WithPorts(ports))
+	for _, p := range cfg.Expect {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("verdict: expect pattern %q: %w", p, err)
+		}
+		if !slices.ContainsFunc(s.entries, func(e *catalog.Entry) bool { return matchAny([]string{p}, e.ID) }) {
+			return nil, fmt.Errorf("verdict: expect pattern %q matches no entry in scope", p)
+		}
+	}
+	for i, e := range s.entries {
+		in := newEntryInfo(e, i, ports(e), s.media != nil)
+		if s.inv != nil && (len(cfg.Expect) == 0 || matchAny(cfg.Expect, e.ID)) {
+			in.scopeInventory(e, s.inv)
+		}
+		s.info[e] = in
+		if e.Transport&catalog.ICMP != 0 {
+			s.icmp = append(s.icmp, e)
+		}
+	}
+	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}, nil
+}
+
+func matchAny(patterns []string, id string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, id); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Clone returns a classifier sharing c's index, for another goroutine.
+func (c *Classifier) Clone() *Classifier {
+	return &Classifier{shared: c.shared, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}
+}
+
+// PortOnly reports whether the classifier runs without an inventory.
+func (c *Classifier) PortOnly() bool { return c.shared.inv == nil }
+
+// Vendors lists the vendors whose entries are in scope ("site" for the
+// inventory's allow rules), in catalog order.
+func (c *Classifier) Vendors() []string { return slices.Clone(c.shared.vendors) }
+
+// Entries returns the entries in scope. The slice is shared: do not modify.
+func (c *Classifier) Entries() []*catalog.Entry { return c.shared.entries }
+
+// Reasons that do not depend on an entry.
+const (
+	reasonIgnored          = "silenced by an inventory ignore rule"
+	reasonICMPError        = "ICMP error message: judged with the flow it quotes"
+	reasonICMPv6Link       = "ICMPv6 neighbour discovery or multicast listener traffic: link plumbing"
+	reasonOtherProto       = "no catalog entry uses this IP protocol"
+	reasonNoICMPEntry      = "no catalog entry allows ICMP between these hosts"
+	reasonPortOnlyNoEntry  = "port-only (no inventory): no catalog entry covers this port"
+	reasonPortOnlyNoICMP   = "port-only (no inventory): no catalog entry allows ICMP"
+	reasonPortOnlyICMP     = "port-only (no inventory): a catalog entry allows ICMP"
+	reasonBothUnknown      = "neither host is in the inventory"
+	reasonSrcUnknown       = "the originator is not in the inventory"
+	reasonDstUnknown       = "the responder is not in the inventory"
+	reasonNotInCatalog     = "no catalog entry allows this port between these hosts' roles"
+	reasonNegotiated       = "media negotiated in SIP/SDP signalling"
+	reasonNegotiatedNoRole = "media negotiated in SIP/SDP signalling; no catalog entry covers these hosts' roles"
+)
+
+// failure is how an attempt failed.
+type failure uint8
+
+const (
+	noFailure failure = iota
+	failS0
+	failREJ
+	failRSTOS0
+	failSH
+	failUnreach
+	numFailures
+)
+
+var blockedReasons = [numFailures]string{
+	failS0:      "tcp SYN never answered (S0): dropped on the way or host down",
+	failREJ:     "tcp SYN answered by RST (REJ): nothing listens or a firewall rejects",
+	failRSTOS0:  "tcp SYN never answered; the originator gave up with RST (RSTOS0)",
+	failSH:      "tcp SYN never answered; the originator gave up with FIN (SH)",
+	failUnreach: "udp answered only by ICMP destination unreachable",
+}
+
+var unexpectedFailedReasons = [numFailures]string{
+	failS0:      "unexpected attempt, never answered (S0): no catalog entry allows it between these hosts",
+	failREJ:     "unexpected attempt, answered by RST (REJ): no catalog entry allows it between these hosts",
+	failRSTOS0:  "unexpected attempt, never answered (RSTOS0): no catalog entry allows it between these hosts",
+	failSH:      "unexpected attempt, never answered (SH): no catalog entry allows it between these hosts",
+	failUnreach: "unexpected attempt, answered by ICMP unreachable: no catalog entry allows it between these hosts",
+}
+
+func failureOf(f *flow.Flow, proto uint8) failure {
+	switch proto {
+	case flow.ProtoTCP:
+		switch f.State() {
+		case "S0":
+			return failS0
+		case "REJ":
+			return failREJ
+		case "RSTOS0":
+			return failRSTOS0
+		case "SH":
+			return failSH
+		}
+	case flow.ProtoUDP:
+		if f.ICMPUnreach > 0 && f.Resp.Packets == 0 {
+			return failUnreach
+		}
+	}
+	return noFailure
+}
+
+// Classify judges f and writes the verdict into r, which it resets first.
+// It allocates nothing in steady state.
+func (c *Classifier) Classify(f *flow.Flow, r *Result) {
+	r.reset()
+	s := c.shared
+	proto := f.Key.Proto()
+	src, dst := f.Src(), f.Dst()
+	sa, da, sp, dp := src.Addr(), dst.Addr(), src.Port(), dst.Port()
+	if f.Meta != nil {
+		r.CallID = f.Meta.CallID
+	}
+	r.PortOnly = s.inv == nil
+	if s.inv != nil && s.inv.Ignored(sa, da, proto, dp) {
+		r.Verdict, r.Reason = Ignored, reasonIgnored
+		return
+	}
+	switch proto {
+	case flow.ProtoICMP, flow.ProtoICMPv6:
+		c.classifyICMP(f, r, proto, sa, da, sp)
+		return
+	case flow.ProtoTCP, flow.ProtoUDP:
+	default:
+		r.Verdict, r.Kind, r.Reason, r.Severity = Unexpected, KindUnexpected, reasonOtherProto, Low
+		if s.inv != nil {
+			c.unknownRoles(r, sa, da)
+		}
+		return
+	}
+	fail := failureOf(f, proto)
+	// Without a handshake the originator is only the first sender seen:
+	// the service port may then be the source port.
+	uncertain := proto == flow.ProtoUDP || f.Orig.Flags&flow.FlagSYN == 0
+
+	if proto == flow.ProtoUDP && s.media != nil {
+		if callID, ok := s.media.MatchMedia(f); ok {
+			c.negotiated(r, callID, sa, da)
+			c.finish(f, r, fail)
+			return
+		}
+	}
+	if s.inv == nil {
+		c.portOnly(f, r, proto, da, sp, dp, uncertain)
+	} else {
+		c.withRoles(f, r, proto, sa, da, sp, dp, uncertain)
+	}
+	c.finish(f, r, fail)
+}
+
+// finish turns a match into expected or blocked, fills the entry fields
+// and lets a parser's confirmation pick the primary entry.
+func (c *Classifier) finish(f *flow.Flow, r *Result, fail failure) {
+	app := ""
+	if f.Meta != nil {
+		app = f.Meta.App
+	}
+	if len(r.Matches) > 0 {
+		if app != "" {
+			for i, e := range r.Matches {
+				if e.App == app {
+					r.Matches[0], r.Matches[i] = r.Matches[i], r.Matches[0]
+					if r.ClassifiedBy < ByParser {
+						r.ClassifiedBy = ByParser
+					}
+					break
+				}
+			}
+		}
+		r.Entry = r.Matches[0]
+		if r.Verdict == Unclassified {
+			r.Verdict = Expected
+		}
+		if r.Reason == "" {
+			r.Reason = c.shared.info[r.Entry].expected
+		}
+	}
+	if r.Entry != nil {
+		r.Vendor, r.EntryID = r.Entry.Vendor, r.Entry.ID
+		if r.App == "" && r.Verdict != Unexpected {
+			r.App = r.Entry.App
+		}
+	}
+	if app != "" {
+		r.App = app
+	}
+	if fail == noFailure {
+		return
+	}
+	switch r.Verdict {
+	case Expected, Negotiated:
+		r.Verdict, r.Kind, r.Reason = Blocked, KindBlocked, blockedReasons[fail]
+		r.Severity = Medium
+		if !r.PortOnly && r.Entry != nil && r.Entry.Required {
+			r.Severity = High
+		}
+	case Unexpected:
+		if r.Kind == KindUnexpected {
+			r.Reason = unexpectedFailedReasons[fail]
+		}
+	}
+}
+
+// names returns the responder's names learnt by parsers.
+func names(f *flow.Flow) (sni, server string) {
+	if f.Meta == nil {
+		return "", ""
+	}
+	return f.Meta.SNI, f.Meta.ServerName
+}
+
+func (c *Classifier) portOnly(f *flow.Flow, r *Result, proto uint8, da netip.Addr, sp, dp uint16, uncertain bool) {
+	s := c.shared
+	add := func(port uint16) {
+		c.scratch = s.ix.Lookup(proto, port, c.scratch[:0])
+		for _, e := range c.scratch {
+			in := s.info[e]
+			// Negotiated media ranges span thousands of ports: without
+			// roles any high-port UDP flow would look like media.
+			if in.ports.Dynamic || !in.narrow.Contains(port) {
+				continue
+			}
+			r.Matches = append(r.Matches, e)
+		}
+	}
+	// A destination the entry names by address or FQDN is better
+	// evidence than its port, so it goes first.
+	c.cloud(f, r, proto, da, dp, nil)
+	if len(r.Matches) == 0 {
+		r.ClassifiedBy = ByPort
+		add(dp)
+		if len(r.Matches) == 0 && uncertain {
+			add(sp)
+		}
+	}
+	if len(r.Matches) > 0 {
+		r.Reason = s.info[r.Matches[0]].portOnly
+		return
+	}
+	r.ClassifiedBy = ByNone
+	r.Verdict, r.Kind, r.Reason, r.Severity = Unexpected, KindUnexpected, reasonPortOnlyNoEntry, Low
+}
+
+// cloud matches entries naming the destination by CIDR or FQDN. srcRoles
+// nil means port-only mode.
+func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, dp uint16, srcRoles []string) {
+	s := c.shared
+	try := func(ev Evidence) bool {
+		for _, e := range c.scratch {
+			in := s.info[e]
+			if !e.Transport.Matches(proto) || !in.ports.Contains(dp) {
+				continue
+			}
+			if s.inv != nil {
+				fr, ok := pick(e.From, srcRoles)
+				if !ok {
+					continue
+				}
+				if len(r.Matches) == 0 {
+					r.FromRole, r.ToRole = fr, in.to
+				}
+			}
+			r.Matches = append(r.Matches, e)
+		}
+		if len(r.Matches) == 0 {
+			return false
+		}
+		r.ClassifiedBy = ev
+		if s.inv != nil {
+			in := s.info[r.Matches[0]]
+			r.Reason = in.cloud
+			if ev == ByName {
+				r.Reason = in.byName
+			}
+		}
+		return true
+	}
+	c.scratch = s.ix.LookupAddr(da, c.scratch[:0])
+	if try(ByCatalog) {
+		return
+	}
+	sni, server := names(f)
+	for _, n := range [2]string{sni, server} {
+		if n == "" {
+			continue
+		}
+		c.scratch = s.ix.MatchFQDN(n, c.scratch[:0])
+		if try(ByName) {
+			return
+		}
+	}
+}
+
+func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da netip.Addr, sp, dp uint16, uncertain bool) {
+	s := c.shared
+	srcRoles := s.inv.RolesOf(sa)
+	dstRoles := s.inv.RolesOf(da)
+	ev := ByCatalog
+	if len(dstRoles) == 0 {
+		sni, server := names(f)
+		for _, n := range [2]string{sni, server} {
+			if n == "" {
+				continue
+			}
+			if rs := s.inv.RolesOfName(n); len(rs) > 0 {
+				dstRoles, ev = rs, ByName
+				break
+			}
+		}
+	}
+	var near *catalog.Entry
+	wrongDir := false
+	reason := ""
+	c.scratch = s.ix.Lookup(proto, dp, c.scratch[:0])
+	for _, e := range c.scratch {
+		in := s.info[e]
+		if in.fromPorts && !e.FromPorts.Contains(sp) {
+			if near == nil {
+				near = e
+			}
+			continue
+		}
+		if fr, ok := pick(e.From, srcRoles); ok {
+			if to, ok := pick(e.To, dstRoles); ok {
+				if len(r.Matches) == 0 {
+					r.FromRole, r.ToRole, reason = fr, to, in.expected
+				}
+				r.Matches = append(r.Matches, e)
+				continue
+			}
+		}
+		fr, okFrom := pick(e.From, dstRoles)
+		to, okTo := pick(e.To, srcRoles)
+		switch {
+		case okFrom && okTo && e.Direction == catalog.BothWays:
+			if len(r.Matches) == 0 {
+				r.FromRole, r.ToRole, reason = to, fr, in.bothWays
+			}
+			r.Matches = append(r.Matches, e)
+		case okFrom && okTo:
+			if !wrongDir {
+				near, wrongDir = e, true
+			}
+		case near == nil:
+			near = e
+		}
+	}
+	if len(r.Matches) == 0 && uncertain && sp != dp {
+		// The first packet seen came from the service side: the entry's
+		// port is the source port and the roles are reversed.
+		c.scratch = s.ix.Lookup(proto, sp, c.scratch[:0])
+		for _, e := range c.scratch {
+			in := s.info[e]
+			to, okTo := pick(e.To, srcRoles)
+			fr, okFrom := pick(e.From, dstRoles)
+			if !okTo || !okFrom {
+				if e.Direction != catalog.BothWays {
+					continue
+				}
+				if fr, okFrom = pick(e.From, srcRoles); !okFrom {
+					continue
+				}
+				if to, okTo = pick(e.To, dstRoles); !okTo {
+					continue
+				}
+				to, fr = fr, to
+			}
+			if len(r.Matches) == 0 {
+				r.FromRole, r.ToRole, reason = to, fr, in.reply
+			}
+			r.Matches = append(r.Matches, e)
+		}
+	}
+	if len(r.Matches) > 0 {
+		r.ClassifiedBy, r.Reason = ev, reason
+		return
+	}
+	c.cloud(f, r, proto, da, dp, srcRoles)
+	if len(r.Matches) > 0 {
+		return
+	}
+	r.Verdict, r.Kind, r.Severity = Unexpected, KindUnexpected, Medium
+	c.unknownRoles(r, sa, da)
+	if r.FromRole == "" || r.ToRole == "" {
+		r.Severity = Low
+	}
+	switch {
+	case wrongDir:
+		r.Kind, r.Entry, r.Reason = KindWrongDirection, near, s.info[near].wrongDirection
+	case len(srcRoles) == 0 && len(dstRoles) == 0:
+		r.Reason = reasonBothUnknown
+	case len(srcRoles) == 0:
+		r.Reason = reasonSrcUnknown
+	case len(dstRoles) == 0:
+		r.Reason = reasonDstUnknown
+	case near != nil:
+		r.Entry, r.Reason = near, s.info[near].otherRoles
+	default:
+		r.Reason = reasonNotInCatalog
+	}
+	if ev == ByName && r.ToRole == "" {
+		r.ToRole = c.join(dstRoles)
+	}
+}
+
+// unknownRoles fills FromRole and ToRole with every role of each host.
+func (c *Classifier) unknownRoles(r *Result, sa, da netip.Addr) {
+	r.FromRole = c.join(c.shared.inv.RolesOf(sa))
+	r.ToRole = c.join(c.shared.inv.RolesOf(da))
+}
+
+func (c *Classifier) join(rs []string) string {
+	switch len(rs) {
+	case 0:
+		return ""
+	case 1:
+		return rs[0]
+	}
+	if s, ok := c.joined[&rs[0]]; ok {
+		return s
+	}
+	s := joinRoles(rs)
+	c.joined[&rs[0]] = s
+	return s
+}
+
+func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr) {
+	s := c.shared
+	r.Verdict, r.ClassifiedBy, r.CallID, r.Reason = Negotiated, BySDP, callID, reasonNegotiated
+	if s.inv == nil {
+		return
+	}
+	srcRoles, dstRoles := s.inv.RolesOf(sa), s.inv.RolesOf(da)
+	try := func() {
+		for _, e := range c.scratch {
+			if !e.Transport.Matches(flow.ProtoUDP) || slices.Contains(r.Matches, e) {
+				continue
+			}
+			fr, okF := pick(e.From, srcRoles)
+			to, okT := pick(e.To, dstRoles)
+			if !okF || !okT {
+				// Media flows either way once negotiated.
+				if fr, okF = pick(e.From, dstRoles); !okF {
+					continue
+				}
+				if to, okT = pick(e.To, srcRoles); !okT {
+					continue
+				}
+				fr, to = to, fr
+			}
+			if len(r.Matches) == 0 {
+				r.FromRole, r.ToRole = fr, to
+			}
+			r.Matches = append(r.Matches, e)
+		}
+	}
+	c.scratch = s.ix.Dynamic(flow.ProtoUDP, c.scratch[:0])
+	try()
+	if len(r.Matches) > 0 {
+		return
+	}
+	r.Reason = reasonNegotiatedNoRole
+	r.FromRole, r.ToRole = c.join(srcRoles), c.join(dstRoles)
+}
+
+// icmpError reports ICMP messages that quote another packet, and ICMPv6
+// link plumbing; typ is the originator's message type.
+func icmpUnjudged(proto uint8, typ uint16) (string, bool) {
+	if proto == flow.ProtoICMP {
+		switch typ {
+		case 3, 4, 5, 11, 12:
+			return reasonICMPError, true
+		}
+		return "", false
+	}
+	switch {
+	case typ >= 1 && typ <= 4:
+		return reasonICMPError, true
+	case typ >= 130 && typ <= 137, typ == 143:
+		return reasonICMPv6Link, true
+	}
+	return "", false
+}
+
+func (c *Classifier) classifyICMP(f *flow.Flow, r *Result, proto uint8, sa, da netip.Addr, typ uint16) {
+	s := c.shared
+	if reason, ok := icmpUnjudged(proto, typ); ok {
+		r.Verdict, r.Reason = Unclassified, reason
+		return
+	}
+	if s.inv == nil {
+		if len(s.icmp) == 0 {
+			r.Verdict, r.Kind, r.Reason, r.Severity = Unexpected, KindUnexpected, reasonPortOnlyNoICMP, Low
+			return
+		}
+		r.Matches = append(r.Matches, s.icmp[0])
+		r.ClassifiedBy, r.Reason = ByPort, reasonPortOnlyICMP
+		c.finish(f, r, noFailure)
+		return
+	}
+	srcRoles, dstRoles := s.inv.RolesOf(sa), s.inv.RolesOf(da)
+	var wrong *catalog.Entry
+	for _, e := range s.icmp {
+		in := s.info[e]
+		if fr, ok := pick(e.From, srcRoles); ok {
+			if to, ok := pick(e.To, dstRoles); ok {
+				if len(r.Matches) == 0 {
+					r.FromRole, r.ToRole, r.Reason = fr, to, in.expected
+				}
+				r.Matches = append(r.Matches, e)
+				continue
+			}
+		}
+		fr, okF := pick(e.From, dstRoles)
+		to, okT := pick(e.To, srcRoles)
+		switch {
+		case okF && okT && e.Direction == catalog.BothWays:
+			if len(r.Matches) == 0 {
+				r.FromRole, r.ToRole, r.Reason = to, fr, in.bothWays
+			}
+			r.Matches = append(r.Matches, e)
+		case okF && okT && wrong == nil:
+			wrong = e
+		}
+	}
+	if len(r.Matches) > 0 {
+		r.ClassifiedBy = ByCatalog
+		c.finish(f, r, noFailure)
+		return
+	}
+	r.Verdict, r.Kind, r.Severity, r.Reason = Unexpected, KindUnexpected, Medium, reasonNoICMPEntry
+	c.unknownRoles(r, sa, da)
+	if r.FromRole == "" || r.ToRole == "" {
+		r.Severity = Low
+	}
+	if wrong != nil {
+		r.Kind, r.Entry, r.Reason = KindWrongDirection, wrong, s.info[wrong].wrongDirection
+		r.Vendor, r.EntryID = wrong.Vendor, wrong.ID
+	}
+}

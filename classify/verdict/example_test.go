@@ -1,0 +1,77 @@
+package verdict_test
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/verdict"
+)
+
+// Wire the classifier where flows leave the flow table (the pipeline's
+// OnFlow in auditor replay), aggregate findings, and close the capture
+// window at the end to get the missing flows.
+func Example() {
+	cat, err := catalog.Default()
+	if err != nil {
+		panic(err)
+	}
+	inv, err := catalog.ReadInventory(strings.NewReader(`schema: 1
+site: lab
+vendors: [genesys-pureconnect]
+roles:
+  cic-server: [10.0.0.10]
+  sql-server: [10.0.0.5]
+  workstation: [10.1.0.0/16]
+`), "lab.yaml")
+	if err != nil {
+		panic(err)
+	}
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv,
+		Expect: []string{"genesys-pureconnect/session-manager", "genesys-pureconnect/mssql"}})
+	if err != nil {
+		panic(err)
+	}
+	findings := verdict.NewFindings(cl, verdict.FindingsConfig{})
+	var r verdict.Result // reused: Classify allocates nothing
+	table := flow.NewTable(flow.DefaultConfig(), func(f *flow.Flow) {
+		cl.Classify(f, &r)
+		findings.Observe(f, &r)
+		fmt.Printf("%v -> %v %s %q %s\n", f.Src(), f.Dst(), r.Verdict, r.EntryID, r.Reason)
+	})
+
+	var now int64
+	send := func(src, dst string, flags uint8) {
+		now++
+		k, d := flow.NewKey(flow.ProtoTCP, netip.MustParseAddrPort(src), netip.MustParseAddrPort(dst))
+		table.Packet(&flow.Packet{Key: k, Dir: d, Time: now, TCPFlags: flags})
+	}
+	// An agent logs in to Session Manager: SYN, SYN-ACK, ACK.
+	send("10.1.2.3:50000", "10.0.0.10:3952", flow.FlagSYN)
+	send("10.0.0.10:3952", "10.1.2.3:50000", flow.FlagSYN|flow.FlagACK)
+	send("10.1.2.3:50000", "10.0.0.10:3952", flow.FlagACK)
+	// The CIC server's SQL connection is refused.
+	send("10.0.0.10:50001", "10.0.0.5:1433", flow.FlagSYN)
+	send("10.0.0.5:1433", "10.0.0.10:50001", flow.FlagRST|flow.FlagACK)
+	// Telnet to the CIC server: no catalog allows it.
+	send("10.1.2.3:50002", "10.0.0.10:23", flow.FlagSYN)
+	table.Flush(flow.EndFlush)
+	findings.Finish(0)
+
+	for _, g := range findings.All() {
+		where := fmt.Sprintf("%v -> %v:%d", g.Src, g.Dst, g.DstPort)
+		if !g.Dst.IsValid() { // missing: no flow, the pairs it was expected between
+			where = fmt.Sprintf("%s between %s", g.Ports, strings.Join(g.HostPairs, ", "))
+		}
+		fmt.Printf("%s %s %q %s\n", g.Severity, g.Kind, g.EntryID, where)
+	}
+	// Output:
+	// 10.1.2.3:50000 -> 10.0.0.10:3952 expected "genesys-pureconnect/session-manager" Session Manager: workstation,iis-server,iwp-server,scheduled-reports-server,ccs,soft-phone -> cic-server,ossm 3952/tcp
+	// 10.0.0.10:50001 -> 10.0.0.5:1433 blocked "genesys-pureconnect/mssql" tcp SYN answered by RST (REJ): nothing listens or a firewall rejects
+	// 10.1.2.3:50002 -> 10.0.0.10:23 unexpected "" unexpected attempt, never answered (S0): no catalog entry allows it between these hosts
+	// high blocked "genesys-pureconnect/mssql" 10.0.0.10 -> 10.0.0.5:1433
+	// high missing "genesys-pureconnect/mssql" 1433,1434/tcp between 10.1.0.0/16 -> 10.0.0.5, 10.0.0.10 -> 10.0.0.5
+	// medium unexpected "" 10.1.2.3 -> 10.0.0.10:23
+}

@@ -1,0 +1,292 @@
+package verdict
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/catalog"
+)
+
+// Finding is one row of findings.parquet: a problem, aggregated over the
+// flows (or capture windows) that showed it.
+type Finding struct {
+	Kind     Kind
+	Severity Severity
+	// Proto is the IP protocol number; 0 when not applicable (a missing
+	// entry over both TCP and UDP: Ports says "tcp+udp").
+	Proto uint8
+	// Src and Dst are the originator and responder hosts; the zero Addr
+	// for missing and unobservable findings, which list HostPairs instead.
+	Src, Dst netip.Addr
+	// DstPort is the responder's port (ICMP: the counterpart type or code);
+	// source ports are not kept, since they differ per attempt.
+	DstPort                                        uint16
+	Vendor, EntryID, FromRole, ToRole, App, Reason string
+	// Names the parsers learnt, from the first flow that had them.
+	SNI, ServerName, CallID string
+	// Count is the number of flows, or of capture windows for missing and
+	// unobservable findings.
+	Count               uint64
+	FirstSeen, LastSeen int64 // unix nanoseconds
+	// HostPairs are the inventory host pairs a missing entry is expected
+	// between ("10.1.0.0/16 -> 10.0.0.10"), at most a few and a count.
+	HostPairs []string
+	// Ports are the ports a missing entry expects ("5597/tcp"), or the
+	// entry's ports for other findings with an entry.
+	Ports string
+}
+
+// FindingsConfig bounds a Findings.
+type FindingsConfig struct {
+	// MaxFindings bounds the distinct findings kept (default 100000);
+	// flows that would open a new one beyond it are counted in Dropped.
+	MaxFindings int
+}
+
+type findingKey struct {
+	kind     Kind
+	proto    uint8
+	src, dst netip.Addr
+	dport    uint16
+	entry    *catalog.Entry
+}
+
+// Findings aggregates classified flows into findings and tracks which
+// entries had a working flow, for the missing check at the end of each
+// capture window. It is not safe for concurrent use: merge per-worker
+// results by feeding one Findings, or guard it.
+type Findings struct {
+	c       *shared
+	max     int
+	byKey   map[findingKey]int
+	list    []Finding
+	dropped uint64
+	counts  [NumVerdicts]uint64
+
+	// Per entry in scope (entryInfo.idx), for the current window.
+	working []bool
+	blocked []uint64
+	flows   uint64 // flows observed in the window
+	winFrom int64
+	winTo   int64
+}
+
+// NewFindings returns an empty aggregator for flows judged by c (or its
+// clones).
+func NewFindings(c *Classifier, cfg FindingsConfig) *Findings {
+	if cfg.MaxFindings <= 0 {
+		cfg.MaxFindings = 100000
+	}
+	n := len(c.shared.entries)
+	return &Findings{
+		c: c.shared, max: cfg.MaxFindings, byKey: make(map[findingKey]int),
+		working: make([]bool, n), blocked: make([]uint64, n),
+	}
+}
+
+// Observe accounts one classified flow. It allocates only when the flow
+// opens a new finding.
+func (fs *Findings) Observe(f *flow.Flow, r *Result) {
+	fs.counts[r.Verdict]++
+	fs.flows++
+	if fs.winFrom == 0 || f.First < fs.winFrom {
+		fs.winFrom = f.First
+	}
+	if f.Last > fs.winTo {
+		fs.winTo = f.Last
+	}
+	switch r.Verdict {
+	case Expected, Negotiated:
+		if f.Established() {
+			for _, e := range r.Matches {
+				fs.working[fs.c.info[e].idx] = true
+			}
+		}
+	case Blocked:
+		for _, e := range r.Matches {
+			fs.blocked[fs.c.info[e].idx]++
+		}
+	}
+	if r.Kind == "" {
+		return
+	}
+	src, dst := f.Src(), f.Dst()
+	k := findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.Entry}
+	sni, server := names(f)
+	if i, ok := fs.byKey[k]; ok {
+		g := &fs.list[i]
+		g.Count++
+		g.FirstSeen = min(g.FirstSeen, f.First)
+		g.LastSeen = max(g.LastSeen, f.Last)
+		if g.SNI == "" {
+			g.SNI = sni
+		}
+		if g.ServerName == "" {
+			g.ServerName = server
+		}
+		if g.CallID == "" {
+			g.CallID = r.CallID
+		}
+		return
+	}
+	if len(fs.list) >= fs.max {
+		fs.dropped++
+		return
+	}
+	g := Finding{
+		Kind: r.Kind, Severity: r.Severity, Proto: k.proto, Src: k.src, Dst: k.dst, DstPort: k.dport,
+		Vendor: r.Vendor, EntryID: r.EntryID, FromRole: r.FromRole, ToRole: r.ToRole, App: r.App,
+		Reason: r.Reason, SNI: sni, ServerName: server, CallID: r.CallID,
+		Count: 1, FirstSeen: f.First, LastSeen: f.Last,
+	}
+	if r.Entry != nil {
+		g.Ports = fs.c.info[r.Entry].portsLabel
+	}
+	fs.byKey[k] = len(fs.list)
+	fs.list = append(fs.list, g)
+}
+
+const (
+	reasonMissing        = "required by the catalog; no working flow seen between these hosts in the capture window"
+	reasonMissingBlocked = "required by the catalog; every attempt seen in the capture window failed (see the blocked findings)"
+)
+
+// Finish closes a capture window ending at now (unix ns; 0 means the last
+// packet seen): every required entry in scope without a working flow in
+// the window becomes a missing finding, or an unobservable one when the
+// auditor cannot see it on the wire. Tracking then restarts for the next
+// window. It does nothing in port-only mode (missing needs the
+// inventory's hosts) or when the window saw no flow at all, since an idle
+// capture proves nothing missing.
+func (fs *Findings) Finish(now int64) {
+	defer fs.resetWindow()
+	if fs.c.inv == nil || fs.flows == 0 {
+		return
+	}
+	if now == 0 {
+		now = fs.winTo
+	}
+	for _, e := range fs.c.entries {
+		in := fs.c.info[e]
+		if !in.inScope {
+			continue
+		}
+		var kind Kind
+		var sev Severity
+		var reason string
+		switch {
+		case in.unobservable != "":
+			kind, sev, reason = KindUnobservable, Info, in.unobservable
+		case fs.working[in.idx]:
+			continue
+		case fs.blocked[in.idx] > 0:
+			kind, sev, reason = KindMissing, High, reasonMissingBlocked
+		default:
+			kind, sev, reason = KindMissing, Medium, reasonMissing
+		}
+		k := findingKey{kind: kind, entry: e}
+		if i, ok := fs.byKey[k]; ok {
+			g := &fs.list[i]
+			g.Count++
+			g.FirstSeen = min(g.FirstSeen, fs.winFrom)
+			g.LastSeen = max(g.LastSeen, now)
+			g.Severity = max(g.Severity, sev)
+			if sev == High {
+				g.Reason = reason
+			}
+			continue
+		}
+		fs.byKey[k] = len(fs.list)
+		fs.list = append(fs.list, Finding{
+			Kind: kind, Severity: sev, Proto: protoOf(e.Transport),
+			Vendor: e.Vendor, EntryID: e.ID, FromRole: in.from, ToRole: in.to, App: e.App,
+			Reason: reason, Count: 1, FirstSeen: fs.winFrom, LastSeen: now,
+			HostPairs: in.hostPairs, Ports: in.portsLabel,
+		})
+	}
+}
+
+func (fs *Findings) resetWindow() {
+	clear(fs.working)
+	clear(fs.blocked)
+	fs.flows, fs.winFrom, fs.winTo = 0, 0, 0
+}
+
+func protoOf(t catalog.Transport) uint8 {
+	switch t {
+	case catalog.TCP:
+		return flow.ProtoTCP
+	case catalog.UDP:
+		return flow.ProtoUDP
+	case catalog.ICMP:
+		return flow.ProtoICMP
+	}
+	return 0
+}
+
+// Counts returns the number of flows observed per verdict, indexed by
+// Verdict.
+func (fs *Findings) Counts() [NumVerdicts]uint64 { return fs.counts }
+
+// Dropped is the number of flows that would have opened a finding beyond
+// MaxFindings.
+func (fs *Findings) Dropped() uint64 { return fs.dropped }
+
+// Len is the number of distinct findings.
+func (fs *Findings) Len() int { return len(fs.list) }
+
+// All returns a copy of every finding, most severe first, then by kind,
+// count (descending), entry and 5-tuple, so the order is deterministic.
+func (fs *Findings) All() []Finding {
+	out := slices.Clone(fs.list)
+	slices.SortFunc(out, compareFindings)
+	return out
+}
+
+// Top returns the n findings of kind with the highest counts, ties in the
+// order of All.
+func (fs *Findings) Top(kind Kind, n int) []Finding {
+	var out []Finding
+	for _, g := range fs.list {
+		if g.Kind == kind {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return compareFindings(a, b)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+func compareFindings(a, b Finding) int {
+	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Count, a.Count); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.EntryID, b.EntryID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Proto, b.Proto); c != 0 {
+		return c
+	}
+	if c := a.Src.Compare(b.Src); c != 0 {
+		return c
+	}
+	if c := a.Dst.Compare(b.Dst); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.DstPort, b.DstPort)
+}

@@ -1,0 +1,163 @@
+package verdict_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/verdict"
+)
+
+func TestFindingsAggregateAndMissing(t *testing.T) {
+	cat := loadTestCatalog(t)
+	inv := loadTestInventory(t, cat)
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+	var r verdict.Result
+	observe := func(f *flow.Flow) {
+		cl.Classify(f, &r)
+		fs.Observe(f, &r)
+	}
+	// Working flows for most required entries.
+	observe(play(t, tcp, "10.1.0.5:50000", "10.0.0.10:7597", handshake))
+	observe(play(t, udp, "10.1.0.5:50000", "10.0.0.10:6235", exchange))
+	observe(play(t, udp, "10.3.0.7:5060", "10.0.0.10:5060", exchange))
+	observe(play(t, udp, "10.3.0.7:40000", "10.0.0.10:16500", exchange))
+	observe(play(t, udp, "10.3.0.7:40000", "10.0.0.10:5006", exchange))
+	observe(play(t, udp, "10.3.0.7:40001", "10.0.0.10:5007", exchange))
+	observe(icmp(t, "10.0.0.50", "10.0.0.10", 8, 0, true))
+	// The database is only ever rejected: blocked, and missing with it.
+	observe(play(t, tcp, "10.0.0.10:50000", "10.0.0.20:1433", []pkt{{true, syn, 0}, {false, rstack, 0}}))
+	// The same unexpected attempt three times from new source ports: one finding.
+	for i := range 3 {
+		observe(playAt(t, tcp, fmt.Sprintf("10.1.0.5:%d", 50001+i), "10.3.0.7:23", time.Duration(i)*time.Second, handshake))
+	}
+	observe(play(t, tcp, "10.0.0.10:50000", "10.1.0.5:7597", handshake)) // wrong direction
+	fs.Finish(0)
+
+	type row struct {
+		kind     verdict.Kind
+		severity verdict.Severity
+		entry    string
+		count    uint64
+	}
+	var got []row
+	for _, g := range fs.All() {
+		got = append(got, row{g.Kind, g.Severity, g.EntryID, g.Count})
+	}
+	want := []row{
+		{verdict.KindBlocked, verdict.High, "acme/db", 1},
+		{verdict.KindMissing, verdict.High, "acme/db", 1},
+		{verdict.KindMissing, verdict.Medium, "acme/trunk", 1},
+		{verdict.KindUnexpected, verdict.Medium, "", 3},
+		{verdict.KindWrongDirection, verdict.Medium, "acme/notifier", 1},
+		{verdict.KindUnobservable, verdict.Info, "acme/export", 1},
+		{verdict.KindUnobservable, verdict.Info, "acme/gw-media", 1},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("findings:\n got %v\nwant %v", got, want)
+	}
+	all := fs.All()
+	tel := all[3]
+	if tel.Src.String() != "10.1.0.5" || tel.Dst.String() != "10.3.0.7" || tel.DstPort != 23 || tel.Proto != flow.ProtoTCP ||
+		tel.FirstSeen != epoch || tel.LastSeen <= epoch+int64(2*time.Second) || tel.FromRole != "agent" || tel.ToRole != "phone" {
+		t.Errorf("aggregated unexpected finding: %+v", tel)
+	}
+	trunk := all[2]
+	if !slices.Equal(trunk.HostPairs, []string{"10.0.0.10 -> 203.0.113.1", "10.0.0.11 -> 203.0.113.1"}) || trunk.Ports != ">=1025/udp" || trunk.Src.IsValid() {
+		t.Errorf("missing finding: %+v", trunk)
+	}
+	if all[1].HostPairs[0] != "10.0.0.10 -> 10.0.0.20" || len(all[1].HostPairs) != 4 {
+		t.Errorf("db host pairs %v (want the server pairs with the address and the name)", all[1].HostPairs)
+	}
+	c := fs.Counts()
+	if c[verdict.Expected] != 7 || c[verdict.Blocked] != 1 || c[verdict.Unexpected] != 4 {
+		t.Errorf("counts %v", c)
+	}
+	if top := fs.Top(verdict.KindUnexpected, 5); len(top) != 1 || top[0].Count != 3 {
+		t.Errorf("top unexpected %+v", top)
+	}
+
+	// A second window where the database works: missing again only for
+	// the trunk, with its count of windows.
+	observe(playAt(t, tcp, "10.0.0.10:50000", "10.0.0.20:1433", time.Minute, handshake))
+	fs.Finish(epoch + int64(2*time.Minute))
+	for _, g := range fs.All() {
+		switch {
+		case g.Kind == verdict.KindMissing && g.EntryID == "acme/trunk":
+			if g.Count != 2 || g.LastSeen != epoch+int64(2*time.Minute) {
+				t.Errorf("trunk after two windows: %+v", g)
+			}
+		case g.Kind == verdict.KindMissing && g.EntryID == "acme/db":
+			if g.Count != 1 {
+				t.Errorf("db missing counted in a window where it worked: %+v", g)
+			}
+		}
+	}
+	// An empty window proves nothing missing.
+	n := fs.Len()
+	fs.Finish(epoch + int64(3*time.Minute))
+	if fs.Len() != n {
+		t.Error("an empty window produced findings")
+	}
+}
+
+func TestExpectNarrowsMissing(t *testing.T) {
+	cat := loadTestCatalog(t)
+	inv := loadTestInventory(t, cat)
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv, Expect: []string{"acme/db", "acme/cdt-*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+	var r verdict.Result
+	f := play(t, udp, "10.3.0.7:40000", "10.0.0.10:5006", exchange)
+	cl.Classify(f, &r)
+	fs.Observe(f, &r)
+	fs.Finish(0)
+	var got []string
+	for _, g := range fs.All() {
+		got = append(got, string(g.Kind)+" "+g.EntryID)
+	}
+	if want := []string{"missing acme/cdt-rtcp", "missing acme/db"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestPortOnlyHasNoMissing(t *testing.T) {
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: loadTestCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+	var r verdict.Result
+	f := play(t, tcp, "10.1.0.5:50000", "10.0.0.10:5597", []pkt{{true, syn, 0}})
+	cl.Classify(f, &r)
+	fs.Observe(f, &r)
+	fs.Finish(0)
+	if all := fs.All(); len(all) != 1 || all[0].Kind != verdict.KindBlocked {
+		t.Fatalf("port-only findings %+v, want the blocked attempt only", all)
+	}
+}
+
+func TestFindingsBound(t *testing.T) {
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: loadTestCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := verdict.NewFindings(cl, verdict.FindingsConfig{MaxFindings: 2})
+	var r verdict.Result
+	for i := range 5 {
+		f := play(t, tcp, "10.1.0.5:50000", fmt.Sprintf("10.0.0.%d:23", 10+i), handshake)
+		cl.Classify(f, &r)
+		fs.Observe(f, &r)
+	}
+	if fs.Len() != 2 || fs.Dropped() != 3 || fs.Counts()[verdict.Unexpected] != 5 {
+		t.Fatalf("len %d dropped %d counts %v", fs.Len(), fs.Dropped(), fs.Counts())
+	}
+}
