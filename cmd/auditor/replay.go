@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"github.com/ccaudit/auditor/capture"
@@ -31,6 +32,8 @@ type replayOptions struct {
 	cpuProfile string
 	memProfile string
 	workers    int
+	audit      auditFlags
+	top        int
 }
 
 func runReplay(ctx context.Context, s streams, args []string) error {
@@ -42,6 +45,8 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m (defaults as shown)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "flow-table workers; packets are sharded by flow, decoding stays on one goroutine")
+	o.audit.register(fs)
+	fs.IntVar(&o.top, "top", 10, "rows in the summary's tables of unexpected and blocked flows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
 	paths, err := parseFlags(fs, args)
@@ -92,6 +97,10 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 // user sees what was processed before the damage.
 func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
 	start := time.Now()
+	aud, err := o.audit.load()
+	if err != nil {
+		return nil, err
+	}
 	src, err := source.Open(paths, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		return nil, err
@@ -112,7 +121,12 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		Workers: o.workers,
 		Stages: func(int) capture.Stages {
 			row := new(parquetout.FlowRow)
-			return capture.Stages{OnFlow: func(f *flow.Flow) { sink.write(f, row) }}
+			judge := aud.judge()
+			return capture.Stages{OnFlow: func(f *flow.Flow) {
+				parquetout.FromFlow(f, row)
+				judge(f, row)
+				sink.write(row)
+			}}
 		},
 	})
 	if err != nil {
@@ -134,6 +148,11 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
 	sum.Flows = sink.rows
+	findingsPath := filepath.Join(o.out, "findings.parquet")
+	if err := aud.finish(sum, findingsPath, o.top); err != nil {
+		return sum, err
+	}
+	sum.Outputs["findings"] = findingsPath
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
 
@@ -162,8 +181,7 @@ type flowSink struct {
 	err  error
 }
 
-func (k *flowSink) write(f *flow.Flow, row *parquetout.FlowRow) {
-	parquetout.FromFlow(f, row)
+func (k *flowSink) write(row *parquetout.FlowRow) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.err != nil {
@@ -225,6 +243,11 @@ type replaySummary struct {
 	Skipped          map[string]uint64 `json:"skipped"`
 	Errors           []string          `json:"errors"`
 	Outputs          map[string]string `json:"outputs"`
+	Site             string            `json:"site,omitempty"`
+	Verdicts         map[string]uint64 `json:"verdicts,omitempty"`
+	Findings         map[string]uint64 `json:"findings,omitempty"`
+	FindingsDropped  uint64            `json:"findings_dropped,omitempty"`
+	TopFindings      []findingLine     `json:"top_findings,omitempty"`
 	Interrupted      bool              `json:"interrupted,omitempty"`
 }
 
@@ -297,6 +320,9 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	for _, e := range sum.Errors {
 		fmt.Fprintf(&b, "error      %s\n", e)
 	}
+	if sum.Verdicts != nil {
+		writeVerdicts(&b, sum)
+	}
 	keys := make([]string, 0, len(sum.Outputs))
 	for k := range sum.Outputs {
 		keys = append(keys, k)
@@ -344,4 +370,55 @@ func writeHeapProfile(path string) error {
 		return fmt.Errorf("memory profile: %w", err)
 	}
 	return nil
+}
+
+// writeVerdicts adds the audit part of the summary: verdict counts and a
+// table of the findings that need a look.
+func writeVerdicts(b *strings.Builder, sum *replaySummary) {
+	fmt.Fprintf(b, "site       %s\n", sum.Site)
+	b.WriteString("verdicts  ")
+	for _, v := range []string{"expected", "negotiated", "unexpected", "blocked", "ignored", "unclassified"} {
+		fmt.Fprintf(b, " %s=%d", v, sum.Verdicts[v])
+	}
+	b.WriteString("\nfindings  ")
+	kinds := make([]string, 0, len(sum.Findings))
+	for k := range sum.Findings {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	if len(kinds) == 0 {
+		b.WriteString(" none")
+	}
+	for _, k := range kinds {
+		fmt.Fprintf(b, " %s=%d", k, sum.Findings[k])
+	}
+	b.WriteString("\n")
+	if sum.FindingsDropped > 0 {
+		fmt.Fprintf(b, "           %d flows not aggregated: findings table full\n", sum.FindingsDropped)
+	}
+	if len(sum.TopFindings) == 0 {
+		return
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tSEV\tFLOW\tENTRY\tROLES\tCOUNT\tREASON")
+	for _, l := range sum.TopFindings {
+		where := fmt.Sprintf("%s %s -> %s:%d", l.Proto, l.Src, l.Dst, l.DstPort)
+		if l.Dst == "" {
+			where = fmt.Sprintf("%s %s", l.Ports, l.Hosts)
+		}
+		entry := l.EntryID
+		if entry == "" {
+			entry = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s -> %s\t%d\t%s\n", l.Kind, l.Severity, where, entry, orDash(l.FromRole), orDash(l.ToRole), l.Count, l.Reason)
+	}
+	tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
 }

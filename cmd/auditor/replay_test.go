@@ -108,7 +108,7 @@ func TestReplayDirectoryOfMixedFormats(t *testing.T) {
 // flows.parquet it writes, read back with parquet-go, with a golden dump.
 func TestReplayDemoGolden(t *testing.T) {
 	out := t.TempDir()
-	stdout, stderr, code := runCLI(t, "replay", "--out", out, "../../testdata/demo.pcapng")
+	stdout, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, "../../testdata/demo.pcapng")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -126,9 +126,10 @@ func TestReplayDemoGolden(t *testing.T) {
 	}
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		lines[i] = fmt.Sprintf("%s %s %s:%d > %s:%d out=%d/%d in=%d/%d %s %s vlan=%d %s %s",
+		lines[i] = fmt.Sprintf("%s %s %s:%d > %s:%d out=%d/%d in=%d/%d %s %s vlan=%d %s %s | %s %s %s %s->%s app=%s",
 			r.FirstSeen.UTC().Format("15:04:05.000000"), r.Proto, r.SrcIP, r.SrcPort, r.DstIP, r.DstPort,
-			r.PacketsOut, r.BytesOut, r.PacketsIn, r.BytesIn, r.State, r.History, r.VLAN, r.CommunityID, r.EndReason)
+			r.PacketsOut, r.BytesOut, r.PacketsIn, r.BytesIn, r.State, r.History, r.VLAN, r.CommunityID, r.EndReason,
+			r.Verdict, r.ClassifiedBy, r.EntryID, r.FromRole, r.ToRole, r.App)
 	}
 	sort.Strings(lines)
 	got := strings.Join(lines, "\n") + "\n"
@@ -163,4 +164,34 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return ""
+}
+
+// The demo's intentional problems come out of findings.parquet as exactly
+// these rows: one unexpected flow, three blocked attempts, one required
+// entry never seen.
+func TestReplayDemoFindings(t *testing.T) {
+	out := t.TempDir()
+	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, "../../testdata/demo.pcapng"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows, err := parquetout.ReadFindings(filepath.Join(out, "findings.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s %s %s %s>%s:%d %s %s->%s count=%d %s", r.Kind, r.Severity, r.Proto, r.SrcIP, r.DstIP, r.DstPort,
+			r.EntryID, r.FromRole, r.ToRole, r.Count, r.HostPairs))
+	}
+	sort.Strings(got)
+	want := []string{
+		"blocked high tcp 10.10.2.153>10.10.1.11:3952 genesys-pureconnect/session-manager workstation->cic-server count=1 ",
+		"blocked high tcp 10.10.2.193>10.10.1.5:1433 genesys-pureconnect/mssql workstation->sql-server count=1 ",
+		"blocked high udp 10.10.1.10>10.10.3.210:5060 genesys-pureconnect/sip cic-server->ip-phone count=1 ",
+		"missing medium tcp >:0 genesys-pureconnect/cic-switchover cic-server->cic-server count=1 10.10.1.10 -> 10.10.1.11; 10.10.1.11 -> 10.10.1.10",
+		"unexpected medium tcp 10.10.2.156>10.10.3.113:23  workstation->ip-phone count=1 ",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings.parquet rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// listFlag is a repeatable flag that also splits on commas.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// auditFlags are the flags that choose what flows are judged against,
+// shared by replay and capture.
+type auditFlags struct {
+	site     string
+	vendors  listFlag
+	catalogs listFlag
+}
+
+func (a *auditFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.site, "site", "", "site inventory (YAML): which hosts play which roles; without it flows are judged by port only")
+	fs.Var(&a.vendors, "vendor", "judge against these vendors only (repeatable or comma-separated; default: the site's vendors, or all)")
+	fs.Var(&a.catalogs, "catalog", "extra catalog file in the catalog schema (repeatable)")
+}
+
+// auditor classifies finished flows and aggregates findings. Workers share
+// it: each gets its own classifier clone, the findings are under a lock
+// (flows end far less often than packets arrive).
+type auditor struct {
+	base     *verdict.Classifier
+	inv      *catalog.Inventory
+	mu       sync.Mutex
+	findings *verdict.Findings
+}
+
+func (a *auditFlags) load() (*auditor, error) {
+	cat, err := catalog.Default()
+	if err != nil {
+		return nil, fmt.Errorf("built-in catalog: %w", err)
+	}
+	for _, path := range a.catalogs {
+		extra, err := catalog.LoadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := cat.Merge(extra); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	cfg := verdict.Config{Catalog: cat, Vendors: a.vendors}
+	var inv *catalog.Inventory
+	if a.site != "" {
+		if inv, err = catalog.LoadInventory(a.site); err != nil {
+			return nil, err
+		}
+		if err := inv.Check(cat); err != nil {
+			return nil, err
+		}
+		cfg.Inventory, cfg.Expect = inv, inv.Expect
+	}
+	for _, v := range a.vendors {
+		if _, ok := cat.Vendor(v); !ok {
+			return nil, usagef("--vendor %s: no such vendor (auditor catalog list shows them)", v)
+		}
+	}
+	cl, err := verdict.NewClassifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &auditor{base: cl, inv: inv, findings: verdict.NewFindings(cl, verdict.FindingsConfig{})}, nil
+}
+
+// judge returns a per-worker function that classifies a flow into row and
+// records its finding.
+func (a *auditor) judge() func(f *flow.Flow, row *parquetout.FlowRow) {
+	cl := a.base.Clone()
+	var r verdict.Result
+	return func(f *flow.Flow, row *parquetout.FlowRow) {
+		cl.Classify(f, &r)
+		row.Verdict = r.Verdict.String()
+		row.ClassifiedBy = r.ClassifiedBy.String()
+		row.Vendor, row.EntryID, row.Reason = r.Vendor, r.EntryID, r.Reason
+		row.FromRole, row.ToRole = r.FromRole, r.ToRole
+		if r.App != "" {
+			row.App = r.App
+		}
+		if r.CallID != "" {
+			row.CallID = r.CallID
+		}
+		a.mu.Lock()
+		a.findings.Observe(f, &r)
+		a.mu.Unlock()
+	}
+}
+
+// findingLine is one finding as the summary shows it.
+type findingLine struct {
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	Proto    string `json:"proto,omitempty"`
+	Src      string `json:"src,omitempty"`
+	Dst      string `json:"dst,omitempty"`
+	DstPort  uint16 `json:"dst_port,omitempty"`
+	EntryID  string `json:"entry_id,omitempty"`
+	FromRole string `json:"from_role,omitempty"`
+	ToRole   string `json:"to_role,omitempty"`
+	Count    uint64 `json:"count"`
+	Ports    string `json:"ports,omitempty"`
+	Hosts    string `json:"host_pairs,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+func lineOf(g *verdict.Finding) findingLine {
+	l := findingLine{Kind: string(g.Kind), Severity: g.Severity.String(), DstPort: g.DstPort,
+		EntryID: g.EntryID, FromRole: g.FromRole, ToRole: g.ToRole, Count: g.Count, Ports: g.Ports,
+		Hosts: strings.Join(g.HostPairs, "; "), Reason: g.Reason}
+	if g.Proto != 0 {
+		l.Proto = flow.ProtoName(g.Proto)
+	}
+	if g.Src.IsValid() {
+		l.Src = g.Src.String()
+	}
+	if g.Dst.IsValid() {
+		l.Dst = g.Dst.String()
+	}
+	return l
+}
+
+// finish closes the capture window, writes findings.parquet and adds the
+// verdict counts and top findings to the summary.
+func (a *auditor) finish(sum *replaySummary, path string, top int) error {
+	a.findings.Finish(0)
+	w, err := parquetout.CreateFindings(path, parquetout.Options{})
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	var row parquetout.FindingRow
+	all := a.findings.All()
+	sum.Findings = map[string]uint64{}
+	for i := range all {
+		parquetout.FromFinding(&all[i], &row)
+		if err := w.Write(&row); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		sum.Findings[string(all[i].Kind)]++
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	sum.Site = "(none: port-only matching)"
+	if a.inv != nil {
+		sum.Site = a.inv.Site
+	}
+	sum.Verdicts = map[string]uint64{}
+	for v, n := range a.findings.Counts() {
+		if n > 0 {
+			sum.Verdicts[verdict.Verdict(v).String()] = n
+		}
+	}
+	sum.FindingsDropped = a.findings.Dropped()
+	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindBlocked, verdict.KindMissing} {
+		for _, g := range a.findings.Top(k, top) {
+			sum.TopFindings = append(sum.TopFindings, lineOf(&g))
+		}
+	}
+	return nil
+}
