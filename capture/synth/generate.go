@@ -56,6 +56,7 @@ var scenarioTable = [...]scenarioSpec{
 	{SYNRejected, 300, func(float64) float64 { return 2 }, runSYNRejected},
 	{UDPUnreachable, 300, func(float64) float64 { return 2 }, runUDPUnreachable},
 	{Unexpected, 50, func(float64) float64 { return 14.5 }, runUnexpected},
+	{WrongDirection, 5, func(float64) float64 { return 10 }, runWrongDirection},
 	{Noise, 1500, func(float64) float64 { return 6 }, runNoise},
 }
 

@@ -67,6 +67,7 @@ const (
 	SYNRejected     Scenario = "syn-rst"           // SYN answered by RST/ACK
 	UDPUnreachable  Scenario = "udp-unreachable"   // SIP OPTIONS answered by ICMP port unreachable
 	Unexpected      Scenario = "unexpected"        // telnet 23 or SSH 22 between two site hosts
+	WrongDirection  Scenario = "wrong-direction"   // the SQL server opens TCP 1433 on the CIC server: the catalog allows only the reverse
 	Noise           Scenario = "noise"             // ARP who-has/is-at and ICMP echo
 )
 

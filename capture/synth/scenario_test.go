@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -238,6 +239,12 @@ func TestScenarios(t *testing.T) {
 				t.Errorf("first instance goes to port %d, want telnet", pkts[0].dport)
 			}
 			wantTCPLifecycle(t, pkts, 23)
+		}},
+		{WrongDirection, func(t *testing.T, pkts []*pkt, st Stats) {
+			if pkts[0].src != netip.MustParseAddr("10.10.1.5") || pkts[0].dst != netip.MustParseAddr("10.10.1.10") {
+				t.Errorf("first SYN %v -> %v, want the SQL server opening to the CIC server", pkts[0].src, pkts[0].dst)
+			}
+			wantTCPLifecycle(t, pkts, 1433)
 		}},
 		{Noise, func(t *testing.T, pkts []*pkt, st Stats) {
 			if pkts[0].arp == nil || pkts[1].arp == nil || pkts[1].arp.Operation != layers.ARPReply {

@@ -62,8 +62,8 @@ func TestMidSize(t *testing.T) {
 	if rtp != st.RTPPackets {
 		t.Errorf("decoded %d RTP packets, Stats says %d", rtp, st.RTPPackets)
 	}
-	if share := float64(rtp) / float64(st.Packets); share < 0.55 || share > 0.8 {
-		t.Errorf("RTP share %.2f, want 0.55-0.80", share)
+	if share := float64(rtp) / float64(st.Packets); share < 0.55 || share > 0.85 {
+		t.Errorf("RTP share %.3f, want 0.55-0.85 (a 50k-packet run has fewer short flows per call than the full-size one)", share)
 	}
 	if f := st.TotalFlows(); f < 1500 || f > 4000 {
 		t.Errorf("flows = %d, want 1500-4000", f)

@@ -354,3 +354,17 @@ func runUnexpected(c *conv) {
 	c.wait(g.jitter(2*time.Second, 8*time.Second))
 	t.close(true)
 }
+
+// runWrongDirection is an allowed flow opened from the wrong side: the
+// catalog lets the CIC server connect to SQL Server on 1433, and here the
+// SQL server connects to port 1433 on the CIC server (a linked-server or
+// replication job pointed the wrong way), and something answers.
+func runWrongDirection(c *conv) {
+	g := c.g
+	c.flow("tcp")
+	t := c.dial(g.site.sql, g.site.cic, 1433)
+	t.connect()
+	t.exchange(randomBytes(g.rng, 120), randomBytes(g.rng, 240), time.Millisecond)
+	c.wait(g.jitter(100*time.Millisecond, 400*time.Millisecond))
+	t.close(true)
+}

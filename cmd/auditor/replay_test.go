@@ -195,3 +195,37 @@ func TestReplayDemoFindings(t *testing.T) {
 		t.Errorf("findings.parquet rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A capture built with the generator exercises every finding kind the
+// verdict engine raises, and findings.parquet holds exactly one row of each.
+func TestReplayEveryFindingKind(t *testing.T) {
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "kinds.pcapng")
+	if _, stderr, code := runCLI(t, "gen", "--out", capture, "--scenario",
+		"tcp,syn-unanswered,syn-rst,udp-unreachable,unexpected,wrong-direction"); code != exitOK {
+		t.Fatalf("gen: exit %d: %s", code, stderr)
+	}
+	out := filepath.Join(dir, "out")
+	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, capture); code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	rows, err := parquetout.ReadFindings(filepath.Join(out, "findings.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string][]string{}
+	for _, r := range rows {
+		kinds[r.Kind] = append(kinds[r.Kind], fmt.Sprintf("%s %s>%s:%d %s", r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID))
+	}
+	for _, k := range []string{"unexpected", "wrong-direction", "blocked", "missing"} {
+		if len(kinds[k]) == 0 {
+			t.Errorf("no %s finding; findings: %v", k, kinds)
+		}
+	}
+	if got := kinds["wrong-direction"]; len(got) != 1 || got[0] != "tcp 10.10.1.5>10.10.1.10:1433 genesys-pureconnect/mssql" {
+		t.Errorf("wrong-direction findings %v, want the SQL server opening 1433 on the CIC server", got)
+	}
+	if got := len(kinds["blocked"]); got != 3 {
+		t.Errorf("%d blocked findings, want the unanswered SYN, the RST and the ICMP unreachable: %v", got, kinds["blocked"])
+	}
+}
