@@ -1,0 +1,220 @@
+package names
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/tcpstream"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+)
+
+const (
+	portDNS   = 53
+	portMDNS  = 5353
+	portLLMNR = 5355
+
+	// DefaultMaxDNSStreams bounds the DNS-over-TCP connections followed at
+	// once; UDP needs no state.
+	DefaultMaxDNSStreams = 1 << 12
+
+	// dnsStreamBuffer holds the largest message DNS over TCP can frame.
+	dnsStreamBuffer = 2 + 65535
+)
+
+// DNSStats counts what a DNS dissector saw. Queries and responses are told
+// apart by the header's QR bit, so a message that fails to parse past its
+// header is still counted, as tshark counts it.
+type DNSStats struct {
+	Queries   atomic.Uint64 // unicast DNS (port 53)
+	Responses atomic.Uint64
+	// Multicast counts mDNS (5353) and LLMNR (5355) messages, which are
+	// announcements as often as answers.
+	MulticastQueries   atomic.Uint64
+	MulticastResponses atomic.Uint64
+	TCPMessages        atomic.Uint64 // messages framed out of TCP streams
+	ParseErrors        atomic.Uint64 // messages dnsinfo.Parse rejected, truncated ones included
+	Short              atomic.Uint64 // payloads shorter than a DNS header
+	FramingErrors      atomic.Uint64 // TCP streams abandoned: bad length prefix or lost bytes
+	Overflow           atomic.Uint64 // TCP streams not followed: MaxStreams in progress
+	// RCodes counts responses by the header's 4-bit RCODE.
+	RCodes [16]atomic.Uint64
+}
+
+// DNSConfig configures a DNS dissector. The zero value uses the defaults.
+type DNSConfig struct {
+	// MaxStreams bounds concurrent DNS-over-TCP connections;
+	// DefaultMaxDNSStreams if 0.
+	MaxStreams int
+}
+
+// DNS is the dissector for DNS, mDNS and LLMNR. It labels flows carrying a
+// parseable message with Meta.App "dns" and feeds every response to the
+// cache, which ServerNamer (and anyone else) reads.
+type DNS struct {
+	cache   *dnsinfo.Cache
+	cfg     DNSConfig
+	msg     dnsinfo.Message
+	streams map[flow.Key]*dnsStream
+	free    []*dnsStream
+	stats   DNSStats
+}
+
+// dnsStream is a DNS-over-TCP connection: each half frames its own
+// length-prefixed messages.
+type dnsStream struct {
+	half   [2]tcpstream.Buffer
+	broken [2]bool
+}
+
+// NewDNS returns a DNS dissector that records answers in cache (nil: count
+// and label only). Give each pipeline worker its own DNS, sharing the cache.
+func NewDNS(cache *dnsinfo.Cache, cfg DNSConfig) *DNS {
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxDNSStreams
+	}
+	return &DNS{cache: cache, cfg: cfg, streams: make(map[flow.Key]*dnsStream)}
+}
+
+// Stats returns the dissector's counters.
+func (d *DNS) Stats() *DNSStats { return &d.stats }
+
+// Start wants UDP flows on port 53, 5353 or 5355 and TCP flows on port 53,
+// on either side: a capture that starts mid-conversation may have the
+// resolver as originator.
+func (d *DNS) Start(f *flow.Flow, _ *decode.Packet) bool {
+	a, b := f.Key.A().Port(), f.Key.B().Port()
+	switch f.Key.Proto() {
+	case flow.ProtoUDP:
+		return isDNSPort(a) || isDNSPort(b)
+	case flow.ProtoTCP:
+		return a == portDNS || b == portDNS
+	}
+	return false
+}
+
+func isDNSPort(p uint16) bool { return p == portDNS || p == portMDNS || p == portLLMNR }
+
+// Packet parses every message of the flow.
+func (d *DNS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
+	if len(p.Payload) == 0 && p.TCPFlags&flow.FlagSYN == 0 {
+		return true
+	}
+	if f.Key.Proto() == flow.ProtoUDP {
+		d.message(f, p, p.Payload)
+		return true
+	}
+	return d.tcpPacket(f, p, fromOrig)
+}
+
+// End drops the state of a DNS-over-TCP flow.
+func (d *DNS) End(f *flow.Flow) {
+	if s := d.streams[f.Key]; s != nil {
+		d.release(f.Key, s)
+	}
+}
+
+func (d *DNS) tcpPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
+	s := d.streams[f.Key]
+	if s == nil {
+		if len(d.streams) >= d.cfg.MaxStreams {
+			d.stats.Overflow.Add(1)
+			return false
+		}
+		if n := len(d.free); n > 0 {
+			s, d.free = d.free[n-1], d.free[:n-1]
+		} else {
+			s = new(dnsStream)
+			s.half[0].Init(dnsStreamBuffer)
+			s.half[1].Init(dnsStreamBuffer)
+		}
+		d.streams[f.Key] = s
+	}
+	side := 0
+	if !fromOrig {
+		side = 1
+	}
+	if s.broken[side] {
+		return true
+	}
+	h := &s.half[side]
+	gaps := h.Gaps()
+	h.Add(p.Seq, p.TCPFlags, p.Payload)
+	if h.Gaps() != gaps {
+		// The length prefixes no longer line up with the bytes.
+		d.breakHalf(s, side)
+	}
+	for !s.broken[side] {
+		msg, _, err := dnsinfo.SplitTCP(h.Bytes())
+		if errors.Is(err, dnsinfo.ErrNeedMore) {
+			break
+		}
+		if err != nil {
+			d.breakHalf(s, side)
+			break
+		}
+		d.stats.TCPMessages.Add(1)
+		d.message(f, p, msg)
+		h.Consume(2 + len(msg))
+	}
+	if s.broken[0] && s.broken[1] {
+		d.release(f.Key, s)
+		return false
+	}
+	return true
+}
+
+func (d *DNS) breakHalf(s *dnsStream, side int) {
+	d.stats.FramingErrors.Add(1)
+	s.broken[side] = true
+	s.half[side].Reset()
+}
+
+func (d *DNS) release(k flow.Key, s *dnsStream) {
+	delete(d.streams, k)
+	s.half[0].Reset()
+	s.half[1].Reset()
+	s.broken = [2]bool{}
+	d.free = append(d.free, s)
+}
+
+// message counts and parses one DNS message carried by packet p.
+func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
+	if len(b) < 4 {
+		d.stats.Short.Add(1)
+		return
+	}
+	response := b[2]&0x80 != 0
+	unicast := f.Key.A().Port() == portDNS || f.Key.B().Port() == portDNS
+	switch {
+	case unicast && response:
+		d.stats.Responses.Add(1)
+	case unicast:
+		d.stats.Queries.Add(1)
+	case response:
+		d.stats.MulticastResponses.Add(1)
+	default:
+		d.stats.MulticastQueries.Add(1)
+	}
+	if response {
+		d.stats.RCodes[b[3]&0x0f].Add(1)
+	}
+	if err := dnsinfo.Parse(b, &d.msg); err != nil {
+		d.stats.ParseErrors.Add(1)
+		// A message cut short (by the snap length, typically) keeps the
+		// records before the cut, and its answers are as good as any.
+		if !errors.Is(err, dnsinfo.ErrTruncated) {
+			return
+		}
+	}
+	if f.Meta == nil || f.Meta.App == "" {
+		f.MetaOrNew().App = "dns"
+	}
+	if response && d.cache != nil {
+		// The answer is the client's: it arrives at the response's
+		// destination.
+		client := p.Key.Endpoint(p.Dir.Flip()).Addr()
+		d.cache.Observe(client, &d.msg, p.Time)
+	}
+}

@@ -1,0 +1,36 @@
+// Package names labels flows with the names their clients used: the TLS
+// server name and fingerprints from the handshake, and the DNS name the
+// client resolved before connecting. It glues the pure parsers of
+// classify/tlsinfo and classify/dnsinfo into the packet pipeline as three
+// capture.Dissectors:
+//
+//   - TLS follows every TCP flow until its first payload says whether it is
+//     a TLS (or SSLv2) handshake, detected by content on any port, and UDP
+//     port 443 for QUIC Initials. It reassembles each direction with a
+//     bounded tcpstream.Buffer, only while the handshake is being parsed,
+//     and stops inspecting the flow once both hellos are known.
+//   - DNS parses every DNS message on port 53 (UDP and TCP), 5353 (mDNS)
+//     and 5355 (LLMNR), counts queries, responses and failures, and feeds
+//     the answers to a shared dnsinfo.Cache.
+//   - ServerNamer looks the flow's endpoints up in that cache when the flow
+//     starts (the answer precedes the connection) and sets Meta.ServerName.
+//     It never inspects packets. Put it last in the dissector list.
+//
+// # Concurrency
+//
+// A dissector keeps per-flow state and parse scratch space and, like the
+// capture.Pipeline that calls it, is not safe for concurrent use. When the
+// capture is sharded over several pipeline workers, give each worker its
+// own TLS, DNS and ServerNamer, all built on one dnsinfo.Cache, which is
+// safe for concurrent use: a DNS answer seen by one worker then names the
+// flows of the others. Stats counters are atomic and may be read at any time.
+//
+// # Memory
+//
+// State exists only for flows in the middle of a handshake (TLS) or of a
+// DNS-over-TCP conversation, is bounded in number and size, is recycled
+// through a free list, and is released when the flow stops being inspected
+// or ends. Flows that are not TLS cost one map lookup on their first
+// payload packet; flows done with cost nothing, because the pipeline stops
+// calling a dissector once Packet returned false.
+package names

@@ -1,0 +1,198 @@
+package names
+
+import (
+	"bufio"
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+	"github.com/ccaudit/auditor/classify/tlsinfo"
+)
+
+const pcapDir = "../../testdata/pcaps"
+
+// truth is one line of testdata/pcaps/truth.tsv (TShark 4.0.17 counts).
+type truth struct {
+	dnsQueries, tlsHellos, quicHellos int
+	// sni lists the distinct server names TShark saw; when TShark cut the
+	// list (it ends "...(N total)"), sni holds the complete names before
+	// the cut and sniTotal the full count.
+	sni      []string
+	sniTotal int
+}
+
+func loadTruth(t *testing.T) map[string]truth {
+	t.Helper()
+	f, err := os.Open(filepath.Join(pcapDir, "truth.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	col := map[string]int{}
+	for i, name := range strings.Split(sc.Text(), "\t") {
+		col[name] = i
+	}
+	rows := map[string]truth{}
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		atoi := func(name string) int {
+			n, err := strconv.Atoi(c[col[name]])
+			if err != nil {
+				t.Fatalf("truth.tsv %s: %s: %v", c[0], name, err)
+			}
+			return n
+		}
+		r := truth{dnsQueries: atoi("dns_queries"), tlsHellos: atoi("tls_client_hellos"), quicHellos: atoi("quic_client_hellos")}
+		if s := c[col["distinct_sni"]]; s != "" {
+			if head, tail, cut := strings.Cut(s, "...("); cut {
+				r.sni = strings.Split(head, ";")
+				r.sni = r.sni[:len(r.sni)-1] // the last name was cut short
+				r.sniTotal, _ = strconv.Atoi(strings.TrimSuffix(tail, " total)"))
+			} else {
+				r.sni = strings.Split(s, ";")
+				r.sniTotal = len(r.sni)
+			}
+		}
+		rows[c[0]] = r
+	}
+	return rows
+}
+
+// labelled is what the dissectors left on one flow.
+type labelled struct {
+	key      flow.Key
+	src, dst netip.AddrPort
+	meta     flow.Meta
+}
+
+type replayed struct {
+	flows []labelled
+	tls   *TLS
+	dns   *DNS
+	namer *ServerNamer
+	cache *dnsinfo.Cache
+	certs []*tlsinfo.Certificate
+	first int64 // time of the first packet
+}
+
+// replay runs a capture through the real pipeline with the three
+// dissectors in production order.
+func replay(t testing.TB, name string) *replayed {
+	t.Helper()
+	src, err := source.Open([]string{filepath.Join(pcapDir, name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	r := &replayed{cache: dnsinfo.NewCache(dnsinfo.DefaultConfig())}
+	r.tls = NewTLS(TLSConfig{OnServerHello: func(_ *flow.Flow, s *tlsinfo.ServerHello) {
+		if s.Certificate != nil {
+			r.certs = append(r.certs, s.Certificate)
+		}
+	}})
+	r.dns = NewDNS(r.cache, DNSConfig{})
+	r.namer = NewServerNamer(r.cache)
+	p, err := capture.New(capture.Config{
+		Table:      flow.DefaultConfig(),
+		Dissectors: []capture.Dissector{r.tls, r.dns, r.namer},
+		OnFlow: func(f *flow.Flow) {
+			if f.Meta != nil {
+				r.flows = append(r.flows, labelled{key: f.Key, src: f.Src(), dst: f.Dst(), meta: *f.Meta})
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Damaged captures end in a file error after their readable part,
+	// which is what the dissectors are tested on.
+	if err := p.Run(context.Background(), src); err != nil {
+		t.Logf("%s: %v", name, err)
+	}
+	r.first = p.Stats().FirstPacket.Load()
+	if n := r.tls.InProgress(); n != 0 {
+		t.Errorf("%d handshakes still hold state after the flush", n)
+	}
+	if n := len(r.dns.streams); n != 0 {
+		t.Errorf("%d DNS streams still hold state after the flush", n)
+	}
+	return r
+}
+
+func (r *replayed) snis() []string {
+	var out []string
+	for _, f := range r.flows {
+		if f.meta.SNI != "" && !slices.Contains(out, f.meta.SNI) {
+			out = append(out, f.meta.SNI)
+		}
+	}
+	return out
+}
+
+// TestCapturesMatchTshark replays every capture of truth.tsv and compares
+// the hellos, server names and DNS queries with TShark's.
+func TestCapturesMatchTshark(t *testing.T) {
+	rows := loadTruth(t)
+	// Where the auditor differs from TShark on purpose, and why.
+	differs := map[string]struct {
+		tlsHellos, dnsQueries int
+		why                   string
+	}{
+		"l2-l3/gre-sample.pcap": {0, 2, "TShark also counts the two queries quoted inside the ICMP port-unreachable errors that answered them"},
+	}
+	var files []string
+	for name := range rows {
+		if _, err := os.Stat(filepath.Join(pcapDir, name)); err == nil {
+			files = append(files, name)
+		}
+	}
+	slices.Sort(files)
+	if len(files) < 60 {
+		t.Fatalf("only %d of the truth.tsv captures are in testdata", len(files))
+	}
+	for _, name := range files {
+		t.Run(name, func(t *testing.T) {
+			want := rows[name]
+			r := replay(t, name)
+			st := r.tls.Stats()
+			hellos, queries := int(st.ClientHellos.Load()), int(r.dns.Stats().Queries.Load())
+			if d, ok := differs[name]; ok {
+				if hellos != d.tlsHellos || queries != d.dnsQueries {
+					t.Errorf("%d ClientHellos, %d DNS queries; want %d, %d (TShark %d, %d: %s)",
+						hellos, queries, d.tlsHellos, d.dnsQueries, want.tlsHellos, want.dnsQueries, d.why)
+				}
+			} else {
+				if hellos != want.tlsHellos {
+					t.Errorf("%d ClientHellos, TShark %d", hellos, want.tlsHellos)
+				}
+				if queries != want.dnsQueries {
+					t.Errorf("%d DNS queries, TShark %d", queries, want.dnsQueries)
+				}
+			}
+			if got := int(st.QUICHellos.Load()); got != want.quicHellos {
+				t.Errorf("%d QUIC ClientHellos, TShark %d", got, want.quicHellos)
+			}
+			sni := r.snis()
+			if len(sni) != want.sniTotal {
+				t.Errorf("%d distinct SNI, TShark %d\n got %q\nwant %q", len(sni), want.sniTotal, sni, want.sni)
+			}
+			for _, s := range want.sni {
+				if !slices.Contains(sni, s) {
+					t.Errorf("SNI %q missing", s)
+				}
+			}
+		})
+	}
+}

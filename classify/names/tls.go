@@ -1,0 +1,492 @@
+package names
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/tcpstream"
+	"github.com/ccaudit/auditor/classify/tlsinfo"
+)
+
+const (
+	// DefaultMaxHandshakes bounds the handshakes a TLS dissector follows at
+	// once. Handshakes take a round trip or two, so even a busy link has
+	// far fewer in flight; past the bound new ones are counted, not parsed.
+	DefaultMaxHandshakes = 1 << 16
+
+	// DefaultHandshakeBuffer bounds each direction's reassembly: a
+	// ClientHello, or a ServerHello with a certificate chain, fits in
+	// tlsinfo.MaxHandshakeLen.
+	DefaultHandshakeBuffer = tlsinfo.MaxHandshakeLen
+
+	// maxHandshakePackets is how many payload packets (TCP segments or QUIC
+	// datagrams, both directions) a flow may take to finish its handshake.
+	// A 64 KiB certificate chain is about 45 segments; beyond that the flow
+	// is either one-sided or not a handshake worth waiting for.
+	maxHandshakePackets = 64
+
+	portHTTPS = 443
+
+	quicV1 = 0x00000001 // RFC 9000
+	quicV2 = 0x6b3343cf // RFC 9369
+
+	recordChangeCipherSpec = 0x14
+)
+
+// TLSConfig configures a TLS dissector. The zero value uses the defaults.
+type TLSConfig struct {
+	// MaxHandshakes bounds concurrent handshakes; DefaultMaxHandshakes if 0.
+	MaxHandshakes int
+	// BufferSize bounds the bytes buffered per direction of a handshake;
+	// DefaultHandshakeBuffer if 0.
+	BufferSize int
+	// OnServerHello, if set, sees every parsed ServerHello (not the
+	// HelloRetryRequests) with the flow it belongs to, before the flow's
+	// state is released: the place to keep certificate details. s is reused
+	// after the call.
+	OnServerHello func(f *flow.Flow, s *tlsinfo.ServerHello)
+}
+
+// TLSStats counts what a TLS dissector saw.
+type TLSStats struct {
+	Handshakes         atomic.Uint64 // flows whose handshake was followed
+	ClientHellos       atomic.Uint64 // ClientHellos parsed over TCP, a HelloRetryRequest's second one included
+	QUICHellos         atomic.Uint64 // ClientHellos parsed from QUIC Initials
+	ServerHellos       atomic.Uint64 // ServerHellos parsed (HelloRetryRequests excluded)
+	HelloRetryRequests atomic.Uint64
+	Certificates       atomic.Uint64 // server certificates found (TLS 1.2 and older)
+	NotTLS             atomic.Uint64 // flows whose first payload was not a handshake
+	Malformed          atomic.Uint64 // handshakes the parser rejected
+	// Lost counts handshakes given up because the capture lost part of
+	// them (a hole, or a server half that does not begin with a handshake
+	// record because its first segment is missing) or they outgrew the
+	// bounds.
+	Lost       atomic.Uint64
+	Unfinished atomic.Uint64 // flows that ended before their handshake did
+	Overflow   atomic.Uint64 // flows not followed: MaxHandshakes in progress
+}
+
+// TLS is the dissector for TLS and QUIC handshakes. It labels a flow with
+// Meta.App "tls" or "quic", SNI, the first ALPN protocol, JA4 and JA3 from
+// the ClientHello, and Meta.TLSVersion from the ServerHello.
+type TLS struct {
+	cfg   TLSConfig
+	conns map[flow.Key]*handshake
+	free  []*handshake
+	stats TLSStats
+
+	// Scratch for the parsers, reused for every flow; the results are
+	// copied into the flow's Meta before the next parse.
+	ch tlsinfo.ClientHello
+	sh tlsinfo.ServerHello
+}
+
+// handshake is the state of one flow while its handshake is parsed.
+type handshake struct {
+	half   [2]tcpstream.Buffer // by sender: 0 originator, 1 responder
+	off    [2]int              // where the next hello starts in each half's bytes
+	client int8                // half that sent the ClientHello; -1 until known
+	// clientDone: the ClientHello the server will answer is parsed.
+	// serverDone: the server's cleartext part is decided.
+	clientDone, serverDone bool
+	hellos                 int // ClientHellos parsed on this flow
+	packets                int // payload packets seen
+	quic                   *tlsinfo.QUICInitial
+}
+
+// NewTLS returns a TLS dissector. Give each pipeline worker its own.
+func NewTLS(cfg TLSConfig) *TLS {
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = DefaultMaxHandshakes
+	}
+	if cfg.BufferSize <= 0 {
+		cfg.BufferSize = DefaultHandshakeBuffer
+	}
+	return &TLS{cfg: cfg, conns: make(map[flow.Key]*handshake)}
+}
+
+// Stats returns the dissector's counters.
+func (t *TLS) Stats() *TLSStats { return &t.stats }
+
+// InProgress is the number of handshakes being parsed.
+func (t *TLS) InProgress() int { return len(t.conns) }
+
+// Start wants every TCP flow, since TLS runs on any port and is recognised
+// by its first bytes, and UDP flows to or from port 443 or starting with a
+// QUIC Initial.
+func (t *TLS) Start(f *flow.Flow, p *decode.Packet) bool {
+	switch f.Key.Proto() {
+	case flow.ProtoTCP:
+		return true
+	case flow.ProtoUDP:
+		return f.Key.A().Port() == portHTTPS || f.Key.B().Port() == portHTTPS || looksLikeQUICInitial(p.Payload)
+	}
+	return false
+}
+
+// looksLikeQUICInitial checks what a client's first datagram on a port
+// other than 443 must show before the flow costs anything more: a long
+// header with the fixed bit, the Initial type of QUIC v1 or v2, and the
+// 1200-byte minimum size (RFC 9000 section 14.1). RTP, DTLS and the
+// rest fail on the first byte or the version.
+func looksLikeQUICInitial(b []byte) bool {
+	if len(b) < 1200 || b[0]&0xc0 != 0xc0 {
+		return false
+	}
+	typ := b[0] >> 4 & 3
+	switch binary.BigEndian.Uint32(b[1:5]) {
+	case quicV1:
+		return typ == 0
+	case quicV2:
+		return typ == 1
+	}
+	return false
+}
+
+// Packet follows the handshake. It returns false once both hellos are
+// parsed, or as soon as the flow turns out not to be (parseable) TLS.
+func (t *TLS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
+	if f.Key.Proto() == flow.ProtoUDP {
+		return t.quicPacket(f, p, fromOrig)
+	}
+	hs := t.conns[f.Key]
+	if hs == nil {
+		if len(p.Payload) == 0 {
+			return true // connection setup: wait for the first data
+		}
+		if !mayStartTLS(p.Payload) {
+			t.stats.NotTLS.Add(1)
+			return false
+		}
+		if hs = t.track(f.Key); hs == nil {
+			return false
+		}
+	}
+	side := 0
+	if !fromOrig {
+		side = 1
+	}
+	if len(p.Payload) == 0 {
+		return true
+	}
+	h := &hs.half[side]
+	gaps := h.Gaps()
+	h.Add(p.Seq, p.TCPFlags, p.Payload)
+	hs.packets++
+	if h.Gaps() != gaps && t.needs(hs, side) {
+		// Bytes on both sides of the hole now look adjacent: parsing on
+		// would read garbage.
+		t.stats.Lost.Add(1)
+		t.giveUp(f, hs)
+		return false
+	}
+	if !t.advance(f, hs) {
+		t.release(f.Key, hs)
+		return false
+	}
+	if hs.packets >= maxHandshakePackets {
+		t.stats.Lost.Add(1)
+		t.giveUp(f, hs)
+		return false
+	}
+	return true
+}
+
+// End releases the state of a flow that left mid-handshake.
+func (t *TLS) End(f *flow.Flow) {
+	if len(t.conns) == 0 {
+		return
+	}
+	if hs := t.conns[f.Key]; hs != nil {
+		t.stats.Unfinished.Add(1)
+		t.giveUp(f, hs)
+	}
+}
+
+// mayStartTLS is the cheap test on a flow's first payload before any state
+// exists: a handshake record (content type 22, major version 3), or the
+// two-byte header of an SSLv2 record.
+func mayStartTLS(b []byte) bool {
+	if b[0] == 0x16 {
+		return len(b) < 2 || b[1] == 3
+	}
+	return b[0]&0x80 != 0
+}
+
+// needs reports whether the parser still reads half side: a gap there is
+// fatal only while a hello is expected from it.
+func (t *TLS) needs(hs *handshake, side int) bool {
+	switch {
+	case hs.client < 0:
+		return true
+	case int(hs.client) == side:
+		return !hs.clientDone
+	default:
+		return !hs.serverDone
+	}
+}
+
+func (t *TLS) track(k flow.Key) *handshake {
+	if len(t.conns) >= t.cfg.MaxHandshakes {
+		t.stats.Overflow.Add(1)
+		return nil
+	}
+	var hs *handshake
+	if n := len(t.free); n > 0 {
+		hs, t.free = t.free[n-1], t.free[:n-1]
+	} else {
+		hs = new(handshake)
+		hs.half[0].Init(t.cfg.BufferSize)
+		hs.half[1].Init(t.cfg.BufferSize)
+	}
+	hs.client = -1
+	t.conns[k] = hs
+	t.stats.Handshakes.Add(1)
+	return hs
+}
+
+// release forgets a flow's handshake and keeps the state for the next one;
+// the free list never outgrows the bound on concurrent handshakes.
+func (t *TLS) release(k flow.Key, hs *handshake) {
+	delete(t.conns, k)
+	hs.half[0].Reset()
+	hs.half[1].Reset()
+	q := hs.quic
+	if q != nil {
+		q.Reset()
+	}
+	*hs = handshake{half: hs.half, quic: q}
+	t.free = append(t.free, hs)
+}
+
+// advance parses what the new bytes make parseable. It returns false when
+// the handshake is done with, either way.
+func (t *TLS) advance(f *flow.Flow, hs *handshake) bool {
+	if hs.client < 0 && !t.findClient(hs) {
+		return false
+	}
+	if hs.client < 0 {
+		return true
+	}
+	c, s := int(hs.client), 1-int(hs.client)
+	// A HelloRetryRequest sends the parser back to the client for a second
+	// hello, so loop while either side makes progress.
+	for progress := true; progress && !(hs.clientDone && hs.serverDone); {
+		progress = false
+		if !hs.clientDone {
+			b := skipChangeCipherSpec(hs.half[c].Bytes(), &hs.off[c])
+			switch err := tlsinfo.ParseClientHello(b, &t.ch); {
+			case err == nil:
+				hs.off[c] += t.ch.End
+				hs.clientDone, progress = true, true
+				t.clientHello(f, hs)
+			case errors.Is(err, tlsinfo.ErrNeedMore):
+			default:
+				// After a HelloRetryRequest the first hello's labels stay;
+				// a bad retry only ends the parse.
+				t.stats.Malformed.Add(1)
+				return false
+			}
+		}
+		if !hs.serverDone {
+			b := skipChangeCipherSpec(hs.half[s].Bytes(), &hs.off[s])
+			if len(b) == 0 {
+				continue
+			}
+			switch err := tlsinfo.ParseServerHello(b, &t.sh); {
+			case err == nil && t.sh.HelloRetryRequest:
+				t.stats.HelloRetryRequests.Add(1)
+				hs.off[s] += t.sh.End
+				hs.clientDone, progress = false, true
+			case err == nil:
+				hs.serverDone, progress = true, true
+				t.serverHello(f)
+			case errors.Is(err, tlsinfo.ErrNeedMore):
+			case errors.Is(err, tlsinfo.ErrNotTLS):
+				t.stats.Lost.Add(1)
+				hs.serverDone = true
+			default:
+				t.stats.Malformed.Add(1)
+				hs.serverDone = true
+			}
+		}
+	}
+	return !(hs.clientDone && hs.serverDone)
+}
+
+// findClient decides which half is the client from the first complete
+// message: the sender of a ClientHello, or the peer of whoever sent
+// another handshake message first (the capture missed the ClientHello).
+// It returns false when the flow is not TLS.
+func (t *TLS) findClient(hs *handshake) bool {
+	for side := range hs.half {
+		b := hs.half[side].Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		switch err := tlsinfo.ParseClientHello(b, &t.ch); {
+		case err == nil:
+			hs.client = int8(side)
+			return true
+		case errors.Is(err, tlsinfo.ErrNeedMore):
+		case errors.Is(err, tlsinfo.ErrUnexpectedMessage):
+			hs.client = int8(1 - side)
+			hs.clientDone = true // never seen; the server's part may still be
+			return true
+		case errors.Is(err, tlsinfo.ErrNotTLS):
+			t.stats.NotTLS.Add(1)
+			return false
+		default:
+			t.stats.Malformed.Add(1)
+			return false
+		}
+	}
+	return true
+}
+
+// skipChangeCipherSpec returns the bytes at *off, after any
+// ChangeCipherSpec records, and advances *off past them. TLS 1.3 peers in
+// middlebox compatibility mode send one around a HelloRetryRequest.
+func skipChangeCipherSpec(b []byte, off *int) []byte {
+	for {
+		rest := b[min(*off, len(b)):]
+		if len(rest) == 0 || rest[0] != recordChangeCipherSpec {
+			return rest
+		}
+		if len(rest) < 5 {
+			return nil // the record header is incomplete: need more
+		}
+		n := 5 + (int(rest[3])<<8 | int(rest[4]))
+		if len(rest) < n {
+			return nil
+		}
+		*off += n
+	}
+}
+
+// giveUp ends a TCP handshake that will not complete, keeping what the
+// server half already proved: a TLS 1.2 ServerHello whose certificate was
+// lost, cut by a gap or still incomplete when the flow ended.
+func (t *TLS) giveUp(f *flow.Flow, hs *handshake) {
+	if hs.client >= 0 && hs.clientDone && !hs.serverDone {
+		t.salvageServerHello(f, hs)
+	}
+	t.release(f.Key, hs)
+}
+
+func (t *TLS) salvageServerHello(f *flow.Flow, hs *handshake) {
+	s := 1 - int(hs.client)
+	b := skipChangeCipherSpec(hs.half[s].Bytes(), &hs.off[s])
+	if err := tlsinfo.ParseServerHello(b, &t.sh); t.sh.Version == 0 || t.sh.HelloRetryRequest {
+		return
+	} else if err != nil {
+		t.sh.Certificate = nil
+	}
+	hs.serverDone = true
+	t.serverHello(f)
+}
+
+func (t *TLS) clientHello(f *flow.Flow, hs *handshake) {
+	t.stats.ClientHellos.Add(1)
+	hs.hellos++
+	if hs.hellos == 1 {
+		t.label(f, "tls")
+	}
+}
+
+// label records the ClientHello in t.ch on the flow. A retried hello after
+// a HelloRetryRequest keeps the first one's fingerprint, which is what
+// JA4 databases list.
+func (t *TLS) label(f *flow.Flow, app string) {
+	h := &t.ch
+	m := f.MetaOrNew()
+	if m.App == "" {
+		m.App = app
+	}
+	m.SNI = h.SNI()
+	if len(h.ALPN) > 0 {
+		m.ALPN = string(h.ALPN[0])
+	}
+	m.JA4 = h.JA4()
+	m.JA3 = h.JA3Hex()
+}
+
+func (t *TLS) serverHello(f *flow.Flow) {
+	s := &t.sh
+	t.stats.ServerHellos.Add(1)
+	if s.Certificate != nil {
+		t.stats.Certificates.Add(1)
+	}
+	m := f.MetaOrNew()
+	if m.App == "" {
+		m.App = "tls"
+	}
+	m.TLSVersion = tlsinfo.VersionName(s.Version)
+	if t.cfg.OnServerHello != nil {
+		t.cfg.OnServerHello(f, s)
+	}
+}
+
+// quicPacket feeds the client's datagrams to the QUIC Initial parser until
+// the ClientHello is complete.
+func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
+	hs := t.conns[f.Key]
+	if f.Orig.Packets+f.Resp.Packets > maxHandshakePackets {
+		if hs != nil {
+			t.stats.Lost.Add(1)
+			t.release(f.Key, hs)
+		} else {
+			t.stats.NotTLS.Add(1)
+		}
+		return false
+	}
+	// The client is the side that is not on port 443, or else the
+	// originator: it sent the Initial that started the flow.
+	toServer := fromOrig
+	if src, dst := p.Key.Endpoint(p.Dir).Port() == portHTTPS, p.Key.Endpoint(p.Dir.Flip()).Port() == portHTTPS; src != dst {
+		toServer = dst
+	}
+	if !toServer || len(p.Payload) == 0 {
+		return true
+	}
+	if hs == nil {
+		if p.Payload[0]&0x80 == 0 {
+			// A short header: the capture began after the handshake.
+			t.stats.NotTLS.Add(1)
+			return false
+		}
+		if hs = t.track(f.Key); hs == nil {
+			return false
+		}
+		if hs.quic == nil {
+			hs.quic = new(tlsinfo.QUICInitial)
+		}
+	}
+	hs.packets++
+	switch err := tlsinfo.ParseQUICInitial(p.Payload, hs.quic, &t.ch); {
+	case err == nil:
+		t.stats.QUICHellos.Add(1)
+		t.label(f, "quic")
+		// QUIC carries only TLS 1.3 (RFC 9001 section 4.2); its ServerHello
+		// travels in server Initials, which are not parsed here.
+		f.Meta.TLSVersion = tlsinfo.VersionName(tlsinfo.VersionTLS13)
+	case errors.Is(err, tlsinfo.ErrNeedMore):
+		return true
+	case errors.Is(err, tlsinfo.ErrNotQUIC) && hs.packets == 1:
+		t.stats.NotTLS.Add(1)
+	case errors.Is(err, tlsinfo.ErrNotQUIC):
+		// Short headers before the hello was whole: the Initials that
+		// carried the rest were not captured.
+		t.stats.Lost.Add(1)
+	default:
+		// An Initial that does not open: corrupt, or sealed with keys of
+		// a DCID this flow never showed. A later one may still open, up
+		// to the packet bound.
+		return true
+	}
+	t.release(f.Key, hs)
+	return false
+}
