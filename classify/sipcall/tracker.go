@@ -1,0 +1,871 @@
+package sipcall
+
+import (
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/sdp"
+	"github.com/ccaudit/auditor/classify/sipinfo"
+)
+
+// Config bounds and times a Tracker. Zero fields take the DefaultConfig
+// value.
+type Config struct {
+	// SIPPorts are the ports whose flows are followed as SIP even before a
+	// message proves it (a TCP SYN carries none). Flows on other ports are
+	// SIP when their first payload starts with a SIP start line. Nil means
+	// DefaultSIPPorts; PortsFromCatalog adds a catalog's.
+	SIPPorts []uint16
+
+	// MaxCalls bounds the calls tracked at once; INVITEs beyond it are
+	// counted in Stats.CallsDropped and not tracked.
+	MaxCalls int
+	// MaxExpectations bounds the media endpoints expected at once.
+	MaxExpectations int
+
+	// ByeGrace keeps a call's expectations after BYE or a final failure,
+	// for media that trails the signalling.
+	ByeGrace time.Duration
+	// SetupTimeout ends a call that got no final response.
+	SetupTimeout time.Duration
+	// IdleTimeout ends an established call without BYE when neither
+	// signalling nor media was seen for that long and it never had media.
+	IdleTimeout time.Duration
+	// MediaIdleTimeout ends a call without BYE once its media flows have
+	// all ended and nothing else happened for that long.
+	MediaIdleTimeout time.Duration
+	// MediaLinger is how long an ended call waits for its media flows to
+	// leave the flow table (so their counts are in the record) before it
+	// is emitted anyway. It should exceed the flow table's UDP timeout.
+	MediaLinger time.Duration
+
+	// MaxMessage bounds the bytes buffered per TCP direction.
+	MaxMessage int
+
+	// OnCall receives every call when it ends. It is called from the
+	// goroutine of whichever worker (or Flush) ended the call, never
+	// concurrently with itself, and never with the Tracker locked.
+	OnCall func(*Call)
+}
+
+// DefaultSIPPorts are the catalog vendors' SIP ports over UDP and TCP.
+func DefaultSIPPorts() []uint16 {
+	return []uint16{5060, 5058, 5062, 5064, 5066, 5070, 5080, 6060, 8060}
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		SIPPorts:         DefaultSIPPorts(),
+		MaxCalls:         100_000,
+		MaxExpectations:  400_000,
+		ByeGrace:         5 * time.Second,
+		SetupTimeout:     3 * time.Minute,
+		IdleTimeout:      time.Hour,
+		MediaIdleTimeout: 2 * time.Minute,
+		MediaLinger:      3 * time.Minute,
+		MaxMessage:       sipinfo.DefaultMaxMessage,
+	}
+}
+
+func (c *Config) fill() {
+	def := DefaultConfig()
+	if c.SIPPorts == nil {
+		c.SIPPorts = def.SIPPorts
+	}
+	set := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	set(&c.MaxCalls, def.MaxCalls)
+	set(&c.MaxExpectations, def.MaxExpectations)
+	set(&c.MaxMessage, def.MaxMessage)
+	dur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	dur(&c.ByeGrace, def.ByeGrace)
+	dur(&c.SetupTimeout, def.SetupTimeout)
+	dur(&c.IdleTimeout, def.IdleTimeout)
+	dur(&c.MediaIdleTimeout, def.MediaIdleTimeout)
+	dur(&c.MediaLinger, def.MediaLinger)
+}
+
+// Stats count what the tracker and its dissectors did. Drops are counted
+// by reason.
+type Stats struct {
+	Messages      atomic.Uint64 // SIP messages parsed
+	ParseErrors   atomic.Uint64 // payloads that started like SIP but did not parse
+	FramingErrors atomic.Uint64 // TCP/WebSocket bytes discarded or messages dropped while framing
+	SDPErrors     atomic.Uint64 // SIP bodies announced as SDP that were not
+
+	Calls          atomic.Uint64 // calls started by an INVITE
+	CallsEmitted   atomic.Uint64
+	CallsDropped   atomic.Uint64 // INVITEs refused: MaxCalls reached
+	UnknownDialog  atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
+	StreamsDropped atomic.Uint64 // media streams beyond the per-call bound
+
+	ExpectationsDropped atomic.Uint64 // endpoints not expected: MaxExpectations reached
+
+	MediaNegotiated atomic.Uint64 // flows matched to an expectation
+	MediaUnexpected atomic.Uint64 // flows that looked like RTP/RTCP without one
+	LateMedia       atomic.Uint64 // matched flows that ended after their call was emitted
+}
+
+// Bounds inside one call.
+const (
+	maxStreamsPerCall = 64
+	maxFlowsPerStream = 16
+)
+
+// Tracker follows SIP calls and the media they negotiate. It is shared by
+// the per-worker Dissectors and safe for concurrent use: signalling and
+// its media may land on different workers.
+type Tracker struct {
+	cfg   Config
+	ports [1 << 10]uint64 // bit set of SIP ports
+	stats Stats
+
+	mu      sync.Mutex
+	calls   map[string]*callState
+	expect  map[netip.AddrPort]expectation
+	now     int64 // latest packet time seen, unix ns
+	sweptAt int64
+	nextID  uint64
+	ready   []*Call // emitted under mu, delivered after it
+
+	emitMu sync.Mutex
+}
+
+// NewTracker returns a Tracker.
+func NewTracker(cfg Config) *Tracker {
+	cfg.fill()
+	t := &Tracker{
+		cfg:    cfg,
+		calls:  make(map[string]*callState),
+		expect: make(map[netip.AddrPort]expectation),
+	}
+	for _, p := range cfg.SIPPorts {
+		t.ports[p>>6] |= 1 << (p & 63)
+	}
+	return t
+}
+
+// Stats returns the counters.
+func (t *Tracker) Stats() *Stats { return &t.stats }
+
+// IsSIPPort reports whether port is one of the configured SIP ports.
+func (t *Tracker) IsSIPPort(port uint16) bool { return t.ports[port>>6]&(1<<(port&63)) != 0 }
+
+func (t *Tracker) sipKey(k flow.Key) bool {
+	return t.IsSIPPort(k.A().Port()) || t.IsSIPPort(k.B().Port())
+}
+
+// Media kinds an expectation or flow can have.
+const (
+	kindNone uint8 = iota
+	kindRTP
+	kindRTCP
+	kindUDPTL
+)
+
+var kindNames = [...]string{kindNone: "", kindRTP: "rtp", kindRTCP: "rtcp", kindUDPTL: "udptl"}
+
+// Parties of a call.
+const (
+	caller = 0
+	callee = 1
+)
+
+// expectation is one endpoint a stream's SDP announced.
+type expectation struct {
+	s    *stream
+	side uint8 // the party that announced it
+	kind uint8
+}
+
+type callState struct {
+	rec        Call
+	callerTag  string
+	inviteCSeq uint32
+	offerCSeq  [2]uint32 // last re-INVITE/UPDATE CSeq counted per party
+	cancelled  bool
+	// challenge is a 401/407 to the initial INVITE: the caller usually
+	// retries with credentials in the same Call-ID, so the call goes on.
+	challenge int
+
+	ended        bool
+	endAt        int64
+	unregistered bool
+	emitted      bool
+	last         int64 // last signalling or media activity
+	open         int   // media flows bound and not yet ended
+	hadMedia     bool
+
+	streams []*stream
+	cur     []*stream // by m= line position: the stream it now describes
+}
+
+type stream struct {
+	c     *callState
+	id    uint64
+	index int
+	typ   sdp.MediaType
+	proto sdp.Proto
+	side  [2]sideSDP
+	prev  *stream // the stream this one replaced
+
+	nonSendRecv bool // some SDP put it on hold or one-way
+	superseded  bool // a later SDP moved the stream
+	open        int  // media flows bound and not yet ended
+
+	flows        []MediaFlow
+	flowsDropped int
+	sent         [2]uint64 // RTP/UDPTL packets sent by each party
+	packets      uint64
+	bytes        uint64
+	lost         int64
+	jitter       float64
+}
+
+type sideSDP struct {
+	set, disabled bool
+	rtp, rtcp     netip.AddrPort
+	dir           sdp.Direction
+	codecs        []string
+	// clocks is replaced, never modified, so dissectors may keep reading
+	// a slice they were handed without the lock.
+	clocks []ptClock
+}
+
+type ptClock struct {
+	pt    uint8
+	clock uint32
+}
+
+// unlock releases mu and hands the calls that ended to OnCall.
+func (t *Tracker) unlock() {
+	out := t.ready
+	t.ready = nil
+	t.mu.Unlock()
+	if len(out) == 0 {
+		return
+	}
+	t.emitMu.Lock()
+	defer t.emitMu.Unlock()
+	for _, c := range out {
+		if t.cfg.OnCall != nil {
+			t.cfg.OnCall(c)
+		}
+	}
+}
+
+// Advance moves the tracker's clock to now (unix ns) and ends the calls
+// whose time is up. Messages and flow events advance it too; a live
+// capture that goes quiet can call it from a ticker.
+func (t *Tracker) Advance(now int64) {
+	t.mu.Lock()
+	t.advance(now)
+	t.unlock()
+}
+
+func (t *Tracker) advance(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+	if t.now-t.sweptAt < int64(time.Second) {
+		return
+	}
+	t.sweptAt = t.now
+	for _, c := range t.calls {
+		t.check(c)
+	}
+}
+
+// check ends and emits c when its time is up.
+func (t *Tracker) check(c *callState) {
+	now := t.now
+	if !c.ended && c.open == 0 {
+		limit := t.cfg.IdleTimeout
+		switch {
+		case c.rec.Answer == 0 && c.rec.FinalStatus == 0:
+			// Also a challenged INVITE: a person may be typing the
+			// password (sip.pcap retries after 32 s).
+			limit = t.cfg.SetupTimeout
+		case c.hadMedia:
+			limit = t.cfg.MediaIdleTimeout
+		}
+		if now-c.last > int64(limit) {
+			reason := EndTimeout
+			switch {
+			case c.cancelled:
+				reason = EndCancelled
+			case c.challenge != 0 && c.rec.Answer == 0:
+				reason = EndRejected
+			}
+			c.end(c.last, reason)
+		}
+	}
+	if !c.ended {
+		return
+	}
+	grace := c.endAt + int64(t.cfg.ByeGrace)
+	if !c.unregistered && now >= grace {
+		t.unregisterCall(c)
+	}
+	if c.unregistered && (c.open == 0 || now >= grace+int64(t.cfg.MediaLinger)) {
+		t.emit(c)
+	}
+}
+
+func (c *callState) end(at int64, reason EndReason) {
+	if c.rec.FinalStatus == 0 && c.rec.Answer == 0 && c.challenge != 0 {
+		c.rec.FinalStatus = c.challenge
+	}
+	c.ended, c.endAt = true, at
+	c.rec.End, c.rec.EndReason = at, reason
+}
+
+// Flush ends every call still tracked, as at the end of input. Flush the
+// pipeline first, so that media flows have ended and their counts are in
+// the records.
+func (t *Tracker) Flush() {
+	t.mu.Lock()
+	for _, c := range t.calls {
+		if !c.ended {
+			c.end(max(c.last, c.rec.Start), EndFlush)
+		}
+		t.emit(c)
+	}
+	t.unlock()
+}
+
+// Active returns the number of calls tracked and of endpoints expected.
+func (t *Tracker) Active() (calls, expectations int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.calls), len(t.expect)
+}
+
+// message applies one parsed SIP message. sess is its parsed SDP or nil.
+func (t *Tracker) message(m *sipinfo.Message, sess *sdp.Session, src, dst netip.AddrPort, at int64, transport string) {
+	t.mu.Lock()
+	t.advance(at)
+	t.apply(m, sess, src, dst, at, transport)
+	t.unlock()
+}
+
+func inviteDialog(method string) bool {
+	switch method {
+	case "INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "PRACK":
+		return true
+	}
+	return false
+}
+
+func (t *Tracker) apply(m *sipinfo.Message, sess *sdp.Session, src, dst netip.AddrPort, at int64, transport string) {
+	if m.CallID == "" {
+		return
+	}
+	c := t.calls[m.CallID]
+	if c == nil {
+		if !m.IsRequest || m.Method != "INVITE" {
+			if inviteDialog(m.Method) || inviteDialog(m.CSeqMethod) && !m.IsRequest {
+				t.stats.UnknownDialog.Add(1)
+			}
+			return
+		}
+		if len(t.calls) >= t.cfg.MaxCalls {
+			t.stats.CallsDropped.Add(1)
+			return
+		}
+		c = &callState{
+			rec: Call{
+				CallID: m.CallID, From: m.From.URI, To: m.To.URI, CallerUA: m.UserAgent,
+				Caller: src, Callee: dst, Transport: transport, Start: at,
+			},
+			callerTag:  m.From.Tag,
+			inviteCSeq: m.CSeq,
+			last:       at,
+		}
+		t.calls[m.CallID] = c
+		t.stats.Calls.Add(1)
+	}
+	if at > c.last {
+		c.last = at
+	}
+	from := c.sender(m)
+	ua := m.UserAgent
+	if !m.IsRequest && m.Server != "" {
+		ua = m.Server
+	}
+	if from == caller && c.rec.CallerUA == "" {
+		c.rec.CallerUA = ua
+	} else if from == callee && c.rec.CalleeUA == "" {
+		c.rec.CalleeUA = ua
+	}
+
+	offer := false
+	if m.IsRequest {
+		switch m.Method {
+		case "INVITE", "UPDATE":
+			if m.Method == "INVITE" && from == caller && c.challenge != 0 && c.rec.Answer == 0 && !c.ended && m.CSeq != c.inviteCSeq {
+				// The retry with credentials is the call's INVITE now.
+				c.inviteCSeq, c.challenge = m.CSeq, 0
+			}
+			if sess != nil && !(m.Method == "INVITE" && from == caller && m.CSeq == c.inviteCSeq) && c.offerCSeq[from] != m.CSeq {
+				c.offerCSeq[from] = m.CSeq
+				c.rec.Reinvites++
+			}
+			offer = true
+		case "ACK", "PRACK":
+			offer = true
+		case "BYE":
+			if !c.ended {
+				c.end(at, EndBye)
+			}
+		case "CANCEL":
+			if c.rec.Answer == 0 {
+				c.cancelled = true
+			}
+		}
+	} else {
+		code := m.StatusCode
+		switch m.CSeqMethod {
+		case "INVITE":
+			if m.CSeq == c.inviteCSeq && from == callee {
+				switch {
+				case code >= 200 && code < 300:
+					if c.rec.Answer == 0 {
+						c.rec.Answer, c.rec.FinalStatus = at, code
+					}
+				case (code == 401 || code == 407) && c.rec.Answer == 0 && !c.ended:
+					c.challenge = code
+				case code >= 300 && c.rec.Answer == 0 && c.rec.FinalStatus == 0:
+					c.rec.FinalStatus = code
+					reason := EndRejected
+					if code == 487 || c.cancelled {
+						reason = EndCancelled
+					}
+					if !c.ended {
+						c.end(at, reason)
+					}
+				}
+			}
+			offer = code > 100 && code < 300
+			if code >= 300 && m.CSeq != c.inviteCSeq {
+				t.rollback(c, 1-from)
+			}
+		case "UPDATE", "PRACK":
+			offer = code >= 200 && code < 300
+			if code >= 300 && m.CSeqMethod == "UPDATE" {
+				t.rollback(c, 1-from)
+			}
+		case "BYE":
+			if code >= 200 && code < 300 && !c.ended {
+				c.end(at, EndBye)
+			}
+		}
+	}
+	if offer && sess != nil {
+		t.applySDP(c, from, sess)
+	}
+	if c.ended && !c.unregistered && t.cfg.ByeGrace <= 0 {
+		t.check(c)
+	}
+}
+
+// sender tells which party sent m. Requests carry the sender's tag in
+// From; responses echo the request's From, so the other party sent them.
+func (c *callState) sender(m *sipinfo.Message) uint8 {
+	fromCaller := m.From.Tag == c.callerTag
+	if c.callerTag == "" {
+		fromCaller = m.From.URI == c.rec.From
+	}
+	if fromCaller == m.IsRequest {
+		return caller
+	}
+	return callee
+}
+
+// applySDP records what party from announced. A stream keeps its record
+// while the party's address stays (hold, codec change); a new address or
+// media type starts a new stream, and the old one's expectations go as
+// each side moves.
+func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session) {
+	for i := range sess.Media {
+		md := &sess.Media[i]
+		for len(c.cur) <= i {
+			c.cur = append(c.cur, nil)
+		}
+		cur := c.cur[i]
+		rtp, rtcp, ok := md.Endpoints()
+		if !ok {
+			if cur != nil {
+				if md.Disabled() {
+					t.unregister(cur, from)
+					cur.side[from] = sideSDP{set: true, disabled: true}
+				} else {
+					// The RFC 2543 hold address: the stream stays.
+					cur.nonSendRecv = true
+					cur.side[from].dir = sdp.DirInactive
+				}
+			}
+			continue
+		}
+		if cur == nil || cur.typ != md.Type || cur.side[from].set && !cur.side[from].disabled && cur.side[from].rtp != rtp {
+			ns := t.newStream(c, i, md)
+			if ns == nil {
+				continue
+			}
+			if cur != nil {
+				t.unregister(cur, from)
+				ns.prev = cur
+				cur.superseded = true
+			}
+			c.cur[i], cur = ns, ns
+		} else if cur.prev != nil && !cur.side[from].set {
+			t.unregister(cur.prev, from)
+		}
+		cur.typ, cur.proto = md.Type, md.Proto
+		cur.side[from] = sideSDP{set: true, rtp: rtp, rtcp: rtcp, dir: md.Direction, codecs: codecs(md), clocks: clocks(md)}
+		if md.Direction != sdp.DirSendRecv {
+			cur.nonSendRecv = true
+		}
+		t.register(cur, from)
+	}
+}
+
+// rollback undoes the streams an offer from offerer created when the
+// offer is refused (488 to a T.38 re-INVITE, 491 glare): the previous
+// streams, whose other side never stopped being expected, are current
+// again.
+func (t *Tracker) rollback(c *callState, offerer uint8) {
+	for i, cur := range c.cur {
+		if cur == nil || cur.prev == nil || !cur.side[offerer].set || cur.side[1-offerer].set ||
+			cur.open > 0 || len(cur.flows) > 0 {
+			continue
+		}
+		t.unregister(cur, offerer)
+		prev := cur.prev
+		prev.superseded = false
+		c.cur[i] = prev
+		t.register(prev, offerer)
+		if j := slices.Index(c.streams, cur); j >= 0 {
+			c.streams = slices.Delete(c.streams, j, j+1)
+		}
+	}
+}
+
+func (t *Tracker) newStream(c *callState, index int, md *sdp.Media) *stream {
+	if len(c.streams) >= maxStreamsPerCall {
+		c.rec.StreamsDropped++
+		t.stats.StreamsDropped.Add(1)
+		return nil
+	}
+	t.nextID++
+	s := &stream{c: c, id: t.nextID, index: index, typ: md.Type, proto: md.Proto}
+	c.streams = append(c.streams, s)
+	return s
+}
+
+func codecs(md *sdp.Media) []string {
+	if md.Proto == sdp.ProtoUDPTL {
+		return []string{"t38"}
+	}
+	out := make([]string, 0, len(md.PayloadTypes))
+	for _, pt := range md.PayloadTypes {
+		name := staticName(pt)
+		if r, ok := md.Codec(pt); ok {
+			name = r.Codec
+		}
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func clocks(md *sdp.Media) []ptClock {
+	if len(md.RTPMap) == 0 {
+		return nil
+	}
+	out := make([]ptClock, 0, len(md.RTPMap))
+	for _, r := range md.RTPMap {
+		out = append(out, ptClock{r.PayloadType, r.ClockRate})
+	}
+	return out
+}
+
+func (t *Tracker) register(s *stream, side uint8) {
+	sd := &s.side[side]
+	kind := kindRTP
+	if s.proto == sdp.ProtoUDPTL {
+		kind = kindUDPTL
+	}
+	t.put(sd.rtp, expectation{s: s, side: side, kind: kind})
+	if sd.rtcp.IsValid() && sd.rtcp != sd.rtp {
+		t.put(sd.rtcp, expectation{s: s, side: side, kind: kindRTCP})
+	}
+}
+
+func (t *Tracker) put(ap netip.AddrPort, e expectation) {
+	if _, ok := t.expect[ap]; !ok && len(t.expect) >= t.cfg.MaxExpectations {
+		t.stats.ExpectationsDropped.Add(1)
+		return
+	}
+	t.expect[ap] = e
+}
+
+// unregister drops a side's expectations unless a newer stream took the
+// endpoint over.
+func (t *Tracker) unregister(s *stream, side uint8) {
+	sd := &s.side[side]
+	for _, ap := range [2]netip.AddrPort{sd.rtp, sd.rtcp} {
+		if e, ok := t.expect[ap]; ok && e.s == s {
+			delete(t.expect, ap)
+		}
+	}
+}
+
+func (t *Tracker) unregisterCall(c *callState) {
+	for _, s := range c.streams {
+		t.unregister(s, caller)
+		t.unregister(s, callee)
+	}
+	c.unregistered = true
+}
+
+// binding is what a media flow learns when it matches an expectation.
+type binding struct {
+	s      *stream
+	callID string
+	kind   uint8
+	partyA uint8 // the party at endpoint A of the flow key
+	clocks [2][]ptClock
+}
+
+// match finds the stream that expects one of the flow's endpoints. When
+// both endpoints are expected by different streams, the one that expects
+// the pair wins, else the newer.
+func (t *Tracker) match(k flow.Key) (e expectation, aMatched, ok bool) {
+	a, b := k.A(), k.B()
+	ea, okA := t.expect[a]
+	eb, okB := t.expect[b]
+	switch {
+	case okA && okB && ea.s != eb.s:
+		pairA := ea.s.side[1-ea.side].has(b)
+		pairB := eb.s.side[1-eb.side].has(a)
+		if pairA != pairB {
+			if pairA {
+				return ea, true, true
+			}
+			return eb, false, true
+		}
+		if ea.s.id >= eb.s.id {
+			return ea, true, true
+		}
+		return eb, false, true
+	case okA:
+		return ea, true, true
+	case okB:
+		return eb, false, true
+	}
+	return expectation{}, false, false
+}
+
+func (sd *sideSDP) has(ap netip.AddrPort) bool { return sd.set && (sd.rtp == ap || sd.rtcp == ap) }
+
+// bind matches a flow to an expectation and counts it open on its call.
+func (t *Tracker) bind(k flow.Key, at int64) (binding, bool) {
+	t.mu.Lock()
+	defer t.unlock()
+	t.advance(at)
+	e, aMatched, ok := t.match(k)
+	if !ok {
+		return binding{}, false
+	}
+	partyA := e.side
+	if !aMatched {
+		partyA = 1 - e.side
+	}
+	s := e.s
+	s.open++
+	s.c.open++
+	s.c.hadMedia = true
+	t.stats.MediaNegotiated.Add(1)
+	return binding{s: s, callID: s.c.rec.CallID, kind: e.kind, partyA: partyA,
+		clocks: [2][]ptClock{s.side[0].clocks, s.side[1].clocks}}, true
+}
+
+// lookup is match for a flow no dissector bound.
+func (t *Tracker) lookup(k flow.Key) (callID string, kind uint8, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, _, ok := t.match(k)
+	if !ok {
+		return "", kindNone, false
+	}
+	return e.s.c.rec.CallID, e.kind, true
+}
+
+// flowEnded folds a bound flow's counts into its stream.
+func (t *Tracker) flowEnded(b *binding, k flow.Key, app string, st *[2]streamStats, last int64) {
+	t.mu.Lock()
+	defer t.unlock()
+	t.advance(last)
+	s, c := b.s, b.s.c
+	if c.emitted {
+		t.stats.LateMedia.Add(1)
+		return
+	}
+	c.open--
+	s.open--
+	if last > c.last {
+		c.last = last
+	}
+	rtp := app == "rtp"
+	// st is indexed by flow.Dir: DirAB is endpoint A sending.
+	pa := b.partyA
+	mf := MediaFlow{App: app}
+	ends := [2]netip.AddrPort{k.A(), k.B()}
+	mf.Caller, mf.Callee = ends[pa], ends[1-pa]
+	from := [2]DirStats{}
+	from[pa] = dirStats(&st[flow.DirAB], rtp)
+	from[1-pa] = dirStats(&st[flow.DirBA], rtp)
+	mf.FromCaller, mf.FromCallee = from[caller], from[callee]
+	if len(s.flows) < maxFlowsPerStream {
+		s.flows = append(s.flows, mf)
+	} else {
+		s.flowsDropped++
+	}
+	for p, d := range from {
+		s.packets += d.Packets
+		s.bytes += d.Bytes
+		if app != "rtcp" {
+			s.sent[p] += d.Packets
+		}
+		if rtp {
+			s.lost += d.Lost
+			s.jitter = max(s.jitter, d.JitterMillis)
+		}
+	}
+	if c.ended {
+		t.check(c)
+	}
+}
+
+// emit finishes c's record and queues it for OnCall.
+func (t *Tracker) emit(c *callState) {
+	if c.emitted {
+		return
+	}
+	if !c.unregistered {
+		t.unregisterCall(c)
+	}
+	c.emitted = true
+	delete(t.calls, c.rec.CallID)
+	rec := c.rec
+	answered := rec.Answer != 0
+	seen := map[string]bool{}
+	for _, s := range c.streams {
+		if s.superseded && len(s.flows) == 0 && s.flowsDropped == 0 && !s.negotiated() {
+			// An offer replaced before it was answered (a retry after
+			// an authentication challenge): nothing was negotiated.
+			continue
+		}
+		ms := s.record()
+		if answered && s.negotiated() {
+			switch {
+			case s.sent[caller] == 0 && s.sent[callee] == 0:
+				ms.Missing = true
+			case !s.nonSendRecv && (s.sent[caller] == 0 || s.sent[callee] == 0):
+				ms.OneWay = true
+			}
+		}
+		if ms.Missing && !seen[FindingMediaMissing] {
+			rec.Findings = append(rec.Findings, FindingMediaMissing)
+			seen[FindingMediaMissing] = true
+		}
+		if ms.OneWay && !seen[FindingMediaOneWay] {
+			rec.Findings = append(rec.Findings, FindingMediaOneWay)
+			seen[FindingMediaOneWay] = true
+		}
+		for _, name := range ms.Codecs {
+			if !seen["codec:"+name] {
+				seen["codec:"+name] = true
+				rec.Codecs = append(rec.Codecs, name)
+			}
+		}
+		rec.Media = append(rec.Media, ms)
+	}
+	t.stats.CallsEmitted.Add(1)
+	t.ready = append(t.ready, &rec)
+}
+
+// negotiated reports whether both sides gave a usable, enabled address
+// and neither made the stream inactive.
+func (s *stream) negotiated() bool {
+	for _, sd := range s.side {
+		if !sd.set || sd.disabled || sd.dir == sdp.DirInactive {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *stream) record() MediaStream {
+	ms := MediaStream{
+		Index: s.index, Type: s.typ.String(), Proto: s.proto.String(),
+		CallerRTP: s.side[caller].rtp, CallerRTCP: s.side[caller].rtcp,
+		CalleeRTP: s.side[callee].rtp, CalleeRTCP: s.side[callee].rtcp,
+		Flows: s.flows, FlowsDropped: s.flowsDropped,
+		Packets: s.packets, Bytes: s.bytes, Lost: s.lost, JitterMillis: s.jitter,
+	}
+	if s.side[caller].set {
+		ms.CallerDirection = s.side[caller].dir.String()
+	}
+	if s.side[callee].set {
+		ms.CalleeDirection = s.side[callee].dir.String()
+	}
+	ms.Codecs = s.side[callee].codecs
+	if !s.side[callee].set || s.side[callee].disabled {
+		ms.Codecs = s.side[caller].codecs
+	}
+	return ms
+}
+
+// MatchMedia reports whether flow f is media that SIP/SDP negotiated, and
+// for which call. It is the verdict engine's hook: flows the Dissector
+// followed carry the answer in their Meta; others (media the dissector
+// did not see, such as RTP over TCP) are looked up in the expectations
+// still held.
+func (t *Tracker) MatchMedia(f *flow.Flow) (callID string, ok bool) {
+	if m := f.Meta; m != nil && m.CallID != "" && isMediaApp(m.App) {
+		return m.CallID, true
+	}
+	if f.Meta != nil && labelledOther(f.Meta.App) {
+		return "", false
+	}
+	callID, _, ok = t.lookup(f.Key)
+	return callID, ok
+}
+
+// labelledOther reports whether a parser already labelled the flow with something
+// that is not media, which an expectation cannot overrule.
+func labelledOther(app string) bool { return app != "" && !isMediaApp(app) }
+
+func isMediaApp(app string) bool { return app == "rtp" || app == "rtcp" || app == "udptl" }
+
+// LooksLikeMedia reports whether the Dissector recognised f as RTP or
+// RTCP by content without any signalling for it: the input for an
+// unexpected-media finding.
+func LooksLikeMedia(f *flow.Flow) bool {
+	return f.Meta != nil && f.Meta.CallID == "" && isMediaApp(f.Meta.App)
+}
