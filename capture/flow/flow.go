@@ -63,10 +63,26 @@ type Meta struct {
 	SNI        string
 	ServerName string // from DNS answers the originator received
 	ALPN       string
-	TLSVersion string
+	TLSVersion string // negotiated ("TLS 1.2"); empty until a ServerHello is seen
 	JA4        string
 	JA3        string
+	JA3S       string
 	CallID     string
+
+	// TLS handshake details for posture findings.
+	TLSOfferedMax uint16 // highest version the ClientHello offered (wire value, 0x0304 = TLS 1.3)
+	TLSOfferedMin uint16 // lowest version it offered
+	TLSCipher     uint16 // cipher suite the server chose
+	Cert          *Certificate
+}
+
+// Certificate is the server certificate of a TLS 1.2 or older handshake
+// (TLS 1.3 encrypts it).
+type Certificate struct {
+	Subject, Issuer string
+	NotAfter        time.Time
+	SelfSigned      bool
+	SHA256          string // hex fingerprint
 }
 
 // Flow is the record of one bidirectional conversation. The originator is
