@@ -19,7 +19,7 @@ import (
 
 // flowLines replays path with the given number of workers and returns one
 // line per flow, sorted, with everything the flow record says.
-func flowLines(t *testing.T, path string, workers int) []string {
+func flowLines(t *testing.T, path string, workers int, pipelined bool) []string {
 	t.Helper()
 	src, err := source.Open([]string{path}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
@@ -28,7 +28,7 @@ func flowLines(t *testing.T, path string, workers int) []string {
 	defer src.Close()
 	var mu sync.Mutex
 	var lines []string
-	p, err := New(Config{Workers: workers, Stages: func(int) Stages {
+	p, err := New(Config{Workers: workers, Pipelined: pipelined, Stages: func(int) Stages {
 		return Stages{OnFlow: func(f *flow.Flow) {
 			l := fmt.Sprintf("%s %v>%v %d/%d %d/%d %s %s unreach=%d vlan=%d %d-%d %s",
 				flow.ProtoName(f.Key.Proto()), f.Src(), f.Dst(), f.Orig.Packets, f.Orig.Bytes,
@@ -64,9 +64,12 @@ func TestParallelMatchesSingleWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	one := flowLines(t, path, 1)
+	one := flowLines(t, path, 1, false)
+	if got := flowLines(t, path, 1, true); !slices.Equal(one, got) {
+		t.Fatalf("pipelined: first difference: %s", firstDifference(one, got))
+	}
 	for _, n := range []int{2, 3} {
-		got := flowLines(t, path, n)
+		got := flowLines(t, path, n, false)
 		if !slices.Equal(one, got) {
 			t.Fatalf("%d workers: %d flows, 1 worker: %d; first difference: %s", n, len(got), len(one), firstDifference(one, got))
 		}

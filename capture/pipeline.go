@@ -48,12 +48,22 @@ type Config struct {
 	Table  flow.Config
 	Decode decode.Options
 
-	// Workers is the number of flow-table workers. With 0 or 1 everything
-	// runs on the caller's goroutine. With more, Run decodes on the
-	// caller's goroutine and hands packets to workers sharded by a
-	// direction-independent flow hash, so each flow lives in exactly one
-	// worker's table.
+	// Workers is the number of flow-table workers. With more than one, Run
+	// decodes on the caller's goroutine and hands packets to workers
+	// sharded by a direction-independent flow hash, so each flow lives in
+	// exactly one worker's table.
+	//
+	// Dissector state shared across workers (the DNS name cache, SIP media
+	// expectations) is then updated and read by different goroutines in an
+	// order that depends on timing: a flow may start on one worker before
+	// another worker has handled the DNS answer or SDP that names it. One
+	// worker keeps results exactly reproducible.
 	Workers int
+
+	// Pipelined runs a single worker on its own goroutine, fed in batches
+	// like the sharded workers, so decoding and flow tracking overlap on
+	// two cores while the results stay exactly those of one goroutine.
+	Pipelined bool
 
 	// Stages builds the dissectors and flow handler of worker i; it is
 	// called once per worker by New. Dissectors of different workers may
@@ -86,8 +96,9 @@ type Stats struct {
 // Pipeline decodes frames and tracks their flows. Frame and Run are not
 // safe for concurrent use; Stats may be read from any goroutine.
 type Pipeline struct {
-	dec     *decode.Decoder
-	workers []*worker
+	dec       *decode.Decoder
+	workers   []*worker
+	pipelined bool
 	pkt     decode.Packet
 	stats   Stats
 }
@@ -107,7 +118,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if n > 1 && cfg.Stages == nil {
 		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode)}
+	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined}
 	for i := range n {
 		st := Stages{Dissectors: cfg.Dissectors, OnFlow: cfg.OnFlow}
 		if cfg.Stages != nil {
@@ -251,7 +262,7 @@ type FrameSource interface {
 // handler. Cancellation is checked between frames, so an interrupted replay
 // still writes what it has seen.
 func (p *Pipeline) Run(ctx context.Context, src FrameSource) error {
-	if len(p.workers) > 1 {
+	if len(p.workers) > 1 || p.pipelined {
 		return p.runParallel(ctx, src)
 	}
 	defer p.Flush()

@@ -6,8 +6,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+	"github.com/ccaudit/auditor/classify/names"
+	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -48,6 +52,23 @@ type auditor struct {
 	inv      *catalog.Inventory
 	mu       sync.Mutex
 	findings *verdict.Findings
+
+	// Parser state shared by all workers (both are safe for concurrent
+	// use): names resolved by DNS and the SIP calls with their media
+	// expectations, so signalling and media may be handled by different
+	// workers.
+	dns     *dnsinfo.Cache
+	tracker *sipcall.Tracker
+
+	// Per-worker dissectors, kept for their counters.
+	dmu     sync.Mutex
+	tlsDiss []*names.TLS
+	dnsDiss []*names.DNS
+
+	calls    *parquetout.TableWriter[parquetout.CallRow]
+	callRow  parquetout.CallRow
+	callsErr error
+	nCalls   uint64
 }
 
 func (a *auditFlags) load() (*auditor, error) {
@@ -80,11 +101,50 @@ func (a *auditFlags) load() (*auditor, error) {
 			return nil, usagef("--vendor %s: no such vendor (auditor catalog list shows them)", v)
 		}
 	}
+	aud := &auditor{inv: inv, dns: dnsinfo.NewCache(dnsinfo.Config{})}
+	sipCfg := sipcall.DefaultConfig()
+	sipCfg.SIPPorts = sipcall.PortsFromCatalog(cat)
+	sipCfg.OnCall = aud.call
+	aud.tracker = sipcall.NewTracker(sipCfg)
+	cfg.Media = aud.tracker
 	cl, err := verdict.NewClassifier(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &auditor{base: cl, inv: inv, findings: verdict.NewFindings(cl, verdict.FindingsConfig{})}, nil
+	aud.base, aud.findings = cl, verdict.NewFindings(cl, verdict.FindingsConfig{})
+	return aud, nil
+}
+
+// openCalls starts calls.parquet; calls end (and are written) while the
+// pipeline runs.
+func (a *auditor) openCalls(path string) error {
+	w, err := parquetout.CreateCalls(path, parquetout.Options{})
+	a.calls = w
+	return err
+}
+
+// call writes one finished SIP call. The tracker never calls it
+// concurrently with itself.
+func (a *auditor) call(c *sipcall.Call) {
+	a.nCalls++
+	if a.calls == nil || a.callsErr != nil {
+		return
+	}
+	parquetout.FromCall(c, &a.callRow)
+	a.callsErr = a.calls.Write(&a.callRow)
+}
+
+// dissectors builds one worker's protocol parsers: SIP first (its media
+// labels matter to the others), the server namer last (it reads what the
+// DNS dissector of any worker put in the shared cache).
+func (a *auditor) dissectors() []capture.Dissector {
+	tls := names.NewTLS(names.TLSConfig{})
+	dns := names.NewDNS(a.dns, names.DNSConfig{})
+	a.dmu.Lock()
+	a.tlsDiss = append(a.tlsDiss, tls)
+	a.dnsDiss = append(a.dnsDiss, dns)
+	a.dmu.Unlock()
+	return []capture.Dissector{a.tracker.NewDissector(), tls, dns, names.NewServerNamer(a.dns)}
 }
 
 // judge returns a per-worker function that classifies a flow into row and
@@ -146,6 +206,18 @@ func lineOf(g *verdict.Finding) findingLine {
 // finish closes the capture window, writes findings.parquet and adds the
 // verdict counts and top findings to the summary.
 func (a *auditor) finish(sum *replaySummary, path string, top int) error {
+	// Calls still up at the end of input are emitted now, after their
+	// media flows left the table, so the call records have their counts.
+	a.tracker.Flush()
+	if a.callsErr != nil {
+		a.calls.Abort()
+		return fmt.Errorf("write calls: %w", a.callsErr)
+	}
+	if err := a.calls.Close(); err != nil {
+		return err
+	}
+	sum.Outputs["calls"] = a.calls.Path()
+	a.summarizeParsers(sum)
 	a.findings.Finish(0)
 	w, err := parquetout.CreateFindings(path, parquetout.Options{})
 	if err != nil {
@@ -182,4 +254,28 @@ func (a *auditor) finish(sum *replaySummary, path string, top int) error {
 		}
 	}
 	return nil
+}
+
+// parserSummary is what the protocol parsers saw, for the summary.
+type parserSummary struct {
+	SIPCalls      uint64 `json:"sip_calls"`
+	TLSHandshakes uint64 `json:"tls_client_hellos"`
+	QUICHellos    uint64 `json:"quic_client_hellos"`
+	DNSQueries    uint64 `json:"dns_queries"`
+	DNSResponses  uint64 `json:"dns_responses"`
+}
+
+func (a *auditor) summarizeParsers(sum *replaySummary) {
+	p := &parserSummary{SIPCalls: a.nCalls}
+	for _, t := range a.tlsDiss {
+		st := t.Stats()
+		p.TLSHandshakes += st.ClientHellos.Load()
+		p.QUICHellos += st.QUICHellos.Load()
+	}
+	for _, d := range a.dnsDiss {
+		st := d.Stats()
+		p.DNSQueries += st.Queries.Load()
+		p.DNSResponses += st.Responses.Load()
+	}
+	sum.Parsers = p
 }

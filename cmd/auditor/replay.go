@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -44,7 +43,7 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted) beyond it")
 	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m (defaults as shown)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "flow-table workers; packets are sharded by flow, decoding stays on one goroutine")
+	fs.IntVar(&o.workers, "workers", 1, "flow-table workers; packets are sharded by flow hash. More than one uses more cores but may miss DNS names and SIP media stats for flows that start right after their answer or SDP (see README)")
 	o.audit.register(fs)
 	fs.IntVar(&o.top, "top", 10, "rows in the summary's tables of unexpected and blocked flows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
@@ -115,21 +114,28 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	if err != nil {
 		return nil, err
 	}
-	sink := &flowSink{w: fw}
+	if err := aud.openCalls(filepath.Join(o.out, "calls.parquet")); err != nil {
+		fw.Abort()
+		return nil, err
+	}
+	sink := newFlowSink(fw)
 	pipe, err := capture.New(capture.Config{
-		Table:   tableCfg,
-		Workers: o.workers,
+		Table:     tableCfg,
+		Workers:   o.workers,
+		Pipelined: true,
 		Stages: func(int) capture.Stages {
-			row := new(parquetout.FlowRow)
+			rows := sink.batcher()
 			judge := aud.judge()
-			return capture.Stages{OnFlow: func(f *flow.Flow) {
+			return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
+				row := rows.next()
 				parquetout.FromFlow(f, row)
 				judge(f, row)
-				sink.write(row)
+				rows.done()
 			}}
 		},
 	})
 	if err != nil {
+		sink.close()
 		fw.Abort()
 		return nil, err
 	}
@@ -138,6 +144,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	runErr := pipe.Run(ctx, src)
 	stopProgress()
 
+	sink.close()
 	sum := newSummary(src, pipe, time.Since(start))
 	sum.Outputs = map[string]string{"flows": flowsPath}
 	if sink.err != nil {
@@ -170,28 +177,97 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	return sum, nil
 }
 
-// flowSink turns finished flows into Parquet rows. Workers call it
-// concurrently, each with its own row; the writer is shared under a lock.
-// A write error is kept and reported at the end: the pipeline goes on so
-// counters stay complete.
+// flowSink writes flows.parquet on a goroutine of its own, so encoding and
+// compressing rows overlaps with packet processing. Each worker fills its
+// own batch of rows (a rowBatcher); full batches go to the writer over a
+// bounded channel, which also bounds memory when the disk is slow.
 type flowSink struct {
-	mu   sync.Mutex
-	w    *parquetout.Writer
-	rows uint64
-	err  error
+	w       *parquetout.Writer
+	batches chan []parquetout.FlowRow
+	free    chan []parquetout.FlowRow
+	done    chan struct{}
+	rows    uint64 // written; read after done is closed
+	err     error  // first write error; read after done is closed
+
+	mu       sync.Mutex
+	batchers []*rowBatcher
 }
 
-func (k *flowSink) write(row *parquetout.FlowRow) {
+const sinkBatch = 1024
+
+func newFlowSink(w *parquetout.Writer) *flowSink {
+	k := &flowSink{w: w, batches: make(chan []parquetout.FlowRow, 4), free: make(chan []parquetout.FlowRow, 8), done: make(chan struct{})}
+	go k.run()
+	return k
+}
+
+func (k *flowSink) run() {
+	defer close(k.done)
+	for b := range k.batches {
+		for i := range b {
+			if k.err != nil {
+				break
+			}
+			if err := k.w.Write(&b[i]); err != nil {
+				k.err = err
+				break
+			}
+			k.rows++
+		}
+		select {
+		case k.free <- b[:0]:
+		default:
+		}
+	}
+}
+
+// batcher returns a new per-worker batch of rows.
+func (k *flowSink) batcher() *rowBatcher {
+	b := &rowBatcher{sink: k, rows: make([]parquetout.FlowRow, 0, sinkBatch)}
 	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.err != nil {
+	k.batchers = append(k.batchers, b)
+	k.mu.Unlock()
+	return b
+}
+
+// close sends the workers' partial batches and waits for the writer. The
+// workers must have finished.
+func (k *flowSink) close() {
+	for _, b := range k.batchers {
+		b.send()
+	}
+	close(k.batches)
+	<-k.done
+}
+
+type rowBatcher struct {
+	sink *flowSink
+	rows []parquetout.FlowRow
+}
+
+// next returns the row to fill for the next flow.
+func (b *rowBatcher) next() *parquetout.FlowRow {
+	b.rows = b.rows[:len(b.rows)+1]
+	return &b.rows[len(b.rows)-1]
+}
+
+// done commits the row filled by next, sending the batch when it is full.
+func (b *rowBatcher) done() {
+	if len(b.rows) == cap(b.rows) {
+		b.send()
+	}
+}
+
+func (b *rowBatcher) send() {
+	if len(b.rows) == 0 {
 		return
 	}
-	if err := k.w.Write(row); err != nil {
-		k.err = err
-		return
+	b.sink.batches <- b.rows
+	select {
+	case b.rows = <-b.sink.free:
+	default:
+		b.rows = make([]parquetout.FlowRow, 0, sinkBatch)
 	}
-	k.rows++
 }
 
 // parseTimeouts reads "tcp=5m,udp=30s" into the table configuration.
@@ -248,6 +324,7 @@ type replaySummary struct {
 	Findings         map[string]uint64 `json:"findings,omitempty"`
 	FindingsDropped  uint64            `json:"findings_dropped,omitempty"`
 	TopFindings      []findingLine     `json:"top_findings,omitempty"`
+	Parsers          *parserSummary    `json:"parsers,omitempty"`
 	Interrupted      bool              `json:"interrupted,omitempty"`
 }
 
@@ -319,6 +396,10 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	}
 	for _, e := range sum.Errors {
 		fmt.Fprintf(&b, "error      %s\n", e)
+	}
+	if p := sum.Parsers; p != nil {
+		fmt.Fprintf(&b, "parsers    %d SIP calls, %d TLS + %d QUIC client hellos, %d DNS queries / %d responses\n",
+			p.SIPCalls, p.TLSHandshakes, p.QUICHellos, p.DNSQueries, p.DNSResponses)
 	}
 	if sum.Verdicts != nil {
 		writeVerdicts(&b, sum)

@@ -126,10 +126,10 @@ func TestReplayDemoGolden(t *testing.T) {
 	}
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		lines[i] = fmt.Sprintf("%s %s %s:%d > %s:%d out=%d/%d in=%d/%d %s %s vlan=%d %s %s | %s %s %s %s->%s app=%s",
+		lines[i] = fmt.Sprintf("%s %s %s:%d > %s:%d out=%d/%d in=%d/%d %s %s vlan=%d %s %s | %s %s %s %s->%s app=%s sni=%s name=%s ja4=%s call=%s",
 			r.FirstSeen.UTC().Format("15:04:05.000000"), r.Proto, r.SrcIP, r.SrcPort, r.DstIP, r.DstPort,
 			r.PacketsOut, r.BytesOut, r.PacketsIn, r.BytesIn, r.State, r.History, r.VLAN, r.CommunityID, r.EndReason,
-			r.Verdict, r.ClassifiedBy, r.EntryID, r.FromRole, r.ToRole, r.App)
+			r.Verdict, r.ClassifiedBy, r.EntryID, r.FromRole, r.ToRole, r.App, r.SNI, r.ServerName, r.JA4, r.CallID)
 	}
 	sort.Strings(lines)
 	got := strings.Join(lines, "\n") + "\n"
