@@ -99,8 +99,8 @@ type Pipeline struct {
 	dec       *decode.Decoder
 	workers   []*worker
 	pipelined bool
-	pkt     decode.Packet
-	stats   Stats
+	pkt       decode.Packet
+	stats     Stats
 }
 
 // worker owns one flow table and the dissectors that see its flows.
