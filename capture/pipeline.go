@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 
@@ -284,4 +286,60 @@ func (p *Pipeline) Run(ctx context.Context, src FrameSource) error {
 		}
 		p.Frame(fr.LinkType, fr.Data, fr.Time, fr.WireLen)
 	}
+}
+
+// LiveSource is a packet source that blocks: a socket or ring buffer whose
+// Next can be bounded by a deadline, so the pipeline gets to do its
+// periodic work when no packet comes.
+type LiveSource interface {
+	FrameSource
+	SetDeadline(t time.Time)
+}
+
+// RunLive reads src until ctx is cancelled, calling tick on the pipeline's
+// goroutine at least every interval with the wall-clock time: the place to
+// expire idle flows (Advance), merge counters kept elsewhere (AddCounters)
+// and rotate output (Flush). It needs a single-worker, unpipelined
+// pipeline so tick and packets never run concurrently. On cancellation it
+// returns nil; the caller flushes what it wants to keep.
+func (p *Pipeline) RunLive(ctx context.Context, src LiveSource, interval time.Duration, tick func(now time.Time)) error {
+	if len(p.workers) != 1 || p.pipelined {
+		return errors.New("live capture needs a single-worker, unpipelined pipeline")
+	}
+	next := time.Now().Add(interval)
+	for ctx.Err() == nil {
+		src.SetDeadline(next)
+		fr, err := src.Next()
+		switch {
+		case err == nil:
+			p.Frame(fr.LinkType, fr.Data, fr.Time, fr.WireLen)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
+		}
+		if now := time.Now(); !now.Before(next) {
+			tick(now)
+			next = now.Add(interval)
+		}
+	}
+	return nil
+}
+
+// Advance moves every worker's clock to now and ends the flows idle past
+// their timeout. Single-worker pipelines only, on the pipeline goroutine.
+func (p *Pipeline) Advance(now int64) {
+	for _, w := range p.workers {
+		w.table.Advance(now)
+	}
+}
+
+// AddCounters merges packets counted outside the pipeline (in the kernel)
+// into flow k. Single-worker pipelines only, on the pipeline goroutine.
+func (p *Pipeline) AddCounters(k flow.Key, d flow.Dir, packets, bytes, payload uint64, flags uint8, first, last int64) {
+	p.stats.Packets.Add(packets)
+	p.stats.Frames.Add(packets)
+	p.stats.Bytes.Add(bytes)
+	p.workers[0].table.AddCounters(k, d, packets, bytes, payload, flags, first, last)
 }

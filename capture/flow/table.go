@@ -159,6 +159,43 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	return f, fromOrig
 }
 
+// AddCounters folds packets counted elsewhere (the eBPF sensor's in-kernel
+// flow map) into flow k, creating it if needed with d as the sender of its
+// first packet. Sequence tracking and history are left alone: the packets
+// were never seen one by one. TCP flags still move the connection state.
+func (t *Table) AddCounters(k Key, d Dir, packets, bytes, payload uint64, flags uint8, first, last int64) {
+	if packets == 0 {
+		return
+	}
+	if last > t.now {
+		t.now = last
+	}
+	f := t.flows[k]
+	if f != nil && last-f.Last > t.timeouts[f.class] {
+		t.end(f, idleReason(f.class))
+		f = nil
+	}
+	if f == nil {
+		f = t.create(&Packet{Key: k, Dir: d, Time: first, TCPFlags: flags})
+	}
+	fromOrig := d == f.OrigDir
+	side := f.Side(d)
+	side.Packets += packets
+	side.Bytes += bytes
+	side.Payload += payload
+	if first < f.First {
+		f.First = first
+	}
+	if last > f.Last {
+		f.Last = last
+	}
+	if k.proto == ProtoTCP {
+		side.Flags |= flags
+		f.tcp.observe(fromOrig, flags)
+	}
+	t.touch(f)
+}
+
 // trackSeq reports whether a segment carrying payload lies entirely below
 // the highest sequence number already seen from this side.
 func (s *Side) trackSeq(seq, payload uint32, flags uint8) bool {

@@ -216,3 +216,26 @@ func BenchmarkTablePacket(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 }
+
+func TestAddCountersMergesWithPackets(t *testing.T) {
+	tab, out := collect(DefaultConfig())
+	play(t, tab, ProtoUDP, []seg{{true, 0, 160, 0, 0}, {false, 0, 160, 0, 1}})
+	k, d := NewKey(ProtoUDP, client, server)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	tab.AddCounters(k, d, 48, 48*214, 48*172, 0, base+2, base+int64(time.Second))
+	// A flow only the kernel counted is created, its first sender the originator.
+	other := netip.MustParseAddrPort("10.0.0.7:20000")
+	k2, d2 := NewKey(ProtoUDP, other, server)
+	tab.AddCounters(k2, d2, 10, 2140, 1720, 0, base, base+int64(200*time.Millisecond))
+	tab.Flush(EndFlush)
+	if len(*out) != 2 {
+		t.Fatalf("%d flows", len(*out))
+	}
+	f := (*out)[0]
+	if f.Orig.Packets != 49 || f.Resp.Packets != 1 || f.Last != base+int64(time.Second) || f.History() != "Dd" {
+		t.Errorf("merged flow: orig %+v resp %+v last %d history %q", f.Orig, f.Resp, f.Last-base, f.History())
+	}
+	if g := (*out)[1]; g.Src() != other || g.Orig.Packets != 10 || g.State() != "S0" {
+		t.Errorf("kernel-only flow: %v %+v %s", g.Src(), g.Orig, g.State())
+	}
+}

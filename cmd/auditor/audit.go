@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
@@ -48,9 +49,14 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 // it: each gets its own classifier clone, the findings are under a lock
 // (flows end far less often than packets arrive).
 type auditor struct {
+	flags *auditFlags
+
+	// mu guards the classifier, its clones and the findings: SIGHUP
+	// replaces them between capture windows.
+	mu       sync.Mutex
 	base     *verdict.Classifier
 	inv      *catalog.Inventory
-	mu       sync.Mutex
+	clones   []*atomic.Pointer[verdict.Classifier]
 	findings *verdict.Findings
 
 	// Parser state shared by all workers (both are safe for concurrent
@@ -72,6 +78,24 @@ type auditor struct {
 }
 
 func (a *auditFlags) load() (*auditor, error) {
+	cat, err := a.loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	aud := &auditor{flags: a, dns: dnsinfo.NewCache(dnsinfo.Config{})}
+	sipCfg := sipcall.DefaultConfig()
+	sipCfg.SIPPorts = sipcall.PortsFromCatalog(cat)
+	sipCfg.OnCall = aud.call
+	aud.tracker = sipcall.NewTracker(sipCfg)
+	cl, inv, err := a.classifier(cat, aud.tracker)
+	if err != nil {
+		return nil, err
+	}
+	aud.base, aud.inv, aud.findings = cl, inv, verdict.NewFindings(cl, verdict.FindingsConfig{})
+	return aud, nil
+}
+
+func (a *auditFlags) loadCatalog() (*catalog.Catalog, error) {
 	cat, err := catalog.Default()
 	if err != nil {
 		return nil, fmt.Errorf("built-in catalog: %w", err)
@@ -85,34 +109,53 @@ func (a *auditFlags) load() (*auditor, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	cfg := verdict.Config{Catalog: cat, Vendors: a.vendors}
+	return cat, nil
+}
+
+// classifier builds the verdict engine from the catalog and the site
+// inventory named by the flags.
+func (a *auditFlags) classifier(cat *catalog.Catalog, media verdict.MediaMatcher) (*verdict.Classifier, *catalog.Inventory, error) {
+	cfg := verdict.Config{Catalog: cat, Vendors: a.vendors, Media: media}
 	var inv *catalog.Inventory
 	if a.site != "" {
+		var err error
 		if inv, err = catalog.LoadInventory(a.site); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := inv.Check(cat); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg.Inventory, cfg.Expect = inv, inv.Expect
 	}
 	for _, v := range a.vendors {
 		if _, ok := cat.Vendor(v); !ok {
-			return nil, usagef("--vendor %s: no such vendor (auditor catalog list shows them)", v)
+			return nil, nil, usagef("--vendor %s: no such vendor (auditor catalog list shows them)", v)
 		}
 	}
-	aud := &auditor{inv: inv, dns: dnsinfo.NewCache(dnsinfo.Config{})}
-	sipCfg := sipcall.DefaultConfig()
-	sipCfg.SIPPorts = sipcall.PortsFromCatalog(cat)
-	sipCfg.OnCall = aud.call
-	aud.tracker = sipcall.NewTracker(sipCfg)
-	cfg.Media = aud.tracker
 	cl, err := verdict.NewClassifier(cfg)
+	return cl, inv, err
+}
+
+// reload rereads the catalogs and the inventory (SIGHUP). On error the
+// running configuration stays. The caller ends the current window first:
+// findings of one window are judged by one configuration.
+func (a *auditor) reload() error {
+	cat, err := a.flags.loadCatalog()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	aud.base, aud.findings = cl, verdict.NewFindings(cl, verdict.FindingsConfig{})
-	return aud, nil
+	cl, inv, err := a.flags.classifier(cat, a.tracker)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.base, a.inv = cl, inv
+	a.findings = verdict.NewFindings(cl, verdict.FindingsConfig{})
+	for _, slot := range a.clones {
+		slot.Store(cl.Clone())
+	}
+	return nil
 }
 
 // openCalls starts calls.parquet; calls end (and are written) while the
@@ -150,10 +193,14 @@ func (a *auditor) dissectors() []capture.Dissector {
 // judge returns a per-worker function that classifies a flow into row and
 // records its finding.
 func (a *auditor) judge() func(f *flow.Flow, row *parquetout.FlowRow) {
-	cl := a.base.Clone()
+	slot := new(atomic.Pointer[verdict.Classifier])
+	a.mu.Lock()
+	slot.Store(a.base.Clone())
+	a.clones = append(a.clones, slot)
+	a.mu.Unlock()
 	var r verdict.Result
 	return func(f *flow.Flow, row *parquetout.FlowRow) {
-		cl.Classify(f, &r)
+		slot.Load().Classify(f, &r)
 		row.Verdict = r.Verdict.String()
 		row.ClassifiedBy = r.ClassifiedBy.String()
 		row.Vendor, row.EntryID, row.Reason = r.Vendor, r.EntryID, r.Reason
@@ -203,53 +250,78 @@ func lineOf(g *verdict.Finding) findingLine {
 	return l
 }
 
-// finish closes the capture window, writes findings.parquet and adds the
-// verdict counts and top findings to the summary.
-func (a *auditor) finish(sum *replaySummary, path string, top int) error {
-	// Calls still up at the end of input are emitted now, after their
-	// media flows left the table, so the call records have their counts.
-	a.tracker.Flush()
+// closeCalls finishes the current calls file.
+func (a *auditor) closeCalls() error {
 	if a.callsErr != nil {
 		a.calls.Abort()
-		return fmt.Errorf("write calls: %w", a.callsErr)
+		return fmt.Errorf("write %s: %w", a.calls.Path(), a.callsErr)
 	}
-	if err := a.calls.Close(); err != nil {
+	return a.calls.Close()
+}
+
+// endWindow closes the capture window at now (0: the last packet): the
+// missing-flow check runs, the window's findings are written to path and
+// returned, and a new window starts. adjust, if set, may edit the findings
+// first (live capture downgrades missing findings of a lossy window).
+func (a *auditor) endWindow(path string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
+	a.mu.Lock()
+	fs := a.findings
+	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
+	a.mu.Unlock()
+	fs.Finish(now)
+	all := fs.All()
+	if adjust != nil {
+		adjust(all)
+	}
+	w, err := parquetout.CreateFindings(path, parquetout.Options{})
+	if err != nil {
+		return fs, all, err
+	}
+	defer w.Abort()
+	var row parquetout.FindingRow
+	for i := range all {
+		parquetout.FromFinding(&all[i], &row)
+		if err := w.Write(&row); err != nil {
+			return fs, all, fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fs, all, fmt.Errorf("write %s: %w", path, err)
+	}
+	return fs, all, nil
+}
+
+// finish ends a replay: calls still up are emitted (after their media
+// flows left the table, so the records have their counts), findings are
+// written, and the summary gets the verdict counts and top findings.
+func (a *auditor) finish(sum *replaySummary, path string, top int) error {
+	a.tracker.Flush()
+	if err := a.closeCalls(); err != nil {
 		return err
 	}
 	sum.Outputs["calls"] = a.calls.Path()
 	a.summarizeParsers(sum)
-	a.findings.Finish(0)
-	w, err := parquetout.CreateFindings(path, parquetout.Options{})
+	fs, all, err := a.endWindow(path, 0, nil)
 	if err != nil {
 		return err
 	}
-	defer w.Abort()
-	var row parquetout.FindingRow
-	all := a.findings.All()
 	sum.Findings = map[string]uint64{}
 	for i := range all {
-		parquetout.FromFinding(&all[i], &row)
-		if err := w.Write(&row); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
 		sum.Findings[string(all[i].Kind)]++
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	sum.Site = "(none: port-only matching)"
 	if a.inv != nil {
 		sum.Site = a.inv.Site
 	}
 	sum.Verdicts = map[string]uint64{}
-	for v, n := range a.findings.Counts() {
+	for v, n := range fs.Counts() {
 		if n > 0 {
 			sum.Verdicts[verdict.Verdict(v).String()] = n
 		}
 	}
-	sum.FindingsDropped = a.findings.Dropped()
+	sum.FindingsDropped = fs.Dropped()
 	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindBlocked, verdict.KindMissing} {
-		for _, g := range a.findings.Top(k, top) {
+		for _, g := range fs.Top(k, top) {
 			sum.TopFindings = append(sum.TopFindings, lineOf(&g))
 		}
 	}

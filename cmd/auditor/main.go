@@ -36,7 +36,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{name: "replay", summary: "read pcap/pcapng captures and write flows to Parquet", run: runReplay},
+		{name: "replay", summary: "read pcap/pcapng captures, judge every flow, write Parquet", run: runReplay},
+		{name: "capture", summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", run: runCapture},
 		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs", run: runCatalog},
 		{name: "gen", summary: "write a deterministic synthetic contact-center capture", hidden: true, run: runGen},
 	}

@@ -196,9 +196,17 @@ type flowSink struct {
 const sinkBatch = 1024
 
 func newFlowSink(w *parquetout.Writer) *flowSink {
-	k := &flowSink{w: w, batches: make(chan []parquetout.FlowRow, 4), free: make(chan []parquetout.FlowRow, 8), done: make(chan struct{})}
-	go k.run()
+	k := &flowSink{free: make(chan []parquetout.FlowRow, 8)}
+	k.swap(w)
 	return k
+}
+
+// swap starts writing to w; the previous writer must have been drained.
+func (k *flowSink) swap(w *parquetout.Writer) {
+	k.w, k.err = w, nil
+	k.batches = make(chan []parquetout.FlowRow, 4)
+	k.done = make(chan struct{})
+	go k.run()
 }
 
 func (k *flowSink) run() {
@@ -230,9 +238,12 @@ func (k *flowSink) batcher() *rowBatcher {
 	return b
 }
 
-// close sends the workers' partial batches and waits for the writer. The
-// workers must have finished.
-func (k *flowSink) close() {
+// close sends the workers' partial batches and waits until the writer has
+// written everything. The workers must be idle (finished, or the caller is
+// the only worker's goroutine, as in live capture).
+func (k *flowSink) close() { k.drain() }
+
+func (k *flowSink) drain() {
 	for _, b := range k.batchers {
 		b.send()
 	}

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/ccaudit/auditor/bpf"
+	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/live"
+	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+type captureOptions struct {
+	iface         string
+	engine        string
+	hook          string
+	duration      time.Duration
+	rotate        time.Duration
+	out           string
+	sensor        string
+	metrics       string
+	promisc       bool
+	maxFlows      int
+	timeouts      string
+	lossThreshold float64
+	logFormat     string
+	audit         auditFlags
+}
+
+func runCapture(ctx context.Context, s streams, args []string) error {
+	var o captureOptions
+	host, _ := os.Hostname()
+	fs := newFlagSet(s, "capture", "-i IFACE [flags]")
+	fs.StringVar(&o.iface, "i", "", "interface to capture on (required)")
+	fs.StringVar(&o.engine, "engine", "auto", "capture engine: ebpf, afpacket, or auto (eBPF when the kernel allows it, else AF_PACKET)")
+	fs.StringVar(&o.hook, "hook", "tc", "eBPF hook: tc (TCX, or TC clsact on kernels before 6.6: ingress and egress) or xdp (ingress only: mirror ports)")
+	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until SIGINT or SIGTERM)")
+	fs.DurationVar(&o.rotate, "rotate", time.Hour, "start new output files this often (open flows are flushed into the closing files)")
+	fs.StringVar(&o.out, "out", "auditor-out", "output directory: Hive partitions date=YYYY-MM-DD/hour=HH")
+	fs.StringVar(&o.sensor, "sensor", host, "sensor name, in file names, rows and metrics")
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9108)")
+	fs.BoolVar(&o.promisc, "promisc", true, "AF_PACKET: put the interface in promiscuous mode (needed on SPAN/mirror ports)")
+	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted)")
+	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m")
+	fs.Float64Var(&o.lossThreshold, "loss-threshold", 0.001, "capture loss ratio in a window above which missing findings are downgraded to info")
+	fs.StringVar(&o.logFormat, "log", "text", "log format on stderr: text or json")
+	o.audit.register(fs)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usagef("unexpected arguments %q", rest)
+	case o.iface == "":
+		fs.Usage()
+		return usagef("-i IFACE is required")
+	case o.rotate < time.Minute:
+		return usagef("--rotate must be at least 1m, not %s", o.rotate)
+	case o.engine != "auto" && o.engine != "ebpf" && o.engine != "afpacket":
+		return usagef("--engine must be ebpf, afpacket or auto, not %q", o.engine)
+	case o.logFormat != "text" && o.logFormat != "json":
+		return usagef("--log must be text or json")
+	case strings.ContainsAny(o.sensor, "/ ") || o.sensor == "":
+		return usagef("--sensor %q: a name without spaces or slashes", o.sensor)
+	}
+	hook, err := bpf.ParseHook(o.hook)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	tableCfg := flow.DefaultConfig()
+	tableCfg.MaxFlows = o.maxFlows
+	if err := parseTimeouts(o.timeouts, &tableCfg); err != nil {
+		return &usageError{err.Error()}
+	}
+	var log *slog.Logger
+	if o.logFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(s.stderr, nil))
+	} else {
+		log = slog.New(slog.NewTextHandler(s.stderr, nil))
+	}
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+	return captureLive(ctx, log, o, hook, tableCfg)
+}
+
+// engine is a live source plus what the capture loop needs from it.
+type engine struct {
+	name   string
+	src    capture.LiveSource
+	close  func() error
+	stats  func() (packets, lost uint64, causes map[string]uint64)
+	sensor *bpf.Sensor // set for eBPF: in-kernel counters to merge
+}
+
+func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, error) {
+	if o.engine == "ebpf" || o.engine == "auto" {
+		e, err := openEBPF(o, hook)
+		if err == nil {
+			return e, nil
+		}
+		if o.engine == "ebpf" {
+			return nil, err
+		}
+		log.Warn("eBPF engine unavailable, using AF_PACKET", "err", err)
+	}
+	src, err := live.OpenAFPacket(o.iface, live.AFPacketOptions{Promiscuous: o.promisc})
+	if err != nil {
+		return nil, fmt.Errorf("AF_PACKET on %s: %w", o.iface, err)
+	}
+	return &engine{name: "afpacket", src: src, close: src.Close, stats: func() (uint64, uint64, map[string]uint64) {
+		st, err := src.Stats()
+		if err != nil {
+			return 0, 0, nil
+		}
+		return st.Packets, st.Drops, map[string]uint64{"kernel-drop": st.Drops, "queue-freeze": st.QueueFreezes}
+	}}, nil
+}
+
+func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
+	sensor, err := bpf.Load(bpf.Options{MaxFlows: o.maxFlows})
+	if err != nil {
+		return nil, fmt.Errorf("load eBPF sensor: %w", err)
+	}
+	if err := sensor.Attach(o.iface, hook); err != nil {
+		sensor.Close()
+		return nil, fmt.Errorf("attach eBPF sensor to %s: %w", o.iface, err)
+	}
+	return &engine{name: "ebpf", src: sensor, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
+		st, err := sensor.Stats()
+		if err != nil {
+			return 0, 0, nil
+		}
+		return st.RingRecords + st.MapPackets + st.Lost, st.Lost, map[string]uint64{
+			"lost": st.Lost, "ring-full": st.RingFull, "map-full": st.MapFull, "bad-record": st.BadRecords}
+	}}, nil
+}
+
+// captureLive runs the pipeline on a live interface until ctx ends,
+// rotating its output into Hive partitions.
+func captureLive(ctx context.Context, log *slog.Logger, o captureOptions, hook bpf.Hook, tableCfg flow.Config) error {
+	// SIGHUP reloads the catalog and inventory; registered first so that a
+	// HUP during startup is not the default "terminate".
+	var reload atomic.Bool
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	aud, err := o.audit.load()
+	if err != nil {
+		return err
+	}
+	eng, err := openEngine(log, o, hook)
+	if err != nil {
+		return err
+	}
+	defer eng.close()
+
+	out := &windowOutput{dir: o.out, sensor: o.sensor, aud: aud, log: log, rotation: o.rotate,
+		lossThreshold: o.lossThreshold, stats: eng.stats}
+	if err := out.open(time.Now()); err != nil {
+		return err
+	}
+	pipe, err := capture.New(capture.Config{
+		Table: tableCfg,
+		Stages: func(int) capture.Stages {
+			rows := out.sink.batcher()
+			judge := aud.judge()
+			return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
+				row := rows.next()
+				parquetout.FromFlow(f, row)
+				judge(f, row)
+				row.Sensor = o.sensor
+				rows.done()
+			}}
+		},
+	})
+	if err != nil {
+		out.abort()
+		return err
+	}
+	out.pipe = pipe
+
+	if o.metrics != "" {
+		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipe: pipe, aud: aud, out: out, sensor: o.sensor})
+		if err != nil {
+			out.abort()
+			return err
+		}
+		defer stop()
+		log.Info("serving metrics", "addr", o.metrics)
+	}
+
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reload.Store(true)
+			}
+		}
+	}()
+
+	log.Info("capturing", "interface", o.iface, "engine", eng.name, "sensor", o.sensor, "out", o.out, "rotate", o.rotate)
+	var deltas []bpf.FlowDelta
+	tick := func(now time.Time) {
+		if eng.sensor != nil {
+			var err error
+			if deltas, err = eng.sensor.Counters(deltas[:0]); err != nil {
+				log.Error("read in-kernel flow counters", "err", err)
+			}
+			for _, d := range deltas {
+				pipe.AddCounters(d.Key, d.Dir, d.Packets, d.Bytes, d.Payload, d.Flags, d.First, d.Last)
+			}
+		}
+		pipe.Advance(now.UnixNano())
+		aud.tracker.Advance(now.UnixNano())
+		if reload.Swap(false) {
+			out.rotate(now, "reload")
+			if err := aud.reload(); err != nil {
+				log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
+			} else {
+				log.Info("reloaded catalog and inventory")
+			}
+			return
+		}
+		if !now.Before(out.until) {
+			out.rotate(now, "schedule")
+		}
+	}
+	runErr := pipe.RunLive(ctx, eng.src, time.Second, tick)
+	// Shutdown: what the kernel still counts, every open flow and call,
+	// then the last window's files.
+	tick(time.Now())
+	pipe.Flush()
+	aud.tracker.Flush()
+	if err := out.close(time.Now()); err != nil && runErr == nil {
+		runErr = err
+	}
+	log.Info("capture stopped", "packets", pipe.Stats().Packets.Load(), "files", out.seq)
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return runErr
+	}
+	return nil
+}
+
+// windowOutput is the set of Parquet files of the current capture window,
+// in a Hive partition of the window's start time (UTC), so DuckDB, Spark or
+// Trino read a directory written by many sensors as one table.
+type windowOutput struct {
+	dir, sensor   string
+	aud           *auditor
+	pipe          *capture.Pipeline
+	log           *slog.Logger
+	lossThreshold float64
+	stats         func() (packets, lost uint64, causes map[string]uint64)
+
+	sink     *flowSink
+	flows    *parquetout.Writer
+	start    time.Time
+	until    time.Time
+	seq      int
+	rotation time.Duration
+
+	// capture counters at the start of the window
+	basePackets, baseLost uint64
+}
+
+func (w *windowOutput) partition(t time.Time, kind string) string {
+	t = t.UTC()
+	return filepath.Join(w.dir, "date="+t.Format("2006-01-02"), "hour="+t.Format("15"),
+		fmt.Sprintf("%s-%s-%06d.parquet", kind, w.sensor, w.seq))
+}
+
+func (w *windowOutput) open(now time.Time) error {
+	w.seq++
+	w.start = now
+	w.until = now.Truncate(w.rotation).Add(w.rotation)
+	path := w.partition(now, "flows")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create output partition: %w", err)
+	}
+	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.sensor}}
+	fw, err := parquetout.Create(path, opts)
+	if err != nil {
+		return err
+	}
+	if err := w.aud.openCalls(w.partition(now, "calls")); err != nil {
+		fw.Abort()
+		return err
+	}
+	if w.sink == nil {
+		w.sink = newFlowSink(fw)
+	} else {
+		w.sink.swap(fw)
+	}
+	w.flows = fw
+	if w.stats != nil {
+		w.basePackets, w.baseLost, _ = w.stats()
+	}
+	return nil
+}
+
+// rotate ends the window: open flows are flushed into it, its findings
+// judged (missing flows included) and written, and the next window starts.
+func (w *windowOutput) rotate(now time.Time, why string) {
+	if err := w.close(now); err != nil {
+		w.log.Error("close capture window", "err", err)
+	}
+	if err := w.open(now); err != nil {
+		w.log.Error("open capture window: output stops here", "err", err)
+	}
+	w.log.Info("rotated output", "why", why, "seq", w.seq)
+}
+
+// close writes the window's files; the flows of the pipeline are flushed
+// into it first.
+func (w *windowOutput) close(now time.Time) error {
+	if w.pipe != nil {
+		w.pipe.Flush()
+	}
+	w.sink.drain()
+	errs := []error{}
+	if w.sink.err != nil {
+		w.flows.Abort()
+		errs = append(errs, fmt.Errorf("write flows: %w", w.sink.err))
+	} else if err := w.flows.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.aud.closeCalls(); err != nil {
+		errs = append(errs, err)
+	}
+	loss := w.lossRatio()
+	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), func(all []verdict.Finding) {
+		if loss <= w.lossThreshold {
+			return
+		}
+		for i := range all {
+			if all[i].Kind == verdict.KindMissing {
+				all[i].Severity = verdict.Info
+				all[i].Reason += fmt.Sprintf(" (capture lost %.2f%% of packets in this window: absence is not proof)", loss*100)
+			}
+		}
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (w *windowOutput) lossRatio() float64 {
+	if w.stats == nil {
+		return 0
+	}
+	packets, lost, _ := w.stats()
+	p, l := packets-w.basePackets, lost-w.baseLost
+	if p+l == 0 {
+		return 0
+	}
+	return float64(l) / float64(p+l)
+}
+
+// abort removes the window's unfinished files (startup failures).
+func (w *windowOutput) abort() {
+	w.sink.drain()
+	w.flows.Abort()
+	w.aud.calls.Abort()
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/verdict"
+)
+
+// metricsSource exposes the counters of a live capture in the Prometheus
+// text format. Everything it reads is atomic, so scrapes never stop the
+// pipeline.
+type metricsSource struct {
+	pipe   *capture.Pipeline
+	aud    *auditor
+	out    *windowOutput
+	sensor string
+}
+
+func (m *metricsSource) write(w io.Writer) {
+	label := fmt.Sprintf("sensor=%q", m.sensor)
+	counter := func(name, help string, v uint64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s{%s} %d\n", name, help, name, name, label, v)
+	}
+	gauge := func(name, help string, v int64) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %d\n", name, help, name, name, label, v)
+	}
+	st := m.pipe.Stats()
+	counter("auditor_frames_total", "Frames offered to the decoder, plus packets counted in the kernel.", st.Frames.Load())
+	counter("auditor_bytes_total", "Wire bytes of those frames.", st.Bytes.Load())
+	counter("auditor_packets_total", "Packets accounted to flows.", st.Packets.Load())
+	var active int64
+	var evicted uint64
+	for _, t := range m.pipe.Tables() {
+		active += t.Stats().Active.Load()
+		evicted += t.Stats().Ended[flow.EndEvicted].Load()
+	}
+	gauge("auditor_active_flows", "Flows in the flow table.", active)
+	counter("auditor_flows_evicted_total", "Flows evicted early because the table was full.", evicted)
+
+	fmt.Fprintf(w, "# HELP auditor_decode_skipped_total Frames not turned into flow packets, by reason.\n# TYPE auditor_decode_skipped_total counter\n")
+	for r, n := range m.pipe.Decoder().Skipped() {
+		if n > 0 {
+			fmt.Fprintf(w, "auditor_decode_skipped_total{%s,reason=%q} %d\n", label, decode.Reason(r).String(), n)
+		}
+	}
+	if m.out.stats != nil {
+		_, _, causes := m.out.stats()
+		fmt.Fprintf(w, "# HELP auditor_capture_drops_total Packets the capture engine lost or could not account, by cause.\n# TYPE auditor_capture_drops_total counter\n")
+		keys := make([]string, 0, len(causes))
+		for k := range causes {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "auditor_capture_drops_total{%s,cause=%q} %d\n", label, k, causes[k])
+		}
+	}
+	var parseErrors uint64
+	for _, d := range m.aud.dnsDiss {
+		parseErrors += d.Stats().ParseErrors.Load()
+	}
+	counter("auditor_dns_parse_errors_total", "DNS messages that did not parse.", parseErrors)
+	m.aud.mu.Lock()
+	counts := m.aud.findings.Counts()
+	m.aud.mu.Unlock()
+	fmt.Fprintf(w, "# HELP auditor_flows_judged Flows judged in the current window, by verdict.\n# TYPE auditor_flows_judged gauge\n")
+	for v, n := range counts {
+		fmt.Fprintf(w, "auditor_flows_judged{%s,verdict=%q} %d\n", label, verdict.Verdict(v).String(), n)
+	}
+}
+
+// serveMetrics serves /metrics on addr until ctx ends or stop is called.
+func serveMetrics(ctx context.Context, addr string, m *metricsSource) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		m.write(w)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return
+		}
+	}()
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+		<-done
+	}, nil
+}
