@@ -1,0 +1,147 @@
+package alerts
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/verdict"
+)
+
+// Event is one occurrence of a finding, as the auditor publishes it to a
+// Feed: one per judged flow that produced a finding, and one per missing or
+// unobservable entry at the end of a capture window. The Feed deduplicates,
+// so callers publish every occurrence.
+type Event struct {
+	Kind     verdict.Kind
+	Severity verdict.Severity
+	// Verdict is the flow's verdict; Unclassified (the zero value) for
+	// findings about capture windows, which have none, and is then omitted.
+	Verdict verdict.Verdict
+
+	// Start and End are the packet times the occurrence spans: the flow's
+	// first and last packet, or the capture window.
+	Start, End time.Time
+
+	// Proto is the IP protocol number; 0 when not applicable (a missing
+	// entry over both TCP and UDP).
+	Proto uint8
+	// Src and Dst are the originator and responder; zero for findings
+	// about capture windows, which name HostPairs instead.
+	Src, Dst netip.AddrPort
+	// CommunityID is the Community ID v1 of the flow, empty without one.
+	CommunityID string
+
+	EntryID, Vendor, FromRole, ToRole, App, Reason string
+	SNI, ServerName, CallID                        string
+	// Ports are the ports the entry expects ("5061/tcp"); HostPairs are
+	// the inventory host pairs a missing entry is expected between.
+	Ports     string
+	HostPairs []string
+	// Sensor names the capturing sensor (observer.name).
+	Sensor string
+
+	// Count is the number of occurrences the event stands for. Publish
+	// treats 0 as 1; the Feed sets it on what it emits.
+	Count uint64
+
+	// The Feed sets the remaining fields on what it emits.
+
+	// ID is unique per emitted event (event.id), so a receiver can index
+	// idempotently when a batch is delivered twice after a retry.
+	ID string
+	// Created is when the Feed emitted the event (event.created).
+	Created time.Time
+	// Repeat marks the follow-up event that reports the occurrences a
+	// dedup window absorbed after the first one.
+	Repeat bool
+}
+
+// FlowEvent builds the event for one judged flow whose result has a
+// finding kind (r.Kind != "").
+func FlowEvent(f *flow.Flow, r *verdict.Result, sensor string) Event {
+	ev := Event{
+		Kind: r.Kind, Severity: r.Severity, Verdict: r.Verdict,
+		Start: f.FirstTime(), End: f.LastTime(),
+		Proto: f.Key.Proto(), Src: f.Src(), Dst: f.Dst(), CommunityID: f.CommunityID(),
+		EntryID: r.EntryID, Vendor: r.Vendor, FromRole: r.FromRole, ToRole: r.ToRole,
+		App: r.App, Reason: r.Reason, CallID: r.CallID, Sensor: sensor,
+	}
+	if m := f.Meta; m != nil {
+		ev.SNI, ev.ServerName = m.SNI, m.ServerName
+		if ev.CallID == "" {
+			ev.CallID = m.CallID
+		}
+	}
+	return ev
+}
+
+// FindingEvent builds the event for a finding about a capture window
+// (missing, unobservable) as verdict.Findings.Finish produced it. Count is
+// left at one occurrence: g.Count accumulates over the whole run, while the
+// feed wants each window once.
+func FindingEvent(g *verdict.Finding, sensor string) Event {
+	ev := Event{
+		Kind: g.Kind, Severity: g.Severity, Proto: g.Proto,
+		Start: time.Unix(0, g.FirstSeen).UTC(), End: time.Unix(0, g.LastSeen).UTC(),
+		EntryID: g.EntryID, Vendor: g.Vendor, FromRole: g.FromRole, ToRole: g.ToRole,
+		App: g.App, Reason: g.Reason, SNI: g.SNI, ServerName: g.ServerName, CallID: g.CallID,
+		Ports: g.Ports, HostPairs: g.HostPairs, Sensor: sensor,
+	}
+	if g.Src.IsValid() {
+		ev.Src = netip.AddrPortFrom(g.Src, 0)
+	}
+	if g.Dst.IsValid() {
+		ev.Dst = netip.AddrPortFrom(g.Dst, g.DstPort)
+	}
+	return ev
+}
+
+// ECSSeverity is event.severity for an auditor severity: Elastic's default
+// risk scores per rule severity (low 21, medium 47, high 73, critical 99),
+// info below them all.
+func ECSSeverity(s verdict.Severity) int {
+	switch s {
+	case verdict.Low:
+		return 21
+	case verdict.Medium:
+		return 47
+	case verdict.High:
+		return 73
+	case verdict.Critical:
+		return 99
+	}
+	return 1
+}
+
+// syslogSeverity maps an auditor severity to an RFC 5424 severity.
+func syslogSeverity(s verdict.Severity) int {
+	switch s {
+	case verdict.Low:
+		return 5 // notice
+	case verdict.Medium:
+		return 4 // warning
+	case verdict.High:
+		return 3 // error
+	case verdict.Critical:
+		return 2 // critical
+	}
+	return 6 // informational
+}
+
+// ruleTitle is the human name of a finding kind, the stem of rule.name.
+func ruleTitle(k verdict.Kind) string {
+	switch k {
+	case verdict.KindUnexpected:
+		return "Unexpected flow"
+	case verdict.KindWrongDirection:
+		return "Flow opened in the wrong direction"
+	case verdict.KindBlocked:
+		return "Allowed flow blocked"
+	case verdict.KindMissing:
+		return "Required flow missing"
+	case verdict.KindUnobservable:
+		return "Required flow not observable"
+	}
+	return string(k)
+}
