@@ -17,6 +17,11 @@ func TestTLSCaptures(t *testing.T) {
 		app, sni, alpn  string
 		version, ja4    string
 		ja3, serverName string
+		// posture fields: versions offered, cipher chosen, JA3S and the
+		// certificate's subject (TLS 1.2 and older)
+		offeredMax, offeredMin, cipher uint16
+		ja3s, certSubject              string
+		selfSigned                     bool
 	}
 	tests := []struct {
 		file string
@@ -32,6 +37,8 @@ func TestTLSCaptures(t *testing.T) {
 			flows: []flowWant{{
 				client: "0.0.51.217:13783", app: "tls", sni: "lh3.google.com", alpn: "h2", version: "TLS 1.3",
 				ja4: "t13d1516h2_8daaf6152771_02713d6af862", ja3: "9d33d8206d4fec4c8b1423c728f4cd3c",
+				// Offers 1.3 and 1.2; TLS_AES_128_GCM_SHA256; the certificate is encrypted.
+				offeredMax: 0x0304, offeredMin: 0x0303, cipher: 0x1301, ja3s: "eb1d94daa7e0344597e756a1fb6e7054",
 			}},
 		},
 		{
@@ -44,6 +51,9 @@ func TestTLSCaptures(t *testing.T) {
 			flows: []flowWant{{
 				client: "10.20.0.14:38576", app: "tls", sni: "www.google.com", alpn: "h2", version: "TLS 1.2",
 				ja4: "t12d8008h2_9cedc1f1428b_046e095b7c4a", ja3: "a64c29923906f2a1be278be1da0714fa",
+				// A legacy hello: client_version only. ECDHE-ECDSA-AES128-GCM-SHA256.
+				offeredMax: 0x0303, offeredMin: 0x0303, cipher: 0xc02b, ja3s: "a27e76e64afe9199440ad714848966f8",
+				certSubject: "CN=www.google.com",
 			}},
 		},
 		{
@@ -52,7 +62,8 @@ func TestTLSCaptures(t *testing.T) {
 		},
 		{
 			file: "tls/ssl-v2.pcap", helloFlows: 1, hellos: 1, serverHellos: 1,
-			flows: []flowWant{{client: "192.168.4.149:59062", app: "tls", version: "SSL 2.0", ja4: "ts2i000000_000000000000_000000000000"}},
+			flows: []flowWant{{client: "192.168.4.149:59062", app: "tls", version: "SSL 2.0", ja4: "ts2i000000_000000000000_000000000000",
+				offeredMax: 0x0002, offeredMin: 0x0002, selfSigned: true, certSubject: "CN=plesk,OU=Plesk,O=Parallels,L=Herndon,ST=Virginia,C=US,1.2.840.113549.1.9.1=#0c0e696e666f40706c65736b2e636f6d"}},
 		},
 		{
 			// TLS on port 9090: found by content.
@@ -73,7 +84,8 @@ func TestTLSCaptures(t *testing.T) {
 		},
 		{
 			file: "tls/chromium-115.0.5790.110-api-cirrus-com.pcap", helloFlows: 1, quic: 1,
-			flows: []flowWant{{client: "82.239.54.117:53727", app: "quic", sni: "api.cirrus-ci.com", alpn: "h3", version: "TLS 1.3", ja4: "q13d0311h3_55b375c5d22e_3512bcbbc9ec"}},
+			flows: []flowWant{{client: "82.239.54.117:53727", app: "quic", sni: "api.cirrus-ci.com", alpn: "h3", version: "TLS 1.3", ja4: "q13d0311h3_55b375c5d22e_3512bcbbc9ec",
+				offeredMax: 0x0304, offeredMin: 0x0304}},
 		},
 		{
 			// QUIC v2 on port 4443: found by the Initial's header.
@@ -135,6 +147,20 @@ func TestTLSCaptures(t *testing.T) {
 				check("JA4", m.JA4, w.ja4)
 				check("JA3", m.JA3, w.ja3)
 				check("ServerName", m.ServerName, w.serverName)
+				check("JA3S", m.JA3S, w.ja3s)
+				if w.offeredMax != 0 && (m.TLSOfferedMax != w.offeredMax || m.TLSOfferedMin != w.offeredMin) {
+					t.Errorf("%s: offered %#04x-%#04x, want %#04x-%#04x", w.client, m.TLSOfferedMin, m.TLSOfferedMax, w.offeredMin, w.offeredMax)
+				}
+				if w.cipher != 0 && m.TLSCipher != w.cipher {
+					t.Errorf("%s: cipher %#04x, want %#04x", w.client, m.TLSCipher, w.cipher)
+				}
+				if w.certSubject != "" {
+					if c := m.Cert; c == nil || c.Subject != w.certSubject || c.SelfSigned != w.selfSigned || len(c.SHA256) != 64 || c.NotAfter.IsZero() {
+						t.Errorf("%s: certificate %+v, want subject %q, self-signed %v", w.client, c, w.certSubject, w.selfSigned)
+					}
+				} else if w.version == "TLS 1.3" && m.Cert != nil {
+					t.Errorf("%s: a TLS 1.3 certificate is encrypted, got %+v", w.client, m.Cert)
+				}
 			}
 		})
 	}

@@ -8,7 +8,13 @@
 //     a TLS (or SSLv2) handshake, detected by content on any port, and UDP
 //     port 443 for QUIC Initials. It reassembles each direction with a
 //     bounded tcpstream.Buffer, only while the handshake is being parsed,
-//     and stops inspecting the flow once both hellos are known.
+//     and stops inspecting the flow once both hellos are known. Besides
+//     names and fingerprints it records what TLS posture checks need: the
+//     versions offered and negotiated, the cipher suite chosen, JA3S and
+//     the server certificate. Since it reads the first payload of every
+//     TCP flow, and labels "tls" even a handshake it could not finish
+//     parsing, a TCP flow with data but no label did not start with TLS:
+//     the verdict engine relies on that (verdict.Config.TLSInspected).
 //   - DNS parses every DNS message on port 53 (UDP and TCP), 5353 (mDNS)
 //     and 5355 (LLMNR), counts queries, responses and failures, and feeds
 //     the answers to a shared dnsinfo.Cache.

@@ -2,6 +2,7 @@ package names
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"sync/atomic"
 
@@ -70,8 +71,13 @@ type TLSStats struct {
 }
 
 // TLS is the dissector for TLS and QUIC handshakes. It labels a flow with
-// Meta.App "tls" or "quic", SNI, the first ALPN protocol, JA4 and JA3 from
-// the ClientHello, and Meta.TLSVersion from the ServerHello.
+// Meta.App "tls" or "quic", and from the ClientHello SNI, the first ALPN
+// protocol, JA4, JA3 and the range of versions offered (TLSOfferedMax,
+// TLSOfferedMin); from the ServerHello Meta.TLSVersion, TLSCipher, JA3S
+// and, for TLS 1.2 and older, the server certificate (Cert). A flow whose
+// first payload is a TLS handshake record header but whose handshake
+// cannot be parsed (segments lost, bounds reached) is still labelled
+// "tls", without fingerprints.
 type TLS struct {
 	cfg   TLSConfig
 	conns map[flow.Key]*handshake
@@ -94,7 +100,10 @@ type handshake struct {
 	clientDone, serverDone bool
 	hellos                 int // ClientHellos parsed on this flow
 	packets                int // payload packets seen
-	quic                   *tlsinfo.QUICInitial
+	// record: the flow's first payload began with a TLS handshake record
+	// header, evidence enough to call the flow TLS if the parse fails.
+	record bool
+	quic   *tlsinfo.QUICInitial
 }
 
 // NewTLS returns a TLS dissector. Give each pipeline worker its own.
@@ -162,8 +171,12 @@ func (t *TLS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 			return false
 		}
 		if hs = t.track(f.Key); hs == nil {
+			if handshakeRecord(p.Payload) {
+				labelTLS(f)
+			}
 			return false
 		}
+		hs.record = handshakeRecord(p.Payload)
 	}
 	side := 0
 	if !fromOrig {
@@ -214,6 +227,22 @@ func mayStartTLS(b []byte) bool {
 		return len(b) < 2 || b[1] == 3
 	}
 	return b[0]&0x80 != 0
+}
+
+// handshakeRecord is the strict test: a handshake record header of SSL 3.0
+// to TLS 1.3 (TLS 1.3 keeps 0x0301 or 0x0303 there).
+func handshakeRecord(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4
+}
+
+// labelTLS marks a flow TLS without fingerprints: its handshake began but
+// could not be parsed (lost segments, bounds). The verdict engine takes a
+// TCP flow with data and no label for plaintext, so a lossy capture must
+// not turn TLS into a plaintext finding.
+func labelTLS(f *flow.Flow) {
+	if m := f.MetaOrNew(); m.App == "" {
+		m.App = "tls"
+	}
 }
 
 // needs reports whether the parser still reads half side: a gap there is
@@ -374,6 +403,9 @@ func (t *TLS) giveUp(f *flow.Flow, hs *handshake) {
 	if hs.client >= 0 && hs.clientDone && !hs.serverDone {
 		t.salvageServerHello(f, hs)
 	}
+	if hs.record {
+		labelTLS(f)
+	}
 	t.release(f.Key, hs)
 }
 
@@ -412,6 +444,27 @@ func (t *TLS) label(f *flow.Flow, app string) {
 	}
 	m.JA4 = h.JA4()
 	m.JA3 = h.JA3Hex()
+	m.TLSOfferedMax, m.TLSOfferedMin = h.Version(), offeredMin(h)
+}
+
+// offeredMin is the lowest version a ClientHello offers: the lowest of
+// supported_versions, else client_version, the one version a legacy hello
+// names. An SSL 2.0-format hello can complete an SSL 2.0 handshake, which
+// is why RFC 6176 forbids sending one.
+func offeredMin(h *tlsinfo.ClientHello) uint16 {
+	if h.SSLv2 {
+		return tlsinfo.VersionSSL20
+	}
+	var lo uint16
+	for _, v := range h.SupportedVersions {
+		if !tlsinfo.IsGREASE(v) && (lo == 0 || v < lo) {
+			lo = v
+		}
+	}
+	if lo == 0 {
+		return h.LegacyVersion
+	}
+	return lo
 }
 
 func (t *TLS) serverHello(f *flow.Flow) {
@@ -425,6 +478,12 @@ func (t *TLS) serverHello(f *flow.Flow) {
 		m.App = "tls"
 	}
 	m.TLSVersion = tlsinfo.VersionName(s.Version)
+	m.TLSCipher = s.CipherSuite
+	m.JA3S = s.JA3SHex()
+	if c := s.Certificate; c != nil {
+		m.Cert = &flow.Certificate{Subject: c.Subject, Issuer: c.Issuer, NotAfter: c.NotAfter,
+			SelfSigned: c.SelfSigned, SHA256: hex.EncodeToString(c.SHA256[:])}
+	}
 	if t.cfg.OnServerHello != nil {
 		t.cfg.OnServerHello(f, s)
 	}

@@ -135,11 +135,15 @@ func TestTLSGivesUp(t *testing.T) {
 		name     string
 		segments [][]byte // client payloads, sent in order
 		stat     func(*TLSStats) uint64
+		// app is the label left: a handshake that began with a TLS record
+		// header is TLS even when its hello could not be parsed, so the
+		// verdict engine does not take it for plaintext.
+		app string
 	}{
-		{"HTTP", [][]byte{[]byte("GET / HTTP/1.1\r\n\r\n")}, func(s *TLSStats) uint64 { return s.NotTLS.Load() }},
-		{"handshake-looking garbage", [][]byte{{0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0, 0, 1, 0}}, func(s *TLSStats) uint64 { return s.Malformed.Load() }},
-		{"high bit, not SSLv2", [][]byte{{0x80, 0x03, 0x07, 0, 0}}, func(s *TLSStats) uint64 { return s.Malformed.Load() + s.NotTLS.Load() }},
-		{"bytes lost inside the hello", [][]byte{hello[:100], nil, hello[300:]}, func(s *TLSStats) uint64 { return s.Lost.Load() }},
+		{"HTTP", [][]byte{[]byte("GET / HTTP/1.1\r\n\r\n")}, func(s *TLSStats) uint64 { return s.NotTLS.Load() }, ""},
+		{"handshake-looking garbage", [][]byte{{0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0, 0, 1, 0}}, func(s *TLSStats) uint64 { return s.Malformed.Load() }, ""},
+		{"high bit, not SSLv2", [][]byte{{0x80, 0x03, 0x07, 0, 0}}, func(s *TLSStats) uint64 { return s.Malformed.Load() + s.NotTLS.Load() }, ""},
+		{"bytes lost inside the hello", [][]byte{hello[:100], nil, hello[300:]}, func(s *TLSStats) uint64 { return s.Lost.Load() }, "tls"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +169,13 @@ func TestTLSGivesUp(t *testing.T) {
 			if tf.f.Meta != nil && tf.f.Meta.JA4 != "" {
 				t.Errorf("labelled: %+v", tf.f.Meta)
 			}
+			app := ""
+			if tf.f.Meta != nil {
+				app = tf.f.Meta.App
+			}
+			if app != tt.app {
+				t.Errorf("app %q, want %q", app, tt.app)
+			}
 		})
 	}
 }
@@ -183,6 +194,10 @@ func TestTLSBoundsHandshakes(t *testing.T) {
 	}
 	if d.Stats().Overflow.Load() != 1 || d.InProgress() != 2 {
 		t.Fatalf("overflow %d, in progress %d", d.Stats().Overflow.Load(), d.InProgress())
+	}
+	// Not parsed, but its first bytes are a handshake record: TLS.
+	if m := flows[2].f.Meta; m == nil || m.App != "tls" || m.JA4 != "" {
+		t.Errorf("overflowed handshake labelled %+v, want app tls without fingerprints", m)
 	}
 	for _, tf := range flows {
 		tf.end()

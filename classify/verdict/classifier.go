@@ -41,6 +41,13 @@ type Config struct {
 	// management interfaces a site may never use; a site states here the
 	// ones it relies on. A pattern matching no entry in scope is an error.
 	Expect []string
+	// TLSInspected says that the TLS dissector (classify/names.TLS) ran
+	// on every TCP flow: it reads each flow's first payload and labels
+	// every handshake, so a TCP flow that exchanged data without a "tls"
+	// label did not start with TLS. Only then are the
+	// plaintext-on-tls-port and not-tls-on-https-port findings raised;
+	// without the dissector an unlabelled flow proves nothing.
+	TLSInspected bool
 }
 
 // Classifier judges flows. It is a pure function of (flow, catalog,
@@ -67,6 +74,18 @@ type shared struct {
 	info    map[*catalog.Entry]*entryInfo
 	icmp    []*catalog.Entry
 	vendors []string
+	byID    map[string]*catalog.Entry
+
+	tlsInspected bool
+	// mediaEntries are the UDP entries in scope that state where media
+	// may flow: app rtp, rtcp or udptl, and the site's allow rules.
+	mediaEntries []*catalog.Entry
+	// mediaPorts is, for port-only mode, the union of every media range
+	// in scope; nil when the check cannot be made there (see
+	// portOnlyMediaPorts).
+	mediaPorts *portBitmap
+	// tooOld are the reasons for versions below the global minimum.
+	tooOld []oldTLS
 }
 
 // NewClassifier builds a classifier and its index.
@@ -79,7 +98,8 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 			return nil, fmt.Errorf("verdict: vendor %q is not in the catalog", v)
 		}
 	}
-	s := &shared{cat: cfg.Catalog, inv: cfg.Inventory, media: cfg.Media, info: make(map[*catalog.Entry]*entryInfo)}
+	s := &shared{cat: cfg.Catalog, inv: cfg.Inventory, media: cfg.Media, info: make(map[*catalog.Entry]*entryInfo),
+		byID: make(map[string]*catalog.Entry), tlsInspected: cfg.TLSInspected, tooOld: tooOldReasons(minTLS, "")}
 	inScope := func(vendor string) bool {
 		if len(cfg.Vendors) > 0 && !slices.Contains(cfg.Vendors, vendor) {
 			return false
@@ -123,9 +143,16 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 			in.scopeInventory(e, s.inv)
 		}
 		s.info[e] = in
+		s.byID[e.ID] = e
 		if e.Transport&catalog.ICMP != 0 {
 			s.icmp = append(s.icmp, e)
 		}
+		if e.Transport.Matches(flow.ProtoUDP) && (isMediaApp(e.App) || e.Vendor == catalog.SiteVendor) {
+			s.mediaEntries = append(s.mediaEntries, e)
+		}
+	}
+	if s.inv == nil {
+		s.mediaPorts = portOnlyMediaPorts(s.mediaEntries)
 	}
 	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}, nil
 }
@@ -259,6 +286,7 @@ func (c *Classifier) Classify(f *flow.Flow, r *Result) {
 		if callID, ok := s.media.MatchMedia(f); ok {
 			c.negotiated(r, callID, sa, da)
 			c.finish(f, r, fail)
+			c.posture(f, r, proto, sa, da, sp, dp, fail)
 			return
 		}
 	}
@@ -268,6 +296,7 @@ func (c *Classifier) Classify(f *flow.Flow, r *Result) {
 		c.withRoles(f, r, proto, sa, da, sp, dp, uncertain)
 	}
 	c.finish(f, r, fail)
+	c.posture(f, r, proto, sa, da, sp, dp, fail)
 }
 
 // finish turns a match into expected or blocked, fills the entry fields
@@ -387,7 +416,7 @@ func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, 
 		if len(r.Matches) == 0 {
 			return false
 		}
-		r.ClassifiedBy = ev
+		r.ClassifiedBy, r.byAddr = ev, ev == ByCatalog
 		if s.inv != nil {
 			in := s.info[r.Matches[0]]
 			r.Reason = in.cloud

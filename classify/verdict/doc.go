@@ -73,6 +73,9 @@
 // unknown or without inventory; missing medium, high when attempts were
 // seen and all failed; unobservable info.
 //
+// Posture findings are aggregated the same way; flows whose Result.Kind
+// is set on an expected or negotiated verdict count there (see Posture).
+//
 // Missing: every required entry in scope (optionally narrowed by
 // Config.Expect) whose from- and to-roles both have hosts in the
 // inventory, forming at least one pair of distinct hosts of the same
@@ -82,4 +85,70 @@
 // with no port number, or dynamic-only entries without a MediaMatcher,
 // cannot be seen on the wire: they are reported as kind unobservable
 // instead.
+//
+// # Media
+//
+// unexpected-media: a UDP flow the SIP analysis recognised as RTP, RTCP or
+// UDPTL by content (Meta.App set, Meta.CallID empty: sipcall.LooksLikeMedia)
+// that nothing allows gets this kind instead of unexpected, with the same
+// severity. If a catalog range allows it (a fixed entry, or with an
+// inventory the documented usual range of a dynamic entry) it stays
+// expected and its reason adds "media without signalling seen": signalling
+// over TLS, which the auditor cannot read, is the common cause.
+//
+// media-outside-documented-range: negotiated media (the MediaMatcher said
+// yes) with a port outside the range the documents give that host's role:
+// the verdict stays Negotiated and Result.Kind carries the finding.
+// With an inventory each side is checked against the media entries (app
+// rtp, rtcp or udptl) between its role and the peer's: an entry's ports
+// are its To side's range (the Genesys media server's 16384-32767, Sinch
+// MRS areas from the site's parameters), stated FromPorts its From side's
+// (Imagicle's server ">= 5000"). An entry that leaves the To side's port
+// to signalling without a range, or a site allow rule covering the port,
+// lets any port through; a side no entry states a range for is not
+// judged. The finding's Dst is the host whose port is outside (the flow's
+// originator when only its port is). Severity medium. Without an
+// inventory the ports are checked against the union of every media range
+// of the vendors in scope, severity low, and not at all when one of those
+// entries leaves its ports to signalling without a range (Genesys phone
+// to SIP gateway): without roles any port could be that entry's.
+//
+// media-missing and media-one-way come from SIP call records, not flows:
+// CallFindings turns a sipcall.Call into findings and Findings.Raise
+// aggregates them by the same key as flows (caller RTP host, callee RTP
+// host and port), counting calls. media-one-way is high (the capture saw
+// one direction, so it is on the path: the other was most likely
+// dropped), media-missing medium (the media may bypass the capture).
+//
+// # Posture
+//
+// Flows the catalog allows (expected, negotiated) are also judged for
+// posture. A Result holds one Kind, so the most severe applies:
+//
+//   - tls-version-too-old (high): the negotiated version (Meta.TLSVersion),
+//     or the highest offered (Meta.TLSOfferedMax) when no ServerHello was
+//     seen, is below TLS 1.2, or below the version an entry's document
+//     states. The catalog has no field for that: it is read from "TLS
+//     1.x" in the entry's component name or notes (Imagicle CTI "(TLS
+//     1.2)"). An old version is a finding on any flow: on unexpected ones
+//     Findings.Observe counts it as a second finding, without an entry.
+//   - plaintext-on-tls-port (high): a TCP connection whose handshake the
+//     capture saw and whose originator sent data, without a "tls" or
+//     "quic" label, where every matching entry requires TLS. It needs
+//     Config.TLSInspected: the TLS dissector reads every TCP flow's first
+//     payload, so only then is a missing label evidence. Entries whose
+//     encryption does not start with a TLS record (smb, rdp) are skipped.
+//   - not-tls-on-https-port (medium): the same where the entry is https
+//     with TLS optional or unset, except on 80 and 8080, the ports
+//     documents list for the plain variant.
+//   - sni-not-in-catalog (low): a flow matched by a cloud entry's CIDRs
+//     whose SNI is none of that entry's FQDNs, or, for an entry with
+//     addresses only (MS Teams media), that no entry in scope lists: the
+//     address rule lets more through than the document meant. A flow to
+//     a cloud entry with names that has neither SNI nor DNS name gets a
+//     note in its reason ("reached by address"), not a finding.
+//
+// dns-failure: Findings.DNSFailures raises one finding per failed name a
+// catalog entry in scope needs (FQDNs, wildcards included), medium for a
+// required entry, low otherwise. Other failed names are not findings.
 package verdict

@@ -33,6 +33,22 @@ type entryInfo struct {
 	expected, portOnly, bothWays, reply, cloud, byName string
 	otherRoles, wrongDirection                         string
 
+	// Reasons of the posture findings and notes (posture.go).
+	unsignalled, unsignalledPortOnly             string
+	plaintext, notTLS, sniMismatch, cloudLiteral string
+	outsideTo, outsideFrom                       string
+	// tooOld holds the reasons for versions below tlsMin when the
+	// entry's document states a TLS version; nil uses the global table.
+	tooOld []oldTLS
+	tlsMin uint16
+	// fromRange: the entry states the From side's ports (FromPorts), so
+	// media there must lie in them.
+	fromRange bool
+	// encryptedInside: the entry's encryption does not begin with a TLS
+	// record (see encryptedInsideApps), so the plaintext check cannot
+	// judge it.
+	encryptedInside bool
+
 	// unobservable is why the entry cannot be seen on the wire; empty
 	// when it can.
 	unobservable string
@@ -94,6 +110,7 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 	in.byName = flowDesc + " (destination named by DNS or TLS SNI)"
 	in.otherRoles = fmt.Sprintf("%s is catalogued for %s %s %s (%s), not between these hosts' roles", in.portsLabel, in.from, arrow, in.to, e.ID)
 	in.wrongDirection = fmt.Sprintf("wrong direction: %s opens this flow to %s %s (%s), not the reverse", in.from, in.to, in.portsLabel, e.ID)
+	in.posture(e, flowDesc)
 	switch {
 	case e.Transport == catalog.ICMP:
 	case len(ports.Ranges) == 0 && ports.Dynamic && !media:

@@ -7,6 +7,8 @@ import (
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 )
 
@@ -74,4 +76,39 @@ roles:
 	// high blocked "genesys-pureconnect/mssql" 10.0.0.10 -> 10.0.0.5:1433
 	// high missing "genesys-pureconnect/mssql" 1433,1434/tcp between 10.1.0.0/16 -> 10.0.0.5, 10.0.0.10 -> 10.0.0.5
 	// medium unexpected "" 10.1.2.3 -> 10.0.0.10:23
+}
+
+// Findings that do not come from one flow: the media problems of a SIP
+// call, raised from the call tracker's OnCall, and the failed lookups of
+// names the catalog needs, raised at the end of the capture window.
+func ExampleCallFindings() {
+	cat, err := catalog.Default()
+	if err != nil {
+		panic(err)
+	}
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Vendors: []string{"imagicle-ucx"}})
+	if err != nil {
+		panic(err)
+	}
+	findings := verdict.NewFindings(cl, verdict.FindingsConfig{})
+
+	call := &sipcall.Call{CallID: "a84b4c76e66710@pc33", Media: []sipcall.MediaStream{{
+		Type: "audio", Proto: "RTP/AVP", OneWay: true,
+		CallerRTP: netip.MustParseAddrPort("10.0.0.5:5004"), CalleeRTP: netip.MustParseAddrPort("10.0.9.7:24000"),
+	}}}
+	for _, g := range verdict.CallFindings(call) { // in sipcall.Config.OnCall
+		findings.Raise(g)
+	}
+	findings.DNSFailures([]dnsinfo.Failure{{Name: "eu.imagicle.cloud", Count: 2, NXDomain: 2}}, 0) // dnsinfo.Cache.Failures()
+
+	for _, g := range findings.All() {
+		where := g.ServerName
+		if g.Dst.IsValid() {
+			where = fmt.Sprintf("%v -> %v:%d (call %s)", g.Src, g.Dst, g.DstPort, g.CallID)
+		}
+		fmt.Printf("%s %s %s: %s\n", g.Severity, g.Kind, where, g.Reason)
+	}
+	// Output:
+	// high media-one-way 10.0.0.5 -> 10.0.9.7:24000 (call a84b4c76e66710@pc33): media flowed one way only, although both sides said sendrecv
+	// medium dns-failure eu.imagicle.cloud: lookups of eu.imagicle.cloud, a name Imagicle Licensing portal needs (imagicle-ucx/cloud-licensing), failed: 2 NXDOMAIN
 }

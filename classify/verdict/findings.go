@@ -24,7 +24,9 @@ type Finding struct {
 	// source ports are not kept, since they differ per attempt.
 	DstPort                                        uint16
 	Vendor, EntryID, FromRole, ToRole, App, Reason string
-	// Names the parsers learnt, from the first flow that had them.
+	// Names the parsers learnt, from the first flow that had them. For
+	// dns-failure findings ServerName is the name whose lookups failed;
+	// for media findings CallID is the first call that showed them.
 	SNI, ServerName, CallID string
 	// Count is the number of flows, or of capture windows for missing and
 	// unobservable findings.
@@ -45,6 +47,9 @@ type FindingsConfig struct {
 	MaxFindings int
 }
 
+// findingKey is what findings aggregate by. Findings raised without a
+// flow (Raise) use the same key; dns-failure findings aggregate by name
+// instead (Findings.dnsByName).
 type findingKey struct {
 	kind     Kind
 	proto    uint8
@@ -58,12 +63,14 @@ type findingKey struct {
 // capture window. It is not safe for concurrent use: merge per-worker
 // results by feeding one Findings, or guard it.
 type Findings struct {
-	c       *shared
-	max     int
-	byKey   map[findingKey]int
-	list    []Finding
-	dropped uint64
-	counts  [NumVerdicts]uint64
+	c     *shared
+	max   int
+	byKey map[findingKey]int
+	list  []Finding
+	// dnsByName indexes the dns-failure findings by failed name.
+	dnsByName map[string]int
+	dropped   uint64
+	counts    [NumVerdicts]uint64
 
 	// Per entry in scope (entryInfo.idx), for the current window.
 	working []bool
@@ -88,6 +95,11 @@ func NewFindings(c *Classifier, cfg FindingsConfig) *Findings {
 
 // Observe accounts one classified flow. It allocates only when the flow
 // opens a new finding.
+//
+// A flow whose Result.Kind is not tls-version-too-old but that shows a TLS
+// version below 1.2 (an unexpected flow speaking TLS 1.0) also counts
+// towards a tls-version-too-old finding without an entry: a Result holds
+// one kind, and an old version is a finding wherever it is seen.
 func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 	fs.counts[r.Verdict]++
 	fs.flows++
@@ -109,12 +121,37 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 			fs.blocked[fs.c.info[e].idx]++
 		}
 	}
-	if r.Kind == "" {
+	if r.Kind != "" {
+		src, dst := f.Src(), f.Dst()
+		if r.flip {
+			src, dst = dst, src
+		}
+		k := findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.Entry}
+		fs.observe(k, f, r.Severity, r.Reason, r)
+	}
+	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
 		return
 	}
-	src, dst := f.Src(), f.Dst()
-	k := findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.Entry}
+	if v, offered := tlsVersionOf(f.Meta); v != 0 && tlsRank(v) < minTLS {
+		k := findingKey{kind: KindTLSTooOld, proto: f.Key.Proto(), src: f.Src().Addr(), dst: f.Dst().Addr(), dport: f.Dst().Port()}
+		n := len(fs.list)
+		fs.observe(k, f, High, tooOldReason(fs.c.tooOld, v, offered), nil)
+		if len(fs.list) > n {
+			fs.list[n].FromRole, fs.list[n].ToRole = r.FromRole, r.ToRole
+		}
+	}
+}
+
+// observe counts f towards the finding k, opening it from r (nil: no
+// entry, roles or app) when it is new.
+func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason string, r *Result) {
 	sni, server := names(f)
+	callID := ""
+	if r != nil {
+		callID = r.CallID
+	} else if f.Meta != nil {
+		callID = f.Meta.CallID
+	}
 	if i, ok := fs.byKey[k]; ok {
 		g := &fs.list[i]
 		g.Count++
@@ -127,7 +164,7 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 			g.ServerName = server
 		}
 		if g.CallID == "" {
-			g.CallID = r.CallID
+			g.CallID = callID
 		}
 		return
 	}
@@ -136,13 +173,20 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		return
 	}
 	g := Finding{
-		Kind: r.Kind, Severity: r.Severity, Proto: k.proto, Src: k.src, Dst: k.dst, DstPort: k.dport,
-		Vendor: r.Vendor, EntryID: r.EntryID, FromRole: r.FromRole, ToRole: r.ToRole, App: r.App,
-		Reason: r.Reason, SNI: sni, ServerName: server, CallID: r.CallID,
+		Kind: k.kind, Severity: sev, Proto: k.proto, Src: k.src, Dst: k.dst, DstPort: k.dport,
+		Reason: reason, SNI: sni, ServerName: server, CallID: callID,
 		Count: 1, FirstSeen: f.First, LastSeen: f.Last,
 	}
-	if r.Entry != nil {
-		g.Ports = fs.c.info[r.Entry].portsLabel
+	if r != nil {
+		g.Vendor, g.EntryID, g.FromRole, g.ToRole, g.App = r.Vendor, r.EntryID, r.FromRole, r.ToRole, r.App
+		if r.flip {
+			g.FromRole, g.ToRole = g.ToRole, g.FromRole
+		}
+	} else if f.Meta != nil {
+		g.App = f.Meta.App
+	}
+	if k.entry != nil {
+		g.Ports = fs.c.info[k.entry].portsLabel
 	}
 	fs.byKey[k] = len(fs.list)
 	fs.list = append(fs.list, g)
@@ -288,5 +332,11 @@ func compareFindings(a, b Finding) int {
 	if c := a.Dst.Compare(b.Dst); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.DstPort, b.DstPort)
+	if c := cmp.Compare(a.DstPort, b.DstPort); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ServerName, b.ServerName); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.CallID, b.CallID)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/sipcall"
 )
 
 // Verdict is the judgement of one flow against the catalog and inventory.
@@ -94,8 +95,8 @@ func (e Evidence) MarshalText() ([]byte, error) { return []byte(e.String()), nil
 // Kind is the kind of a finding.
 type Kind string
 
-// The finding kinds this package produces. Later analyses (TLS policy,
-// SIP) add their own kinds with the same Finding type.
+// The finding kinds this package produces. Later analyses add their own
+// kinds with the same Finding type.
 const (
 	KindUnexpected     Kind = "unexpected"
 	KindWrongDirection Kind = "wrong-direction"
@@ -105,6 +106,40 @@ const (
 	// wire (no port stated, or media negotiated in signalling the auditor
 	// does not follow). Reported instead of calling it missing.
 	KindUnobservable Kind = "unobservable"
+
+	// KindUnexpectedMedia: RTP, RTCP or UDPTL recognised by its content,
+	// with no signalling seen for it, that nothing in the catalog allows.
+	// It replaces KindUnexpected for such flows.
+	KindUnexpectedMedia Kind = "unexpected-media"
+	// KindMediaOutsideRange: media negotiated in signalling on a port
+	// outside the range the vendor documents for that host's role: a
+	// firewall built from the documents would drop it. The verdict stays
+	// Negotiated.
+	KindMediaOutsideRange Kind = "media-outside-documented-range"
+	// KindMediaMissing and KindMediaOneWay come from SIP call records
+	// (CallFindings), not from a single flow.
+	KindMediaMissing Kind = sipcall.FindingMediaMissing
+	KindMediaOneWay  Kind = sipcall.FindingMediaOneWay
+
+	// TLS posture. These are set on flows the catalog allows, whose
+	// verdict stays Expected or Negotiated.
+
+	// KindTLSTooOld: the flow negotiated (or, without a ServerHello,
+	// offered at most) a version below TLS 1.2, or below the version the
+	// entry's document states.
+	KindTLSTooOld Kind = "tls-version-too-old"
+	// KindPlaintextOnTLSPort: a TCP flow that exchanged data without a
+	// TLS handshake, where every matching entry requires TLS.
+	KindPlaintextOnTLSPort Kind = "plaintext-on-tls-port"
+	// KindNotTLSOnHTTPSPort: the same on an https entry whose document
+	// allows plain HTTP too.
+	KindNotTLSOnHTTPSPort Kind = "not-tls-on-https-port"
+	// KindSNINotInCatalog: a TLS flow allowed by a cloud entry's address
+	// ranges whose SNI names a service the catalog does not list there.
+	KindSNINotInCatalog Kind = "sni-not-in-catalog"
+	// KindDNSFailure: lookups of a name the catalog needs failed
+	// (Findings.DNSFailures).
+	KindDNSFailure Kind = "dns-failure"
 )
 
 // Severity ranks findings. The zero value is Info.
@@ -135,8 +170,12 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 type Result struct {
 	Verdict      Verdict
 	ClassifiedBy Evidence
-	// Kind is the finding the flow produces: KindUnexpected,
-	// KindWrongDirection or KindBlocked; empty for the other verdicts.
+	// Kind is the finding the flow produces, empty when none. Unexpected
+	// flows carry KindUnexpected, KindWrongDirection or
+	// KindUnexpectedMedia, blocked ones KindBlocked. Expected and
+	// negotiated flows carry a posture finding when they have one (the
+	// TLS kinds, KindMediaOutsideRange): the verdict says the catalog
+	// allows the flow, the kind says what is still wrong with it.
 	Kind Kind
 	// Entry is the entry that allows the flow (expected, negotiated,
 	// blocked), or for an unexpected flow the entry whose port matched but
@@ -165,6 +204,12 @@ type Result struct {
 	PortOnly bool
 	// Severity of the finding (meaningful when Kind is set).
 	Severity Severity
+
+	// flip: the finding's destination is the flow's originator (the
+	// side whose media port lies outside the documented range).
+	flip bool
+	// byAddr: matched by a cloud entry's CIDRs.
+	byAddr bool
 }
 
 func (r *Result) reset() {

@@ -184,9 +184,30 @@ func check(t *testing.T, r *verdict.Result, w want) {
 	if w.severity != 0 && r.Severity != w.severity {
 		t.Errorf("severity = %v, want %v", r.Severity, w.severity)
 	}
-	if (r.Kind == "") != (r.Verdict != verdict.Unexpected && r.Verdict != verdict.Blocked) {
+	if !kindFits(r) {
 		t.Errorf("kind %q with verdict %v", r.Kind, r.Verdict)
 	}
+}
+
+// kindFits is the contract between verdicts and kinds: unexpected and
+// blocked flows always carry theirs; allowed flows only posture findings.
+func kindFits(r *verdict.Result) bool {
+	switch r.Verdict {
+	case verdict.Unexpected:
+		return r.Kind == verdict.KindUnexpected || r.Kind == verdict.KindWrongDirection || r.Kind == verdict.KindUnexpectedMedia
+	case verdict.Blocked:
+		return r.Kind == verdict.KindBlocked
+	case verdict.Expected:
+		switch r.Kind {
+		case "", verdict.KindTLSTooOld, verdict.KindPlaintextOnTLSPort, verdict.KindNotTLSOnHTTPSPort, verdict.KindSNINotInCatalog:
+			return true
+		}
+	case verdict.Negotiated:
+		return r.Kind == "" || r.Kind == verdict.KindTLSTooOld || r.Kind == verdict.KindMediaOutsideRange
+	default:
+		return r.Kind == ""
+	}
+	return false
 }
 
 func TestClassifyPortOnly(t *testing.T) {
