@@ -27,7 +27,7 @@
 //	10.10.1.40     file-server        SMB 3, TCP 445
 //	10.10.2.10-249 workstations       agents' PCs; 10.10.2.10-73 also have
 //	                                  2001:db8:10:2::a-::49 (low byte = IPv4 host number)
-//	10.10.3.10-249 ip-phones          802.1Q VLAN 30 (priority 5), SIP 5060, RTP 10000-19999;
+//	10.10.3.10-249 ip-phones          802.1Q VLAN 30 (priority 5), SIP 5060, RTP 2222-2269 (the Polycom VVX range the Genesys document gives);
 //	                                  10.10.3.10-73 also 2001:db8:10:3::a-::49;
 //	                                  10.10.3.210-249 are switched off (ICMP port unreachable)
 //	203.0.113.10   carrier-sbc        SIP signalling of the carrier trunk

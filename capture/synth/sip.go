@@ -261,7 +261,9 @@ func (c *conv) newDialog(o callOpts) *dialog {
 	case n < 5:
 		d.rtcpMux = true
 	case n < 8:
-		d.rtcpAttr = d.caller.rtp + 101
+		// RFC 3605: RTCP on a port other than RTP+1, inside the caller's
+		// media range (fixed-range phones could not use another).
+		d.rtcpAttr = d.caller.media.altRTCPPort(d.caller.rtp)
 	}
 	return d
 }

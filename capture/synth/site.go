@@ -45,6 +45,13 @@ func (h *host) mediaPort() uint16 {
 	return p
 }
 
+// altRTCPPort is an odd port of the host's media range other than rtp+1,
+// for an explicit a=rtcp attribute.
+func (h *host) altRTCPPort(rtp uint16) uint16 {
+	span := h.mediaHi - h.mediaLo
+	return h.mediaLo + (rtp-h.mediaLo+span/2)%span | 1
+}
+
 // site is the simulated contact center; doc.go lists its addresses.
 type site struct {
 	router net.HardwareAddr
@@ -126,7 +133,7 @@ func newSite(rng interface{ IntN(int) int }) *site {
 	for i := 10; i < 250; i++ {
 		w := mk("workstation", netip.AddrFrom4([4]byte{10, 10, 2, byte(i)}).String(), 128, false, 0)
 		s.workstations = append(s.workstations, w)
-		p := mediaRange(mk("ip-phone", netip.AddrFrom4([4]byte{10, 10, 3, byte(i)}).String(), 64, false, voiceVLAN), 10000, 20000)
+		p := mediaRange(mk("ip-phone", netip.AddrFrom4([4]byte{10, 10, 3, byte(i)}).String(), 64, false, voiceVLAN), 2222, 2270)
 		s.phones = append(s.phones, p)
 		if i < 74 {
 			s.workstations6 = append(s.workstations6, twin(w, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 0x10, 0, 2, 14: 0, 15: byte(i)}).String()))

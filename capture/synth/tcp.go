@@ -184,8 +184,9 @@ type catalogSession struct {
 }
 
 // catalogSessions: SMB to the file server, TDS from the CIC server to SQL
-// Server, CIC Notifier (3952) and ICWS (8018) from agent workstations, and
-// the media server's control link (5597) to the CIC server.
+// Server, CIC Session Manager (3952) and ICWS (8018) from agent
+// workstations, and the media server's Notifier link (5597, TLS) to the
+// CIC server.
 var catalogSessions = [...]catalogSession{
 	{445, func(s *site, c *conv) *host { return c.pick(s.workstations) }, func(s *site) *host { return s.files }, smbRequest, smbResponse},
 	{1433, func(s *site, c *conv) *host { return s.cic }, func(s *site) *host { return s.sql }, tdsRequest, tdsResponse},
@@ -197,6 +198,13 @@ var catalogSessions = [...]catalogSession{
 func runTCP(c *conv) {
 	g := c.g
 	cs := &catalogSessions[g.rng.IntN(len(catalogSessions))]
+	if cs.port == 5597 {
+		// The Notifier link from the media server must be TLS (the
+		// catalog's notifier-tls entry): a TLS session, named after the
+		// CIC server.
+		c.tlsSession(cs.client(g.site, c), cs.server(g.site), cs.port, "cic01.example.local", nil, g.rng.IntN(2) == 0, 1+g.rng.IntN(3))
+		return
+	}
 	c.flow("tcp")
 	t := c.dial(cs.client(g.site, c), cs.server(g.site), cs.port)
 	t.connect()

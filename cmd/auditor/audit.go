@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
@@ -14,6 +18,7 @@ import (
 	"github.com/ccaudit/auditor/classify/names"
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -31,18 +36,57 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// auditFlags are the flags that choose what flows are judged against,
-// shared by replay and capture.
+// repeatFlag is a repeatable flag kept whole (URLs may contain commas).
+type repeatFlag []string
+
+func (r *repeatFlag) String() string { return strings.Join(*r, " ") }
+
+func (r *repeatFlag) Set(v string) error {
+	*r = append(*r, v)
+	return nil
+}
+
+// auditFlags are the flags that choose what flows are judged against and
+// where findings are sent, shared by replay and capture.
 type auditFlags struct {
-	site     string
-	vendors  listFlag
-	catalogs listFlag
+	site      string
+	vendors   listFlag
+	catalogs  listFlag
+	alerts    repeatFlag
+	alertsTok string
+	sensor    string // set by the command
 }
 
 func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.site, "site", "", "site inventory (YAML): which hosts play which roles; without it flows are judged by port only")
 	fs.Var(&a.vendors, "vendor", "judge against these vendors only (repeatable or comma-separated; default: the site's vendors, or all)")
 	fs.Var(&a.catalogs, "catalog", "extra catalog file in the catalog schema (repeatable)")
+	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://... (batched NDJSON POST)")
+	fs.StringVar(&a.alertsTok, "alerts-token-env", "", "environment variable holding a bearer token for http(s) alert destinations")
+}
+
+// openAlerts starts the alert feed, or returns nil when no --alerts was
+// given.
+func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
+	if len(a.alerts) == 0 {
+		return nil, nil
+	}
+	var sinks []alerts.Sink
+	for _, dest := range a.alerts {
+		sink, err := alerts.Open(dest, alerts.Options{Stdout: stdout, TokenEnv: a.alertsTok, Hostname: a.sensor})
+		if err != nil {
+			for _, s := range sinks {
+				s.Close()
+			}
+			var de *alerts.DestError
+			if errors.As(err, &de) {
+				return nil, &usageError{err.Error()}
+			}
+			return nil, err
+		}
+		sinks = append(sinks, sink)
+	}
+	return alerts.New(sinks, alerts.FeedOptions{}), nil
 }
 
 // auditor classifies finished flows and aggregates findings. Workers share
@@ -70,6 +114,9 @@ type auditor struct {
 	dmu     sync.Mutex
 	tlsDiss []*names.TLS
 	dnsDiss []*names.DNS
+
+	// feed, when --alerts is given, gets every finding as it happens.
+	feed *alerts.Feed
 
 	calls    *parquetout.TableWriter[parquetout.CallRow]
 	callRow  parquetout.CallRow
@@ -115,7 +162,9 @@ func (a *auditFlags) loadCatalog() (*catalog.Catalog, error) {
 // classifier builds the verdict engine from the catalog and the site
 // inventory named by the flags.
 func (a *auditFlags) classifier(cat *catalog.Catalog, media verdict.MediaMatcher) (*verdict.Classifier, *catalog.Inventory, error) {
-	cfg := verdict.Config{Catalog: cat, Vendors: a.vendors, Media: media}
+	// Every flow goes through the TLS dissector, so a flow on a TLS port
+	// that it did not see start a handshake is plaintext.
+	cfg := verdict.Config{Catalog: cat, Vendors: a.vendors, Media: media, TLSInspected: true}
 	var inv *catalog.Inventory
 	if a.site != "" {
 		var err error
@@ -170,6 +219,18 @@ func (a *auditor) openCalls(path string) error {
 // concurrently with itself.
 func (a *auditor) call(c *sipcall.Call) {
 	a.nCalls++
+	if gs := verdict.CallFindings(c); len(gs) > 0 {
+		a.mu.Lock()
+		for _, g := range gs {
+			a.findings.Raise(g)
+		}
+		a.mu.Unlock()
+		if a.feed != nil {
+			for i := range gs {
+				a.feed.Publish(alerts.FindingEvent(&gs[i], a.flags.sensor))
+			}
+		}
+	}
 	if a.calls == nil || a.callsErr != nil {
 		return
 	}
@@ -214,6 +275,9 @@ func (a *auditor) judge() func(f *flow.Flow, row *parquetout.FlowRow) {
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
 		a.mu.Unlock()
+		if a.feed != nil && r.Kind != "" {
+			a.feed.Publish(alerts.FlowEvent(f, &r, a.flags.sensor))
+		}
 	}
 }
 
@@ -268,10 +332,20 @@ func (a *auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	fs := a.findings
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
 	a.mu.Unlock()
+	fs.DNSFailures(a.dns.Failures(), now)
 	fs.Finish(now)
 	all := fs.All()
 	if adjust != nil {
 		adjust(all)
+	}
+	if a.feed != nil {
+		for i := range all {
+			// Flow findings went out as they happened; the window adds
+			// those that no single flow raised.
+			if !all[i].Dst.IsValid() {
+				a.feed.Publish(alerts.FindingEvent(&all[i], a.flags.sensor))
+			}
+		}
 	}
 	w, err := parquetout.CreateFindings(path, parquetout.Options{})
 	if err != nil {
@@ -320,7 +394,9 @@ func (a *auditor) finish(sum *replaySummary, path string, top int) error {
 		}
 	}
 	sum.FindingsDropped = fs.Dropped()
-	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindBlocked, verdict.KindMissing} {
+	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindUnexpectedMedia,
+		verdict.KindBlocked, verdict.KindMissing, verdict.KindMediaMissing, verdict.KindMediaOneWay, verdict.KindMediaOutsideRange,
+		verdict.KindTLSTooOld, verdict.KindPlaintextOnTLSPort, verdict.KindNotTLSOnHTTPSPort, verdict.KindSNINotInCatalog, verdict.KindDNSFailure} {
 		for _, g := range fs.Top(k, top) {
 			sum.TopFindings = append(sum.TopFindings, lineOf(&g))
 		}
@@ -350,4 +426,18 @@ func (a *auditor) summarizeParsers(sum *replaySummary) {
 		p.DNSResponses += st.Responses.Load()
 	}
 	sum.Parsers = p
+}
+
+// closeAlerts flushes the alert feed, waiting a bounded time for slow
+// receivers; what it abandons is counted in the feed's stats.
+func (a *auditor) closeAlerts() *alerts.Stats {
+	if a.feed == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a.feed.Close(ctx)
+	st := a.feed.Stats()
+	a.feed = nil
+	return &st
 }

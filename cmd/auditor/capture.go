@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -95,7 +96,7 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	return captureLive(ctx, log, o, hook, tableCfg)
+	return captureLive(ctx, log, s.stdout, o, hook, tableCfg)
 }
 
 // engine is a live source plus what the capture loop needs from it.
@@ -152,7 +153,7 @@ func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
 
 // captureLive runs the pipeline on a live interface until ctx ends,
 // rotating its output into Hive partitions.
-func captureLive(ctx context.Context, log *slog.Logger, o captureOptions, hook bpf.Hook, tableCfg flow.Config) error {
+func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o captureOptions, hook bpf.Hook, tableCfg flow.Config) error {
 	// SIGHUP reloads the catalog and inventory; registered first so that a
 	// HUP during startup is not the default "terminate".
 	var reload atomic.Bool
@@ -160,10 +161,15 @@ func captureLive(ctx context.Context, log *slog.Logger, o captureOptions, hook b
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	o.audit.sensor = o.sensor
 	aud, err := o.audit.load()
 	if err != nil {
 		return err
 	}
+	if aud.feed, err = o.audit.openAlerts(stdout); err != nil {
+		return err
+	}
+	defer aud.closeAlerts()
 	eng, err := openEngine(log, o, hook)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -100,6 +101,10 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	if err != nil {
 		return nil, err
 	}
+	if aud.feed, err = o.audit.openAlerts(s.stdout); err != nil {
+		return nil, err
+	}
+	defer aud.closeAlerts()
 	src, err := source.Open(paths, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		return nil, err
@@ -160,6 +165,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, err
 	}
 	sum.Outputs["findings"] = findingsPath
+	sum.Alerts = aud.closeAlerts()
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
 
@@ -336,6 +342,7 @@ type replaySummary struct {
 	FindingsDropped  uint64            `json:"findings_dropped,omitempty"`
 	TopFindings      []findingLine     `json:"top_findings,omitempty"`
 	Parsers          *parserSummary    `json:"parsers,omitempty"`
+	Alerts           *alerts.Stats     `json:"alerts,omitempty"`
 	Interrupted      bool              `json:"interrupted,omitempty"`
 }
 
@@ -414,6 +421,10 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	}
 	if sum.Verdicts != nil {
 		writeVerdicts(&b, sum)
+	}
+	if a := sum.Alerts; a != nil {
+		fmt.Fprintf(&b, "alerts     %d published, %d emitted, %d deduplicated, %d rate-limited, %d dropped (queue full)\n",
+			a.Published, a.Emitted, a.Deduplicated, a.RateLimited, a.DroppedQueueFull)
 	}
 	keys := make([]string, 0, len(sum.Outputs))
 	for k := range sum.Outputs {

@@ -185,11 +185,11 @@ func TestReplayDemoFindings(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
-		"blocked high tcp 10.10.2.153>10.10.1.11:3952 genesys-pureconnect/session-manager workstation->cic-server count=1 ",
-		"blocked high tcp 10.10.2.193>10.10.1.5:1433 genesys-pureconnect/mssql workstation->sql-server count=1 ",
+		"blocked high tcp 10.10.2.117>10.10.1.5:1433 genesys-pureconnect/mssql workstation->sql-server count=1 ",
+		"blocked high tcp 10.10.2.227>10.10.1.11:3952 genesys-pureconnect/session-manager workstation->cic-server count=1 ",
 		"blocked high udp 10.10.1.10>10.10.3.210:5060 genesys-pureconnect/sip cic-server->ip-phone count=1 ",
 		"missing medium tcp >:0 genesys-pureconnect/cic-switchover cic-server->cic-server count=1 10.10.1.10 -> 10.10.1.11; 10.10.1.11 -> 10.10.1.10",
-		"unexpected medium tcp 10.10.2.156>10.10.3.113:23  workstation->ip-phone count=1 ",
+		"unexpected medium tcp 10.10.2.154>10.10.3.162:23  workstation->ip-phone count=1 ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings.parquet rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -227,5 +227,43 @@ func TestReplayEveryFindingKind(t *testing.T) {
 	}
 	if got := len(kinds["blocked"]); got != 3 {
 		t.Errorf("%d blocked findings, want the unanswered SYN, the RST and the ICMP unreachable: %v", got, kinds["blocked"])
+	}
+}
+
+// --alerts sends every finding as an ECS event: the demo's flow findings as
+// they happen, its missing entry when the window closes.
+func TestReplayAlertsFile(t *testing.T) {
+	dir := t.TempDir()
+	alertsPath := filepath.Join(dir, "alerts.ndjson")
+	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--alerts", alertsPath,
+		"--out", dir, "../../testdata/demo.pcapng"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(alertsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var ev struct {
+			Event struct{ Kind, Action string }
+			Rule  struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, line)
+		}
+		if ev.Event.Kind != "alert" {
+			t.Errorf("event.kind %q", ev.Event.Kind)
+		}
+		actions[ev.Event.Action]++
+	}
+	if actions["blocked"] != 3 || actions["unexpected"] != 1 || actions["missing"] != 1 {
+		t.Errorf("alert actions %v, want 3 blocked, 1 unexpected, 1 missing", actions)
+	}
+}
+
+func TestReplayBadAlertDestIsUsageError(t *testing.T) {
+	if _, stderr, code := runCLI(t, "replay", "--alerts", "syslog+tcp://", "x.pcap"); code != exitUsage {
+		t.Fatalf("exit %d, want usage error: %s", code, stderr)
 	}
 }
