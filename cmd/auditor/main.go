@@ -39,6 +39,7 @@ func commands() []command {
 		{name: "replay", summary: "read pcap/pcapng captures, judge every flow, write Parquet", run: runReplay},
 		{name: "capture", summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", run: runCapture},
 		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs", run: runCatalog},
+		{name: "report", summary: "render a compliance report from Parquet output", run: runReport},
 		{name: "gen", summary: "write a deterministic synthetic contact-center capture", hidden: true, run: runGen},
 	}
 }

@@ -1,0 +1,1083 @@
+package compliance
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// Options configure a Builder. The zero value reports everything found,
+// by port-level facts only.
+type Options struct {
+	// Window selects the rows reported; zero bounds are open.
+	Window Window
+	// Catalog gives entries' TLS policies, required flags and media ranges;
+	// nil leaves TLS policy and media ranges unjudged.
+	Catalog *catalog.Catalog
+	// Sites are the inventories the report judges per site. A flow belongs
+	// to the first site that lists either of its hosts. Without any, the
+	// report has one site named NoSite.
+	Sites []*catalog.Inventory
+	// Previous is the report to list new and resolved findings against;
+	// PreviousNote says why there is none (shown in the report).
+	Previous     *Report
+	PreviousNote string
+	// Top bounds the tables of top findings, talkers and examples
+	// (default 10).
+	Top int
+	// Input names the directory read, as the report shows it.
+	Input string
+	// GeneratedAt is the report's time; tests fix it.
+	GeneratedAt time.Time
+}
+
+// Site names used when no inventory claims a host.
+const (
+	NoSite    = "all hosts"
+	OtherSite = "hosts in no inventory"
+)
+
+// The most distinct values kept per aggregate (host pairs of an entry,
+// destinations of a talker): reports stay bounded on scans.
+const maxDistinct = 1000
+
+// Builder aggregates Parquet rows into a Report. Rows are consumed file by
+// file and not kept, so memory grows with distinct findings, entries and
+// hosts, not with flows.
+type Builder struct {
+	opts  Options
+	sites []*siteAcc
+	other *siteAcc // hosts in no inventory, created on first use
+
+	verdicts map[string]int64
+	findings map[string]*Finding
+	windows  map[windowKey]struct{}
+	timeline []timePoint
+	entries  map[string]*entryAcc
+	talkers  map[string]*talkerAcc
+	tlsVers  map[string]*tlsAcc
+	plain    map[string]*PlainFlow
+	// Media is judged from the calls when calls.parquet files exist, else
+	// from the media flows; both are gathered as files come in any order.
+	flowMedia mediaAcc
+	callMedia mediaAcc
+	calls     *callsAcc
+	capture   Capture
+	sensors   map[string]*Sensor
+	data      Window
+}
+
+type siteAcc struct {
+	name      string
+	inv       *catalog.Inventory
+	ranges    []PortRange
+	flows     int64
+	issues    map[string]int64
+	flowMedia map[string]int64 // media issues judged from flows
+	callMedia map[string]int64 // media issues judged from calls
+	vendors   map[string]*vendorAcc
+}
+
+type vendorAcc struct {
+	VendorVerdict
+	issues    map[string]int64
+	flowMedia map[string]int64
+}
+
+type entryAcc struct {
+	EntryStatus
+	pairs   map[string]int64
+	blocked map[string]int64
+	missing string
+	unobs   bool
+}
+
+type talkerAcc struct {
+	Talker
+	dsts  map[string]struct{}
+	ports map[string]int64
+}
+
+type tlsAcc struct {
+	flows   int64
+	servers map[string]struct{}
+}
+
+type mediaAcc struct {
+	Media
+	ports map[uint16][2]int64 // port -> in range, out of range
+}
+
+type callsAcc struct {
+	Calls
+	reasons map[string]int64
+	codecs  map[string]int64
+}
+
+type windowKey struct {
+	key      string
+	from, to int64
+}
+
+type timePoint struct {
+	at   time.Time
+	kind string
+	n    int64
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder(opts Options) *Builder {
+	if opts.Top <= 0 {
+		opts.Top = 10
+	}
+	b := &Builder{
+		opts: opts, verdicts: map[string]int64{}, findings: map[string]*Finding{}, windows: map[windowKey]struct{}{},
+		entries: map[string]*entryAcc{}, talkers: map[string]*talkerAcc{},
+		tlsVers: map[string]*tlsAcc{}, plain: map[string]*PlainFlow{},
+		sensors: map[string]*Sensor{}, flowMedia: mediaAcc{ports: map[uint16][2]int64{}},
+		callMedia: mediaAcc{ports: map[uint16][2]int64{}},
+	}
+	for _, inv := range opts.Sites {
+		b.sites = append(b.sites, b.newSite(inv.Site, inv))
+	}
+	if len(b.sites) == 0 {
+		b.sites = append(b.sites, b.newSite(NoSite, nil))
+	}
+	return b
+}
+
+func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
+	return &siteAcc{name: name, inv: inv, ranges: mediaRanges(b.opts.Catalog, inv),
+		issues: map[string]int64{}, flowMedia: map[string]int64{}, callMedia: map[string]int64{},
+		vendors: map[string]*vendorAcc{}}
+}
+
+// mediaEntryApps are the catalog apps whose ports are media ports.
+var mediaEntryApps = []string{"rtp", "rtcp", "srtp", "udptl"}
+
+// mediaRanges are the documented UDP media ranges of the site's vendors
+// (every vendor without an inventory), with the site's overrides. Ranges
+// wider than half the port space ("UDP >= 1025") document nothing.
+func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) []PortRange {
+	if cat == nil {
+		return nil
+	}
+	var out []PortRange
+	for _, e := range cat.Entries() {
+		if !slices.Contains(mediaEntryApps, e.App) || e.Transport&catalog.UDP == 0 {
+			continue
+		}
+		ports := e.Ports
+		if inv != nil {
+			if !inv.Deploys(e.Vendor) {
+				continue
+			}
+			ports = inv.EffectivePorts(e)
+		}
+		for _, r := range ports.Ranges {
+			if int(r.Hi)-int(r.Lo) > 32768 {
+				continue
+			}
+			out = append(out, PortRange{Entry: e.ID, Lo: r.Lo, Hi: r.Hi})
+		}
+	}
+	slices.SortFunc(out, func(a, b PortRange) int {
+		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Entry, b.Entry))
+	})
+	return out
+}
+
+func inRanges(rs []PortRange, port int32) bool {
+	for _, r := range rs {
+		if port >= int32(r.Lo) && port <= int32(r.Hi) {
+			return true
+		}
+	}
+	return false
+}
+
+// siteOf returns the first site whose inventory lists one of the
+// addresses; with no inventories, the one site.
+func (b *Builder) siteOf(addrs ...string) *siteAcc {
+	if b.sites[0].inv == nil {
+		return b.sites[0]
+	}
+	for _, s := range b.sites {
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil && len(s.inv.RolesOf(ip)) > 0 {
+				return s
+			}
+		}
+	}
+	return b.otherSite()
+}
+
+func (b *Builder) otherSite() *siteAcc {
+	if b.other == nil {
+		b.other = b.newSite(OtherSite, nil)
+		b.other.ranges = nil
+	}
+	return b.other
+}
+
+func (s *siteAcc) vendor(name string) *vendorAcc {
+	v, ok := s.vendors[name]
+	if !ok {
+		v = &vendorAcc{VendorVerdict: VendorVerdict{Vendor: name}, issues: map[string]int64{}, flowMedia: map[string]int64{}}
+		s.vendors[name] = v
+	}
+	return v
+}
+
+func (b *Builder) sensor(f File, rowSensor string) *Sensor {
+	name := cmp.Or(rowSensor, f.Sensor)
+	s, ok := b.sensors[name]
+	if !ok {
+		s = &Sensor{Name: name}
+		b.sensors[name] = s
+	}
+	return s
+}
+
+func (b *Builder) skipFile(File) { b.capture.FilesSkipped++ }
+
+func (b *Builder) fileError(f File, err error) {
+	b.capture.Errors = append(b.capture.Errors, fmt.Sprintf("%s: %v", f.Path, err))
+}
+
+// addLoss adds the capture counters of a file's metadata.
+func (b *Builder) addLoss(f File, md map[string]string) {
+	b.capture.FilesRead++
+	s := b.sensor(f, "")
+	s.Files++
+	// The counters describe the packets behind a span's flows; the
+	// findings and calls files of the same span would count them again.
+	if f.Table != FlowsTable {
+		return
+	}
+	var recv, drop int64
+	if _, err := fmt.Sscan(md[MetaPacketsReceived], &recv); err != nil {
+		return
+	}
+	if _, err := fmt.Sscan(md[MetaPacketsDropped], &drop); err != nil {
+		return
+	}
+	s.LossRecorded = true
+	s.Received += recv
+	s.Dropped += drop
+}
+
+func (b *Builder) seen(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if b.data.From.IsZero() || t.Before(b.data.From) {
+		b.data.From = t
+	}
+	if t.After(b.data.To) {
+		b.data.To = t
+	}
+}
+
+// AddFlows accounts the rows of one flows file that start in the window.
+func (b *Builder) AddFlows(f File, rows []parquetout.FlowRow) {
+	for i := range rows {
+		r := &rows[i]
+		if !b.opts.Window.Contains(r.FirstSeen) {
+			continue
+		}
+		b.addFlow(f, r)
+	}
+}
+
+func (b *Builder) addFlow(f File, r *parquetout.FlowRow) {
+	b.seen(r.FirstSeen)
+	b.seen(r.LastSeen)
+	b.capture.Flows++
+	b.sensor(f, r.Sensor).Flows++
+	verdict := cmp.Or(r.Verdict, "unjudged")
+	b.verdicts[verdict]++
+	site := b.siteOf(r.SrcIP, r.DstIP)
+	site.flows++
+	v := site.vendor(r.Vendor)
+	switch verdict {
+	case "expected":
+		v.Expected++
+	case "negotiated":
+		v.Negotiated++
+	case "blocked":
+		v.Blocked++
+	case "unexpected":
+		v.Unexpected++
+		b.addTalker(site, r)
+	}
+	if r.EntryID != "" {
+		b.entryFlow(r, verdict)
+	}
+	b.tlsFlow(site, v, r)
+	b.mediaFlow(site, v, r)
+}
+
+func (b *Builder) entry(id, vendor string) *entryAcc {
+	e, ok := b.entries[id]
+	if !ok {
+		e = &entryAcc{EntryStatus: EntryStatus{ID: id, Vendor: vendor}, pairs: map[string]int64{}, blocked: map[string]int64{}}
+		if b.opts.Catalog != nil {
+			if ce, ok := b.opts.Catalog.Entry(id); ok {
+				e.Required = ce.Required
+				e.Ports = ce.Transport.String() + " " + ce.Ports.String()
+			}
+		}
+		b.entries[id] = e
+	}
+	return e
+}
+
+func (b *Builder) entryFlow(r *parquetout.FlowRow, verdict string) {
+	e := b.entry(r.EntryID, r.Vendor)
+	pair := fmt.Sprintf("%s -> %s:%d", r.SrcIP, r.DstIP, r.DstPort)
+	switch verdict {
+	case "expected", "negotiated":
+		e.Seen++
+		countBounded(e.pairs, pair)
+	case "blocked":
+		e.Blocked++
+		countBounded(e.blocked, pair)
+	case "unexpected":
+		e.Unexpected++
+	}
+}
+
+func countBounded[K comparable](m map[K]int64, k K) {
+	if _, ok := m[k]; ok || len(m) < maxDistinct {
+		m[k]++
+	}
+}
+
+func (b *Builder) addTalker(site *siteAcc, r *parquetout.FlowRow) {
+	t, ok := b.talkers[r.SrcIP]
+	if !ok {
+		t = &talkerAcc{Talker: Talker{Host: r.SrcIP, Site: site.name}, dsts: map[string]struct{}{}, ports: map[string]int64{}}
+		b.talkers[r.SrcIP] = t
+	}
+	t.Flows++
+	t.Bytes += r.BytesOut + r.BytesIn
+	if len(t.dsts) < maxDistinct {
+		t.dsts[r.DstIP] = struct{}{}
+	}
+	countBounded(t.ports, fmt.Sprintf("%s/%d", r.Proto, r.DstPort))
+}
+
+// weakTLS are the versions a TLS posture flags.
+var weakTLS = []string{"SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1"}
+
+func (b *Builder) tlsFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) {
+	if r.TLSVersion != "" {
+		t, ok := b.tlsVers[r.TLSVersion]
+		if !ok {
+			t = &tlsAcc{servers: map[string]struct{}{}}
+			b.tlsVers[r.TLSVersion] = t
+		}
+		t.flows++
+		if len(t.servers) < maxDistinct {
+			t.servers[r.DstIP] = struct{}{}
+		}
+		return
+	}
+	if b.opts.Catalog == nil || r.EntryID == "" || r.Proto != "tcp" || r.JA4 != "" {
+		return
+	}
+	e, ok := b.opts.Catalog.Entry(r.EntryID)
+	// Only a connection whose SYN was seen proves plaintext: a capture
+	// that started mid-connection missed the ClientHello.
+	if !ok || e.TLS != catalog.TLSRequired || !strings.Contains(r.History, "S") || r.PayloadOut+r.PayloadIn == 0 {
+		return
+	}
+	const issue = "plaintext on a TLS port"
+	site.issues[issue]++
+	v.issues[issue]++
+	key := site.name + "|" + r.EntryID + "|" + r.SrcIP + "|" + r.DstIP + fmt.Sprint(r.DstPort)
+	p, ok := b.plain[key]
+	if !ok {
+		if len(b.plain) >= maxDistinct {
+			return
+		}
+		p = &PlainFlow{Site: site.name, Flow: fmt.Sprintf("tcp %s -> %s:%d", r.SrcIP, r.DstIP, r.DstPort), EntryID: r.EntryID}
+		b.plain[key] = p
+	}
+	p.Flows++
+}
+
+func isMediaFlow(r *parquetout.FlowRow) bool {
+	return r.Proto == "udp" && (slices.Contains(mediaEntryApps, r.App) || r.Verdict == "negotiated")
+}
+
+// mediaFlow judges media flows when no calls.parquet gives the negotiated
+// streams; Report discards these counts if calls were read.
+func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) {
+	if !isMediaFlow(r) {
+		return
+	}
+	m := &b.flowMedia
+	m.Streams++
+	flow := fmt.Sprintf("udp %s:%d <-> %s:%d", r.SrcIP, r.SrcPort, r.DstIP, r.DstPort)
+	if r.PacketsIn == 0 || r.PacketsOut == 0 {
+		m.OneWay++
+		m.issue(site.flowMedia, v.flowMedia, "one-way media", MediaFlow{Site: site.name, Flow: flow, CallID: r.CallID, Issue: "one-way"})
+	}
+	if len(site.ranges) == 0 {
+		return
+	}
+	in := inRanges(site.ranges, r.SrcPort) || inRanges(site.ranges, r.DstPort)
+	for _, p := range []int32{r.SrcPort, r.DstPort} {
+		m.port(p, inRanges(site.ranges, p))
+	}
+	if !in {
+		m.OutOfRange++
+		m.issue(site.flowMedia, v.flowMedia, "media out of documented range", MediaFlow{Site: site.name, Flow: flow, CallID: r.CallID, Issue: "out of documented range"})
+	}
+}
+
+func (m *mediaAcc) port(p int32, in bool) {
+	if p <= 0 || p > 65535 {
+		return
+	}
+	c := m.ports[uint16(p)]
+	if in {
+		c[0]++
+	} else {
+		c[1]++
+	}
+	m.ports[uint16(p)] = c
+}
+
+// issue counts a media problem for the site (and vendor, when known) and
+// keeps it as an example; Report trims and orders the examples.
+func (m *mediaAcc) issue(site, vendor map[string]int64, issue string, ex MediaFlow) {
+	site[issue]++
+	if vendor != nil {
+		vendor[issue]++
+	}
+	if len(m.Examples) < maxDistinct {
+		m.Examples = append(m.Examples, ex)
+	}
+}
+
+// AddFindings merges the findings of one file that overlap the window.
+func (b *Builder) AddFindings(f File, rows []parquetout.FindingRow) {
+	for i := range rows {
+		r := &rows[i]
+		if !b.opts.Window.Overlaps(r.FirstSeen, r.LastSeen) {
+			continue
+		}
+		b.addFinding(f, r)
+	}
+}
+
+// FindingKey is how findings are matched across files and reports.
+func FindingKey(r *parquetout.FindingRow) string {
+	return strings.Join([]string{r.Kind, r.Proto, r.SrcIP, r.DstIP, fmt.Sprint(r.DstPort), r.EntryID}, "|")
+}
+
+func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
+	b.seen(r.FirstSeen)
+	b.seen(r.LastSeen)
+	key := FindingKey(r)
+	sensor := cmp.Or(r.Sensor, f.Sensor)
+	g, ok := b.findings[key]
+	if !ok {
+		g = &Finding{
+			Key: key, Kind: r.Kind, Severity: r.Severity, Site: b.findingSite(r).name,
+			Proto: r.Proto, Src: r.SrcIP, Dst: r.DstIP, DstPort: r.DstPort,
+			Vendor: r.Vendor, EntryID: r.EntryID, FromRole: r.FromRole, ToRole: r.ToRole, App: r.App,
+			Reason: r.Reason, SNI: r.SNI, ServerName: r.ServerName, CallID: r.CallID,
+			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, HostPairs: r.HostPairs, Ports: r.Ports,
+		}
+		b.findings[key] = g
+	}
+	if sensor != "" && !slices.Contains(g.Sensors, sensor) {
+		g.Sensors = append(g.Sensors, sensor)
+		slices.Sort(g.Sensors)
+	}
+	if r.Kind == "missing" || r.Kind == "unobservable" {
+		// Counts are capture windows; sensors covering the same hour
+		// report the same window, which counts once.
+		w := windowKey{key, r.FirstSeen.UnixMicro(), r.LastSeen.UnixMicro()}
+		if _, dup := b.windows[w]; dup {
+			return
+		}
+		b.windows[w] = struct{}{}
+	}
+	if ok {
+		if severityRank(r.Severity) > severityRank(g.Severity) {
+			g.Severity, g.Reason = r.Severity, r.Reason
+		}
+		if r.FirstSeen.Before(g.FirstSeen) {
+			g.FirstSeen = r.FirstSeen
+		}
+		if r.LastSeen.After(g.LastSeen) {
+			g.LastSeen = r.LastSeen
+		}
+		g.SNI, g.ServerName, g.CallID = cmp.Or(g.SNI, r.SNI), cmp.Or(g.ServerName, r.ServerName), cmp.Or(g.CallID, r.CallID)
+	}
+	g.Count += r.Count
+	b.timeline = append(b.timeline, timePoint{at: r.FirstSeen, kind: r.Kind, n: r.Count})
+	if r.EntryID == "" {
+		return
+	}
+	e := b.entry(r.EntryID, r.Vendor)
+	switch r.Kind {
+	case "missing":
+		e.MissingWindows += r.Count
+		e.missing = cmp.Or(e.missing, r.HostPairs)
+	case "unobservable":
+		e.unobs = true
+	}
+}
+
+// findingSite attributes a finding by its hosts, a missing one by the
+// first address of its host pairs, else by the vendor the site deploys.
+func (b *Builder) findingSite(r *parquetout.FindingRow) *siteAcc {
+	if b.sites[0].inv == nil {
+		return b.sites[0]
+	}
+	if r.SrcIP != "" || r.DstIP != "" {
+		return b.siteOf(r.SrcIP, r.DstIP)
+	}
+	for _, pair := range strings.Split(r.HostPairs, ";") {
+		src, _, _ := strings.Cut(strings.TrimSpace(pair), " -> ")
+		if p, err := netip.ParsePrefix(src); err == nil {
+			src = p.Addr().String()
+		}
+		if src != "" {
+			if s := b.siteOf(src); s != b.other {
+				return s
+			}
+		}
+	}
+	for _, s := range b.sites {
+		if s.inv.Deploys(r.Vendor) {
+			return s
+		}
+	}
+	return b.otherSite()
+}
+
+func severityRank(s string) int {
+	switch s {
+	case "info":
+		return 0
+	case "low":
+		return 1
+	case "medium", "":
+		return 2
+	case "high":
+		return 3
+	case "critical":
+		return 4
+	}
+	// A severity a newer writer added: not below medium, so it is seen.
+	return 2
+}
+
+// AddCalls accounts the calls of one file that started in the window.
+func (b *Builder) AddCalls(f File, rows []parquetout.CallRow) {
+	if b.calls == nil {
+		b.calls = &callsAcc{reasons: map[string]int64{}, codecs: map[string]int64{}}
+	}
+	for i := range rows {
+		r := &rows[i]
+		at := r.Start
+		if at.IsZero() {
+			at = r.End
+		}
+		if !b.opts.Window.Contains(at) {
+			continue
+		}
+		b.seen(at)
+		b.addCall(r)
+	}
+}
+
+func (b *Builder) addCall(r *parquetout.CallRow) {
+	c := b.calls
+	c.Total++
+	if !r.Answer.IsZero() {
+		c.Answered++
+	}
+	if r.FinalStatus >= 300 {
+		c.Failed++
+	}
+	c.reasons[cmp.Or(r.EndReason, "unknown")]++
+	for _, codec := range strings.Split(r.Codecs, ",") {
+		if codec = strings.TrimSpace(codec); codec != "" {
+			countBounded(c.codecs, codec)
+		}
+	}
+	site := b.siteOf(r.CallerIP, r.CalleeIP)
+	var issues []string
+	for i := range r.Media {
+		m := &r.Media[i]
+		c.Packets += m.Packets
+		c.Lost += max(m.Lost, 0)
+		c.MaxJitterMillis = max(c.MaxJitterMillis, m.JitterMillis)
+		if !strings.Contains(strings.ToUpper(m.Proto), "RTP") {
+			continue
+		}
+		media := &b.callMedia
+		media.Streams++
+		name := fmt.Sprintf("%s stream %d", m.Type, m.Index)
+		if m.Missing {
+			media.Missing++
+			issues = append(issues, name+" missing")
+			media.issue(site.callMedia, nil, "media missing", MediaFlow{Site: site.name, Flow: name, CallID: r.CallID, Issue: "negotiated, never seen"})
+		}
+		if m.OneWay {
+			media.OneWay++
+			issues = append(issues, name+" one-way")
+			media.issue(site.callMedia, nil, "one-way media", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "one-way"})
+		}
+		if len(site.ranges) > 0 {
+			out := false
+			for _, ep := range []string{m.CallerRTP, m.CalleeRTP} {
+				ap, err := netip.ParseAddrPort(ep)
+				if err != nil {
+					continue
+				}
+				in := inRanges(site.ranges, int32(ap.Port()))
+				media.port(int32(ap.Port()), in)
+				out = out || !in
+			}
+			if out {
+				media.OutOfRange++
+				issues = append(issues, name+" out of documented range")
+				media.issue(site.callMedia, nil, "media out of documented range", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "out of documented range"})
+			}
+		}
+		if m.Packets > 0 && m.Lost*20 > m.Packets {
+			issues = append(issues, fmt.Sprintf("%s lost %.1f%%", name, 100*float64(m.Lost)/float64(m.Packets)))
+		}
+	}
+	if len(issues) > 0 {
+		c.Problems = append(c.Problems, CallLine{
+			CallID: r.CallID, Site: site.name, From: r.FromURI, To: r.ToURI, Start: r.Start,
+			Status: r.FinalStatus, Codecs: r.Codecs, Issues: strings.Join(issues, "; "),
+		})
+	}
+}
+
+// sortedCounts returns m as Counts, largest first, then by name.
+func sortedCounts(m map[string]int64) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		out = append(out, Count{k, v})
+	}
+	slices.SortFunc(out, func(a, b Count) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name)) })
+	return out
+}
+
+func topPairs(m map[string]int64, n int, suffix string) []string {
+	var out []string
+	for _, c := range sortedCounts(m) {
+		if len(out) == n {
+			out = append(out, fmt.Sprintf("(+%d more)", len(m)-n))
+			break
+		}
+		out = append(out, fmt.Sprintf("%s (%d%s)", c.Name, c.Count, suffix))
+	}
+	return out
+}
+
+// verdictOrder is the order flows by verdict are listed in.
+var verdictOrder = []string{"expected", "negotiated", "unexpected", "blocked", "ignored", "unclassified", "unjudged"}
+
+// kindOrder lists the verdict package's finding kinds; kinds added later
+// follow in name order.
+var kindOrder = []string{"blocked", "missing", "wrong-direction", "unexpected", "unobservable"}
+
+func orderIndex(order []string, s string) int {
+	if i := slices.Index(order, s); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// Report finishes the aggregation.
+func (b *Builder) Report() *Report {
+	r := &Report{
+		Schema: SchemaVersion, GeneratedAt: b.opts.GeneratedAt.UTC(), Input: b.opts.Input,
+		Window: b.opts.Window, Data: b.data,
+	}
+	r.Verdicts = sortedCounts(b.verdicts)
+	slices.SortStableFunc(r.Verdicts, func(a, b Count) int {
+		return cmp.Compare(orderIndex(verdictOrder, a.Name), orderIndex(verdictOrder, b.Name))
+	})
+	b.finishFindings(r)
+	b.finishEntries(r)
+	b.finishSites(r)
+	b.finishTalkers(r)
+	b.finishMedia(r)
+	b.finishTLS(r)
+	b.finishCapture(r)
+	r.Timeline = b.timelineOf(r)
+	r.Changes = b.changes(r)
+	return r
+}
+
+func (b *Builder) finishFindings(r *Report) {
+	r.Findings = make([]Finding, 0, len(b.findings))
+	byKind := map[string]int64{}
+	for _, g := range b.findings {
+		r.Findings = append(r.Findings, *g)
+		byKind[g.Kind]++
+	}
+	slices.SortFunc(r.Findings, compareFindings)
+	r.FindingsByKind = sortedCounts(byKind)
+	slices.SortStableFunc(r.FindingsByKind, func(a, b Count) int {
+		return cmp.Compare(orderIndex(kindOrder, a.Name), orderIndex(kindOrder, b.Name))
+	})
+	for _, g := range r.Findings {
+		if (g.Kind == "unexpected" || g.Kind == "wrong-direction") && len(r.TopUnexpected) < b.opts.Top {
+			r.TopUnexpected = append(r.TopUnexpected, g)
+		}
+	}
+	slices.SortStableFunc(r.TopUnexpected, func(a, b Finding) int { return cmp.Compare(b.Count, a.Count) })
+}
+
+func compareFindings(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)),
+		cmp.Compare(orderIndex(kindOrder, a.Kind), orderIndex(kindOrder, b.Kind)),
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(b.Count, a.Count),
+		cmp.Compare(a.Key, b.Key),
+	)
+}
+
+func (b *Builder) finishEntries(r *Report) {
+	for _, e := range b.entries {
+		s := e.EntryStatus
+		switch {
+		case e.MissingWindows > 0 && s.Seen == 0:
+			s.Status = "missing"
+		case s.Blocked > 0 && s.Seen == 0:
+			s.Status = "blocked"
+		case e.MissingWindows > 0:
+			s.Status = "intermittent"
+		case s.Blocked > 0:
+			s.Status = "partly-blocked"
+		case s.Seen > 0:
+			s.Status = "seen"
+		case e.unobs:
+			s.Status = "unobservable"
+		default:
+			s.Status = "unexpected-only"
+		}
+		s.HostPairs = append(topPairs(e.pairs, 3, ""), topPairs(e.blocked, 3, " blocked")...)
+		if e.missing != "" {
+			s.HostPairs = append(s.HostPairs, "expected: "+e.missing)
+		}
+		if s.HostPairs == nil {
+			s.HostPairs = []string{}
+		}
+		r.Entries = append(r.Entries, s)
+	}
+	statusOrder := []string{"missing", "blocked", "intermittent", "partly-blocked", "unexpected-only", "unobservable", "seen"}
+	slices.SortFunc(r.Entries, func(a, b EntryStatus) int {
+		return cmp.Or(cmp.Compare(orderIndex(statusOrder, a.Status), orderIndex(statusOrder, b.Status)), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+func (b *Builder) finishSites(r *Report) {
+	sites := b.sites
+	if b.other != nil {
+		sites = append(slices.Clone(sites), b.other)
+	}
+	byName := map[string]*siteAcc{}
+	for _, s := range sites {
+		byName[s.name] = s
+		if s.inv != nil {
+			for _, v := range s.inv.Vendors {
+				s.vendor(v)
+			}
+		}
+	}
+	// Findings of severity low and above make a site (and the finding's
+	// vendor) non-compliant; info findings (unobservable) are shown only.
+	for _, g := range r.Findings {
+		s := byName[g.Site]
+		if s == nil || severityRank(g.Severity) < 1 {
+			continue
+		}
+		s.issues[g.Kind]++
+		s.vendor(g.Vendor).issues[g.Kind]++
+	}
+	// Entries are not split by site: a vendor's row counts its entries
+	// over the whole window.
+	for _, s := range sites {
+		for _, e := range r.Entries {
+			v, ok := s.vendors[e.Vendor]
+			if !ok {
+				continue
+			}
+			if e.Seen > 0 {
+				v.Entries++
+			}
+			if e.Status == "missing" {
+				v.Missing++
+			}
+		}
+	}
+	for _, s := range sites {
+		media := s.flowMedia
+		if b.calls != nil {
+			media = s.callMedia
+		}
+		for k, n := range media {
+			s.issues[k] += n
+		}
+		for _, v := range s.vendors {
+			for k, n := range v.flowMedia {
+				if b.calls == nil {
+					v.issues[k] += n
+				}
+			}
+		}
+	}
+	r.Compliant = true
+	for _, s := range sites {
+		sv := SiteVerdict{Site: s.name, Flows: s.flows, Issues: sortedCounts(s.issues)}
+		sv.Compliant = len(sv.Issues) == 0
+		r.Compliant = r.Compliant && sv.Compliant
+		for _, name := range slices.Sorted(maps.Keys(s.vendors)) {
+			v := s.vendors[name]
+			vv := v.VendorVerdict
+			vv.Issues = sortedCounts(v.issues)
+			vv.Compliant = len(vv.Issues) == 0
+			if name == "" && vv.Unexpected == 0 && len(vv.Issues) == 0 {
+				continue // flows nothing judged, such as ignored ones
+			}
+			sv.Vendors = append(sv.Vendors, vv)
+		}
+		// The flows nothing allows go last, after the vendors.
+		slices.SortStableFunc(sv.Vendors, func(a, b VendorVerdict) int {
+			return cmp.Compare(boolInt(a.Vendor == ""), boolInt(b.Vendor == ""))
+		})
+		r.Sites = append(r.Sites, sv)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (b *Builder) finishTalkers(r *Report) {
+	for _, t := range b.talkers {
+		tt := t.Talker
+		tt.Destinations = len(t.dsts)
+		if top := sortedCounts(t.ports); len(top) > 0 {
+			tt.TopPort = top[0].Name
+		}
+		r.TopTalkers = append(r.TopTalkers, tt)
+	}
+	slices.SortFunc(r.TopTalkers, func(a, b Talker) int {
+		return cmp.Or(cmp.Compare(b.Flows, a.Flows), cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Host, b.Host))
+	})
+	if len(r.TopTalkers) > b.opts.Top {
+		r.TopTalkers = r.TopTalkers[:b.opts.Top]
+	}
+}
+
+func (b *Builder) finishMedia(r *Report) {
+	acc := &b.flowMedia
+	r.Media = acc.Media
+	r.Media.Source = "flows"
+	if b.calls != nil {
+		acc = &b.callMedia
+		r.Media = acc.Media
+		r.Media.Source = "calls"
+		c := b.calls.Calls
+		c.EndReasons = sortedCounts(b.calls.reasons)
+		c.Codecs = sortedCounts(b.calls.codecs)
+		slices.SortFunc(c.Problems, func(a, b CallLine) int {
+			return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.CallID, b.CallID))
+		})
+		if len(c.Problems) > b.opts.Top {
+			c.Problems = c.Problems[:b.opts.Top]
+		}
+		r.Calls = &c
+	}
+	seen := map[PortRange]bool{}
+	for _, s := range b.sites {
+		for _, pr := range s.ranges {
+			if !seen[pr] {
+				seen[pr] = true
+				r.Media.Ranges = append(r.Media.Ranges, pr)
+			}
+		}
+	}
+	r.Media.Ports = binPorts(acc.ports, r.Media.Ranges)
+	r.Media.Examples = slices.Clone(r.Media.Examples)
+	slices.SortFunc(r.Media.Examples, func(a, b MediaFlow) int {
+		return cmp.Or(cmp.Compare(a.Issue, b.Issue), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Flow, b.Flow), cmp.Compare(a.CallID, b.CallID))
+	})
+	if len(r.Media.Examples) > b.opts.Top {
+		r.Media.Examples = r.Media.Examples[:b.opts.Top]
+	}
+}
+
+// binPorts bins observed ports for the chart over the span of the
+// documented ranges and the observations, in at most 48 bins.
+func binPorts(ports map[uint16][2]int64, ranges []PortRange) []PortBin {
+	if len(ports) == 0 {
+		return nil
+	}
+	lo, hi := 65535, 0
+	for p := range ports {
+		lo, hi = min(lo, int(p)), max(hi, int(p))
+	}
+	for _, r := range ranges {
+		lo, hi = min(lo, int(r.Lo)), max(hi, int(r.Hi))
+	}
+	const bins = 48
+	width := max((hi-lo+1+bins-1)/bins, 1)
+	out := make([]PortBin, 0, bins)
+	for start := lo; start <= hi; start += width {
+		out = append(out, PortBin{Lo: uint16(start), Hi: uint16(min(start+width-1, 65535))})
+	}
+	for p, c := range ports {
+		bin := &out[(int(p)-lo)/width]
+		bin.InRange += c[0]
+		bin.OutOfRange += c[1]
+	}
+	return out
+}
+
+func (b *Builder) finishTLS(r *Report) {
+	r.TLS.Judged = b.opts.Catalog != nil
+	for v, t := range b.tlsVers {
+		r.TLS.Versions = append(r.TLS.Versions, TLSVersion{Version: v, Flows: t.flows, Servers: len(t.servers), Weak: slices.Contains(weakTLS, v)})
+	}
+	slices.SortFunc(r.TLS.Versions, func(a, b TLSVersion) int { return cmp.Compare(b.Version, a.Version) })
+	for _, p := range b.plain {
+		r.TLS.Plaintext += p.Flows
+		r.TLS.PlaintextFlows = append(r.TLS.PlaintextFlows, *p)
+	}
+	slices.SortFunc(r.TLS.PlaintextFlows, func(a, b PlainFlow) int {
+		return cmp.Or(cmp.Compare(b.Flows, a.Flows), cmp.Compare(a.Flow, b.Flow), cmp.Compare(a.EntryID, b.EntryID))
+	})
+	if len(r.TLS.PlaintextFlows) > b.opts.Top {
+		r.TLS.PlaintextFlows = r.TLS.PlaintextFlows[:b.opts.Top]
+	}
+}
+
+func (b *Builder) finishCapture(r *Report) {
+	r.Capture = b.capture
+	if r.Capture.Errors == nil {
+		r.Capture.Errors = []string{}
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.sensors)) {
+		s := *b.sensors[name]
+		if s.Name == "" {
+			s.Name = "(unnamed)"
+		}
+		if s.LossRecorded {
+			r.Capture.LossRecorded = true
+			r.Capture.Received += s.Received
+			r.Capture.Dropped += s.Dropped
+		}
+		r.Capture.Sensors = append(r.Capture.Sensors, s)
+	}
+}
+
+// timelineOf buckets the findings by the time they were first seen in each
+// file: hourly over up to three days, then coarser, at most 72 bars.
+func (b *Builder) timelineOf(r *Report) Timeline {
+	from, to := cmp.Or(r.Window.From, r.Data.From), cmp.Or(r.Window.To, r.Data.To)
+	var t Timeline
+	for _, k := range r.FindingsByKind {
+		t.Kinds = append(t.Kinds, k.Name)
+	}
+	if from.IsZero() || len(b.timeline) == 0 {
+		return t
+	}
+	step, name := time.Hour, "hour"
+	for _, s := range []struct {
+		d    time.Duration
+		name string
+	}{{6 * time.Hour, "6 hours"}, {24 * time.Hour, "day"}, {7 * 24 * time.Hour, "week"}} {
+		if to.Sub(from) <= 72*step {
+			break
+		}
+		step, name = s.d, s.name
+	}
+	t.Bucket = name
+	start := from.Truncate(step)
+	n := int(to.Sub(start)/step) + 1
+	n = min(n, 400) // a window of years: the tail piles into the last bar
+	for i := range n {
+		t.Buckets = append(t.Buckets, TimelineBucket{Start: start.Add(time.Duration(i) * step), Counts: make([]int64, len(t.Kinds))})
+	}
+	for _, p := range b.timeline {
+		i := min(max(int(p.at.Sub(start)/step), 0), n-1)
+		t.Buckets[i].Counts[slices.Index(t.Kinds, p.kind)] += p.n
+	}
+	// A bucket that starts at the window's exclusive end is empty by
+	// definition; drop it.
+	if last := t.Buckets[n-1]; n > 1 && !last.Start.Before(to) && slices.Max(last.Counts) == 0 {
+		t.Buckets = t.Buckets[:n-1]
+	}
+	return t
+}
+
+func (b *Builder) changes(r *Report) Changes {
+	prev := b.opts.Previous
+	if prev == nil {
+		return Changes{Previous: cmp.Or(b.opts.PreviousNote, "no previous report given"), New: []Finding{}, Resolved: []Finding{}}
+	}
+	c := Changes{Compared: true, New: []Finding{}, Resolved: []Finding{},
+		Previous: fmt.Sprintf("report generated %s for %s", prev.GeneratedAt.Format(time.RFC3339), windowText(prev.Window, prev.Data))}
+	old := map[string]bool{}
+	for _, g := range prev.Findings {
+		old[g.Key] = true
+	}
+	now := map[string]bool{}
+	for _, g := range r.Findings {
+		now[g.Key] = true
+		if !old[g.Key] {
+			c.New = append(c.New, g)
+		}
+	}
+	for _, g := range prev.Findings {
+		if !now[g.Key] {
+			c.Resolved = append(c.Resolved, g)
+		}
+	}
+	slices.SortFunc(c.Resolved, compareFindings)
+	return c
+}
+
+// windowText renders the requested window, or the data's span when the
+// window is open.
+func windowText(w, data Window) string {
+	from, to := cmp.Or(w.From, data.From), cmp.Or(w.To, data.To)
+	if from.IsZero() {
+		return "no data"
+	}
+	layout := "2006-01-02 15:04"
+	if w.From.IsZero() || w.To.IsZero() {
+		// The data's own span: a short capture needs the seconds.
+		layout = "2006-01-02 15:04:05"
+	}
+	return from.UTC().Format(layout) + " to " + to.UTC().Format(layout+" UTC")
+}

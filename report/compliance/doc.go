@@ -1,0 +1,93 @@
+// Package compliance turns the auditor's Parquet output into the nightly
+// compliance report: one screen that says whether each site and vendor was
+// compliant in a time window, then the detail behind it.
+//
+//	auditor report --in DIR [--from DATE --to DATE] [--site FILE]... [--previous FILE.json]
+//	               [--format html|md|json] --out FILE...
+//
+// # Input
+//
+// [Load] reads either layout under DIR ([Discover] lists the files):
+//
+//   - replay's flat output: DIR/flows.parquet, DIR/findings.parquet,
+//     DIR/calls.parquet;
+//   - capture's Hive partitions, from any number of sensors:
+//     DIR/date=YYYY-MM-DD/hour=HH/flows-<sensor>-<seq>.parquet and the
+//     findings- and calls- files alike.
+//
+// The window [--from, --to) selects files by partition (a partition
+// outside it is not opened) and rows by time: flows by first_seen, calls
+// by start_time, findings whose first_seen..last_seen span meets it. A
+// file that cannot be read is listed in the report and skipped; the rest
+// of the night is still reported. Rows are aggregated file by file and
+// not kept, so memory follows the distinct findings, entries and hosts,
+// not the flows.
+//
+// # What the report says
+//
+//   - Verdict per site and vendor. A flow belongs to the first --site
+//     inventory that lists either host (without --site, one site "all
+//     hosts"). A site or vendor is compliant when the window shows no
+//     finding of severity low or above (info findings, such as
+//     unobservable entries, are listed but do not count), no plaintext
+//     flow on an entry that requires TLS, and no media problem (a stream
+//     outside the documented ranges, one-way, or negotiated and never
+//     seen).
+//   - Catalog entries: per entry named by a flow or finding, the working
+//     flows seen, blocked attempts, capture windows it was missing in,
+//     flows on its ports between the wrong roles, and host pairs.
+//     Status: missing, blocked, intermittent (missing in some windows,
+//     seen in others), partly-blocked, unexpected-only, unobservable,
+//     seen.
+//   - Top unexpected and wrong-direction flows, and the hosts that source
+//     the most unexpected flows.
+//   - SIP calls and media: from calls.parquet when present (calls,
+//     answers, failures, codecs, RTP loss and jitter, negotiated ports
+//     against the documented ranges, one-way and missing streams), else
+//     from the media flows the parsers recognised.
+//   - TLS posture: flows per negotiated version (SSL 3.0, TLS 1.0 and 1.1
+//     flagged, RFC 8996), and plaintext on TLS ports: a TCP connection
+//     whose SYN was seen, to an entry whose tls is required, that carried
+//     data without a ClientHello.
+//   - Capture loss, from the flows files' metadata keys
+//     [MetaPacketsReceived] and [MetaPacketsDropped]; a file without them
+//     is reported as "not recorded", never as zero loss.
+//   - Changes since the previous report: --previous takes a previous
+//     report's JSON output and lists new and resolved findings, matched
+//     by [Finding].Key (kind, protocol, hosts, port, entry). A missing
+//     file is noted in the report rather than failing the first night.
+//
+// Findings that several files report are merged by key: counts add up,
+// except capture windows of missing and unobservable entries that two
+// sensors covering the same hour both report, which count once.
+//
+// # Formats
+//
+// HTML is one self-contained file: inline CSS and SVG charts (findings
+// over time, flows by verdict, media ports against documented ranges), no
+// script, font, image or network reference, since these networks are
+// often air-gapped. Every value is escaped by html/template. Markdown
+// suits tickets and mail; JSON ([Report], schema [SchemaVersion]) is for
+// machines and the next night's --previous.
+//
+// # Nightly run
+//
+// examples/auditor-report.service and examples/auditor-report.timer run
+// the report at 01:30 UTC for the previous UTC day, keep a dated HTML and
+// JSON per night and compare each night with the last (latest.json). The
+// service has no network (PrivateNetwork=yes) and writes only the report
+// directory. Where systemd is not used, the same as a cron line:
+//
+//	30 1 * * * auditor d=$(date -u -d yesterday +\%F); auditor report --in /var/lib/auditor/out --from $d --to $d --site /etc/auditor/site.yaml --previous /var/lib/auditor/reports/latest.json --out /var/lib/auditor/reports/report-$d.html --out /var/lib/auditor/reports/report-$d.json --out /var/lib/auditor/reports/latest.json
+//
+// # Beyond one machine
+//
+// The directory layout is a Hive-partitioned table: DuckDB (or Spark,
+// Trino, pandas with pyarrow) reads every sensor's files as one table,
+//
+//	SELECT * FROM read_parquet('DIR/**/flows-*.parquet', hive_partitioning = true)
+//
+// with date and hour as columns that prune partitions. QUERIES.md gives a
+// query for each question the report answers, for archives too large for
+// one report run or for questions the report does not ask.
+package compliance
