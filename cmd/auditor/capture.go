@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -342,6 +343,12 @@ func (w *windowOutput) close(now time.Time) error {
 	}
 	w.sink.drain()
 	errs := []error{}
+	if w.stats != nil {
+		// The compliance report reads the window's capture loss from here.
+		packets, lost, _ := w.stats()
+		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
+		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
+	}
 	if w.sink.err != nil {
 		w.flows.Abort()
 		errs = append(errs, fmt.Errorf("write flows: %w", w.sink.err))

@@ -212,6 +212,21 @@ func (w *TableWriter[T]) flushBatch() error {
 	return nil
 }
 
+// SetMetadata sets a key/value pair of the file's metadata before Close,
+// for values known only when the file ends (live capture's packet and
+// loss counters of the window). The reserved auditor.* keys of Options
+// cannot be set.
+func (w *TableWriter[T]) SetMetadata(key, value string) error {
+	if key == MetaSchema || key == MetaVersion || key == MetaCreatedBy {
+		return fmt.Errorf("metadata key %q is reserved", key)
+	}
+	if w.done {
+		return ErrClosed
+	}
+	w.pw.SetKeyValueMetadata(key, value)
+	return nil
+}
+
 // Close writes the buffered rows and the footer, syncs the file and renames
 // it to its final name. On an error before the rename the temporary file is
 // removed and no file appears under the final name.

@@ -616,3 +616,24 @@ func TestDuckDB(t *testing.T) {
 		t.Errorf("duckdb says %q, want %q", got, want)
 	}
 }
+
+func TestSetMetadataBeforeClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flows.parquet")
+	w, err := Create(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetMetadata(MetaSchema, "x"); err == nil {
+		t.Error("reserved key accepted")
+	}
+	if err := w.SetMetadata("auditor.capture.packets_dropped", "7"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	md, err := ReadMetadata(path)
+	if err != nil || md["auditor.capture.packets_dropped"] != "7" {
+		t.Fatalf("metadata %v, %v", md, err)
+	}
+}
