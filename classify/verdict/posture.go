@@ -174,7 +174,7 @@ func (in *entryInfo) posture(e *catalog.Entry, flowDesc string) {
 	}
 	if e.Transport.Matches(flow.ProtoUDP) {
 		if isMediaApp(e.App) {
-			const note = "; media without signalling seen (no SIP/SDP for it: signalling over TLS, or not captured)"
+			const note = "; media without signalling seen (sdp-unobservable: its SIP may run over TLS, or was not captured; judged against the documented range)"
 			in.unsignalled, in.unsignalledPortOnly = in.expected+note, in.portOnly+note
 		}
 		if isMediaApp(e.App) && len(in.ports.Ranges) > 0 {
