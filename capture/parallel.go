@@ -2,13 +2,12 @@ package capture
 
 import (
 	"context"
-	"errors"
 	"hash/maphash"
-	"io"
 	"sync"
 
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/source"
 )
 
 // Batching amortises the channel hand-off between the decoding goroutine
@@ -124,33 +123,16 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 		}
 	}
 
-	err := func() error {
-		done := ctx.Done()
-		for c := 0; ; c++ {
-			if c&1023 == 0 {
-				select {
-				case <-done:
-					return ctx.Err()
-				default:
-				}
-			}
-			fr, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if !p.decodeFrame(fr.LinkType, fr.Data, fr.Time, fr.WireLen) {
-				continue
-			}
-			pkt := &p.pkt
-			if pkt.Quoted {
-				put(shard(pkt.QuotedKey), pkt, entryAttribute)
-			}
-			put(shard(pkt.Key), pkt, entryPacket)
+	err := eachFrame(ctx, src, func(fr *source.Frame) {
+		if !p.decodeFrame(fr.LinkType, fr.Data, fr.Time, fr.WireLen) {
+			return
 		}
-	}()
+		pkt := &p.pkt
+		if pkt.Quoted {
+			put(shard(pkt.QuotedKey), pkt, entryAttribute)
+		}
+		put(shard(pkt.Key), pkt, entryPacket)
+	})
 	for i := range n {
 		send(i)
 		close(queues[i])

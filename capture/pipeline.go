@@ -268,6 +268,14 @@ func (p *Pipeline) Run(ctx context.Context, src FrameSource) error {
 		return p.runParallel(ctx, src)
 	}
 	defer p.Flush()
+	return eachFrame(ctx, src, func(fr *source.Frame) {
+		p.Frame(fr.LinkType, fr.Data, fr.Time, fr.WireLen)
+	})
+}
+
+// eachFrame calls fn for every frame of src until it ends (nil) or ctx is
+// cancelled, checking ctx every 1024 frames to keep the loop cheap.
+func eachFrame(ctx context.Context, src FrameSource, fn func(*source.Frame)) error {
 	done := ctx.Done()
 	for n := 0; ; n++ {
 		if n&1023 == 0 {
@@ -284,7 +292,7 @@ func (p *Pipeline) Run(ctx context.Context, src FrameSource) error {
 		if err != nil {
 			return err
 		}
-		p.Frame(fr.LinkType, fr.Data, fr.Time, fr.WireLen)
+		fn(fr)
 	}
 }
 
