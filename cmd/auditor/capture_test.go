@@ -215,10 +215,6 @@ func TestCaptureRotationAndShutdownMidTraffic(t *testing.T) {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
 	for _, f := range files {
-		md, err := parquetout.ReadMetadata(f)
-		if err != nil || md["auditor.capture.packets_received"] == "" || md["auditor.capture.packets_dropped"] == "" {
-			t.Errorf("%s: capture counters missing from metadata %v (%v)", f, md, err)
-		}
 		rows, err := parquetout.ReadFlows(f)
 		if err != nil {
 			t.Fatalf("%s unreadable: %v", f, err)
