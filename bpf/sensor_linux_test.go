@@ -14,7 +14,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
-	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
@@ -267,36 +266,7 @@ func TestSensorCloseMidTraffic(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	blastDone := make(chan struct{})
-	go func() {
-		defer close(blastDone)
-		_, _ = pair.Blast(ctx, 1_000_000)
-	}()
-	p, err := capture.New(capture.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runDone := make(chan error, 1)
-	go func() { runDone <- p.Run(ctx, s) }()
-	time.Sleep(200 * time.Millisecond)
-	if err := s.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	select {
-	case err := <-runDone:
-		if err != nil {
-			t.Errorf("pipeline ended with %v, want a clean end", err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("pipeline still running 3 s after Close")
-	}
-	cancel()
-	<-blastDone
-	if p.Stats().Frames.Load() == 0 {
-		t.Error("pipeline saw no frames before Close")
-	}
+	pair.CheckCloseMidTraffic(t, s)
 	if err := pair.A.Do(func() error {
 		for _, at := range []ebpf.AttachType{ebpf.AttachTCXIngress, ebpf.AttachTCXEgress} {
 			res, err := link.QueryPrograms(link.QueryOptions{Target: ifindex, Attach: at})

@@ -190,36 +190,7 @@ func TestAFPacketFanout(t *testing.T) {
 func TestAFPacketCloseMidTraffic(t *testing.T) {
 	pair := netnstest.NewPair(t)
 	s := openIn(t, pair.A, pair.IfA, testOpts)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	blastDone := make(chan struct{})
-	go func() {
-		defer close(blastDone)
-		_, _ = pair.Blast(ctx, 1_000_000)
-	}()
-	p, err := capture.New(capture.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runDone := make(chan error, 1)
-	go func() { runDone <- p.Run(ctx, s) }()
-	time.Sleep(200 * time.Millisecond)
-	if err := s.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	select {
-	case err := <-runDone:
-		if err != nil {
-			t.Errorf("pipeline ended with %v, want a clean end", err)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("pipeline still running 3 s after Close")
-	}
-	cancel()
-	<-blastDone
-	if p.Stats().Frames.Load() == 0 {
-		t.Error("pipeline saw no frames before Close")
-	}
+	pair.CheckCloseMidTraffic(t, s)
 	if _, err := s.Stats(); !errors.Is(err, os.ErrClosed) {
 		t.Errorf("Stats after Close: %v, want os.ErrClosed", err)
 	}

@@ -10,7 +10,10 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"testing"
 	"time"
+
+	"github.com/ccaudit/auditor/capture"
 )
 
 // Direction is one direction of a flow the traffic generator made, with
@@ -238,4 +241,47 @@ func isNilConn(c io.Closer) bool {
 		return v == nil
 	}
 	return false
+}
+
+// LiveSource is a capture engine as the pipeline sees it, with Close.
+type LiveSource interface {
+	capture.FrameSource
+	Close() error
+}
+
+// CheckCloseMidTraffic runs a pipeline on src while A blasts traffic, closes
+// src in the middle of it and checks the pipeline ends cleanly and promptly
+// after having seen frames: the shutdown path of every engine.
+func (p *Pair) CheckCloseMidTraffic(t testing.TB, src LiveSource) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	blastDone := make(chan struct{})
+	go func() {
+		defer close(blastDone)
+		_, _ = p.Blast(ctx, 1_000_000)
+	}()
+	pipe, err := capture.New(capture.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDone := make(chan error, 1)
+	go func() { runDone <- pipe.Run(ctx, src) }()
+	time.Sleep(200 * time.Millisecond)
+	if err := src.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	select {
+	case err := <-runDone:
+		if err != nil {
+			t.Errorf("pipeline ended with %v, want a clean end", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("pipeline still running 3 s after Close")
+	}
+	cancel()
+	<-blastDone
+	if pipe.Stats().Frames.Load() == 0 {
+		t.Error("pipeline saw no frames before Close")
+	}
 }
