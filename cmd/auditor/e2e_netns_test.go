@@ -274,8 +274,9 @@ func (n *e2eNet) startCapture(maxPackets int) *e2eCapture {
 	// --immediate-mode hands every packet over as it comes (otherwise the
 	// kernel holds a block back for up to a second, and SIGINT loses it),
 	// -U writes it at once, -Z root keeps tcpdump able to write into the
-	// root-owned test directory.
-	c.proc = n.start(n.client, "tcpdump", "-i", n.clientIf, "-n", "-U", "--immediate-mode", "-Z", "root",
+	// root-owned test directory. With --immediate-mode the default buffer
+	// holds only a few packets, fewer than an RTP burst: -s and -B size it.
+	c.proc = n.start(n.client, "tcpdump", "-i", n.clientIf, "-n", "-U", "--immediate-mode", "-s", "2048", "-B", "8192", "-Z", "root",
 		"-c", strconv.Itoa(maxPackets), "-w", c.path)
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(tail(c.proc.log, 4096), "listening on") {
