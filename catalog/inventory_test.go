@@ -162,6 +162,9 @@ overrides:
   - {entry: tegsoft/web-http, ports: 8080}
   - {entry: tegsoft/sip, ports: 5070}
   - {entry: tegsoft/nothing, ports: 1}
+expect:
+  - tegsoft/sip
+  - genesys-pureconnect/notifier-*
 `,
 			check: []string{
 				"site.yaml:3:20: vendor \"nobody\"",
@@ -170,7 +173,13 @@ overrides:
 				"site.yaml:11:13: override: genesys-pureconnect/edge-vnc cannot be changed",
 				"site.yaml:12:13: override: tegsoft/web-http cannot be changed",
 				"site.yaml:14:13: override: no catalog entry tegsoft/nothing",
+				"site.yaml:17:5: expect: \"genesys-pureconnect/notifier-*\" matches no entry of the site's vendors",
 			},
+		},
+		{
+			name: "bad expect pattern",
+			yaml: "schema: 1\nsite: x\nvendors: [tegsoft]\nexpect: [\"tegsoft/[\"]\n",
+			load: []string{"site.yaml:4:", "is not an entry ID or pattern"},
 		},
 	}
 	for _, tt := range tests {
