@@ -60,6 +60,13 @@ var scenarioTable = [...]scenarioSpec{
 	{Noise, 1500, func(float64) float64 { return 6 }, runNoise},
 }
 
+// optInTable holds the scenarios left out of the default mix: Generate
+// writes them only when Options.Scenarios names them. Weights apply among
+// the selected scenarios.
+var optInTable = [...]scenarioSpec{
+	{SYNFlood, 1, func(float64) float64 { return floodBurst }, runSYNFlood},
+}
+
 // Generate writes a synthetic capture to w and reports what it wrote. The
 // output depends only on opts. Packets are produced in timestamp order from a
 // small schedule of concurrent conversations, so memory stays constant
@@ -113,6 +120,11 @@ func newGen(w io.Writer, opts Options) (*gen, error) {
 			specs = append(specs, &scenarioTable[i])
 		}
 	}
+	for i := range optInTable {
+		if selected[optInTable[i].name] {
+			specs = append(specs, &optInTable[i])
+		}
+	}
 	for s, n := range opts.Counts {
 		if len(selected) > 0 && !selected[s] {
 			return nil, fmt.Errorf("synth: count for scenario %q, which is not selected", s)
@@ -124,7 +136,8 @@ func newGen(w io.Writer, opts Options) (*gen, error) {
 	counts := instanceCounts(specs, opts.Counts, opts.Packets, opts.CallDuration.Seconds())
 	calls := 0
 	for i, s := range specs {
-		if s.packets(1) > 50 {
+		// Calls are the scenarios whose length follows the call duration.
+		if s.packets(1) > 50 && s.packets(2) > s.packets(1) {
 			calls += counts[i]
 		}
 	}

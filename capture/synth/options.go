@@ -69,12 +69,25 @@ const (
 	Unexpected      Scenario = "unexpected"        // telnet 23 or SSH 22 between two site hosts
 	WrongDirection  Scenario = "wrong-direction"   // the SQL server opens TCP 1433 on the CIC server: the catalog allows only the reverse
 	Noise           Scenario = "noise"             // ARP who-has/is-at and ICMP echo
+
+	// SYNFlood is opt-in (see OptInScenarios): 1000 SYNs per instance at
+	// about 20 000/s from spoofed 100.64.0.0/10 addresses and random ports
+	// to the SIP proxy's TCP 5061, never answered.
+	SYNFlood Scenario = "syn-flood"
 )
 
-// Scenarios returns every scenario, in the order Generate schedules them.
-func Scenarios() []Scenario {
-	out := make([]Scenario, len(scenarioTable))
-	for i, s := range scenarioTable {
+// Scenarios returns every scenario of the default mix, in the order
+// Generate schedules them.
+func Scenarios() []Scenario { return names(scenarioTable[:]) }
+
+// OptInScenarios returns the scenarios that are not part of the default
+// mix (a SYN flood would dominate any capture): Generate writes them only
+// when Options.Scenarios names them.
+func OptInScenarios() []Scenario { return names(optInTable[:]) }
+
+func names(specs []scenarioSpec) []Scenario {
+	out := make([]Scenario, len(specs))
+	for i, s := range specs {
 		out[i] = s.name
 	}
 	return out
@@ -82,9 +95,9 @@ func Scenarios() []Scenario {
 
 // ParseScenario checks that name is a known scenario.
 func ParseScenario(name string) (Scenario, error) {
-	for _, s := range scenarioTable {
-		if string(s.name) == name {
-			return s.name, nil
+	for _, s := range append(Scenarios(), OptInScenarios()...) {
+		if string(s) == name {
+			return s, nil
 		}
 	}
 	return "", fmt.Errorf("unknown scenario %q", name)

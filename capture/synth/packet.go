@@ -46,6 +46,8 @@ type gen struct {
 	dnsCache   [len(dnsNames)]dnsMessages
 	scratch    []byte
 	smbSession uint64
+	flooder    *host  // the syn-flood's spoofed source, rewritten per SYN
+	floodNext  uint32 // counter behind the spoofed sources
 	bcast      net.HardwareAddr
 	zeroMAC    net.HardwareAddr
 }

@@ -254,9 +254,30 @@ func TestScenarios(t *testing.T) {
 				t.Error("want two echo replies")
 			}
 		}},
+		{SYNFlood, func(t *testing.T, pkts []*pkt, st Stats) {
+			if len(pkts) != floodBurst || st.Flows["tcp"] != floodBurst {
+				t.Fatalf("%d packets, %d flows, want %d SYNs", len(pkts), st.Flows["tcp"], floodBurst)
+			}
+			sources := map[netip.AddrPort]bool{}
+			for _, p := range pkts {
+				if !p.isTCP() || !p.tcp.SYN || p.tcp.ACK || p.dst != netip.MustParseAddr("10.10.1.30") || p.dport != floodTarget {
+					t.Fatalf("packet %d: %v:%d -> %v:%d is not a SYN to the proxy's %d", p.n, p.src, p.sport, p.dst, p.dport, floodTarget)
+				}
+				if !netip.MustParsePrefix("100.64.0.0/10").Contains(p.src) || p.sport < 1024 {
+					t.Errorf("packet %d: source %v:%d", p.n, p.src, p.sport)
+				}
+				sources[netip.AddrPortFrom(p.src, p.sport)] = true
+			}
+			if len(sources) != floodBurst {
+				t.Errorf("%d distinct sources for %d SYNs", len(sources), floodBurst)
+			}
+			if span := pkts[len(pkts)-1].ts.Sub(pkts[0].ts); span > 100*time.Millisecond {
+				t.Errorf("burst lasts %v, want a flood (about 20 000 SYNs/s)", span)
+			}
+		}},
 	}
-	if len(tests) != len(Scenarios()) {
-		t.Fatalf("%d scenario checks for %d scenarios", len(tests), len(Scenarios()))
+	if all := len(Scenarios()) + len(OptInScenarios()); len(tests) != all {
+		t.Fatalf("%d scenario checks for %d scenarios", len(tests), all)
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.scenario), func(t *testing.T) {
