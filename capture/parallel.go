@@ -103,7 +103,12 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 	}
 
 	seed := maphash.MakeSeed()
-	shard := func(k flow.Key) int { return int(maphash.Comparable(seed, k) % uint64(n)) }
+	shard := func(k flow.Key) int {
+		if n == 1 {
+			return 0
+		}
+		return int(maphash.Comparable(seed, k) % uint64(n))
+	}
 	pending := make([]*batch, n)
 	send := func(i int) {
 		if pending[i] != nil && len(pending[i].pkts) > 0 {

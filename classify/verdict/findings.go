@@ -292,20 +292,27 @@ func (fs *Findings) All() []Finding {
 // Top returns the n findings of kind with the highest counts, ties in the
 // order of All.
 func (fs *Findings) Top(kind Kind, n int) []Finding {
-	var out []Finding
-	for _, g := range fs.list {
-		if g.Kind == kind {
-			out = append(out, g)
+	// Sort indices, not the findings: a flood can leave 100,000 of them,
+	// and copying each while sorting dominated the cost.
+	var idx []int32
+	for i := range fs.list {
+		if fs.list[i].Kind == kind {
+			idx = append(idx, int32(i))
 		}
 	}
-	slices.SortFunc(out, func(a, b Finding) int {
+	slices.SortFunc(idx, func(i, j int32) int {
+		a, b := &fs.list[i], &fs.list[j]
 		if c := cmp.Compare(b.Count, a.Count); c != 0 {
 			return c
 		}
-		return compareFindings(a, b)
+		return compareFindings(*a, *b)
 	})
-	if len(out) > n {
-		out = out[:n]
+	if len(idx) > n {
+		idx = idx[:n]
+	}
+	out := make([]Finding, len(idx))
+	for k, i := range idx {
+		out[k] = fs.list[i]
 	}
 	return out
 }

@@ -251,27 +251,40 @@ func (a *auditor) dissectors() []capture.Dissector {
 	return []capture.Dissector{a.tracker.NewDissector(), tls, dns, names.NewServerNamer(a.dns)}
 }
 
-// judge returns a per-worker function that classifies a flow into row and
-// records its finding.
-func (a *auditor) judge() func(f *flow.Flow, row *parquetout.FlowRow) {
+// judgement is what the classifier said of a flow, as the flows.parquet
+// columns it fills. Strings only, so it can travel to the writer goroutine
+// with a copy of the flow while the classifier's Result is reused.
+type judgement struct {
+	verdict, classifiedBy, vendor, entryID, reason, fromRole, toRole, app, callID string
+}
+
+// apply fills the classification columns of a row made by FromFlow.
+func (j *judgement) apply(row *parquetout.FlowRow) {
+	row.Verdict, row.ClassifiedBy = j.verdict, j.classifiedBy
+	row.Vendor, row.EntryID, row.Reason = j.vendor, j.entryID, j.reason
+	row.FromRole, row.ToRole = j.fromRole, j.toRole
+	if j.app != "" {
+		row.App = j.app
+	}
+	if j.callID != "" {
+		row.CallID = j.callID
+	}
+}
+
+// judge returns a per-worker function that classifies a flow and records
+// its finding. It runs where the flow ended, on the worker, because media
+// matching reads the SIP tracker's state as of that moment.
+func (a *auditor) judge() func(f *flow.Flow, j *judgement) {
 	slot := new(atomic.Pointer[verdict.Classifier])
 	a.mu.Lock()
 	slot.Store(a.base.Clone())
 	a.clones = append(a.clones, slot)
 	a.mu.Unlock()
 	var r verdict.Result
-	return func(f *flow.Flow, row *parquetout.FlowRow) {
+	return func(f *flow.Flow, j *judgement) {
 		slot.Load().Classify(f, &r)
-		row.Verdict = r.Verdict.String()
-		row.ClassifiedBy = r.ClassifiedBy.String()
-		row.Vendor, row.EntryID, row.Reason = r.Vendor, r.EntryID, r.Reason
-		row.FromRole, row.ToRole = r.FromRole, r.ToRole
-		if r.App != "" {
-			row.App = r.App
-		}
-		if r.CallID != "" {
-			row.CallID = r.CallID
-		}
+		*j = judgement{verdict: r.Verdict.String(), classifiedBy: r.ClassifiedBy.String(), vendor: r.Vendor,
+			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID}
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
 		a.mu.Unlock()

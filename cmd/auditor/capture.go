@@ -188,10 +188,9 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 			rows := out.sink.batcher()
 			judge := aud.judge()
 			return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
-				row := rows.next()
-				parquetout.FromFlow(f, row)
-				judge(f, row)
-				row.Sensor = o.sensor
+				e := rows.next()
+				e.flow = *f
+				judge(f, &e.judged)
 				rows.done()
 			}}
 		},
@@ -312,7 +311,7 @@ func (w *windowOutput) open(now time.Time) error {
 		return err
 	}
 	if w.sink == nil {
-		w.sink = newFlowSink(fw)
+		w.sink = newFlowSink(fw, w.sensor)
 	} else {
 		w.sink.swap(fw)
 	}

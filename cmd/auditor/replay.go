@@ -123,7 +123,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return nil, err
 	}
-	sink := newFlowSink(fw)
+	sink := newFlowSink(fw, "")
 	pipe, err := capture.New(capture.Config{
 		Table:     tableCfg,
 		Workers:   o.workers,
@@ -132,9 +132,9 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 			rows := sink.batcher()
 			judge := aud.judge()
 			return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
-				row := rows.next()
-				parquetout.FromFlow(f, row)
-				judge(f, row)
+				e := rows.next()
+				e.flow = *f
+				judge(f, &e.judged)
 				rows.done()
 			}}
 		},
@@ -183,14 +183,16 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	return sum, nil
 }
 
-// flowSink writes flows.parquet on a goroutine of its own, so encoding and
-// compressing rows overlaps with packet processing. Each worker fills its
-// own batch of rows (a rowBatcher); full batches go to the writer over a
-// bounded channel, which also bounds memory when the disk is slow.
+// flowSink writes flows.parquet on a goroutine of its own, so building,
+// encoding and compressing rows overlaps with packet processing. Each
+// worker fills its own batch of ended flows (a rowBatcher): a copy of the
+// flow and what the classifier said of it; full batches go to the writer
+// over a bounded channel, which also bounds memory when the disk is slow.
 type flowSink struct {
 	w       *parquetout.Writer
-	batches chan []parquetout.FlowRow
-	free    chan []parquetout.FlowRow
+	sensor  string
+	batches chan []endedFlow
+	free    chan []endedFlow
 	done    chan struct{}
 	rows    uint64 // written; read after done is closed
 	err     error  // first write error; read after done is closed
@@ -199,10 +201,16 @@ type flowSink struct {
 	batchers []*rowBatcher
 }
 
+// endedFlow is a flow that left the table, on its way to a row.
+type endedFlow struct {
+	flow   flow.Flow
+	judged judgement
+}
+
 const sinkBatch = 1024
 
-func newFlowSink(w *parquetout.Writer) *flowSink {
-	k := &flowSink{free: make(chan []parquetout.FlowRow, 8)}
+func newFlowSink(w *parquetout.Writer, sensor string) *flowSink {
+	k := &flowSink{sensor: sensor, free: make(chan []endedFlow, 8)}
 	k.swap(w)
 	return k
 }
@@ -210,24 +218,29 @@ func newFlowSink(w *parquetout.Writer) *flowSink {
 // swap starts writing to w; the previous writer must have been drained.
 func (k *flowSink) swap(w *parquetout.Writer) {
 	k.w, k.err = w, nil
-	k.batches = make(chan []parquetout.FlowRow, 4)
+	k.batches = make(chan []endedFlow, 4)
 	k.done = make(chan struct{})
 	go k.run()
 }
 
 func (k *flowSink) run() {
 	defer close(k.done)
+	var row parquetout.FlowRow
 	for b := range k.batches {
 		for i := range b {
 			if k.err != nil {
 				break
 			}
-			if err := k.w.Write(&b[i]); err != nil {
+			parquetout.FromFlow(&b[i].flow, &row)
+			b[i].judged.apply(&row)
+			row.Sensor = k.sensor
+			if err := k.w.Write(&row); err != nil {
 				k.err = err
 				break
 			}
 			k.rows++
 		}
+		clear(b) // drop Meta pointers and strings for the collector
 		select {
 		case k.free <- b[:0]:
 		default:
@@ -235,9 +248,9 @@ func (k *flowSink) run() {
 	}
 }
 
-// batcher returns a new per-worker batch of rows.
+// batcher returns a new per-worker batch of ended flows.
 func (k *flowSink) batcher() *rowBatcher {
-	b := &rowBatcher{sink: k, rows: make([]parquetout.FlowRow, 0, sinkBatch)}
+	b := &rowBatcher{sink: k, rows: make([]endedFlow, 0, sinkBatch)}
 	k.mu.Lock()
 	k.batchers = append(k.batchers, b)
 	k.mu.Unlock()
@@ -259,16 +272,16 @@ func (k *flowSink) drain() {
 
 type rowBatcher struct {
 	sink *flowSink
-	rows []parquetout.FlowRow
+	rows []endedFlow
 }
 
-// next returns the row to fill for the next flow.
-func (b *rowBatcher) next() *parquetout.FlowRow {
+// next returns the entry to fill for the next ended flow.
+func (b *rowBatcher) next() *endedFlow {
 	b.rows = b.rows[:len(b.rows)+1]
 	return &b.rows[len(b.rows)-1]
 }
 
-// done commits the row filled by next, sending the batch when it is full.
+// done commits the entry filled by next, sending the batch when it is full.
 func (b *rowBatcher) done() {
 	if len(b.rows) == cap(b.rows) {
 		b.send()
@@ -283,7 +296,7 @@ func (b *rowBatcher) send() {
 	select {
 	case b.rows = <-b.sink.free:
 	default:
-		b.rows = make([]parquetout.FlowRow, 0, sinkBatch)
+		b.rows = make([]endedFlow, 0, sinkBatch)
 	}
 }
 
