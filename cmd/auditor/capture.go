@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +37,7 @@ type captureOptions struct {
 	timeouts      string
 	lossThreshold float64
 	logFormat     string
+	workers       int
 	audit         auditFlags
 }
 
@@ -57,6 +58,7 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m")
 	fs.Float64Var(&o.lossThreshold, "loss-threshold", 0.001, "capture loss ratio in a window above which missing findings are downgraded to info")
 	fs.StringVar(&o.logFormat, "log", "text", "log format on stderr: text or json")
+	fs.IntVar(&o.workers, "workers", 1, "AF_PACKET: sockets in a fanout group, each with its own pipeline (flows hashed to one of them); the eBPF engine uses one")
 	o.audit.register(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -74,6 +76,10 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 		return usagef("--engine must be ebpf, afpacket or auto, not %q", o.engine)
 	case o.logFormat != "text" && o.logFormat != "json":
 		return usagef("--log must be text or json")
+	case o.workers < 1 || o.workers > 64:
+		return usagef("--workers must be between 1 and 64, not %d", o.workers)
+	case o.workers > 1 && o.engine == "ebpf":
+		return usagef("--workers applies to the AF_PACKET engine; the eBPF sensor has one ring buffer")
 	case strings.ContainsAny(o.sensor, "/ ") || o.sensor == "":
 		return usagef("--sensor %q: a name without spaces or slashes", o.sensor)
 	}
@@ -100,17 +106,17 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	return captureLive(ctx, log, s.stdout, o, hook, tableCfg)
 }
 
-// engine is a live source plus what the capture loop needs from it.
+// engine is the live sources plus what the capture loop needs from them.
 type engine struct {
 	name   string
-	src    capture.LiveSource
+	srcs   []capture.LiveSource // one per worker
 	close  func() error
 	stats  func() (packets, lost uint64, causes map[string]uint64)
 	sensor *bpf.Sensor // set for eBPF: in-kernel counters to merge
 }
 
 func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, error) {
-	if o.engine == "ebpf" || o.engine == "auto" {
+	if o.engine == "ebpf" || (o.engine == "auto" && o.workers == 1) {
 		e, err := openEBPF(o, hook)
 		if err == nil {
 			return e, nil
@@ -120,17 +126,43 @@ func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, err
 		}
 		log.Warn("eBPF engine unavailable, using AF_PACKET", "err", err)
 	}
-	src, err := live.OpenAFPacket(o.iface, live.AFPacketOptions{Promiscuous: o.promisc})
-	if err != nil {
-		return nil, fmt.Errorf("AF_PACKET on %s: %w", o.iface, err)
-	}
-	return &engine{name: "afpacket", src: src, close: src.Close, stats: func() (uint64, uint64, map[string]uint64) {
-		st, err := src.Stats()
-		if err != nil {
-			return 0, 0, nil
+	opts := live.AFPacketOptions{Promiscuous: o.promisc}
+	var socks []*live.AFPacketSource
+	if o.workers > 1 {
+		var err error
+		if socks, err = live.OpenAFPacketFanout(o.iface, o.workers, opts); err != nil {
+			return nil, fmt.Errorf("AF_PACKET fanout on %s: %w", o.iface, err)
 		}
-		return st.Packets, st.Drops, map[string]uint64{"kernel-drop": st.Drops, "queue-freeze": st.QueueFreezes}
-	}}, nil
+	} else {
+		src, err := live.OpenAFPacket(o.iface, opts)
+		if err != nil {
+			return nil, fmt.Errorf("AF_PACKET on %s: %w", o.iface, err)
+		}
+		socks = []*live.AFPacketSource{src}
+	}
+	e := &engine{name: "afpacket"}
+	for _, s := range socks {
+		e.srcs = append(e.srcs, s)
+	}
+	e.close = func() error {
+		var errs []error
+		for _, s := range socks {
+			errs = append(errs, s.Close())
+		}
+		return errors.Join(errs...)
+	}
+	e.stats = func() (uint64, uint64, map[string]uint64) {
+		var packets, drops, freezes uint64
+		for _, s := range socks {
+			st, err := s.Stats()
+			if err != nil {
+				continue
+			}
+			packets, drops, freezes = packets+st.Packets, drops+st.Drops, freezes+st.QueueFreezes
+		}
+		return packets, drops, map[string]uint64{"kernel-drop": drops, "queue-freeze": freezes}
+	}
+	return e, nil
 }
 
 func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
@@ -142,7 +174,7 @@ func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
 		sensor.Close()
 		return nil, fmt.Errorf("attach eBPF sensor to %s: %w", o.iface, err)
 	}
-	return &engine{name: "ebpf", src: sensor, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
+	return &engine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
 		st, err := sensor.Stats()
 		if err != nil {
 			return 0, 0, nil
@@ -152,15 +184,27 @@ func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
 	}}, nil
 }
 
-// captureLive runs the pipeline on a live interface until ctx ends,
-// rotating its output into Hive partitions.
+// pause is a request to every worker to flush its flows and wait: the
+// window's files are closed and new ones opened while no worker writes.
+type pause struct {
+	ack    chan struct{}
+	resume chan struct{}
+}
+
+// captureLive runs one pipeline per live source until ctx ends, rotating
+// their output into Hive partitions. Each worker goroutine owns its
+// pipeline; this goroutine decides when a window ends and rotates while
+// the workers are paused.
 func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o captureOptions, hook bpf.Hook, tableCfg flow.Config) error {
 	// SIGHUP reloads the catalog and inventory; registered first so that a
 	// HUP during startup is not the default "terminate".
-	var reload atomic.Bool
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+
+	// A worker that fails stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	o.audit.sensor = o.sensor
 	aud, err := o.audit.load()
@@ -182,27 +226,30 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	if err := out.open(time.Now()); err != nil {
 		return err
 	}
-	pipe, err := capture.New(capture.Config{
-		Table: tableCfg,
-		Stages: func(int) capture.Stages {
-			rows := out.sink.batcher()
-			judge := aud.judge()
-			return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
-				e := rows.next()
-				e.flow = *f
-				judge(f, &e.judged)
-				rows.done()
-			}}
-		},
-	})
-	if err != nil {
-		out.abort()
-		return err
+	pipes := make([]*capture.Pipeline, len(eng.srcs))
+	for i := range pipes {
+		pipes[i], err = capture.New(capture.Config{
+			Table: tableCfg,
+			Stages: func(int) capture.Stages {
+				rows := out.sink.batcher()
+				judge := aud.judge()
+				return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
+					e := rows.next()
+					e.flow = *f
+					judge(f, &e.judged)
+					rows.done()
+				}}
+			},
+		})
+		if err != nil {
+			out.abort()
+			return err
+		}
 	}
-	out.pipe = pipe
+	out.pipes = pipes
 
 	if o.metrics != "" {
-		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipe: pipe, aud: aud, out: out, sensor: o.sensor})
+		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipes: pipes, aud: aud, out: out, sensor: o.sensor})
 		if err != nil {
 			out.abort()
 			return err
@@ -211,54 +258,108 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 		log.Info("serving metrics", "addr", o.metrics)
 	}
 
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				reload.Store(true)
+	// Workers: read, decode, track, judge. Their tick merges kernel
+	// counters (eBPF), expires idle flows and obeys pause requests.
+	ctls := make([]chan pause, len(pipes))
+	errs := make([]error, len(pipes))
+	var wg sync.WaitGroup
+	for i, pipe := range pipes {
+		ctls[i] = make(chan pause, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var deltas []bpf.FlowDelta
+			mergeKernel := func() {
+				if eng.sensor == nil {
+					return
+				}
+				var err error
+				if deltas, err = eng.sensor.Counters(deltas[:0]); err != nil {
+					log.Error("read in-kernel flow counters", "err", err)
+				}
+				for _, d := range deltas {
+					pipe.AddCounters(d.Key, d.Dir, d.Packets, d.Bytes, d.Payload, d.Flags, d.First, d.Last)
+				}
 			}
-		}
-	}()
+			tick := func(now time.Time) {
+				mergeKernel()
+				pipe.Advance(now.UnixNano())
+				aud.tracker.Advance(now.UnixNano())
+				select {
+				case p := <-ctls[i]:
+					pipe.Flush()
+					p.ack <- struct{}{}
+					<-p.resume
+				default:
+				}
+			}
+			if errs[i] = pipe.RunLive(ctx, eng.srcs[i], time.Second, tick); errs[i] != nil {
+				log.Error("capture worker stopped", "worker", i, "err", errs[i])
+				cancel()
+			}
+			// What the kernel counted up to the end belongs to this window.
+			mergeKernel()
+		}()
+	}
+	log.Info("capturing", "interface", o.iface, "engine", eng.name, "workers", len(pipes), "sensor", o.sensor, "out", o.out, "rotate", o.rotate)
 
-	log.Info("capturing", "interface", o.iface, "engine", eng.name, "sensor", o.sensor, "out", o.out, "rotate", o.rotate)
-	var deltas []bpf.FlowDelta
-	tick := func(now time.Time) {
-		if eng.sensor != nil {
-			var err error
-			if deltas, err = eng.sensor.Counters(deltas[:0]); err != nil {
-				log.Error("read in-kernel flow counters", "err", err)
-			}
-			for _, d := range deltas {
-				pipe.AddCounters(d.Key, d.Dir, d.Packets, d.Bytes, d.Payload, d.Flags, d.First, d.Last)
+	// rotate pauses every worker at its next tick, ends the window and,
+	// still paused, runs then (a reload), so that one window is judged by
+	// one configuration.
+	rotate := func(why string, then func()) {
+		p := pause{ack: make(chan struct{}, len(pipes)), resume: make(chan struct{})}
+		for _, c := range ctls {
+			c <- p
+		}
+		for range pipes {
+			select {
+			case <-p.ack:
+			case <-ctx.Done():
+				// Shutting down: the workers flush at the end instead.
+				close(p.resume)
+				return
 			}
 		}
-		pipe.Advance(now.UnixNano())
-		aud.tracker.Advance(now.UnixNano())
-		if reload.Swap(false) {
-			out.rotate(now, "reload")
-			if err := aud.reload(); err != nil {
-				log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
-			} else {
-				log.Info("reloaded catalog and inventory")
-			}
-			return
+		out.rotate(time.Now(), why)
+		if then != nil {
+			then()
 		}
-		if !now.Before(out.until) {
-			out.rotate(now, "schedule")
+		close(p.resume)
+	}
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-hup:
+			rotate("reload", func() {
+				if err := aud.reload(); err != nil {
+					log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
+				} else {
+					log.Info("reloaded catalog and inventory")
+				}
+			})
+		case now := <-ticker.C:
+			if !now.Before(out.until) {
+				rotate("schedule", nil)
+			}
 		}
 	}
-	runErr := pipe.RunLive(ctx, eng.src, time.Second, tick)
-	// Shutdown: what the kernel still counts, every open flow and call,
-	// then the last window's files.
-	tick(time.Now())
-	pipe.Flush()
+	wg.Wait()
+	// Shutdown: every open flow and call, then the last window's files.
+	var packets uint64
+	for _, pipe := range pipes {
+		pipe.Flush()
+		packets += pipe.Stats().Packets.Load()
+	}
 	aud.tracker.Flush()
+	runErr := errors.Join(errs...)
 	if err := out.close(time.Now()); err != nil && runErr == nil {
 		runErr = err
 	}
-	log.Info("capture stopped", "packets", pipe.Stats().Packets.Load(), "files", out.seq)
+	log.Info("capture stopped", "packets", packets, "files", out.seq)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
@@ -271,7 +372,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 type windowOutput struct {
 	dir, sensor   string
 	aud           *auditor
-	pipe          *capture.Pipeline
+	pipes         []*capture.Pipeline
 	log           *slog.Logger
 	lossThreshold float64
 	stats         func() (packets, lost uint64, causes map[string]uint64)
@@ -334,12 +435,9 @@ func (w *windowOutput) rotate(now time.Time, why string) {
 	w.log.Info("rotated output", "why", why, "seq", w.seq)
 }
 
-// close writes the window's files; the flows of the pipeline are flushed
-// into it first.
+// close writes the window's files. The workers have flushed their flows
+// into it and wait, or have stopped.
 func (w *windowOutput) close(now time.Time) error {
-	if w.pipe != nil {
-		w.pipe.Flush()
-	}
 	w.sink.drain()
 	errs := []error{}
 	if w.stats != nil {

@@ -116,11 +116,16 @@ func readCapturedFlows(t *testing.T, dir string) (map[string]flowCount, []string
 // with exactly the packets sent, whether the packets went through the
 // decoder or were counted in the kernel.
 func TestCaptureEngines(t *testing.T) {
-	for _, engine := range []string{"afpacket", "ebpf"} {
-		t.Run(engine, func(t *testing.T) {
+	for _, tc := range []struct{ name, engine, workers string }{
+		{"afpacket", "afpacket", "1"},
+		{"afpacket-fanout", "afpacket", "3"},
+		{"ebpf", "ebpf", "1"},
+	} {
+		engine := tc.engine
+		t.Run(tc.name, func(t *testing.T) {
 			pair := netnstest.NewPair(t)
 			out := t.TempDir()
-			logs, stop := startCapture(t, pair, "--engine", engine, "--out", out, "--sensor", "test")
+			logs, stop := startCapture(t, pair, "--engine", engine, "--workers", tc.workers, "--out", out, "--sensor", "test")
 			sent, err := pair.Traffic()
 			if err != nil {
 				stop()
@@ -165,13 +170,13 @@ func keys(m map[string]flowCount) []string {
 	return ks
 }
 
-// SIGHUP reloads the configuration and starts a new window; shutting down
-// in the middle of traffic leaves complete, readable files in the Hive
-// layout.
+// SIGHUP reloads the configuration and starts a new window, pausing every
+// worker of an AF_PACKET fanout; shutting down in the middle of traffic
+// leaves complete, readable files in the Hive layout.
 func TestCaptureRotationAndShutdownMidTraffic(t *testing.T) {
 	pair := netnstest.NewPair(t)
 	out := t.TempDir()
-	logs, stop := startCapture(t, pair, "--engine", "afpacket", "--out", out, "--sensor", "s1",
+	logs, stop := startCapture(t, pair, "--engine", "afpacket", "--workers", "2", "--out", out, "--sensor", "s1",
 		"--site", "../../testdata/demo-site.yaml")
 	if _, err := pair.Traffic(); err != nil {
 		stop()

@@ -20,7 +20,7 @@ import (
 // text format. Everything it reads is atomic, so scrapes never stop the
 // pipeline.
 type metricsSource struct {
-	pipe   *capture.Pipeline
+	pipes  []*capture.Pipeline
 	aud    *auditor
 	out    *windowOutput
 	sensor string
@@ -34,21 +34,30 @@ func (m *metricsSource) write(w io.Writer) {
 	gauge := func(name, help string, v int64) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s{%s} %d\n", name, help, name, name, label, v)
 	}
-	st := m.pipe.Stats()
-	counter("auditor_frames_total", "Frames offered to the decoder, plus packets counted in the kernel.", st.Frames.Load())
-	counter("auditor_bytes_total", "Wire bytes of those frames.", st.Bytes.Load())
-	counter("auditor_packets_total", "Packets accounted to flows.", st.Packets.Load())
+	var frames, bytes, packets, evicted uint64
 	var active int64
-	var evicted uint64
-	for _, t := range m.pipe.Tables() {
-		active += t.Stats().Active.Load()
-		evicted += t.Stats().Ended[flow.EndEvicted].Load()
+	var skipped [decode.NumReasons]uint64
+	for _, p := range m.pipes {
+		st := p.Stats()
+		frames += st.Frames.Load()
+		bytes += st.Bytes.Load()
+		packets += st.Packets.Load()
+		for _, t := range p.Tables() {
+			active += t.Stats().Active.Load()
+			evicted += t.Stats().Ended[flow.EndEvicted].Load()
+		}
+		for r, n := range p.Decoder().Skipped() {
+			skipped[r] += n
+		}
 	}
-	gauge("auditor_active_flows", "Flows in the flow table.", active)
-	counter("auditor_flows_evicted_total", "Flows evicted early because the table was full.", evicted)
+	counter("auditor_frames_total", "Frames offered to the decoder, plus packets counted in the kernel.", frames)
+	counter("auditor_bytes_total", "Wire bytes of those frames.", bytes)
+	counter("auditor_packets_total", "Packets accounted to flows.", packets)
+	gauge("auditor_active_flows", "Flows in the flow tables.", active)
+	counter("auditor_flows_evicted_total", "Flows evicted early because a table was full.", evicted)
 
 	fmt.Fprintf(w, "# HELP auditor_decode_skipped_total Frames not turned into flow packets, by reason.\n# TYPE auditor_decode_skipped_total counter\n")
-	for r, n := range m.pipe.Decoder().Skipped() {
+	for r, n := range skipped {
 		if n > 0 {
 			fmt.Fprintf(w, "auditor_decode_skipped_total{%s,reason=%q} %d\n", label, decode.Reason(r).String(), n)
 		}
