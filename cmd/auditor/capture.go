@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	xbpf "golang.org/x/net/bpf"
+
 	"github.com/ccaudit/auditor/bpf"
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
@@ -38,6 +40,8 @@ type captureOptions struct {
 	lossThreshold float64
 	logFormat     string
 	workers       int
+	filter        string
+	program       []xbpf.Instruction // parsed --filter-bpf
 	audit         auditFlags
 }
 
@@ -58,6 +62,7 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m")
 	fs.Float64Var(&o.lossThreshold, "loss-threshold", 0.001, "capture loss ratio in a window above which missing findings are downgraded to info")
 	fs.StringVar(&o.logFormat, "log", "text", "log format on stderr: text or json")
+	fs.StringVar(&o.filter, "filter-bpf", "", "AF_PACKET: classic BPF filter as `tcpdump -ddd EXPR` prints it (or @FILE); the binary has no libpcap to compile expressions")
 	fs.IntVar(&o.workers, "workers", 1, "AF_PACKET: sockets in a fanout group, each with its own pipeline (flows hashed to one of them); the eBPF engine uses one")
 	o.audit.register(fs)
 	rest, err := parseFlags(fs, args)
@@ -82,6 +87,25 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 		return usagef("--workers applies to the AF_PACKET engine; the eBPF sensor has one ring buffer")
 	case strings.ContainsAny(o.sensor, "/ ") || o.sensor == "":
 		return usagef("--sensor %q: a name without spaces or slashes", o.sensor)
+	}
+	if o.filter != "" {
+		if o.engine == "ebpf" {
+			return usagef("--filter-bpf applies to the AF_PACKET engine")
+		}
+		text := o.filter
+		if path, ok := strings.CutPrefix(text, "@"); ok {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return &usageError{fmt.Sprintf("--filter-bpf: %v", err)}
+			}
+			text = string(data)
+		}
+		prog, err := live.ParseBytecode(text)
+		if err != nil {
+			return &usageError{"--filter-bpf: " + err.Error()}
+		}
+		// A filter is an AF_PACKET feature: auto picks that engine.
+		o.program, o.engine = prog, "afpacket"
 	}
 	hook, err := bpf.ParseHook(o.hook)
 	if err != nil {
@@ -126,7 +150,7 @@ func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, err
 		}
 		log.Warn("eBPF engine unavailable, using AF_PACKET", "err", err)
 	}
-	opts := live.AFPacketOptions{Promiscuous: o.promisc}
+	opts := live.AFPacketOptions{Promiscuous: o.promisc, Filter: o.program}
 	var socks []*live.AFPacketSource
 	if o.workers > 1 {
 		var err error

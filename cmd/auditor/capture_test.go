@@ -231,3 +231,28 @@ func TestCaptureRotationAndShutdownMidTraffic(t *testing.T) {
 		}
 	}
 }
+
+// --filter-bpf takes tcpdump -ddd bytecode: only DNS reaches the pipeline.
+func TestCaptureBPFFilter(t *testing.T) {
+	pair := netnstest.NewPair(t)
+	out := t.TempDir()
+	const udp53 = "20,40 0 0 12,21 0 6 34525,48 0 0 20,21 0 15 17,40 0 0 54,21 12 0 53,40 0 0 56,21 10 11 53,21 0 10 2048,48 0 0 23,21 0 8 17,40 0 0 20,69 6 0 8191,177 0 0 14,72 0 0 14,21 2 0 53,72 0 0 16,21 0 1 53,6 0 0 262144,6 0 0 0"
+	logs, stop := startCapture(t, pair, "--filter-bpf", udp53, "--out", out, "--sensor", "f")
+	if _, err := pair.Traffic(); err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, logs)
+	}
+	got, _ := readCapturedFlows(t, out)
+	if len(got) == 0 {
+		t.Fatal("the filter let nothing through")
+	}
+	for k := range got {
+		if !strings.HasPrefix(k, "udp ") || !strings.HasSuffix(k, ":53") {
+			t.Errorf("flow %s passed a udp-port-53 filter", k)
+		}
+	}
+}
