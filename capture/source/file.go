@@ -60,6 +60,9 @@ type captureFile struct {
 	pcap *pcapgo.Reader
 	ng   *pcapgo.NgReader
 	ngw  ngWalker
+	// ngTime converts each interface's timestamps for fastEPB, built as
+	// pcapgo learns the interfaces.
+	ngTime []ngClock
 
 	// classic pcap
 	bigEndian  bool
@@ -280,6 +283,23 @@ func (c *captureFile) nextPcapNG() error {
 		off, ferr := c.ngw.walk(c, packet)
 		if ferr != nil {
 			return ferr
+		}
+		if off == start {
+			// The walk validated the packet block at the current position:
+			// read it straight from the buffer when we can (see fastEPB).
+			if fr, ok := c.fastEPB(packet, off); ok {
+				c.ngw.commit()
+				c.packets = packet
+				if c.env.supported != nil && !c.env.supported(fr.LinkType) {
+					if c.skipped != nil {
+						c.skipped(c.skipErr(packet, off, fr.Interface, fr.LinkType))
+					}
+					continue
+				}
+				c.fixedTime = false
+				c.frame = fr
+				return nil
+			}
 		}
 		data, ci, err := c.ng.ZeroCopyReadPacketData()
 		if err == io.EOF {

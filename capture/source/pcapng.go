@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+
+	"github.com/gopacket/gopacket/layers"
 )
 
 // pcapng block types this reader looks into.
@@ -60,8 +62,10 @@ func (w *ngWalker) walk(c *captureFile, packet uint64) (int64, *FileError) {
 		blockPacket := packet
 		if typ == ngSectionHeader {
 			// A section header belongs to no packet, and sets the byte
-			// order of the blocks after it.
+			// order of the blocks after it. Its interfaces start anew, so
+			// fastEPB's clocks are learnt again.
 			blockPacket = 0
+			c.ngTime = c.ngTime[:0]
 			switch binary.LittleEndian.Uint32(b[8:]) {
 			case ngByteOrderMagic:
 				big = false
@@ -163,4 +167,87 @@ func ngU32(bigEndian bool, b []byte) uint32 {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
+}
+
+// ngClock converts an interface's raw timestamps to nanoseconds.
+type ngClock struct {
+	ok              bool // the resolution is one fastEPB handles
+	perSecond       uint64
+	scaleUp, offset int64
+	linkType        layers.LinkType
+}
+
+// fastEPB reads the enhanced packet block at the current position directly
+// from the read buffer, without pcapgo, which copies every packet from the
+// buffer into its own (a third of replay's reading time on a large
+// capture). It only takes the common case: an enhanced packet block that
+// the walk has just validated, wholly in the buffer, of an interface pcapgo
+// has already read, with a decimal timestamp resolution down to
+// nanoseconds. Anything else goes the pcapgo way, which keeps its state:
+// pcapgo reads block by block and holds nothing between packets. The data
+// stays valid until the next read, as Frame promises.
+func (c *captureFile) fastEPB(packet uint64, off int64) (Frame, bool) {
+	big := c.ngw.bigEndian
+	b, _ := c.br.Peek(28)
+	if len(b) < 28 || ngU32(big, b) != ngEnhancedPacket {
+		return Frame{}, false
+	}
+	blen := int(ngU32(big, b[4:]))
+	ifc := int(ngU32(big, b[8:]))
+	capLen, wireLen := int(ngU32(big, b[20:])), int(ngU32(big, b[24:]))
+	clock, ok := c.ngClockOf(ifc)
+	if !ok || capLen+32 > blen {
+		return Frame{}, false
+	}
+	whole, _ := c.br.Peek(blen)
+	if len(whole) < blen {
+		return Frame{}, false
+	}
+	ts := uint64(ngU32(big, b[12:]))<<32 | uint64(ngU32(big, b[16:]))
+	sec := int64(ts/clock.perSecond) + clock.offset
+	nsec := int64(ts%clock.perSecond) * clock.scaleUp
+	fr := Frame{
+		Data:       whole[28 : 28+capLen : 28+capLen],
+		Time:       sec*1e9 + nsec,
+		CaptureLen: capLen,
+		WireLen:    max(wireLen, capLen),
+		LinkType:   clock.linkType,
+		Interface:  ifc,
+		File:       c.path,
+		Index:      packet,
+		Offset:     off,
+	}
+	c.br.Discard(blen)
+	return fr, true
+}
+
+// ngClockOf returns interface i's clock, learning new interfaces from pcapgo.
+func (c *captureFile) ngClockOf(i int) (ngClock, bool) {
+	if i < len(c.ngTime) {
+		return c.ngTime[i], c.ngTime[i].ok
+	}
+	n := c.ng.NInterfaces()
+	if i >= n {
+		return ngClock{}, false
+	}
+	for j := len(c.ngTime); j < n; j++ {
+		var clk ngClock
+		if iface, err := c.ng.Interface(j); err == nil {
+			res := iface.TimestampResolution
+			if !res.Binary() && res.Exponent() <= 9 {
+				clk = ngClock{ok: true, perSecond: pow10(res.Exponent()), scaleUp: int64(pow10(9 - res.Exponent())),
+					offset: int64(iface.TimestampOffset), linkType: iface.LinkType}
+			}
+		}
+		c.ngTime = append(c.ngTime, clk)
+	}
+	return c.ngTime[i], c.ngTime[i].ok
+}
+
+func pow10(e uint8) uint64 {
+	v := uint64(1)
+	for range e {
+		v *= 10
+	}
+	return v
 }
