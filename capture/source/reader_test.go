@@ -563,7 +563,7 @@ func TestCloseAndProgress(t *testing.T) {
 func TestPcapNGSectionsRestartInterfaces(t *testing.T) {
 	n := &ngBytes{order: binary.LittleEndian}
 	n.shb(1, 0).idb(layers.LinkTypeEthernet, 6).idb(layers.LinkTypeRaw, 9)
-	n.epb(0, 1_700_000_000_123456, payload(60, 1))  // µs
+	n.epb(0, 1_700_000_000_123456, payload(60, 1))    // µs
 	n.epb(1, 1_700_000_001_000000123, payload(40, 2)) // ns
 	n.shb(1, 0).idb(layers.LinkTypeLinuxSLL, 9).idb(layers.LinkTypeEthernet, 0x80|20)
 	n.epb(0, 1_700_000_002_000000007, payload(50, 3)) // ns, index 0 is now SLL
