@@ -435,13 +435,11 @@ func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) 
 	if len(site.ranges) == 0 {
 		return
 	}
-	in := inRanges(site.ranges, r.SrcPort) || inRanges(site.ranges, r.DstPort)
+	// The ports feed the chart; whether a stream is out of its documented
+	// range is the verdict engine's call (role-aware, in findings.parquet),
+	// counted in addFinding, so report and findings never disagree.
 	for _, p := range []int32{r.SrcPort, r.DstPort} {
 		m.port(p, inRanges(site.ranges, p))
-	}
-	if !in {
-		m.OutOfRange++
-		m.issue(site.flowMedia, v.flowMedia, "media out of documented range", MediaFlow{Site: site.name, Flow: flow, CallID: r.CallID, Issue: "out of documented range"})
 	}
 }
 
@@ -501,6 +499,19 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, HostPairs: r.HostPairs, Ports: r.Ports,
 		}
 		b.findings[key] = g
+	}
+	if !ok && r.Kind == "media-outside-documented-range" {
+		// One stream out of its documented range, as the verdict engine
+		// judged it; both media views count it (the report shows one).
+		site := b.findingSite(r)
+		ex := MediaFlow{Site: site.name, Flow: fmt.Sprintf("%s %s -> %s:%d", r.Proto, r.SrcIP, r.DstIP, r.DstPort), CallID: r.CallID, Issue: "out of documented range"}
+		// The site's issue list already names the finding's kind.
+		for _, m := range []*mediaAcc{&b.flowMedia, &b.callMedia} {
+			m.OutOfRange++
+			if len(m.Examples) < maxDistinct {
+				m.Examples = append(m.Examples, ex)
+			}
+		}
 	}
 	if sensor != "" && !slices.Contains(g.Sensors, sensor) {
 		g.Sensors = append(g.Sensors, sensor)
@@ -645,20 +656,10 @@ func (b *Builder) addCall(r *parquetout.CallRow) {
 			media.issue(site.callMedia, nil, "one-way media", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "one-way"})
 		}
 		if len(site.ranges) > 0 {
-			out := false
 			for _, ep := range []string{m.CallerRTP, m.CalleeRTP} {
-				ap, err := netip.ParseAddrPort(ep)
-				if err != nil {
-					continue
+				if ap, err := netip.ParseAddrPort(ep); err == nil {
+					media.port(int32(ap.Port()), inRanges(site.ranges, int32(ap.Port())))
 				}
-				in := inRanges(site.ranges, int32(ap.Port()))
-				media.port(int32(ap.Port()), in)
-				out = out || !in
-			}
-			if out {
-				media.OutOfRange++
-				issues = append(issues, name+" out of documented range")
-				media.issue(site.callMedia, nil, "media out of documented range", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "out of documented range"})
 			}
 		}
 		if m.Packets > 0 && m.Lost*20 > m.Packets {
@@ -700,7 +701,9 @@ var verdictOrder = []string{"expected", "negotiated", "unexpected", "blocked", "
 
 // kindOrder lists the verdict package's finding kinds; kinds added later
 // follow in name order.
-var kindOrder = []string{"blocked", "missing", "wrong-direction", "unexpected", "unobservable"}
+var kindOrder = []string{"blocked", "missing", "wrong-direction", "unexpected", "unexpected-media",
+	"media-missing", "media-one-way", "media-outside-documented-range", "tls-version-too-old",
+	"plaintext-on-tls-port", "not-tls-on-https-port", "sni-not-in-catalog", "dns-failure", "unobservable"}
 
 func orderIndex(order []string, s string) int {
 	if i := slices.Index(order, s); i >= 0 {

@@ -112,7 +112,10 @@ func testFindings(hour int) []parquetout.FindingRow {
 	case 9:
 		telnet := g("unexpected", "medium", "tcp", "10.10.2.156", "10.10.3.113", 23, "", "no catalog entry allows this port between these hosts' roles", 1, at(9, 20), at(9, 20))
 		telnet.FromRole, telnet.ToRole = "workstation", "ip-phone"
-		rows = append(rows, telnet,
+		outside := g("media-outside-documented-range", "medium", "udp", "10.10.1.20", "10.10.3.21", 50010, "genesys-pureconnect/media-server-rtp",
+			"negotiated media on a port outside the range documented for ip-phone", 1, at(9, 31), at(9, 31))
+		outside.FromRole, outside.ToRole = "media-server", "ip-phone"
+		rows = append(rows, telnet, outside,
 			g("blocked", "high", "tcp", "10.10.2.153", "10.10.1.11", 3952, "genesys-pureconnect/session-manager", "tcp SYN never answered (S0): dropped on the way or host down", 1, at(9, 10), at(9, 10)))
 	case 10:
 		telnet := g("unexpected", "medium", "tcp", "10.10.2.156", "10.10.3.113", 23, "", "no catalog entry allows this port between these hosts' roles", 1, at(10, 20), at(10, 20))
