@@ -391,28 +391,9 @@ func (b *Builder) tlsFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) {
 		}
 		return
 	}
-	if b.opts.Catalog == nil || r.EntryID == "" || r.Proto != "tcp" || r.JA4 != "" {
-		return
-	}
-	e, ok := b.opts.Catalog.Entry(r.EntryID)
-	// Only a connection whose SYN was seen proves plaintext: a capture
-	// that started mid-connection missed the ClientHello.
-	if !ok || e.TLS != catalog.TLSRequired || !strings.Contains(r.History, "S") || r.PayloadOut+r.PayloadIn == 0 {
-		return
-	}
-	const issue = "plaintext on a TLS port"
-	site.issues[issue]++
-	v.issues[issue]++
-	key := site.name + "|" + r.EntryID + "|" + r.SrcIP + "|" + r.DstIP + fmt.Sprint(r.DstPort)
-	p, ok := b.plain[key]
-	if !ok {
-		if len(b.plain) >= maxDistinct {
-			return
-		}
-		p = &PlainFlow{Site: site.name, Flow: fmt.Sprintf("tcp %s -> %s:%d", r.SrcIP, r.DstIP, r.DstPort), EntryID: r.EntryID}
-		b.plain[key] = p
-	}
-	p.Flows++
+	// Plaintext on a TLS port is the verdict engine's call (it knows which
+	// flows its TLS dissector saw start): addFinding takes it from the
+	// plaintext-on-tls-port findings.
 }
 
 func isMediaFlow(r *parquetout.FlowRow) bool {
@@ -499,6 +480,18 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, HostPairs: r.HostPairs, Ports: r.Ports,
 		}
 		b.findings[key] = g
+	}
+	if r.Kind == "plaintext-on-tls-port" {
+		site := b.findingSite(r)
+		pkey := site.name + "|" + r.EntryID + "|" + r.SrcIP + "|" + r.DstIP + fmt.Sprint(r.DstPort)
+		p, seen := b.plain[pkey]
+		if !seen && len(b.plain) < maxDistinct {
+			p = &PlainFlow{Site: site.name, Flow: fmt.Sprintf("tcp %s -> %s:%d", r.SrcIP, r.DstIP, r.DstPort), EntryID: r.EntryID}
+			b.plain[pkey] = p
+		}
+		if p != nil {
+			p.Flows += r.Count
+		}
 	}
 	if !ok && r.Kind == "media-outside-documented-range" {
 		// One stream out of its documented range, as the verdict engine

@@ -115,7 +115,9 @@ func testFindings(hour int) []parquetout.FindingRow {
 		outside := g("media-outside-documented-range", "medium", "udp", "10.10.1.20", "10.10.3.21", 50010, "genesys-pureconnect/media-server-rtp",
 			"negotiated media on a port outside the range documented for ip-phone", 1, at(9, 31), at(9, 31))
 		outside.FromRole, outside.ToRole = "media-server", "ip-phone"
-		rows = append(rows, telnet, outside,
+		plain := g("plaintext-on-tls-port", "high", "tcp", "10.10.2.52", "10.10.1.10", 5597, "genesys-pureconnect/notifier-tls",
+			"TLS required, but the connection exchanged data without a TLS handshake", 1, at(9, 5), at(9, 5))
+		rows = append(rows, telnet, outside, plain,
 			g("blocked", "high", "tcp", "10.10.2.153", "10.10.1.11", 3952, "genesys-pureconnect/session-manager", "tcp SYN never answered (S0): dropped on the way or host down", 1, at(9, 10), at(9, 10)))
 	case 10:
 		telnet := g("unexpected", "medium", "tcp", "10.10.2.156", "10.10.3.113", 23, "", "no catalog entry allows this port between these hosts' roles", 1, at(10, 20), at(10, 20))

@@ -43,12 +43,13 @@
 //     the most unexpected flows.
 //   - SIP calls and media: from calls.parquet when present (calls,
 //     answers, failures, codecs, RTP loss and jitter, negotiated ports
-//     against the documented ranges, one-way and missing streams), else
-//     from the media flows the parsers recognised.
+//     plotted against the documented ranges, one-way and missing streams),
+//     else from the media flows the parsers recognised. Which streams are
+//     out of their documented range is the verdict engine's judgement
+//     (media-outside-documented-range findings), not recomputed here.
 //   - TLS posture: flows per negotiated version (SSL 3.0, TLS 1.0 and 1.1
-//     flagged, RFC 8996), and plaintext on TLS ports: a TCP connection
-//     whose SYN was seen, to an entry whose tls is required, that carried
-//     data without a ClientHello.
+//     flagged, RFC 8996), and plaintext on TLS ports, from the
+//     plaintext-on-tls-port findings.
 //   - Capture loss, from the flows files' metadata keys
 //     [MetaPacketsReceived] and [MetaPacketsDropped]; a file without them
 //     is reported as "not recorded", never as zero loss.
