@@ -24,7 +24,7 @@ func snapshot(m *Message) string {
 
 func FuzzParse(f *testing.F) {
 	f.Add(cnameResponse())
-	for _, file := range []string{"dns-edns-ecs.pcap", "malformed_dns.pcap", "naptr.pcap", "mdns.pcap"} {
+	for _, file := range []string{"dns-edns-ecs.pcap", "../malformed/malformed_dns.pcap", "naptr.pcap", "mdns.pcap"} {
 		msgs, _ := readMessages(f, file)
 		for _, m := range msgs {
 			f.Add(m.data)

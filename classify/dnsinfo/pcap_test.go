@@ -234,14 +234,14 @@ func TestCaptures(t *testing.T) {
 		{file: "bad-dns-traffic.pcap", queries: 220, responses: 162},
 		// Every frame is the first fragment of a datagram cut far short
 		// of its IP length: each message ends early.
-		{file: "badpackets.pcap", queries: 0, responses: 91, parseErrs: 93, wantErr: ErrTruncated},
+		{file: "../malformed/badpackets.pcap", queries: 0, responses: 91, parseErrs: 93, wantErr: ErrTruncated},
 		{file: "dns-edns-ecs.pcap", queries: 20, responses: 65, tcpMessages: 9},
 		{file: "dns_doh.pcap"},
 		// Counts need IPv4 and IPv6 reassembly and DNS over TCP.
 		{file: "dns_fragmented.pcap", queries: 22, responses: 21, tcpMessages: 4},
 		{file: "dns_tcp.pcap", queries: 1, responses: 1, tcpMessages: 2},
 		// The responses' second question name is longer than 255 bytes.
-		{file: "malformed_dns.pcap", queries: 2, responses: 4, parseErrs: 4, wantErr: ErrNameTooLong},
+		{file: "../malformed/malformed_dns.pcap", queries: 2, responses: 4, parseErrs: 4, wantErr: ErrNameTooLong},
 		{file: "mdns.pcap", mdnsQueries: 12, mdnsResponses: 6},
 		{file: "naptr.pcap", queries: 1, responses: 1},
 	}
@@ -332,7 +332,7 @@ func TestCaptureCache(t *testing.T) {
 		}},
 		// Truncated responses still give their complete records: the
 		// A record before the cut, the NXDOMAIN of every question.
-		{file: "badpackets.pcap", entries: 71, failed: 18, failureNames: 17,
+		{file: "../malformed/badpackets.pcap", entries: 71, failed: 18, failureNames: 17,
 			topFailure: Failure{Name: "dynamic.libertypr.net", Count: 2, NXDomain: 2, LastRCode: RCodeNameError},
 			lookups: []lookup{
 				// Four responses (frames 9, 14, 18, 32) carried this

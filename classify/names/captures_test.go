@@ -216,14 +216,14 @@ func TestDNSCaptures(t *testing.T) {
 		lookup                     [3]string // client, server, name
 	}{
 		{file: "dns/bad-dns-traffic.pcap", queries: 220, responses: 162},
-		{file: "dns/badpackets.pcap", responses: 91, parseErrors: 91, short: 2, nxdomain: 18, entries: 71,
+		{file: "malformed/badpackets.pcap", responses: 91, parseErrors: 91, short: 2, nxdomain: 18, entries: 71,
 			lookup: [3]string{"204.186.80.229", "140.90.113.200", "www.tsunamiready.noaa.gov"}},
 		{file: "dns/dns-edns-ecs.pcap", queries: 20, responses: 65, tcpMessages: 9, entries: 91,
 			lookup: [3]string{"192.168.120.22", "193.0.6.158", "atlas.ripe.net"}},
 		{file: "dns/dns_fragmented.pcap", queries: 22, responses: 21, tcpMessages: 4, entries: 19},
 		{file: "dns/dns_tcp.pcap", queries: 1, responses: 1, tcpMessages: 2, entries: 4,
 			lookup: [3]string{"192.168.1.11", "198.199.88.104", "www.tcpdump.org"}},
-		{file: "dns/malformed_dns.pcap", queries: 2, responses: 4, parseErrors: 4},
+		{file: "malformed/malformed_dns.pcap", queries: 2, responses: 4, parseErrors: 4},
 		{file: "dns/mdns.pcap", mdnsQueries: 12, mdnsResponses: 6, entries: 3,
 			lookup: [3]string{"10.0.2.15", "10.0.2.7", "johanna-qemu-virtual-machine.local"}},
 		{file: "dns/naptr.pcap", queries: 1, responses: 1},

@@ -141,7 +141,7 @@ func TestCaptures(t *testing.T) {
 		{file: "sip_sctp.pcap", calls: 1, sipFlows: 2},
 		{file: "sip_compact_form.pcap", calls: 1, sipFlows: 1},
 		{file: "erspan_sip_ipv4_udp.pcapng", calls: 3, sipFlows: 4},
-		{file: "invalid-content-length.pcap", calls: 1, sipFlows: 1},
+		{file: "../malformed/invalid-content-length.pcap", calls: 1, sipFlows: 1},
 		{file: "g711a.pcap", unexpectedMedia: 1},
 		{file: "skinny.pcap", unexpectedMedia: 5, why: "Skinny (SCCP) sets up the media; it is not parsed, so the RTP is unexpected"},
 		{file: "h323.pcap"},

@@ -211,7 +211,7 @@ func TestCaptures(t *testing.T) {
 		{"sip_sctp.pcap", 1, 1, "sctp", 0},
 		{"sip_tcp_websocket.pcap", 2, 17, "ws", 0},
 		{"erspan_sip_ipv4_udp.pcapng", 3, 36, "udp", 0},
-		{"invalid-content-length.pcap", 1, 0, "udp", 0},
+		{"../malformed/invalid-content-length.pcap", 1, 0, "udp", 0},
 		{"g711a.pcap", 0, 0, "", 0},
 		{"h323.pcap", 0, 0, "", 0},
 		{"rtp.pcapng", 0, 0, "", 0},
