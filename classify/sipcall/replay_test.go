@@ -28,7 +28,7 @@ type endedFlow struct {
 }
 
 // replay runs capture files through the real pipeline with one Dissector
-// and flushes the tracker at the end, as the lead's replay does.
+// and flushes the tracker at the end, as auditor replay does.
 func replay(t testing.TB, cfg Config, paths ...string) *replayed {
 	t.Helper()
 	out := &replayed{}
