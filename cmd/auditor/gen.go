@@ -101,10 +101,15 @@ func (l *scenarioList) Set(v string) error {
 	return nil
 }
 
+// scenarioNames lists the default scenarios, then the opt-in ones (a SYN
+// flood is never in the default mix).
 func scenarioNames() []string {
 	var names []string
 	for _, s := range synth.Scenarios() {
 		names = append(names, string(s))
+	}
+	for _, s := range synth.OptInScenarios() {
+		names = append(names, string(s)+" (opt-in)")
 	}
 	return names
 }
