@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -45,6 +46,22 @@ func commands() []command {
 	}
 }
 
+// tuneGC trades memory the auditor can spare for less collection work.
+// The hot path allocates nothing per packet, so the garbage is per flow
+// and per row, and Go's default (collect when the heap doubles) runs the
+// collector several times more often than a replay needs: GOGC=400 cut
+// replay time by about 5% on the benchmark capture. The soft limit keeps
+// the heap inside the budget a million flows need (512 MiB) by collecting
+// earlier as it nears it. GOGC and GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(512 << 20)
+	}
+}
+
 // usageError marks errors that are the caller's fault: exit code 2.
 type usageError struct{ msg string }
 
@@ -53,6 +70,7 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
 func main() {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, streams{os.Stdin, os.Stdout, os.Stderr}, os.Args[1:])
 	stop()
