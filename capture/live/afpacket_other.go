@@ -7,26 +7,11 @@ import (
 	"runtime"
 	"time"
 
-	"golang.org/x/net/bpf"
-
 	"github.com/ccaudit/auditor/capture/source"
 )
 
-// AFPacketOptions tune OpenAFPacket (see the Linux build).
-type AFPacketOptions struct {
-	BlockSize, NumBlocks int
-	BlockTimeout         time.Duration
-	SnapLen              int
-	Promiscuous          bool
-	Filter               []bpf.Instruction
-	FanoutGroup          uint16
-}
-
 // AFPacketSource is unavailable on this system.
 type AFPacketSource struct{}
-
-// AFPacketStats are a socket's counters.
-type AFPacketStats struct{ Frames, Packets, Drops, QueueFreezes uint64 }
 
 // OpenAFPacket reports that AF_PACKET needs Linux.
 func OpenAFPacket(iface string, _ AFPacketOptions) (*AFPacketSource, error) {
