@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // SchemaVersion is the catalog and inventory file format this package reads.
@@ -26,17 +27,29 @@ func Default() (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded catalog: %w", err)
 	}
+	// Every command pays this at start; the files are independent, so they
+	// are parsed side by side and merged in name order, which keeps the
+	// result (and any error) the same as parsing them one by one.
+	parsed := make([]*Catalog, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			data, err := vendorFiles.ReadFile("data/" + n.Name())
+			if err != nil {
+				errs[i] = fmt.Errorf("embedded catalog %s: %w", n.Name(), err)
+				return
+			}
+			parsed[i], errs[i] = parseCatalog(data, "catalog/data/"+n.Name())
+		})
+	}
+	wg.Wait()
 	c := New()
-	for _, n := range names {
-		data, err := vendorFiles.ReadFile("data/" + n.Name())
-		if err != nil {
-			return nil, fmt.Errorf("embedded catalog %s: %w", n.Name(), err)
+	for i := range names {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		one, err := parseCatalog(data, "catalog/data/"+n.Name())
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Merge(one); err != nil {
+		if err := c.Merge(parsed[i]); err != nil {
 			return nil, err
 		}
 	}
