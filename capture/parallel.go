@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"hash/maphash"
 	"sync"
 
 	"github.com/ccaudit/auditor/capture/decode"
@@ -31,6 +30,12 @@ type batch struct {
 	pkts  []decode.Packet
 	kinds []entryKind
 	arena []byte
+
+	// epochEnd marks the last batch of an epoch for its worker: after its
+	// packets the worker waits for the others, the shared state is
+	// committed, and idle flows end at epochAt.
+	epochEnd bool
+	epochAt  int64
 }
 
 func newBatch() *batch {
@@ -43,6 +48,7 @@ func newBatch() *batch {
 
 func (b *batch) reset() {
 	b.pkts, b.kinds, b.arena = b.pkts[:0], b.kinds[:0], b.arena[:0]
+	b.epochEnd = false
 }
 
 // add copies pkt into the batch; false when the batch is full.
@@ -71,7 +77,8 @@ func (b *batch) add(pkt *decode.Packet, kind entryKind) bool {
 
 // runParallel decodes on this goroutine and shards packets over the workers
 // by flow hash. Each worker owns its table, so no flow state is shared and
-// no lock is taken per packet.
+// no lock is taken per packet. Workers meet only at epoch boundaries, where
+// the shared state is committed (see Config.Shared).
 func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 	n := len(p.workers)
 	queues := make([]chan *batch, n)
@@ -79,6 +86,7 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 	for range n * batchesInFlow {
 		free <- newBatch()
 	}
+	bar := newBarrier(n)
 	var wg sync.WaitGroup
 	for i, w := range p.workers {
 		queues[i] = make(chan *batch, batchesInFlow)
@@ -93,26 +101,34 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 						w.packet(&b.pkts[j])
 					}
 				}
+				end, at := b.epochEnd, b.epochAt
+				// Return the batch before waiting: the decoder may need
+				// it to deliver the other workers' epoch ends.
 				b.reset()
 				free <- b
+				if end {
+					bar.wait(func() { p.commit(at) })
+					w.table.Advance(at)
+				}
 			}
-			// The reader has finished before the queues close, so the last
-			// packet time is final here.
-			w.flush(p.stats.LastPacket.Load())
+			// The decoder has finished before the queues close, so the
+			// last packet time is final here.
+			last := p.stats.LastPacket.Load()
+			bar.wait(func() { p.commit(last) })
+			w.flush(last)
 		}()
 	}
 
-	seed := maphash.MakeSeed()
 	shard := func(k flow.Key) int {
 		if n == 1 {
 			return 0
 		}
-		return int(maphash.Comparable(seed, k) % uint64(n))
+		return int(k.Hash() % uint64(n))
 	}
 	pending := make([]*batch, n)
 	send := func(i int) {
-		if pending[i] != nil && len(pending[i].pkts) > 0 {
-			queues[i] <- pending[i]
+		if b := pending[i]; b != nil && (len(b.pkts) > 0 || b.epochEnd) {
+			queues[i] <- b
 			pending[i] = nil
 		}
 	}
@@ -127,6 +143,15 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 			send(i)
 		}
 	}
+	endEpoch := func(at int64) {
+		for i := range n {
+			if pending[i] == nil {
+				pending[i] = <-free
+			}
+			pending[i].epochEnd, pending[i].epochAt = true, at
+			send(i)
+		}
+	}
 
 	err := eachFrame(ctx, src, func(fr *source.Frame) {
 		if !p.decodeFrame(fr.LinkType, fr.Data, fr.Time, fr.WireLen) {
@@ -137,11 +162,50 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 			put(shard(pkt.QuotedKey), pkt, entryAttribute)
 		}
 		put(shard(pkt.Key), pkt, entryPacket)
+		if p.epoch.due(pkt.Time) {
+			endEpoch(p.stats.LastPacket.Load())
+		}
 	})
 	for i := range n {
 		send(i)
 		close(queues[i])
 	}
 	wg.Wait()
+	// Flows the workers flushed staged their last changes.
+	p.commit(p.stats.LastPacket.Load())
+	p.epoch.n = 0
 	return err
+}
+
+// barrier is where workers meet at the end of an epoch.
+type barrier struct {
+	mu      sync.Mutex
+	cond    sync.Cond
+	parties int
+	arrived int
+	round   uint64
+}
+
+func newBarrier(parties int) *barrier {
+	b := &barrier{parties: parties}
+	b.cond.L = &b.mu
+	return b
+}
+
+// wait blocks until every party has arrived. The last to arrive runs last
+// first, while the others still wait: the one moment no worker runs.
+func (b *barrier) wait(last func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.arrived++
+	if b.arrived == b.parties {
+		last()
+		b.arrived = 0
+		b.round++
+		b.cond.Broadcast()
+		return
+	}
+	for r := b.round; r == b.round; {
+		b.cond.Wait()
+	}
 }

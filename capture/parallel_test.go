@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/decode"
@@ -101,4 +102,112 @@ func firstDifference(a, b []string) string {
 		}
 	}
 	return "(one list is a prefix of the other)"
+}
+
+// commitLog is a Shared that records, for every commit, the packets the
+// workers' stagers saw since the previous one.
+type commitLog struct {
+	mu      sync.Mutex
+	stagers []*stager
+	commits []string
+	n       atomic.Int64
+}
+
+// stager is a Dissector staging the ordinal of every flow's first packet.
+type stager struct{ staged []uint64 }
+
+func (s *stager) Start(_ *flow.Flow, p *decode.Packet) bool {
+	s.staged = append(s.staged, p.Ordinal)
+	return false
+}
+func (s *stager) Packet(*flow.Flow, *decode.Packet, bool) bool { return false }
+func (s *stager) End(*flow.Flow)                               {}
+
+func (c *commitLog) Commit(now int64) {
+	var all []uint64
+	for _, s := range c.stagers {
+		all = append(all, s.staged...)
+		s.staged = s.staged[:0]
+	}
+	slices.Sort(all)
+	c.commits = append(c.commits, fmt.Sprint(now, all))
+	c.n.Add(1)
+}
+
+// epochRun replays path and returns the commits and, per flow, the number
+// of commits before it ended.
+func epochRun(t *testing.T, path string, workers int, pipelined bool) (commits, ends []string) {
+	t.Helper()
+	src, err := source.Open([]string{path}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	log := &commitLog{}
+	var mu sync.Mutex
+	p, err := New(Config{Workers: workers, Pipelined: pipelined, EpochPackets: 1000, Shared: []Shared{log},
+		Stages: func(int) Stages {
+			s := &stager{}
+			log.mu.Lock()
+			log.stagers = append(log.stagers, s)
+			log.mu.Unlock()
+			return Stages{Dissectors: []Dissector{s}, OnFlow: func(f *flow.Flow) {
+				l := fmt.Sprintf("%v>%v %d after commit %d", f.Src(), f.Dst(), f.First, log.n.Load())
+				mu.Lock()
+				ends = append(ends, l)
+				mu.Unlock()
+			}}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ends)
+	return log.commits, ends
+}
+
+// Epochs end at the same packets whatever the number of workers, each
+// commit applies exactly the changes staged during its epoch, and idle
+// flows end at the same epoch boundary in every table.
+func TestEpochsDoNotDependOnWorkers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mix.pcapng")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if _, err := synth.Generate(w, synth.Options{Seed: 3, Packets: 30_000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	commits, ends := epochRun(t, path, 1, false)
+	if len(commits) < 30 {
+		t.Fatalf("%d commits for 30000 packets in epochs of at most 1000", len(commits))
+	}
+	idle := 0
+	for _, e := range ends {
+		if !strings.HasSuffix(e, fmt.Sprintf("after commit %d", len(commits)-1)) && !strings.HasSuffix(e, fmt.Sprintf("after commit %d", len(commits)-2)) {
+			idle++ // ended before the final flush
+		}
+	}
+	if idle == 0 {
+		t.Error("no flow ended idle before the end of input: the test does not cover expiry")
+	}
+	for _, tc := range []struct {
+		workers   int
+		pipelined bool
+	}{{1, true}, {2, false}, {3, false}} {
+		c, e := epochRun(t, path, tc.workers, tc.pipelined)
+		if !slices.Equal(commits, c) {
+			t.Errorf("%d workers (pipelined %v): commits differ: %s", tc.workers, tc.pipelined, firstDifference(commits, c))
+		}
+		if !slices.Equal(ends, e) {
+			t.Errorf("%d workers (pipelined %v): flows end at other epochs: %s", tc.workers, tc.pipelined, firstDifference(ends, e))
+		}
+	}
 }

@@ -76,7 +76,43 @@ type Config struct {
 
 	Dissectors []Dissector
 	OnFlow     FlowHandler
+
+	// Shared is the state dissectors of different workers share: the DNS
+	// name cache, the SIP calls and their media expectations. Dissectors
+	// stage their changes to it; at the end of each epoch, with every
+	// worker paused, the pipeline calls Commit, which applies the staged
+	// changes of all workers in capture order. Within an epoch every
+	// worker reads the state as the last commit left it. So what a flow
+	// learns from another flow (its server's name, its call) depends only
+	// on the input, never on how flows were sharded or on worker timing,
+	// and one worker and eight give the same results.
+	Shared []Shared
+
+	// An epoch ends after EpochPackets decoded packets or once EpochSpan
+	// of packet time has passed since its first packet, whichever comes
+	// first (defaults DefaultEpochPackets and DefaultEpochSpan). Idle
+	// flows end only at epoch boundaries, at the boundary's time, in
+	// every worker's table alike. Shorter epochs make a DNS answer or an
+	// SDP visible to other flows sooner; longer ones pause workers less.
+	EpochPackets int
+	EpochSpan    time.Duration
 }
+
+// Shared is cross-flow state that dissectors stage changes to during an
+// epoch; see Config.Shared.
+type Shared interface {
+	// Commit applies the changes staged since the previous commit, in
+	// capture order, and moves the state's clock to now (unix ns: the
+	// latest packet time of the epoch). No dissector runs meanwhile.
+	Commit(now int64)
+}
+
+// Epoch defaults: at line rate an epoch is a few milliseconds of work;
+// on a quiet link, a tenth of a second of traffic.
+const (
+	DefaultEpochPackets = 4096
+	DefaultEpochSpan    = 100 * time.Millisecond
+)
 
 // Stages are one worker's protocol dissectors and flow handler.
 type Stages struct {
@@ -93,6 +129,7 @@ type Stats struct {
 	ICMPQuoted  atomic.Uint64 // ICMP errors attributed to an active flow
 	FirstPacket atomic.Int64  // unix ns
 	LastPacket  atomic.Int64
+	Epochs      atomic.Uint64 // commits of the shared state
 }
 
 // Pipeline decodes frames and tracks their flows. Frame and Run are not
@@ -101,8 +138,32 @@ type Pipeline struct {
 	dec       *decode.Decoder
 	workers   []*worker
 	pipelined bool
+	shared    []Shared
+	epoch     epochClock
 	pkt       decode.Packet
+	seq       uint64 // packets decoded so far: the next packet's Ordinal
 	stats     Stats
+}
+
+// epochClock decides where epochs end, from the decoded packets alone.
+type epochClock struct {
+	maxPackets int
+	span       int64
+	n          int   // packets in the current epoch
+	start      int64 // time of its first packet
+}
+
+// due counts a packet at time t and reports whether the epoch ends with it.
+func (e *epochClock) due(t int64) bool {
+	if e.n == 0 {
+		e.start = t
+	}
+	e.n++
+	if e.n >= e.maxPackets || t-e.start >= e.span {
+		e.n = 0
+		return true
+	}
+	return false
 }
 
 // worker owns one flow table and the dissectors that see its flows.
@@ -120,7 +181,16 @@ func New(cfg Config) (*Pipeline, error) {
 	if n > 1 && cfg.Stages == nil {
 		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined}
+	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared}
+	p.epoch = epochClock{maxPackets: cfg.EpochPackets, span: int64(cfg.EpochSpan)}
+	if p.epoch.maxPackets <= 0 {
+		p.epoch.maxPackets = DefaultEpochPackets
+	}
+	if p.epoch.span <= 0 {
+		p.epoch.span = int64(DefaultEpochSpan)
+	}
+	// Idle flows end at epoch boundaries only, in every table at once.
+	cfg.Table.ExpireOnAdvance = true
 	for i := range n {
 		st := Stages{Dissectors: cfg.Dissectors, OnFlow: cfg.OnFlow}
 		if cfg.Stages != nil {
@@ -174,8 +244,28 @@ func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLe
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
 		return false
 	}
+	p.pkt.Ordinal = p.seq
+	p.seq++
 	p.stats.Packets.Add(1)
 	return true
+}
+
+// commit applies what the dissectors staged to the shared state.
+func (p *Pipeline) commit(now int64) {
+	for _, s := range p.shared {
+		s.Commit(now)
+	}
+	p.stats.Epochs.Add(1)
+}
+
+// endEpoch commits the shared state, then ends the flows idle at now. The
+// order matters: a flow that ends sees what its own epoch taught the
+// others. Single-goroutine pipelines only.
+func (p *Pipeline) endEpoch(now int64) {
+	p.commit(now)
+	for _, w := range p.workers {
+		w.table.Advance(now)
+	}
 }
 
 // Frame processes one captured frame on the caller's goroutine. It is for
@@ -189,6 +279,9 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 		w.attribute(&p.pkt)
 	}
 	w.packet(&p.pkt)
+	if p.epoch.due(p.pkt.Time) {
+		p.endEpoch(p.stats.LastPacket.Load())
+	}
 }
 
 // attribute records an ICMP error against the flow it quotes.
@@ -238,12 +331,17 @@ func (w *worker) flowEnded(f *flow.Flow) {
 	}
 }
 
-// Flush ends every active flow (end of input, rotation, shutdown). With
-// several workers it must not run concurrently with Run.
+// Flush ends every active flow (end of input, rotation, shutdown) and
+// commits what they staged, so the shared state holds everything when it
+// returns. With several workers it must not run concurrently with Run.
 func (p *Pipeline) Flush() {
+	last := p.stats.LastPacket.Load()
+	p.commit(last)
 	for _, w := range p.workers {
-		w.flush(p.stats.LastPacket.Load())
+		w.flush(last)
 	}
+	p.commit(last)
+	p.epoch.n = 0
 }
 
 // flush ends the worker's flows at the time of the last packet of the whole
@@ -335,12 +433,13 @@ func (p *Pipeline) RunLive(ctx context.Context, src LiveSource, interval time.Du
 	return nil
 }
 
-// Advance moves every worker's clock to now and ends the flows idle past
-// their timeout. Single-worker pipelines only, on the pipeline goroutine.
+// Advance ends the current epoch at now: it commits the shared state,
+// moves every worker's clock to now and ends the flows idle past their
+// timeout. Live capture calls it from its ticker, as time passes without
+// packets. Single-worker pipelines only, on the pipeline goroutine.
 func (p *Pipeline) Advance(now int64) {
-	for _, w := range p.workers {
-		w.table.Advance(now)
-	}
+	p.endEpoch(now)
+	p.epoch.n = 0
 }
 
 // AddCounters merges packets counted outside the pipeline (in the kernel)

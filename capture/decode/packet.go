@@ -30,4 +30,10 @@ type Packet struct {
 	// (Key) is always the innermost one.
 	Tunnel   Tunnel
 	OuterKey flow.Key
+
+	// Ordinal is the packet's position among the packets the pipeline
+	// decoded, from 0. Dissectors stamp the changes they stage to shared
+	// state with it, so commits apply them in capture order whichever
+	// worker staged them.
+	Ordinal uint64
 }

@@ -69,3 +69,25 @@ func BenchmarkMapKey(b *testing.B) {
 		_ = m[keys[i&(1<<16-1)]]
 	}
 }
+
+// Sharding takes Hash modulo the worker count: flows that differ only in a
+// port or the last address byte, as a contact center's RTP flows do, must
+// still spread evenly.
+func TestHashSpreadsFlows(t *testing.T) {
+	for _, shards := range []uint64{2, 3, 4, 8} {
+		counts := make([]int, shards)
+		const n = 20000
+		for i := range n {
+			a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 10, 2, byte(i % 200)}), uint16(2222+2*(i/200)))
+			b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 10, 1, 30}), uint16(16384+2*i))
+			k, _ := NewKey(ProtoUDP, a, b)
+			counts[k.Hash()%shards]++
+		}
+		want := n / int(shards)
+		for s, c := range counts {
+			if c < want*9/10 || c > want*11/10 {
+				t.Errorf("%d shards: shard %d got %d flows, want %d±10%%", shards, s, c, want)
+			}
+		}
+	}
+}

@@ -29,6 +29,13 @@ type Config struct {
 	UDPTimeout   time.Duration
 	ICMPTimeout  time.Duration
 	OtherTimeout time.Duration
+
+	// ExpireOnAdvance stops Packet from sweeping idle flows by its own
+	// clock: only Advance and Flush end them. The pipeline sets it and
+	// advances every worker's table at the same epoch boundaries, so the
+	// moment an idle flow ends does not depend on which other flows share
+	// its table. A packet for an expired flow still ends it first.
+	ExpireOnAdvance bool
 }
 
 // DefaultConfig follows Zeek's defaults (tcp_inactivity_timeout 5 min,
@@ -116,7 +123,7 @@ func (t *Table) Lookup(k Key) *Flow { return t.flows[k] }
 func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	if p.Time > t.now {
 		t.now = p.Time
-		if t.now-t.swept >= int64(time.Second) {
+		if !t.cfg.ExpireOnAdvance && t.now-t.swept >= int64(time.Second) {
 			t.expire(t.now)
 			t.swept = t.now
 		}
