@@ -2,7 +2,10 @@ package dnsinfo
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,17 +85,37 @@ type Cache struct {
 	hand    int
 	fails   failureTable
 	stats   CacheStats
+
+	// Staged responses of pipeline workers, applied by commits; msg is
+	// the commits' parse buffer (commits hold commitMu).
+	def      *Group
+	commitMu sync.Mutex
+	msg      Message
 }
 
 // cacheKey is (client, server); an invalid client is the address-only
 // fallback entry.
 type cacheKey struct{ client, server netip.Addr }
 
+// prevName is an entry's previous name, valid from observed to expires.
+type prevName struct {
+	name              string
+	cnames            []string
+	observed, expires int64
+}
+
 type entry struct {
 	key     cacheKey
 	name    string
 	cnames  []string
 	expires int64
+	// observed is when the client first received this name for this
+	// address; a refresh with the same name keeps it. A flow that started
+	// before it cannot have acted on the answer.
+	observed int64
+	// prev is the association this one replaced, for flows that started
+	// before the replacement but are looked up after it (at their end).
+	prev prevName
 	// ref is the CLOCK reference bit. Lookup sets it under the read lock,
 	// so it is accessed atomically; a plain uint32 lets entries grow with
 	// append under the write lock.
@@ -115,13 +138,15 @@ func NewCache(cfg Config) *Cache {
 	if cfg.MaxFailureNames <= 0 {
 		cfg.MaxFailureNames = def.MaxFailureNames
 	}
-	return &Cache{
+	c := &Cache{
 		cfg:    cfg,
 		minTTL: int64(cfg.MinTTL),
 		maxTTL: int64(cfg.MaxTTL),
 		index:  make(map[cacheKey]int32, min(cfg.MaxEntries, 1<<12)),
 		fails:  failureTable{max: cfg.MaxFailureNames, index: make(map[string]int)},
 	}
+	c.def = c.NewGroup()
+	return c
 }
 
 // Stats returns the cache's live counters.
@@ -292,6 +317,12 @@ func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]s
 	c.stats.Stored.Add(1)
 	if i, ok := c.index[k]; ok {
 		e := &c.entries[i]
+		if e.expires <= now || e.name != string(name.b) {
+			// Expired, or the address now answers for another name:
+			// this answer starts a new association.
+			e.prev = prevName{name: e.name, cnames: e.cnames, observed: e.observed, expires: min(e.expires, now)}
+			e.observed = now
+		}
 		e.name = name.str(e.name)
 		e.cnames = aliasPrefix(chain, chainStrs, ncnames, e.cnames)
 		e.expires = expires
@@ -306,7 +337,7 @@ func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]s
 		delete(c.index, c.entries[i].key)
 	}
 	e := &c.entries[i]
-	*e = entry{key: k, name: name.str(""), cnames: aliasPrefix(chain, chainStrs, ncnames, nil), expires: expires}
+	*e = entry{key: k, name: name.str(""), cnames: aliasPrefix(chain, chainStrs, ncnames, nil), expires: expires, observed: now}
 	c.index[k] = int32(i)
 }
 
@@ -337,7 +368,9 @@ func (c *Cache) victim(now int64) int {
 // Lookup returns the name client most recently received in a DNS answer
 // for server, falling back to the name any client received for server.
 // now (unix nanoseconds) should be the time the flow started: entries are
-// valid until their clamped TTL ran out.
+// valid from the answer that made them until their clamped TTL ran out, so
+// a lookup made after the flow ended still finds the name its client had
+// resolved before it began, and not one resolved later.
 func (c *Cache) Lookup(client, server netip.Addr, now int64) (name string, ok bool) {
 	e, ok := c.LookupEntry(client, server, now)
 	return e.Name, ok
@@ -349,33 +382,40 @@ func (c *Cache) LookupEntry(client, server netip.Addr, now int64) (Entry, bool) 
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if client.IsValid() {
-		if e := c.live(cacheKey{client, server}, now); e != nil {
+		if e, ok := c.live(cacheKey{client, server}, now); ok {
 			c.stats.Hits.Add(1)
-			return Entry{Name: e.name, CNAMEs: e.cnames, Expires: e.expires, Exact: true}, true
+			e.Exact = true
+			return e, true
 		}
 	}
-	if e := c.live(cacheKey{server: server}, now); e != nil {
+	if e, ok := c.live(cacheKey{server: server}, now); ok {
 		c.stats.Fallback.Add(1)
-		return Entry{Name: e.name, CNAMEs: e.cnames, Expires: e.expires}, true
+		return e, true
 	}
 	c.stats.Misses.Add(1)
 	return Entry{}, false
 }
 
-func (c *Cache) live(k cacheKey, now int64) *entry {
+func (c *Cache) live(k cacheKey, now int64) (Entry, bool) {
 	i, ok := c.index[k]
 	if !ok {
-		return nil
+		return Entry{}, false
 	}
 	e := &c.entries[i]
-	if e.expires <= now {
-		return nil
+	var found Entry
+	switch {
+	case e.observed <= now && now < e.expires:
+		found = Entry{Name: e.name, CNAMEs: e.cnames, Expires: e.expires}
+	case e.prev.observed <= now && now < e.prev.expires:
+		found = Entry{Name: e.prev.name, CNAMEs: e.prev.cnames, Expires: e.prev.expires}
+	default:
+		return Entry{}, false
 	}
 	// Only store when clear: a hot entry's cache line stays shared.
 	if atomic.LoadUint32(&e.ref) == 0 {
 		atomic.StoreUint32(&e.ref, 1)
 	}
-	return e
+	return found, true
 }
 
 // Failures returns the names whose lookups failed, most failures first.
@@ -385,4 +425,98 @@ func (c *Cache) Failures() []Failure {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.fails.sorted()
+}
+
+// Stage collects the DNS responses one pipeline worker sees during an
+// epoch; Commit applies the stages of all workers in capture order. It is
+// not safe for concurrent use: give each worker its own.
+type Stage struct {
+	arena []byte
+	recs  []stagedResponse
+}
+
+type stagedResponse struct {
+	ordinal    uint64
+	client     netip.Addr
+	now        int64
+	start, end int
+}
+
+type stagedRef struct {
+	stage *Stage
+	i     int
+}
+
+// Group is the Stages of one pipeline, which its Commit applies. A
+// pipeline's commit pauses only its own workers, so when several pipelines
+// share a Cache (live capture runs one per socket), each gets a Group. The
+// Cache's own NewStage and Commit use a default Group.
+type Group struct {
+	c      *Cache
+	mu     sync.Mutex
+	stages []*Stage
+	merged []stagedRef
+}
+
+// NewGroup returns an empty Group of c.
+func (c *Cache) NewGroup() *Group { return &Group{c: c} }
+
+// NewStage returns a Stage of c's default Group.
+func (c *Cache) NewStage() *Stage { return c.def.NewStage() }
+
+// Commit commits c's default Group; see Group.Commit.
+func (c *Cache) Commit(now int64) { c.def.Commit(now) }
+
+// NewStage returns a Stage whose responses g.Commit applies.
+func (g *Group) NewStage() *Stage {
+	s := &Stage{}
+	g.mu.Lock()
+	g.stages = append(g.stages, s)
+	g.mu.Unlock()
+	return s
+}
+
+// Observe stages response msg (copied), received by client at now as the
+// packet with the given ordinal.
+func (s *Stage) Observe(ordinal uint64, client netip.Addr, msg []byte, now int64) {
+	start := len(s.arena)
+	s.arena = append(s.arena, msg...)
+	s.recs = append(s.recs, stagedResponse{ordinal: ordinal, client: client, now: now, start: start, end: len(s.arena)})
+}
+
+// Commit applies the responses of g's stages in ordinal order, as if one
+// goroutine had observed them as the packets came, and empties the stages.
+// It implements capture.Shared: no Stage of g may be used meanwhile (the
+// pipeline pauses its workers).
+func (g *Group) Commit(int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	refs := g.merged[:0]
+	for _, s := range g.stages {
+		for i := range s.recs {
+			refs = append(refs, stagedRef{s, i})
+		}
+	}
+	if len(g.stages) > 1 {
+		slices.SortFunc(refs, func(a, b stagedRef) int {
+			return cmp.Compare(a.stage.recs[a.i].ordinal, b.stage.recs[b.i].ordinal)
+		})
+	}
+	c := g.c
+	c.commitMu.Lock()
+	for _, r := range refs {
+		rec := &r.stage.recs[r.i]
+		// The message parsed when it was staged; a truncated one keeps
+		// the records before the cut.
+		if err := Parse(r.stage.arena[rec.start:rec.end], &c.msg); err != nil && !errors.Is(err, ErrTruncated) {
+			continue
+		}
+		c.Observe(rec.client, &c.msg, rec.now)
+	}
+	c.commitMu.Unlock()
+	clear(refs)
+	g.merged = refs[:0]
+	for _, s := range g.stages {
+		s.arena, s.recs = s.arena[:0], s.recs[:0]
+	}
 }

@@ -83,6 +83,27 @@ func TestCacheLookup(t *testing.T) {
 			{"::ffff:10.0.0.1", "::ffff:192.0.2.1", sec(2), "a.example", nil, true},
 		},
 	}, {
+		name: "an answer names nothing before it arrived",
+		observe: []observe{
+			{"10.0.0.1", response(t, 0, "a.example", nil, 600, "192.0.2.1"), sec(10)},
+		},
+		lookups: []lookup{
+			{"10.0.0.1", "192.0.2.1", sec(9), "", nil, false},
+			{"10.0.0.1", "192.0.2.1", sec(10), "a.example", nil, true},
+		},
+	}, {
+		name: "a new name for the address keeps the old one for earlier flows",
+		observe: []observe{
+			{"10.0.0.1", response(t, 0, "a.example", nil, 600, "192.0.2.1"), sec(0)},
+			{"10.0.0.1", response(t, 0, "a.example", nil, 600, "192.0.2.1"), sec(5)},
+			{"10.0.0.1", response(t, 0, "b.example", nil, 600, "192.0.2.1"), sec(10)},
+		},
+		lookups: []lookup{
+			{"10.0.0.1", "192.0.2.1", sec(7), "a.example", nil, true},
+			{"10.0.0.1", "192.0.2.1", sec(10), "b.example", nil, true},
+			{"10.0.0.2", "192.0.2.1", sec(3), "a.example", nil, false},
+		},
+	}, {
 		name: "TTL clamped to the minimum",
 		cfg:  Config{MinTTL: 30 * time.Second, MaxTTL: time.Hour},
 		observe: []observe{
@@ -338,4 +359,57 @@ func BenchmarkCacheObserve(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+// responseBytes is response on the wire, for Stage.Observe.
+func responseBytes(qname string, ttl uint32, addr string) []byte {
+	return cat(header(1, bitsResponse, 1, 1, 0, 0), question(wireName(qname), TypeA),
+		record(wireName(qname), TypeA, 1, ttl, ip(addr)))
+}
+
+// TestStageCommit checks that responses staged by several workers reach
+// the cache in packet order, whichever worker staged them, and only when
+// committed.
+func TestStageCommit(t *testing.T) {
+	c := NewCache(Config{})
+	w1, w2 := c.NewStage(), c.NewStage()
+	// The same address answers for three names; packet order decides
+	// which one is current, and worker 2 stages its answers first.
+	w2.Observe(7, clientA, responseBytes("c.example", 600, "192.0.2.1"), sec(7))
+	w2.Observe(3, clientA, responseBytes("b.example", 600, "192.0.2.1"), sec(3))
+	w1.Observe(1, clientA, responseBytes("a.example", 600, "192.0.2.1"), sec(1))
+	w1.Observe(5, clientB, responseBytes("d.example", 600, "192.0.2.2"), sec(5))
+	if _, ok := c.Lookup(clientA, netip.MustParseAddr("192.0.2.1"), sec(8)); ok {
+		t.Fatal("a staged answer is visible before the commit")
+	}
+	c.Commit(sec(8))
+	for _, tt := range []struct {
+		client netip.Addr
+		server string
+		at     int64
+		want   string
+	}{
+		{clientA, "192.0.2.1", sec(8), "c.example"},
+		{clientA, "192.0.2.1", sec(6), "b.example"},
+		{clientB, "192.0.2.2", sec(6), "d.example"},
+	} {
+		if got, _ := c.Lookup(tt.client, netip.MustParseAddr(tt.server), tt.at); got != tt.want {
+			t.Errorf("Lookup(%v, %s, +%ds) = %q, want %q", tt.client, tt.server, (tt.at-t0)/int64(time.Second), got, tt.want)
+		}
+	}
+	if got := c.Stats().Responses.Load(); got != 4 {
+		t.Errorf("%d responses observed, want 4", got)
+	}
+	// The stages are empty again: a second commit changes nothing.
+	c.Commit(sec(9))
+	if got := c.Stats().Responses.Load(); got != 4 {
+		t.Errorf("%d responses after an empty commit, want 4", got)
+	}
+	refresh := responseBytes("c.example", 600, "192.0.2.1")
+	if n := testing.AllocsPerRun(100, func() {
+		w1.Observe(9, clientA, refresh, sec(9))
+		c.Commit(sec(9))
+	}); n != 0 {
+		t.Errorf("%v allocations per staged refresh of a known name", n)
+	}
 }

@@ -47,13 +47,18 @@ type DNSConfig struct {
 	// MaxStreams bounds concurrent DNS-over-TCP connections;
 	// DefaultMaxDNSStreams if 0.
 	MaxStreams int
+	// Group is the cache's commit group to stage answers in, when several
+	// pipelines share the cache; nil means the cache's default group.
+	Group *dnsinfo.Group
 }
 
 // DNS is the dissector for DNS, mDNS and LLMNR. It labels flows carrying a
-// parseable message with Meta.App "dns" and feeds every response to the
-// cache, which ServerNamer (and anyone else) reads.
+// parseable message with Meta.App "dns" and stages every response for the
+// cache, which ServerNamer (and anyone else) reads. The cache learns the
+// responses when it commits (the pipeline commits it at each epoch end:
+// list it in capture.Config.Shared).
 type DNS struct {
-	cache   *dnsinfo.Cache
+	stage   *dnsinfo.Stage
 	cfg     DNSConfig
 	msg     dnsinfo.Message
 	streams map[flow.Key]*dnsStream
@@ -68,13 +73,20 @@ type dnsStream struct {
 	broken [2]bool
 }
 
-// NewDNS returns a DNS dissector that records answers in cache (nil: count
+// NewDNS returns a DNS dissector that stages answers for cache (nil: count
 // and label only). Give each pipeline worker its own DNS, sharing the cache.
 func NewDNS(cache *dnsinfo.Cache, cfg DNSConfig) *DNS {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = DefaultMaxDNSStreams
 	}
-	return &DNS{cache: cache, cfg: cfg, streams: make(map[flow.Key]*dnsStream)}
+	d := &DNS{cfg: cfg, streams: make(map[flow.Key]*dnsStream)}
+	switch {
+	case cfg.Group != nil:
+		d.stage = cfg.Group.NewStage()
+	case cache != nil:
+		d.stage = cache.NewStage()
+	}
+	return d
 }
 
 // Stats returns the dissector's counters.
@@ -211,10 +223,10 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 	if f.Meta == nil || f.Meta.App == "" {
 		f.MetaOrNew().App = "dns"
 	}
-	if response && d.cache != nil {
+	if response && d.stage != nil {
 		// The answer is the client's: it arrives at the response's
 		// destination.
 		client := p.Key.Endpoint(p.Dir.Flip()).Addr()
-		d.cache.Observe(client, &d.msg, p.Time)
+		d.stage.Observe(p.Ordinal, client, b, p.Time)
 	}
 }

@@ -20,6 +20,8 @@ func Example() {
 	p, err := capture.New(capture.Config{
 		Table:      flow.DefaultConfig(),
 		Dissectors: []capture.Dissector{tlsd, dnsd, names.NewServerNamer(cache)},
+		// The cache learns what the DNS dissectors saw at each epoch end.
+		Shared: []capture.Shared{cache},
 		OnFlow: func(f *flow.Flow) {
 			if m := f.Meta; m != nil {
 				fmt.Println(f.Dst(), m.App, m.SNI, m.ALPN, m.TLSVersion, m.JA4)

@@ -57,7 +57,7 @@ func newStack(t testing.TB) *stack {
 	s := &stack{tls: NewTLS(TLSConfig{}), dns: NewDNS(cache, DNSConfig{}), namer: NewServerNamer(cache)}
 	cfg := flow.DefaultConfig()
 	cfg.MaxFlows = 1 << 12
-	p, err := capture.New(capture.Config{Table: cfg, Dissectors: []capture.Dissector{s.tls, s.dns, s.namer}})
+	p, err := capture.New(capture.Config{Table: cfg, Dissectors: []capture.Dissector{s.tls, s.dns, s.namer}, Shared: []capture.Shared{cache}})
 	if err != nil {
 		t.Fatal(err)
 	}

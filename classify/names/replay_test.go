@@ -6,9 +6,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture"
@@ -84,7 +86,7 @@ type replayed struct {
 	namer *ServerNamer
 	cache *dnsinfo.Cache
 	certs []*tlsinfo.Certificate
-	first int64 // time of the first packet
+	times []int64 // time of every flow's first and last packet
 }
 
 // replay runs a capture through the real pipeline with the three
@@ -107,7 +109,9 @@ func replay(t testing.TB, name string) *replayed {
 	p, err := capture.New(capture.Config{
 		Table:      flow.DefaultConfig(),
 		Dissectors: []capture.Dissector{r.tls, r.dns, r.namer},
+		Shared:     []capture.Shared{r.cache},
 		OnFlow: func(f *flow.Flow) {
+			r.times = append(r.times, f.First, f.Last)
 			if f.Meta != nil {
 				r.flows = append(r.flows, labelled{key: f.Key, src: f.Src(), dst: f.Dst(), meta: *f.Meta})
 			}
@@ -121,7 +125,6 @@ func replay(t testing.TB, name string) *replayed {
 	if err := p.Run(context.Background(), src); err != nil {
 		t.Logf("%s: %v", name, err)
 	}
-	r.first = p.Stats().FirstPacket.Load()
 	if n := r.tls.InProgress(); n != 0 {
 		t.Errorf("%d handshakes still hold state after the flush", n)
 	}
@@ -195,4 +198,77 @@ func TestCapturesMatchTshark(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWorkersAgree shards captures over one, two and three workers: every
+// flow must get the same labels and server name, although a DNS answer and
+// the connection it leads to usually land on different workers.
+func TestWorkersAgree(t *testing.T) {
+	for _, name := range []string{"mixed/teams.pcap", "mixed/sites.pcapng", "dns/dns-edns-ecs.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			one := labelsWith(t, name, 1)
+			named := 0
+			for _, l := range one {
+				if l.meta.ServerName != "" {
+					named++
+				}
+			}
+			if named == 0 && name == "mixed/teams.pcap" {
+				t.Fatal("no flow named")
+			}
+			for _, n := range []int{2, 3} {
+				many := labelsWith(t, name, n)
+				if len(many) != len(one) {
+					t.Fatalf("%d workers: %d labelled flows, one worker %d", n, len(many), len(one))
+				}
+				for i := range one {
+					if !reflect.DeepEqual(one[i], many[i]) {
+						t.Errorf("%d workers: %v -> %v: %+v, one worker %+v", n, many[i].src, many[i].dst, many[i].meta, one[i].meta)
+					}
+				}
+			}
+		})
+	}
+}
+
+// labelsWith replays a capture over n workers and returns the labelled
+// flows in key order.
+func labelsWith(t *testing.T, name string, n int) []labelled {
+	t.Helper()
+	src, err := source.Open([]string{filepath.Join(pcapDir, name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	cache := dnsinfo.NewCache(dnsinfo.DefaultConfig())
+	var mu sync.Mutex
+	var out []labelled
+	p, err := capture.New(capture.Config{
+		Table:   flow.DefaultConfig(),
+		Workers: n,
+		Stages: func(int) capture.Stages {
+			return capture.Stages{
+				Dissectors: []capture.Dissector{NewTLS(TLSConfig{}), NewDNS(cache, DNSConfig{}), NewServerNamer(cache)},
+				OnFlow: func(f *flow.Flow) {
+					if f.Meta == nil {
+						return
+					}
+					m := *f.Meta
+					m.Cert = nil // a pointer: compared by the TLS tests
+					mu.Lock()
+					out = append(out, labelled{key: f.Key, src: f.Src(), dst: f.Dst(), meta: m})
+					mu.Unlock()
+				},
+			}
+		},
+		Shared: []capture.Shared{cache},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background(), src); err != nil {
+		t.Logf("%s: %v", name, err)
+	}
+	slices.SortFunc(out, func(a, b labelled) int { return a.key.Compare(b.key) })
+	return out
 }

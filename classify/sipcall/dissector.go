@@ -41,10 +41,22 @@ type Dissector struct {
 	media map[flow.Key]*mediaFlow
 	probe map[flow.Key]struct{} // TCP flows waiting for their first payload
 	sess  sdp.Session
+	log   []event // staged for the tracker's next Commit
+	// New media flows, matched by the tracker's next Commit.
+	pending []pendingMatch
 }
 
-// NewDissector returns a Dissector feeding t.
-func (t *Tracker) NewDissector() *Dissector {
+type pendingMatch struct {
+	key     flow.Key
+	ordinal uint64
+	mf      *mediaFlow
+}
+
+// NewDissector returns a Dissector of t's default Group. What it sees
+// reaches t when t commits (list t in capture.Config.Shared).
+func (t *Tracker) NewDissector() *Dissector { return t.def.NewDissector() }
+
+func newDissector(t *Tracker) *Dissector {
 	return &Dissector{
 		t:     t,
 		sip:   make(map[flow.Key]*sipFlow),
@@ -72,20 +84,30 @@ type tcpSide struct {
 }
 
 type mediaFlow struct {
-	bound    bool
-	b        binding
-	looked   uint8 // kindRTP or kindRTCP once the content proved it
-	probes   int
-	dir      [2]streamStats // by flow.Dir
-	lastPT   uint8
-	lastClk  uint32
-	havePTCl bool
+	bound bool
+	b     binding
+	// pending: the flow waits for the commit that ends its first epoch,
+	// which matches it (see startMedia); ended: it left the table first.
+	pending, ended bool
+	// unsure: not media-like, followed only in case its first commit
+	// matches it; drop: that commit did not.
+	unsure, drop bool
+	tried        uint64 // the tracker's commit count when matching last failed
+	looked       uint8  // kindRTP or kindRTCP once the content proved it
+	probes       int
+	dir          [2]streamStats // by flow.Dir
+	lastPT       uint8
+	lastClk      uint32
+	havePTCl     bool
 }
 
 // Start decides whether a flow is worth following: UDP and TCP flows on
 // SIP ports, UDP flows whose first payload is a SIP start line, TCP flows
 // until their first payload shows what they carry, and UDP flows that an
-// SDP announced or that start like RTP/RTCP.
+// SDP announced or that start like RTP/RTCP. A UDP flow between
+// unprivileged ports that is neither is followed until the next commit,
+// in case an SDP of the same epoch announced it (T.38, for one, does not
+// look like RTP).
 func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 	switch f.Key.Proto() {
 	case flow.ProtoUDP, flow.ProtoSCTP:
@@ -108,12 +130,33 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 }
 
 func (d *Dissector) startMedia(f *flow.Flow, p *decode.Packet) bool {
-	b, ok := d.t.bind(f.Key, p.Time)
-	if !ok && !looksRTP(p.Payload) && !looksRTCP(p.Payload) {
+	// The match waits for the commit that ends the flow's first epoch: a
+	// flow often starts within milliseconds of the SDP (or re-INVITE)
+	// that announced it, which may not be committed yet, and matching on
+	// the state before it would bind the flow to the stream it replaced.
+	unsure := !looksRTP(p.Payload) && !looksRTCP(p.Payload)
+	if unsure && (f.Key.A().Port() < 1024 || f.Key.B().Port() < 1024) {
 		return false
 	}
-	d.media[f.Key] = &mediaFlow{bound: ok, b: b}
+	mf := &mediaFlow{pending: true, unsure: unsure}
+	d.media[f.Key] = mf
+	d.pending = append(d.pending, pendingMatch{key: f.Key, ordinal: p.Ordinal, mf: mf})
 	return true
+}
+
+// retryMatch matches a flow its first commit left unmatched, once per
+// later commit: the SDP may come after the media it announces (early
+// media, a late answer).
+func (d *Dissector) retryMatch(mf *mediaFlow, f *flow.Flow, p *decode.Packet) {
+	gen := d.t.gen.Load()
+	if gen == mf.tried {
+		return
+	}
+	mf.tried = gen
+	if b, ok := d.t.matchBinding(f.Key); ok {
+		mf.b, mf.bound, mf.havePTCl = b, true, false
+		d.stageBind(p.Ordinal, p.Time, f.Key, b)
+	}
 }
 
 // Packet follows one packet of a wanted flow.
@@ -154,9 +197,13 @@ func (d *Dissector) End(f *flow.Flow) {
 }
 
 func (d *Dissector) endMedia(f *flow.Flow, mf *mediaFlow) {
+	mf.ended = true
 	if !mf.bound {
-		// The SDP may have arrived after the flow started.
-		mf.b, mf.bound = d.t.bind(f.Key, f.Last)
+		// The SDP may have arrived after the flow started, or in its
+		// first epoch.
+		if mf.b, mf.bound = d.t.matchBinding(f.Key); mf.bound {
+			d.stageBind(0, f.Last, f.Key, mf.b)
+		}
 	}
 	app := mf.app()
 	if !mf.bound {
@@ -172,7 +219,7 @@ func (d *Dissector) endMedia(f *flow.Flow, mf *mediaFlow) {
 	}
 	m := f.MetaOrNew()
 	m.App, m.CallID = app, mf.b.callID
-	d.t.flowEnded(&mf.b, f.Key, app, &mf.dir, f.Last)
+	d.stageEnded(f.Key, mf.b, app, &mf.dir, f.Last)
 }
 
 // app names what the flow carried: the content when it proved itself,
@@ -191,6 +238,16 @@ func (mf *mediaFlow) app() string {
 
 // mediaPacket is the per-packet media path: no lock, no allocation.
 func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) bool {
+	if !mf.bound {
+		if mf.drop {
+			// Not media-like, and its first commit matched nothing.
+			delete(d.media, f.Key)
+			return false
+		}
+		if !mf.pending {
+			d.retryMatch(mf, f, p)
+		}
+	}
 	st := &mf.dir[p.Dir&1]
 	st.packets++
 	st.bytes += uint64(p.PayloadLen)
@@ -216,9 +273,6 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 		mf.looked = kindRTCP
 	}
 	if mf.looked != kindNone {
-		if !mf.bound {
-			mf.b, mf.bound = d.t.bind(f.Key, p.Time)
-		}
 		return true
 	}
 	mf.probes++
@@ -499,5 +553,5 @@ func (d *Dissector) message(sf *sipFlow, f *flow.Flow, p *decode.Packet, b []byt
 		}
 	}
 	src, dst := f.Key.Endpoint(p.Dir), f.Key.Endpoint(p.Dir.Flip())
-	d.t.message(m, sess, src, dst, p.Time, transport)
+	d.stageMessage(p.Ordinal, m, sess, src, dst, p.Time, transport)
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // One Tracker is shared by every pipeline worker; each worker gets its own
-// Dissector. After the input ends, flush the pipelines first (so media
-// flows end and their counts reach the calls), then the tracker.
+// Dissector, and the pipeline commits what they staged to the tracker at
+// every epoch end. After the input ends, flush the pipeline first (so
+// media flows end and their counts reach the calls), then the tracker.
 func Example() {
 	tracker := sipcall.NewTracker(sipcall.Config{
 		OnCall: func(c *sipcall.Call) {
@@ -18,6 +19,7 @@ func Example() {
 	})
 	pipe, err := capture.New(capture.Config{
 		Dissectors: []capture.Dissector{tracker.NewDissector()},
+		Shared:     []capture.Shared{tracker},
 	})
 	if err != nil {
 		panic(err)

@@ -13,14 +13,17 @@ import (
 
 // harness drives one Dissector the way capture.Pipeline does, without a
 // capture file: Start on a flow's first packet, Packet while wanted, End
-// when the test ends the flows.
+// when the test ends the flows. Every packet is an epoch of its own: the
+// tracker commits after each, so tests see its effect at once.
 type harness struct {
-	t     testing.TB
-	tr    *Tracker
-	d     *Dissector
-	calls []*Call
-	flows map[flow.Key]*hflow
-	ended []*flow.Flow
+	t       testing.TB
+	tr      *Tracker
+	d       *Dissector
+	calls   []*Call
+	flows   map[flow.Key]*hflow
+	ended   []*flow.Flow
+	ordinal uint64
+	now     int64
 }
 
 type hflow struct {
@@ -48,7 +51,9 @@ func (h *harness) send(proto uint8, src, dst string, ts int64, payload []byte) {
 	}
 	f := hf.f
 	f.Last = ts
-	p := &decode.Packet{Payload: payload}
+	p := &decode.Packet{Payload: payload, Ordinal: h.ordinal}
+	h.ordinal++
+	h.now = max(h.now, ts)
 	p.Key, p.Dir, p.Time, p.PayloadLen = key, dir, ts, uint32(len(payload))
 	if proto == flow.ProtoTCP {
 		p.TCPFlags = flow.FlagACK | flow.FlagPSH
@@ -67,6 +72,7 @@ func (h *harness) send(proto uint8, src, dst string, ts int64, payload []byte) {
 	if hf.wanted {
 		hf.wanted = h.d.Packet(f, p, dir == f.OrigDir)
 	}
+	h.tr.Commit(h.now)
 }
 
 func (h *harness) udp(src, dst string, ts int64, payload []byte) {
@@ -80,6 +86,7 @@ func (h *harness) endFlows() {
 		h.ended = append(h.ended, hf.f)
 		delete(h.flows, k)
 	}
+	h.tr.Commit(h.now)
 }
 
 func (h *harness) finish() {

@@ -1,15 +1,20 @@
 package sipcall
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/capture/synth"
 )
 
 // replayed is what one capture produced.
@@ -30,6 +35,12 @@ type endedFlow struct {
 // replay runs capture files through the real pipeline with one Dissector
 // and flushes the tracker at the end, as auditor replay does.
 func replay(t testing.TB, cfg Config, paths ...string) *replayed {
+	return replayWorkers(t, cfg, 1, paths...)
+}
+
+// replayWorkers is replay with the flows sharded over several workers,
+// each with its own Dissector on the shared Tracker.
+func replayWorkers(t testing.TB, cfg Config, workers int, paths ...string) *replayed {
 	t.Helper()
 	out := &replayed{}
 	cfg.OnCall = func(c *Call) { out.calls = append(out.calls, c) }
@@ -40,17 +51,23 @@ func replay(t testing.TB, cfg Config, paths ...string) *replayed {
 		t.Fatal(err)
 	}
 	defer src.Close()
+	var mu sync.Mutex
 	p, err := capture.New(capture.Config{
-		Table:      flow.DefaultConfig(),
-		Dissectors: []capture.Dissector{tr.NewDissector()},
-		OnFlow: func(f *flow.Flow) {
-			ef := endedFlow{key: f.Key}
-			if f.Meta != nil {
-				ef.meta = *f.Meta
-			}
-			ef.callID, ef.negotiated = tr.MatchMedia(f)
-			out.flows = append(out.flows, ef)
+		Table:   flow.DefaultConfig(),
+		Workers: workers,
+		Stages: func(int) capture.Stages {
+			return capture.Stages{Dissectors: []capture.Dissector{tr.NewDissector()}, OnFlow: func(f *flow.Flow) {
+				ef := endedFlow{key: f.Key}
+				if f.Meta != nil {
+					ef.meta = *f.Meta
+				}
+				ef.callID, ef.negotiated = tr.MatchMedia(f)
+				mu.Lock()
+				out.flows = append(out.flows, ef)
+				mu.Unlock()
+			}}
 		},
+		Shared: []capture.Shared{tr},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -244,4 +261,58 @@ func TestCaptureDetails(t *testing.T) {
 			t.Errorf("%d calls over WebSocket, want 1", ws)
 		}
 	})
+}
+
+// TestWorkersAgree shards the same captures over one, two and three
+// workers: calls, their media statistics and every flow's labels must be
+// identical, since signalling and its media land on different workers and
+// the tracker applies what each saw in capture order at epoch ends.
+func TestWorkersAgree(t *testing.T) {
+	busy, _ := generate(t, map[synth.Scenario]int{
+		synth.SIPUDP: 40, synth.SIPTCP: 10, synth.SIPReinvite: 10, synth.SIPHold: 10, synth.SIPT38: 5,
+		synth.SIPEarlyMedia: 10, synth.SIPIPv6: 5, synth.SIPCancel: 5, synth.SIPFailure: 5,
+	})
+	for _, path := range []string{busy, pcap("sip.pcap"), pcap("rtp_rtcp_sip_ipv4_udp.pcap"), pcap("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap")} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			one := replayWorkers(t, Config{}, 1, path)
+			if len(one.calls) == 0 {
+				t.Fatal("no calls")
+			}
+			for _, n := range []int{2, 3} {
+				many := replayWorkers(t, Config{}, n, path)
+				if !reflect.DeepEqual(callsByID(one.calls), callsByID(many.calls)) {
+					t.Errorf("%d workers: call records differ from one worker's", n)
+				}
+				a, b := flowsByKey(one.flows), flowsByKey(many.flows)
+				if len(a) != len(b) {
+					t.Fatalf("%d workers: %d flows, one worker %d", n, len(b), len(a))
+				}
+				for i := range a {
+					if a[i] != b[i] {
+						t.Errorf("%d workers: flow %v: %+v, one worker %+v", n, a[i].key, b[i], a[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+func callsByID(calls []*Call) []Call {
+	out := make([]Call, len(calls))
+	for i, c := range calls {
+		out[i] = *c
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CallID < out[j].CallID })
+	return out
+}
+
+func flowsByKey(flows []endedFlow) []endedFlow {
+	out := slices.Clone(flows)
+	slices.SortFunc(out, func(a, b endedFlow) int {
+		if c := a.key.Compare(b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.meta.CallID, b.meta.CallID)
+	})
+	return out
 }

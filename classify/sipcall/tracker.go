@@ -141,6 +141,14 @@ type Tracker struct {
 	ready   []*Call // emitted under mu, delivered after it
 
 	emitMu sync.Mutex
+
+	// The groups of dissectors whose staged events commits apply, and
+	// the number of commits so far: a dissector retries matching an
+	// unmatched flow once per commit, when there may be new expectations.
+	groupsMu sync.Mutex
+	groups   []*Group
+	def      *Group
+	gen      atomic.Uint64
 }
 
 // NewTracker returns a Tracker.
@@ -154,6 +162,7 @@ func NewTracker(cfg Config) *Tracker {
 	for _, p := range cfg.SIPPorts {
 		t.ports[p>>6] |= 1 << (p & 63)
 	}
+	t.def = t.NewGroup()
 	return t
 }
 
@@ -336,7 +345,13 @@ func (c *callState) end(at int64, reason EndReason) {
 // pipeline first, so that media flows have ended and their counts are in
 // the records.
 func (t *Tracker) Flush() {
+	t.groupsMu.Lock()
+	groups := slices.Clone(t.groups)
+	t.groupsMu.Unlock()
 	t.mu.Lock()
+	for _, g := range groups {
+		g.commit()
+	}
 	for _, c := range t.calls {
 		if !c.ended {
 			c.end(max(c.last, c.rec.Start), EndFlush)
@@ -351,14 +366,6 @@ func (t *Tracker) Active() (calls, expectations int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.calls), len(t.expect)
-}
-
-// message applies one parsed SIP message. sess is its parsed SDP or nil.
-func (t *Tracker) message(m *sipinfo.Message, sess *sdp.Session, src, dst netip.AddrPort, at int64, transport string) {
-	t.mu.Lock()
-	t.advance(at)
-	t.apply(m, sess, src, dst, at, transport)
-	t.unlock()
 }
 
 func inviteDialog(method string) bool {
@@ -682,11 +689,16 @@ func (t *Tracker) match(k flow.Key) (e expectation, aMatched, ok bool) {
 
 func (sd *sideSDP) has(ap netip.AddrPort) bool { return sd.set && (sd.rtp == ap || sd.rtcp == ap) }
 
-// bind matches a flow to an expectation and counts it open on its call.
-func (t *Tracker) bind(k flow.Key, at int64) (binding, bool) {
+// matchBinding matches a flow to an expectation as the last commit left
+// them. The match is counted on its call when the staged evBind commits.
+func (t *Tracker) matchBinding(k flow.Key) (binding, bool) {
 	t.mu.Lock()
-	defer t.unlock()
-	t.advance(at)
+	defer t.mu.Unlock()
+	return t.bindingFor(k)
+}
+
+// bindingFor is matchBinding with t.mu held.
+func (t *Tracker) bindingFor(k flow.Key) (binding, bool) {
 	e, aMatched, ok := t.match(k)
 	if !ok {
 		return binding{}, false
@@ -696,12 +708,22 @@ func (t *Tracker) bind(k flow.Key, at int64) (binding, bool) {
 		partyA = 1 - e.side
 	}
 	s := e.s
+	return binding{s: s, callID: s.c.rec.CallID, kind: e.kind, partyA: partyA,
+		clocks: [2][]ptClock{s.side[0].clocks, s.side[1].clocks}}, true
+}
+
+// bound counts a matched flow open on its stream and call; t.mu is held.
+func (t *Tracker) bound(b *binding) {
+	t.stats.MediaNegotiated.Add(1)
+	s := b.s
+	if s.c.emitted {
+		// Emitted earlier in the same commit: the flow's end will count
+		// as late media.
+		return
+	}
 	s.open++
 	s.c.open++
 	s.c.hadMedia = true
-	t.stats.MediaNegotiated.Add(1)
-	return binding{s: s, callID: s.c.rec.CallID, kind: e.kind, partyA: partyA,
-		clocks: [2][]ptClock{s.side[0].clocks, s.side[1].clocks}}, true
 }
 
 // lookup is match for a flow no dissector bound.
@@ -715,11 +737,8 @@ func (t *Tracker) lookup(k flow.Key) (callID string, kind uint8, ok bool) {
 	return e.s.c.rec.CallID, e.kind, true
 }
 
-// flowEnded folds a bound flow's counts into its stream.
+// flowEnded folds a bound flow's counts into its stream; t.mu is held.
 func (t *Tracker) flowEnded(b *binding, k flow.Key, app string, st *[2]streamStats, last int64) {
-	t.mu.Lock()
-	defer t.unlock()
-	t.advance(last)
 	s, c := b.s, b.s.c
 	if c.emitted {
 		t.stats.LateMedia.Add(1)

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,8 +19,7 @@ import (
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
-	"github.com/ccaudit/auditor/classify/verdict"
-	"github.com/ccaudit/auditor/report/parquetout"
+	"github.com/ccaudit/auditor/report/audit"
 )
 
 type captureOptions struct {
@@ -235,47 +232,41 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	if err != nil {
 		return err
 	}
-	if aud.feed, err = o.audit.openAlerts(stdout); err != nil {
+	feed, err := o.audit.openAlerts(stdout)
+	if err != nil {
 		return err
 	}
-	defer aud.closeAlerts()
+	aud.SetFeed(feed)
+	defer aud.CloseFeed()
 	eng, err := openEngine(log, o, hook)
 	if err != nil {
 		return err
 	}
 	defer eng.close()
 
-	out := &windowOutput{dir: o.out, sensor: o.sensor, aud: aud, log: log, rotation: o.rotate,
-		lossThreshold: o.lossThreshold, stats: eng.stats}
-	if err := out.open(time.Now()); err != nil {
+	out := audit.NewWindow(aud, audit.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
+		LossThreshold: o.lossThreshold, Stats: func() (packets, lost uint64) {
+			packets, lost, _ = eng.stats()
+			return packets, lost
+		}})
+	if err := out.Open(time.Now()); err != nil {
 		return err
 	}
 	pipes := make([]*capture.Pipeline, len(eng.srcs))
 	for i := range pipes {
-		pipes[i], err = capture.New(capture.Config{
-			Table: tableCfg,
-			Stages: func(int) capture.Stages {
-				rows := out.sink.batcher()
-				judge := aud.judge()
-				return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
-					e := rows.next()
-					e.flow = *f
-					judge(f, &e.judged)
-					rows.done()
-				}}
-			},
-		})
+		cfg := capture.Config{Table: tableCfg}
+		aud.Configure(&cfg, out.Sink())
+		pipes[i], err = capture.New(cfg)
 		if err != nil {
-			out.abort()
+			out.Abort()
 			return err
 		}
 	}
-	out.pipes = pipes
 
 	if o.metrics != "" {
-		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipes: pipes, aud: aud, out: out, sensor: o.sensor})
+		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipes: pipes, aud: aud, stats: eng.stats, sensor: o.sensor})
 		if err != nil {
-			out.abort()
+			out.Abort()
 			return err
 		}
 		defer stop()
@@ -308,7 +299,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 			tick := func(now time.Time) {
 				mergeKernel()
 				pipe.Advance(now.UnixNano())
-				aud.tracker.Advance(now.UnixNano())
+				aud.AdvanceCalls(now.UnixNano())
 				select {
 				case p := <-ctls[i]:
 					pipe.Flush()
@@ -344,7 +335,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 				return
 			}
 		}
-		out.rotate(time.Now(), why)
+		rotateWindow(log, out, time.Now(), why)
 		if then != nil {
 			then()
 		}
@@ -359,14 +350,14 @@ loop:
 			break loop
 		case <-hup:
 			rotate("reload", func() {
-				if err := aud.reload(); err != nil {
+				if err := flagError(aud.Reload()); err != nil {
 					log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
 				} else {
 					log.Info("reloaded catalog and inventory")
 				}
 			})
 		case now := <-ticker.C:
-			if !now.Before(out.until) {
+			if !now.Before(out.Until()) {
 				rotate("schedule", nil)
 			}
 		}
@@ -378,140 +369,27 @@ loop:
 		pipe.Flush()
 		packets += pipe.Stats().Packets.Load()
 	}
-	aud.tracker.Flush()
+	aud.FlushCalls()
 	runErr := errors.Join(errs...)
-	if err := out.close(time.Now()); err != nil && runErr == nil {
+	if err := out.Close(time.Now()); err != nil && runErr == nil {
 		runErr = err
 	}
-	log.Info("capture stopped", "packets", packets, "files", out.seq)
+	log.Info("capture stopped", "packets", packets, "files", out.Seq())
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
 	return nil
 }
 
-// windowOutput is the set of Parquet files of the current capture window,
-// in a Hive partition of the window's start time (UTC), so DuckDB, Spark or
-// Trino read a directory written by many sensors as one table.
-type windowOutput struct {
-	dir, sensor   string
-	aud           *auditor
-	pipes         []*capture.Pipeline
-	log           *slog.Logger
-	lossThreshold float64
-	stats         func() (packets, lost uint64, causes map[string]uint64)
-
-	sink     *flowSink
-	flows    *parquetout.Writer
-	start    time.Time
-	until    time.Time
-	seq      int
-	rotation time.Duration
-
-	// capture counters at the start of the window
-	basePackets, baseLost uint64
-}
-
-func (w *windowOutput) partition(t time.Time, kind string) string {
-	t = t.UTC()
-	return filepath.Join(w.dir, "date="+t.Format("2006-01-02"), "hour="+t.Format("15"),
-		fmt.Sprintf("%s-%s-%06d.parquet", kind, w.sensor, w.seq))
-}
-
-func (w *windowOutput) open(now time.Time) error {
-	w.seq++
-	w.start = now
-	w.until = now.Truncate(w.rotation).Add(w.rotation)
-	path := w.partition(now, "flows")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create output partition: %w", err)
+// rotateWindow ends the window: open flows are flushed into it, its
+// findings judged (missing flows included) and written, and the next
+// window starts. The workers are paused.
+func rotateWindow(log *slog.Logger, out *audit.Window, now time.Time, why string) {
+	if err := out.Close(now); err != nil {
+		log.Error("close capture window", "err", err)
 	}
-	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.sensor}}
-	fw, err := parquetout.Create(path, opts)
-	if err != nil {
-		return err
+	if err := out.Open(now); err != nil {
+		log.Error("open capture window: output stops here", "err", err)
 	}
-	if err := w.aud.openCalls(w.partition(now, "calls")); err != nil {
-		fw.Abort()
-		return err
-	}
-	if w.sink == nil {
-		w.sink = newFlowSink(fw, w.sensor)
-	} else {
-		w.sink.swap(fw)
-	}
-	w.flows = fw
-	if w.stats != nil {
-		w.basePackets, w.baseLost, _ = w.stats()
-	}
-	return nil
-}
-
-// rotate ends the window: open flows are flushed into it, its findings
-// judged (missing flows included) and written, and the next window starts.
-func (w *windowOutput) rotate(now time.Time, why string) {
-	if err := w.close(now); err != nil {
-		w.log.Error("close capture window", "err", err)
-	}
-	if err := w.open(now); err != nil {
-		w.log.Error("open capture window: output stops here", "err", err)
-	}
-	w.log.Info("rotated output", "why", why, "seq", w.seq)
-}
-
-// close writes the window's files. The workers have flushed their flows
-// into it and wait, or have stopped.
-func (w *windowOutput) close(now time.Time) error {
-	w.sink.drain()
-	errs := []error{}
-	if w.stats != nil {
-		// The compliance report reads the window's capture loss from here.
-		packets, lost, _ := w.stats()
-		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
-		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
-	}
-	if w.sink.err != nil {
-		w.flows.Abort()
-		errs = append(errs, fmt.Errorf("write flows: %w", w.sink.err))
-	} else if err := w.flows.Close(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := w.aud.closeCalls(); err != nil {
-		errs = append(errs, err)
-	}
-	loss := w.lossRatio()
-	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), func(all []verdict.Finding) {
-		if loss <= w.lossThreshold {
-			return
-		}
-		for i := range all {
-			if all[i].Kind == verdict.KindMissing {
-				all[i].Severity = verdict.Info
-				all[i].Reason += fmt.Sprintf(" (capture lost %.2f%% of packets in this window: absence is not proof)", loss*100)
-			}
-		}
-	})
-	if err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-func (w *windowOutput) lossRatio() float64 {
-	if w.stats == nil {
-		return 0
-	}
-	packets, lost, _ := w.stats()
-	p, l := packets-w.basePackets, lost-w.baseLost
-	if p+l == 0 {
-		return 0
-	}
-	return float64(l) / float64(p+l)
-}
-
-// abort removes the window's unfinished files (startup failures).
-func (w *windowOutput) abort() {
-	w.sink.drain()
-	w.flows.Abort()
-	w.aud.calls.Abort()
+	log.Info("rotated output", "why", why, "seq", out.Seq())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/audit"
 )
 
 // metricsSource exposes the counters of a live capture in the Prometheus
@@ -21,8 +22,8 @@ import (
 // pipeline.
 type metricsSource struct {
 	pipes  []*capture.Pipeline
-	aud    *auditor
-	out    *windowOutput
+	aud    *audit.Auditor
+	stats  func() (packets, lost uint64, causes map[string]uint64)
 	sensor string
 }
 
@@ -62,8 +63,8 @@ func (m *metricsSource) write(w io.Writer) {
 			fmt.Fprintf(w, "auditor_decode_skipped_total{%s,reason=%q} %d\n", label, decode.Reason(r).String(), n)
 		}
 	}
-	if m.out.stats != nil {
-		_, _, causes := m.out.stats()
+	if m.stats != nil {
+		_, _, causes := m.stats()
 		fmt.Fprintf(w, "# HELP auditor_capture_drops_total Packets the capture engine lost or could not account, by cause.\n# TYPE auditor_capture_drops_total counter\n")
 		keys := make([]string, 0, len(causes))
 		for k := range causes {
@@ -74,14 +75,8 @@ func (m *metricsSource) write(w io.Writer) {
 			fmt.Fprintf(w, "auditor_capture_drops_total{%s,cause=%q} %d\n", label, k, causes[k])
 		}
 	}
-	var parseErrors uint64
-	for _, d := range m.aud.dnsDiss {
-		parseErrors += d.Stats().ParseErrors.Load()
-	}
-	counter("auditor_dns_parse_errors_total", "DNS messages that did not parse.", parseErrors)
-	m.aud.mu.Lock()
-	counts := m.aud.findings.Counts()
-	m.aud.mu.Unlock()
+	counter("auditor_dns_parse_errors_total", "DNS messages that did not parse.", m.aud.DNSParseErrors())
+	counts := m.aud.WindowVerdicts()
 	fmt.Fprintf(w, "# HELP auditor_flows_judged Flows judged in the current window, by verdict.\n# TYPE auditor_flows_judged gauge\n")
 	for v, n := range counts {
 		fmt.Fprintf(w, "auditor_flows_judged{%s,verdict=%q} %d\n", label, verdict.Verdict(v).String(), n)

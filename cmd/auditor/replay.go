@@ -11,7 +11,6 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/report/alerts"
+	"github.com/ccaudit/auditor/report/audit"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -101,10 +101,12 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	if err != nil {
 		return nil, err
 	}
-	if aud.feed, err = o.audit.openAlerts(s.stdout); err != nil {
+	feed, err := o.audit.openAlerts(s.stdout)
+	if err != nil {
 		return nil, err
 	}
-	defer aud.closeAlerts()
+	aud.SetFeed(feed)
+	defer aud.CloseFeed()
 	src, err := source.Open(paths, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		return nil, err
@@ -119,28 +121,16 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	if err != nil {
 		return nil, err
 	}
-	if err := aud.openCalls(filepath.Join(o.out, "calls.parquet")); err != nil {
+	if err := aud.OpenCalls(filepath.Join(o.out, "calls.parquet")); err != nil {
 		fw.Abort()
 		return nil, err
 	}
-	sink := newFlowSink(fw, "")
-	pipe, err := capture.New(capture.Config{
-		Table:     tableCfg,
-		Workers:   o.workers,
-		Pipelined: true,
-		Stages: func(int) capture.Stages {
-			rows := sink.batcher()
-			judge := aud.judge()
-			return capture.Stages{Dissectors: aud.dissectors(), OnFlow: func(f *flow.Flow) {
-				e := rows.next()
-				e.flow = *f
-				judge(f, &e.judged)
-				rows.done()
-			}}
-		},
-	})
+	sink := audit.NewFlowSink(fw, "")
+	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
+	aud.Configure(&cfg, sink)
+	pipe, err := capture.New(cfg)
 	if err != nil {
-		sink.close()
+		sink.Drain()
 		fw.Abort()
 		return nil, err
 	}
@@ -149,23 +139,25 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	runErr := pipe.Run(ctx, src)
 	stopProgress()
 
-	sink.close()
+	sink.Drain()
 	sum := newSummary(src, pipe, time.Since(start))
 	sum.Outputs = map[string]string{"flows": flowsPath}
-	if sink.err != nil {
+	if err := sink.Err(); err != nil {
 		fw.Abort()
-		return sum, fmt.Errorf("write %s: %w", flowsPath, sink.err)
+		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
 	if err := fw.Close(); err != nil {
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
-	sum.Flows = sink.rows
+	sum.Flows = sink.Rows()
 	findingsPath := filepath.Join(o.out, "findings.parquet")
-	if err := aud.finish(sum, findingsPath, o.top); err != nil {
+	res, err := aud.Finish(findingsPath, o.top)
+	sum.summarize(res)
+	if err != nil {
 		return sum, err
 	}
 	sum.Outputs["findings"] = findingsPath
-	sum.Alerts = aud.closeAlerts()
+	sum.Alerts = aud.CloseFeed()
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
 
@@ -181,123 +173,6 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, errors.New("no packets could be read")
 	}
 	return sum, nil
-}
-
-// flowSink writes flows.parquet on a goroutine of its own, so building,
-// encoding and compressing rows overlaps with packet processing. Each
-// worker fills its own batch of ended flows (a rowBatcher): a copy of the
-// flow and what the classifier said of it; full batches go to the writer
-// over a bounded channel, which also bounds memory when the disk is slow.
-type flowSink struct {
-	w       *parquetout.Writer
-	sensor  string
-	batches chan []endedFlow
-	free    chan []endedFlow
-	done    chan struct{}
-	rows    uint64 // written; read after done is closed
-	err     error  // first write error; read after done is closed
-
-	mu       sync.Mutex
-	batchers []*rowBatcher
-}
-
-// endedFlow is a flow that left the table, on its way to a row.
-type endedFlow struct {
-	flow   flow.Flow
-	judged judgement
-}
-
-const sinkBatch = 1024
-
-func newFlowSink(w *parquetout.Writer, sensor string) *flowSink {
-	k := &flowSink{sensor: sensor, free: make(chan []endedFlow, 8)}
-	k.swap(w)
-	return k
-}
-
-// swap starts writing to w; the previous writer must have been drained.
-func (k *flowSink) swap(w *parquetout.Writer) {
-	k.w, k.err = w, nil
-	k.batches = make(chan []endedFlow, 4)
-	k.done = make(chan struct{})
-	go k.run()
-}
-
-func (k *flowSink) run() {
-	defer close(k.done)
-	var row parquetout.FlowRow
-	for b := range k.batches {
-		for i := range b {
-			if k.err != nil {
-				break
-			}
-			parquetout.FromFlow(&b[i].flow, &row)
-			b[i].judged.apply(&row)
-			row.Sensor = k.sensor
-			if err := k.w.Write(&row); err != nil {
-				k.err = err
-				break
-			}
-			k.rows++
-		}
-		clear(b) // drop Meta pointers and strings for the collector
-		select {
-		case k.free <- b[:0]:
-		default:
-		}
-	}
-}
-
-// batcher returns a new per-worker batch of ended flows.
-func (k *flowSink) batcher() *rowBatcher {
-	b := &rowBatcher{sink: k, rows: make([]endedFlow, 0, sinkBatch)}
-	k.mu.Lock()
-	k.batchers = append(k.batchers, b)
-	k.mu.Unlock()
-	return b
-}
-
-// close sends the workers' partial batches and waits until the writer has
-// written everything. The workers must be idle (finished, or the caller is
-// the only worker's goroutine, as in live capture).
-func (k *flowSink) close() { k.drain() }
-
-func (k *flowSink) drain() {
-	for _, b := range k.batchers {
-		b.send()
-	}
-	close(k.batches)
-	<-k.done
-}
-
-type rowBatcher struct {
-	sink *flowSink
-	rows []endedFlow
-}
-
-// next returns the entry to fill for the next ended flow.
-func (b *rowBatcher) next() *endedFlow {
-	b.rows = b.rows[:len(b.rows)+1]
-	return &b.rows[len(b.rows)-1]
-}
-
-// done commits the entry filled by next, sending the batch when it is full.
-func (b *rowBatcher) done() {
-	if len(b.rows) == cap(b.rows) {
-		b.send()
-	}
-}
-
-func (b *rowBatcher) send() {
-	if len(b.rows) == 0 {
-		return
-	}
-	b.sink.batches <- b.rows
-	select {
-	case b.rows = <-b.sink.free:
-	default:
-		b.rows = make([]endedFlow, 0, sinkBatch)
-	}
 }
 
 // parseTimeouts reads "tcp=5m,udp=30s" into the table configuration.

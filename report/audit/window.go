@@ -1,0 +1,165 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// WindowConfig says where a live capture's windows go and how a lossy
+// window is judged.
+type WindowConfig struct {
+	// Dir is the root of the Hive partitions date=YYYY-MM-DD/hour=HH.
+	Dir string
+	// Sensor names the capturing host, in file names, rows and metadata,
+	// so many sensors can write into one directory.
+	Sensor string
+	// Rotation is the window length; windows end on multiples of it.
+	Rotation time.Duration
+	// LossThreshold is the capture loss ratio above which a window's
+	// missing findings are downgraded to info: absence is no proof when
+	// packets were lost.
+	LossThreshold float64
+	// Stats, if set, returns the capture engine's cumulative counts of
+	// packets received and lost; their growth over a window is its loss.
+	Stats func() (packets, lost uint64)
+}
+
+// Window is the set of Parquet files of the current capture window, in a
+// Hive partition of the window's start time (UTC), so DuckDB, Spark or
+// Trino read a directory written by many sensors as one table.
+//
+// Open starts a window and Close ends it; in between the workers write
+// into it through Sink. A rotation is Close then Open with every worker
+// paused, so that no flow is written between the two.
+type Window struct {
+	aud *Auditor
+	cfg WindowConfig
+
+	sink  *FlowSink
+	flows *parquetout.Writer
+	start time.Time
+	until time.Time
+	seq   int
+
+	// capture counters at the start of the window
+	basePackets, baseLost uint64
+}
+
+// NewWindow returns the windows of a live capture judged by a; none is
+// open until Open.
+func NewWindow(a *Auditor, cfg WindowConfig) *Window {
+	return &Window{aud: a, cfg: cfg}
+}
+
+// Sink is the flow sink the workers write into; the same across windows
+// (Open swaps its file), so the pipelines' stages are built once. Nil
+// before the first Open.
+func (w *Window) Sink() *FlowSink { return w.sink }
+
+// Until is when the current window is due to end.
+func (w *Window) Until() time.Time { return w.until }
+
+// Seq numbers the windows from 1, in file names.
+func (w *Window) Seq() int { return w.seq }
+
+func (w *Window) partition(t time.Time, kind string) string {
+	t = t.UTC()
+	return filepath.Join(w.cfg.Dir, "date="+t.Format("2006-01-02"), "hour="+t.Format("15"),
+		fmt.Sprintf("%s-%s-%06d.parquet", kind, w.cfg.Sensor, w.seq))
+}
+
+// Open starts the next window at now: its flows and calls files are
+// created in their partition.
+func (w *Window) Open(now time.Time) error {
+	w.seq++
+	w.start = now
+	w.until = now.Truncate(w.cfg.Rotation).Add(w.cfg.Rotation)
+	path := w.partition(now, "flows")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create output partition: %w", err)
+	}
+	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	fw, err := parquetout.Create(path, opts)
+	if err != nil {
+		return err
+	}
+	if err := w.aud.OpenCalls(w.partition(now, "calls")); err != nil {
+		fw.Abort()
+		return err
+	}
+	if w.sink == nil {
+		w.sink = NewFlowSink(fw, w.cfg.Sensor)
+	} else {
+		w.sink.Swap(fw)
+	}
+	w.flows = fw
+	if w.cfg.Stats != nil {
+		w.basePackets, w.baseLost = w.cfg.Stats()
+	}
+	return nil
+}
+
+// Close writes the window's files: flows, calls, and its findings judged
+// at now (missing flows included). The workers have flushed their flows
+// into it and wait, or have stopped.
+func (w *Window) Close(now time.Time) error {
+	w.sink.Drain()
+	errs := []error{}
+	if w.cfg.Stats != nil {
+		// The compliance report reads the window's capture loss from here.
+		packets, lost := w.cfg.Stats()
+		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
+		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
+	}
+	if err := w.sink.Err(); err != nil {
+		w.flows.Abort()
+		errs = append(errs, fmt.Errorf("write flows: %w", err))
+	} else if err := w.flows.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.aud.CloseCalls(); err != nil {
+		errs = append(errs, err)
+	}
+	loss := w.lossRatio()
+	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), func(all []verdict.Finding) {
+		if loss <= w.cfg.LossThreshold {
+			return
+		}
+		for i := range all {
+			if all[i].Kind == verdict.KindMissing {
+				all[i].Severity = verdict.Info
+				all[i].Reason += fmt.Sprintf(" (capture lost %.2f%% of packets in this window: absence is not proof)", loss*100)
+			}
+		}
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Window) lossRatio() float64 {
+	if w.cfg.Stats == nil {
+		return 0
+	}
+	packets, lost := w.cfg.Stats()
+	p, l := packets-w.basePackets, lost-w.baseLost
+	if p+l == 0 {
+		return 0
+	}
+	return float64(l) / float64(p+l)
+}
+
+// Abort removes the window's unfinished files (startup failures).
+func (w *Window) Abort() {
+	w.sink.Drain()
+	w.flows.Abort()
+	w.aud.AbortCalls()
+}
