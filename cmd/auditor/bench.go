@@ -118,7 +118,7 @@ func runBench(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.capture, "capture", "", "capture to measure on; generated there first if missing (default: generate into the work directory)")
 	fs.StringVar(&o.dir, "dir", "", "work directory for the capture and the tools' output, kept afterwards (default: a temporary one, removed)")
 	fs.StringVar(&o.auditor, "auditor", "", "auditor executable to measure (default: this one)")
-	fs.IntVar(&o.workers, "workers", 1, "--workers for auditor replay")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "--workers for auditor replay (default: the usable cores, as replay's)")
 	fs.StringVar(&o.lock, "lock", "", "hold an exclusive flock on this file during each timed run, so benchmarks sharing the machine never overlap")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a run after this long")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the results as one JSON object")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -44,7 +45,7 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted) beyond it")
 	fs.StringVar(&o.timeouts, "timeouts", "", "idle timeouts, e.g. tcp=5m,tcp-linger=5s,udp=1m,icmp=1m,other=1m (defaults as shown)")
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
-	fs.IntVar(&o.workers, "workers", 1, "flow-table workers; packets are sharded by flow hash. More than one uses more cores but may miss DNS names and SIP media stats for flows that start right after their answer or SDP (see README)")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "flow-table workers, packets sharded by flow hash (default: the usable cores); the results do not depend on it")
 	o.audit.register(fs)
 	fs.IntVar(&o.top, "top", 10, "rows in the summary's tables of unexpected and blocked flows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")

@@ -105,10 +105,17 @@ func TestReplayDirectoryOfMixedFormats(t *testing.T) {
 }
 
 // TestReplayDemoGolden replays the README's demo capture and compares the
-// flows.parquet it writes, read back with parquet-go, with a golden dump.
+// flows.parquet it writes, read back with parquet-go, with a golden dump,
+// with one worker and with three: sharding must not change a single row.
 func TestReplayDemoGolden(t *testing.T) {
+	for _, workers := range []string{"1", "3"} {
+		t.Run("workers="+workers, func(t *testing.T) { replayDemoGolden(t, workers) })
+	}
+}
+
+func replayDemoGolden(t *testing.T, workers string) {
 	out := t.TempDir()
-	stdout, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, "../../testdata/demo.pcapng")
+	stdout, stderr, code := runCLI(t, "replay", "--workers", workers, "--site", "../../testdata/demo-site.yaml", "--out", out, "../../testdata/demo.pcapng")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -134,7 +141,7 @@ func TestReplayDemoGolden(t *testing.T) {
 	sort.Strings(lines)
 	got := strings.Join(lines, "\n") + "\n"
 	golden := "testdata/replay/demo-flows.golden"
-	if *update {
+	if *update && workers == "1" {
 		os.MkdirAll(filepath.Dir(golden), 0o755)
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
