@@ -250,6 +250,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 			return packets, lost
 		}})
 	if err := out.Open(time.Now()); err != nil {
+		out.Abort()
 		return err
 	}
 	pipes := make([]*capture.Pipeline, len(eng.srcs))

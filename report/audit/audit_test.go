@@ -302,3 +302,55 @@ func sum(xs []uint64) (n uint64) {
 	}
 	return n
 }
+
+// A window whose files cannot be created (here its partition path is
+// taken by a file) discards its flows instead of failing the workers, and
+// the next window writes again.
+func TestWindowOpenFailureDiscards(t *testing.T) {
+	start := time.Date(2026, 3, 9, 23, 59, 30, 0, time.UTC)
+	aud, err := New(Config{Site: demoSite, Sensor: "probe-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "probe-1", Rotation: time.Hour})
+	if err := w.Open(start); err != nil {
+		t.Fatal(err)
+	}
+	var cfg capture.Config
+	aud.Configure(&cfg, w.Sink())
+	onFlow := cfg.Stages(0).OnFlow
+	if err := w.Close(start.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	next := start.Add(time.Hour)
+	blocker := filepath.Join(dir, "date="+next.UTC().Format("2006-01-02"))
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Open(next); err == nil {
+		t.Fatal("Open succeeded with its partition path taken by a file")
+	}
+	for i := range 2000 { // more than a batch: the sink must take them
+		onFlow(testFlow(i))
+	}
+	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded") {
+		t.Errorf("Close of the failed window: %v, want 2000 flows discarded", err)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	third := next.Add(time.Hour)
+	if err := w.Open(third); err != nil {
+		t.Fatal(err)
+	}
+	onFlow(testFlow(1))
+	if err := w.Close(third.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(dir, "date="+third.UTC().Format("2006-01-02"), "hour="+third.UTC().Format("15"))
+	flows, err := parquetout.ReadFlows(filepath.Join(part, fmt.Sprintf("flows-probe-1-%06d.parquet", w.Seq())))
+	if err != nil || len(flows) != 1 {
+		t.Fatalf("third window: %d flows, %v", len(flows), err)
+	}
+}

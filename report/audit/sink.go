@@ -19,7 +19,10 @@ type FlowSink struct {
 	free    chan []endedFlow
 	done    chan struct{}
 	rows    uint64 // written; read after done is closed
-	err     error  // first write error; read after done is closed
+	// discarded counts flows dropped for want of a writer; read after
+	// done is closed.
+	discarded uint64
+	err       error // first write error; read after done is closed
 
 	mu       sync.Mutex
 	batchers []*rowBatcher
@@ -63,7 +66,9 @@ func NewFlowSink(w *parquetout.Writer, sensor string) *FlowSink {
 
 // Swap starts writing to w; the previous writer must have been drained.
 // It is how a live capture moves to the next window's file without
-// rebuilding the workers' stages.
+// rebuilding the workers' stages. A nil w discards the flows, counting
+// them in Discarded: a window whose files could not be created keeps the
+// capture (and its alerts) running until the next window.
 func (k *FlowSink) Swap(w *parquetout.Writer) {
 	k.w, k.err = w, nil
 	k.batches = make(chan []endedFlow, 4)
@@ -75,6 +80,10 @@ func (k *FlowSink) run() {
 	defer close(k.done)
 	var row parquetout.FlowRow
 	for b := range k.batches {
+		if k.w == nil {
+			k.discarded += uint64(len(b))
+			b = b[:0]
+		}
 		for i := range b {
 			if k.err != nil {
 				break
@@ -120,6 +129,10 @@ func (k *FlowSink) Drain() {
 // Rows counts the rows written, over every writer the sink had. Read it
 // after Drain.
 func (k *FlowSink) Rows() uint64 { return k.rows }
+
+// Discarded counts the flows dropped while the sink had no writer. Read it
+// after Drain.
+func (k *FlowSink) Discarded() uint64 { return k.discarded }
 
 // Err is the first write error since the last Swap; the rows after it
 // were not written and the file should be aborted. Read it after Drain.

@@ -76,24 +76,15 @@ func (w *Window) partition(t time.Time, kind string) string {
 }
 
 // Open starts the next window at now: its flows and calls files are
-// created in their partition.
+// created in their partition. When they cannot be (a full or read-only
+// disk), Open returns the error but the window still runs, discarding its
+// flows (FlowSink.Discarded): the capture and its alerts go on, and the
+// next rotation tries again.
 func (w *Window) Open(now time.Time) error {
 	w.seq++
 	w.start = now
 	w.until = now.Truncate(w.cfg.Rotation).Add(w.cfg.Rotation)
-	path := w.partition(now, "flows")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create output partition: %w", err)
-	}
-	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
-	fw, err := parquetout.Create(path, opts)
-	if err != nil {
-		return err
-	}
-	if err := w.aud.OpenCalls(w.partition(now, "calls")); err != nil {
-		fw.Abort()
-		return err
-	}
+	fw, err := w.create(now)
 	if w.sink == nil {
 		w.sink = NewFlowSink(fw, w.cfg.Sensor)
 	} else {
@@ -103,7 +94,26 @@ func (w *Window) Open(now time.Time) error {
 	if w.cfg.Stats != nil {
 		w.basePackets, w.baseLost = w.cfg.Stats()
 	}
-	return nil
+	return err
+}
+
+// create makes the window's flows and calls files; on error neither is
+// open.
+func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
+	path := w.partition(now, "flows")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create output partition: %w", err)
+	}
+	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	fw, err := parquetout.Create(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.aud.OpenCalls(w.partition(now, "calls")); err != nil {
+		fw.Abort()
+		return nil, err
+	}
+	return fw, nil
 }
 
 // Close writes the window's files: flows, calls, and its findings judged
@@ -111,6 +121,11 @@ func (w *Window) Open(now time.Time) error {
 // into it and wait, or have stopped.
 func (w *Window) Close(now time.Time) error {
 	w.sink.Drain()
+	if w.flows == nil {
+		// Open failed: nothing was written, and the findings would land
+		// where the files could not.
+		return fmt.Errorf("window %d had no output files: %d flows discarded", w.seq, w.sink.Discarded())
+	}
 	errs := []error{}
 	if w.cfg.Stats != nil {
 		// The compliance report reads the window's capture loss from here.
@@ -160,6 +175,8 @@ func (w *Window) lossRatio() float64 {
 // Abort removes the window's unfinished files (startup failures).
 func (w *Window) Abort() {
 	w.sink.Drain()
-	w.flows.Abort()
-	w.aud.AbortCalls()
+	if w.flows != nil {
+		w.flows.Abort()
+		w.aud.AbortCalls()
+	}
 }
