@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -78,7 +79,7 @@ type Options struct {
 type TableWriter[T any] struct {
 	path, tmp string
 	file      *os.File
-	pw        *parquet.GenericWriter[T]
+	pw        rowWriter[T]
 	batch     []T
 	rows      atomic.Uint64
 	err       error // first write error, sticky
@@ -110,10 +111,48 @@ func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], 
 		path:  path,
 		tmp:   tmp,
 		file:  f,
-		pw:    parquet.NewGenericWriter[T](f, wopts...),
+		pw:    newRowWriter[T](f, wopts),
 		batch: make([]T, 0, batchRows),
 	}, nil
 }
+
+// rowWriter is parquet-go's writer for rows of type T.
+type rowWriter[T any] interface {
+	write(rows []T) error
+	setKeyValueMetadata(key, value string)
+	close() error
+}
+
+// newRowWriter writes the auditor's tables through their wire form (see
+// wire.go) and any other row type as it is.
+func newRowWriter[T any](f *os.File, opts []parquet.WriterOption) rowWriter[T] {
+	// The file's schema keeps the row type's name.
+	named := func(name string, wire any) []parquet.WriterOption {
+		return append(slices.Clip(opts), parquet.NewSchema(name, parquet.SchemaOf(wire)))
+	}
+	var w any
+	switch any(*new(T)).(type) {
+	case FlowRow:
+		w = &wireWriter[FlowRow, flowWire, *FlowRow]{pw: parquet.NewGenericWriter[flowWire](f, named("FlowRow", new(flowWire))...)}
+	case FindingRow:
+		w = &wireWriter[FindingRow, findingWire, *FindingRow]{pw: parquet.NewGenericWriter[findingWire](f, named("FindingRow", new(findingWire))...)}
+	case CallRow:
+		w = &wireWriter[CallRow, callWire, *CallRow]{pw: parquet.NewGenericWriter[callWire](f, named("CallRow", new(callWire))...)}
+	default:
+		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}
+	}
+	return w.(rowWriter[T])
+}
+
+// directWriter hands rows to parquet-go as they are.
+type directWriter[T any] struct{ pw *parquet.GenericWriter[T] }
+
+func (w *directWriter[T]) write(rows []T) error {
+	_, err := w.pw.Write(rows)
+	return err
+}
+func (w *directWriter[T]) setKeyValueMetadata(k, v string) { w.pw.SetKeyValueMetadata(k, v) }
+func (w *directWriter[T]) close() error                    { return w.pw.Close() }
 
 func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) {
 	for k := range opts.Metadata {
@@ -201,7 +240,7 @@ func (w *TableWriter[T]) flushBatch() error {
 	if len(w.batch) == 0 {
 		return nil
 	}
-	if _, err := w.pw.Write(w.batch); err != nil {
+	if err := w.pw.write(w.batch); err != nil {
 		w.err = fmt.Errorf("write parquet %s: %w", w.tmp, err)
 		return w.err
 	}
@@ -223,7 +262,7 @@ func (w *TableWriter[T]) SetMetadata(key, value string) error {
 	if w.done {
 		return ErrClosed
 	}
-	w.pw.SetKeyValueMetadata(key, value)
+	w.pw.setKeyValueMetadata(key, value)
 	return nil
 }
 
@@ -246,7 +285,7 @@ func (w *TableWriter[T]) finish() error {
 	if err := w.flushBatch(); err != nil {
 		return err
 	}
-	if err := w.pw.Close(); err != nil {
+	if err := w.pw.close(); err != nil {
 		return fmt.Errorf("write parquet footer %s: %w", w.tmp, err)
 	}
 	if err := w.file.Sync(); err != nil {
