@@ -53,13 +53,9 @@ type Config struct {
 	// Workers is the number of flow-table workers. With more than one, Run
 	// decodes on the caller's goroutine and hands packets to workers
 	// sharded by a direction-independent flow hash, so each flow lives in
-	// exactly one worker's table.
-	//
-	// Dissector state shared across workers (the DNS name cache, SIP media
-	// expectations) is then updated and read by different goroutines in an
-	// order that depends on timing: a flow may start on one worker before
-	// another worker has handled the DNS answer or SDP that names it. One
-	// worker keeps results exactly reproducible.
+	// exactly one worker's table; Table.MaxFlows is split between the
+	// tables. State dissectors share across workers goes through Shared,
+	// so results do not depend on the number of workers.
 	Workers int
 
 	// Pipelined runs a single worker on its own goroutine, fed in batches
@@ -191,6 +187,13 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	// Idle flows end at epoch boundaries only, in every table at once.
 	cfg.Table.ExpireOnAdvance = true
+	if n > 1 {
+		// The bound is the pipeline's: each table holds its share.
+		if cfg.Table.MaxFlows <= 0 {
+			cfg.Table.MaxFlows = flow.DefaultConfig().MaxFlows
+		}
+		cfg.Table.MaxFlows = (cfg.Table.MaxFlows + n - 1) / n
+	}
 	for i := range n {
 		st := Stages{Dissectors: cfg.Dissectors, OnFlow: cfg.OnFlow}
 		if cfg.Stages != nil {
