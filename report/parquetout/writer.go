@@ -12,7 +12,6 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
-	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Metadata keys every file carries.
@@ -179,8 +178,12 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) 
 	if createdBy == "" {
 		createdBy = "auditor"
 	}
+	codec, err := newZstdCodec(zstd.EncoderLevelFromZstd(level))
+	if err != nil {
+		return nil, err
+	}
 	wopts := []parquet.WriterOption{
-		parquet.Compression(&pqzstd.Codec{Level: zstd.EncoderLevelFromZstd(level)}),
+		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(rowGroup),
 		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
 		parquet.CreatedBy("auditor", version, revision),
