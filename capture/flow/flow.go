@@ -74,6 +74,11 @@ type Meta struct {
 	TLSOfferedMin uint16 // lowest version it offered
 	TLSCipher     uint16 // cipher suite the server chose
 	Cert          *Certificate
+
+	// PayloadCut is set when the snap length cut away the payload a
+	// parser needed to tell what the flow carries (a capture of headers
+	// only): the absence of a label then proves nothing.
+	PayloadCut bool
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

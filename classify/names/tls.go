@@ -164,6 +164,12 @@ func (t *TLS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	hs := t.conns[f.Key]
 	if hs == nil {
 		if len(p.Payload) == 0 {
+			if p.PayloadLen > 0 {
+				// The first data, cut away by the snap length: whether
+				// the flow is TLS cannot be told.
+				f.MetaOrNew().PayloadCut = true
+				return false
+			}
 			return true // connection setup: wait for the first data
 		}
 		if !mayStartTLS(p.Payload) {

@@ -315,3 +315,24 @@ func FuzzDNSDissector(f *testing.F) {
 		cache.Commit(0)
 	})
 }
+
+// A capture of headers only (the snap length cut every payload) cannot
+// show a handshake: the flow is marked PayloadCut, so the verdict engine
+// does not take it for plaintext, and the dissector lets it go.
+func TestTLSPayloadCutBySnapLength(t *testing.T) {
+	d := NewTLS(TLSConfig{})
+	tf := newTestFlow(d, flow.ProtoTCP, "10.0.0.1:40000", "10.0.0.2:443")
+	tf.send(true, flow.FlagSYN, nil)
+	tf.send(false, flow.FlagSYN|flow.FlagACK, nil)
+	if !tf.send(true, flow.FlagACK, nil) {
+		t.Fatal("the dissector let go before any data")
+	}
+	// A 517-byte ClientHello of which the capture kept no byte.
+	tf.pkt = decode.Packet{Packet: flow.Packet{Key: tf.f.Key, Dir: tf.f.OrigDir, TCPFlags: flow.FlagACK | flow.FlagPSH, Seq: tf.seq[0], PayloadLen: 517}}
+	if d.Packet(&tf.f, &tf.pkt, true) {
+		t.Error("still inspecting a flow whose payload cannot be seen")
+	}
+	if tf.f.Meta == nil || !tf.f.Meta.PayloadCut || tf.f.Meta.App != "" {
+		t.Errorf("Meta %+v, want PayloadCut and no label", tf.f.Meta)
+	}
+}

@@ -136,8 +136,10 @@
 //     capture saw and whose originator sent data, without a "tls" or
 //     "quic" label, where every matching entry requires TLS. It needs
 //     Config.TLSInspected: the TLS dissector reads every TCP flow's first
-//     payload, so only then is a missing label evidence. Entries whose
-//     encryption does not start with a TLS record (smb, rdp) are skipped.
+//     payload, so only then is a missing label evidence; a flow whose
+//     first data the snap length cut away (Meta.PayloadCut) is not.
+//     Entries whose encryption does not start with a TLS record (smb,
+//     rdp) are skipped.
 //   - not-tls-on-https-port (medium): the same where the entry is https
 //     with TLS optional or unset, except on 80 and 8080, the ports
 //     documents list for the plain variant.

@@ -241,12 +241,13 @@ func (c *Classifier) posture(f *flow.Flow, r *Result, proto uint8, sa, da netip.
 // plaintext raises plaintext-on-tls-port or not-tls-on-https-port for a
 // TCP connection whose handshake the capture saw and whose originator sent
 // data, but which the TLS dissector did not label: it reads the first
-// payload of every TCP flow, so no label means no TLS handshake.
+// payload of every TCP flow, so no label means no TLS handshake, unless
+// the snap length cut that payload away (Meta.PayloadCut).
 func (c *Classifier) plaintext(f *flow.Flow, r *Result, dp uint16) bool {
 	if len(r.Matches) == 0 || f.Orig.Flags&flow.FlagSYN == 0 || !f.Established() || f.Orig.Payload == 0 {
 		return false
 	}
-	if m := f.Meta; m != nil && (m.App == "tls" || m.App == "quic") {
+	if m := f.Meta; m != nil && (m.App == "tls" || m.App == "quic" || m.PayloadCut) {
 		return false
 	}
 	s := c.shared

@@ -94,6 +94,9 @@ func TestTLSPosture(t *testing.T) {
 		{"another parser recognised plaintext", func(t *testing.T) *flow.Flow {
 			return withMeta(play(t, tcp, "10.0.0.10:50000", "192.0.2.7:443", handshake), flow.Meta{App: "sip"})
 		}, want{verdict: verdict.Expected, kind: verdict.KindPlaintextOnTLSPort, entry: "acme/cloud-api", by: verdict.ByCatalog, severity: verdict.High}},
+		{"payload cut by the snap length: nothing to judge", func(t *testing.T) *flow.Flow {
+			return withMeta(play(t, tcp, "10.1.0.5:50000", "10.0.0.10:7597", handshake), flow.Meta{PayloadCut: true})
+		}, want{verdict: verdict.Expected, entry: "acme/notifier", by: verdict.ByCatalog}},
 		{"no data: nothing to judge", func(t *testing.T) *flow.Flow {
 			return play(t, tcp, "10.1.0.5:50000", "10.0.0.10:7597", handshakeOnly)
 		}, want{verdict: verdict.Expected, entry: "acme/notifier", by: verdict.ByCatalog}},

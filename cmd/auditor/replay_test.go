@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -272,5 +280,58 @@ func TestReplayAlertsFile(t *testing.T) {
 func TestReplayBadAlertDestIsUsageError(t *testing.T) {
 	if _, stderr, code := runCLI(t, "replay", "--alerts", "syslog+tcp://", "x.pcap"); code != exitUsage {
 		t.Fatalf("exit %d, want usage error: %s", code, stderr)
+	}
+}
+
+// A capture of headers only (here the demo cut to 70 bytes a frame, as
+// "tcpdump -s 70" writes it) shows TCP connections exchanging data whose
+// first bytes it did not keep. That is no evidence of plaintext: the
+// findings must be the demo's own, without TLS posture findings.
+func TestReplaySnapLengthCutIsNotPlaintext(t *testing.T) {
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "demo-snap70.pcap")
+	src, err := source.Open([]string{"../../testdata/demo.pcapng"}, source.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	f, err := os.Create(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(70, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		fr, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := fr.Data[:min(len(fr.Data), 70)]
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, fr.Time), CaptureLength: len(data), Length: fr.WireLen}
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, cut); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows, err := parquetout.ReadFindings(filepath.Join(out, "findings.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		switch r.Kind {
+		case "plaintext-on-tls-port", "not-tls-on-https-port":
+			t.Errorf("%s %s>%s:%d: the payload was cut by the snap length, not seen", r.Kind, r.SrcIP, r.DstIP, r.DstPort)
+		}
 	}
 }
