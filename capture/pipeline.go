@@ -81,7 +81,8 @@ type Config struct {
 	// worker reads the state as the last commit left it. So what a flow
 	// learns from another flow (its server's name, its call) depends only
 	// on the input, never on how flows were sharded or on worker timing,
-	// and one worker and eight give the same results.
+	// and one worker and eight give the same results (when no table
+	// reaches its share of Table.MaxFlows).
 	Shared []Shared
 
 	// An epoch ends after EpochPackets decoded packets or once EpochSpan
@@ -137,7 +138,7 @@ type Pipeline struct {
 	shared    []Shared
 	epoch     epochClock
 	pkt       decode.Packet
-	seq       uint64 // packets decoded so far: the next packet's Ordinal
+	ordinal   uint64 // packets decoded so far: the next packet's Ordinal
 	stats     Stats
 }
 
@@ -247,8 +248,8 @@ func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLe
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
 		return false
 	}
-	p.pkt.Ordinal = p.seq
-	p.seq++
+	p.pkt.Ordinal = p.ordinal
+	p.ordinal++
 	p.stats.Packets.Add(1)
 	return true
 }
