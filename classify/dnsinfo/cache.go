@@ -3,7 +3,6 @@ package dnsinfo
 import (
 	"bytes"
 	"cmp"
-	"errors"
 	"net/netip"
 	"slices"
 	"sync"
@@ -428,19 +427,45 @@ func (c *Cache) Failures() []Failure {
 }
 
 // Stage collects the DNS responses one pipeline worker sees during an
-// epoch; Commit applies the stages of all workers in capture order. It is
-// not safe for concurrent use: give each worker its own.
+// epoch; Commit applies the stages of all workers in capture order. It
+// keeps what Observe reads of each message (header, question name,
+// address and CNAME records), with the names copied into an arena of its
+// own, so the commit parses nothing again. It is not safe for concurrent
+// use: give each worker its own.
 type Stage struct {
-	arena []byte
-	recs  []stagedResponse
+	names   []byte
+	answers []stagedAnswer
+	recs    []stagedResponse
 }
 
 type stagedResponse struct {
-	ordinal    uint64
-	client     netip.Addr
-	now        int64
-	start, end int
+	ordinal           uint64
+	client            netip.Addr
+	now               int64
+	header            Header
+	qname             span // empty: no question
+	hasQuestion       bool
+	answers, answers2 int // the record's answers: Stage.answers[answers:answers2]
 }
+
+type stagedAnswer struct {
+	name, target span
+	typ          Type
+	class        Class
+	ttl          uint32
+	addr         netip.Addr
+}
+
+// span is a name in Stage.names.
+type span struct{ start, end int32 }
+
+func (s *Stage) name(b []byte) span {
+	start := len(s.names)
+	s.names = append(s.names, b...)
+	return span{int32(start), int32(len(s.names))}
+}
+
+func (s *Stage) bytes(n span) []byte { return s.names[n.start:n.end:n.end] }
 
 type stagedRef struct {
 	stage *Stage
@@ -476,12 +501,41 @@ func (g *Group) NewStage() *Stage {
 	return s
 }
 
-// Observe stages response msg (copied), received by client at now as the
-// packet with the given ordinal.
-func (s *Stage) Observe(ordinal uint64, client netip.Addr, msg []byte, now int64) {
-	start := len(s.arena)
-	s.arena = append(s.arena, msg...)
-	s.recs = append(s.recs, stagedResponse{ordinal: ordinal, client: client, now: now, start: start, end: len(s.arena)})
+// Observe stages response m, received by client at now as the packet with
+// the given ordinal. m may be reused as soon as it returns.
+func (s *Stage) Observe(ordinal uint64, client netip.Addr, m *Message, now int64) {
+	rec := stagedResponse{ordinal: ordinal, client: client, now: now, header: m.Header, answers: len(s.answers)}
+	if len(m.Questions) > 0 {
+		rec.qname, rec.hasQuestion = s.name(m.Questions[0].Name), true
+	}
+	for i := range m.Answers {
+		a := &m.Answers[i]
+		sa := stagedAnswer{name: s.name(a.Name), typ: a.Type, class: a.Class, ttl: a.TTL, addr: a.Addr}
+		if a.Target != nil {
+			sa.target = s.name(a.Target)
+		}
+		s.answers = append(s.answers, sa)
+	}
+	rec.answers2 = len(s.answers)
+	s.recs = append(s.recs, rec)
+}
+
+// message rebuilds the staged response rec into m, its names pointing into
+// the stage's arena.
+func (s *Stage) message(rec *stagedResponse, m *Message) {
+	m.Header = rec.header
+	m.Questions = m.Questions[:0]
+	if rec.hasQuestion {
+		m.Questions = append(m.Questions, Question{Name: s.bytes(rec.qname)})
+	}
+	m.Answers = m.Answers[:0]
+	for _, sa := range s.answers[rec.answers:rec.answers2] {
+		a := Answer{Name: s.bytes(sa.name), Type: sa.typ, Class: sa.class, TTL: sa.ttl, Addr: sa.addr}
+		if sa.target != (span{}) {
+			a.Target = s.bytes(sa.target)
+		}
+		m.Answers = append(m.Answers, a)
+	}
 }
 
 // Commit applies the responses of g's stages in ordinal order, as if one
@@ -506,17 +560,13 @@ func (g *Group) Commit(int64) {
 	c.commitMu.Lock()
 	for _, r := range refs {
 		rec := &r.stage.recs[r.i]
-		// The message parsed when it was staged; a truncated one keeps
-		// the records before the cut.
-		if err := Parse(r.stage.arena[rec.start:rec.end], &c.msg); err != nil && !errors.Is(err, ErrTruncated) {
-			continue
-		}
+		r.stage.message(rec, &c.msg)
 		c.Observe(rec.client, &c.msg, rec.now)
 	}
 	c.commitMu.Unlock()
 	clear(refs)
 	g.merged = refs[:0]
 	for _, s := range g.stages {
-		s.arena, s.recs = s.arena[:0], s.recs[:0]
+		s.names, s.answers, s.recs = s.names[:0], s.answers[:0], s.recs[:0]
 	}
 }

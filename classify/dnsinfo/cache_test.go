@@ -361,12 +361,6 @@ func BenchmarkCacheObserve(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "pkts/s")
 }
 
-// responseBytes is response on the wire, for Stage.Observe.
-func responseBytes(qname string, ttl uint32, addr string) []byte {
-	return cat(header(1, bitsResponse, 1, 1, 0, 0), question(wireName(qname), TypeA),
-		record(wireName(qname), TypeA, 1, ttl, ip(addr)))
-}
-
 // TestStageCommit checks that responses staged by several workers reach
 // the cache in packet order, whichever worker staged them, and only when
 // committed.
@@ -375,10 +369,19 @@ func TestStageCommit(t *testing.T) {
 	w1, w2 := c.NewStage(), c.NewStage()
 	// The same address answers for three names; packet order decides
 	// which one is current, and worker 2 stages its answers first.
-	w2.Observe(7, clientA, responseBytes("c.example", 600, "192.0.2.1"), sec(7))
-	w2.Observe(3, clientA, responseBytes("b.example", 600, "192.0.2.1"), sec(3))
-	w1.Observe(1, clientA, responseBytes("a.example", 600, "192.0.2.1"), sec(1))
-	w1.Observe(5, clientB, responseBytes("d.example", 600, "192.0.2.2"), sec(5))
+	// A Stage copies what it needs: the names are scribbled over after
+	// staging, as the next Parse into a reused Message would.
+	stage := func(s *Stage, ordinal uint64, client netip.Addr, qname string, cnames []string, addr string, at int64) {
+		m := response(t, 0, qname, cnames, 600, addr)
+		s.Observe(ordinal, client, m, at)
+		for i := range m.names {
+			m.names[i] = 'x'
+		}
+	}
+	stage(w2, 7, clientA, "c.example", nil, "192.0.2.1", sec(7))
+	stage(w2, 3, clientA, "b.example", nil, "192.0.2.1", sec(3))
+	stage(w1, 1, clientA, "a.example", nil, "192.0.2.1", sec(1))
+	stage(w1, 5, clientB, "www.d.example", []string{"edge.d.example"}, "192.0.2.2", sec(5))
 	if _, ok := c.Lookup(clientA, netip.MustParseAddr("192.0.2.1"), sec(8)); ok {
 		t.Fatal("a staged answer is visible before the commit")
 	}
@@ -391,7 +394,7 @@ func TestStageCommit(t *testing.T) {
 	}{
 		{clientA, "192.0.2.1", sec(8), "c.example"},
 		{clientA, "192.0.2.1", sec(6), "b.example"},
-		{clientB, "192.0.2.2", sec(6), "d.example"},
+		{clientB, "192.0.2.2", sec(6), "www.d.example"},
 	} {
 		if got, _ := c.Lookup(tt.client, netip.MustParseAddr(tt.server), tt.at); got != tt.want {
 			t.Errorf("Lookup(%v, %s, +%ds) = %q, want %q", tt.client, tt.server, (tt.at-t0)/int64(time.Second), got, tt.want)
@@ -405,7 +408,10 @@ func TestStageCommit(t *testing.T) {
 	if got := c.Stats().Responses.Load(); got != 4 {
 		t.Errorf("%d responses after an empty commit, want 4", got)
 	}
-	refresh := responseBytes("c.example", 600, "192.0.2.1")
+	if e, _ := c.LookupEntry(clientB, netip.MustParseAddr("192.0.2.2"), sec(6)); !slices.Equal(e.CNAMEs, []string{"edge.d.example"}) {
+		t.Errorf("CNAME chain %q, want the staged one", e.CNAMEs)
+	}
+	refresh := response(t, 0, "c.example", nil, 600, "192.0.2.1")
 	if n := testing.AllocsPerRun(100, func() {
 		w1.Observe(9, clientA, refresh, sec(9))
 		c.Commit(sec(9))

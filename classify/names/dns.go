@@ -227,6 +227,6 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 		// The answer is the client's: it arrives at the response's
 		// destination.
 		client := p.Key.Endpoint(p.Dir.Flip()).Addr()
-		d.stage.Observe(p.Ordinal, client, b, p.Time)
+		d.stage.Observe(p.Ordinal, client, &d.msg, p.Time)
 	}
 }
