@@ -105,6 +105,7 @@ type benchOptions struct {
 	lock     string
 	jsonOut  bool
 	timeout  time.Duration
+	profile  string
 	selected []benchPeer
 }
 
@@ -122,6 +123,7 @@ func runBench(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.lock, "lock", "", "hold an exclusive flock on this file during each timed run, so benchmarks sharing the machine never overlap")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a run after this long")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the results as one JSON object")
+	fs.StringVar(&o.profile, "profile", "", "after the timed runs, replay once more (untimed) writing CPU and allocation profiles of the auditor into this directory")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -197,6 +199,9 @@ type benchResult struct {
 	Runs      int               `json:"runs"`
 	Tools     []*toolResult     `json:"tools"`
 	Published []publishedFigure `json:"published"`
+	// Profiles are the auditor's CPU and allocation profiles (--profile),
+	// for go tool pprof.
+	Profiles []string `json:"profiles,omitempty"`
 }
 
 type benchCapture struct {
@@ -323,7 +328,33 @@ func measure(ctx context.Context, s streams, o benchOptions) (*benchResult, erro
 		}
 	}
 	summarize(res)
+	if o.profile != "" {
+		if res.Profiles, err = profileRun(ctx, s, o, dir, aud); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// profileRun replays once more with --cpuprofile and --memprofile. It is
+// not timed: profiling slows the run down.
+func profileRun(ctx context.Context, s streams, o benchOptions, dir string, aud *toolResult) ([]string, error) {
+	if err := os.MkdirAll(o.profile, 0o755); err != nil {
+		return nil, fmt.Errorf("create profile directory: %w", err)
+	}
+	cpu, mem := filepath.Join(o.profile, "auditor-cpu.pprof"), filepath.Join(o.profile, "auditor-allocs.pprof")
+	args := append(slices.Clone(aud.Command[1:len(aud.Command)-1]), "--cpuprofile", cpu, "--memprofile", mem, aud.Command[len(aud.Command)-1])
+	fmt.Fprintf(s.stderr, "bench: profiling: %s\n", shellQuote(append([]string{aud.Command[0]}, args...)))
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, aud.Command[0], args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("auditor replay with profiles: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return []string{cpu, mem}, nil
 }
 
 // benchCaptureFile generates the capture, or reuses --capture when it exists.
@@ -533,6 +564,13 @@ func printBench(w io.Writer, res *benchResult) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%.2f s%s\n", p.Tool, p.What, p.WallSeconds, rss)
 	}
 	tw.Flush()
+
+	if len(res.Profiles) > 0 {
+		fmt.Fprintf(&b, "\nprofiles (go tool pprof %s)\n", res.Tools[0].Command[0])
+		for _, p := range res.Profiles {
+			fmt.Fprintf(&b, "  %s\n", p)
+		}
+	}
 
 	b.WriteString("\ncommands\n")
 	for _, t := range res.Tools {

@@ -153,14 +153,25 @@ func TestBenchPeerOutcomes(t *testing.T) {
 	script("ndpiReader", `echo "ndpiReader: $2: no such capture" >&2; exit 3`)
 	t.Setenv("PATH", tools)
 	dir := t.TempDir()
+	profiles := filepath.Join(dir, "profiles")
 	stdout, stderr, code := runCLI(t, "bench", "--auditor", bin, "--packets", "5000", "--runs", "2", "--dir", dir,
-		"--peers", "tshark-conv,ndpi", "--lock", filepath.Join(dir, "lock"), "--json")
+		"--peers", "tshark-conv,ndpi", "--lock", filepath.Join(dir, "lock"), "--profile", profiles, "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var res benchResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
+	}
+	// --profile kept a CPU and an allocation profile of one more replay:
+	// gzip-compressed pprof protobufs.
+	if len(res.Profiles) != 2 {
+		t.Errorf("profiles %v, want CPU and allocations", res.Profiles)
+	}
+	for _, p := range res.Profiles {
+		if b, err := os.ReadFile(p); err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b || filepath.Dir(p) != profiles {
+			t.Errorf("profile %s: %d bytes, %v", p, len(b), err)
+		}
 	}
 	conv, ndpi := res.Tools[1], res.Tools[2]
 	if conv.Status != statusOK || len(conv.WallSeconds) != 2 || conv.RatioToAuditor <= 0 || conv.PacketsPerSecond <= 0 {
