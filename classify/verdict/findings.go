@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -67,6 +68,9 @@ type Findings struct {
 	max   int
 	byKey map[findingKey]int
 	list  []Finding
+	// sources counts, per target, the findings opened for one source
+	// each; -1 once the target's findings became one row (manySources).
+	sources map[targetKey]int
 	// dnsByName indexes the dns-failure findings by failed name.
 	dnsByName map[string]int
 	dropped   uint64
@@ -88,7 +92,7 @@ func NewFindings(c *Classifier, cfg FindingsConfig) *Findings {
 	}
 	n := len(c.shared.entries)
 	return &Findings{
-		c: c.shared, max: cfg.MaxFindings, byKey: make(map[findingKey]int),
+		c: c.shared, max: cfg.MaxFindings, byKey: make(map[findingKey]int), sources: make(map[targetKey]int),
 		working: make([]bool, n), blocked: make([]uint64, n),
 	}
 }
@@ -142,9 +146,44 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 	}
 }
 
+// manySources is how many sources one target (kind, protocol, destination,
+// port and entry) may show in rows of their own. Past it, the target's
+// findings become one row without a source: a scan or a flood from random
+// addresses costs one row instead of filling the table, and since every
+// source's row goes into it, which sources had rows never depends on the
+// order flows were observed in.
+const manySources = 100
+
+// targetKey is a findingKey without its source.
+type targetKey struct {
+	kind  Kind
+	proto uint8
+	dst   netip.Addr
+	dport uint16
+	entry *catalog.Entry
+}
+
+func targetOf(k findingKey) targetKey {
+	return targetKey{kind: k.kind, proto: k.proto, dst: k.dst, dport: k.dport, entry: k.entry}
+}
+
 // observe counts f towards the finding k, opening it from r (nil: no
 // entry, roles or app) when it is new.
 func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason string, r *Result) {
+	perSource := k.src.IsValid()
+	var tk targetKey
+	if perSource {
+		tk = targetOf(k)
+		switch n := fs.sources[tk]; {
+		case n < 0:
+			k.src = netip.Addr{}
+		case n >= manySources:
+			if _, ok := fs.byKey[k]; !ok {
+				fs.collapse(tk)
+				k.src = netip.Addr{}
+			}
+		}
+	}
 	sni, server := names(f)
 	callID := ""
 	if r != nil {
@@ -188,8 +227,68 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 	if k.entry != nil {
 		g.Ports = fs.c.info[k.entry].portsLabel
 	}
+	if perSource && k.src.IsValid() {
+		fs.sources[tk]++
+	}
 	fs.byKey[k] = len(fs.list)
 	fs.list = append(fs.list, g)
+}
+
+// collapse merges the per-source findings of target tk into one row
+// without a source, which takes the target's later flows too.
+func (fs *Findings) collapse(tk targetKey) {
+	merged := make(map[int]bool)
+	for k, i := range fs.byKey {
+		if k.src.IsValid() && targetOf(k) == tk {
+			merged[i] = true
+			delete(fs.byKey, k)
+		}
+	}
+	var agg Finding
+	moved := make([]int, len(fs.list)) // old index -> new index
+	keep := fs.list[:0]
+	for i := range fs.list {
+		g := fs.list[i]
+		if !merged[i] {
+			moved[i] = len(keep)
+			keep = append(keep, g)
+			continue
+		}
+		if agg.Count == 0 {
+			agg = g
+			agg.Src = netip.Addr{}
+			agg.Reason += fmt.Sprintf(" (more than %d sources: one row for all of them)", manySources)
+			continue
+		}
+		agg.Count += g.Count
+		agg.Severity = max(agg.Severity, g.Severity)
+		agg.FirstSeen, agg.LastSeen = min(agg.FirstSeen, g.FirstSeen), max(agg.LastSeen, g.LastSeen)
+		if agg.FromRole != g.FromRole {
+			agg.FromRole = "" // the sources play different roles
+		}
+		if agg.SNI == "" {
+			agg.SNI = g.SNI
+		}
+		if agg.ServerName == "" {
+			agg.ServerName = g.ServerName
+		}
+		if agg.CallID == "" {
+			agg.CallID = g.CallID
+		}
+	}
+	clear(fs.list[len(keep):])
+	fs.list = keep
+	for k, i := range fs.byKey {
+		fs.byKey[k] = moved[i]
+	}
+	for name, i := range fs.dnsByName {
+		fs.dnsByName[name] = moved[i]
+	}
+	if agg.Count > 0 {
+		fs.byKey[findingKey{kind: tk.kind, proto: tk.proto, dst: tk.dst, dport: tk.dport, entry: tk.entry}] = len(fs.list)
+		fs.list = append(fs.list, agg)
+	}
+	fs.sources[tk] = -1
 }
 
 const (

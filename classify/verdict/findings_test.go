@@ -2,7 +2,9 @@ package verdict_test
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +161,64 @@ func TestFindingsBound(t *testing.T) {
 	}
 	if fs.Len() != 2 || fs.Dropped() != 3 || fs.Counts()[verdict.Unexpected] != 5 {
 		t.Fatalf("len %d dropped %d counts %v", fs.Len(), fs.Dropped(), fs.Counts())
+	}
+}
+
+// TestFindingsManySources floods one target with rejected attempts from
+// many sources: up to 100 sources keep a row each; past that the target
+// has one row without a source, whatever the order the flows came in.
+func TestFindingsManySources(t *testing.T) {
+	cat := loadTestCatalog(t)
+	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected := []pkt{{true, syn, 0}, {false, rstack, 0}}
+	flows := func(sources int) []*flow.Flow {
+		var fl []*flow.Flow
+		for i := range sources {
+			src := fmt.Sprintf("10.9.%d.%d:40000", i/250, i%250+1)
+			fl = append(fl, playAt(t, tcp, src, "10.0.0.20:1433", time.Duration(i)*time.Millisecond, rejected))
+			// A second attempt from the same source: same row.
+			fl = append(fl, playAt(t, tcp, src, "10.0.0.20:1433", time.Second+time.Duration(i)*time.Millisecond, rejected))
+		}
+		// Another target, untouched by the flood.
+		fl = append(fl, play(t, tcp, "10.0.0.10:50000", "10.0.0.21:1433", rejected))
+		return fl
+	}
+	judge := func(fl []*flow.Flow) []verdict.Finding {
+		fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+		var r verdict.Result
+		for _, f := range fl {
+			cl.Classify(f, &r)
+			fs.Observe(f, &r)
+		}
+		return fs.All()
+	}
+
+	few := judge(flows(100))
+	if len(few) != 101 {
+		t.Fatalf("100 sources: %d findings, want one per source and one for the other target", len(few))
+	}
+	many := flows(250)
+	got := judge(many)
+	if len(got) != 2 {
+		t.Fatalf("250 sources: %d findings, want 2: %+v", len(got), got)
+	}
+	var flood verdict.Finding
+	for _, g := range got {
+		if g.Dst.String() == "10.0.0.20" {
+			flood = g
+		}
+	}
+	if flood.Src.IsValid() || flood.Count != 500 || flood.Kind != verdict.KindBlocked ||
+		!strings.Contains(flood.Reason, "more than 100 sources") || flood.FirstSeen != many[0].First {
+		t.Errorf("flood row %+v, want no source, 500 attempts, the first one's time", flood)
+	}
+	// Reversed, the rows are the same.
+	rev := slices.Clone(many)
+	slices.Reverse(rev)
+	if again := judge(rev); !reflect.DeepEqual(got, again) {
+		t.Errorf("the order of the flows changed the findings:\n%+v\n%+v", got, again)
 	}
 }
