@@ -58,10 +58,10 @@ type Auditor struct {
 	clones   []*atomic.Pointer[verdict.Classifier]
 	findings *verdict.Findings
 
-	// Parser state shared by all workers (both are safe for concurrent
-	// use): names resolved by DNS and the SIP calls with their media
-	// expectations, so signalling and media may be handled by different
-	// workers.
+	// Parser state shared by all workers: names resolved by DNS and the
+	// SIP calls with their media expectations, so signalling and media
+	// may be handled by different workers. Dissectors stage their changes
+	// and each pipeline's epoch commits apply them (see Configure).
 	dns     *dnsinfo.Cache
 	tracker *sipcall.Tracker
 
