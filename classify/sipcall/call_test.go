@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 )
 
@@ -270,5 +271,44 @@ func TestIPv6Expectations(t *testing.T) {
 	f := h.flowOf("[2001:db8::2]:6000", "[2001:db8::1]:4000")
 	if f == nil || f.Meta == nil || f.Meta.CallID != "v6" || f.Meta.App != "rtp" {
 		t.Fatalf("IPv6 media flow %+v", f)
+	}
+}
+
+// A flow on negotiated ports that starts like RTP but never proves it
+// (its SSRC changes with every packet) is let go after mediaProbes
+// packets. When that happens before its first epoch is committed, the
+// commit must not match it to the stream: nothing would ever close it,
+// and its call would wait for it until MediaLinger.
+func TestUnprovenMediaDroppedBeforeItsCommit(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := h.newCall("unproven")
+	c.invite(t0, sdpBody("10.0.0.1", 4000))
+	c.respond(t0+ms, 200, sdpBody("10.0.0.2", 6000))
+	c.ack(t0 + 2*ms)
+
+	// Driven by hand: no commit between the packets, as within an epoch.
+	key, dir := flow.NewKey(flow.ProtoUDP, mustAP("10.0.0.1:4000"), mustAP("10.0.0.2:6000"))
+	f := &flow.Flow{Key: key, OrigDir: dir, First: t0 + 3*ms}
+	wanted := true
+	for i := 0; wanted && i < 2*mediaProbes; i++ {
+		p := &decode.Packet{Payload: rtp(0, uint16(i*977), uint32(i*160), uint32(1000+i), 160)}
+		p.Key, p.Dir, p.Time, p.PayloadLen, p.Ordinal = key, dir, t0+int64(3+i*20)*ms, 172, uint64(100+i)
+		f.Last = p.Time
+		if i == 0 && !h.d.Start(f, p) {
+			t.Fatal("a flow on negotiated ports that starts like RTP was not followed")
+		}
+		wanted = h.d.Packet(f, p, true)
+	}
+	if wanted {
+		t.Fatal("an unproven flow was followed past mediaProbes packets")
+	}
+	h.tr.Commit(t0 + int64(time.Second))
+	if n := h.tr.Stats().MediaNegotiated.Load(); n != 0 {
+		t.Errorf("%d flows matched: the dropped one was counted open on its stream", n)
+	}
+	c.bye(t0 + 2*time.Second.Nanoseconds())
+	h.tr.Advance(t0 + 10*time.Second.Nanoseconds())
+	if len(h.calls) != 1 {
+		t.Fatalf("%d calls emitted after BYE and the grace period, want the call, not held open by a dropped flow", len(h.calls))
 	}
 }

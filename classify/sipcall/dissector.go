@@ -87,7 +87,8 @@ type mediaFlow struct {
 	bound bool
 	b     binding
 	// pending: the flow waits for the commit that ends its first epoch,
-	// which matches it (see startMedia); ended: it left the table first.
+	// which matches it (see startMedia); ended: the dissector let it go
+	// (it left the table, or never proved itself media) before that.
 	pending, ended bool
 	// unsure: not media-like, followed only in case its first commit
 	// matches it; drop: that commit did not.
@@ -278,6 +279,7 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 	mf.probes++
 	if !mf.bound && mf.probes >= mediaProbes {
 		delete(d.media, f.Key)
+		mf.ended = true // a pending match must not count it open
 		return false
 	}
 	return true
