@@ -16,20 +16,24 @@
 //     parsing, a TCP flow with data but no label did not start with TLS:
 //     the verdict engine relies on that (verdict.Config.TLSInspected).
 //   - DNS parses every DNS message on port 53 (UDP and TCP), 5353 (mDNS)
-//     and 5355 (LLMNR), counts queries, responses and failures, and feeds
-//     the answers to a shared dnsinfo.Cache.
+//     and 5355 (LLMNR), counts queries, responses and failures, and stages
+//     the answers for a shared dnsinfo.Cache, which learns them when the
+//     pipeline commits it at an epoch end.
 //   - ServerNamer looks the flow's endpoints up in that cache when the flow
-//     starts (the answer precedes the connection) and sets Meta.ServerName.
-//     It never inspects packets. Put it last in the dissector list.
+//     starts (the answer precedes the connection) and sets Meta.ServerName;
+//     a flow that started nameless, in the epoch of its answer, is looked
+//     up again when it ends. It never inspects packets. Put it last in the
+//     dissector list.
 //
 // # Concurrency
 //
 // A dissector keeps per-flow state and parse scratch space and, like the
 // capture.Pipeline that calls it, is not safe for concurrent use. When the
 // capture is sharded over several pipeline workers, give each worker its
-// own TLS, DNS and ServerNamer, all built on one dnsinfo.Cache, which is
-// safe for concurrent use: a DNS answer seen by one worker then names the
-// flows of the others. Stats counters are atomic and may be read at any time.
+// own TLS, DNS and ServerNamer, all built on one dnsinfo.Cache, and list
+// the cache in capture.Config.Shared: a DNS answer seen by one worker then
+// names the flows of the others, the same way whatever the sharding.
+// Stats counters are atomic and may be read at any time.
 //
 // # Memory
 //

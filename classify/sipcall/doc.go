@@ -3,10 +3,17 @@
 // A Tracker holds what every pipeline worker shares: the calls, keyed by
 // Call-ID, and the media endpoints their SDP offers and answers announced
 // (RTP, RTCP at port+1, a=rtcp or rtcp-mux, and T.38 UDPTL), indexed by
-// netip.AddrPort. It is safe for concurrent use, because a pipeline
-// sharded by flow hash puts signalling and its media on different
-// workers. Each worker gets a Dissector from Tracker.NewDissector: it
-// implements capture.Dissector and keeps per-flow state of its own.
+// netip.AddrPort. A pipeline sharded by flow hash puts signalling and its
+// media on different workers, so each worker gets a Dissector (from
+// Tracker.NewDissector, or a Group's for one pipeline among several): it
+// implements capture.Dissector, keeps per-flow state of its own, and
+// stages what it sees (messages, media matches, media flow ends) instead
+// of changing the Tracker. The pipeline commits the Tracker (it is a
+// capture.Shared) at every epoch end with its workers paused, applying
+// every worker's events in packet order, so calls and media statistics
+// do not depend on how flows were sharded. A new media flow is matched by
+// the commit that ends its first epoch; one left unmatched is tried again
+// after later commits and when it ends.
 //
 // Signalling is found on the configured SIP ports and, on any port, by a
 // first payload that starts with a SIP request or status line; a flow is
