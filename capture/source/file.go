@@ -279,27 +279,22 @@ func (c *captureFile) nextPcap() error {
 func (c *captureFile) nextPcapNG() error {
 	for {
 		packet := c.packets + 1
+		if fr, ok := c.fastEPB(packet); ok {
+			c.packets = packet
+			if c.env.supported != nil && !c.env.supported(fr.LinkType) {
+				if c.skipped != nil {
+					c.skipped(c.skipErr(packet, fr.Offset, fr.Interface, fr.LinkType))
+				}
+				continue
+			}
+			c.fixedTime = false
+			c.frame = fr
+			return nil
+		}
 		start := c.offset()
 		off, ferr := c.ngw.walk(c, packet)
 		if ferr != nil {
 			return ferr
-		}
-		if off == start {
-			// The walk validated the packet block at the current position:
-			// read it straight from the buffer when we can (see fastEPB).
-			if fr, ok := c.fastEPB(packet, off); ok {
-				c.ngw.commit()
-				c.packets = packet
-				if c.env.supported != nil && !c.env.supported(fr.LinkType) {
-					if c.skipped != nil {
-						c.skipped(c.skipErr(packet, off, fr.Interface, fr.LinkType))
-					}
-					continue
-				}
-				c.fixedTime = false
-				c.frame = fr
-				return nil
-			}
 		}
 		data, ci, err := c.ng.ZeroCopyReadPacketData()
 		if err == io.EOF {

@@ -180,44 +180,57 @@ type ngClock struct {
 // fastEPB reads the enhanced packet block at the current position directly
 // from the read buffer, without pcapgo, which copies every packet from the
 // buffer into its own (a third of replay's reading time on a large
-// capture). It only takes the common case: an enhanced packet block that
-// the walk has just validated, wholly in the buffer, of an interface pcapgo
-// has already read, with a decimal timestamp resolution down to
-// nanoseconds. Anything else goes the pcapgo way, which keeps its state:
-// pcapgo reads block by block and holds nothing between packets. The data
-// stays valid until the next read, as Frame promises.
-func (c *captureFile) fastEPB(packet uint64, off int64) (Frame, bool) {
-	big := c.ngw.bigEndian
+// capture), and without the walk, whose checks it repeats in the same pass
+// over the block header: an enhanced packet block is nearly every block of
+// a real capture. It only takes the common case: a well-formed enhanced
+// packet block wholly in the buffer, in the byte order the walk last saw,
+// of an interface pcapgo has already read, with a decimal timestamp
+// resolution down to nanoseconds. Anything else, a damaged block included,
+// goes the walk and pcapgo way, which reports it; pcapgo reads block by
+// block and holds nothing between packets, so skipping it keeps its state.
+// The data stays valid until the next read, as Frame promises.
+func (c *captureFile) fastEPB(packet uint64) (Frame, bool) {
+	w := &c.ngw
+	if w.blind {
+		return Frame{}, false
+	}
+	big := w.bigEndian
 	b, _ := c.br.Peek(28)
 	if len(b) < 28 || ngU32(big, b) != ngEnhancedPacket {
 		return Frame{}, false
 	}
-	blen := int(ngU32(big, b[4:]))
-	ifc := int(ngU32(big, b[8:]))
-	capLen, wireLen := int(ngU32(big, b[20:])), int(ngU32(big, b[24:]))
-	clock, ok := c.ngClockOf(ifc)
-	if !ok || capLen+32 > blen {
+	blen, ifc := ngU32(big, b[4:]), ngU32(big, b[8:])
+	capLen, wireLen := ngU32(big, b[20:]), ngU32(big, b[24:])
+	maxRecord := uint32(c.env.maxRecord)
+	if blen%4 != 0 || blen > ngMaxBlock+maxRecord || capLen > maxRecord || uint64(capLen)+32 > uint64(blen) || capLen > wireLen {
 		return Frame{}, false
 	}
-	whole, _ := c.br.Peek(blen)
-	if len(whole) < blen {
+	clock, ok := c.ngClockOf(int(ifc))
+	if !ok {
 		return Frame{}, false
 	}
-	ts := uint64(ngU32(big, b[12:]))<<32 | uint64(ngU32(big, b[16:]))
+	// This Peek may refill the buffer and move its contents: b is stale
+	// from here on.
+	whole, _ := c.br.Peek(int(blen))
+	if len(whole) < int(blen) || ngU32(big, whole[blen-4:]) != blen {
+		return Frame{}, false
+	}
+	ts := uint64(ngU32(big, whole[12:]))<<32 | uint64(ngU32(big, whole[16:]))
 	sec := int64(ts/clock.perSecond) + clock.offset
 	nsec := int64(ts%clock.perSecond) * clock.scaleUp
 	fr := Frame{
 		Data:       whole[28 : 28+capLen : 28+capLen],
 		Time:       sec*1e9 + nsec,
-		CaptureLen: capLen,
-		WireLen:    max(wireLen, capLen),
+		CaptureLen: int(capLen),
+		WireLen:    int(wireLen),
 		LinkType:   clock.linkType,
-		Interface:  ifc,
+		Interface:  int(ifc),
 		File:       c.path,
 		Index:      packet,
-		Offset:     off,
+		Offset:     c.offset(),
 	}
-	c.br.Discard(blen)
+	c.br.Discard(int(blen))
+	w.next = big
 	return fr, true
 }
 

@@ -61,7 +61,7 @@ type Options struct {
 type Stats struct {
 	FilesOpened       atomic.Uint64 // files read as captures
 	FilesFailed       atomic.Uint64 // files ended by a FileError, not-a-capture included
-	Frames            atomic.Uint64 // frames returned by Next
+	Frames            atomic.Uint64 // frames returned by Next (up to 256 behind until io.EOF or Close)
 	Bytes             atomic.Uint64 // captured bytes of those frames
 	InvalidTimestamps atomic.Uint64 // frames kept with an out-of-range timestamp fraction
 
@@ -92,7 +92,14 @@ type Reader struct {
 
 	stats    Stats
 	progress progressCounter
+	// unpublished counts frames and bytes not yet added to stats: an
+	// atomic add per frame costs as much as reading it, so they reach
+	// stats every publishEvery frames and when the input ends.
+	unpublished struct{ frames, bytes uint64 }
 }
+
+// publishEvery bounds how far Stats.Frames and Bytes lag behind Next.
+const publishEvery = 256
 
 // ErrClosed is returned by Next after Close.
 var ErrClosed = errors.New("capture source: reader closed")
@@ -194,16 +201,29 @@ func (r *Reader) Next() (*Frame, error) {
 	}
 	r.openDue()
 	if len(r.heap) == 0 {
+		r.publish()
 		return nil, io.EOF
 	}
 	c := r.heap[0]
 	r.current = c
-	r.stats.Frames.Add(1)
-	r.stats.Bytes.Add(uint64(c.frame.CaptureLen))
+	u := &r.unpublished
+	u.frames++
+	u.bytes += uint64(c.frame.CaptureLen)
+	if u.frames == publishEvery {
+		r.publish()
+	}
 	if c.fixedTime {
 		r.stats.InvalidTimestamps.Add(1)
 	}
 	return &c.frame, nil
+}
+
+func (r *Reader) publish() {
+	if u := &r.unpublished; u.frames > 0 {
+		r.stats.Frames.Add(u.frames)
+		r.stats.Bytes.Add(u.bytes)
+		*u = struct{ frames, bytes uint64 }{}
+	}
 }
 
 // advance reads the next frame of c, the file at the top of the heap.
@@ -310,6 +330,7 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	r.publish()
 	var errs []error
 	for _, c := range r.heap {
 		errs = append(errs, c.close(&r.buffers))

@@ -595,3 +595,41 @@ func TestPcapNGSectionsRestartInterfaces(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapNGBlocksAcrossBufferRefills reads packet blocks that straddle the
+// read buffer's end, so reading one refills the buffer and moves its
+// contents: every field must come from the block as it is after the move.
+func TestPcapNGBlocksAcrossBufferRefills(t *testing.T) {
+	n := &ngBytes{order: binary.LittleEndian}
+	n.shb(1, 0).idb(layers.LinkTypeEthernet, 9)
+	type want struct {
+		time   int64
+		data   []byte
+		offset int64
+	}
+	var wants []want
+	for i := range 3000 {
+		data := payload(60+(i*97)%1400, byte(i))
+		ts := uint64(1_700_000_000_000_000_000 + i*1_000_003)
+		wants = append(wants, want{time: int64(ts), data: data, offset: int64(n.buf.Len())})
+		n.epb(0, ts, data)
+	}
+	path := tempPath(t, "refills.pcapng")
+	writeFile(t, path, n.buf.Bytes())
+	for _, size := range []int{4096, 5000, 64 << 10} {
+		r, frames := openAll(t, Options{BufferSize: size}, path)
+		if errs := r.Errors(); len(errs) > 0 {
+			t.Fatalf("buffer %d: errors %v", size, errs)
+		}
+		if len(frames) != len(wants) {
+			t.Fatalf("buffer %d: %d frames, want %d", size, len(frames), len(wants))
+		}
+		for i, f := range frames {
+			w := wants[i]
+			if f.Time != w.time || string(f.data) != string(w.data) || f.Offset != w.offset || f.Index != uint64(i+1) {
+				t.Fatalf("buffer %d, frame %d: time %d offset %d index %d (%d bytes); want time %d offset %d index %d (%d bytes)",
+					size, i, f.Time, f.Offset, f.Index, len(f.data), w.time, w.offset, i+1, len(w.data))
+			}
+		}
+	}
+}
