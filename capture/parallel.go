@@ -130,7 +130,9 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 		if n == 1 {
 			return 0
 		}
-		return int(k.Hash() % uint64(n))
+		// Lemire's multiply-shift maps the hash onto [0, n) without a
+		// division.
+		return int((k.Hash() >> 32) * uint64(n) >> 32)
 	}
 	pending := make([]*batch, n)
 	send := func(i int) {
@@ -170,16 +172,19 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 		}
 		put(shard(pkt.Key), pkt, entryPacket)
 		if p.epoch.due(pkt.Time) {
-			endEpoch(p.stats.LastPacket.Load())
+			p.publish()
+			endEpoch(p.tally.last)
 		}
 	})
+	// Workers read the final counts once their queue is closed.
+	p.publish()
 	for i := range n {
 		send(i)
 		close(queues[i])
 	}
 	wg.Wait()
 	// Flows the workers flushed staged their last changes.
-	p.commit(p.stats.LastPacket.Load())
+	p.commit(p.tally.last)
 	p.epoch.n = 0
 	return err
 }

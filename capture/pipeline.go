@@ -139,7 +139,31 @@ type Pipeline struct {
 	epoch     epochClock
 	pkt       decode.Packet
 	ordinal   uint64 // packets decoded so far: the next packet's Ordinal
+	tally     tally
 	stats     Stats
+}
+
+// tally is what the decoding goroutine counted since it last published to
+// Stats. Five atomic writes per packet cost more than decoding an RTP
+// header, so the counters reach Stats at each epoch end (at most an
+// epoch, or a live tick, behind) and when the input ends.
+type tally struct {
+	frames, bytes, packets uint64
+	first, last            int64 // unix ns; first is 0 until a frame came
+}
+
+// publish moves the tally to Stats. Decoding goroutine only.
+func (p *Pipeline) publish() {
+	t := &p.tally
+	if t.frames == 0 {
+		return
+	}
+	p.stats.Frames.Add(t.frames)
+	p.stats.Bytes.Add(t.bytes)
+	p.stats.Packets.Add(t.packets)
+	t.frames, t.bytes, t.packets = 0, 0, 0
+	p.stats.FirstPacket.Store(t.first)
+	p.stats.LastPacket.Store(t.last)
 }
 
 // epochClock decides where epochs end, from the decoded packets alone.
@@ -237,20 +261,19 @@ func (p *Pipeline) Decoder() *decode.Decoder { return p.dec }
 // decodeFrame counts and decodes one frame into p.pkt; false when the
 // decoder skipped it (the decoder counts why).
 func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLen int) bool {
-	p.stats.Frames.Add(1)
-	p.stats.Bytes.Add(uint64(wireLen))
-	if first := p.stats.FirstPacket.Load(); first == 0 || ts < first {
-		p.stats.FirstPacket.Store(ts)
+	t := &p.tally
+	t.frames++
+	t.bytes += uint64(wireLen)
+	if t.first == 0 || ts < t.first {
+		t.first = ts
 	}
-	if ts > p.stats.LastPacket.Load() {
-		p.stats.LastPacket.Store(ts)
-	}
+	t.last = max(t.last, ts)
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
 		return false
 	}
 	p.pkt.Ordinal = p.ordinal
 	p.ordinal++
-	p.stats.Packets.Add(1)
+	t.packets++
 	return true
 }
 
@@ -266,6 +289,7 @@ func (p *Pipeline) commit(now int64) {
 // order matters: a flow that ends sees what its own epoch taught the
 // others. Single-goroutine pipelines only.
 func (p *Pipeline) endEpoch(now int64) {
+	p.publish()
 	p.commit(now)
 	for _, w := range p.workers {
 		w.table.Advance(now)
@@ -284,7 +308,7 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 	}
 	w.packet(&p.pkt)
 	if p.epoch.due(p.pkt.Time) {
-		p.endEpoch(p.stats.LastPacket.Load())
+		p.endEpoch(p.tally.last)
 	}
 }
 
@@ -339,7 +363,8 @@ func (w *worker) flowEnded(f *flow.Flow) {
 // commits what they staged, so the shared state holds everything when it
 // returns. With several workers it must not run concurrently with Run.
 func (p *Pipeline) Flush() {
-	last := p.stats.LastPacket.Load()
+	p.publish()
+	last := p.tally.last
 	p.commit(last)
 	for _, w := range p.workers {
 		w.flush(last)
