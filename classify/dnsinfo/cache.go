@@ -79,22 +79,38 @@ type Cache struct {
 	maxTTL int64
 
 	mu      sync.RWMutex
-	index   map[cacheKey]int32
+	index   index
 	entries []entry
 	hand    int
 	fails   failureTable
 	stats   CacheStats
 
 	// Staged responses of pipeline workers, applied by commits; msg is
-	// the commits' parse buffer (commits hold commitMu).
-	def      *Group
-	commitMu sync.Mutex
-	msg      Message
+	// the commits' parse buffer (commits hold mu).
+	def *Group
+	msg Message
 }
 
-// cacheKey is (client, server); an invalid client is the address-only
-// fallback entry.
-type cacheKey struct{ client, server netip.Addr }
+// cacheKey is (client, server) as 16-byte arrays: comparable and free of
+// pointers, so the index hashes and compares 32 plain bytes and the GC
+// does not scan it (a netip.Addr pair is 48 bytes holding two pointers).
+// As16 maps IPv4 into IPv6, so an IPv4 address and its IPv4-mapped IPv6
+// spelling are one key, as Unmap made them before. An all-zero client is
+// the address-only fallback entry: that is ::, which is never stored as a
+// client (see storesPair). Zones are dropped, as flow.Key drops them:
+// addresses decoded from packets and DNS answers carry none.
+type cacheKey struct{ client, server [16]byte }
+
+func serverKey(server netip.Addr) cacheKey { return cacheKey{server: server.As16()} }
+
+// storesPair reports whether answers to client get (client, server)
+// entries: not when the client is a multicast or unspecified address
+// (mDNS), whose answers are everybody's. IsUnspecified does not see
+// through an IPv4-mapped ::ffff:0.0.0.0; Unmap makes it.
+func storesPair(client netip.Addr) bool {
+	client = client.Unmap()
+	return client.IsValid() && !client.IsMulticast() && !client.IsUnspecified()
+}
 
 // prevName is an entry's previous name, valid from observed to expires.
 type prevName struct {
@@ -119,6 +135,8 @@ type entry struct {
 	// so it is accessed atomically; a plain uint32 lets entries grow with
 	// append under the write lock.
 	ref uint32
+	// hash is key's in the index, for removing it there.
+	hash uint32
 }
 
 // NewCache returns an empty cache.
@@ -141,7 +159,7 @@ func NewCache(cfg Config) *Cache {
 		cfg:    cfg,
 		minTTL: int64(cfg.MinTTL),
 		maxTTL: int64(cfg.MaxTTL),
-		index:  make(map[cacheKey]int32, min(cfg.MaxEntries, 1<<12)),
+		index:  newIndex(min(cfg.MaxEntries, 1<<12)),
 		fails:  failureTable{max: cfg.MaxFailureNames, index: make(map[string]int)},
 	}
 	c.def = c.NewGroup()
@@ -155,7 +173,7 @@ func (c *Cache) Stats() *CacheStats { return &c.stats }
 func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.index)
+	return c.index.n
 }
 
 // maxChain bounds the CNAME chain followed from the question name. Real
@@ -170,6 +188,13 @@ const maxChain = 16
 // Failed responses are counted per question name instead. A multicast or
 // unspecified client (mDNS) stores only the address-only entries.
 func (c *Cache) Observe(client netip.Addr, m *Message, now int64) {
+	c.mu.Lock()
+	c.observe(client, m, now)
+	c.mu.Unlock()
+}
+
+// observe is Observe for a caller that holds the write lock.
+func (c *Cache) observe(client netip.Addr, m *Message, now int64) {
 	if !m.Response || m.Opcode != OpcodeQuery {
 		c.stats.Ignored.Add(1)
 		return
@@ -182,9 +207,7 @@ func (c *Cache) Observe(client netip.Addr, m *Message, now int64) {
 	if m.RCode != RCodeSuccess {
 		c.stats.Failed.Add(1)
 		if qname != nil {
-			c.mu.Lock()
 			c.fails.add(qname, m.RCode, now)
-			c.mu.Unlock()
 		}
 		return
 	}
@@ -210,17 +233,19 @@ func (c *Cache) Observe(client netip.Addr, m *Message, now int64) {
 		}
 	}
 
-	client = client.Unmap()
-	storePair := client.IsValid() && !client.IsMulticast() && !client.IsUnspecified()
+	var clientBytes [16]byte
+	storePair := storesPair(client)
+	if storePair {
+		clientBytes = client.As16()
+	}
 	// Strings are made on first need and shared by all entries of the
 	// message; a refresh that finds them already stored makes none.
 	question := lazyName{b: qname}
 	aliases := chain[1:max(n, 1)]
 	var aliasStrs []string
 	var owner lazyName // last owner name of an address off the chain
+	stored := 0
 
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	for i := range m.Answers {
 		a := &m.Answers[i]
 		if a.Type == TypeCNAME || a.Class&ClassMask != ClassINET {
@@ -236,12 +261,15 @@ func (c *Cache) Observe(client netip.Addr, m *Message, now int64) {
 			name = &owner
 		}
 		expires := now + min(max(int64(ttl)*int64(time.Second), c.minTTL), c.maxTTL)
-		server := a.Addr.Unmap()
+		server := a.Addr.As16()
 		if storePair {
-			c.store(cacheKey{client, server}, name, aliases, &aliasStrs, cnames, expires, now)
+			c.store(cacheKey{clientBytes, server}, name, aliases, &aliasStrs, cnames, expires, now)
+			stored++
 		}
 		c.store(cacheKey{server: server}, name, aliases, &aliasStrs, cnames, expires, now)
+		stored++
 	}
+	c.stats.Stored.Add(uint64(stored))
 }
 
 // lazyName is a name from the message arena and, once needed, its string.
@@ -310,11 +338,13 @@ func chainIndex(chain [][]byte, name []byte) int {
 }
 
 // store writes one entry, its name and the first ncnames aliases of the
-// chain; the caller holds the write lock. A refresh with the same name
-// keeps the stored strings, so re-resolving a known name allocates nothing.
+// chain; the caller holds the write lock. Strings already stored are
+// reused: the entry's own on a refresh, else the address-only entry's,
+// which holds the name most clients asked for. So re-resolving a known
+// name allocates nothing, even for a client new to it.
 func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]string, ncnames int, expires, now int64) {
-	c.stats.Stored.Add(1)
-	if i, ok := c.index[k]; ok {
+	i, h := c.index.find(c.entries, k)
+	if i >= 0 {
 		e := &c.entries[i]
 		if e.expires <= now || e.name != string(name.b) {
 			// Expired, or the address now answers for another name:
@@ -327,17 +357,23 @@ func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]s
 		e.expires = expires
 		return
 	}
-	var i int
+	var likeName string
+	var likeCNAMEs []string
+	if k.client != ([16]byte{}) && (name.s == "" || ncnames > 0 && *chainStrs == nil) {
+		if j, _ := c.index.find(c.entries, cacheKey{server: k.server}); j >= 0 {
+			likeName, likeCNAMEs = c.entries[j].name, c.entries[j].cnames
+		}
+	}
 	if len(c.entries) < c.cfg.MaxEntries {
 		i = len(c.entries)
 		c.entries = append(c.entries, entry{})
 	} else {
 		i = c.victim(now)
-		delete(c.index, c.entries[i].key)
+		c.index.remove(c.entries[i].hash, i)
 	}
 	e := &c.entries[i]
-	*e = entry{key: k, name: name.str(""), cnames: aliasPrefix(chain, chainStrs, ncnames, nil), expires: expires, observed: now}
-	c.index[k] = int32(i)
+	*e = entry{key: k, name: name.str(likeName), cnames: aliasPrefix(chain, chainStrs, ncnames, likeCNAMEs), expires: expires, observed: now, hash: h}
+	c.index.insert(h, i)
 }
 
 // victim advances the CLOCK hand to an entry that is expired or was not
@@ -377,17 +413,23 @@ func (c *Cache) Lookup(client, server netip.Addr, now int64) (name string, ok bo
 
 // LookupEntry is Lookup with the alias chain and expiry.
 func (c *Cache) LookupEntry(client, server netip.Addr, now int64) (Entry, bool) {
-	client, server = client.Unmap(), server.Unmap()
+	if !server.IsValid() {
+		c.stats.Misses.Add(1)
+		return Entry{}, false
+	}
+	k := serverKey(server)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if client.IsValid() {
-		if e, ok := c.live(cacheKey{client, server}, now); ok {
+	// Only clients that store pairs can have one: this also keeps the
+	// zero client of ::, the fallback key's, from passing for an exact hit.
+	if storesPair(client) {
+		if e, ok := c.live(cacheKey{client.As16(), k.server}, now); ok {
 			c.stats.Hits.Add(1)
 			e.Exact = true
 			return e, true
 		}
 	}
-	if e, ok := c.live(cacheKey{server: server}, now); ok {
+	if e, ok := c.live(k, now); ok {
 		c.stats.Fallback.Add(1)
 		return e, true
 	}
@@ -396,8 +438,8 @@ func (c *Cache) LookupEntry(client, server netip.Addr, now int64) (Entry, bool) 
 }
 
 func (c *Cache) live(k cacheKey, now int64) (Entry, bool) {
-	i, ok := c.index[k]
-	if !ok {
+	i, _ := c.index.find(c.entries, k)
+	if i < 0 {
 		return Entry{}, false
 	}
 	e := &c.entries[i]
@@ -467,9 +509,12 @@ func (s *Stage) name(b []byte) span {
 
 func (s *Stage) bytes(n span) []byte { return s.names[n.start:n.end:n.end] }
 
+// stagedRef is a staged response, its ordinal copied so that sorting
+// reads no stage.
 type stagedRef struct {
-	stage *Stage
-	i     int
+	ordinal uint64
+	stage   *Stage
+	i       int
 }
 
 // Group is the Stages of one pipeline, which its Commit applies. A
@@ -481,6 +526,7 @@ type Group struct {
 	mu     sync.Mutex
 	stages []*Stage
 	merged []stagedRef
+	heads  []int // per stage, the next record to merge
 }
 
 // NewGroup returns an empty Group of c.
@@ -538,6 +584,38 @@ func (s *Stage) message(rec *stagedResponse, m *Message) {
 	}
 }
 
+// order returns the responses of g's stages in ordinal order, ties in
+// staging order. A stage's responses are in order already (a worker sees
+// its packets as they come), so it merges the stages: a comparison per
+// response and stage rather than a sort's log n. Should a stage be out of
+// order, a stable sort puts the merge right.
+func (g *Group) order() []stagedRef {
+	refs := g.merged[:0]
+	heads := g.heads[:0]
+	for range g.stages {
+		heads = append(heads, 0)
+	}
+	for {
+		next, ordinal := -1, uint64(0)
+		for j, s := range g.stages {
+			if h := heads[j]; h < len(s.recs) && (next < 0 || s.recs[h].ordinal < ordinal) {
+				next, ordinal = j, s.recs[h].ordinal
+			}
+		}
+		if next < 0 {
+			break
+		}
+		refs = append(refs, stagedRef{ordinal, g.stages[next], heads[next]})
+		heads[next]++
+	}
+	g.heads = heads
+	byOrdinal := func(a, b stagedRef) int { return cmp.Compare(a.ordinal, b.ordinal) }
+	if !slices.IsSortedFunc(refs, byOrdinal) {
+		slices.SortStableFunc(refs, byOrdinal)
+	}
+	return refs
+}
+
 // Commit applies the responses of g's stages in ordinal order, as if one
 // goroutine had observed them as the packets came, and empties the stages.
 // It implements capture.Shared: no Stage of g may be used meanwhile (the
@@ -545,25 +623,18 @@ func (s *Stage) message(rec *stagedResponse, m *Message) {
 func (g *Group) Commit(int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	refs := g.merged[:0]
-	for _, s := range g.stages {
-		for i := range s.recs {
-			refs = append(refs, stagedRef{s, i})
-		}
-	}
-	if len(g.stages) > 1 {
-		slices.SortFunc(refs, func(a, b stagedRef) int {
-			return cmp.Compare(a.stage.recs[a.i].ordinal, b.stage.recs[b.i].ordinal)
-		})
-	}
+	refs := g.order()
+	// One write lock for the epoch rather than one per response: the
+	// pipeline's workers are paused, and another pipeline's lookups wait
+	// for as long as the few hundred responses of an epoch take.
 	c := g.c
-	c.commitMu.Lock()
+	c.mu.Lock()
 	for _, r := range refs {
 		rec := &r.stage.recs[r.i]
 		r.stage.message(rec, &c.msg)
-		c.Observe(rec.client, &c.msg, rec.now)
+		c.observe(rec.client, &c.msg, rec.now)
 	}
-	c.commitMu.Unlock()
+	c.mu.Unlock()
 	clear(refs)
 	g.merged = refs[:0]
 	for _, s := range g.stages {

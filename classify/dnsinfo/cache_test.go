@@ -166,6 +166,31 @@ func TestCacheLookup(t *testing.T) {
 			{"224.0.0.251", "10.0.0.9", sec(1), "printer.local", nil, false},
 			{"10.0.0.1", "10.0.0.9", sec(1), "printer.local", nil, false},
 		},
+	}, {
+		// The address-only entry's key has an all-zero client, which is
+		// also how :: packs: :: must not find it as its own.
+		name: "unspecified client finds only the address entry",
+		observe: []observe{
+			{"::", response(t, 0, "any.example", nil, 600, "2001:db8::5"), t0},
+			{"::ffff:0.0.0.0", response(t, 0, "any.example", nil, 600, "2001:db8::5"), t0},
+			{"10.0.0.1", response(t, 0, "mine.example", nil, 600, "2001:db8::6"), t0},
+		},
+		lookups: []lookup{
+			{"::", "2001:db8::5", sec(1), "any.example", nil, false},
+			{"0.0.0.0", "2001:db8::5", sec(1), "any.example", nil, false},
+			{"::", "2001:db8::6", sec(1), "mine.example", nil, false},
+			{"0.0.0.0", "2001:db8::6", sec(1), "mine.example", nil, false},
+			{"::ffff:0.0.0.0", "2001:db8::6", sec(1), "mine.example", nil, false},
+		},
+	}, {
+		name: "zones are not part of the client",
+		observe: []observe{
+			{"fe80::1%eth0", response(t, 0, "link.example", nil, 600, "2001:db8::7"), t0},
+		},
+		lookups: []lookup{
+			{"fe80::1", "2001:db8::7", sec(1), "link.example", nil, true},
+			{"fe80::1%eth1", "2001:db8::7", sec(1), "link.example", nil, true},
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -417,5 +442,145 @@ func TestStageCommit(t *testing.T) {
 		c.Commit(sec(9))
 	}); n != 0 {
 		t.Errorf("%v allocations per staged refresh of a known name", n)
+	}
+}
+
+// siteTraffic is the DNS traffic of a site: clients resolving names that
+// have 1 to 3 addresses each, every fourth behind a CNAME and every eighth
+// an IPv6 one; schedule is which client gets which response, in a
+// scrambled but fixed order.
+type siteTraffic struct {
+	clients  []netip.Addr
+	msgs     []*Message
+	schedule [][2]int32 // client, message
+}
+
+func newSiteTraffic(b *testing.B, clients, names int) *siteTraffic {
+	s := &siteTraffic{}
+	for i := range clients {
+		s.clients = append(s.clients, netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}))
+	}
+	for i := range names {
+		var cnames []string
+		if i%4 == 0 {
+			cnames = []string{fmt.Sprintf("edge%d.cdn.example", i)}
+		}
+		var addrs []string
+		for j := range 1 + i%3 {
+			if i%8 == 1 {
+				addrs = append(addrs, fmt.Sprintf("2001:db8::%x:%x", i, j))
+			} else {
+				addrs = append(addrs, fmt.Sprintf("198.%d.%d.%d", 18+j, i/256, i%256))
+			}
+		}
+		s.msgs = append(s.msgs, response(b, 0, fmt.Sprintf("host%d.site.example", i), cnames, 300, addrs...))
+	}
+	x := uint64(1)
+	for range 1 << 16 {
+		x = x*6364136223846793005 + 1442695040888963407
+		s.schedule = append(s.schedule, [2]int32{int32((x >> 33) % uint64(clients)), int32((x >> 17) % uint64(names))})
+	}
+	return s
+}
+
+// benchCache returns a cache that has seen one pass of the schedule, so an
+// evicting workload starts full.
+func (s *siteTraffic) benchCache() (*Cache, int64) {
+	c := NewCache(Config{})
+	now := t0
+	for _, r := range s.schedule {
+		c.Observe(s.clients[r[0]], s.msgs[r[1]], now)
+		now += int64(time.Millisecond)
+	}
+	return c, now
+}
+
+// siteWorkloads are the benchmark capture's shape (about 500 clients, ten
+// names: the cache only refreshes) and a bigger site whose pairs overflow
+// the 64k-entry cache, so most answers evict.
+var siteWorkloads = []struct {
+	name           string
+	clients, names int
+}{
+	{"refresh", 500, 10},
+	{"evict", 5000, 300},
+}
+
+func BenchmarkCacheObserveSite(b *testing.B) {
+	for _, w := range siteWorkloads {
+		b.Run(w.name, func(b *testing.B) {
+			s := newSiteTraffic(b, w.clients, w.names)
+			c, now := s.benchCache()
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				r := s.schedule[n%len(s.schedule)]
+				c.Observe(s.clients[r[0]], s.msgs[r[1]], now)
+				now += int64(time.Millisecond)
+				n++
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "pkts/s")
+		})
+	}
+}
+
+// BenchmarkCacheLookupSite looks up the pairs of the last answers a full
+// cache stored (exact), the same servers from unknown clients (fallback),
+// and servers no answer named (miss).
+func BenchmarkCacheLookupSite(b *testing.B) {
+	s := newSiteTraffic(b, 5000, 300)
+	c, now := s.benchCache()
+	var pairs [][2]netip.Addr
+	for _, r := range s.schedule[len(s.schedule)-2048:] {
+		for _, a := range s.msgs[r[1]].Answers {
+			if a.Type == TypeA || a.Type == TypeAAAA {
+				pairs = append(pairs, [2]netip.Addr{s.clients[r[0]], a.Addr})
+			}
+		}
+	}
+	for _, kind := range []string{"exact", "fallback", "miss"} {
+		b.Run(kind, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				p := pairs[n%len(pairs)]
+				switch kind {
+				case "fallback":
+					p[0] = netip.AddrFrom4([4]byte{172, 16, 0, 1})
+				case "miss":
+					p[1] = netip.AddrFrom4([4]byte{203, 0, 113, byte(n)})
+				}
+				c.Lookup(p[0], p[1], now)
+				n++
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lookups/s")
+		})
+	}
+}
+
+// BenchmarkCacheCommit stages epochs of 128 responses on two workers, as
+// the replay pipeline does (its 4096-packet epochs of the benchmark
+// capture hold about 130), and commits them.
+func BenchmarkCacheCommit(b *testing.B) {
+	for _, w := range siteWorkloads {
+		b.Run(w.name, func(b *testing.B) {
+			s := newSiteTraffic(b, w.clients, w.names)
+			c, now := s.benchCache()
+			g := c.NewGroup()
+			stages := []*Stage{g.NewStage(), g.NewStage()}
+			const epoch = 128
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				for range epoch {
+					r := s.schedule[n%len(s.schedule)]
+					stages[r[0]%2].Observe(uint64(n), s.clients[r[0]], s.msgs[r[1]], now)
+					now += int64(time.Millisecond)
+					n++
+				}
+				g.Commit(now)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/response")
+		})
 	}
 }
