@@ -55,8 +55,8 @@
 //
 // DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
 // BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality
-// strings are dictionary encoded and every column is zstd compressed, so a
-// repeated value costs a few bits per row.
+// strings are dictionary encoded, the times delta encoded and every column
+// is zstd compressed, so a repeated value costs a few bits per row.
 //
 // # Adding a table
 //

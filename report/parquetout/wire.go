@@ -69,7 +69,7 @@ type flowWire struct {
 
 	Proto   string `parquet:"proto,dict"`
 	SrcIP   string `parquet:"src_ip,dict"`
-	SrcPort int32  `parquet:"src_port"`
+	SrcPort int32  `parquet:"src_port,delta"`
 	DstIP   string `parquet:"dst_ip,dict"`
 	DstPort int32  `parquet:"dst_port"`
 
@@ -82,10 +82,10 @@ type flowWire struct {
 
 	State       string `parquet:"state,dict"`
 	History     string `parquet:"history,dict"`
-	VLAN        int32  `parquet:"vlan"`
+	VLAN        int32  `parquet:"vlan,delta"`
 	CommunityID string `parquet:"community_id"`
 	EndReason   string `parquet:"end_reason,dict"`
-	ICMPUnreach int32  `parquet:"icmp_unreach"`
+	ICMPUnreach int32  `parquet:"icmp_unreach,delta"`
 
 	App          *string `parquet:"app,optional,dict"`
 	Verdict      *string `parquet:"verdict,optional,dict"`
