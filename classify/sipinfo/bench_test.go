@@ -23,6 +23,89 @@ func BenchmarkParseInvite(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
+// BenchmarkParseMessage covers the messages that make up most of the SIP
+// on a contact-center capture: registrations and their challenges, call
+// set-up with SDP in both directions, and keep-alive OPTIONS.
+func BenchmarkParseMessage(b *testing.B) {
+	for _, bm := range []struct {
+		name    string
+		payload []byte
+	}{
+		{"INVITE", invite},
+		{"200-SDP", answer},
+		{"REGISTER", register},
+		{"401", challenge},
+		{"OPTIONS", keepalive},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bm.payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseMessage(bm.payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+var (
+	answerSDP = "v=0\r\no=- 3282343677 679 IN IP4 192.0.2.67\r\ns=-\r\nc=IN IP4 192.0.2.67\r\nt=0 0\r\n" +
+		"m=audio 16388 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\n"
+	answer = msg(
+		"SIP/2.0 200 OK",
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK2bd3eb8ea062;rport=5060",
+		`From: "ACD" <sip:acd@192.0.2.10>;tag=15d9dea5`,
+		"To: <sip:1167@192.0.2.67>;tag=7c1e00f2",
+		"Call-ID: b837bf3548ee0af9a43c831f@192.0.2.10",
+		"CSeq: 25 INVITE",
+		"Contact: <sip:1167@192.0.2.67:5060;transport=udp>",
+		"Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NOTIFY",
+		"Supported: replaces, timer",
+		"Server: PolycomVVX-VVX_450-UA/6.4.3.5018",
+		"Content-Type: application/sdp",
+		"Content-Length: "+itoa(len(answerSDP)),
+		answerSDP)
+	register = msg(
+		"REGISTER sip:192.0.2.10:5060 SIP/2.0",
+		"Via: SIP/2.0/UDP 192.0.2.52:5060;branch=z9hG4bK7767dcb91a50;rport",
+		`From: "Agent 1052" <sip:1052@192.0.2.52>;tag=e6c5f88e`,
+		"To: <sip:1052@192.0.2.10>",
+		"Call-ID: b58823d9b4d7a214@192.0.2.52",
+		"CSeq: 632 REGISTER",
+		"Max-Forwards: 70",
+		"Contact: <sip:1052@192.0.2.52:5060;transport=udp>",
+		"Expires: 3600",
+		`Authorization: Digest username="1052", realm="example.com", nonce="98edac767350ea3b", uri="sip:192.0.2.10", response="0c3f8a1e5b7d9f2a4c6e8b0d1f3a5c7e", algorithm=MD5`,
+		"User-Agent: PolycomVVX-VVX_450-UA/6.4.3.5018",
+		"Content-Length: 0",
+		"")
+	challenge = msg(
+		"SIP/2.0 401 Unauthorized",
+		"Via: SIP/2.0/UDP 192.0.2.52:5060;branch=z9hG4bK7767dcb91a4f;rport=5060",
+		`From: "Agent 1052" <sip:1052@192.0.2.52>;tag=e6c5f88e`,
+		"To: <sip:1052@192.0.2.10>;tag=c3962425",
+		"Call-ID: b58823d9b4d7a214@192.0.2.52",
+		"CSeq: 631 REGISTER",
+		"Server: Acme-Registrar/2025.4",
+		`WWW-Authenticate: Digest realm="example.com", nonce="98edac767350ea3b", algorithm=MD5, qop="auth"`,
+		"Content-Length: 0",
+		"")
+	keepalive = msg(
+		"OPTIONS sip:1210@192.0.2.210:5060 SIP/2.0",
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKd134bb23d425;rport",
+		`From: "ACD" <sip:ping@192.0.2.10>;tag=903c9c2a`,
+		"To: <sip:1210@192.0.2.210>",
+		"Call-ID: 59526ae64f929a9f@192.0.2.10",
+		"CSeq: 1 OPTIONS",
+		"Max-Forwards: 70",
+		"Accept: application/sdp",
+		"User-Agent: Acme-ACD/2025.4",
+		"Content-Length: 0",
+		"")
+)
+
 func BenchmarkLooks(b *testing.B) {
 	b.SetBytes(int64(len(invite)))
 	b.ReportAllocs()

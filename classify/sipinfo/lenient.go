@@ -3,8 +3,6 @@ package sipinfo
 import (
 	"strconv"
 	"strings"
-
-	"github.com/emiago/sipgo/sip"
 )
 
 // The functions here read the few fields the auditor needs from header
@@ -12,19 +10,6 @@ import (
 // headers). They aim at what real equipment sends, such as
 // `f: \"arik\" <sip:816666@example.net>;tag=6433ef9` with escaped quotes
 // outside a quoted string, not at validating the grammar.
-
-// rawValue returns the value of the first opaque header with one of the
-// given lower-case names (long and compact form).
-func rawValue(msg sip.Message, names ...string) string {
-	for _, name := range names {
-		for _, h := range msg.GetHeaders(name) {
-			if strings.EqualFold(h.Name(), name) {
-				return h.Value()
-			}
-		}
-	}
-	return ""
-}
 
 // lenientAddress takes the URI from between angle brackets (or up to the
 // first ';' for the bare form) and the tag parameter after it.

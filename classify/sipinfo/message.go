@@ -116,15 +116,15 @@ func ParseMessage(payload []byte) (m *Message, err error) {
 	payload = crlfHeaders(payload)
 
 	bad := 0
-	msg, _, err := sip.NewParser().Parse(payload, false)
+	msg, err := parse(strictParser, payload)
 	if err != nil && !errors.Is(err, sip.ErrParseReadBodyIncomplete) {
 		if fixed, ok := bracketIPv6(payload); ok {
 			payload = fixed
-			msg, _, err = sip.NewParser().Parse(payload, false)
+			msg, err = parse(strictParser, payload)
 		}
 	}
 	if err != nil && !errors.Is(err, sip.ErrParseReadBodyIncomplete) {
-		msg, _, err = sip.NewParser(sip.WithHeadersParsers(tolerantParsers(&bad))).Parse(payload, false)
+		msg, err = parse(sip.NewParser(sip.WithHeadersParsers(tolerantParsers(&bad))), payload)
 	}
 	truncated := false
 	if errors.Is(err, sip.ErrParseReadBodyIncomplete) && msg != nil {
@@ -136,18 +136,7 @@ func ParseMessage(payload []byte) (m *Message, err error) {
 	}
 
 	m = &Message{BadHeaders: bad, ContentLength: -1, BodyTruncated: truncated}
-	switch msg := msg.(type) {
-	case *sip.Request:
-		m.IsRequest = true
-		m.Method = string(msg.Method)
-		m.RequestURI = msg.Recipient.String()
-		m.ContentType = mediaType(msg.ContentType())
-	case *sip.Response:
-		m.StatusCode = msg.StatusCode
-		m.Reason = msg.Reason
-		m.ContentType = mediaType(msg.ContentType())
-	}
-	fill(m, msg)
+	ctypeParams := fill(m, msg)
 
 	m.Body = msg.Body()
 	if truncated {
@@ -156,72 +145,162 @@ func ParseMessage(payload []byte) (m *Message, err error) {
 			m.Body = m.Body[:have]
 		}
 	}
-	m.SDP = sdpPart(m.ContentType, contentTypeParams(msg), m.Body)
+	m.SDP = sdpPart(m.ContentType, ctypeParams, m.Body)
 	return m, nil
 }
 
-func fill(m *Message, msg sip.Message) {
-	if h := msg.From(); h != nil {
-		m.From = Address{URI: h.Address.String(), Tag: param(h.Params, "tag")}
-	} else if v := rawValue(msg, "from", "f"); v != "" {
-		m.From = lenientAddress(v)
+// strictParser parses with sipgo's own header parsers. sipgo only reads
+// a Parser while parsing, so one serves every goroutine.
+var strictParser = sip.NewParser()
+
+// parse returns the message p finds in payload.
+func parse(p *sip.Parser, payload []byte) (parsedMessage, error) {
+	msg, _, err := p.Parse(payload, false)
+	switch msg := msg.(type) {
+	case *sip.Request:
+		return msg, err
+	case *sip.Response:
+		return msg, err
+	case nil:
+		return nil, err
 	}
-	if h := msg.To(); h != nil {
-		m.To = Address{URI: h.Address.String(), Tag: param(h.Params, "tag")}
-	} else if v := rawValue(msg, "to", "t"); v != "" {
-		m.To = lenientAddress(v)
-	}
-	if h := msg.CallID(); h != nil {
-		m.CallID = h.Value()
-	}
-	if h := msg.CSeq(); h != nil {
-		m.CSeq = h.SeqNo
-		m.CSeqMethod = string(h.MethodName)
-	}
-	if h := msg.Via(); h != nil {
-		m.Via = Via{Transport: strings.ToUpper(h.Transport), Host: h.Host, Port: h.Port, Branch: param(h.Params, "branch")}
-	} else if v := rawValue(msg, "via", "v"); v != "" {
-		m.Via = lenientVia(v)
-	}
-	if h := msg.ContentLength(); h != nil {
-		m.ContentLength = int(*h)
-	}
-	for _, h := range msg.GetHeaders("contact") {
-		if c, ok := h.(*sip.ContactHeader); ok {
-			m.Contact = c.Address.String()
-			break
+	return nil, fmt.Errorf("sipgo returned a %T", msg)
+}
+
+// parsedMessage is what sip.Request and sip.Response have in common
+// beyond sip.Message.
+type parsedMessage interface {
+	sip.Message
+	Headers() []sip.Header
+	ContentType() *sip.ContentTypeHeader
+}
+
+// fill copies the header fields from msg and returns the parameters of
+// the first Content-Type, which sdpPart needs for a multipart body.
+//
+// It finds the fields in one pass over the headers. sipgo's GetHeaders
+// lower-cases, and so copies, every header's name on every call, and its
+// typed accessors do the same scan when the field has no typed value, so
+// they are called only when a header of that name exists.
+func fill(m *Message, msg parsedMessage) (ctypeParams string) {
+	var first [numFields]sip.Header // the first header of each name
+	var contact *sip.ContactHeader
+	for _, h := range msg.Headers() {
+		f := fieldOf(h.Name())
+		if first[f] == nil {
+			first[f] = h
+		}
+		if c, ok := h.(*sip.ContactHeader); ok && contact == nil {
+			contact = c
 		}
 	}
+	present := func(long, compact field) bool { return first[long] != nil || first[compact] != nil }
+	// rawValue is the value of the first header named long, else
+	// compact: what the tolerant pass keeps of a field sipgo refused.
+	rawValue := func(long, compact field) string {
+		if h := first[long]; h != nil {
+			return h.Value()
+		}
+		if h := first[compact]; h != nil {
+			return h.Value()
+		}
+		return ""
+	}
+
+	// The URIs are written into one buffer and sliced out of it, one
+	// allocation instead of several for each.
+	var uris strings.Builder
+	uris.Grow(160)
+	uri := func(u *sip.Uri) (from, to int) {
+		from = uris.Len()
+		u.StringWrite(&uris)
+		return from, uris.Len()
+	}
+	var reqURI, fromURI, toURI, contactURI [2]int
+
+	switch msg := msg.(type) {
+	case *sip.Request:
+		m.IsRequest = true
+		m.Method = string(msg.Method)
+		reqURI[0], reqURI[1] = uri(&msg.Recipient)
+	case *sip.Response:
+		m.StatusCode = msg.StatusCode
+		m.Reason = msg.Reason
+	}
+	if present(fieldContentType, fieldContentTypeCompact) {
+		m.ContentType = mediaType(msg.ContentType())
+	}
+	if present(fieldFrom, fieldFromCompact) {
+		if h := msg.From(); h != nil {
+			fromURI[0], fromURI[1] = uri(&h.Address)
+			m.From.Tag = param(h.Params, "tag")
+		} else if v := rawValue(fieldFrom, fieldFromCompact); v != "" {
+			m.From = lenientAddress(v)
+		}
+	}
+	if present(fieldTo, fieldToCompact) {
+		if h := msg.To(); h != nil {
+			toURI[0], toURI[1] = uri(&h.Address)
+			m.To.Tag = param(h.Params, "tag")
+		} else if v := rawValue(fieldTo, fieldToCompact); v != "" {
+			m.To = lenientAddress(v)
+		}
+	}
+	if present(fieldCallID, fieldCallIDCompact) {
+		if h := msg.CallID(); h != nil {
+			m.CallID = h.Value()
+		}
+	}
+	if first[fieldCSeq] != nil {
+		if h := msg.CSeq(); h != nil {
+			m.CSeq = h.SeqNo
+			m.CSeqMethod = string(h.MethodName)
+		}
+	}
+	if present(fieldVia, fieldViaCompact) {
+		if h := msg.Via(); h != nil {
+			m.Via = Via{Transport: strings.ToUpper(h.Transport), Host: h.Host, Port: h.Port, Branch: param(h.Params, "branch")}
+		} else if v := rawValue(fieldVia, fieldViaCompact); v != "" {
+			m.Via = lenientVia(v)
+		}
+	}
+	if present(fieldContentLength, fieldContentLengthCompact) {
+		if h := msg.ContentLength(); h != nil {
+			m.ContentLength = int(*h)
+		}
+	}
+	if contact != nil {
+		contactURI[0], contactURI[1] = uri(&contact.Address)
+	}
+	if h := first[fieldUserAgent]; h != nil {
+		m.UserAgent = h.Value()
+	}
+	if h := first[fieldServer]; h != nil {
+		m.Server = h.Value()
+	}
+	if h := first[fieldContentType]; h != nil {
+		_, ctypeParams, _ = strings.Cut(h.Value(), ";")
+	}
+
+	all := uris.String()
+	if reqURI[1] > 0 {
+		m.RequestURI = all[reqURI[0]:reqURI[1]]
+	}
+	if fromURI[1] > 0 {
+		m.From.URI = all[fromURI[0]:fromURI[1]]
+	}
+	if toURI[1] > 0 {
+		m.To.URI = all[toURI[0]:toURI[1]]
+	}
+	if contactURI[1] > 0 {
+		m.Contact = all[contactURI[0]:contactURI[1]]
+	}
 	if m.Contact == "" {
-		if v := rawValue(msg, "contact", "m"); v != "" {
+		if v := rawValue(fieldContact, fieldContactCompact); v != "" {
 			m.Contact = lenientAddress(v).URI
 		}
 	}
-	if h := firstHeader(msg, "user-agent"); h != nil {
-		m.UserAgent = h.Value()
-	}
-	if h := firstHeader(msg, "server"); h != nil {
-		m.Server = h.Value()
-	}
-}
-
-func contentTypeParams(msg sip.Message) string {
-	h := firstHeader(msg, "content-type")
-	if h == nil {
-		return ""
-	}
-	v := h.Value()
-	if i := strings.IndexByte(v, ';'); i >= 0 {
-		return v[i+1:]
-	}
-	return ""
-}
-
-func firstHeader(msg sip.Message, name string) sip.Header {
-	if hs := msg.GetHeaders(name); len(hs) > 0 {
-		return hs[0]
-	}
-	return nil
+	return ctypeParams
 }
 
 func param(p sip.HeaderParams, key string) string {

@@ -227,6 +227,28 @@ func TestParseMessageVariants(t *testing.T) {
 				Via: Via{Transport: "UDP", Host: "fe80:0:0:0:21a:a0ff:fe07:32e0", Port: 5060, Branch: "z9hG4bK6"}},
 		},
 		{
+			// fill finds fields in one pass: the first Contact and
+			// User-Agent count, names match in any case, and a Contact
+			// sipgo refused is read leniently only when no other parsed.
+			name: "repeated fields and name case",
+			payload: msg(
+				"MESSAGE sip:b@y SIP/2.0",
+				"VIA: SIP/2.0/TCP h:5070;branch=z9hG4bKr",
+				"FROM: <sip:a@x>;tag=1",
+				"tO: <sip:b@y>",
+				"CALL-ID: rep",
+				"CSEQ: 7 MESSAGE",
+				"user-AGENT: first/1",
+				"User-Agent: second/2",
+				"CONTACT: <sip:a@10.0.0.1>",
+				"m: <sip:a@10.0.0.2>",
+				"Content-Length: 0",
+				""),
+			want: Message{IsRequest: true, Method: "MESSAGE", RequestURI: "sip:b@y", From: Address{"sip:a@x", "1"}, To: Address{URI: "sip:b@y"},
+				CallID: "rep", CSeq: 7, CSeqMethod: "MESSAGE", Via: Via{Transport: "TCP", Host: "h", Port: 5070, Branch: "z9hG4bKr"},
+				Contact: "sip:a@10.0.0.1", UserAgent: "first/1"},
+		},
+		{
 			name: "SDP without Content-Type",
 			payload: msg(
 				"SIP/2.0 200 OK",
