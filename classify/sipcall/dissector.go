@@ -36,10 +36,14 @@ const (
 // and allocates nothing. It implements capture.Dissector and is not safe
 // for concurrent use; give each worker its own.
 type Dissector struct {
-	t     *Tracker
-	sip   map[flow.Key]*sipFlow
-	media map[flow.Key]*mediaFlow
-	probe map[flow.Key]struct{} // TCP flows waiting for their first payload
+	t *Tracker
+	// Per-flow state, keyed by the flow record: the table hands the same
+	// *flow.Flow to every call until End, after which it may reuse it, so
+	// End deletes it here. A pointer key costs the RTP path a one-word
+	// hash instead of the 38-byte flow key's.
+	sip   map[*flow.Flow]*sipFlow
+	media map[*flow.Flow]*mediaFlow
+	probe map[*flow.Flow]struct{} // TCP flows waiting for their first payload
 	sess  sdp.Session
 	log   []event // staged for the tracker's next Commit
 	// New media flows, matched by the tracker's next Commit.
@@ -59,9 +63,9 @@ func (t *Tracker) NewDissector() *Dissector { return t.def.NewDissector() }
 func newDissector(t *Tracker) *Dissector {
 	return &Dissector{
 		t:     t,
-		sip:   make(map[flow.Key]*sipFlow),
-		media: make(map[flow.Key]*mediaFlow),
-		probe: make(map[flow.Key]struct{}),
+		sip:   make(map[*flow.Flow]*sipFlow),
+		media: make(map[*flow.Flow]*mediaFlow),
+		probe: make(map[*flow.Flow]struct{}),
 	}
 }
 
@@ -113,7 +117,7 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 	switch f.Key.Proto() {
 	case flow.ProtoUDP, flow.ProtoSCTP:
 		if d.t.sipKey(f.Key) || sipinfo.Looks(p.Payload) {
-			d.sip[f.Key] = &sipFlow{}
+			d.sip[f] = &sipFlow{}
 			return true
 		}
 		if f.Key.Proto() == flow.ProtoUDP {
@@ -121,9 +125,9 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 		}
 	case flow.ProtoTCP:
 		if d.t.sipKey(f.Key) {
-			d.sip[f.Key] = &sipFlow{tcp: true}
+			d.sip[f] = &sipFlow{tcp: true}
 		} else {
-			d.probe[f.Key] = struct{}{}
+			d.probe[f] = struct{}{}
 		}
 		return true
 	}
@@ -140,7 +144,7 @@ func (d *Dissector) startMedia(f *flow.Flow, p *decode.Packet) bool {
 		return false
 	}
 	mf := &mediaFlow{pending: true, unsure: unsure}
-	d.media[f.Key] = mf
+	d.media[f] = mf
 	d.pending = append(d.pending, pendingMatch{key: f.Key, ordinal: p.Ordinal, mf: mf})
 	return true
 }
@@ -162,13 +166,13 @@ func (d *Dissector) retryMatch(mf *mediaFlow, f *flow.Flow, p *decode.Packet) {
 
 // Packet follows one packet of a wanted flow.
 func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
-	if mf := d.media[f.Key]; mf != nil {
+	if mf := d.media[f]; mf != nil {
 		return d.mediaPacket(mf, f, p)
 	}
-	if sf := d.sip[f.Key]; sf != nil {
+	if sf := d.sip[f]; sf != nil {
 		return d.sipPacket(sf, f, p)
 	}
-	if _, ok := d.probe[f.Key]; ok {
+	if _, ok := d.probe[f]; ok {
 		return d.probePacket(f, p)
 	}
 	return false
@@ -178,10 +182,9 @@ func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 // "rtp", "rtcp" or "udptl" for media, with Meta.CallID when signalling
 // negotiated it.
 func (d *Dissector) End(f *flow.Flow) {
-	k := f.Key
-	delete(d.probe, k)
-	if sf := d.sip[k]; sf != nil {
-		delete(d.sip, k)
+	delete(d.probe, f)
+	if sf := d.sip[f]; sf != nil {
+		delete(d.sip, f)
 		if sf.confirmed {
 			m := f.MetaOrNew()
 			m.App = "sip"
@@ -191,8 +194,8 @@ func (d *Dissector) End(f *flow.Flow) {
 		}
 		return
 	}
-	if mf := d.media[k]; mf != nil {
-		delete(d.media, k)
+	if mf := d.media[f]; mf != nil {
+		delete(d.media, f)
 		d.endMedia(f, mf)
 	}
 }
@@ -242,7 +245,7 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 	if !mf.bound {
 		if mf.drop {
 			// Not media-like, and its first commit matched nothing.
-			delete(d.media, f.Key)
+			delete(d.media, f)
 			return false
 		}
 		if !mf.pending {
@@ -278,7 +281,7 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 	}
 	mf.probes++
 	if !mf.bound && mf.probes >= mediaProbes {
-		delete(d.media, f.Key)
+		delete(d.media, f)
 		mf.ended = true // a pending match must not count it open
 		return false
 	}
@@ -325,12 +328,12 @@ func (d *Dissector) probePacket(f *flow.Flow, p *decode.Packet) bool {
 	if len(p.Payload) == 0 {
 		return true
 	}
-	delete(d.probe, f.Key)
+	delete(d.probe, f)
 	if !sipinfo.Looks(p.Payload) && !isSIPUpgrade(p.Payload) && !partialStartLine(p.Payload) {
 		return false
 	}
 	sf := &sipFlow{tcp: true}
-	d.sip[f.Key] = sf
+	d.sip[f] = sf
 	return d.sipPacket(sf, f, p)
 }
 
