@@ -107,5 +107,9 @@ func CommunityID(proto uint8, src, dst netip.AddrPort, seed uint16) string {
 		b = binary.BigEndian.AppendUint16(b, dp)
 	}
 	sum := sha1.Sum(b)
-	return "1:" + base64.StdEncoding.EncodeToString(sum[:])
+	// One allocation per flow: the string itself.
+	var out [2 + 28]byte // "1:" and the base64 of 20 bytes
+	out[0], out[1] = '1', ':'
+	base64.StdEncoding.Encode(out[2:], sum[:])
+	return string(out[:])
 }
