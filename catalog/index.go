@@ -11,6 +11,7 @@ import (
 // concurrent use.
 type Index struct {
 	entries []*Entry
+	named   []*Entry // the entries with FQDN patterns, in order
 	tcp     portTable
 	udp     portTable
 	addrs   addrTable
@@ -67,6 +68,11 @@ func NewIndex(entries []*Entry, opts ...IndexOption) *Index {
 		o(&cfg)
 	}
 	ix := &Index{entries: slices.Clone(entries)}
+	for _, e := range ix.entries {
+		if len(e.FQDNs) > 0 {
+			ix.named = append(ix.named, e)
+		}
+	}
 	type rec struct {
 		entry int
 		mask  uint8
@@ -204,10 +210,9 @@ func (ix *Index) LookupAddr(addr netip.Addr, dst []*Entry) []*Entry {
 
 // MatchFQDN appends to dst every entry with an FQDN pattern matching name
 // ("*.imagicle.cloud" matches "eu.imagicle.cloud"). Linear in the number
-// of FQDN patterns, which are few; names come from DNS or TLS SNI, not per
-// packet.
+// of entries with FQDN patterns, which are few: every named flow asks.
 func (ix *Index) MatchFQDN(name string, dst []*Entry) []*Entry {
-	for _, e := range ix.entries {
+	for _, e := range ix.named {
 		if e.MatchFQDN(name) {
 			dst = append(dst, e)
 		}
