@@ -266,15 +266,7 @@ func (fs *Findings) collapse(tk targetKey) {
 		if agg.FromRole != g.FromRole {
 			agg.FromRole = "" // the sources play different roles
 		}
-		if agg.SNI == "" {
-			agg.SNI = g.SNI
-		}
-		if agg.ServerName == "" {
-			agg.ServerName = g.ServerName
-		}
-		if agg.CallID == "" {
-			agg.CallID = g.CallID
-		}
+		agg.fillNames(&g)
 	}
 	clear(fs.list[len(keep):])
 	fs.list = keep
@@ -414,6 +406,20 @@ func (fs *Findings) Top(kind Kind, n int) []Finding {
 		out[k] = fs.list[i]
 	}
 	return out
+}
+
+// fillNames takes from g the names f lacks when two findings merge into
+// one: the first flow that knew its server's name or call names the row.
+func (f *Finding) fillNames(g *Finding) {
+	if f.SNI == "" {
+		f.SNI = g.SNI
+	}
+	if f.ServerName == "" {
+		f.ServerName = g.ServerName
+	}
+	if f.CallID == "" {
+		f.CallID = g.CallID
+	}
 }
 
 func compareFindings(a, b Finding) int {

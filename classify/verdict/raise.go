@@ -33,15 +33,7 @@ func (fs *Findings) Raise(g Finding) {
 		}
 		h.LastSeen = max(h.LastSeen, g.LastSeen)
 		h.Severity = max(h.Severity, g.Severity)
-		if h.SNI == "" {
-			h.SNI = g.SNI
-		}
-		if h.ServerName == "" {
-			h.ServerName = g.ServerName
-		}
-		if h.CallID == "" {
-			h.CallID = g.CallID
-		}
+		h.fillNames(&g)
 		return
 	}
 	if len(fs.list) >= fs.max {
