@@ -71,6 +71,8 @@ func Problems(err error) []*Error {
 }
 
 // doc is a parsed YAML file kept for locating problems found after decoding.
+// A doc without a file (data decoded at generate time) locates nothing:
+// its problems name the file only.
 type doc struct {
 	name string
 	file *ast.File
@@ -142,7 +144,12 @@ func (d *doc) result() error {
 	return d.errs
 }
 
+// nodeAt returns the node reached by path, or its nearest existing
+// ancestor; nil when d has no YAML tree.
 func (d *doc) nodeAt(path []any) ast.Node {
+	if d.file == nil || len(d.file.Docs) == 0 {
+		return nil
+	}
 	var n ast.Node = d.file.Docs[0].Body
 	for _, step := range path {
 		next := child(n, step)
