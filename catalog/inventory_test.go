@@ -135,6 +135,13 @@ func TestInventoryErrors(t *testing.T) {
 			load: []string{"site.yaml:4:1:", "unknown field"},
 		},
 		{
+			// go-yaml v1.19.2 panicked here (goccy/go-yaml#735), and so
+			// did a replay given this site file.
+			name: "unknown tag on a list",
+			yaml: "schema: 1\nsite: x\nallow:\n  !!00000000000 0000\n",
+			load: []string{"site.yaml: the YAML decoder failed"},
+		},
+		{
 			name: "bad values",
 			yaml: "schema: 1\nsite: x\nvendors: [tegsoft]\nroles:\n  web: [10.0.0.300, \"-bad-\"]\noverrides:\n  - {entry: tegsoft/sip, ports: 99999}\nignore:\n  - {ports: 5}\nallow:\n  - {name: Bad Name, from: a, to: b, transport: xtp, ports: 1}\n",
 			load: []string{

@@ -143,6 +143,13 @@ entries:
 			yaml: "schema: 1\nschema: 1\n",
 			want: []string{"t.yaml:2:1:"},
 		},
+		{
+			// go-yaml v1.19.2 panics on an unknown tag on a list
+			// (goccy/go-yaml#735); the panic must become a problem.
+			name: "unknown tag on a list",
+			yaml: "schema: 1\nentries:\n  !!00000000000 0000\n",
+			want: []string{"t.yaml: the YAML decoder failed"},
+		},
 	}
 	for _, tt := range tests {
 		_, err := Load(strings.NewReader(tt.yaml), "t.yaml")

@@ -82,7 +82,11 @@ type doc struct {
 // decodeStrict parses data and decodes it into v, rejecting unknown fields
 // and duplicate keys. The returned doc locates later problems by path.
 func decodeStrict(data []byte, name string, v any) (*doc, error) {
-	f, err := parser.ParseBytes(data, 0)
+	var f *ast.File
+	err := guardYAML(func() (err error) {
+		f, err = parser.ParseBytes(data, 0)
+		return err
+	})
 	if err != nil {
 		return nil, ErrorList{yamlError(name, err)}
 	}
@@ -91,11 +95,25 @@ func decodeStrict(data []byte, name string, v any) (*doc, error) {
 		return nil, ErrorList{{File: name, Line: 1, Column: 1, Msg: "want exactly one non-empty YAML document"}}
 	}
 	// Decoding the tree already parsed, rather than the bytes again, halves
-	// the cost of loading the catalog, which every run pays at start.
-	if err := yaml.NodeToValue(f.Docs[0].Body, v, yaml.Strict()); err != nil {
+	// the cost of loading the catalog or inventory.
+	if err := guardYAML(func() error { return yaml.NodeToValue(f.Docs[0].Body, v, yaml.Strict()) }); err != nil {
 		return nil, ErrorList{yamlError(name, err)}
 	}
 	return d, nil
+}
+
+// guardYAML turns a panic of the YAML library into an error. go-yaml
+// v1.19.2, the newest release served here, dereferences nil on some
+// malformed files instead of reporting them, such as an unknown tag on a
+// list (goccy/go-yaml#735, fixed upstream after that release; FuzzLoad
+// found it). A bad site file must be reported, not crash the auditor.
+func guardYAML(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed on this file (%v); check its tags and structure", r)
+		}
+	}()
+	return fn()
 }
 
 func yamlError(name string, err error) *Error {
