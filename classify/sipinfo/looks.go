@@ -18,6 +18,12 @@ func Looks(payload []byte) bool {
 		line = line[:maxStartLine]
 	}
 	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		// A line ends in CRLF or, leniently, LF. A CR followed by anything
+		// else ends no line; a CR that is the last byte may be a message
+		// cut by the snap length.
+		if line[i] == '\r' && i+1 < len(line) && line[i+1] != '\n' {
+			return false
+		}
 		line = line[:i]
 	} else if len(payload) > maxStartLine {
 		return false

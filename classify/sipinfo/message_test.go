@@ -70,6 +70,10 @@ func TestLooks(t *testing.T) {
 		{"SIP/2.0\r\n", false},
 		{"INVITE sip:a@b SIP/2.0 extra\r\n", false},
 		{"INVITE sip: SIP/2.0\r\n", false},
+		{"INVITE sip:a@b SIP/2.0\r", true},         // cut after the CR
+		{"INVITE sip:a@b SIP/2.0\rVia: x", false},  // a bare CR ends no line
+		{"INVITE A:0 SIP/2.0\r0", false},           // FuzzLooks
+		{"INVITE sip:a@b SIP/2.0\nVia: x\n", true}, // LF alone is accepted
 		{"CRCX 10511 aaln/1@cpg2 MGCP 1.0 NCS 1.0\r\n", false},
 		{"", false},
 		{"\x16\x03\x01\x02\x00", false},
