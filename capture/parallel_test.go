@@ -211,3 +211,55 @@ func TestEpochsDoNotDependOnWorkers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRun replays a generated capture of the usual mix (RTP first)
+// through the flow tables alone, with no dissectors: the decoder's hand-off
+// to the workers is most of what it measures beyond reading and decoding.
+func BenchmarkRun(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "mix.pcapng")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	st, err := synth.Generate(w, synth.Options{Seed: 8, Packets: 300_000})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		workers   int
+		pipelined bool
+	}{
+		{"one-goroutine", 1, false},
+		{"pipelined", 1, true},
+		{"workers=2", 2, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(st.Bytes)
+			for b.Loop() {
+				src, err := source.Open([]string{path}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p, err := New(Config{Workers: tc.workers, Pipelined: tc.pipelined, Stages: func(int) Stages {
+					return Stages{OnFlow: func(*flow.Flow) {}}
+				}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := p.Run(context.Background(), src); err != nil {
+					b.Fatal(err)
+				}
+				src.Close()
+			}
+			b.ReportMetric(float64(st.Packets)*float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+		})
+	}
+}
