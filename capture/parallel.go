@@ -73,9 +73,9 @@ func (b *batch) reset() {
 // next), while a sequential clear lets the core fetch the lines ahead of
 // the stores. The decoder is the pipeline's serial stage: priming took it
 // from about 0.95 to 0.65 s of CPU on the benchmark capture, and
-// BenchmarkRun, where the hand-off is most of the work, from 3.0 to 4.8 M
-// packets/s with two workers. The arena is primed up to what the last
-// round used, a good guess of what this one will.
+// BenchmarkRun, where the hand-off is most of the work, from 3.0 to
+// 4.4-5.0 M packets/s with two workers. The arena is primed up to what
+// the last round used, a good guess of what this one will.
 func (b *batch) prime() {
 	clear(b.pkts[:cap(b.pkts)])
 	clear(b.kinds[:cap(b.kinds)])
