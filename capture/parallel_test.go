@@ -18,6 +18,28 @@ import (
 	"github.com/ccaudit/auditor/capture/synth"
 )
 
+// generate writes a synthetic capture into a temporary directory.
+func generate(tb testing.TB, opts synth.Options) (string, synth.Stats) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "mix.pcapng")
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	st, err := synth.Generate(w, opts)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path, st
+}
+
 // flowLines replays path with the given number of workers and returns one
 // line per flow, sorted, with everything the flow record says.
 func flowLines(t *testing.T, path string, workers int, pipelined bool) []string {
@@ -52,19 +74,7 @@ func flowLines(t *testing.T, path string, workers int, pipelined bool) []string 
 // Sharding flows over workers must not change a single flow record,
 // including ICMP errors attributed across shards.
 func TestParallelMatchesSingleWorker(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mix.pcapng")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	if _, err := synth.Generate(w, synth.Options{Seed: 7, Packets: 60_000}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	path, _ := generate(t, synth.Options{Seed: 7, Packets: 60_000})
 	one := flowLines(t, path, 1, false)
 	if got := flowLines(t, path, 1, true); !slices.Equal(one, got) {
 		t.Fatalf("pipelined: first difference: %s", firstDifference(one, got))
@@ -172,19 +182,7 @@ func epochRun(t *testing.T, path string, workers int, pipelined bool) (commits, 
 // commit applies exactly the changes staged during its epoch, and idle
 // flows end at the same epoch boundary in every table.
 func TestEpochsDoNotDependOnWorkers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mix.pcapng")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	if _, err := synth.Generate(w, synth.Options{Seed: 3, Packets: 30_000}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	path, _ := generate(t, synth.Options{Seed: 3, Packets: 30_000})
 	commits, ends := epochRun(t, path, 1, false)
 	if len(commits) < 30 {
 		t.Fatalf("%d commits for 30000 packets in epochs of at most 1000", len(commits))
@@ -216,22 +214,7 @@ func TestEpochsDoNotDependOnWorkers(t *testing.T) {
 // through the flow tables alone, with no dissectors: the decoder's hand-off
 // to the workers is most of what it measures beyond reading and decoding.
 func BenchmarkRun(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "mix.pcapng")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	st, err := synth.Generate(w, synth.Options{Seed: 8, Packets: 300_000})
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
+	path, st := generate(b, synth.Options{Seed: 8, Packets: 300_000})
 	for _, tc := range []struct {
 		name      string
 		workers   int
