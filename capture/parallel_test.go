@@ -1,10 +1,8 @@
 package capture
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,18 +20,7 @@ import (
 func generate(tb testing.TB, opts synth.Options) (string, synth.Stats) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "mix.pcapng")
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := bufio.NewWriter(f)
-	st, err := synth.Generate(w, opts)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	st, err := synth.WriteFile(path, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/ccaudit/auditor/capture/synth"
@@ -27,4 +29,25 @@ func ExampleGenerate() {
 	// Output:
 	// 2 calls, 1174 packets, 1159 RTP
 	// flows: sip 2, rtp 1, rtcp 1
+}
+
+// Write the DNS scenario as a classic pcap file, ready for auditor replay.
+func ExampleWriteFile() {
+	dir, err := os.MkdirTemp("", "synth")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "dns.pcap")
+	st, err := synth.WriteFile(path, synth.Options{Seed: 1, Format: synth.PCAP, Scenarios: []synth.Scenario{synth.DNS}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(info.Size() == st.Bytes+24+16*int64(st.Packets), st.Flows["dns"] > 0)
+	// Output:
+	// true true
 }

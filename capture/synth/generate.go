@@ -2,11 +2,13 @@ package synth
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"math"
 	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -65,6 +67,24 @@ var scenarioTable = [...]scenarioSpec{
 // the selected scenarios.
 var optInTable = [...]scenarioSpec{
 	{SYNFlood, 1, func(float64) float64 { return floodBurst }, runSYNFlood},
+}
+
+// WriteFile generates the capture opts describe into a new file at path.
+// A file left incomplete by an error is removed.
+func WriteFile(path string, opts Options) (Stats, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return Stats{}, fmt.Errorf("create %s: %w", path, err)
+	}
+	// Generate buffers its writes itself.
+	st, err := Generate(f, opts)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return st, errors.Join(fmt.Errorf("write %s: %w", path, err), os.Remove(path))
+	}
+	return st, nil
 }
 
 // Generate writes a synthetic capture to w and reports what it wrote. The

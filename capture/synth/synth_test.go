@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -399,6 +400,39 @@ func TestWriteErrorStops(t *testing.T) {
 	_, err := Generate(&failingWriter{n: 3 << 20}, Options{Packets: 100000})
 	if !errors.Is(err, errDiskFull) {
 		t.Fatalf("err = %v, want %v", err, errDiskFull)
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	opts := Options{Seed: 5, Packets: 20000}
+	path := filepath.Join(t.TempDir(), "mix.pcapng")
+	st, err := WriteFile(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	wantSt, err := Generate(&want, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) || st.Packets != wantSt.Packets || st.Bytes != wantSt.Bytes {
+		t.Fatalf("file of %d bytes (%d packets), Generate wrote %d bytes (%d packets)", len(got), st.Packets, want.Len(), wantSt.Packets)
+	}
+
+	// A bad option fails after the file was created: nothing is left.
+	bad := filepath.Join(t.TempDir(), "bad.pcapng")
+	if _, err := WriteFile(bad, Options{Packets: -1}); err == nil || !strings.Contains(err.Error(), "write "+bad) {
+		t.Fatalf("err = %v, want a write error naming %s", err, bad)
+	}
+	if _, err := os.Stat(bad); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("incomplete file left behind: %v", err)
+	}
+	if _, err := WriteFile(filepath.Join(bad, "x.pcapng"), opts); err == nil || !strings.Contains(err.Error(), "create ") {
+		t.Fatalf("err = %v, want a create error", err)
 	}
 }
 

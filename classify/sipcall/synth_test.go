@@ -1,7 +1,6 @@
 package sipcall
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,15 +17,8 @@ func generate(t *testing.T, counts map[synth.Scenario]int) (string, synth.Stats)
 		opts.Scenarios = append(opts.Scenarios, s)
 	}
 	path := filepath.Join(t.TempDir(), "calls.pcap")
-	f, err := os.Create(path)
+	st, err := synth.WriteFile(path, opts)
 	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := synth.Generate(f, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return path, st

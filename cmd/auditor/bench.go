@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -371,20 +370,9 @@ func benchCaptureFile(ctx context.Context, s streams, o benchOptions, dir string
 		return c, err
 	}
 	fmt.Fprintf(s.stderr, "bench: generating %d packets (seed %d) into %s\n", o.packets, o.seed, c.Path)
-	f, err := os.Create(c.Path)
+	st, err := synth.WriteFile(c.Path, synth.Options{Seed: o.seed, Packets: o.packets})
 	if err != nil {
-		return c, fmt.Errorf("create %s: %w", c.Path, err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	st, err := synth.Generate(w, synth.Options{Seed: o.seed, Packets: o.packets})
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return c, errors.Join(fmt.Errorf("write %s: %w", c.Path, err), os.Remove(c.Path))
+		return c, err
 	}
 	c.Bytes, c.Generated, c.Seed, c.TargetPackets = st.Bytes, true, o.seed, o.packets
 	if info, err := os.Stat(c.Path); err == nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -265,18 +264,7 @@ func sampleLiveHeap() (stop func() uint64) {
 
 func writeCapture(t testing.TB, path string, opts synth.Options) synth.Stats {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	st, err := synth.Generate(w, opts)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	st, err := synth.WriteFile(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/ccaudit/auditor/capture/synth"
@@ -55,20 +52,9 @@ func runGen(ctx context.Context, s streams, args []string) error {
 		}
 		return report(s, st, "standard output")
 	}
-	f, err := os.Create(*out)
+	st, err := synth.WriteFile(*out, opts)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", *out, err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	st, err := synth.Generate(w, opts)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("write %s: %w", *out, err), os.Remove(*out))
+		return err
 	}
 	return report(s, st, *out)
 }

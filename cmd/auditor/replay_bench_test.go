@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -30,19 +29,8 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	dir := b.TempDir()
 	path := filepath.Join(dir, "bench.pcapng")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
 	opts := synth.Options{Seed: 1, Packets: packets}
-	st, err := synth.Generate(w, opts)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Close()
-	}
+	st, err := synth.WriteFile(path, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
