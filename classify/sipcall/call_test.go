@@ -274,41 +274,71 @@ func TestIPv6Expectations(t *testing.T) {
 	}
 }
 
-// A flow on negotiated ports that starts like RTP but never proves it
-// (its SSRC changes with every packet) is let go after mediaProbes
-// packets. When that happens before its first epoch is committed, the
-// commit must not match it to the stream: nothing would ever close it,
-// and its call would wait for it until MediaLinger.
-func TestUnprovenMediaDroppedBeforeItsCommit(t *testing.T) {
-	h := newHarness(t, Config{})
-	c := h.newCall("unproven")
-	c.invite(t0, sdpBody("10.0.0.1", 4000))
-	c.respond(t0+ms, 200, sdpBody("10.0.0.2", 6000))
-	c.ack(t0 + 2*ms)
+// A flow that starts like RTP but never proves it (its SSRC changes with
+// every packet) is followed until its first commit, however many packets
+// come before it: the commit decides whether it is a call's media, so the
+// outcome does not depend on the epoch's length. On negotiated ports it is
+// matched, followed to its end, and its call is emitted after the BYE; on
+// ports nobody negotiated it is let go after mediaProbes packets.
+func TestUnprovenMediaWaitsForItsCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		src, dst   string
+		negotiated bool
+	}{
+		{"negotiated ports", "10.0.0.1:4000", "10.0.0.2:6000", true},
+		{"other ports", "10.0.0.1:4100", "10.0.0.7:6100", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			c := h.newCall("unproven")
+			c.invite(t0, sdpBody("10.0.0.1", 4000))
+			c.respond(t0+ms, 200, sdpBody("10.0.0.2", 6000))
+			c.ack(t0 + 2*ms)
 
-	// Driven by hand: no commit between the packets, as within an epoch.
-	key, dir := flow.NewKey(flow.ProtoUDP, mustAP("10.0.0.1:4000"), mustAP("10.0.0.2:6000"))
-	f := &flow.Flow{Key: key, OrigDir: dir, First: t0 + 3*ms}
-	wanted := true
-	for i := 0; wanted && i < 2*mediaProbes; i++ {
-		p := &decode.Packet{Payload: rtp(0, uint16(i*977), uint32(i*160), uint32(1000+i), 160)}
-		p.Key, p.Dir, p.Time, p.PayloadLen, p.Ordinal = key, dir, t0+int64(3+i*20)*ms, 172, uint64(100+i)
-		f.Last = p.Time
-		if i == 0 && !h.d.Start(f, p) {
-			t.Fatal("a flow on negotiated ports that starts like RTP was not followed")
-		}
-		wanted = h.d.Packet(f, p, true)
-	}
-	if wanted {
-		t.Fatal("an unproven flow was followed past mediaProbes packets")
-	}
-	h.tr.Commit(t0 + int64(time.Second))
-	if n := h.tr.Stats().MediaNegotiated.Load(); n != 0 {
-		t.Errorf("%d flows matched: the dropped one was counted open on its stream", n)
-	}
-	c.bye(t0 + 2*time.Second.Nanoseconds())
-	h.tr.Advance(t0 + 10*time.Second.Nanoseconds())
-	if len(h.calls) != 1 {
-		t.Fatalf("%d calls emitted after BYE and the grace period, want the call, not held open by a dropped flow", len(h.calls))
+			// Driven by hand: no commit between the packets, as within an
+			// epoch.
+			key, dir := flow.NewKey(flow.ProtoUDP, mustAP(tc.src), mustAP(tc.dst))
+			f := &flow.Flow{Key: key, OrigDir: dir, First: t0 + 3*ms}
+			n := 0
+			packet := func() bool {
+				p := &decode.Packet{Payload: rtp(0, uint16(n*977), uint32(n*160), uint32(1000+n), 160)}
+				p.Key, p.Dir, p.Time, p.PayloadLen, p.Ordinal = key, dir, t0+int64(3+n*20)*ms, 172, uint64(100+n)
+				f.Last = p.Time
+				n++
+				if n == 1 && !h.d.Start(f, p) {
+					t.Fatal("a flow that starts like RTP was not followed")
+				}
+				return h.d.Packet(f, p, true)
+			}
+			for range 2 * mediaProbes {
+				if !packet() {
+					t.Fatalf("let go after %d packets, before its first commit", n)
+				}
+			}
+			h.tr.Commit(f.Last)
+			if got := h.tr.Stats().MediaNegotiated.Load(); got != map[bool]uint64{true: 1}[tc.negotiated] {
+				t.Fatalf("%d flows matched by the commit", got)
+			}
+			if wanted := packet(); wanted != tc.negotiated {
+				t.Fatalf("followed after its commit: %v", wanted)
+			}
+			if tc.negotiated {
+				h.d.End(f)
+				h.tr.Commit(f.Last)
+			}
+			c.bye(f.Last + time.Second.Nanoseconds())
+			h.tr.Advance(f.Last + 10*time.Second.Nanoseconds())
+			if len(h.calls) != 1 {
+				t.Fatalf("%d calls emitted after BYE and the grace period", len(h.calls))
+			}
+			var packets uint64
+			for _, m := range h.calls[0].Media {
+				packets += m.Packets
+			}
+			if want := map[bool]uint64{true: uint64(n)}[tc.negotiated]; packets != want {
+				t.Errorf("call media counted %d packets, want %d", packets, want)
+			}
+		})
 	}
 }

@@ -20,8 +20,8 @@ const (
 	// tcpJunk is how many bytes a TCP flow on a SIP port may discard while
 	// looking for a start line before it is dropped.
 	tcpJunk = 8 << 10
-	// mediaProbes is how many packets an unmatched UDP flow that started
-	// like RTP/RTCP gets to confirm it.
+	// mediaProbes is how many packets a UDP flow its first commit left
+	// unmatched gets to prove itself RTP or RTCP.
 	mediaProbes = 16
 	// rtpConfirm is how many consecutive packets of one direction must
 	// agree on SSRC and sequence before an unmatched flow counts as RTP.
@@ -91,8 +91,8 @@ type mediaFlow struct {
 	bound bool
 	b     binding
 	// pending: the flow waits for the commit that ends its first epoch,
-	// which matches it (see startMedia); ended: the dissector let it go
-	// (it left the table, or never proved itself media) before that.
+	// which matches it (see startMedia); ended: it left the table before
+	// that, and its end matched it.
 	pending, ended bool
 	// unsure: not media-like, followed only in case its first commit
 	// matches it; drop: that commit did not.
@@ -280,9 +280,12 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 		return true
 	}
 	mf.probes++
-	if !mf.bound && mf.probes >= mediaProbes {
+	// A flow waiting for its first commit is kept: that commit decides
+	// whether it is a call's media, and letting it go sooner would make
+	// the answer depend on how many packets came before the commit (a
+	// T.38 stream sends more than mediaProbes in a one-second epoch).
+	if !mf.bound && !mf.pending && mf.probes >= mediaProbes {
 		delete(d.media, f)
-		mf.ended = true // a pending match must not count it open
 		return false
 	}
 	return true

@@ -12,8 +12,11 @@
 // capture.Shared) at every epoch end with its workers paused, applying
 // every worker's events in packet order, so calls and media statistics
 // do not depend on how flows were sharded. A new media flow is matched by
-// the commit that ends its first epoch; one left unmatched is tried again
-// after later commits and when it ends.
+// the commit that ends its first epoch, against the calls as they were at
+// its first packet, or, failing that, as the epoch left them (media may
+// beat the SDP announcing it by milliseconds), so how long epochs are does
+// not change the match; one left unmatched is tried again after later
+// commits and when it ends.
 //
 // Signalling is found on the configured SIP ports and, on any port, by a
 // first payload that starts with a SIP request or status line; a flow is

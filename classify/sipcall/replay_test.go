@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
@@ -42,6 +43,12 @@ func replay(t testing.TB, cfg Config, paths ...string) *replayed {
 // each with its own Dissector on the shared Tracker.
 func replayWorkers(t testing.TB, cfg Config, workers int, paths ...string) *replayed {
 	t.Helper()
+	return replayEpochs(t, cfg, capture.Config{Workers: workers}, paths...)
+}
+
+// replayEpochs is replay with the workers and epochs of pc.
+func replayEpochs(t testing.TB, cfg Config, pc capture.Config, paths ...string) *replayed {
+	t.Helper()
 	out := &replayed{}
 	cfg.OnCall = func(c *Call) { out.calls = append(out.calls, c) }
 	tr := NewTracker(cfg)
@@ -53,8 +60,10 @@ func replayWorkers(t testing.TB, cfg Config, workers int, paths ...string) *repl
 	defer src.Close()
 	var mu sync.Mutex
 	p, err := capture.New(capture.Config{
-		Table:   flow.DefaultConfig(),
-		Workers: workers,
+		Table:        flow.DefaultConfig(),
+		Workers:      pc.Workers,
+		EpochPackets: pc.EpochPackets,
+		EpochSpan:    pc.EpochSpan,
 		Stages: func(int) capture.Stages {
 			return capture.Stages{Dissectors: []capture.Dissector{tr.NewDissector()}, OnFlow: func(f *flow.Flow) {
 				ef := endedFlow{key: f.Key}
@@ -290,6 +299,39 @@ func TestWorkersAgree(t *testing.T) {
 				for i := range a {
 					if a[i] != b[i] {
 						t.Errorf("%d workers: flow %v: %+v, one worker %+v", n, a[i].key, b[i], a[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEpochLengthAgrees replays the same captures with epochs of 100 ms
+// up to 10 s of packet time: every flow's labels must be the same, since a
+// media flow is matched against the calls as they were at its first
+// packet, and kept until its first commit whatever its length. Call
+// records are not compared: a call ends at the first commit after its
+// time is up, so its end time moves with the epochs.
+func TestEpochLengthAgrees(t *testing.T) {
+	busy, _ := generate(t, map[synth.Scenario]int{
+		synth.SIPUDP: 40, synth.SIPTCP: 10, synth.SIPReinvite: 10, synth.SIPHold: 10, synth.SIPT38: 10,
+		synth.SIPEarlyMedia: 10, synth.SIPIPv6: 5, synth.SIPCancel: 5, synth.SIPFailure: 5,
+	})
+	for _, path := range []string{busy, pcap("sip.pcap"), pcap("rtp_rtcp_sip_ipv4_udp.pcap"), pcap("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap")} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			short := replayEpochs(t, Config{}, capture.Config{Workers: 2, EpochSpan: 100 * time.Millisecond}, path)
+			if short.negotiated("rtp") == 0 {
+				t.Fatal("no negotiated RTP flows")
+			}
+			for _, span := range []time.Duration{time.Second, 10 * time.Second} {
+				long := replayEpochs(t, Config{}, capture.Config{Workers: 2, EpochSpan: span, EpochPackets: 1 << 20}, path)
+				a, b := flowsByKey(short.flows), flowsByKey(long.flows)
+				if len(a) != len(b) {
+					t.Fatalf("%v epochs: %d flows, 100 ms epochs %d", span, len(b), len(a))
+				}
+				for i := range a {
+					if a[i] != b[i] {
+						t.Errorf("%v epochs: flow %v: %+v, 100 ms epochs %+v", span, a[i].key, b[i], a[i])
 					}
 				}
 			}

@@ -2,6 +2,7 @@ package sipcall
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -79,12 +80,9 @@ func (g *Group) NewDissector() *Dissector {
 	return d
 }
 
-// matchPending matches the media flows that started in the epoch being
-// committed, in the order they started, with every event of the epoch
-// applied; t.mu is held. A match counts at once. gen is the commit count
-// this commit will publish.
-func (g *Group) matchPending(gen uint64) {
-	t := g.t
+// takePending collects the media flows that started in the epoch being
+// committed, in the order they started.
+func (g *Group) takePending() []pendingMatch {
 	g.mu.Lock()
 	pend := g.pend[:0]
 	for _, d := range g.dissectors {
@@ -97,22 +95,26 @@ func (g *Group) matchPending(gen uint64) {
 	if multi {
 		slices.SortFunc(pend, func(a, b pendingMatch) int { return cmp.Compare(a.ordinal, b.ordinal) })
 	}
-	for _, pm := range pend {
-		mf := pm.mf
-		if mf.ended {
-			// It left the table in its first epoch; its end matched it.
-			continue
-		}
-		mf.pending, mf.tried = false, gen
-		if b, ok := t.bindingFor(pm.key); ok {
-			mf.b, mf.bound, mf.havePTCl = b, true, false
-			t.bound(&b)
-		} else if mf.unsure {
-			mf.drop = true
-		}
+	return pend
+}
+
+// matchAt matches a pending flow against the calls as they are now; t.mu
+// is held. A match counts at once. gen is the commit count this commit
+// will publish. It reports whether the flow is settled: matched, or gone.
+func (t *Tracker) matchAt(pm *pendingMatch, gen uint64) bool {
+	mf := pm.mf
+	if mf.ended {
+		// It left the table in its first epoch; its end matched it.
+		return true
 	}
-	clear(pend)
-	g.pend = pend[:0]
+	mf.pending, mf.tried = false, gen
+	b, ok := t.bindingFor(pm.key)
+	if !ok {
+		return false
+	}
+	mf.b, mf.bound, mf.havePTCl = b, true, false
+	t.bound(&b)
+	return true
 }
 
 // Commit applies the events every Dissector of the default Group (made by
@@ -134,7 +136,18 @@ func (g *Group) Commit(now int64) {
 	t.unlock()
 }
 
-// commit applies and clears the staged events; t.mu is held.
+// commit applies and clears the staged events, and matches the media flows
+// that started in the epoch; t.mu is held.
+//
+// A flow is matched first against the calls as they were at its first
+// packet: as if every packet were committed as it came, so an epoch's
+// length does not decide the match. Matching after the whole epoch instead
+// lost flows whose stream a later message of the epoch replaced or ended
+// (the RTCP of an audio stream a T.38 re-INVITE then took over, say), and
+// more of them the longer the epochs. A flow that matches nothing then is
+// matched against the calls as the epoch left them: media often beats
+// the SDP that announces it by a few milliseconds. One that still matches
+// nothing, and never looked like media, is let go.
 func (g *Group) commit() {
 	t := g.t
 	g.mu.Lock()
@@ -145,12 +158,10 @@ func (g *Group) commit() {
 		}
 	}
 	g.mu.Unlock()
+	pend := g.takePending()
 	gen := t.gen.Load() + 1
 	defer t.gen.Store(gen)
-	defer g.matchPending(gen)
-	if len(refs) == 0 {
-		return
-	}
+
 	slices.SortStableFunc(refs, func(a, b stagedRef) int {
 		ea, eb := &a.d.log[a.i], &b.d.log[b.i]
 		if x, y := ea.kind == evEnded, eb.kind == evEnded; x != y {
@@ -167,8 +178,24 @@ func (g *Group) commit() {
 		}
 		return ea.key.Compare(eb.key)
 	})
+	// Flows before next are matched or wait in unmatched for the epoch's
+	// end.
+	next, unmatched := 0, pend[:0]
+	matchBefore := func(ordinal uint64) {
+		for ; next < len(pend) && pend[next].ordinal < ordinal; next++ {
+			if !t.matchAt(&pend[next], gen) {
+				unmatched = append(unmatched, pend[next])
+			}
+		}
+	}
 	for _, r := range refs {
 		e := &r.d.log[r.i]
+		if e.kind == evEnded {
+			// Flows end after the epoch's last packet.
+			matchBefore(math.MaxUint64)
+		} else {
+			matchBefore(e.ordinal)
+		}
 		switch e.kind {
 		case evMessage:
 			t.advance(e.at)
@@ -181,6 +208,15 @@ func (g *Group) commit() {
 			t.flowEnded(&e.b, e.key, e.app, &e.stats, e.at)
 		}
 	}
+	matchBefore(math.MaxUint64)
+	for i := range unmatched {
+		if !t.matchAt(&unmatched[i], gen) && unmatched[i].mf.unsure {
+			unmatched[i].mf.drop = true
+		}
+	}
+	clear(pend)
+	g.pend = pend[:0]
+
 	clear(refs)
 	g.staged = refs[:0]
 	g.mu.Lock()
