@@ -20,10 +20,10 @@
 //     the answers for a shared dnsinfo.Cache, which learns them when the
 //     pipeline commits it at an epoch end.
 //   - ServerNamer looks the flow's endpoints up in that cache when the flow
-//     starts (the answer precedes the connection) and sets Meta.ServerName;
-//     a flow that started nameless, in the epoch of its answer, is looked
-//     up again when it ends. It never inspects packets. Put it last in the
-//     dissector list.
+//     starts (the answer precedes the connection) and sets Meta.ServerName,
+//     and again when it ends, once the answers of the flow's own epoch are
+//     committed, for the name its client had when the flow began. It never
+//     inspects packets. Put it last in the dissector list.
 //
 // # Concurrency
 //

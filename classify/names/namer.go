@@ -11,12 +11,20 @@ import (
 // ServerNamer sets Meta.ServerName on every flow whose responder address a
 // DNS answer named before the flow started: the answer a client acts on
 // precedes its connection, and a name learned later would belong to a
-// later connection. It looks up when the flow starts, in the cache as the
-// last epoch commit left it. An answer from the flow's own epoch is not
-// committed yet, so a flow found nameless is looked up again when it ends,
-// by then committed; the cache still only accepts answers observed before
-// the flow's first packet. Place it last in the dissector list, after the
-// dissectors that set Meta fields of their own at flow start.
+// later connection.
+//
+// It looks up twice. When the flow starts, the cache is as the last epoch
+// commit left it, without the answers of the flow's own epoch: the flow
+// may find no name, or the name its client resolved for the address
+// before the one it acted on. When the flow ends, its epoch is committed,
+// and the cache, which keeps when each association began and the one it
+// replaced, answers for the flow's first packet as if it had seen every
+// answer as it came: that name wins when it is the client's own (exact).
+// Otherwise the first lookup's stands, because over a long flow the
+// client's entry may have been replaced twice or evicted, leaving only
+// another client's answer. So the epoch's length changes no name. Place
+// it last in the dissector list, after the dissectors that set Meta fields
+// of their own at flow start.
 type ServerNamer struct {
 	cache *dnsinfo.Cache
 	named atomic.Uint64
@@ -28,31 +36,39 @@ func NewServerNamer(cache *dnsinfo.Cache) *ServerNamer { return &ServerNamer{cac
 // Named is the number of flows that got a name.
 func (n *ServerNamer) Named() uint64 { return n.named.Load() }
 
-// Start names the flow. It asks for the flow (so End comes) only when it
-// found no name; Packet then declines at once. Meta is allocated only
-// when a name is found.
+// Start names the flow and asks for it, so that End comes; Packet then
+// declines at once. Meta is allocated only when a name is found.
 func (n *ServerNamer) Start(f *flow.Flow, _ *decode.Packet) bool {
 	if n.cache == nil {
 		return false
 	}
-	return !n.name(f)
+	if e, ok := n.cache.LookupEntry(f.Src().Addr(), f.Dst().Addr(), f.First); ok {
+		n.set(f, e.Name)
+	}
+	return true
 }
 
-func (n *ServerNamer) name(f *flow.Flow) bool {
-	name, ok := n.cache.Lookup(f.Src().Addr(), f.Dst().Addr(), f.First)
-	if ok {
-		f.MetaOrNew().ServerName = name
+func (n *ServerNamer) set(f *flow.Flow, name string) {
+	m := f.MetaOrNew()
+	if m.ServerName == "" {
 		n.named.Add(1)
 	}
-	return ok
+	m.ServerName = name
 }
 
 // Packet declines: the second lookup waits for End.
 func (n *ServerNamer) Packet(*flow.Flow, *decode.Packet, bool) bool { return false }
 
-// End looks up again a flow that started nameless.
+// End looks the flow up again, with its first epoch committed.
 func (n *ServerNamer) End(f *flow.Flow) {
-	if f.Meta == nil || f.Meta.ServerName == "" {
-		n.name(f)
+	if n.cache == nil {
+		return
+	}
+	e, ok := n.cache.LookupEntry(f.Src().Addr(), f.Dst().Addr(), f.First)
+	if !ok {
+		return
+	}
+	if e.Exact || f.Meta == nil || f.Meta.ServerName == "" {
+		n.set(f, e.Name)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
@@ -231,9 +232,38 @@ func TestWorkersAgree(t *testing.T) {
 	}
 }
 
+// TestEpochLengthAgrees replays captures with epochs of 100 ms up to
+// 10 s of packet time: every flow must get the same server name, since
+// the cache keeps when each answer arrived and a flow is named by the
+// answers that preceded its first packet, whichever epoch committed them.
+func TestEpochLengthAgrees(t *testing.T) {
+	for _, name := range []string{"mixed/teams.pcap", "mixed/sites.pcapng", "dns/dns-edns-ecs.pcap"} {
+		t.Run(name, func(t *testing.T) {
+			short := labelsEpochs(t, name, capture.Config{Workers: 2, EpochSpan: 100 * time.Millisecond})
+			for _, span := range []time.Duration{time.Second, 10 * time.Second} {
+				long := labelsEpochs(t, name, capture.Config{Workers: 2, EpochSpan: span, EpochPackets: 1 << 20})
+				if len(long) != len(short) {
+					t.Fatalf("%v epochs: %d labelled flows, 100 ms epochs %d", span, len(long), len(short))
+				}
+				for i := range short {
+					if !reflect.DeepEqual(short[i], long[i]) {
+						t.Errorf("%v epochs: %v -> %v: %+v, 100 ms epochs %+v", span, long[i].src, long[i].dst, long[i].meta, short[i].meta)
+					}
+				}
+			}
+		})
+	}
+}
+
 // labelsWith replays a capture over n workers and returns the labelled
 // flows in key order.
 func labelsWith(t *testing.T, name string, n int) []labelled {
+	t.Helper()
+	return labelsEpochs(t, name, capture.Config{Workers: n})
+}
+
+// labelsEpochs is labelsWith with the workers and epochs of pc.
+func labelsEpochs(t *testing.T, name string, pc capture.Config) []labelled {
 	t.Helper()
 	src, err := source.Open([]string{filepath.Join(pcapDir, name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
@@ -244,8 +274,10 @@ func labelsWith(t *testing.T, name string, n int) []labelled {
 	var mu sync.Mutex
 	var out []labelled
 	p, err := capture.New(capture.Config{
-		Table:   flow.DefaultConfig(),
-		Workers: n,
+		Table:        flow.DefaultConfig(),
+		Workers:      pc.Workers,
+		EpochPackets: pc.EpochPackets,
+		EpochSpan:    pc.EpochSpan,
 		Stages: func(int) capture.Stages {
 			return capture.Stages{
 				Dissectors: []capture.Dissector{NewTLS(TLSConfig{}), NewDNS(cache, DNSConfig{}), NewServerNamer(cache)},
