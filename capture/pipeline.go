@@ -89,8 +89,9 @@ type Config struct {
 	// of packet time has passed since its first packet, whichever comes
 	// first (defaults DefaultEpochPackets and DefaultEpochSpan). Idle
 	// flows end only at epoch boundaries, at the boundary's time, in
-	// every worker's table alike. Shorter epochs make a DNS answer or an
-	// SDP visible to other flows sooner; longer ones pause workers less.
+	// every worker's table alike. Shorter epochs end idle flows closer to
+	// their timeout and make a DNS answer or an SDP visible to other flows
+	// sooner; longer ones pause workers less.
 	EpochPackets int
 	EpochSpan    time.Duration
 }
@@ -105,10 +106,16 @@ type Shared interface {
 }
 
 // Epoch defaults: at line rate an epoch is a few milliseconds of work;
-// on a quiet link, a tenth of a second of traffic.
+// on a quiet link, a second of traffic, the live capture's tick. The span
+// only sets how soon idle flows end and shared state reaches other flows:
+// what a flow is matched or named with does not depend on it (see
+// sipcall's and names' commits). It is a cost, though: every epoch end
+// pauses the workers, and a contact center's few thousand packets a
+// second made 100 ms epochs of a few hundred packets, whose barriers took
+// a tenth of a replay's time.
 const (
 	DefaultEpochPackets = 4096
-	DefaultEpochSpan    = 100 * time.Millisecond
+	DefaultEpochSpan    = time.Second
 )
 
 // Stages are one worker's protocol dissectors and flow handler.
