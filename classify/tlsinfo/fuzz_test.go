@@ -44,8 +44,13 @@ func FuzzParseClientHello(f *testing.F) {
 		if err != nil {
 			return
 		}
-		h.AppendJA4(nil)
-		h.JA3()
+		// The cache, first sight and hit, answers what the hello computes.
+		fps := NewFingerprintCache(0)
+		for range 2 {
+			if got, want := fps.Of(&h), direct(&h); got != want {
+				t.Fatalf("cached fingerprints %+v, want %+v", got, want)
+			}
+		}
 		if h.End <= 0 || h.End > len(b) {
 			t.Fatalf("End %d outside input of %d bytes", h.End, len(b))
 		}
