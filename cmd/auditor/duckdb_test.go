@@ -1,70 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ccaudit/auditor/report/duckdbtest"
 )
-
-// duckdbScript runs SQL statements (a JSON array on stdin) in one DuckDB
-// connection and prints one JSON array of results per statement, or stops
-// at the first failing one with its index and error.
-const duckdbScript = `import { DuckDBInstance } from '@duckdb/node-api';
-const stmts = JSON.parse(await new Promise(r => { let s = ''; process.stdin.on('data', d => s += d); process.stdin.on('end', () => r(s)); }));
-const con = await (await DuckDBInstance.create(':memory:')).connect();
-const out = [];
-for (let i = 0; i < stmts.length; i++) {
-  try { out.push((await con.runAndReadAll(stmts[i])).getRowObjectsJson()); }
-  catch (e) { console.log(JSON.stringify({failed: i, error: String(e)})); process.exit(0); }
-}
-console.log(JSON.stringify({results: out}));
-`
-
-// duckdb runs statements in DuckDB through its Node.js bindings, the only
-// DuckDB this project's machines can install (npm). AUDITOR_DUCKDB_DIR
-// names a directory whose node_modules holds @duckdb/node-api; .ci/run
-// prepares one.
-func duckdb(t *testing.T, stmts []string) [][]map[string]any {
-	t.Helper()
-	dir := os.Getenv("AUDITOR_DUCKDB_DIR")
-	node, err := exec.LookPath("node")
-	if dir == "" || err != nil {
-		if os.Getenv("AUDITOR_E2E") == "require" {
-			t.Fatal("AUDITOR_DUCKDB_DIR or node missing, and AUDITOR_E2E=require")
-		}
-		t.Skip("DuckDB check skipped: set AUDITOR_DUCKDB_DIR to a directory with node_modules/@duckdb/node-api (see .ci/run)")
-	}
-	script, err := os.CreateTemp(dir, "auditor-test-*.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(script.Name())
-	script.WriteString(duckdbScript)
-	script.Close()
-	in, _ := json.Marshal(stmts)
-	cmd := exec.Command(node, script.Name())
-	cmd.Stdin = strings.NewReader(string(in))
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, out)
-	}
-	var res struct {
-		Results [][]map[string]any
-		Failed  *int
-		Error   string
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("DuckDB output: %v\n%s", err, out)
-	}
-	if res.Failed != nil {
-		t.Fatalf("DuckDB rejected statement %d: %s\n%s", *res.Failed, res.Error, stmts[*res.Failed])
-	}
-	return res.Results
-}
 
 var sqlBlock = regexp.MustCompile("(?s)```sql\n(.*?)```")
 
@@ -123,7 +67,7 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 		"SELECT count(*) AS n FROM '" + flat + "/findings.parquet' WHERE kind = 'blocked'",
 		"SELECT count(*) AS n FROM '" + flat + "/calls.parquet', unnest(media) AS t(m) WHERE m.packets > 0",
 	}
-	got := duckdb(t, checks)
+	got := duckdbtest.Query(t, checks)
 	if r := got[0]; len(r) != 1 || r[0]["t"] != "TIMESTAMP WITH TIME ZONE" || r[0]["n"] != "302" {
 		t.Errorf("flows.parquet types: %v", r)
 	}
@@ -161,6 +105,6 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 	if len(readme) < 8 || len(queries) < 10 {
 		t.Fatalf("found %d README and %d QUERIES.md statements: the extraction is broken", len(readme), len(queries))
 	}
-	duckdb(t, readme)
-	duckdb(t, queries)
+	duckdbtest.Query(t, readme)
+	duckdbtest.Query(t, queries)
 }
