@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // FuzzReadFlows feeds damaged files to the reader: it must return an error
@@ -30,15 +28,18 @@ func FuzzReadFlows(f *testing.F) {
 		}
 		// Rewrite in memory: Close's fsyncs would dominate the run.
 		var buf bytes.Buffer
-		opts, err := writerOptions(SchemaVersion, Options{})
+		opts, settings, err := writerOptions(SchemaVersion, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		pw := parquet.NewGenericWriter[FlowRow](&buf, opts...)
-		if _, err := pw.Write(rows); err != nil {
+		fw, err := newFlowWriter(&buf, opts, settings)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := pw.Close(); err != nil {
+		if err := fw.write(rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.close(); err != nil {
 			t.Fatal(err)
 		}
 		again, err := readTable[FlowRow](bytes.NewReader(buf.Bytes()), int64(buf.Len()), "rewrite", SchemaVersion)

@@ -63,6 +63,9 @@ func (w *wireWriter[T, W, PT]) write(rows []T) error {
 func (w *wireWriter[T, W, PT]) setKeyValueMetadata(k, v string) { w.pw.SetKeyValueMetadata(k, v) }
 func (w *wireWriter[T, W, PT]) close() error                    { return w.pw.Close() }
 
+// flowWire is flows.parquet's schema: flowWriter (flowcols.go) takes the
+// schema from an empty file parquet-go writes with it, and tests write
+// through it the reference file flowWriter's are compared with.
 type flowWire struct {
 	FirstSeen time.Time `parquet:"first_seen,timestamp(microsecond:utc),delta"`
 	LastSeen  time.Time `parquet:"last_seen,timestamp(microsecond:utc),delta"`

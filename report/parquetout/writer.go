@@ -105,7 +105,7 @@ type Writer = TableWriter[FlowRow]
 // whose file metadata names schema. A stale temporary file of the same name
 // (left by a killed process that had this pid) is truncated.
 func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], error) {
-	wopts, err := writerOptions(schema, opts)
+	wopts, settings, err := writerOptions(schema, opts)
 	if err != nil {
 		return nil, fmt.Errorf("parquet %s: %w", path, err)
 	}
@@ -114,11 +114,17 @@ func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], 
 	if err != nil {
 		return nil, fmt.Errorf("create parquet temp file: %w", err)
 	}
+	pw, err := newRowWriter[T](f, wopts, settings)
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("parquet %s: %w", path, err)
+	}
 	return &TableWriter[T]{
 		path:  path,
 		tmp:   tmp,
 		file:  f,
-		pw:    newRowWriter[T](f, wopts),
+		pw:    pw,
 		batch: make([]T, 0, batchRows),
 	}, nil
 }
@@ -130,9 +136,17 @@ type rowWriter[T any] interface {
 	close() error
 }
 
-// newRowWriter writes the auditor's tables through their wire form (see
-// wire.go) and any other row type as it is.
-func newRowWriter[T any](f *os.File, opts []parquet.WriterOption) rowWriter[T] {
+// tableSettings are the writer options the flows encoder (flowcols.go)
+// needs as values.
+type tableSettings struct {
+	codec        *zstdCodec
+	rowGroupRows int
+}
+
+// newRowWriter writes flows with the auditor's own encoder (flowcols.go),
+// its other tables through their wire form (see wire.go), and any other
+// row type as it is.
+func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSettings) (rowWriter[T], error) {
 	// The file's schema keeps the row type's name.
 	named := func(name string, wire any) []parquet.WriterOption {
 		return append(slices.Clip(opts), parquet.NewSchema(name, parquet.SchemaOf(wire)))
@@ -140,15 +154,19 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption) rowWriter[T] {
 	var w any
 	switch any(*new(T)).(type) {
 	case FlowRow:
-		w = &wireWriter[FlowRow, flowWire, *FlowRow]{pw: parquet.NewGenericWriter[flowWire](f, named("FlowRow", new(flowWire))...)}
+		fw, err := newFlowWriter(f, opts, s)
+		if err != nil {
+			return nil, err
+		}
+		w = fw
 	case FindingRow:
 		w = &wireWriter[FindingRow, findingWire, *FindingRow]{pw: parquet.NewGenericWriter[findingWire](f, named("FindingRow", new(findingWire))...)}
 	case CallRow:
 		w = &wireWriter[CallRow, callWire, *CallRow]{pw: parquet.NewGenericWriter[callWire](f, named("CallRow", new(callWire))...)}
 	default:
-		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}
+		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 	}
-	return w.(rowWriter[T])
+	return w.(rowWriter[T]), nil
 }
 
 // directWriter hands rows to parquet-go as they are.
@@ -161,10 +179,10 @@ func (w *directWriter[T]) write(rows []T) error {
 func (w *directWriter[T]) setKeyValueMetadata(k, v string) { w.pw.SetKeyValueMetadata(k, v) }
 func (w *directWriter[T]) close() error                    { return w.pw.Close() }
 
-func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) {
+func writerOptions(schema string, opts Options) ([]parquet.WriterOption, tableSettings, error) {
 	for k := range opts.Metadata {
 		if k == MetaSchema || k == MetaVersion || k == MetaCreatedBy {
-			return nil, fmt.Errorf("metadata key %q is reserved", k)
+			return nil, tableSettings{}, fmt.Errorf("metadata key %q is reserved", k)
 		}
 	}
 	level := opts.CompressionLevel
@@ -172,7 +190,7 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) 
 		level = DefaultCompressionLevel
 	}
 	if level < 1 || level > 22 {
-		return nil, fmt.Errorf("zstd compression level %d out of range 1-22", level)
+		return nil, tableSettings{}, fmt.Errorf("zstd compression level %d out of range 1-22", level)
 	}
 	rowGroup := opts.RowGroupRows
 	if rowGroup <= 0 {
@@ -188,7 +206,7 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) 
 	}
 	codec, err := newZstdCodec(zstd.EncoderLevelFromZstd(level))
 	if err != nil {
-		return nil, err
+		return nil, tableSettings{}, err
 	}
 	wopts := []parquet.WriterOption{
 		parquet.Compression(codec),
@@ -208,7 +226,7 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, error) 
 	for k, v := range opts.Metadata {
 		wopts = append(wopts, parquet.KeyValueMetadata(k, v))
 	}
-	return wopts, nil
+	return wopts, tableSettings{codec: codec, rowGroupRows: int(rowGroup)}, nil
 }
 
 // buildVersion is the main module's version, "(devel)" for a plain go

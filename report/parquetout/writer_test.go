@@ -608,26 +608,6 @@ func TestWriteAllocs(t *testing.T) {
 	}
 }
 
-// TestDuckDB checks that DuckDB, the tool analysts query flows.parquet
-// with, reads the timestamps as timestamps and the unknown optional values
-// as NULL. It runs only where the duckdb command is installed.
-func TestDuckDB(t *testing.T) {
-	duckdb, err := exec.LookPath("duckdb")
-	if err != nil {
-		t.Skip("duckdb not installed")
-	}
-	path := filepath.Join(t.TempDir(), "flows.parquet")
-	writeRows(t, path, Options{}, manyRows(t, 10))
-	query := fmt.Sprintf(`SELECT typeof(first_seen), count(*), count(verdict), min(first_seen) = TIMESTAMPTZ '2023-11-14 22:13:20.123456+00' FROM read_parquet('%s') GROUP BY 1`, path)
-	out, err := exec.Command(duckdb, "-csv", "-noheader", "-c", query).CombinedOutput()
-	if err != nil {
-		t.Fatalf("duckdb: %v\n%s", err, out)
-	}
-	if got, want := strings.TrimSpace(string(out)), "TIMESTAMP WITH TIME ZONE,10,5,true"; got != want {
-		t.Errorf("duckdb says %q, want %q", got, want)
-	}
-}
-
 func TestSetMetadataBeforeClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "flows.parquet")
 	w, err := Create(path, Options{})

@@ -1,0 +1,162 @@
+package parquetout
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/ccaudit/auditor/report/duckdbtest"
+)
+
+// writeParquetGo writes rows to path with parquet-go's own writer, the way
+// flows.parquet was written before flowWriter: the reference the encoder
+// is compared with.
+func writeParquetGo(tb testing.TB, path string, opts Options, rows []FlowRow) {
+	tb.Helper()
+	wopts, _, err := writerOptions(SchemaVersion, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	w := &wireWriter[FlowRow, flowWire, *FlowRow]{
+		pw: parquet.NewGenericWriter[flowWire](f, append(wopts, parquet.NewSchema("FlowRow", parquet.SchemaOf(new(flowWire))))...),
+	}
+	for i := 0; i < len(rows); i += batchRows {
+		if err := w.write(rows[i:min(i+batchRows, len(rows))]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// encoderCases are the row sets flowWriter is checked on: a replay's mix
+// over several row groups and pages; rows at the edges (every optional
+// column NULL, empty required strings, extreme counters); a column whose
+// distinct values pass dictionaryMaxBytes, so its pages fall back to plain
+// encoding mid row group; and no rows at all.
+func encoderCases(tb testing.TB) map[string][]FlowRow {
+	mix := benchFlows(45_000)
+	edges := manyRows(tb, 5)
+	edges[0] = FlowRow{FirstSeen: edges[0].FirstSeen, LastSeen: edges[0].LastSeen}
+	edges[1].PacketsOut, edges[1].BytesIn, edges[1].ICMPUnreach = math.MaxInt64, math.MinInt64, math.MaxInt32
+	edges[2].SrcPort, edges[2].VLAN = -1, math.MinInt32
+	wide := manyRows(tb, 24_000)
+	for i := range wide {
+		// 24,000 distinct 60-byte values: 1.5 MB of dictionary.
+		wide[i].History = fmt.Sprintf("%060d", i)
+		wide[i].SNI = strings.Repeat("x", i%50)
+	}
+	return map[string][]FlowRow{"replay mix": mix, "edges": edges, "dictionary past its bound": wide, "empty": nil}
+}
+
+// encoderOptions cut row groups of 20,000 rows: a full page of 16,384 and
+// a partial one each, and a partial row group at the end.
+var encoderOptions = Options{RowGroupRows: 20_000, Version: "test"}
+
+// TestFlowWriterMatchesParquetGo writes the same rows with flowWriter and
+// with parquet-go's writer: the files must hold the same rows, schema,
+// metadata and row groups, with the same statistics in every column chunk.
+func TestFlowWriterMatchesParquetGo(t *testing.T) {
+	for name, rows := range encoderCases(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			ours, theirs := filepath.Join(dir, "ours.parquet"), filepath.Join(dir, "theirs.parquet")
+			writeRows(t, ours, encoderOptions, rows)
+			writeParquetGo(t, theirs, encoderOptions, rows)
+
+			got, err := ReadFlows(ours)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(rows) {
+				t.Fatalf("%d rows read back, %d written", len(got), len(rows))
+			}
+			for i := range rows {
+				if !reflect.DeepEqual(got[i], rows[i]) {
+					t.Fatalf("row %d:\n got %+v\nwant %+v", i, got[i], rows[i])
+				}
+			}
+
+			a, b := openFile(t, ours), openFile(t, theirs)
+			if a.Schema().String() != b.Schema().String() {
+				t.Errorf("schema\n%s\nparquet-go's\n%s", a.Schema(), b.Schema())
+			}
+			ma, mb := a.Metadata(), b.Metadata()
+			if !reflect.DeepEqual(ma.KeyValueMetadata, mb.KeyValueMetadata) || ma.CreatedBy != mb.CreatedBy || ma.NumRows != mb.NumRows {
+				t.Errorf("metadata %v %q %d, parquet-go's %v %q %d", ma.KeyValueMetadata, ma.CreatedBy, ma.NumRows, mb.KeyValueMetadata, mb.CreatedBy, mb.NumRows)
+			}
+			if len(ma.RowGroups) != len(mb.RowGroups) {
+				t.Fatalf("%d row groups, parquet-go %d", len(ma.RowGroups), len(mb.RowGroups))
+			}
+			for g := range ma.RowGroups {
+				ra, rb := &ma.RowGroups[g], &mb.RowGroups[g]
+				if ra.NumRows != rb.NumRows {
+					t.Errorf("row group %d: %d rows, parquet-go %d", g, ra.NumRows, rb.NumRows)
+				}
+				for c := range ra.Columns {
+					ca, cb := &ra.Columns[c].MetaData, &rb.Columns[c].MetaData
+					sa, sb := ca.Statistics, cb.Statistics
+					if ca.NumValues != cb.NumValues || sa.NullCount != sb.NullCount ||
+						!bytes.Equal(sa.MinValue, sb.MinValue) || !bytes.Equal(sa.MaxValue, sb.MaxValue) {
+						t.Errorf("row group %d, %s: values %d nulls %d min %q max %q; parquet-go %d %d %q %q",
+							g, ca.PathInSchema[0], ca.NumValues, sa.NullCount, sa.MinValue, sa.MaxValue,
+							cb.NumValues, sb.NullCount, sb.MinValue, sb.MaxValue)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDuckDB checks with DuckDB, the tool analysts query flows.parquet
+// with, that the encoder's files hold what parquet-go's hold for the same
+// rows, value for value, and that timestamps read as timestamps and unset
+// optional values as NULL.
+func TestDuckDB(t *testing.T) {
+	var stmts []string
+	var names []string
+	dir := t.TempDir()
+	for name, rows := range encoderCases(t) {
+		if len(rows) == 0 {
+			continue
+		}
+		sub := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		os.Mkdir(sub, 0o755)
+		ours, theirs := filepath.Join(sub, "ours.parquet"), filepath.Join(sub, "theirs.parquet")
+		writeRows(t, ours, encoderOptions, rows)
+		writeParquetGo(t, theirs, encoderOptions, rows)
+		names = append(names, name)
+		stmts = append(stmts, fmt.Sprintf(`SELECT (SELECT count(*) FROM '%[1]s') AS n,
+			(SELECT count(*) FROM (SELECT * FROM '%[1]s' EXCEPT ALL SELECT * FROM '%[2]s')) AS only_ours,
+			(SELECT count(*) FROM (SELECT * FROM '%[2]s' EXCEPT ALL SELECT * FROM '%[1]s')) AS only_theirs`, ours, theirs))
+	}
+	path := filepath.Join(dir, "flows.parquet")
+	writeRows(t, path, Options{}, manyRows(t, 10))
+	stmts = append(stmts, fmt.Sprintf(`SELECT typeof(first_seen) AS t, count(*) AS n, count(verdict) AS v,
+		min(first_seen) = TIMESTAMPTZ '2023-11-14 22:13:20.123456+00' AS first FROM read_parquet('%s') GROUP BY 1`, path))
+
+	res := duckdbtest.Query(t, stmts)
+	for i, name := range names {
+		r := res[i][0]
+		if r["only_ours"] != "0" || r["only_theirs"] != "0" || r["n"] == "0" {
+			t.Errorf("%s: DuckDB finds %v rows, %v only in the encoder's file and %v only in parquet-go's", name, r["n"], r["only_ours"], r["only_theirs"])
+		}
+	}
+	r := res[len(names)][0]
+	if r["t"] != "TIMESTAMP WITH TIME ZONE" || r["n"] != "10" || r["v"] != "5" || r["first"] != true {
+		t.Errorf("DuckDB reads %v, want TIMESTAMP WITH TIME ZONE, 10 rows, 5 verdicts, the first time", r)
+	}
+}
