@@ -391,18 +391,23 @@ func (p *chunkPages) write(w *flowWriter, c flowColumn, dict *chunkPages) (forma
 	return cc, nil
 }
 
-// int64Column is a required INT64 column (counters, and timestamps in
-// microseconds), plain or delta encoded.
-type int64Column struct {
+// intColumn is a required INT32 or INT64 column (ports and counters, and
+// timestamps in microseconds), plain or delta encoded.
+type intColumn[T int32 | int64] struct {
 	col     string
 	delta   bool
-	vals    []int64 // the page being filled
-	lo, hi  int64
+	vals    []T // the page being filled
+	lo, hi  T
 	started bool
 	pages   chunkPages
 }
 
-func (c *int64Column) add(v int64) {
+type (
+	int32Column = intColumn[int32]
+	int64Column = intColumn[int64]
+)
+
+func (c *intColumn[T]) add(v T) {
 	switch {
 	case !c.started:
 		c.lo, c.hi, c.started = v, v, true
@@ -413,24 +418,45 @@ func (c *int64Column) add(v int64) {
 	}
 	c.vals = append(c.vals, v)
 }
-func (c *int64Column) name() string          { return c.col }
-func (c *int64Column) physical() format.Type { return format.Int64 }
 
-func (c *int64Column) flushPage(w *flowWriter) error {
+func (c *intColumn[T]) name() string { return c.col }
+
+func (c *intColumn[T]) physical() format.Type {
+	if _, ok := any(c.vals).([]int32); ok {
+		return format.Int32
+	}
+	return format.Int64
+}
+
+// appendPlain appends v in PLAIN encoding: little-endian, 4 or 8 bytes.
+func appendPlain[T int32 | int64](dst []byte, v T) []byte {
+	if _, ok := any(v).(int32); ok {
+		return binary.LittleEndian.AppendUint32(dst, uint32(v))
+	}
+	return binary.LittleEndian.AppendUint64(dst, uint64(v))
+}
+
+func (c *intColumn[T]) flushPage(w *flowWriter) error {
 	if len(c.vals) == 0 {
 		return nil
 	}
 	enc := format.Plain
+	w.page = w.page[:0]
 	if c.delta {
-		var err error
 		enc = format.DeltaBinaryPacked
-		if w.page, err = new(delta.BinaryPackedEncoding).EncodeInt64(w.page[:0], c.vals); err != nil {
+		var err error
+		switch vals := any(c.vals).(type) {
+		case []int32:
+			w.page, err = new(delta.BinaryPackedEncoding).EncodeInt32(w.page, vals)
+		case []int64:
+			w.page, err = new(delta.BinaryPackedEncoding).EncodeInt64(w.page, vals)
+		}
+		if err != nil {
 			return err
 		}
 	} else {
-		w.page = w.page[:0]
 		for _, v := range c.vals {
-			w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
+			w.page = appendPlain(w.page, v)
 		}
 	}
 	n := len(c.vals)
@@ -438,67 +464,11 @@ func (c *int64Column) flushPage(w *flowWriter) error {
 	return c.pages.addDataPage(w, w.page, n, 0, enc)
 }
 
-func (c *int64Column) chunk(w *flowWriter) (format.ColumnChunk, error) {
+func (c *intColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
 	cc, err := c.pages.write(w, c, nil)
 	if c.started {
-		cc.MetaData.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(c.lo))
-		cc.MetaData.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(c.hi))
-	}
-	c.started = false
-	return cc, err
-}
-
-// int32Column is a required INT32 column, plain or delta encoded.
-type int32Column struct {
-	col     string
-	delta   bool
-	vals    []int32 // the page being filled
-	lo, hi  int32
-	started bool
-	pages   chunkPages
-}
-
-func (c *int32Column) add(v int32) {
-	switch {
-	case !c.started:
-		c.lo, c.hi, c.started = v, v, true
-	case v < c.lo:
-		c.lo = v
-	case v > c.hi:
-		c.hi = v
-	}
-	c.vals = append(c.vals, v)
-}
-func (c *int32Column) name() string          { return c.col }
-func (c *int32Column) physical() format.Type { return format.Int32 }
-
-func (c *int32Column) flushPage(w *flowWriter) error {
-	if len(c.vals) == 0 {
-		return nil
-	}
-	enc := format.Plain
-	if c.delta {
-		var err error
-		enc = format.DeltaBinaryPacked
-		if w.page, err = new(delta.BinaryPackedEncoding).EncodeInt32(w.page[:0], c.vals); err != nil {
-			return err
-		}
-	} else {
-		w.page = w.page[:0]
-		for _, v := range c.vals {
-			w.page = binary.LittleEndian.AppendUint32(w.page, uint32(v))
-		}
-	}
-	n := len(c.vals)
-	c.vals = c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, 0, enc)
-}
-
-func (c *int32Column) chunk(w *flowWriter) (format.ColumnChunk, error) {
-	cc, err := c.pages.write(w, c, nil)
-	if c.started {
-		cc.MetaData.Statistics.MinValue = binary.LittleEndian.AppendUint32(nil, uint32(c.lo))
-		cc.MetaData.Statistics.MaxValue = binary.LittleEndian.AppendUint32(nil, uint32(c.hi))
+		cc.MetaData.Statistics.MinValue = appendPlain(nil, c.lo)
+		cc.MetaData.Statistics.MaxValue = appendPlain(nil, c.hi)
 	}
 	c.started = false
 	return cc, err
