@@ -3,6 +3,7 @@ package sipcall
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -272,16 +273,22 @@ func TestCaptureDetails(t *testing.T) {
 	})
 }
 
+// agreementCaptures are the captures replayed in different ways that must
+// agree: a generated one with every kind of call, and three real ones.
+func agreementCaptures(t *testing.T) []string {
+	busy, _ := generate(t, map[synth.Scenario]int{
+		synth.SIPUDP: 40, synth.SIPTCP: 10, synth.SIPReinvite: 10, synth.SIPHold: 10, synth.SIPT38: 10,
+		synth.SIPEarlyMedia: 10, synth.SIPIPv6: 5, synth.SIPCancel: 5, synth.SIPFailure: 5,
+	})
+	return []string{busy, pcap("sip.pcap"), pcap("rtp_rtcp_sip_ipv4_udp.pcap"), pcap("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap")}
+}
+
 // TestWorkersAgree shards the same captures over one, two and three
 // workers: calls, their media statistics and every flow's labels must be
 // identical, since signalling and its media land on different workers and
 // the tracker applies what each saw in capture order at epoch ends.
 func TestWorkersAgree(t *testing.T) {
-	busy, _ := generate(t, map[synth.Scenario]int{
-		synth.SIPUDP: 40, synth.SIPTCP: 10, synth.SIPReinvite: 10, synth.SIPHold: 10, synth.SIPT38: 5,
-		synth.SIPEarlyMedia: 10, synth.SIPIPv6: 5, synth.SIPCancel: 5, synth.SIPFailure: 5,
-	})
-	for _, path := range []string{busy, pcap("sip.pcap"), pcap("rtp_rtcp_sip_ipv4_udp.pcap"), pcap("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap")} {
+	for _, path := range agreementCaptures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			one := replayWorkers(t, Config{}, 1, path)
 			if len(one.calls) == 0 {
@@ -292,15 +299,7 @@ func TestWorkersAgree(t *testing.T) {
 				if !reflect.DeepEqual(callsByID(one.calls), callsByID(many.calls)) {
 					t.Errorf("%d workers: call records differ from one worker's", n)
 				}
-				a, b := flowsByKey(one.flows), flowsByKey(many.flows)
-				if len(a) != len(b) {
-					t.Fatalf("%d workers: %d flows, one worker %d", n, len(b), len(a))
-				}
-				for i := range a {
-					if a[i] != b[i] {
-						t.Errorf("%d workers: flow %v: %+v, one worker %+v", n, a[i].key, b[i], a[i])
-					}
-				}
+				sameFlows(t, fmt.Sprintf("%d workers", n), "one worker", many.flows, one.flows)
 			}
 		})
 	}
@@ -313,11 +312,7 @@ func TestWorkersAgree(t *testing.T) {
 // records are not compared: a call ends at the first commit after its
 // time is up, so its end time moves with the epochs.
 func TestEpochLengthAgrees(t *testing.T) {
-	busy, _ := generate(t, map[synth.Scenario]int{
-		synth.SIPUDP: 40, synth.SIPTCP: 10, synth.SIPReinvite: 10, synth.SIPHold: 10, synth.SIPT38: 10,
-		synth.SIPEarlyMedia: 10, synth.SIPIPv6: 5, synth.SIPCancel: 5, synth.SIPFailure: 5,
-	})
-	for _, path := range []string{busy, pcap("sip.pcap"), pcap("rtp_rtcp_sip_ipv4_udp.pcap"), pcap("FAX-Call-t38-CA-TDM-SIP-FB-1.pcap")} {
+	for _, path := range agreementCaptures(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			short := replayEpochs(t, Config{}, capture.Config{Workers: 2, EpochSpan: 100 * time.Millisecond}, path)
 			if short.negotiated("rtp") == 0 {
@@ -325,17 +320,24 @@ func TestEpochLengthAgrees(t *testing.T) {
 			}
 			for _, span := range []time.Duration{time.Second, 10 * time.Second} {
 				long := replayEpochs(t, Config{}, capture.Config{Workers: 2, EpochSpan: span, EpochPackets: 1 << 20}, path)
-				a, b := flowsByKey(short.flows), flowsByKey(long.flows)
-				if len(a) != len(b) {
-					t.Fatalf("%v epochs: %d flows, 100 ms epochs %d", span, len(b), len(a))
-				}
-				for i := range a {
-					if a[i] != b[i] {
-						t.Errorf("%v epochs: flow %v: %+v, 100 ms epochs %+v", span, a[i].key, b[i], a[i])
-					}
-				}
+				sameFlows(t, fmt.Sprintf("%v epochs", span), "100 ms epochs", long.flows, short.flows)
 			}
 		})
+	}
+}
+
+// sameFlows fails t unless got and want label the same flows alike; what
+// and than name the two replays.
+func sameFlows(t *testing.T, what, than string, got, want []endedFlow) {
+	t.Helper()
+	a, b := flowsByKey(want), flowsByKey(got)
+	if len(a) != len(b) {
+		t.Fatalf("%s: %d flows, %s %d", what, len(b), than, len(a))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("%s: flow %v: %+v, %s %+v", what, a[i].key, b[i], than, a[i])
+		}
 	}
 }
 

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// specHello is the worked example of FoxIO-LLC/ja4 JA4.md.
+// specHello is the worked example of FoxIO-LLC/ja4 JA4.md, with a GREASE
+// cipher first, supported groups and point formats (which JA4 ignores).
 func specHello(t *testing.T) *ClientHello {
 	t.Helper()
 	return &ClientHello{

@@ -26,16 +26,7 @@ func hexU16s(t *testing.T, list string) []uint16 {
 // The worked example of FoxIO-LLC/ja4 technical_details/JA4.md: the
 // fingerprint, its raw form, and the hash without signature algorithms.
 func TestJA4SpecExample(t *testing.T) {
-	h := &ClientHello{
-		LegacyVersion:       VersionTLS12,
-		SupportedVersions:   []uint16{0x2a2a, VersionTLS13, VersionTLS12},
-		HasSNI:              true,
-		ALPN:                [][]byte{[]byte("h2"), []byte("http/1.1")},
-		CipherSuites:        hexU16s(t, "1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,0035"),
-		Extensions:          hexU16s(t, "001b,0000,0033,0010,4469,0017,002d,000d,0005,0023,0012,002b,ff01,000b,000a,0015"),
-		SignatureAlgorithms: hexU16s(t, "0403,0804,0401,0503,0805,0501,0806,0601"),
-	}
-	h.CipherSuites = append([]uint16{0x0a0a}, h.CipherSuites...) // GREASE must not count
+	h := specHello(t) // its GREASE cipher must not count
 	if got, want := h.JA4(), "t13d1516h2_8daaf6152771_e5627efa2ab1"; got != want {
 		t.Errorf("JA4 %s, want %s", got, want)
 	}
