@@ -23,11 +23,10 @@ import (
 // optional column (see wire.go), and keeps a row group's values before
 // encoding them. flowWriter appends each field to a typed column, looks
 // dictionary values up as the row comes, and encodes and compresses a page
-// as soon as its rows are in. On the benchmark replay that took the
-// Parquet writer's goroutine from about 0.26 to 0.14 s of CPU and the
-// replay from 1.11 to 1.06 s (CPU 2.01 -> 1.89 s; 10 of 10 interleaved
-// pairs). The rest is the work itself: a lookup or a copy for each of five
-// million values, and the compression.
+// as soon as its rows are in. That took the benchmark replay from 1.11 to
+// 1.06 s (CPU 2.01 -> 1.89 s; 10 of 10 interleaved pairs). What is left
+// is the work itself: a lookup or a copy for each of five million values,
+// and the compression.
 //
 // The files are what parquet-go wrote. The schema, column orders, format
 // version, created_by and key/value metadata come from the footer of an
