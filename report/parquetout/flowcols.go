@@ -70,6 +70,9 @@ type flowWriter struct {
 type flowColumn interface {
 	name() string
 	physical() format.Type
+	// encode sets the column's encoding and nullability from its schema
+	// field; false if the column cannot have them.
+	encode(optional, dict, delta bool) bool
 	// flushPage encodes the rows added since the last page as a data
 	// page, compressed and kept in the column's chunk.
 	flushPage(w *flowWriter) error
@@ -80,38 +83,32 @@ type flowColumn interface {
 
 func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*flowWriter, error) {
 	w := &flowWriter{out: bufio.NewWriterSize(f, 1<<20), codec: s.codec, maxGroup: s.rowGroupRows}
-	w.firstSeen = int64Column{col: "first_seen", delta: true}
-	w.lastSeen = int64Column{col: "last_seen", delta: true}
-	w.proto = stringColumn{col: "proto", dict: true}
-	w.srcIP = stringColumn{col: "src_ip", dict: true}
-	w.srcPort = int32Column{col: "src_port", delta: true}
-	w.dstIP = stringColumn{col: "dst_ip", dict: true}
-	w.dstPort = int32Column{col: "dst_port"}
-	w.packetsOut = int64Column{col: "packets_out"}
-	w.bytesOut = int64Column{col: "bytes_out"}
-	w.packetsIn = int64Column{col: "packets_in"}
-	w.bytesIn = int64Column{col: "bytes_in"}
-	w.payOut = int64Column{col: "payload_out"}
-	w.payIn = int64Column{col: "payload_in"}
-	w.state = stringColumn{col: "state", dict: true}
-	w.history = stringColumn{col: "history", dict: true}
-	w.vlan = int32Column{col: "vlan", delta: true}
-	w.communityID = stringColumn{col: "community_id"}
-	w.endReason = stringColumn{col: "end_reason", dict: true}
-	w.icmpUnreach = int32Column{col: "icmp_unreach", delta: true}
-	optDict := func(name string) stringColumn { return stringColumn{col: name, dict: true, optional: true} }
-	w.app, w.verdict, w.vendor, w.entryID = optDict("app"), optDict("verdict"), optDict("vendor"), optDict("entry_id")
-	w.reason, w.classifiedBy, w.fromRole, w.toRole = optDict("reason"), optDict("classified_by"), optDict("from_role"), optDict("to_role")
-	w.sni, w.serverName, w.alpn, w.tlsVersion = optDict("sni"), optDict("server_name"), optDict("alpn"), optDict("tls_version")
-	w.ja4, w.ja3 = optDict("ja4"), optDict("ja3")
-	w.callID = stringColumn{col: "call_id", optional: true}
-	w.sensor = optDict("sensor")
+	// The columns' encodings and nullability are flowWire's tags, set by
+	// takeFooter.
+	w.firstSeen, w.lastSeen = int64Column{col: "first_seen"}, int64Column{col: "last_seen"}
+	w.proto, w.srcIP, w.dstIP = stringColumn{col: "proto"}, stringColumn{col: "src_ip"}, stringColumn{col: "dst_ip"}
+	w.srcPort, w.dstPort = int32Column{col: "src_port"}, int32Column{col: "dst_port"}
+	w.packetsOut, w.bytesOut = int64Column{col: "packets_out"}, int64Column{col: "bytes_out"}
+	w.packetsIn, w.bytesIn = int64Column{col: "packets_in"}, int64Column{col: "bytes_in"}
+	w.payOut, w.payIn = int64Column{col: "payload_out"}, int64Column{col: "payload_in"}
+	w.state, w.history = stringColumn{col: "state"}, stringColumn{col: "history"}
+	w.vlan, w.icmpUnreach = int32Column{col: "vlan"}, int32Column{col: "icmp_unreach"}
+	w.communityID, w.endReason = stringColumn{col: "community_id"}, stringColumn{col: "end_reason"}
+	w.app, w.verdict, w.vendor = stringColumn{col: "app"}, stringColumn{col: "verdict"}, stringColumn{col: "vendor"}
+	w.entryID, w.reason = stringColumn{col: "entry_id"}, stringColumn{col: "reason"}
+	w.classifiedBy, w.fromRole, w.toRole = stringColumn{col: "classified_by"}, stringColumn{col: "from_role"}, stringColumn{col: "to_role"}
+	w.sni, w.serverName, w.alpn = stringColumn{col: "sni"}, stringColumn{col: "server_name"}, stringColumn{col: "alpn"}
+	w.tlsVersion, w.ja4, w.ja3 = stringColumn{col: "tls_version"}, stringColumn{col: "ja4"}, stringColumn{col: "ja3"}
+	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
 	w.cols = []flowColumn{
 		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
 		&w.packetsOut, &w.bytesOut, &w.packetsIn, &w.bytesIn, &w.payOut, &w.payIn,
 		&w.state, &w.history, &w.vlan, &w.communityID, &w.endReason, &w.icmpUnreach,
 		&w.app, &w.verdict, &w.vendor, &w.entryID, &w.reason, &w.classifiedBy, &w.fromRole, &w.toRole,
 		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
+	}
+	if err := w.takeFooter(opts); err != nil {
+		return nil, err
 	}
 	// The pages' buffers are sized once: grown by doubling, each step
 	// was fresh memory to fault in.
@@ -130,9 +127,7 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 			}
 		}
 	}
-	if err := w.takeFooter(opts); err != nil {
-		return nil, err
-	}
+
 	if _, err := w.out.WriteString("PAR1"); err != nil {
 		return nil, err
 	}
@@ -141,7 +136,9 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 }
 
 // takeFooter fills w.meta from the footer of an empty file that
-// parquet-go writes with opts, and checks that its columns are w's.
+// parquet-go writes with opts, checks that its columns are w's, and gives
+// each column the encoding and nullability of flowWire's tags: the one
+// place flows.parquet's columns are declared.
 func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 	var buf bytes.Buffer
 	pw := parquet.NewGenericWriter[flowWire](&buf, append(slices.Clip(opts), parquet.NewSchema("FlowRow", parquet.SchemaOf(new(flowWire))))...)
@@ -161,12 +158,23 @@ func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 		ColumnOrders:     slices.Clone(md.ColumnOrders),
 	}
 	leaves := w.meta.Schema[1:]
-	if len(leaves) != len(w.cols) {
+	// The encodings are not in a file's schema, only in its chunks: they
+	// come from the struct's tags.
+	fields := parquet.SchemaOf(new(flowWire)).Fields()
+	if len(leaves) != len(w.cols) || len(fields) != len(w.cols) {
 		return fmt.Errorf("flows schema: %d columns, the encoder has %d", len(leaves), len(w.cols))
 	}
 	for i, c := range w.cols {
-		if typ, ok := leaves[i].Type.Get(); leaves[i].Name != c.name() || !ok || typ != c.physical() {
+		if typ, ok := leaves[i].Type.Get(); leaves[i].Name != c.name() || fields[i].Name() != c.name() || !ok || typ != c.physical() {
 			return fmt.Errorf("flows schema: column %d is %s, the encoder's is %s", i, leaves[i].Name, c.name())
+		}
+		var dict, delta bool
+		if enc := fields[i].Encoding(); enc != nil {
+			dict = enc.Encoding() == format.RLEDictionary || enc.Encoding() == format.PlainDictionary
+			delta = enc.Encoding() == format.DeltaBinaryPacked
+		}
+		if !c.encode(fields[i].Optional(), dict, delta) {
+			return fmt.Errorf("flows schema: column %s: the encoder cannot write its encoding", c.name())
 		}
 	}
 	return nil
@@ -420,6 +428,11 @@ func (c *intColumn[T]) add(v T) {
 
 func (c *intColumn[T]) name() string { return c.col }
 
+func (c *intColumn[T]) encode(optional, dict, delta bool) bool {
+	c.delta = delta
+	return !optional && !dict
+}
+
 func (c *intColumn[T]) physical() format.Type {
 	if _, ok := any(c.vals).([]int32); ok {
 		return format.Int32
@@ -504,7 +517,13 @@ type stringColumn struct {
 	nonNull []int32 // scratch: a page's indexes without the NULLs
 }
 
-func (c *stringColumn) name() string          { return c.col }
+func (c *stringColumn) name() string { return c.col }
+
+func (c *stringColumn) encode(optional, dict, delta bool) bool {
+	c.optional, c.dict = optional, dict
+	return !delta
+}
+
 func (c *stringColumn) physical() format.Type { return format.ByteArray }
 
 func (c *stringColumn) add(v string) {
