@@ -212,9 +212,9 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, tableSe
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(rowGroup),
 		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
-		// Min and max per page are still written to the column index,
-		// and per row group to the column chunk, which is what readers
-		// prune with. Repeating them in every page header made
+		// Min and max per page are still written to the column index
+		// (by parquet-go: the flows encoder writes none), and per row
+		// group to the column chunk, which is what readers prune with. Repeating them in every page header made
 		// parquet-go compute them twice, looking every value of a
 		// dictionary page up and comparing strings: 7% of writing.
 		parquet.DataPageStatistics(false),
