@@ -58,6 +58,10 @@
 // strings are dictionary encoded, the times delta encoded and every column
 // is zstd compressed, so a repeated value costs a few bits per row.
 //
+// flows.parquet, the one table written at packet rate, is encoded by the
+// package's own column encoder, whose files hold what parquet-go writes for
+// the same rows (see flowcols.go); the other tables go through parquet-go.
+//
 // # Adding a table
 //
 // A new table is a row struct with parquet tags, a schema name constant and
