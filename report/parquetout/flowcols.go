@@ -63,7 +63,7 @@ type flowWriter struct {
 
 	cols []flowColumn // in schema order
 
-	page, comp, hdr []byte // scratch
+	page, comp []byte // scratch: a page being encoded, compressed
 }
 
 // flowColumn is one column of flows.parquet.
