@@ -77,18 +77,7 @@ func TestFlowWriterMatchesParquetGo(t *testing.T) {
 			writeRows(t, ours, encoderOptions, rows)
 			writeParquetGo(t, theirs, encoderOptions, rows)
 
-			got, err := ReadFlows(ours)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(rows) {
-				t.Fatalf("%d rows read back, %d written", len(got), len(rows))
-			}
-			for i := range rows {
-				if !reflect.DeepEqual(got[i], rows[i]) {
-					t.Fatalf("row %d:\n got %+v\nwant %+v", i, got[i], rows[i])
-				}
-			}
+			readsBack(t, ours, rows)
 
 			a, b := openFile(t, ours), openFile(t, theirs)
 			if a.Schema().String() != b.Schema().String() {

@@ -46,6 +46,23 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 	return rows
 }
 
+// readsBack fails t unless the flows file at path holds want, row for row.
+func readsBack(t *testing.T, path string, want []FlowRow) {
+	t.Helper()
+	got, err := ReadFlows(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("row %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
+
 func writeRows(tb testing.TB, path string, opts Options, rows []FlowRow) {
 	tb.Helper()
 	w, err := Create(path, opts)
@@ -85,18 +102,7 @@ func TestRoundTrip(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "flows.parquet")
 			want := manyRows(t, tt.rows)
 			writeRows(t, path, Options{RowGroupRows: tt.rowGroup}, want)
-			got, err := ReadFlows(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(want) {
-				t.Fatalf("read %d rows, wrote %d", len(got), len(want))
-			}
-			for i := range want {
-				if !reflect.DeepEqual(got[i], want[i]) {
-					t.Fatalf("row %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
-				}
-			}
+			readsBack(t, path, want)
 			if n := len(openFile(t, path).RowGroups()); n != tt.wantGroup {
 				t.Errorf("%d row groups, want %d", n, tt.wantGroup)
 			}
