@@ -119,3 +119,86 @@ func TestAllowedPairsShape(t *testing.T) {
 		t.Fatalf("allowedPairs:\n got %q\nwant %q", got, want)
 	}
 }
+
+// allows reports whether an entry of vendor lets a host of role from open a
+// flow to a host of role to on proto/port, as the verdict engine reads
+// entries: From opens to To, or either side for a both-ways entry.
+func allows(ix *Index, vendor, from, to string, proto uint8, port uint16) bool {
+	for _, e := range ix.LookupVendor(vendor, proto, port, nil) {
+		if e.From.Has(from) && e.To.Has(to) {
+			return true
+		}
+		if e.Direction == BothWays && e.From.Has(to) && e.To.Has(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// The pairs the review of multi-role entries settled, each against the
+// document's words (docs/catalog-review.md): what the diagrams draw stays
+// allowed, the pairs a broad role list implied are not.
+func TestReviewedPairs(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(c.Entries())
+	const g, s, im = "genesys-pureconnect", "sinch-contact-center", "imagicle-ucx"
+	for _, tc := range []struct {
+		vendor, from, to string
+		proto            uint8
+		port             uint16
+		want             bool
+		why              string
+	}{
+		{g, "ip-phone", "sip-proxy", protoUDP, 5060, true, "IP phone ↔ Interaction SIP Proxy: SIP TCP/UDP 5060"},
+		{g, "sip-proxy", "ip-phone", protoUDP, 5060, true, "double arrow"},
+		{g, "ip-phone", "cic-server", protoUDP, 5060, true, "IP phone ↔ CIC Servers SIP TCP/UDP 5060 (Speech Recognition, VoiceXML)"},
+		{g, "ip-phone", "sip-gateway", protoUDP, 5060, true, "IP phone ↔ Any SIP Gateway: SIP TCP/UDP 5060"},
+		{g, "sip-gateway", "cic-server", protoTCP, 5060, true, "All SIP gateways ↔ SIP TCP/UDP 5060"},
+		{g, "ip-phone", "ip-phone", protoUDP, 5060, false, "no diagram draws phone to phone"},
+		{g, "sip-gateway", "sip-proxy", protoUDP, 5060, false, "the SIP Proxy meets the Edge gateway on 5058/5059 only"},
+		{g, "sip-proxy", "edge", protoUDP, 5058, true, "SIP (on Edge Gateway) TCP/UDP 5058"},
+		{g, "cic-server", "cic-server", protoUDP, 5060, false, "no CIC to CIC SIP"},
+		{g, "ip-phone", "sip-bridge", protoUDP, 5060, false, "the SIP Bridge is drawn with the soft phone only"},
+		{g, "soft-phone", "sip-bridge", protoUDP, 5060, true, "IP Soft phone ↔ Interaction SIP Bridge"},
+		{g, "exchange-server", "cic-server", protoUDP, 5060, true, "Exchange ← SIP TCP/UDP 5060 (Mail Server Integration)"},
+		{g, "exchange-server", "ip-phone", protoUDP, 5060, false, "Exchange is drawn with the CIC servers only"},
+		{g, "ip-phone", "cic-server", protoTCP, 5061, false, "IP phones reach the CIC servers on 5060 and 8060 only"},
+		{g, "soft-phone", "cic-server", protoTCP, 5061, true, "soft phone → CIC TLS/TCP 5061"},
+		{g, "sip-gateway", "cic-server", protoUDP, 8060, false, "8060 is the stations' port"},
+		{g, "ip-phone", "cic-server", protoUDP, 8060, true, "IP phone ↔ CIC SIP TCP/UDP 8060"},
+		{g, "sip-proxy", "sip-proxy", protoTCP, 8088, false, "Provision from Proxy: phone → proxy → CIC"},
+		{g, "sip-proxy", "cic-server", protoTCP, 8088, true, "Interaction SIP Proxy → CIC Servers HTTP (Provisioning) TCP 8088"},
+		{g, "workstation", "recording-storage", protoTCP, 445, false, "change log 12-March-2018 removed SMB to recording storage from workstations"},
+		{g, "irrcs", "recording-storage", protoTCP, 445, true, "IRRCS → Recording storage SMB TCP 445"},
+		{g, "cic-server", "cic-server", protoTCP, 445, false, "no CIC to CIC SMB"},
+		{g, "cic-server", "cic-server", protoTCP, 389, false, "LDAP is drawn between CIC and AD / LDAP server, LDS between IWP and CIC"},
+		{g, "iwp-server", "cic-server", protoTCP, 389, true, "IWP ↔ LDS TCP 389"},
+		{g, "cic-server", "irrcs", protoTCP, 8106, true, "CIC ↔ IRRCS 8106 (change log 22-June-2017: bidirectional)"},
+		{g, "irrcs", "iwp-server", protoTCP, 8106, false, "IWP → IRRCS is one-way"},
+		{g, "cic-server", "ccs", protoTCP, 3633, false, "← Switchover TCP 3633: the CCS opens it"},
+		{g, "ccs", "cic-server", protoTCP, 3633, true, "← Switchover TCP 3633"},
+		{g, "ccs", "ossm", protoTCP, 3952, false, "only workstations reach the OSSM on 3952"},
+		{g, "workstation", "ossm", protoTCP, 3952, true, "Workstation ↔ OSSM IceLib Client Communications TCP TLS 3952"},
+		{g, "reverse-proxy", "ossm", protoTCP, 8018, false, "the reverse proxy is drawn with the CIC servers only"},
+		{g, "asr-server", "cic-server", protoTCP, 5597, false, "the speech diagrams draw Notifier from the media server"},
+		{g, "media-server", "cic-server", protoTCP, 5597, true, "Interaction Media Server → CIC Notifier TCP SSL 5597"},
+		{s, "pstn-gateway", "workstation", protoUDP, 5004, false, "calls via a PSTN gateway consume ports on a MRS server"},
+		{s, "mrs", "workstation", protoUDP, 5004, true, "relaying all voice streams to a MRS server"},
+		{s, "pstn-gateway", "mrs", protoUDP, 8000, true, "calls going via a PSTN gateway are consuming ports on a MRS server"},
+		{s, "cc-server", "mrs", protoUDP, 8000, false, "the document names CDT and PSTN gateway as MRS media peers"},
+		{im, "ucx-server", "call-manager", protoUDP, 5060, true, "Interactions with the Calling Platform: SIP IN/OUT UDP 5060"},
+		// UDP 5060 to a voice gateway is inside the RTP/T.38 "UDP > 1024" range, so the SIP
+		// narrowing shows on the TCP ports.
+		{im, "ucx-server", "voice-gateway", protoTCP, 5062, false, "the voice gateways' table lists HTTP and RTP/T.38 only"},
+		{im, "voice-gateway", "ucx-server", protoTCP, 1720, false, "H.323 is stated with the Calling Platform"},
+		{im, "call-manager", "ucx-server", protoTCP, 1720, true, "H.323 IN/OUT TCP 1720"},
+		{im, "voice-gateway", "ucx-server", protoUDP, 5000, true, "RTP/T.38 IN/OUT with IP phones and other telephony devices"},
+	} {
+		if got := allows(ix, tc.vendor, tc.from, tc.to, tc.proto, tc.port); got != tc.want {
+			t.Errorf("%s %s -> %s %d/%d: allowed %v, want %v (%s)", tc.vendor, tc.from, tc.to, tc.port, tc.proto, got, tc.want, tc.why)
+		}
+	}
+}
