@@ -1168,7 +1168,12 @@ func embeddedVendors() []embeddedVendor {
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "TLS/TCP 5061 /WAN",
-							Also:    []string{"Interaction Edge > Interaction SIP Proxy (hosted)", "Interaction SIP Proxy", "Text-to-Speech"},
+							Also: []string{
+								"Interaction Edge > Interaction SIP Proxy (hosted)",
+								"IP Phone Operations",
+								"Interaction SIP Proxy",
+								"Text-to-Speech",
+							},
 						},
 					},
 					{
