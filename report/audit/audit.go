@@ -31,6 +31,9 @@ type Config struct {
 	Catalogs []string
 	// Sensor names the capturing host in alert events.
 	Sensor string
+	// PoorMOS is the MOS below which a call raises poor-voice-quality
+	// (0: sipcall.DefaultPoorMOS; negative: never).
+	PoorMOS float64
 }
 
 // UnknownVendorError reports a vendor in Config.Vendors that no catalog
@@ -91,6 +94,7 @@ func New(cfg Config) (*Auditor, error) {
 	sipCfg := sipcall.DefaultConfig()
 	sipCfg.SIPPorts = sipcall.PortsFromCatalog(cat)
 	sipCfg.OnCall = a.call
+	sipCfg.PoorMOS = cfg.PoorMOS
 	a.tracker = sipcall.NewTracker(sipCfg)
 	cl, inv, err := classifier(cfg, cat, a.tracker)
 	if err != nil {
@@ -404,7 +408,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 	}
 	res.FindingsDropped = fs.Dropped()
 	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindUnexpectedMedia,
-		verdict.KindBlocked, verdict.KindMissing, verdict.KindMediaMissing, verdict.KindMediaOneWay, verdict.KindMediaOutsideRange,
+		verdict.KindBlocked, verdict.KindMissing, verdict.KindMediaMissing, verdict.KindMediaOneWay, verdict.KindPoorVoiceQuality, verdict.KindMediaOutsideRange,
 		verdict.KindTLSTooOld, verdict.KindPlaintextOnTLSPort, verdict.KindNotTLSOnHTTPSPort, verdict.KindSNINotInCatalog, verdict.KindDNSFailure} {
 		res.Top = append(res.Top, fs.Top(k, top)...)
 	}
