@@ -11,6 +11,7 @@ import (
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/report/evidence"
 )
 
 // listFlag is a repeatable flag that also splits on commas.
@@ -46,6 +47,7 @@ type auditFlags struct {
 	alerts    repeatFlag
 	alertsTok string
 	poorMOS   float64
+	evidence  evidence.Config
 	sensor    string // set by the command
 }
 
@@ -56,6 +58,11 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://... (batched NDJSON POST)")
 	fs.StringVar(&a.alertsTok, "alerts-token-env", "", "environment variable holding a bearer token for http(s) alert destinations")
 	fs.Float64Var(&a.poorMOS, "mos-threshold", sipcall.DefaultPoorMOS, "raise poor-voice-quality for calls whose estimated MOS (ITU-T G.107 E-model) is below this; 0 disables")
+	fs.StringVar(&a.evidence.Dir, "evidence", "", "write the packets of the flows behind each finding to pcapng files in `DIR`, named by finding ID")
+	fs.IntVar(&a.evidence.PacketsPerFlow, "evidence-packets", 32, "packets kept per flow for --evidence")
+	fs.IntVar(&a.evidence.FlowsPerFinding, "evidence-flows", 8, "flows written per finding for --evidence")
+	fs.Int64Var(&a.evidence.MaxMemory, "evidence-memory", 128<<20, "bytes of packets --evidence may hold at once; past it new flows go unrecorded (counted)")
+	fs.Int64Var(&a.evidence.MaxBytes, "evidence-max-bytes", 0, "bound on the evidence directory's pcapng files; the oldest are removed first (0: no bound)")
 }
 
 // openAlerts starts the alert feed, or returns nil when no --alerts was
@@ -94,7 +101,7 @@ func poorMOS(flagValue float64) float64 {
 // load builds the auditor the flags describe. An unknown vendor is the
 // user's mistake: a usage error, worded for the flag.
 func (a *auditFlags) load() (*audit.Auditor, error) {
-	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, PoorMOS: poorMOS(a.poorMOS)})
+	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
 	if err != nil {
 		return nil, flagError(err)
 	}

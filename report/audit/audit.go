@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/alerts"
+	"github.com/ccaudit/auditor/report/evidence"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -34,6 +36,9 @@ type Config struct {
 	// PoorMOS is the MOS below which a call raises poor-voice-quality
 	// (0: sipcall.DefaultPoorMOS; negative: never).
 	PoorMOS float64
+	// Evidence, when its Dir is set, keeps the packets of the flows that
+	// raise findings and writes them to pcapng files (package evidence).
+	Evidence evidence.Config
 }
 
 // UnknownVendorError reports a vendor in Config.Vendors that no catalog
@@ -76,6 +81,10 @@ type Auditor struct {
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
 
+	// evidence keeps the packets of flows that raise findings; nil
+	// without Config.Evidence.Dir.
+	evidence *evidence.Store
+
 	calls    *parquetout.TableWriter[parquetout.CallRow]
 	callRow  parquetout.CallRow
 	callsErr error
@@ -101,6 +110,11 @@ func New(cfg Config) (*Auditor, error) {
 		return nil, err
 	}
 	a.base, a.inv, a.findings = cl, inv, verdict.NewFindings(cl, verdict.FindingsConfig{})
+	if cfg.Evidence.Dir != "" {
+		if a.evidence, err = evidence.NewStore(cfg.Evidence); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -199,13 +213,23 @@ func (a *Auditor) Reload() error {
 func (a *Auditor) Configure(cfg *capture.Config, sink *FlowSink) {
 	calls, answers := a.tracker.NewGroup(), a.dns.NewGroup()
 	cfg.Shared = []capture.Shared{calls, answers}
+	cfg.KeepFrames = a.evidence != nil
 	cfg.Stages = func(int) capture.Stages {
 		rows := sink.batcher()
 		judge := a.judge()
-		return capture.Stages{Dissectors: a.dissectors(calls, answers), OnFlow: func(f *flow.Flow) {
+		diss := a.dissectors(calls, answers)
+		var rec *evidence.Recorder
+		if a.evidence != nil {
+			rec = a.evidence.NewRecorder()
+			diss = append(diss, rec)
+		}
+		return capture.Stages{Dissectors: diss, OnFlow: func(f *flow.Flow) {
 			e := rows.next()
 			e.flow = *f
 			judge(f, &e.judged)
+			if rec != nil {
+				rec.Judged(f, e.judged.kind, e.judged.findingEntry)
+			}
 			rows.done()
 		}}
 	}
@@ -290,7 +314,12 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 	return func(f *flow.Flow, j *judgement) {
 		slot.Load().Classify(f, &r)
 		*j = judgement{verdict: r.Verdict.String(), classifiedBy: r.ClassifiedBy.String(), vendor: r.Vendor,
-			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID}
+			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID,
+			kind: r.Kind, findingEntry: r.EntryID}
+		if r.Kind == "" && verdict.TLSTooOld(f) {
+			// raised beside the verdict, without an entry (Findings.Observe)
+			j.kind, j.findingEntry = verdict.KindTLSTooOld, ""
+		}
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
 		a.mu.Unlock()
@@ -303,8 +332,9 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 // endWindow closes the capture window at now (0: the last packet): the
 // missing-flow check runs, the window's findings are written to path and
 // returned, and a new window starts. adjust, if set, may edit the findings
-// first (live capture downgrades missing findings of a lossy window).
-func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
+// first (live capture downgrades missing findings of a lossy window). The
+// window's evidence files are named with evidencePrefix.
+func (a *Auditor) endWindow(path, evidencePrefix string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
 	a.mu.Lock()
 	fs := a.findings
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
@@ -324,14 +354,22 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 			}
 		}
 	}
+	var files map[string]evidence.File
+	var evidenceErr error
+	if a.evidence != nil {
+		files, evidenceErr = a.evidence.Write(evidencePrefix, all)
+	}
 	w, err := parquetout.CreateFindings(path, parquetout.Options{})
 	if err != nil {
-		return fs, all, err
+		return fs, all, errors.Join(err, evidenceErr)
 	}
 	defer w.Abort()
 	var row parquetout.FindingRow
 	for i := range all {
 		parquetout.FromFinding(&all[i], &row)
+		if f, ok := files[row.FindingID]; ok {
+			row.EvidenceFile, row.EvidencePackets = f.Name, int32(f.Packets)
+		}
 		if err := w.Write(&row); err != nil {
 			return fs, all, fmt.Errorf("write %s: %w", path, err)
 		}
@@ -339,7 +377,7 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	if err := w.Close(); err != nil {
 		return fs, all, fmt.Errorf("write %s: %w", path, err)
 	}
-	return fs, all, nil
+	return fs, all, evidenceErr
 }
 
 // Result is what a finished replay found, for the command to format.
@@ -389,7 +427,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 	}
 	res.Calls = a.calls.Path()
 	res.Parsers = a.parserCounts()
-	fs, all, err := a.endWindow(findingsPath, 0, nil)
+	fs, all, err := a.endWindow(findingsPath, "", 0, nil)
 	if err != nil {
 		return res, err
 	}

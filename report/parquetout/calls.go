@@ -10,7 +10,7 @@ import (
 
 // CallsSchema names the calls.parquet schema; it follows the same
 // versioning rule as SchemaVersion.
-const CallsSchema = "calls/2"
+const CallsSchema = "calls/1"
 
 // CallRow is one row of calls.parquet: a SIP INVITE dialog and the media
 // it negotiated. Times are NULL when the event was not seen (no answer).

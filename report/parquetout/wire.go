@@ -153,6 +153,10 @@ type findingWire struct {
 	HostPairs *string `parquet:"host_pairs,optional"`
 	Ports     *string `parquet:"ports,optional,dict"`
 	Sensor    *string `parquet:"sensor,optional,dict"`
+
+	FindingID       string  `parquet:"finding_id"`
+	EvidenceFile    *string `parquet:"evidence_file,optional"`
+	EvidencePackets int32   `parquet:"evidence_packets"`
 }
 
 func (r *FindingRow) wire(w *findingWire) {
@@ -164,6 +168,7 @@ func (r *FindingRow) wire(w *findingWire) {
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), CallID: opt(&r.CallID),
 		Count: r.Count, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
 		HostPairs: opt(&r.HostPairs), Ports: opt(&r.Ports), Sensor: opt(&r.Sensor),
+		FindingID: r.FindingID, EvidenceFile: opt(&r.EvidenceFile), EvidencePackets: r.EvidencePackets,
 	}
 }
 
