@@ -168,6 +168,7 @@ func (sum *replaySummary) summarize(res *audit.Result) {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
 			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses}
 	}
+	sum.Evidence = res.Evidence
 	if res.Verdicts == nil {
 		return
 	}

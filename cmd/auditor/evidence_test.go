@@ -92,6 +92,9 @@ func TestEvidence(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 			}
+			if !strings.Contains(stdout, "evidence   4 files, 22 packets in "+ev+"\n") {
+				t.Errorf("summary lacks the evidence line:\n%s", stdout)
+			}
 			findings, err := parquetout.ReadFindings(filepath.Join(out, "findings.parquet"))
 			if err != nil {
 				t.Fatal(err)

@@ -403,6 +403,28 @@ type Result struct {
 	// Top holds up to Finish's top findings of each kind that needs a
 	// look, kinds in a fixed order (policy first, then media, TLS, DNS).
 	Top []verdict.Finding
+	// Evidence counts what --evidence kept and wrote; nil without it.
+	Evidence *EvidenceCounts
+}
+
+// EvidenceCounts is what the evidence store did, skips by cause.
+type EvidenceCounts struct {
+	Dir                                        string
+	Files, Packets, FlowsKept                  uint64
+	FlowsSkipped, PacketsSkipped, FlowsOverCap uint64
+	FilesRemoved, WriteErrors                  uint64
+}
+
+// EvidenceCounts returns the evidence store's counters, nil without
+// --evidence.
+func (a *Auditor) EvidenceCounts() *EvidenceCounts {
+	if a.evidence == nil {
+		return nil
+	}
+	st := a.evidence.Stats()
+	return &EvidenceCounts{Dir: a.evidence.Dir(), Files: st.FilesWritten.Load(), Packets: st.PacketsWritten.Load(),
+		FlowsKept: st.FlowsKept.Load(), FlowsSkipped: st.FlowsSkipped.Load(), PacketsSkipped: st.PacketsSkipped.Load(),
+		FlowsOverCap: st.FlowsOverCap.Load(), FilesRemoved: st.FilesRemoved.Load(), WriteErrors: st.WriteErrors.Load()}
 }
 
 // ParserCounts is what the protocol parsers saw, summed over workers.
@@ -428,6 +450,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 	res.Calls = a.calls.Path()
 	res.Parsers = a.parserCounts()
 	fs, all, err := a.endWindow(findingsPath, "", 0, nil)
+	res.Evidence = a.EvidenceCounts()
 	if err != nil {
 		return res, err
 	}
