@@ -94,6 +94,11 @@ type Config struct {
 	// sooner; longer ones pause workers less.
 	EpochPackets int
 	EpochSpan    time.Duration
+
+	// KeepFrames hands dissectors each packet's captured frame
+	// (decode.Packet.Frame), at the cost of copying it between the
+	// decoder and the workers.
+	KeepFrames bool
 }
 
 // Shared is cross-flow state that dissectors stage changes to during an
@@ -142,12 +147,14 @@ type Pipeline struct {
 	dec       *decode.Decoder
 	workers   []*worker
 	pipelined bool
-	shared    []Shared
-	epoch     epochClock
-	pkt       decode.Packet
-	ordinal   uint64 // packets decoded so far: the next packet's Ordinal
-	tally     tally
-	stats     Stats
+	// keepFrames: Config.KeepFrames
+	keepFrames bool
+	shared     []Shared
+	epoch      epochClock
+	pkt        decode.Packet
+	ordinal    uint64 // packets decoded so far: the next packet's Ordinal
+	tally      tally
+	stats      Stats
 }
 
 // tally is what the decoding goroutine counted since it last published to
@@ -209,7 +216,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if n > 1 && cfg.Stages == nil {
 		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared}
+	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared, keepFrames: cfg.KeepFrames}
 	p.epoch = epochClock{maxPackets: cfg.EpochPackets, span: int64(cfg.EpochSpan)}
 	if p.epoch.maxPackets <= 0 {
 		p.epoch.maxPackets = DefaultEpochPackets
@@ -277,6 +284,9 @@ func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLe
 	t.last = max(t.last, ts)
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
 		return false
+	}
+	if p.keepFrames {
+		p.pkt.Frame, p.pkt.LinkType = data, lt
 	}
 	p.pkt.Ordinal = p.ordinal
 	p.ordinal++

@@ -1,6 +1,10 @@
 package decode
 
-import "github.com/ccaudit/auditor/capture/flow"
+import (
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ccaudit/auditor/capture/flow"
+)
 
 // Packet is one decoded packet. Payload aliases the decoder's buffers (or
 // the frame): it is valid until the next call to Decode.
@@ -36,4 +40,11 @@ type Packet struct {
 	// state with it, so commits apply them in capture order whichever
 	// worker staged them.
 	Ordinal uint64
+
+	// Frame is the captured frame the packet was decoded from, of link
+	// type LinkType, for dissectors that keep packets (evidence). The
+	// pipeline sets it only when its Config.KeepFrames is set; it is valid
+	// while the packet is handled.
+	Frame    []byte
+	LinkType layers.LinkType
 }

@@ -143,7 +143,8 @@ func (w *Window) Close(now time.Time) error {
 		errs = append(errs, err)
 	}
 	loss := w.lossRatio()
-	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), func(all []verdict.Finding) {
+	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
+	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), prefix, now.UnixNano(), func(all []verdict.Finding) {
 		if loss <= w.cfg.LossThreshold {
 			return
 		}

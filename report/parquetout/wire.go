@@ -153,6 +153,10 @@ type findingWire struct {
 	HostPairs *string `parquet:"host_pairs,optional"`
 	Ports     *string `parquet:"ports,optional,dict"`
 	Sensor    *string `parquet:"sensor,optional,dict"`
+
+	FindingID       string  `parquet:"finding_id"`
+	EvidenceFile    *string `parquet:"evidence_file,optional"`
+	EvidencePackets int32   `parquet:"evidence_packets"`
 }
 
 func (r *FindingRow) wire(w *findingWire) {
@@ -164,6 +168,7 @@ func (r *FindingRow) wire(w *findingWire) {
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), CallID: opt(&r.CallID),
 		Count: r.Count, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
 		HostPairs: opt(&r.HostPairs), Ports: opt(&r.Ports), Sensor: opt(&r.Sensor),
+		FindingID: r.FindingID, EvidenceFile: opt(&r.EvidenceFile), EvidencePackets: r.EvidencePackets,
 	}
 }
 
@@ -190,6 +195,9 @@ type callWire struct {
 	Findings       *string `parquet:"findings,optional,dict"`
 	StreamsDropped int32   `parquet:"streams_dropped"`
 
+	MOS     *float64 `parquet:"mos,optional"`
+	RFactor *float64 `parquet:"r_factor,optional"`
+
 	Media []mediaWire `parquet:"media,list"`
 
 	Sensor *string `parquet:"sensor,optional,dict"`
@@ -203,6 +211,7 @@ func (r *CallRow) wire(w *callWire) {
 		Start: optTime(&r.Start), Answer: optTime(&r.Answer), End: optTime(&r.End),
 		FinalStatus: r.FinalStatus, EndReason: r.EndReason, Reinvites: r.Reinvites,
 		Codecs: opt(&r.Codecs), Findings: opt(&r.Findings), StreamsDropped: r.StreamsDropped,
+		MOS: r.MOS, RFactor: r.RFactor,
 		Sensor: opt(&r.Sensor),
 	}
 	if len(r.Media) > 0 {
@@ -232,6 +241,10 @@ type mediaWire struct {
 	JitterMillis    float64 `parquet:"jitter_ms"`
 	Missing         bool    `parquet:"missing"`
 	OneWay          bool    `parquet:"one_way"`
+
+	PoorQuality    bool            `parquet:"poor_quality"`
+	CallerToCallee *CallQualityRow `parquet:"caller_to_callee,optional"`
+	CalleeToCaller *CallQualityRow `parquet:"callee_to_caller,optional"`
 }
 
 func (r *CallMediaRow) wire(w *mediaWire) {
@@ -242,5 +255,6 @@ func (r *CallMediaRow) wire(w *mediaWire) {
 		Codecs: opt(&r.Codecs), Observed: opt(&r.Observed),
 		Flows: r.Flows, Packets: r.Packets, Bytes: r.Bytes, Lost: r.Lost, JitterMillis: r.JitterMillis,
 		Missing: r.Missing, OneWay: r.OneWay,
+		PoorQuality: r.PoorQuality, CallerToCallee: r.CallerToCallee, CalleeToCaller: r.CalleeToCaller,
 	}
 }
