@@ -37,6 +37,10 @@ func (l *dot1qLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	return nil
 }
 
+func (l *dot1qLayer) NextLayerType() gopacket.LayerType {
+	return etherNext(uint16(l.Type))
+}
+
 type ip4Layer struct {
 	layers.IPv4
 	st *state
@@ -178,7 +182,8 @@ func (l *frag6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 
 type greLayer struct {
 	layers.GRE
-	st *state
+	udp *udpLayer
+	st  *state
 }
 
 func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
@@ -186,8 +191,42 @@ func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		l.st.failWith(l.st.cutOrBad())
 		return err
 	}
-	l.st.enterTunnel(TunnelGRE, 0, 0)
+	if l.st.l3.proto == uint8(layers.IPProtocolUDP) {
+		// GRE-in-UDP (RFC 8086): the outer flow is the UDP one.
+		l.st.enterTunnel(TunnelGREinUDP, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
+		return nil
+	}
+	kind := TunnelGRE
+	switch p := uint16(l.Protocol); {
+	case l.Version == 1:
+		kind = TunnelPPTP
+	case p == 0x88be || p == 0x22eb:
+		kind = TunnelERSPAN
+	case isAruba(p):
+		kind = TunnelAruba
+	}
+	l.st.enterTunnel(kind, 0, 0)
 	return nil
+}
+
+// isAruba reports whether a GRE protocol is one of those Aruba access
+// points use to carry 802.11 frames to their controller (0x8200 to 0x83f0
+// in steps of 16; Zeek registers 0x8200-0x82f0, Wireshark the wider set).
+func isAruba(p uint16) bool {
+	return p >= 0x8200 && p <= 0x83f0 && p&0x0f == 0
+}
+
+func (l *greLayer) NextLayerType() gopacket.LayerType {
+	p := uint16(l.Protocol)
+	switch {
+	case p == 0x88be && len(l.Contents) == 4:
+		// ERSPAN type I: no sequence number and no ERSPAN header, the
+		// mirrored frame follows the GRE header.
+		return layers.LayerTypeEthernet
+	case isAruba(p):
+		return layers.LayerTypeDot11
+	}
+	return etherNext(p)
 }
 
 type erspanLayer struct {
@@ -196,13 +235,7 @@ type erspanLayer struct {
 }
 
 func (l *erspanLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if err := l.ERSPANII.DecodeFromBytes(data, df); err != nil {
-		return err
-	}
-	if l.st.tunnel == TunnelGRE {
-		l.st.tunnel = TunnelERSPAN
-	}
-	return nil
+	return l.ERSPANII.DecodeFromBytes(data, df)
 }
 
 // vxlanLayer accepts only what looks like VXLAN: gopacket picks the layer
@@ -210,7 +243,7 @@ func (l *erspanLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 // would otherwise have its payload read as a tunnel.
 type vxlanLayer struct {
 	layers.VXLAN
-	udp *layers.UDP
+	udp *udpLayer
 	st  *state
 }
 

@@ -30,6 +30,8 @@ type Packet struct {
 	// (Key) is always the innermost one.
 	Tunnel   Tunnel
 	OuterKey flow.Key
+	// OuterDir says which endpoint of OuterKey sent the outer datagram.
+	OuterDir flow.Dir
 
 	// Ordinal is the packet's position among the packets the pipeline
 	// decoded, from 0. Dissectors stamp the changes they stage to shared

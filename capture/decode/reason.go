@@ -40,6 +40,11 @@ const (
 	// ReasonTunnelUnsupported: the innermost IP header carries a tunnel
 	// (GRE, IP-in-IP, ...) whose payload the decoder cannot open.
 	ReasonTunnelUnsupported
+	// ReasonEncrypted: the frame's payload is encrypted or compressed at
+	// the link layer (a protected 802.11 data frame, a PPP datagram
+	// compressed or encrypted by CCP/ECP, MPPE in PPTP): its flows cannot
+	// be seen.
+	ReasonEncrypted
 	// ReasonInternal: a decoder bug turned into a skip instead of a crash.
 	ReasonInternal
 
@@ -58,6 +63,7 @@ var reasonNames = [NumReasons]string{
 	ReasonFragmentPending:     "fragment-pending",
 	ReasonFragmentError:       "fragment-error",
 	ReasonTunnelUnsupported:   "tunnel-unsupported",
+	ReasonEncrypted:           "encrypted",
 	ReasonInternal:            "internal-error",
 }
 
