@@ -130,6 +130,7 @@ type Decoder struct {
 	// the tests that prove both paths agree.
 	noFastPath bool
 	frag       *reassembler
+	tunnels    tunnelTable
 	c          counters
 	lastErr    error
 }
@@ -142,10 +143,10 @@ type state struct {
 	l3Count int
 	vlan    uint16
 
-	tunnel      Tunnel
-	tunnelDepth int // l3Count when the tunnel was entered
-	outerKey    flow.Key
-	outerDir    flow.Dir
+	// tunnels are the tunnels entered, outermost first, each with the
+	// number of IP headers outside it.
+	tunnels  [maxTunnelDepth]tunnelLevel
+	nTunnels int
 
 	fail    Reason // why a layer failed, when failed is set
 	failed  bool
@@ -191,20 +192,33 @@ func (s *state) cutOrBad() Reason {
 // enterL3 is called before a decoded IP header replaces the innermost one:
 // a second IP header without a tunnel header between is IP-in-IP.
 func (s *state) enterL3() {
-	if s.l3Count > 0 {
+	if s.l3Count > 0 && (s.nTunnels == 0 || s.tunnels[s.nTunnels-1].depth != s.l3Count) {
 		s.enterTunnel(TunnelIPinIP, 0, 0)
 	}
 	s.l3Count++
 }
 
-// enterTunnel records the outermost tunnel and the outer flow it rode on.
+// maxTunnelDepth bounds the tunnels recorded per packet; deeper ones are
+// still decoded, the packet's tunnel is then the deepest recorded.
+const maxTunnelDepth = 4
+
+// tunnelLevel is one tunnel a packet was taken out of.
+type tunnelLevel struct {
+	id    TunnelID
+	depth int // IP headers outside the tunnel
+}
+
+// enterTunnel records a tunnel and the outer flow it rode on: the
+// innermost IP header decoded so far, with the given ports.
 func (s *state) enterTunnel(t Tunnel, sport, dport uint16) {
-	if s.tunnel != TunnelNone || s.l3Count == 0 {
+	if s.l3Count == 0 || s.nTunnels == maxTunnelDepth {
 		return
 	}
-	s.tunnel = t
-	s.tunnelDepth = s.l3Count
-	s.outerKey, s.outerDir = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
+	lv := &s.tunnels[s.nTunnels]
+	lv.id.Kind = t
+	lv.id.Outer, lv.id.Dir = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
+	lv.depth = s.l3Count
+	s.nTunnels++
 }
 
 // New returns a decoder.
@@ -229,6 +243,7 @@ func New(opts Options) *Decoder {
 	}
 	d.vxlan.udp, d.gre.udp, d.geneve.udp, d.gtpu.udp, d.teredo.udp, d.ayiya.udp = &d.udp, &d.udp, &d.udp, &d.udp, &d.udp, &d.udp
 	d.frag = newReassembler(opts.MaxFragDatagrams, opts.FragTimeout, &d.c)
+	d.tunnels = tunnelTable{max: maxTunnels, dropped: &d.c.tunnelsDropped}
 
 	// A sparse container indexes decoders by layer type: the fastest
 	// lookup gopacket offers. The IPv6 fragment decoder is added after the
@@ -390,13 +405,19 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 	p.Time = ts
 	p.WireLen = uint32(wireLen)
 	p.VLAN = st.vlan
-	if st.tunnel != TunnelNone && st.l3Count > st.tunnelDepth {
-		// Only a packet whose IP header came out of the tunnel is inside
-		// it; when the inner header failed, the outer datagram stands.
-		p.Tunnel = st.tunnel
-		p.OuterKey = st.outerKey
-		p.OuterDir = st.outerDir
+	// Only a packet whose IP header came out of a tunnel is inside it:
+	// when a tunnel's inner header failed, the datagram carrying it stands.
+	n := st.nTunnels
+	for n > 0 && st.tunnels[n-1].depth >= st.l3Count {
+		n--
+	}
+	if n > 0 {
+		in := &st.tunnels[n-1].id
+		p.Tunnel, p.OuterKey, p.OuterDir = in.Kind, in.Outer, in.Dir
 		d.c.tunneled.Add(1)
+		for i := range n {
+			d.tunnels.add(&st.tunnels[i].id, ts, wireLen)
+		}
 	}
 
 	next := gopacket.LayerTypeZero

@@ -630,6 +630,11 @@ func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 	if len(b) < 40 || b[0]>>4 != 6 || 40+int(binary.BigEndian.Uint16(b[4:6])) > len(b) {
 		return errNotEncap
 	}
+	if b[6] == 59 && b[4]|b[5] == 0 {
+		// A bubble (no next header, no payload) only opens NAT state: as
+		// in Zeek, it is part of the outer UDP flow, not a flow inside.
+		return errNotEncap
+	}
 	l.payload = b
 	l.next = layers.LayerTypeIPv6
 	l.st.enterTunnel(TunnelTeredo, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))

@@ -103,7 +103,13 @@ func (l *ip6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		l.st.failWith(ReasonBadIPVersion)
 		return errBadVersion
 	}
-	if err := l.IPv6.DecodeFromBytes(data, df); err != nil {
+	if len(data) >= 40 && data[4]|data[5] == 0 && data[6] != uint8(layers.IPProtocolIPv6HopByHop) {
+		// A zero payload length without a Hop-by-Hop header announces no
+		// jumbogram: the packet is its header alone. gopacket refuses it;
+		// Zeek (and the hosts) read it so.
+		l.IPv6 = layers.IPv6{Version: 6, NextHeader: layers.IPProtocol(data[6]), HopLimit: data[7],
+			SrcIP: data[8:24], DstIP: data[24:40], BaseLayer: layers.BaseLayer{Contents: data[:40], Payload: data[40:40]}}
+	} else if err := l.IPv6.DecodeFromBytes(data, df); err != nil {
 		r := ReasonBadIPHeader
 		if len(data) < 40 || 40+int(binary.BigEndian.Uint16(data[4:6])) > len(data) {
 			r = ReasonTruncated

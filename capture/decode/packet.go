@@ -24,10 +24,11 @@ type Packet struct {
 	// from; WireLen is then the sum of their wire lengths.
 	Fragments uint16
 
-	// Tunnel is the outermost encapsulation the packet was taken out of,
-	// and OuterKey the flow of the outer IP header that carried it (the
-	// UDP ports for VXLAN, no ports for GRE and IP-in-IP). The flow itself
-	// (Key) is always the innermost one.
+	// Tunnel is the innermost tunnel the packet was taken out of (the
+	// parent Zeek's conn.log names in tunnel_parents), and OuterKey the
+	// flow of the IP header that carried it (with the UDP ports for UDP
+	// tunnels, no ports for GRE and IP-in-IP). The flow itself (Key) is
+	// always the innermost one.
 	Tunnel   Tunnel
 	OuterKey flow.Key
 	// OuterDir says which endpoint of OuterKey sent the outer datagram.

@@ -95,6 +95,10 @@ type Stats struct {
 	Reassembled uint64
 	// Tunneled counts flow packets taken from inside a tunnel.
 	Tunneled uint64
+	// TunnelsDropped counts tunnelled packets whose tunnel was not
+	// recorded because the tunnel table was full (their inner flows were
+	// still decoded).
+	TunnelsDropped uint64
 	// FragExpired and FragEvicted count incomplete datagrams dropped
 	// because their fragments stopped arriving, or to make room for new
 	// ones. Their fragments were counted as fragment-pending.
@@ -110,6 +114,7 @@ type counters struct {
 	truncated                atomic.Uint64
 	reassembled              atomic.Uint64
 	tunneled                 atomic.Uint64
+	tunnelsDropped           atomic.Uint64
 	fragExpired, fragEvicted atomic.Uint64
 	fragPending              atomic.Uint64
 }
@@ -122,6 +127,7 @@ func (c *counters) snapshot() Stats {
 	s.Truncated = c.truncated.Load()
 	s.Reassembled = c.reassembled.Load()
 	s.Tunneled = c.tunneled.Load()
+	s.TunnelsDropped = c.tunnelsDropped.Load()
 	s.FragExpired = c.fragExpired.Load()
 	s.FragEvicted = c.fragEvicted.Load()
 	s.FragPending = c.fragPending.Load()
