@@ -416,7 +416,11 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 		p.Tunnel, p.OuterKey, p.OuterDir = in.Kind, in.Outer, in.Dir
 		d.c.tunneled.Add(1)
 		for i := range n {
-			d.tunnels.add(&st.tunnels[i].id, ts, wireLen)
+			if s := d.tunnels.add(&st.tunnels[i].id, ts, wireLen); s != nil && i == n-1 {
+				// Name the tunnel the same way for every flow it carries,
+				// whichever way their first packets went.
+				p.OuterDir = s.OrigDir
+			}
 		}
 	}
 

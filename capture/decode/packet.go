@@ -31,7 +31,10 @@ type Packet struct {
 	// always the innermost one.
 	Tunnel   Tunnel
 	OuterKey flow.Key
-	// OuterDir says which endpoint of OuterKey sent the outer datagram.
+	// OuterDir says which endpoint of OuterKey originated the tunnel
+	// (sent its first packet the decoder saw), so every flow of a tunnel
+	// names it alike; the packet's own direction when the tunnel table
+	// was full.
 	OuterDir flow.Dir
 
 	// Ordinal is the packet's position among the packets the pipeline

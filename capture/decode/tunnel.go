@@ -9,11 +9,11 @@ import (
 )
 
 // TunnelID is the comparable identity of an outer tunnel: its kind and the
-// outer flow that carried it, with the direction of the packet seen.
+// outer flow that carried it, with the direction it is named in.
 type TunnelID struct {
 	Kind  Tunnel
 	Outer flow.Key
-	Dir   flow.Dir // sender of the outer datagram within Outer
+	Dir   flow.Dir // the tunnel's originator within Outer
 }
 
 // TunnelOf returns the tunnel p was taken out of (Kind TunnelNone when
@@ -23,8 +23,7 @@ func TunnelOf(p *Packet) TunnelID {
 }
 
 // String is the tunnel's compact form, the flows' tunnel column: the kind,
-// a space, then the outer source and destination of the packet seen,
-// joined by "->". UDP tunnels give ports ("vxlan 10.0.0.1:51000->10.0.0.2:4789",
+// a space, then the outer originator and responder, joined by "->". UDP tunnels give ports ("vxlan 10.0.0.1:51000->10.0.0.2:4789",
 // IPv6 in brackets), IP-level tunnels none ("gre 10.0.0.1->10.0.0.2").
 func (t TunnelID) String() string {
 	if t.Kind == TunnelNone {
@@ -119,7 +118,7 @@ type tunnelTable struct {
 // maxTunnels bounds the table; tunnels beyond it are counted, not kept.
 const maxTunnels = 65536
 
-func (t *tunnelTable) add(id *TunnelID, ts int64, wireLen int) {
+func (t *tunnelTable) add(id *TunnelID, ts int64, wireLen int) *TunnelStats {
 	k := tunnelKey{id.Kind, id.Outer}
 	s := t.last
 	if s == nil || k != t.lastKey {
@@ -130,7 +129,7 @@ func (t *tunnelTable) add(id *TunnelID, ts int64, wireLen int) {
 			}
 			if len(t.m) >= t.max {
 				t.dropped.Add(1)
-				return
+				return nil
 			}
 			s = &TunnelStats{Kind: id.Kind, Outer: id.Outer, OrigDir: id.Dir, First: ts}
 			t.m[k] = s
@@ -146,6 +145,7 @@ func (t *tunnelTable) add(id *TunnelID, ts int64, wireLen int) {
 		s.PacketsIn++
 		s.BytesIn += uint64(wireLen)
 	}
+	return s
 }
 
 // Tunnels returns the tunnel connections decoded so far, ordered by first
