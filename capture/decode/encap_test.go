@@ -393,3 +393,38 @@ func TestEncapAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestTeredo replays the repository's Teredo capture (Zeek's
+// core.tunnels.teredo): Zeek's tunnel.log lists three Teredo tunnels of
+// client 192.168.2.16:3797, to servers on port 3544 and to a relay on port
+// 32900 (found by the Teredo addresses inside); the IPv6 flows inside
+// carry them. Two of them are named from the far end here: their first
+// packet came from it (Zeek flips those, "^d" in its conn.log, by the
+// likely server port).
+func TestTeredo(t *testing.T) {
+	r := replay(t, filepath.Join("..", "..", "testdata", "pcaps", "l2-l3", "Teredo.pcap"))
+	var got []string
+	for _, s := range r.tunnels {
+		got = append(got, s[:strings.LastIndexByte(s, ' ')])
+	}
+	want := []string{
+		"teredo 192.168.2.16:3797->65.55.158.80:3544",
+		"teredo 65.55.158.81:3544->192.168.2.16:3797",
+		"teredo 83.170.1.38:32900->192.168.2.16:3797",
+	}
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("tunnels:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	inner := 0
+	for _, f := range r.flows {
+		if strings.Contains(f, "[teredo ") {
+			inner++
+		}
+	}
+	// Zeek: an echo (ICMPv6 128), router solicitation and advertisement
+	// (133, 134) and one HTTP connection over IPv6.
+	if inner != 4 {
+		t.Errorf("%d flows inside Teredo, want Zeek's 4", inner)
+	}
+}
