@@ -206,6 +206,10 @@ func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	switch p := uint16(l.Protocol); {
 	case l.Version == 1:
 		kind = TunnelPPTP
+		if len(l.Payload) == 0 {
+			// An acknowledgment alone: a PPTP control event, no datagram.
+			l.st.failWith(ReasonNotIP)
+		}
 	case p == 0x88be || p == 0x22eb:
 		kind = TunnelERSPAN
 	case isAruba(p):
