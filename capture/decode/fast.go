@@ -84,7 +84,12 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		}
 		sport, dport := binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:])
 		ulen := int(binary.BigEndian.Uint16(l4[4:6]))
-		if ulen < 8 || ulen > len(l4) || tunnelPort(sport, dport) || looksTeredo(l4[8:ulen]) {
+		if ulen < 8 || ulen > len(l4) || tunnelPort(sport, dport) {
+			return false
+		}
+		// The first payload byte rules out Teredo for nearly every
+		// datagram (RTP starts with 0x80) without a call.
+		if ulen >= 48 && (l4[8]>>4 == 6 || l4[8] == 0) && looksTeredo(l4[8:ulen]) {
 			return false
 		}
 		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoUDP, is4, src, sport, dst, dport)
