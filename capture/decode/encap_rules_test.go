@@ -118,6 +118,12 @@ func TestEncapRules(t *testing.T) {
 		{"aruba gre carrying 802.11", layers.LinkTypeEthernet,
 			overGRE([]byte{0, 0, 0x82, 0x10}, dot11Data, snap(0x0800), inner4),
 			tunneled(in4, TunnelAruba, greKey)},
+		{"aruba gre 0x9000", layers.LinkTypeEthernet,
+			overGRE([]byte{0, 0, 0x90, 0x00}, dot11Data, snap(0x0800), inner4),
+			tunneled(in4, TunnelAruba, greKey)},
+		{"gre 0x8380 is not aruba", layers.LinkTypeEthernet,
+			overGRE([]byte{0, 0, 0x83, 0x80}, dot11Data, snap(0x0800), inner4),
+			skipped(ReasonTunnelUnsupported)},
 		// PPP link types: address/control and protocol compression, Cisco
 		// framing, control and compressed datagrams.
 		{"ppp with compressed fields", layers.LinkTypePPP, cat([]byte{0x21}, inner4), in4},

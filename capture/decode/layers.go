@@ -220,10 +220,11 @@ func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 }
 
 // isAruba reports whether a GRE protocol is one of those Aruba access
-// points use to carry 802.11 frames to their controller (0x8200 to 0x83f0
-// in steps of 16; Zeek registers 0x8200-0x82f0, Wireshark the wider set).
+// points use to carry 802.11 frames to their controller: Wireshark's set,
+// 0x8200 to 0x8370 in steps of 16 and 0x9000 (Zeek registers 0x8200 to
+// 0x82f0).
 func isAruba(p uint16) bool {
-	return p >= 0x8200 && p <= 0x83f0 && p&0x0f == 0
+	return p >= 0x8200 && p <= 0x8370 && p&0x0f == 0 || p == 0x9000
 }
 
 func (l *greLayer) NextLayerType() gopacket.LayerType {
