@@ -9,10 +9,10 @@ import (
 )
 
 // The encapsulations below are decoded by hand rather than with gopacket's
-// layers: several of those allocate per packet (Geneve options, 802.11
-// information elements, PPP), none checks what the flow needs checked, and
-// the headers are a few fixed fields each. Each is a DecodingLayer so the
-// parser chains them with gopacket's own.
+// layers: some of those are not DecodingLayers (PPP), some allocate per
+// packet (Geneve options), none checks what deciding "is this really the
+// tunnel" needs, and the headers are a few fixed fields each. Each is a
+// DecodingLayer so the parser chains them with gopacket's own.
 
 // Layer types for headers gopacket has no type for. gopacket's own types
 // stay below 400; these are never registered, only indexed by the
