@@ -207,6 +207,7 @@ type worker struct {
 	dissectors []Dissector
 	onFlow     FlowHandler
 	pkt        *decode.Packet // packet being handled, for startDissectors
+	tunnels    decode.TunnelNames
 	stats      *Stats
 }
 
@@ -340,6 +341,11 @@ func (w *worker) packet(pkt *decode.Packet) {
 	f, fromOrig := w.table.Packet(&pkt.Packet)
 	w.pkt = pkt
 	if f.Orig.Packets+f.Resp.Packets == 1 {
+		if pkt.Tunnel != decode.TunnelNone {
+			// A flow's tunnel is that of its first packet, as the flow
+			// table keys flows by their inner 5-tuple alone.
+			f.MetaOrNew().Tunnel = w.tunnels.Name(pkt)
+		}
 		w.startDissectors(f)
 	}
 	if f.Inspect != 0 {

@@ -28,12 +28,18 @@ type Packet struct {
 	// from; WireLen is then the sum of their wire lengths.
 	Fragments uint16
 
-	// Tunnel is the outermost encapsulation the packet was taken out of,
-	// and OuterKey the flow of the outer IP header that carried it (the
-	// UDP ports for VXLAN, no ports for GRE and IP-in-IP). The flow itself
-	// (Key) is always the innermost one.
+	// Tunnel is the innermost tunnel the packet was taken out of (the
+	// parent Zeek's conn.log names in tunnel_parents), and OuterKey the
+	// flow of the IP header that carried it (with the UDP ports for UDP
+	// tunnels, no ports for GRE and IP-in-IP). The flow itself (Key) is
+	// always the innermost one.
 	Tunnel   Tunnel
 	OuterKey flow.Key
+	// OuterDir says which endpoint of OuterKey originated the tunnel
+	// (sent its first packet the decoder saw), so every flow of a tunnel
+	// names it alike; the packet's own direction when the tunnel table
+	// was full.
+	OuterDir flow.Dir
 
 	// Ordinal is the packet's position among the packets the pipeline
 	// decoded, from 0. Dissectors stamp the changes they stage to shared

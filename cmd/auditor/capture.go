@@ -17,6 +17,7 @@ import (
 
 	"github.com/ccaudit/auditor/bpf"
 	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
 	"github.com/ccaudit/auditor/report/audit"
@@ -244,16 +245,24 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	}
 	defer eng.close()
 
+	var pipes []*capture.Pipeline
 	out := audit.NewWindow(aud, audit.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
 		LossThreshold: o.lossThreshold, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
 			return packets, lost
+		}, Tunnels: func() []decode.TunnelStats {
+			// The workers are paused or stopped: their decoders are idle.
+			var all []decode.TunnelStats
+			for _, p := range pipes {
+				all = append(all, p.Decoder().Tunnels()...)
+			}
+			return all
 		}})
 	if err := out.Open(time.Now()); err != nil {
 		out.Abort()
 		return err
 	}
-	pipes := make([]*capture.Pipeline, len(eng.srcs))
+	pipes = make([]*capture.Pipeline, len(eng.srcs))
 	for i := range pipes {
 		cfg := capture.Config{Table: tableCfg}
 		aud.Configure(&cfg, out.Sink())

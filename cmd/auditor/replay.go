@@ -151,6 +151,12 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
 	sum.Flows = sink.Rows()
+	// The decoding goroutine has ended: its tunnel record is complete.
+	tunnelsPath := filepath.Join(o.out, "tunnels.parquet")
+	if err := audit.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
+		return sum, err
+	}
+	sum.Outputs["tunnels"] = tunnelsPath
 	findingsPath := filepath.Join(o.out, "findings.parquet")
 	res, err := aud.Finish(findingsPath, o.top)
 	sum.summarize(res)

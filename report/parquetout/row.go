@@ -68,6 +68,10 @@ type FlowRow struct {
 	CallID     string `parquet:"call_id,optional"`
 
 	Sensor string `parquet:"sensor,optional,dict"`
+
+	// Tunnel is the innermost tunnel the flow's first packet came out of
+	// (decode.TunnelID's form, "gre 10.0.0.1->10.0.0.2"); from flow.Meta.
+	Tunnel string `parquet:"tunnel,optional,dict"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -114,6 +118,7 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.JA4 = m.JA4
 		row.JA3 = m.JA3
 		row.CallID = m.CallID
+		row.Tunnel = m.Tunnel
 	}
 }
 

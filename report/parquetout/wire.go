@@ -108,6 +108,8 @@ type flowWire struct {
 	CallID     *string `parquet:"call_id,optional"`
 
 	Sensor *string `parquet:"sensor,optional,dict"`
+
+	Tunnel *string `parquet:"tunnel,optional,dict"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -123,6 +125,7 @@ func (r *FlowRow) wire(w *flowWire) {
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), ALPN: opt(&r.ALPN), TLSVersion: opt(&r.TLSVersion),
 		JA4: opt(&r.JA4), JA3: opt(&r.JA3), CallID: opt(&r.CallID),
 		Sensor: opt(&r.Sensor),
+		Tunnel: opt(&r.Tunnel),
 	}
 }
 
