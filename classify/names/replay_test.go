@@ -94,7 +94,7 @@ type replayed struct {
 // dissectors in production order.
 func replay(t testing.TB, name string) *replayed {
 	t.Helper()
-	src, err := source.Open([]string{filepath.Join(pcapDir, name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.Open([]string{capturePath(name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestCapturesMatchTshark(t *testing.T) {
 	}
 	var files []string
 	for name := range rows {
-		if _, err := os.Stat(filepath.Join(pcapDir, name)); err == nil {
+		if _, err := os.Stat(capturePath(name)); err == nil {
 			files = append(files, name)
 		}
 	}
@@ -265,7 +265,7 @@ func labelsWith(t *testing.T, name string, n int) []labelled {
 // labelsEpochs is labelsWith with the workers and epochs of pc.
 func labelsEpochs(t *testing.T, name string, pc capture.Config) []labelled {
 	t.Helper()
-	src, err := source.Open([]string{filepath.Join(pcapDir, name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.Open([]string{capturePath(name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,4 +303,13 @@ func labelsEpochs(t *testing.T, name string, pc capture.Config) []labelled {
 	}
 	slices.SortFunc(out, func(a, b labelled) int { return a.key.Compare(b.key) })
 	return out
+}
+
+// capturePath resolves a capture name: under this package's testdata when
+// it starts with "testdata/", else under the repository's shared captures.
+func capturePath(name string) string {
+	if strings.HasPrefix(name, "testdata/") {
+		return name
+	}
+	return filepath.Join(pcapDir, name)
 }

@@ -140,12 +140,18 @@ func (t *TLS) Start(f *flow.Flow, p *decode.Packet) bool {
 	return false
 }
 
-// looksLikeQUICInitial checks what a client's first datagram on a port
-// other than 443 must show before the flow costs anything more: a long
-// header with the fixed bit, the Initial type of QUIC v1 or v2, and the
-// 1200-byte minimum size (RFC 9000 section 14.1). RTP, DTLS and the
-// rest fail on the first byte or the version.
+// looksLikeQUICInitial checks what a flow's first datagram on a port other
+// than 443 must show before the flow costs anything more: a client's
+// Initial is a long header with the fixed bit in a datagram of at least
+// 1200 bytes (RFC 9000 section 14.1), of type Initial for v1 and v2; of a
+// version this parser cannot open (a greased one, sent to provoke version
+// negotiation), any type. A flow may also start with the server's version
+// negotiation packet when the capture missed the Initial. RTP, DTLS and
+// the rest fail on the first byte, the size or the version.
 func looksLikeQUICInitial(b []byte) bool {
+	if quicVersionNegotiation(b) {
+		return true
+	}
 	if len(b) < 1200 || b[0]&0xc0 != 0xc0 {
 		return false
 	}
@@ -156,7 +162,7 @@ func looksLikeQUICInitial(b []byte) bool {
 	case quicV2:
 		return typ == 1
 	}
-	return false
+	return true
 }
 
 // Packet follows the handshake. It returns false once both hellos are
@@ -500,7 +506,8 @@ func (t *TLS) serverHello(f *flow.Flow) {
 }
 
 // quicPacket feeds the client's datagrams to the QUIC Initial parser until
-// the ClientHello is complete.
+// the ClientHello is complete, and shows it the server's, where a Retry
+// changes the Initial keys.
 func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	hs := t.conns[f.Key]
 	if f.Orig.Packets+f.Resp.Packets > maxHandshakePackets {
@@ -512,13 +519,7 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		}
 		return false
 	}
-	// The client is the side that is not on port 443, or else the
-	// originator: it sent the Initial that started the flow.
-	toServer := fromOrig
-	if src, dst := p.Key.Endpoint(p.Dir).Port() == portHTTPS, p.Key.Endpoint(p.Dir.Flip()).Port() == portHTTPS; src != dst {
-		toServer = dst
-	}
-	if !toServer || len(p.Payload) == 0 {
+	if len(p.Payload) == 0 {
 		return true
 	}
 	if hs == nil {
@@ -533,6 +534,21 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		if hs.quic == nil {
 			hs.quic = new(tlsinfo.QUICInitial)
 		}
+		// Off port 443 the client is the originator, unless the flow
+		// starts with the server's version negotiation: the capture
+		// missed the Initial that caused it, or it was filtered.
+		hs.client = 0
+		if quicVersionNegotiation(p.Payload) {
+			hs.client = 1
+		}
+	}
+	toServer := fromOrig == (hs.client == 0)
+	if src, dst := p.Key.Endpoint(p.Dir).Port() == portHTTPS, p.Key.Endpoint(p.Dir.Flip()).Port() == portHTTPS; src != dst {
+		toServer = dst
+	}
+	if !toServer {
+		hs.quic.ServerDatagram(p.Payload)
+		return true
 	}
 	hs.packets++
 	switch err := tlsinfo.ParseQUICInitial(p.Payload, hs.quic, &t.ch); {
@@ -542,13 +558,17 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		// QUIC carries only TLS 1.3 (RFC 9001 section 4.2); its ServerHello
 		// travels in server Initials, which are not parsed here.
 		f.Meta.TLSVersion = tlsinfo.VersionName(tlsinfo.VersionTLS13)
-	case errors.Is(err, tlsinfo.ErrNeedMore):
+	case errors.Is(err, tlsinfo.ErrNeedMore), errors.Is(err, tlsinfo.ErrQUICVersion):
+		// A version without known protection may be answered by version
+		// negotiation and followed by a known one, up to the packet bound.
 		return true
 	case errors.Is(err, tlsinfo.ErrNotQUIC) && hs.packets == 1:
 		t.stats.NotTLS.Add(1)
 	case errors.Is(err, tlsinfo.ErrNotQUIC):
 		// Short headers before the hello was whole: the Initials that
 		// carried the rest were not captured.
+		t.stats.Lost.Add(1)
+	case errors.Is(err, tlsinfo.ErrTooLarge):
 		t.stats.Lost.Add(1)
 	default:
 		// An Initial that does not open: corrupt, or sealed with keys of
@@ -558,4 +578,25 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	}
 	t.release(f.Key, hs)
 	return false
+}
+
+// quicVersionNegotiation reports a QUIC version negotiation packet: a long
+// header with version 0, connection IDs of at most 20 bytes and a list of
+// 32-bit versions (RFC 8999 section 6, RFC 9000 section 17.2.1). Servers
+// list a few versions; the bound keeps RTP packets that happen to start
+// with zero bytes out.
+func quicVersionNegotiation(b []byte) bool {
+	const maxVersions = 32
+	if len(b) < 7 || b[0]&0x80 == 0 || binary.BigEndian.Uint32(b[1:5]) != 0 {
+		return false
+	}
+	off := 5
+	for range 2 { // destination and source connection IDs
+		if off >= len(b) || b[off] > 20 {
+			return false
+		}
+		off += 1 + int(b[off])
+	}
+	n := len(b) - off
+	return n > 0 && n%4 == 0 && n <= 4*maxVersions
 }

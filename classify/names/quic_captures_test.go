@@ -1,0 +1,129 @@
+package names
+
+import (
+	"slices"
+	"testing"
+)
+
+// wantFlow is what one handshake must leave on its flow.
+type wantFlow struct {
+	client                 string // originator ip:port
+	app, sni, alpn         string
+	version, ja3, ja4      string
+	offeredMax, offeredMin uint16
+}
+
+// checkFlows finds each wanted flow by its originator and compares the
+// labels; an empty want field is not checked, except SNI and ALPN, which
+// must be empty when the hello had none ("-" in want).
+func checkFlows(t *testing.T, r *replayed, wants []wantFlow) {
+	t.Helper()
+	for _, w := range wants {
+		i := slices.IndexFunc(r.flows, func(f labelled) bool { return f.src.String() == w.client })
+		if i < 0 {
+			t.Errorf("no labelled flow from %s", w.client)
+			continue
+		}
+		m := r.flows[i].meta
+		check := func(field, got, want string) {
+			if want == "-" {
+				want = ""
+			} else if want == "" {
+				return
+			}
+			if got != want {
+				t.Errorf("%s: %s %q, want %q", w.client, field, got, want)
+			}
+		}
+		check("App", m.App, w.app)
+		check("SNI", m.SNI, w.sni)
+		check("ALPN", m.ALPN, w.alpn)
+		check("TLSVersion", m.TLSVersion, w.version)
+		check("JA3", m.JA3, w.ja3)
+		check("JA4", m.JA4, w.ja4)
+		if w.offeredMax != 0 && (m.TLSOfferedMax != w.offeredMax || m.TLSOfferedMin != w.offeredMin) {
+			t.Errorf("%s: offered %#04x-%#04x, want %#04x-%#04x", w.client, m.TLSOfferedMin, m.TLSOfferedMax, w.offeredMin, w.offeredMax)
+		}
+	}
+}
+
+// TestQUICInitialCaptures replays QUIC handshakes that the first-DCID rule,
+// Retry, version negotiation, the draft salts and CRYPTO reassembly each
+// decide. JA3 is tshark 4.0.17's tls.handshake.ja3 for the same hello
+// (`tshark -r F -Y tls.handshake.type==1 -T fields -e tls.handshake.ja3
+// -e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str
+// -e tls.handshake.ciphersuite -e tls.handshake.extension.type
+// -e tls.handshake.sig_hash_alg -e tls.handshake.extensions.supported_version`),
+// which cannot open the Initial after the Retry of
+// quic-forcing-vn-with-data: there JA3 is nDPI's published JA3C. JA4 is
+// computed from those fields by the JA4.md rules; nDPI's published JA4
+// differs where it departs from JA4.md (it writes "d" without an SNI and
+// "h3" for ALPN "h3-27", whose first and last characters are "h7").
+func TestQUICInitialCaptures(t *testing.T) {
+	tests := []struct {
+		file  string
+		flows []wantFlow
+	}{
+		{
+			// draft-27 (0xff00001b), the draft-23 salt.
+			file: "testdata/quic-27.pcap",
+			flows: []wantFlow{{client: "[3ef4:2194:f4a6:3503:40cd:714:57:c4e4]:64229", app: "quic", sni: "play.google.com", alpn: "h3-27",
+				version: "TLS 1.3", ja3: "1e022f87823477abd6a79c31d70062d7", ja4: "q13d0309h7_55b375c5d22e_f68d9329452a"}},
+		},
+		{
+			// draft-29 (0xff00001d), the draft-29 salt; a Retry follows the
+			// first Initial, which already held the whole hello.
+			file: "testdata/quic-29.pcap",
+			flows: []wantFlow{{client: "10.9.0.1:36588", app: "quic", sni: "localhost", alpn: "h3-29",
+				version: "TLS 1.3", ja3: "b3e43d74f4b790abca2f5fe7dd06e7cf", ja4: "q13d0512h9_d55e91d5c3b2_cd318bf3b157"}},
+		},
+		{
+			// draft-34 (0xff000022), the RFC 9001 salt, on port 4443. The
+			// hello offers TLS 1.3 drafts above 0x0304 (0x7f1c), so the
+			// highest version is none JA4 names: "00".
+			file: "testdata/quic-34.pcap",
+			flows: []wantFlow{{client: "192.168.56.1:55880", app: "quic", sni: "-", alpn: "h3-34",
+				version: "TLS 1.3", ja3: "0299b052ace53a14c3a04aceb5efd247", ja4: "q00i0307h4_55b375c5d22e_af0a630e9e67"}},
+		},
+		{
+			// A greased version (0xbabababa), version negotiation, a v1
+			// Initial, a Retry, then the Initial sealed with keys from the
+			// Retry's connection ID: only that one opens to a hello.
+			file: "testdata/quic-forcing-vn-with-data.pcapng",
+			flows: []wantFlow{{client: "192.168.56.103:55523", app: "quic", sni: "-", alpn: "h3",
+				version: "TLS 1.3", ja3: "86871fd0d48de0c82beec154cd3f1744", ja4: "q13i0307h3_55b375c5d22e_f0736a66fa6b"}},
+		},
+		{
+			// The same connection from the server's version negotiation on
+			// (the greased Initial cut away with `editcap -r
+			// quic-forcing-vn-with-data.pcapng quic-vn-first.pcapng 2-30`):
+			// the flow's originator is the server, on a port other than
+			// 443, and the hello is still the client's.
+			file: "testdata/quic-vn-first.pcapng",
+			flows: []wantFlow{{client: "192.168.56.104:4433", app: "quic", sni: "-", alpn: "h3",
+				version: "TLS 1.3", ja3: "86871fd0d48de0c82beec154cd3f1744", ja4: "q13i0307h3_55b375c5d22e_f0736a66fa6b"}},
+		},
+		{
+			// The hello's CRYPTO data in two Initials, the second first.
+			file: "testdata/quic_frags_ch_in_multiple_packets.pcapng",
+			flows: []wantFlow{{client: "[::1]:58822", app: "quic", sni: "-", alpn: "h3-34",
+				version: "TLS 1.3", ja3: "0299b052ace53a14c3a04aceb5efd247", ja4: "q00i0307h4_55b375c5d22e_af0a630e9e67"}},
+		},
+		{
+			// The hello spans two Initials, the second sent to the server's
+			// connection ID but sealed with the keys of the first DCID.
+			file: "testdata/quic_frags_different_dcid.pcapng",
+			flows: []wantFlow{{client: "129.21.84.33:37229", app: "quic", sni: "cdnjs.cloudflare.com", alpn: "h3",
+				version: "TLS 1.3", ja3: "77f2e7e7117b061992c6529845aa351c", ja4: "q13d0311h3_55b375c5d22e_5a1f323ef56d"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := replay(t, tt.file)
+			if n := r.tls.Stats().QUICHellos.Load(); n != uint64(len(tt.flows)) {
+				t.Errorf("%d QUIC hellos, want %d", n, len(tt.flows))
+			}
+			checkFlows(t, r, tt.flows)
+		})
+	}
+}
