@@ -10,6 +10,7 @@ type wantFlow struct {
 	client                 string // originator ip:port
 	app, sni, alpn         string
 	version, ja3, ja4      string
+	proxyTarget            string
 	offeredMax, offeredMin uint16
 }
 
@@ -41,6 +42,7 @@ func checkFlows(t *testing.T, r *replayed, wants []wantFlow) {
 		check("TLSVersion", m.TLSVersion, w.version)
 		check("JA3", m.JA3, w.ja3)
 		check("JA4", m.JA4, w.ja4)
+		check("ProxyTarget", m.ProxyTarget, w.proxyTarget)
 		if w.offeredMax != 0 && (m.TLSOfferedMax != w.offeredMax || m.TLSOfferedMin != w.offeredMin) {
 			t.Errorf("%s: offered %#04x-%#04x, want %#04x-%#04x", w.client, m.TLSOfferedMin, m.TLSOfferedMax, w.offeredMin, w.offeredMax)
 		}

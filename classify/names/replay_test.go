@@ -153,8 +153,11 @@ func TestCapturesMatchTshark(t *testing.T) {
 	differs := map[string]struct {
 		tlsHellos, dnsQueries int
 		why                   string
+		sni                   []string // when set, the SNI expected instead of TShark's
 	}{
-		"l2-l3/gre-sample.pcap": {0, 2, "TShark also counts the two queries quoted inside the ICMP port-unreachable errors that answered them"},
+		"l2-l3/gre-sample.pcap": {0, 2, "TShark also counts the two queries quoted inside the ICMP port-unreachable errors that answered them", nil},
+		"mixed/rdp.pcap": {1, 0, "TShark 4.0 does not follow RDP's X.224 negotiation into TLS; with -d tcp.port==3389,tls it shows this ClientHello",
+			[]string{"192.168.2.142"}},
 	}
 	var files []string
 	for name := range rows {
@@ -189,6 +192,9 @@ func TestCapturesMatchTshark(t *testing.T) {
 				t.Errorf("%d QUIC ClientHellos, TShark %d", got, want.quicHellos)
 			}
 			sni := r.snis()
+			if d, ok := differs[name]; ok && d.sni != nil {
+				want.sniTotal, want.sni = len(d.sni), d.sni
+			}
 			if len(sni) != want.sniTotal {
 				t.Errorf("%d distinct SNI, TShark %d\n got %q\nwant %q", len(sni), want.sniTotal, sni, want.sni)
 			}

@@ -1,0 +1,111 @@
+package names
+
+import "testing"
+
+// TestUpgradeCaptures replays real connections that start in cleartext
+// and hand over to TLS. Per flow: the "+tls" label, the proxy target, and
+// the hello's SNI, ALPN, JA3 and JA4 and the negotiated version. JA3, SNI,
+// ALPN and the version are tshark 4.0.17's dissection of the same hellos:
+//
+//	tshark -r F -Y 'tls.handshake.type==1' -T fields -e tcp.srcport \
+//	  -e tls.handshake.extensions_server_name -e tls.handshake.extensions_alpn_str \
+//	  -e tls.handshake.ja3 -e tls.handshake.version -e tls.handshake.extensions.supported_version \
+//	  -e tls.handshake.ciphersuite -e tls.handshake.extension.type -e tls.handshake.sig_hash_alg
+//	tshark -r F -Y 'tls.handshake.type==2' -T fields -e tls.handshake.version \
+//	  -e tls.handshake.extensions.supported_version
+//
+// JA4 is computed from those fields by the JA4.md rules (highest
+// non-GREASE supported_versions entry else the hello's version; d/i by the
+// SNI extension; counts without GREASE; first and last ALPN characters;
+// sorted ciphers; sorted extensions without SNI and ALPN, then the
+// signature_algorithms extension's values in wire order, which tshark's
+// sig_hash_alg mixes with delegated_credentials' in http_connect.pcap).
+func TestUpgradeCaptures(t *testing.T) {
+	tests := []struct {
+		file                    string
+		candidates, upgrades    int
+		noUpgrade, serverHellos int
+		flows                   []wantFlow
+	}{
+		{
+			// Two SMTP sessions: STARTTLS after EHLO, TLS 1.0 without SNI
+			// (to Google, IPv4) and TLS 1.2 with SNI (IPv6).
+			file: "testdata/smtp-starttls.pcap", candidates: 2, upgrades: 2, serverHellos: 2,
+			flows: []wantFlow{
+				{client: "10.0.0.1:57406", app: "smtp+tls", sni: "-", alpn: "-", version: "TLS 1.0",
+					ja3: "fab507fe132c544e8a0eb7c394affeae", ja4: "t10i290100_cdba58456bdf_e78b541c01a9"},
+				{client: "[2003:de:2016:125:fc36:8317:4e86:cb72]:7562", app: "smtp+tls", sni: "dovecot.weberlab.de", alpn: "-", version: "TLS 1.2",
+					ja3: "7b38238e17474b8f6d113523bb5a8dd9", ja4: "t12d150900_073e58a039a6_b44afb9f0e6a"},
+			},
+		},
+		{
+			file: "testdata/imap-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "192.168.17.53:49640", app: "imap+tls", sni: "-", version: "TLS 1.2",
+				ja3: "c369db2c355ad05c76f5660af3179b01", ja4: "t12i910500_383454ac02f4_a1e935682795"}},
+		},
+		{
+			file: "testdata/pop3_stls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "192.168.20.18:50583", app: "pop3+tls", sni: "pop.lavabit.com", version: "TLS 1.0",
+				ja3: "207409c2b30e670ca50e1eac016a4831", ja4: "t10d360400_77f462745360_a875e5012fde"}},
+		},
+		{
+			// AUTH TLS after a "220" banner: the command, not the banner,
+			// tells FTP from SMTP. The client offers TLS 1.2, the server
+			// answers TLS 1.0.
+			file: "testdata/ftp-start-tls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "10.238.26.36:62092", app: "ftp+tls", sni: "-", version: "TLS 1.0",
+				ja3: "398076b7fcad56308a762b3c79fe1f44", ja4: "t12i410100_d572b635dddf_5f8d9ea464d3", offeredMax: 0x0303, offeredMin: 0x0303}},
+		},
+		{
+			// Firefox through an explicit proxy on port 8080, and the
+			// proxy's own connection to the target carrying the same hello.
+			file: "testdata/http_connect.pcap", candidates: 1, upgrades: 1, serverHellos: 2,
+			flows: []wantFlow{
+				{client: "192.168.1.103:1714", app: "http-connect+tls", proxyTarget: "apache.org:443", sni: "apache.org", alpn: "h2", version: "TLS 1.3",
+					ja3: "c834494f5948ae026d160656c93c8871", ja4: "t13d1813h2_e8a523a41297_f81080dfc557"},
+				{client: "192.168.1.146:35968", app: "tls", proxyTarget: "-", sni: "apache.org", alpn: "h2", version: "TLS 1.3",
+					ja3: "c834494f5948ae026d160656c93c8871", ja4: "t13d1813h2_e8a523a41297_f81080dfc557"},
+			},
+		},
+		{
+			// mstsc: X.224 Connection Request, Connection Confirm selecting
+			// TLS, then TLS 1.2 with the server's address as SNI. TShark
+			// needs -d tcp.port==3389,tls to show the hello.
+			file: "mixed/rdp.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "172.16.2.185:52494", app: "rdp+tls", sni: "192.168.2.142", alpn: "-", version: "TLS 1.2",
+				ja3: "e4d448cdfe06dc1243c1eb026c74ac9a", ja4: "t12d220700_0d4ca5d4ec72_3304d8368043"}},
+		},
+		{
+			// The first session logs in without TLS; the second sends the
+			// SSL request (CLIENT_SSL) and goes to TLS 1.3.
+			file: "testdata/mysql.pcapng", candidates: 2, upgrades: 1, noUpgrade: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "192.168.88.231:36272", app: "mysql+tls", sni: "-", alpn: "-", version: "TLS 1.3",
+				ja3: "dd99f0b11b7a721ecdb698a10a9585cb", ja4: "t13i360900_8b5474408888_1f22a2ca17c4"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			r := replay(t, tt.file)
+			st := r.tls.Stats()
+			got := [...]uint64{st.UpgradeCandidates.Load(), st.Upgrades.Load(), st.NoUpgrade.Load(), st.ServerHellos.Load()}
+			want := [...]uint64{uint64(tt.candidates), uint64(tt.upgrades), uint64(tt.noUpgrade), uint64(tt.serverHellos)}
+			if got != want {
+				t.Errorf("upgrade candidates, upgrades, no upgrade, ServerHellos = %v, want %v", got, want)
+			}
+			checkFlows(t, r, tt.flows)
+		})
+	}
+}
+
+// A server that answers the ClientHello with a fatal alert
+// (protocol_version, tshark: "Alert (Level: Fatal, Description: Protocol
+// Version)") leaves the client's labels and no version.
+func TestFatalAlertCapture(t *testing.T) {
+	r := replay(t, "testdata/tls_alert.pcap")
+	st := r.tls.Stats()
+	if st.Alerts.Load() != 1 || st.Malformed.Load() != 0 || st.ServerHellos.Load() != 0 {
+		t.Errorf("alerts %d, malformed %d, ServerHellos %d, want 1, 0, 0", st.Alerts.Load(), st.Malformed.Load(), st.ServerHellos.Load())
+	}
+	checkFlows(t, r, []wantFlow{{client: "192.168.1.192:63158", app: "tls", sni: "www.google-analytics.com", alpn: "h2", version: "-",
+		ja3: "d78489b860c8bf7838a6ff0b4d131541", ja4: "t10d0909h2_61c4dbd01224_cc731f12afbb"}})
+}
