@@ -75,6 +75,55 @@ func TestUpgradeCaptures(t *testing.T) {
 			flows: []wantFlow{{client: "172.16.2.185:52494", app: "rdp+tls", sni: "192.168.2.142", alpn: "-", version: "TLS 1.2",
 				ja3: "e4d448cdfe06dc1243c1eb026c74ac9a", ja4: "t12d220700_0d4ca5d4ec72_3304d8368043"}},
 		},
+		// Generated on loopback with gen/make_captures.sh (OpenSSL 3.0
+		// s_client and curl against gen/upgrade_peer.py); the same client
+		// stack makes the same JA3 and JA4 in each.
+		{
+			file: "testdata/ldap-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:49418", app: "ldap+tls", sni: "ldap.upgrade.test", alpn: "-", version: "TLS 1.3",
+				ja3: "a3afc2c46ba4a7d7fbe1cfb7a3031c2f", ja4: "t13d311000_e8f1e7e78f70_1f22a2ca17c4"}},
+		},
+		{
+			file: "testdata/xmpp-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:50528", app: "xmpp+tls", sni: "xmpp.upgrade.test", alpn: "-", version: "TLS 1.3",
+				ja3: "a3afc2c46ba4a7d7fbe1cfb7a3031c2f", ja4: "t13d311000_e8f1e7e78f70_1f22a2ca17c4"}},
+		},
+		{
+			file: "testdata/postgres-sslrequest.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:56526", app: "postgresql+tls", sni: "pg.upgrade.test", alpn: "-", version: "TLS 1.3",
+				ja3: "a3afc2c46ba4a7d7fbe1cfb7a3031c2f", ja4: "t13d311000_e8f1e7e78f70_1f22a2ca17c4"}},
+		},
+		{
+			// curl --socks4 to an address: no SNI.
+			file: "testdata/socks4.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:40540", app: "socks4+tls", proxyTarget: "127.0.0.1:443", sni: "-", alpn: "h2", version: "TLS 1.3",
+				ja3: "78f0dc5ac5b19daf131a133cfdee9691", ja4: "t13i3111h2_e8f1e7e78f70_b26ce05bbdd6"}},
+		},
+		{
+			// SOCKS4a: the proxy resolves the name (DSTIP 0.0.0.1).
+			file: "testdata/socks4a.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:42696", app: "socks4+tls", proxyTarget: "socks4a.upgrade.test:8443", sni: "socks4a.upgrade.test", alpn: "h2", version: "TLS 1.3",
+				ja3: "0149f47eabf9a20d0893e2a44e5a6323", ja4: "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6"}},
+		},
+		{
+			file: "testdata/socks5.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:48974", app: "socks5+tls", proxyTarget: "socks5.upgrade.test:443", sni: "socks5.upgrade.test", alpn: "h2", version: "TLS 1.3",
+				ja3: "0149f47eabf9a20d0893e2a44e5a6323", ja4: "t13d3112h2_e8f1e7e78f70_b26ce05bbdd6"}},
+		},
+		{
+			// Username/password authentication (RFC 1929), an IPv6 target.
+			file: "testdata/socks5-auth.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:57534", app: "socks5+tls", proxyTarget: "[::1]:8443", sni: "-", alpn: "h2", version: "TLS 1.3",
+				ja3: "78f0dc5ac5b19daf131a133cfdee9691", ja4: "t13i3111h2_e8f1e7e78f70_b26ce05bbdd6"}},
+		},
+		{
+			// A warning unrecognized_name alert before the ServerHello
+			// (tshark: Alert, Description: Unrecognized Name, then Server
+			// Hello 0x0303), not an upgrade.
+			file: "testdata/tls-unrecognized-name.pcap", serverHellos: 1,
+			flows: []wantFlow{{client: "127.0.0.1:46930", app: "tls", sni: "other.upgrade.test", alpn: "-", version: "TLS 1.2",
+				ja3: "871a754af286dfb70c1b53c6887c62e0", ja4: "t12d280700_d943125447b4_e7e480e5a997"}},
+		},
 		{
 			// The first session logs in without TLS; the second sends the
 			// SSL request (CLIENT_SSL) and goes to TLS 1.3.
