@@ -52,6 +52,7 @@
 //	ja3            STRING optional               JA3 TLS client fingerprint
 //	call_id        STRING optional               SIP Call-ID the flow belongs to
 //	sensor         STRING optional               name of the sensor that captured the flow
+//	proxy_target   STRING optional               host:port asked of an explicit proxy (HTTP CONNECT, SOCKS4/4a/5)
 //
 // DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
 // BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality

@@ -68,6 +68,10 @@ type FlowRow struct {
 	CallID     string `parquet:"call_id,optional"`
 
 	Sensor string `parquet:"sensor,optional,dict"`
+
+	// ProxyTarget is the host:port an explicit proxy (HTTP CONNECT,
+	// SOCKS) was asked to reach, from flow.Meta.
+	ProxyTarget string `parquet:"proxy_target,optional,dict"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -114,6 +118,7 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.JA4 = m.JA4
 		row.JA3 = m.JA3
 		row.CallID = m.CallID
+		row.ProxyTarget = m.ProxyTarget
 	}
 }
 

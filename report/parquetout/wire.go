@@ -108,6 +108,8 @@ type flowWire struct {
 	CallID     *string `parquet:"call_id,optional"`
 
 	Sensor *string `parquet:"sensor,optional,dict"`
+
+	ProxyTarget *string `parquet:"proxy_target,optional,dict"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -122,7 +124,8 @@ func (r *FlowRow) wire(w *flowWire) {
 		Reason: opt(&r.Reason), ClassifiedBy: opt(&r.ClassifiedBy), FromRole: opt(&r.FromRole), ToRole: opt(&r.ToRole),
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), ALPN: opt(&r.ALPN), TLSVersion: opt(&r.TLSVersion),
 		JA4: opt(&r.JA4), JA3: opt(&r.JA3), CallID: opt(&r.CallID),
-		Sensor: opt(&r.Sensor),
+		Sensor:      opt(&r.Sensor),
+		ProxyTarget: opt(&r.ProxyTarget),
 	}
 }
 
