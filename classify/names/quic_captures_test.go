@@ -3,6 +3,8 @@ package names
 import (
 	"slices"
 	"testing"
+
+	"github.com/ccaudit/auditor/capture/flow"
 )
 
 // wantFlow is what one handshake must leave on its flow.
@@ -128,4 +130,64 @@ func TestQUICInitialCaptures(t *testing.T) {
 			checkFlows(t, r, tt.flows)
 		})
 	}
+}
+
+func TestQUICVersionNegotiationHeuristic(t *testing.T) {
+	vn := []byte{0x80, 0, 0, 0, 0, 4, 1, 2, 3, 4, 4, 5, 6, 7, 8, 0, 0, 0, 1, 0xff, 0, 0, 0x1d}
+	if !quicVersionNegotiation(vn) || !looksLikeQUICInitial(vn) {
+		t.Error("version negotiation packet not recognised")
+	}
+	for name, b := range map[string][]byte{
+		"ragged version list": vn[:len(vn)-1],
+		"no versions":         vn[:15],
+		"CID over 20 bytes":   append([]byte{0x80, 0, 0, 0, 0, 21}, make([]byte, 30)...),
+		"nonzero version":     append([]byte{0x80, 0, 0, 0, 1}, vn[5:]...),
+		// RTP, PCMU, sequence 0, timestamp 0x00..: a 172-byte packet.
+		"RTP": append([]byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78}, make([]byte, 160)...),
+	} {
+		if quicVersionNegotiation(b) {
+			t.Errorf("%s taken for version negotiation", name)
+		}
+	}
+	// A greased version in a padded long header is a candidate off port
+	// 443; a short one is not.
+	grease := append([]byte{0xc0, 0xba, 0xba, 0xba, 0xba}, make([]byte, 1195)...)
+	if !looksLikeQUICInitial(grease) || looksLikeQUICInitial(grease[:1199]) {
+		t.Error("greased-version Initial heuristic")
+	}
+}
+
+// FuzzQUICDissector sends random datagrams both ways on a QUIC flow off
+// port 443.
+func FuzzQUICDissector(f *testing.F) {
+	vn := []byte{0x80, 0, 0, 0, 0, 4, 1, 2, 3, 4, 4, 5, 6, 7, 8, 0, 0, 0, 1}
+	initial := append([]byte{0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x44, 0xc8}, make([]byte, 1200)...)
+	retry := []byte{0xf0, 0, 0, 0, 1, 0, 4, 9, 9, 9, 9, 1, 2, 3}
+	seed := func(ds ...[]byte) []byte {
+		var b []byte
+		for i, d := range ds {
+			b = append(b, byte(i&1), byte(len(d)>>8), byte(len(d)))
+			b = append(b, d...)
+		}
+		return b
+	}
+	f.Add(seed(initial, retry, initial))
+	f.Add(seed(nil, vn, initial))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		d := NewTLS(TLSConfig{})
+		tf := newTestFlow(d, flow.ProtoUDP, "10.0.0.1:40000", "10.0.0.2:4433")
+		for len(in) >= 3 {
+			fromOrig := in[0]&1 == 0
+			n := min(int(in[1])<<8|int(in[2]), len(in)-3)
+			dg := in[3 : 3+n]
+			in = in[3+n:]
+			if !tf.send(fromOrig, 0, dg) {
+				break
+			}
+		}
+		tf.end()
+		if d.InProgress() != 0 {
+			t.Fatal("state left after End")
+		}
+	})
 }

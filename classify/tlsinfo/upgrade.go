@@ -321,6 +321,9 @@ func scanLineUpgrade(client, server []byte, u *Upgrade) error {
 	for range maxLines {
 		line, end, ok := nextLine(server, off)
 		if !ok {
+			if off < len(server) && server[off] == recordHandshake {
+				return fmt.Errorf("%w: %s server started TLS without agreeing", ErrNoUpgrade, u.Proto)
+			}
 			return bound(ErrNeedMore, client, server)
 		}
 		if positiveReply(u.Proto, line) {
