@@ -75,6 +75,30 @@ func TestUpgradeCaptures(t *testing.T) {
 			flows: []wantFlow{{client: "172.16.2.185:52494", app: "rdp+tls", sni: "192.168.2.142", alpn: "-", version: "TLS 1.2",
 				ja3: "e4d448cdfe06dc1243c1eb026c74ac9a", ja4: "t12d220700_0d4ca5d4ec72_3304d8368043"}},
 		},
+		// suricata-verify's captures (tests/ldap-starttls,
+		// tests/pgsql/pgsql-upgrade-tls, pgsql-ssl-rejected-md5-auth-simple-query,
+		// http-connect/http-connect-tls).
+		{
+			file: "testdata/sv-ldap-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "[::1]:37386", app: "ldap+tls", sni: "-", alpn: "-", version: "TLS 1.2",
+				ja3: "3f8b7a5c41878630f67e660533be80fc", ja4: "t12i240200_e34a427d6317_e0d811e466d9"}},
+		},
+		{
+			file: "testdata/sv-pgsql-upgrade-tls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "192.168.50.11:60358", app: "postgresql+tls", sni: "-", alpn: "-", version: "TLS 1.2",
+				ja3: "fd53785d893d2ba0a73fdade39ddd7f1", ja4: "t12i730500_6c916b3be7dd_a1e935682795"}},
+		},
+		{
+			// Two sessions whose SSLRequest the server answers 'N'.
+			file: "testdata/sv-pgsql-ssl-rejected.pcap", candidates: 2, noUpgrade: 2,
+		},
+		{
+			// CONNECT accepted, then bytes that open like a record but are
+			// no handshake (tshark: "Continuation Data"): the proxy's label
+			// and target, no "+tls".
+			file: "testdata/http-connect-tls.pcap", candidates: 1, upgrades: 1,
+			flows: []wantFlow{{client: "127.0.0.1:60472", app: "http-connect", proxyTarget: "abc:443", sni: "-", ja4: "-"}},
+		},
 		// Generated on loopback with gen/make_captures.sh (OpenSSL 3.0
 		// s_client and curl against gen/upgrade_peer.py); the same client
 		// stack makes the same JA3 and JA4 in each.
