@@ -65,8 +65,9 @@ func checkFlows(t *testing.T, r *replayed, wants []wantFlow) {
 // "h3" for ALPN "h3-27", whose first and last characters are "h7").
 func TestQUICInitialCaptures(t *testing.T) {
 	tests := []struct {
-		file  string
-		flows []wantFlow
+		file   string
+		hellos int // when not one per flow listed
+		flows  []wantFlow
 	}{
 		{
 			// draft-27 (0xff00001b), the draft-23 salt.
@@ -120,12 +121,42 @@ func TestQUICInitialCaptures(t *testing.T) {
 			flows: []wantFlow{{client: "129.21.84.33:37229", app: "quic", sni: "cdnjs.cloudflare.com", alpn: "h3",
 				version: "TLS 1.3", ja3: "77f2e7e7117b061992c6529845aa351c", ja4: "q13d0311h3_55b375c5d22e_5a1f323ef56d"}},
 		},
+		{
+			// suricata-verify tests/ja4-quic: eleven Chrome connections;
+			// its test.yaml publishes quic.ja4
+			// q13d0310h3_55b375c5d22e_cd85d2d88918 for them.
+			file: "testdata/sv-ja4-quic.pcap", hellos: 11,
+			flows: []wantFlow{
+				{client: "192.168.178.25:51333", app: "quic", sni: "www.blogger.com", alpn: "h3", version: "TLS 1.3",
+					ja3: "248373eb19ca203170946b3085bd09ae", ja4: "q13d0310h3_55b375c5d22e_cd85d2d88918"},
+				{client: "192.168.178.25:41171", app: "quic", sni: "2.bp.blogspot.com", alpn: "h3", version: "TLS 1.3",
+					ja3: "324f8c50e267adba4b5dd06c964faf67", ja4: "q13d0310h3_55b375c5d22e_cd85d2d88918"},
+			},
+		},
+		{
+			// suricata-verify tests/quic-frag-unordered: the hello's CRYPTO
+			// frames out of order.
+			file: "testdata/sv-quic-frag-unordered.pcap",
+			flows: []wantFlow{{client: "192.168.0.5:52755", app: "quic", sni: "mastodon.social", alpn: "h3", version: "TLS 1.3",
+				ja3: "272f82e5021102e1a2dda48dca35e0a1", ja4: "q13d0311h3_55b375c5d22e_5a1f323ef56d"}},
+		},
+		{
+			// suricata-verify tests/quic-frag-middle-gap: the middle of the
+			// hello arrives last, in a third Initial.
+			file: "testdata/sv-quic-frag-middle-gap.pcap",
+			flows: []wantFlow{{client: "192.168.178.252:45514", app: "quic", sni: "optimizationguide-pa.googleapis.com", alpn: "h3", version: "TLS 1.3",
+				ja3: "2adbc782adea01297ab7fcf01fe2acc1", ja4: "q13d0313h3_55b375c5d22e_c7319ce65786"}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			r := replay(t, tt.file)
-			if n := r.tls.Stats().QUICHellos.Load(); n != uint64(len(tt.flows)) {
-				t.Errorf("%d QUIC hellos, want %d", n, len(tt.flows))
+			want := tt.hellos
+			if want == 0 {
+				want = len(tt.flows)
+			}
+			if n := r.tls.Stats().QUICHellos.Load(); n != uint64(want) {
+				t.Errorf("%d QUIC hellos, want %d", n, want)
 			}
 			checkFlows(t, r, tt.flows)
 		})
