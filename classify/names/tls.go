@@ -89,9 +89,9 @@ type TLSStats struct {
 // TLS is the dissector for TLS and QUIC handshakes. It labels a flow with
 // Meta.App "tls" or "quic", or, when a cleartext protocol handed the
 // connection over to TLS, the protocol's label with "+tls" ("smtp+tls",
-// "http-connect+tls"; see tlsinfo.ScanUpgrade), and from the ClientHello SNI, the first ALPN
-// protocol, JA4, JA3 and the range of versions offered (TLSOfferedMax,
-// TLSOfferedMin); from the ServerHello Meta.TLSVersion, TLSCipher, JA3S
+// "http-connect+tls"; see tlsinfo.ScanUpgrade, and Meta.ProxyTarget for
+// proxies), and from the ClientHello SNI, the first ALPN protocol, JA4,
+// JA3 and the range of versions offered (TLSOfferedMax, TLSOfferedMin); from the ServerHello Meta.TLSVersion, TLSCipher, JA3S
 // and, for TLS 1.2 and older, the server certificate (Cert). A flow whose
 // first payload is a TLS handshake record header but whose handshake
 // cannot be parsed (segments lost, bounds reached) is still labelled
