@@ -99,6 +99,43 @@ func TestUpgradeCaptures(t *testing.T) {
 			file: "testdata/http-connect-tls.pcap", candidates: 1, upgrades: 1,
 			flows: []wantFlow{{client: "127.0.0.1:60472", app: "http-connect", proxyTarget: "abc:443", sni: "-", ja4: "-"}},
 		},
+		// Zeek's test traces (testing/btest/Traces). The SOCKS targets are
+		// tshark's "Remote name"/"Remote Address" and "Port" (-O socks).
+		{
+			file: "testdata/zeek-socks-with-ssl.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "10.0.0.50:59580", app: "socks5+tls", proxyTarget: "www.google.com:443", sni: "www.google.com", alpn: "-", version: "TLS 1.0",
+				ja3: "2aef69b4ba1938c3a400de4188743185", ja4: "t10d360400_77f462745360_a875e5012fde"}},
+		},
+		{
+			// SOCKS5 with username/password to an SSH server: a tunnel
+			// without TLS keeps its target.
+			file: "testdata/zeek-socks-auth.pcap", candidates: 1, upgrades: 1,
+			flows: []wantFlow{{client: "192.168.0.2:55951", app: "socks5", proxyTarget: "192.168.0.2:22", ja4: "-"}},
+		},
+		{
+			// SOCKS5 on port 8124 to www.osnews.com:80, plain HTTP inside.
+			file: "testdata/zeek-socks.pcap", candidates: 1, upgrades: 1,
+			flows: []wantFlow{{client: "10.0.0.55:53994", app: "socks5", proxyTarget: "www.osnews.com:80", ja4: "-"}},
+		},
+		{
+			// A client to server XMPP stream.
+			file: "testdata/zeek-xmpp-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "198.128.203.95:56048", app: "xmpp+tls", sni: "-", alpn: "-", version: "TLS 1.2",
+				ja3: "c369db2c355ad05c76f5660af3179b01", ja4: "t12i910500_383454ac02f4_a1e935682795"}},
+		},
+		{
+			// A server to server stream (port 5269, dialback namespace).
+			file: "testdata/zeek-xmpp-dialback-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "184.73.173.246:1193", app: "xmpp+tls", sni: "-", alpn: "-", version: "TLS 1.2",
+				ja3: "37f41521d2ec51e91e9c74649f591954", ja4: "t12i650400_77b304177063_3e4878f5e76c"}},
+		},
+		{
+			// psql with sslmode=require to Amazon RDS: offers TLS 1.3, the
+			// server answers TLS 1.2.
+			file: "testdata/zeek-psql-aws-ssl-require.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
+			flows: []wantFlow{{client: "192.168.123.132:36934", app: "postgresql+tls", sni: "database-1.cyx4x7yvdoay.us-east-1.rds.amazonaws.com", alpn: "-",
+				version: "TLS 1.2", ja3: "a3afc2c46ba4a7d7fbe1cfb7a3031c2f", ja4: "t13d311000_e8f1e7e78f70_1f22a2ca17c4", offeredMax: 0x0304, offeredMin: 0x0303}},
+		},
 		// Generated on loopback with gen/make_captures.sh (OpenSSL 3.0
 		// s_client and curl against gen/upgrade_peer.py); the same client
 		// stack makes the same JA3 and JA4 in each.
