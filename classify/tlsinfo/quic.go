@@ -218,24 +218,61 @@ func (q *QUICInitial) openPacket(d []byte) (int, error) {
 	if !initial {
 		return end, nil
 	}
-	fresh := !q.locked || q.retry || q.keys.version != version
-	if fresh {
-		if err := q.setKeys(version, params, dcid); err != nil {
-			return 0, err
-		}
-	}
-	payload, err := q.open(d[:end], pnOffset)
+	payload, restart, err := q.openInitial(d[:end], pnOffset, version, params, dcid)
 	if err != nil {
 		return 0, err
 	}
-	if fresh && (q.locked || q.retry) {
-		// New keys after a Retry or version negotiation: the client
-		// sends its ClientHello again from offset 0 of a new stream.
+	if restart {
+		// New keys after a Retry or an incompatible version negotiation:
+		// the client sends its ClientHello again from offset 0 of a new
+		// stream.
 		q.crypto, q.covered = q.crypto[:0], q.covered[:0]
 		q.Retried = q.Retried || q.retry
 	}
 	q.locked, q.retry = true, false
 	return end, q.readFrames(payload)
+}
+
+// openInitial picks the keys for a client Initial and opens it. restart
+// reports keys of a new connection attempt.
+func (q *QUICInitial) openInitial(pkt []byte, pnOffset int, version uint32, params *quicVersionParams, dcid []byte) (payload []byte, restart bool, err error) {
+	switch {
+	case !q.locked:
+		// The first Initial that opens fixes the keys.
+	case q.retry:
+		restart = true
+	case q.keys.version != version:
+		// Compatible version negotiation (RFC 9368) goes on with the same
+		// connection: keys of the original DCID under the new version's
+		// salt. An incompatible one starts over with the new Initial's
+		// DCID. A packet that opens with neither leaves the keys as they
+		// were.
+		prev := q.keys
+		if err := q.setKeys(version, params, prev.dcid); err != nil {
+			return nil, false, err
+		}
+		if payload, err := q.open(pkt, pnOffset); err == nil {
+			return payload, false, nil
+		}
+		if err := q.setKeys(version, params, dcid); err != nil {
+			return nil, false, err
+		}
+		payload, err := q.open(pkt, pnOffset)
+		if err != nil {
+			q.keys = prev
+			q.Version, q.DCID = prev.version, prev.dcid
+			return nil, false, err
+		}
+		return payload, true, nil
+	default:
+		payload, err := q.open(pkt, pnOffset)
+		return payload, false, err
+	}
+	if err := q.setKeys(version, params, dcid); err != nil {
+		return nil, false, err
+	}
+	payload, err = q.open(pkt, pnOffset)
+	return payload, restart && q.locked, err
 }
 
 // ServerDatagram looks at a datagram from the server for a Retry, after

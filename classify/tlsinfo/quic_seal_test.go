@@ -197,3 +197,59 @@ func TestQUICCryptoRangesBound(t *testing.T) {
 		t.Errorf("%d pieces: %v, want ErrTooLarge", maxCryptoRanges+1, err)
 	}
 }
+
+// Version negotiation: a compatible one (RFC 9368, v1 to v2) keeps the
+// connection, its CRYPTO stream and the first DCID's keys under the new
+// version's salt; an incompatible one (a draft the server does not speak,
+// then v1) starts a new attempt with keys of its own DCID and a new stream.
+func TestQUICVersionChange(t *testing.T) {
+	hello := quicTestHello(t)
+	half := len(hello) / 2
+
+	var (
+		q QUICInitial
+		h ClientHello
+	)
+	d1 := sealInitial(t, QUICVersion1, testDCID, testDCID, 0, cryptoFrame(0, hello[:half]))
+	d2 := sealInitial(t, QUICVersion2, testDCID, testServer, 1, cryptoFrame(half, hello[half:]))
+	if err := ParseQUICInitial(d1, &q, &h); !errors.Is(err, ErrNeedMore) {
+		t.Fatalf("v1 first half: %v", err)
+	}
+	if err := ParseQUICInitial(d2, &q, &h); err != nil {
+		t.Fatalf("v2 second half under the first DCID's keys: %v", err)
+	}
+	if q.Version != QUICVersion2 || string(q.DCID) != string(testDCID) {
+		t.Errorf("keys of %#x DCID %x, want v2 and the first DCID", q.Version, q.DCID)
+	}
+
+	q.Reset()
+	other := []byte{7, 7, 7, 7, 7, 7, 7, 7}
+	d1 = sealInitial(t, quicDraft(29), testDCID, testDCID, 0, cryptoFrame(half+3, hello[half+3:]))
+	d2 = sealInitial(t, QUICVersion1, other, other, 0, cryptoFrame(0, hello))
+	if err := ParseQUICInitial(d1, &q, &h); !errors.Is(err, ErrNeedMore) {
+		t.Fatalf("draft-29 attempt: %v", err)
+	}
+	if err := ParseQUICInitial(d2, &q, &h); err != nil || h.Length != len(hello)-4 {
+		t.Fatalf("v1 attempt with a new DCID: %v", err)
+	}
+	if string(q.DCID) != string(other) || len(q.covered) != 1 || q.covered[0] != [2]int{0, len(hello)} {
+		t.Errorf("keys of DCID %x, CRYPTO ranges %v: the new attempt's stream must start afresh", q.DCID, q.covered)
+	}
+
+	// A packet of another version that opens with no keys changes nothing.
+	q.Reset()
+	if err := ParseQUICInitial(sealInitial(t, QUICVersion1, testDCID, testDCID, 0, cryptoFrame(0, hello[:half])), &q, &h); !errors.Is(err, ErrNeedMore) {
+		t.Fatal(err)
+	}
+	bad := sealInitial(t, QUICVersion2, other, other, 1, cryptoFrame(half, hello[half:]))
+	bad[len(bad)-1] ^= 1
+	if err := ParseQUICInitial(bad, &q, &h); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("corrupt v2 Initial: %v", err)
+	}
+	if q.Version != QUICVersion1 || string(q.DCID) != string(testDCID) {
+		t.Errorf("a corrupt Initial changed the keys to %#x %x", q.Version, q.DCID)
+	}
+	if err := ParseQUICInitial(sealInitial(t, QUICVersion1, testDCID, testServer, 1, cryptoFrame(half, hello[half:])), &q, &h); err != nil {
+		t.Errorf("v1 second half after the corrupt packet: %v", err)
+	}
+}
