@@ -84,6 +84,10 @@ type Meta struct {
 	// parser needed to tell what the flow carries (a capture of headers
 	// only): the absence of a label then proves nothing.
 	PayloadCut bool
+
+	// ProxyTarget is the host:port an explicit proxy was asked to
+	// connect to (HTTP CONNECT, SOCKS4/4a/5) on this flow.
+	ProxyTarget string
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

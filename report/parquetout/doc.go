@@ -55,6 +55,7 @@
 //	tunnel         STRING optional               innermost tunnel the flow came out of: kind, outer source -> destination
 //	                                             ("gre 10.0.0.1->10.0.0.2", "vxlan 10.0.0.1:51000->10.0.0.2:4789");
 //	                                             the tunnels themselves are in tunnels.parquet
+//	proxy_target   STRING optional               host:port asked of an explicit proxy (HTTP CONNECT, SOCKS4/4a/5)
 //
 // DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
 // BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality

@@ -61,6 +61,7 @@ type flowWriter struct {
 	fromRole, toRole, sni, serverName, alpn, tlsVersion, ja4, ja3 stringColumn
 	callID, sensor                                                stringColumn
 	tunnel                                                        stringColumn
+	proxyTarget                                                   stringColumn
 
 	cols []flowColumn // in schema order
 
@@ -102,6 +103,7 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 	w.tlsVersion, w.ja4, w.ja3 = stringColumn{col: "tls_version"}, stringColumn{col: "ja4"}, stringColumn{col: "ja3"}
 	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
 	w.tunnel = stringColumn{col: "tunnel"}
+	w.proxyTarget = stringColumn{col: "proxy_target"}
 	w.cols = []flowColumn{
 		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
 		&w.packetsOut, &w.bytesOut, &w.packetsIn, &w.bytesIn, &w.payOut, &w.payIn,
@@ -109,6 +111,7 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 		&w.app, &w.verdict, &w.vendor, &w.entryID, &w.reason, &w.classifiedBy, &w.fromRole, &w.toRole,
 		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
 		&w.tunnel,
+		&w.proxyTarget,
 	}
 	if err := w.takeFooter(opts); err != nil {
 		return nil, err
@@ -222,6 +225,7 @@ func (w *flowWriter) write(rows []FlowRow) error {
 		w.callID.add(r.CallID)
 		w.sensor.add(r.Sensor)
 		w.tunnel.add(r.Tunnel)
+		w.proxyTarget.add(r.ProxyTarget)
 		w.n++
 		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
 			for _, c := range w.cols {

@@ -72,6 +72,9 @@ type FlowRow struct {
 	// Tunnel is the innermost tunnel the flow's first packet came out of
 	// (decode.TunnelID's form, "gre 10.0.0.1->10.0.0.2"); from flow.Meta.
 	Tunnel string `parquet:"tunnel,optional,dict"`
+	// ProxyTarget is the host:port an explicit proxy (HTTP CONNECT,
+	// SOCKS) was asked to reach, from flow.Meta.
+	ProxyTarget string `parquet:"proxy_target,optional,dict"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -119,6 +122,7 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.JA3 = m.JA3
 		row.CallID = m.CallID
 		row.Tunnel = m.Tunnel
+		row.ProxyTarget = m.ProxyTarget
 	}
 }
 

@@ -109,7 +109,8 @@ type flowWire struct {
 
 	Sensor *string `parquet:"sensor,optional,dict"`
 
-	Tunnel *string `parquet:"tunnel,optional,dict"`
+	Tunnel      *string `parquet:"tunnel,optional,dict"`
+	ProxyTarget *string `parquet:"proxy_target,optional,dict"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -124,8 +125,9 @@ func (r *FlowRow) wire(w *flowWire) {
 		Reason: opt(&r.Reason), ClassifiedBy: opt(&r.ClassifiedBy), FromRole: opt(&r.FromRole), ToRole: opt(&r.ToRole),
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), ALPN: opt(&r.ALPN), TLSVersion: opt(&r.TLSVersion),
 		JA4: opt(&r.JA4), JA3: opt(&r.JA3), CallID: opt(&r.CallID),
-		Sensor: opt(&r.Sensor),
-		Tunnel: opt(&r.Tunnel),
+		Sensor:      opt(&r.Sensor),
+		Tunnel:      opt(&r.Tunnel),
+		ProxyTarget: opt(&r.ProxyTarget),
 	}
 }
 

@@ -39,6 +39,9 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 			r.JA4, r.JA3 = "t13d1516h2_8daaf6152771_02713d6af862", "771,4865-4866,0-23,29-23,0"
 			r.Sensor = "sensor-ü1" // non-ASCII survives
 			r.Tunnel = "vxlan [2001:db8::1]:51000->[2001:db8::2]:4789"
+			if i%4 == 0 {
+				r.ProxyTarget = fmt.Sprintf("sbc%d.example.com:5061", i%3)
+			}
 		} else {
 			r.App, r.CallID = "", ""
 		}
@@ -169,6 +172,7 @@ func TestSchema(t *testing.T) {
 		{"alpn", "STRING", true, true}, {"tls_version", "STRING", true, true}, {"ja4", "STRING", true, true},
 		{"ja3", "STRING", true, true}, {"call_id", "STRING", true, false}, {"sensor", "STRING", true, true},
 		{"tunnel", "STRING", true, true},
+		{"proxy_target", "STRING", true, true},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}
 	path := filepath.Join(t.TempDir(), "flows.parquet")
