@@ -10,7 +10,7 @@ import (
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/evidence"
 )
 
@@ -89,7 +89,7 @@ func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
 	return alerts.New(sinks, alerts.FeedOptions{}), nil
 }
 
-// poorMOS maps the flag, where 0 disables, to audit.Config's convention,
+// poorMOS maps the flag, where 0 disables, to engine.Config's convention,
 // where 0 is the default and a negative value disables.
 func poorMOS(flagValue float64) float64 {
 	if flagValue <= 0 {
@@ -100,8 +100,8 @@ func poorMOS(flagValue float64) float64 {
 
 // load builds the auditor the flags describe. An unknown vendor is the
 // user's mistake: a usage error, worded for the flag.
-func (a *auditFlags) load() (*audit.Auditor, error) {
-	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
+func (a *auditFlags) load() (*engine.Auditor, error) {
+	aud, err := engine.New(engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
 	if err != nil {
 		return nil, flagError(err)
 	}
@@ -110,7 +110,7 @@ func (a *auditFlags) load() (*audit.Auditor, error) {
 
 // flagError rewords the audit errors that name a flag's value.
 func flagError(err error) error {
-	var uv *audit.UnknownVendorError
+	var uv *engine.UnknownVendorError
 	if errors.As(err, &uv) {
 		return usagef("--vendor %s: no such vendor (auditor catalog list shows them)", uv.Vendor)
 	}
@@ -160,7 +160,7 @@ type parserSummary struct {
 }
 
 // summarize adds what the audit found to the summary.
-func (sum *replaySummary) summarize(res *audit.Result) {
+func (sum *replaySummary) summarize(res *engine.Result) {
 	if res.Calls != "" {
 		sum.Outputs["calls"] = res.Calls
 	}

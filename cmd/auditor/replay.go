@@ -20,7 +20,7 @@ import (
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -126,7 +126,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return nil, err
 	}
-	sink := audit.NewFlowSink(fw, "")
+	sink := engine.NewFlowSink(fw, "")
 	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
 	aud.Configure(&cfg, sink)
 	pipe, err := capture.New(cfg)
@@ -153,7 +153,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	sum.Flows = sink.Rows()
 	// The decoding goroutine has ended: its tunnel record is complete.
 	tunnelsPath := filepath.Join(o.out, "tunnels.parquet")
-	if err := audit.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
+	if err := engine.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
 		return sum, err
 	}
 	sum.Outputs["tunnels"] = tunnelsPath
@@ -238,7 +238,7 @@ type replaySummary struct {
 	TopFindings      []findingLine         `json:"top_findings,omitempty"`
 	Parsers          *parserSummary        `json:"parsers,omitempty"`
 	Alerts           *alerts.Stats         `json:"alerts,omitempty"`
-	Evidence         *audit.EvidenceCounts `json:"evidence,omitempty"`
+	Evidence         *engine.EvidenceCounts `json:"evidence,omitempty"`
 	Interrupted      bool                  `json:"interrupted,omitempty"`
 }
 
