@@ -19,7 +19,7 @@ import (
 
 // demoSite is the inventory of testdata/demo.pcapng: it requires phone DNS
 // lookups, so a window without them has missing findings.
-const demoSite = "../../testdata/demo-site.yaml"
+const demoSite = "../testdata/demo-site.yaml"
 
 // testFlow returns the i-th of a set of distinct UDP flows from a
 // workstation of the demo site to an outside host.

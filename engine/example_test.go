@@ -26,11 +26,11 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	aud, err := engine.New(engine.Config{Site: "../../testdata/demo-site.yaml"})
+	aud, err := engine.New(engine.Config{Site: "../testdata/demo-site.yaml"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	src, err := source.Open([]string{"../../testdata/demo.pcapng"}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.Open([]string{"../testdata/demo.pcapng"}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		log.Fatal(err)
 	}
