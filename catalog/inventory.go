@@ -17,8 +17,19 @@ const SiteVendor = "site"
 // Inventory describes one site: which vendors run there, which hosts play
 // which roles, and how the site departs from the documents' defaults.
 type Inventory struct {
+	// Schema is the file's schema version (1 or 2); version 2 adds
+	// vendor-qualified role names, standby and options.
+	Schema  int
 	Site    string
 	Vendors []string
+	// Standby lists hosts that stand by (a backup CIC server): their flows
+	// are judged as any other, but no missing finding is raised for a pair
+	// of hosts one of which is on standby.
+	Standby []Host
+	// Options sets the site's variants and optional components by
+	// "vendor/name" (genesys-pureconnect/database: mssql); unset options
+	// keep their default, or stay undeclared.
+	Options map[string]string
 	// Parameters sets area parameters by "vendor/name" (Sinch MRS stream
 	// counts); unset parameters keep their documented defaults.
 	Parameters map[string]int
@@ -40,6 +51,11 @@ type Inventory struct {
 	addrs     segments
 	addrRoles [][]string
 	names     map[string][]string
+	// hostList holds every distinct host; addrHosts lists, per address
+	// segment, the hosts covering it (indices into hostList).
+	hostList  []Host
+	addrHosts [][]int32
+	hostIndex map[Host]int32
 
 	src        *doc
 	roleAt     map[string][]any
@@ -47,6 +63,8 @@ type Inventory struct {
 	paramAt    map[string][]any
 	vendorAt   []any
 	expectAt   [][]any
+	optionAt   map[string][]any
+	standbyAt  [][]any
 }
 
 // Host is one inventory host: an address or CIDR, or a DNS name kept for
@@ -106,7 +124,13 @@ type rawInventory struct {
 	Allow      []rawAllow         `yaml:"allow"`
 	Ignore     []rawIgnore        `yaml:"ignore"`
 	Expect     scalars            `yaml:"expect"`
+	Standby    scalars            `yaml:"standby"`
+	Options    map[string]string  `yaml:"options"`
 }
+
+// InventorySchema is the newest inventory schema this package reads;
+// schema 1 files are read too.
+const InventorySchema = 2
 
 type rawOverride struct {
 	Entry string  `yaml:"entry"`
@@ -163,13 +187,31 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 		Overrides: make(map[string]PortSet), roles: make(map[string][]Host),
 		names: make(map[string][]string), src: d,
 		roleAt: make(map[string][]any), overrideAt: make(map[string][]any), paramAt: make(map[string][]any),
-		vendorAt: path("vendors"),
+		vendorAt: path("vendors"), Schema: raw.Schema, Options: raw.Options,
+		optionAt: make(map[string][]any), hostIndex: make(map[Host]int32),
 	}
 	if inv.Parameters == nil {
 		inv.Parameters = make(map[string]int)
 	}
-	if raw.Schema != SchemaVersion {
-		d.errorf(path("schema"), "schema: got %d, this auditor reads schema %d", raw.Schema, SchemaVersion)
+	switch raw.Schema {
+	case 1:
+		// Schema 1 has one role namespace; the fields of schema 2 would
+		// be misread by an older reader, so they need the new version.
+		if len(raw.Standby) > 0 {
+			d.errorf(path("standby"), "standby needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
+		}
+		if len(raw.Options) > 0 {
+			d.errorf(path("options"), "options needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
+		}
+	case InventorySchema:
+	default:
+		d.errorf(path("schema"), "schema: got %d, this auditor reads inventory schema 1 and %d", raw.Schema, InventorySchema)
+	}
+	if inv.Options == nil {
+		inv.Options = make(map[string]string)
+	}
+	for k := range inv.Options {
+		inv.optionAt[k] = path("options", keyStep(k))
 	}
 	if inv.Site == "" {
 		d.errorf(path(), "site: the site name is required")
@@ -183,10 +225,15 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 
 	var spans []span
 	var spanRole []string
+	var spanHost []int32
 	for _, role := range slices.Sorted(maps.Keys(raw.Roles)) {
 		inv.roleAt[role] = path("roles", keyStep(role))
-		if !idPattern.MatchString(role) {
-			d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.'", role)
+		vendor, bare := SplitRole(role)
+		switch {
+		case vendor != "" && raw.Schema == 1:
+			d.errorf(path("roles", keyStep(role)), "role name %q: vendor-qualified roles need schema: 2 (schema 2 reads every schema 1 file: change the first line)", role)
+		case !idPattern.MatchString(bare) || (vendor != "" && !idPattern.MatchString(vendor)):
+			d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.', optionally after \"vendor/\"", role)
 		}
 		for j, h := range raw.Roles[role] {
 			host, err := parseHost(h)
@@ -195,6 +242,12 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 				continue
 			}
 			inv.roles[role] = append(inv.roles[role], host)
+			hid, ok := inv.hostIndex[host]
+			if !ok {
+				hid = int32(len(inv.hostList))
+				inv.hostIndex[host] = hid
+				inv.hostList = append(inv.hostList, host)
+			}
 			if host.Name != "" {
 				inv.names[host.Name] = appendUnique(inv.names[host.Name], role)
 				continue
@@ -202,17 +255,41 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 			lo, hi := prefixSpan(host.Prefix)
 			spans = append(spans, span{lo: lo, hi: hi, id: len(spanRole)})
 			spanRole = append(spanRole, role)
+			spanHost = append(spanHost, hid)
 		}
 	}
 	inv.addrs = buildSegments(spans)
 	inv.addrRoles = make([][]string, len(inv.addrs.cover))
+	inv.addrHosts = make([][]int32, len(inv.addrs.cover))
 	for i, ids := range inv.addrs.cover {
 		var rs []string
+		var hs []int32
 		for _, id := range ids {
 			rs = appendUnique(rs, spanRole[id])
+			if !slices.Contains(hs, spanHost[id]) {
+				hs = append(hs, spanHost[id])
+			}
 		}
 		slices.Sort(rs)
+		slices.Sort(hs)
 		inv.addrRoles[i] = rs
+		inv.addrHosts[i] = hs
+	}
+
+	for i, h := range raw.Standby {
+		host, err := parseHost(h)
+		at := path("standby", i)
+		_, known := inv.hostIndex[host]
+		switch {
+		case err != nil:
+			d.errorf(at, "standby: %v", err)
+			continue
+		case !known:
+			d.errorf(at, "standby: %s is not a host of any role (list it under roles too)", host)
+			continue
+		}
+		inv.Standby = append(inv.Standby, host)
+		inv.standbyAt = append(inv.standbyAt, at)
 	}
 
 	for i, o := range raw.Overrides {
@@ -355,7 +432,10 @@ func normName(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".
 // unknown parameters, and roles no entry of the deployed vendors (or allow
 // rule) uses, which are most often typos.
 func (inv *Inventory) Check(c *Catalog) error {
-	d := &doc{name: inv.src.name, file: inv.src.file}
+	d := &doc{name: "inventory"}
+	if inv.src != nil {
+		d = &doc{name: inv.src.name, file: inv.src.file}
+	}
 	for i, v := range inv.Vendors {
 		if _, ok := c.Vendor(v); !ok {
 			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog", v)
@@ -400,6 +480,7 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(at, "%s: %v", e.ID, err)
 		}
 	}
+	inv.resolve(c, d)
 	used := make(map[string]bool)
 	for _, r := range c.Roles(inv.Vendors...) {
 		used[r] = true
@@ -407,11 +488,18 @@ func (inv *Inventory) Check(c *Catalog) error {
 	for _, e := range inv.Allowed {
 		for _, r := range append(slices.Clone(e.From), e.To...) {
 			used[r] = true
+			if _, bare := SplitRole(r); bare != r {
+				used[bare] = true
+			}
 		}
 	}
+	known := slices.Collect(maps.Keys(used))
 	for _, role := range slices.Sorted(maps.Keys(inv.roles)) {
-		if !used[role] {
-			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule", role, strings.Join(inv.Vendors, ", "))
+		if vendor, _ := SplitRole(role); vendor != "" && vendor != SiteVendor {
+			continue // resolve checked it against its vendor's roles
+		}
+		if _, bare := SplitRole(role); !used[bare] && !used[role] {
+			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule%s", role, strings.Join(inv.Vendors, ", "), didYouMean(role, known))
 		}
 	}
 	return d.result()

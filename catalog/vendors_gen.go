@@ -1757,6 +1757,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"3633"},
 						App:       "switchover",
 						TLS:       "none",
+						Peers:     "any",
 						Source: rawSource{
 							Section: "Monitoring and Management > Switchover",
 							Quote:   "Switchover TCP 3633 /WAN",
@@ -1771,6 +1772,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8888"},
 						App:       "switchover",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "Added 28-May-2014.",
 						Source:    rawSource{Section: "Monitoring and Management > Switchover", Quote: "UDP 8888 /WAN"},
 					},
@@ -3172,6 +3174,30 @@ func embeddedVendors() []embeddedVendor {
 						"web-server":                   "Web Server",
 						"workstation":                  "agent or administrator PC (Communication Desktop, browser)",
 					},
+					Implies: map[string]scalars{
+						"agent-server":                 {"cc-server"},
+						"alarm-server":                 {"cc-server"},
+						"call-dispatcher":              {"cc-server"},
+						"cem-server":                   {"cc-server"},
+						"chat-portal-server":           {"cc-server"},
+						"chat-server":                  {"cc-server"},
+						"connection-server":            {"cc-server"},
+						"data-collector":               {"cc-server"},
+						"directory-server":             {"cc-server"},
+						"ecf-web-server":               {"cc-server"},
+						"external-terminal-controller": {"cc-server"},
+						"file-replication-server":      {"cc-server"},
+						"h323-bridge":                  {"cc-server"},
+						"hac":                          {"cc-server"},
+						"mrs":                          {"cc-server"},
+						"oii":                          {"cc-server"},
+						"psi":                          {"cc-server"},
+						"qms":                          {"cc-server"},
+						"sip-bridge":                   {"cc-server"},
+						"terminal-server":              {"cc-server"},
+						"universal-queue":              {"cc-server"},
+						"web-server":                   {"cc-server"},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Parameters: []rawParam{
@@ -3206,6 +3232,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21018"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Agent Server", Quote: "TCP | 21018 | Configurable | Internal"},
 					},
 					{
@@ -3217,6 +3244,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21013"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Alarm Server", Quote: "TCP | 21013 | Configurable | Internal"},
 					},
 					{
@@ -3228,6 +3256,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21000"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Call Dispatcher", Quote: "TCP | 21000 | Configurable | Internal"},
 					},
 					{
@@ -3239,6 +3268,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21019"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "CEM Server", Quote: "TCP | 21019 | Configurable | Internal"},
 					},
 					{
@@ -3281,6 +3311,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21004"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Chat Server", Quote: "TCP | 21004 | Configurable | Internal"},
 					},
 					{
@@ -3352,6 +3383,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21017"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Connection Server (CoS)",
 							Quote:   "TCP | 21017 | Configurable | For servers",
@@ -3366,6 +3398,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21009"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Data Collector", Quote: "TCP | 21009 | Configurable | Internal"},
 					},
 					{
@@ -3377,6 +3410,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21021"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Directory Server", Quote: "TCP | 21021 | Configurable | Internal"},
 					},
 					{
@@ -3448,6 +3482,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21008"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "File Replication Server",
 							Quote:   "TCP | 21008 | Configurable | Internal",
@@ -3462,6 +3497,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21003"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "H323 Bridge",
 							Quote:   "TCP | 21003 | Configurable | Contact center side",
@@ -3520,6 +3556,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21010"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
 							Quote:   "TCP | 21010 | Configurable | Internal",
@@ -3580,6 +3617,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21022"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Presence Synchronization Interface (PSI)",
 							Quote:   "TCP | 21022 | Configurable | Internal",
@@ -3594,6 +3632,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21016"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Quality Monitoring Server (QMS)",
 							Quote:   "TCP | 21016 | Configurable | Internal",
@@ -3608,6 +3647,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21006"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "SIP Bridge",
 							Quote:   "TCP | 21006 | Configurable | SIP Bridge (gatekeeper)",
@@ -3622,6 +3662,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21007"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "SIP Bridge",
 							Quote:   "TCP | 21007 | Configurable | SIP Bridge (gateway)",

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ccaudit/auditor/catalog"
@@ -13,7 +14,8 @@ import (
 // down it would make every flow expected.
 const broadPorts = 32768
 
-// maxHostPairs bounds the host pairs a missing finding lists.
+// maxHostPairs bounds the host pairs a missing finding lists; the reason
+// gives the full counts.
 const maxHostPairs = 8
 
 // entryInfo is what the classifier precomputes per entry in scope, so the
@@ -27,7 +29,10 @@ type entryInfo struct {
 	// fromPorts is set when a one-way entry states the opener's ports.
 	fromPorts bool
 
-	from, to   string // roles, comma-separated
+	from, to string // roles, comma-separated
+	// qfrom and qto are the entry's roles in the site's scope (nil in
+	// port-only mode): an entry matches only roles of its own vendor.
+	qfrom, qto []catalog.RoleID
 	portsLabel string // "5597/tcp"
 
 	expected, portOnly, bothWays, reply, cloud, byName string
@@ -54,8 +59,16 @@ type entryInfo struct {
 	unobservable string
 	// inScope: required, and both its from and to roles have hosts in
 	// the inventory, so a window without a working flow makes it missing.
-	inScope   bool
-	hostPairs []string
+	inScope bool
+	// pairs are the host pairs the entry is required between; needs the
+	// hosts that need only one of their pairs working (Peers).
+	pairs []hostPair
+	needs []hostNeed
+	// track is the idx whose working pairs this entry records: its own,
+	// or its OneOf group's leader, which judges the whole group.
+	track int
+	// alternatives names the group's other entries, for the reason.
+	alternatives []string
 }
 
 func transportLabel(t catalog.Transport) string {
@@ -85,7 +98,7 @@ func portsLabel(t catalog.Transport, ps catalog.PortSet) string {
 }
 
 func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) *entryInfo {
-	in := &entryInfo{idx: idx, ports: ports, from: e.From.String(), to: e.To.String()}
+	in := &entryInfo{idx: idx, track: idx, ports: ports, from: e.From.String(), to: e.To.String()}
 	in.narrow.Dynamic, in.narrow.Unspecified = ports.Dynamic, ports.Unspecified
 	for _, r := range ports.Ranges {
 		if int(r.Hi)-int(r.Lo)+1 <= broadPorts {
@@ -122,60 +135,94 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 	return in
 }
 
+// hostPair is a pair of inventory hosts (Scope host indices), the lower
+// index first: a missing check accepts a working flow either way, since a
+// flow opened the wrong way is judged unexpected and never counts.
+type hostPair struct{ a, b int32 }
+
+func pairOf(a, b int32) hostPair {
+	if a > b {
+		a, b = b, a
+	}
+	return hostPair{a, b}
+}
+
 // scopeInventory decides whether e can be checked for missing flows at
-// this site and lists the host pairs it is expected between.
-func (in *entryInfo) scopeInventory(e *catalog.Entry, inv *catalog.Inventory) {
-	if !e.Required || e.Vendor == catalog.SiteVendor {
+// this site and lists the host pairs it is required between. A pair with
+// a standby host is excused; so is a host with itself, and a pair of an
+// IPv4 and an IPv6 host. Peers "any": the pairs of two hosts that both
+// hold a role of both sides are not required each; every such host needs
+// one working pair with a peer (a primary CIC server and its backup, not
+// every CIC server with every other), and a standby host stays one of the
+// peers, since that flow keeps it ready. Peers "any-from": each to-host
+// needs one working pair with any from-host.
+func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
+	if e.Vendor == catalog.SiteVendor || !sc.Required(e) {
 		return
 	}
-	from, to := hostsOf(inv, e.From), hostsOf(inv, e.To)
-	arrow := " -> "
-	if e.Direction == catalog.BothWays {
-		arrow = " <-> "
-	}
-	n := 0
-	var seen map[[2]catalog.Host]bool
-	for _, a := range from {
-		for _, b := range to {
-			if a == b && (a.Name != "" || a.Prefix.IsSingleIP()) {
-				continue // one host talking to itself never crosses the wire
-			}
-			if a.Name == "" && b.Name == "" && a.Prefix.Addr().Is4() != b.Prefix.Addr().Is4() {
-				continue // no flow runs from IPv4 to IPv6
-			}
-			if e.Direction == catalog.BothWays {
-				if seen == nil {
-					seen = make(map[[2]catalog.Host]bool)
+	from, to := hostsOf(sc, in.qfrom), hostsOf(sc, in.qto)
+	var peers map[int32]bool
+	if e.Peers == "any" {
+		peers = make(map[int32]bool)
+		for _, r := range in.qfrom {
+			if slices.Contains(in.qto, r) {
+				for _, h := range sc.RoleHosts(r) {
+					peers[h] = true
 				}
-				if seen[[2]catalog.Host{b, a}] {
-					continue
-				}
-				seen[[2]catalog.Host{a, b}] = true
-			}
-			n++
-			if len(in.hostPairs) < maxHostPairs {
-				in.hostPairs = append(in.hostPairs, a.String()+arrow+b.String())
 			}
 		}
 	}
-	if n > maxHostPairs {
-		in.hostPairs = append(in.hostPairs, fmt.Sprintf("(+%d more pairs)", n-maxHostPairs))
+	needOf := make(map[int32]int)
+	need := func(h int32, p hostPair) {
+		i, ok := needOf[h]
+		if !ok {
+			i = len(in.needs)
+			needOf[h] = i
+			in.needs = append(in.needs, hostNeed{host: h})
+		}
+		in.needs[i].pairs = append(in.needs[i].pairs, p)
 	}
-	in.inScope = n > 0
+	seen := make(map[hostPair]bool)
+	for _, a := range from {
+		for _, b := range to {
+			if a == b {
+				continue
+			}
+			ha, hb := sc.Host(a), sc.Host(b)
+			if ha.Name == "" && hb.Name == "" && ha.Prefix.Addr().Is4() != hb.Prefix.Addr().Is4() {
+				continue // no flow runs from IPv4 to IPv6
+			}
+			p := pairOf(a, b)
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			switch {
+			case peers[a] && peers[b]:
+				need(a, p)
+				need(b, p)
+			case sc.Standby(a) || sc.Standby(b):
+			case e.Peers == "any-from":
+				need(b, p)
+			default:
+				in.pairs = append(in.pairs, p)
+			}
+		}
+	}
+	in.inScope = len(in.pairs)+len(in.needs) > 0
 }
 
-func hostsOf(inv *catalog.Inventory, roles catalog.Roles) []catalog.Host {
-	var out []catalog.Host
+// hostNeed is a host that needs one of pairs working.
+type hostNeed struct {
+	host  int32
+	pairs []hostPair
+}
+
+func hostsOf(sc *catalog.Scope, roles []catalog.RoleID) []int32 {
+	var out []int32
 	for _, r := range roles {
-		for _, h := range inv.Hosts(r) {
-			dup := false
-			for _, o := range out {
-				if o == h {
-					dup = true
-					break
-				}
-			}
-			if !dup {
+		for _, h := range sc.RoleHosts(r) {
+			if !slices.Contains(out, h) {
 				out = append(out, h)
 			}
 		}
@@ -184,7 +231,7 @@ func hostsOf(inv *catalog.Inventory, roles catalog.Roles) []catalog.Host {
 }
 
 // pick returns the first host role that is one of the entry's roles.
-func pick(entryRoles catalog.Roles, hostRoles []string) (string, bool) {
+func pick(entryRoles, hostRoles []catalog.RoleID) (catalog.RoleID, bool) {
 	for _, h := range hostRoles {
 		for _, e := range entryRoles {
 			if e == h {
@@ -192,7 +239,7 @@ func pick(entryRoles catalog.Roles, hostRoles []string) (string, bool) {
 			}
 		}
 	}
-	return "", false
+	return 0, false
 }
 
 func joinRoles(rs []string) string { return strings.Join(rs, ",") }
