@@ -6,7 +6,7 @@ import (
 )
 
 // didYouMean returns `; did you mean "x"?` naming the candidates closest to
-// name (by edit distance, at most a third of its length, or sharing its
+// name (by edit distance, at most 2 or a third of its length, or sharing its
 // role part after a vendor prefix), or "" when none is close.
 func didYouMean(name string, candidates []string) string {
 	near := nearNames(name, candidates)
@@ -36,7 +36,7 @@ func nearNames(name string, candidates []string) []string {
 		} else if d := editDistance(bare, cb); d < dist {
 			dist = d
 		}
-		if dist > max(1, len(bare)/3) {
+		if dist > max(2, len(bare)/3) {
 			continue
 		}
 		switch {

@@ -338,7 +338,7 @@ func (c *Classifier) Classify(f *flow.Flow, r *Result) {
 
 	if proto == flow.ProtoUDP && s.media != nil {
 		if callID, ok := s.media.MatchMedia(f); ok {
-			c.negotiated(r, callID, sa, da)
+			c.negotiated(r, callID, sa, da, sp, dp)
 			c.finish(f, r, fail)
 			c.posture(f, r, proto, sa, da, sp, dp, fail)
 			return
@@ -632,44 +632,80 @@ func (c *Classifier) join(rs []string) string {
 	return s
 }
 
-func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr) {
+func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr, sp, dp uint16) {
 	s := c.shared
 	r.Verdict, r.ClassifiedBy, r.CallID, r.Reason = Negotiated, BySDP, callID, reasonNegotiated
 	if s.inv == nil {
 		return
 	}
 	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
-	try := func() {
-		for _, e := range c.scratch {
-			if !e.Transport.Matches(flow.ProtoUDP) || slices.Contains(r.Matches, e) {
+	// A media entry is credited first when the stream lands in its
+	// documented range on the host of its To side (the responder's side
+	// first): either host may be that side, since media flows either way
+	// once negotiated.
+	c.scratch = s.ix.Lookup(flow.ProtoUDP, dp, c.scratch[:0])
+	c.fixedMedia(r, srcRoles, dstRoles, false)
+	if sp != dp {
+		c.scratch = s.ix.Lookup(flow.ProtoUDP, sp, c.scratch[:0])
+	}
+	c.fixedMedia(r, dstRoles, srcRoles, true)
+	if len(r.Matches) > 0 {
+		r.Reason = s.info[r.Matches[0]].negotiated
+	}
+	// Then the entries that leave the port to signalling.
+	c.scratch = s.ix.Dynamic(flow.ProtoUDP, c.scratch[:0])
+	for _, e := range c.scratch {
+		if !e.Transport.Matches(flow.ProtoUDP) || slices.Contains(r.Matches, e) {
+			continue
+		}
+		in := s.info[e]
+		fr, okF := pick(in.qfrom, srcRoles)
+		to, okT := pick(in.qto, dstRoles)
+		if !okF || !okT {
+			// Media flows either way once negotiated.
+			if fr, okF = pick(in.qfrom, dstRoles); !okF {
 				continue
 			}
-			in := s.info[e]
-			fr, okF := pick(in.qfrom, srcRoles)
-			to, okT := pick(in.qto, dstRoles)
-			if !okF || !okT {
-				// Media flows either way once negotiated.
-				if fr, okF = pick(in.qfrom, dstRoles); !okF {
-					continue
-				}
-				if to, okT = pick(in.qto, srcRoles); !okT {
-					continue
-				}
-				fr, to = to, fr
+			if to, okT = pick(in.qto, srcRoles); !okT {
+				continue
 			}
-			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
-			}
-			r.Matches = append(r.Matches, e)
+			fr, to = to, fr
 		}
+		if len(r.Matches) == 0 {
+			r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
+		}
+		r.Matches = append(r.Matches, e)
 	}
-	c.scratch = s.ix.Dynamic(flow.ProtoUDP, c.scratch[:0])
-	try()
 	if len(r.Matches) > 0 {
 		return
 	}
 	r.Reason = reasonNegotiatedNoRole
 	c.unknownRoles(r, sa, da)
+}
+
+// fixedMedia adds the media entries in c.scratch (the entries covering the
+// port of the host with roles toRoles) whose To side that host plays and
+// whose From side the peer plays. flip: the To side is the originator.
+func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, flip bool) {
+	s := c.shared
+	for _, e := range c.scratch {
+		in := s.info[e]
+		if !isMediaApp(e.App) || slices.Contains(r.Matches, e) {
+			continue
+		}
+		fr, okF := pick(in.qfrom, fromRoles)
+		to, okT := pick(in.qto, toRoles)
+		if !okF || !okT {
+			continue
+		}
+		if len(r.Matches) == 0 {
+			r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
+			if flip {
+				r.FromRole, r.ToRole = r.ToRole, r.FromRole
+			}
+		}
+		r.Matches = append(r.Matches, e)
+	}
 }
 
 // icmpError reports ICMP messages that quote another packet, and ICMPv6

@@ -36,7 +36,9 @@ type entryInfo struct {
 	portsLabel string // "5597/tcp"
 
 	expected, portOnly, bothWays, reply, cloud, byName string
-	otherRoles, wrongDirection                         string
+	// negotiated: media set up in SIP/SDP that lands in the entry's range.
+	negotiated                 string
+	otherRoles, wrongDirection string
 
 	// Reasons of the posture findings and notes (posture.go).
 	unsignalled, unsignalledPortOnly             string
@@ -61,7 +63,10 @@ type entryInfo struct {
 	// the inventory, so a window without a working flow makes it missing.
 	inScope bool
 	// pairs are the host pairs the entry is required between; needs the
-	// hosts that need only one of their pairs working (Peers).
+	// hosts that need only one of their pairs working (Peers). A pair
+	// works when a flow the entry allows ran between its hosts either
+	// way, except for the needs of Peers "any-from", which need a flow
+	// from the From side (or either way for a both-way entry).
 	pairs []hostPair
 	needs []hostNeed
 	// track is the idx whose working pairs this entry records: its own,
@@ -117,6 +122,7 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 		in.expected = flowDesc + " (the document's usual range for negotiated media)"
 	}
 	in.portOnly = "port-only (no inventory): " + e.Component + " uses " + in.portsLabel
+	in.negotiated = flowDesc + " (media negotiated in SIP/SDP signalling, in the documented range)"
 	in.bothWays = flowDesc + " (opened by the " + in.to + " side)"
 	in.reply = flowDesc + " (responder seen first: no handshake orders this flow)"
 	in.cloud = flowDesc + " (destination in the entry's cloud addresses)"
@@ -135,17 +141,11 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 	return in
 }
 
-// hostPair is a pair of inventory hosts (Scope host indices), the lower
-// index first: a missing check accepts a working flow either way, since a
-// flow opened the wrong way is judged unexpected and never counts.
+// hostPair is a pair of inventory hosts (Scope host indices), a on the
+// entry's From side and b on its To side.
 type hostPair struct{ a, b int32 }
 
-func pairOf(a, b int32) hostPair {
-	if a > b {
-		a, b = b, a
-	}
-	return hostPair{a, b}
-}
+func (p hostPair) reversed() hostPair { return hostPair{p.b, p.a} }
 
 // scopeInventory decides whether e can be checked for missing flows at
 // this site and lists the host pairs it is required between. A pair with
@@ -180,7 +180,9 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			needOf[h] = i
 			in.needs = append(in.needs, hostNeed{host: h})
 		}
-		in.needs[i].pairs = append(in.needs[i].pairs, p)
+		if !slices.Contains(in.needs[i].pairs, p) {
+			in.needs[i].pairs = append(in.needs[i].pairs, p)
+		}
 	}
 	seen := make(map[hostPair]bool)
 	for _, a := range from {
@@ -192,11 +194,7 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			if ha.Name == "" && hb.Name == "" && ha.Prefix.Addr().Is4() != hb.Prefix.Addr().Is4() {
 				continue // no flow runs from IPv4 to IPv6
 			}
-			p := pairOf(a, b)
-			if seen[p] {
-				continue
-			}
-			seen[p] = true
+			p := hostPair{a, b}
 			switch {
 			case peers[a] && peers[b]:
 				need(a, p)
@@ -204,7 +202,10 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			case sc.Standby(a) || sc.Standby(b):
 			case e.Peers == "any-from":
 				need(b, p)
-			default:
+			case !seen[p] && !seen[p.reversed()]:
+				// Two hosts each on both sides need one flow between
+				// them, whoever opens it.
+				seen[p] = true
 				in.pairs = append(in.pairs, p)
 			}
 		}

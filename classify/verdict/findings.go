@@ -153,11 +153,13 @@ type trackedPair struct {
 	pair  hostPair
 }
 
-// markWorking records the inventory host pairs of a working flow for each
-// entry that allows it and is checked for missing flows.
+// markWorking records the inventory host pairs of a working flow, From
+// side first, for each entry that allows it and is checked for missing
+// flows.
 func (fs *Findings) markWorking(f *flow.Flow, r *Result) {
 	sc := fs.c.scope
 	var src, dst []int32
+	var srcRoles []catalog.RoleID
 	for _, e := range r.Matches {
 		in := fs.c.info[e]
 		lead := in
@@ -169,6 +171,7 @@ func (fs *Findings) markWorking(f *flow.Flow, r *Result) {
 		}
 		if src == nil && dst == nil {
 			src, dst = sc.HostsOf(f.Src().Addr()), sc.HostsOf(f.Dst().Addr())
+			srcRoles = sc.RolesOf(f.Src().Addr())
 			if len(dst) == 0 {
 				sni, server := names(f)
 				for _, n := range [2]string{sni, server} {
@@ -179,9 +182,17 @@ func (fs *Findings) markWorking(f *flow.Flow, r *Result) {
 				}
 			}
 		}
+		// The originator is on the From side unless only the To side
+		// has its role (a both-way entry opened by the To side, or a
+		// responder seen first).
+		_, fromSrc := pick(in.qfrom, srcRoles)
 		for _, a := range src {
 			for _, b := range dst {
-				k := trackedPair{in.track, pairOf(a, b)}
+				p := hostPair{a, b}
+				if !fromSrc {
+					p = p.reversed()
+				}
+				k := trackedPair{in.track, p}
 				if _, ok := fs.worked[k]; !ok {
 					fs.worked[k] = struct{}{}
 				}
@@ -363,10 +374,10 @@ func (fs *Findings) Finish(now int64) {
 			kind, sev, reason = KindUnobservable, Info, in.unobservable
 			pairs = fs.describePairs(e, in.pairs)
 			for _, n := range in.needs {
-				pairs = append(pairs, fs.describePeers([]int32{n.host})...)
+				pairs = append(pairs, fs.describeNeeds(e, []int32{n.host})...)
 			}
 		} else {
-			missing, peersMissing, total, worked := fs.missingPairs(in)
+			missing, peersMissing, total, worked := fs.missingPairs(e, in)
 			if len(missing)+len(peersMissing) == 0 {
 				continue
 			}
@@ -379,7 +390,7 @@ func (fs *Findings) Finish(now int64) {
 				reason += "; alternatives, any one of which suffices per pair: " + strings.Join(in.alternatives, ", ")
 			}
 			pairs = fs.describePairs(e, missing)
-			pairs = append(pairs, fs.describePeers(peersMissing)...)
+			pairs = append(pairs, fs.describeNeeds(e, peersMissing)...)
 		}
 		if len(pairs) > maxHostPairs {
 			pairs = append(pairs[:maxHostPairs:maxHostPairs], fmt.Sprintf("(+%d more pairs)", len(pairs)-maxHostPairs))
@@ -407,20 +418,25 @@ func (fs *Findings) Finish(now int64) {
 // missingPairs returns the required pairs of a tracked entry with no
 // working flow in the window, the hosts of its needs without any working
 // pair, and how many pairs (a need counting one) there are and worked.
-func (fs *Findings) missingPairs(in *entryInfo) (missing []hostPair, needy []int32, total, worked int) {
-	for _, p := range in.pairs {
+func (fs *Findings) missingPairs(e *catalog.Entry, in *entryInfo) (missing []hostPair, needy []int32, total, worked int) {
+	has := func(p hostPair, eitherWay bool) bool {
 		if _, ok := fs.worked[trackedPair{in.track, p}]; ok {
+			return true
+		}
+		_, ok := fs.worked[trackedPair{in.track, p.reversed()}]
+		return ok && eitherWay
+	}
+	for _, p := range in.pairs {
+		if has(p, true) {
 			worked++
 		} else {
 			missing = append(missing, p)
 		}
 	}
 	total = len(in.pairs) + len(in.needs)
+	eitherWay := e.Peers != "any-from" || e.Direction == catalog.BothWays
 	for _, n := range in.needs {
-		if slices.ContainsFunc(n.pairs, func(p hostPair) bool {
-			_, ok := fs.worked[trackedPair{in.track, p}]
-			return ok
-		}) {
+		if slices.ContainsFunc(n.pairs, func(p hostPair) bool { return has(p, eitherWay) }) {
 			worked++
 		} else {
 			needy = append(needy, n.host)
@@ -433,39 +449,30 @@ func (fs *Findings) missingPairs(in *entryInfo) (missing []hostPair, needy []int
 // direction ("<->" for both-way entries).
 func (fs *Findings) describePairs(e *catalog.Entry, pairs []hostPair) []string {
 	sc := fs.c.scope
-	in := fs.c.info[e]
 	arrow := " -> "
 	if e.Direction == catalog.BothWays {
 		arrow = " <-> "
 	}
 	out := make([]string, 0, len(pairs))
 	for _, p := range pairs {
-		a, b := p.a, p.b
-		if !hostHas(sc, a, in.qfrom) || !hostHas(sc, b, in.qto) {
-			a, b = b, a
-		}
-		out = append(out, sc.Host(a).String()+arrow+sc.Host(b).String())
+		out = append(out, sc.Host(p.a).String()+arrow+sc.Host(p.b).String())
 	}
 	return out
 }
 
-// describePeers writes the peer hosts with no working peer pair.
-func (fs *Findings) describePeers(hosts []int32) []string {
+// describeNeeds writes the hosts of needs with no working pair: "h <->
+// any peer" (Peers any), "any of <from roles> -> h" (Peers any-from).
+func (fs *Findings) describeNeeds(e *catalog.Entry, hosts []int32) []string {
 	sc := fs.c.scope
 	out := make([]string, 0, len(hosts))
 	for _, h := range hosts {
-		out = append(out, sc.Host(h).String()+" <-> any of its peers")
+		if e.Peers == "any-from" {
+			out = append(out, "any "+fs.c.info[e].from+" -> "+sc.Host(h).String())
+			continue
+		}
+		out = append(out, sc.Host(h).String()+" <-> any peer")
 	}
 	return out
-}
-
-func hostHas(sc *catalog.Scope, h int32, roles []catalog.RoleID) bool {
-	for _, r := range roles {
-		if slices.Contains(sc.RoleHosts(r), h) {
-			return true
-		}
-	}
-	return false
 }
 
 // blockedOf counts the failed attempts of an entry and its alternatives.

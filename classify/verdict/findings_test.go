@@ -81,7 +81,7 @@ func TestFindingsAggregateAndMissing(t *testing.T) {
 	}
 	// SIP worked between the phones and the server only: the gateway's
 	// pairs are missing, and the finding says how many worked.
-	if sip := all[2]; !slices.Equal(sip.HostPairs, []string{"203.0.113.1 <-> 10.3.0.0/24", "203.0.113.1 <-> 10.0.0.10"}) ||
+	if sip := all[2]; !slices.Equal(sip.HostPairs, []string{"10.3.0.0/24 <-> 203.0.113.1", "10.0.0.10 <-> 203.0.113.1"}) ||
 		!strings.Contains(sip.Reason, "2 of 3 host pairs never seen working, 1 worked") {
 		t.Errorf("sip missing pairs %v, reason %q", sip.HostPairs, sip.Reason)
 	}
