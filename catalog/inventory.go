@@ -27,9 +27,10 @@ type Inventory struct {
 	// of hosts one of which is on standby.
 	Standby []Host
 	// Options sets the site's variants and optional components by
-	// "vendor/name" (genesys-pureconnect/database: mssql); unset options
-	// keep their default, or stay undeclared.
-	Options map[string]string
+	// "vendor/name" (genesys-pureconnect/database: mssql); a site running
+	// several (phone models) lists them. Unset options keep their
+	// default, or stay undeclared.
+	Options map[string][]string
 	// Parameters sets area parameters by "vendor/name" (Sinch MRS stream
 	// counts); unset parameters keep their documented defaults.
 	Parameters map[string]int
@@ -125,7 +126,7 @@ type rawInventory struct {
 	Ignore     []rawIgnore        `yaml:"ignore"`
 	Expect     scalars            `yaml:"expect"`
 	Standby    scalars            `yaml:"standby"`
-	Options    map[string]string  `yaml:"options"`
+	Options    map[string]scalars `yaml:"options"`
 }
 
 // InventorySchema is the newest inventory schema this package reads;
@@ -187,7 +188,7 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 		Overrides: make(map[string]PortSet), roles: make(map[string][]Host),
 		names: make(map[string][]string), src: d,
 		roleAt: make(map[string][]any), overrideAt: make(map[string][]any), paramAt: make(map[string][]any),
-		vendorAt: path("vendors"), Schema: raw.Schema, Options: raw.Options,
+		vendorAt: path("vendors"), Schema: raw.Schema, Options: make(map[string][]string),
 		optionAt: make(map[string][]any), hostIndex: make(map[Host]int32),
 	}
 	if inv.Parameters == nil {
@@ -207,11 +208,13 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 	default:
 		d.errorf(path("schema"), "schema: got %d, this auditor reads inventory schema 1 and %d", raw.Schema, InventorySchema)
 	}
-	if inv.Options == nil {
-		inv.Options = make(map[string]string)
-	}
-	for k := range inv.Options {
+	for k, vs := range raw.Options {
 		inv.optionAt[k] = path("options", keyStep(k))
+		if len(vs) == 0 {
+			d.errorf(inv.optionAt[k], "option %s: give a value", k)
+			continue
+		}
+		inv.Options[k] = vs
 	}
 	if inv.Site == "" {
 		d.errorf(path(), "site: the site name is required")

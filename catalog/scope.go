@@ -32,7 +32,7 @@ type Scope struct {
 	roleHosts [][]int32 // RoleID -> inventory host indices
 	standby   []bool    // per inventory host
 	entries   map[*Entry]*entryRoles
-	options   map[string]string // "vendor/name" -> value, "" when undeclared
+	options   map[string][]string // "vendor/name" -> values, none when undeclared
 }
 
 type entryRoles struct{ from, to []RoleID }
@@ -67,7 +67,7 @@ func (s *Scope) id(name string) RoleID {
 func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 	s := &Scope{
 		inv: inv, ids: make(map[string]RoleID), resolved: make(map[string][]RoleID),
-		byName: make(map[string][]RoleID), entries: make(map[*Entry]*entryRoles), options: make(map[string]string),
+		byName: make(map[string][]RoleID), entries: make(map[*Entry]*entryRoles), options: make(map[string][]string),
 	}
 	var deployed []*Vendor
 	for _, vid := range inv.Vendors {
@@ -179,11 +179,15 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 	}
 	for _, v := range deployed {
 		for _, o := range v.Options {
-			s.options[o.Name] = o.Default
+			if o.Default != "" {
+				s.options[o.Name] = []string{o.Default}
+			} else {
+				s.options[o.Name] = nil
+			}
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(inv.Options)) {
-		val := inv.Options[name]
+		vals := inv.Options[name]
 		var opt *Option
 		for _, v := range deployed {
 			for i := range v.Options {
@@ -199,10 +203,17 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 		switch {
 		case opt == nil:
 			d.errorf(inv.optionAt[name], "option %q is not an option of the deployed vendors%s", name, didYouMean(name, names))
-		case !slices.Contains(opt.Values, val):
-			d.errorf(inv.optionAt[name], "option %s: %q is not one of %s", name, val, strings.Join(opt.Values, ", "))
 		default:
-			s.options[name] = val
+			ok := true
+			for _, val := range vals {
+				if !slices.Contains(opt.Values, val) {
+					d.errorf(inv.optionAt[name], "option %s: %q is not one of %s", name, val, strings.Join(opt.Values, ", "))
+					ok = false
+				}
+			}
+			if ok {
+				s.options[name] = vals
+			}
 		}
 	}
 	s.standby = make([]bool, len(inv.hostList))
@@ -334,12 +345,13 @@ func (s *Scope) RoleHosts(id RoleID) []int32 { return s.roleHosts[id] }
 // Standby reports whether host i is declared on standby.
 func (s *Scope) Standby(i int32) bool { return s.standby[i] }
 
-// Option returns the site's value of an option ("vendor/name"): the
-// inventory's, else the option's default; "" when neither is given.
-func (s *Scope) Option(name string) string { return s.options[name] }
+// Option returns the site's values of an option ("vendor/name"): the
+// inventory's, else the option's default; none when neither is given.
+func (s *Scope) Option(name string) []string { return s.options[name] }
 
 // Required reports whether e is required at this site: e.Required, and
-// each of its RequiredWhen conditions holds. A condition on an option the
+// each of its RequiredWhen conditions holds (one of the site's values of
+// the option is among the condition's). A condition on an option the
 // site leaves undeclared (and that has no default) holds: the entry then
 // competes with the other members of its OneOf group.
 func (s *Scope) Required(e *Entry) bool {
@@ -347,7 +359,8 @@ func (s *Scope) Required(e *Entry) bool {
 		return false
 	}
 	for name, vals := range e.RequiredWhen {
-		if v := s.options[name]; v != "" && !slices.Contains(vals, v) {
+		site := s.options[name]
+		if len(site) > 0 && !slices.ContainsFunc(site, func(v string) bool { return slices.Contains(vals, v) }) {
 			return false
 		}
 	}

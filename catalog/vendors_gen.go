@@ -62,6 +62,26 @@ func embeddedVendors() []embeddedVendor {
 						"web-server":               "web server (Interaction Web Tools, Scripter scripts)",
 						"workstation":              "client PC (Interaction Desktop, Administrator, web browser, Scheduled Reports client, ICBM)",
 					},
+					Options: []rawOption{
+						{
+							Name:   "database",
+							Values: scalars{"oracle", "mssql"},
+							Doc:    "The CIC database engine. Undeclared, either engine's flows satisfy the database entries.",
+							Quote:  "\"Database and CRM\" draws two alternative diagrams: \"Oracle database\" (TCP 1521) and \"Microsoft SQL Server database\" (TCP 1433 1434).",
+						},
+						{
+							Name:   "media-server",
+							Values: scalars{"packaged", "software-only"},
+							Doc:    "How the Interaction Media Servers are installed. Undeclared, either variant's web ports satisfy the web interface entries.",
+							Quote:  "\"Default web interfaces\": \"Interaction Media Server (Packaged Server)\" HTTP TCP 8083, TCP/TLS 446; \"Interaction Media Server (Software Only)\" HTTP TCP 8084, TCP/TLS 443.",
+						},
+						{
+							Name:   "phone-models",
+							Values: scalars{"polycom-vvx1500", "audiocodes", "sip100", "sip200"},
+							Doc:    "The IP phone models the site runs (list every one). Undeclared, any model's RTP range satisfies the phone media entries.",
+							Quote:  "\"IP Phone Operations\" lists one RTP range per model: \"Polycom (VVX-1500) 2222-2269 2222-2317\", \"Audiocodes 4000-4003\", \"Interaction SIP Station (SIP100) 4000-4001\", \"Interaction SIP Station II (SIP200) 4000-4003\".",
+						},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Entries: []rawEntry{
@@ -374,6 +394,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8083"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "media-server-web-http",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"packaged"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Packaged Server)",
 							Quote:   "HTTP TCP 8083 /WAN",
@@ -388,6 +412,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"446"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "media-server-web-https",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"packaged"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Packaged Server)",
 							Quote:   "TCP/TLS 446 /WAN",
@@ -402,6 +430,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8084"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "media-server-web-http",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"software-only"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Software Only)",
 							Quote:   "HTTP TCP 8084 /WAN",
@@ -416,6 +448,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"443"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "media-server-web-https",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"software-only"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Software Only)",
 							Quote:   "TCP/TLS 443 /WAN",
@@ -900,6 +936,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8102"},
 						App:       "http",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "CIC servers fetch recordings only when IRRCS is not used; IRRCS fetches them otherwise.",
 						Source: rawSource{
 							Section: "Interaction Media Server",
@@ -919,6 +956,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8103"},
 						App:       "https",
 						TLS:       "required",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Interaction Media Server",
 							Quote:   "TLS 8103 /WAN",
@@ -1145,6 +1183,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"dynamic", "16384-32767"},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "Negotiated by SIP/SDP (\"RTP Dynamic\"); the Interaction Media Server diagram gives its range as 16384-32767 (added 20-March-2015). \"See gateway/telephone provider documents to determine RTP ports.\"",
 						Source: rawSource{
 							Section: "Interaction Media Server",
@@ -1199,8 +1238,12 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"2222-2269", "2222-2317"},
 						App:       "rtp",
 						TLS:       "none",
-						Notes:     "Both ranges as printed (change log 21-November-2016 created a separate range for the VVX-1500).",
-						Source:    rawSource{Section: "IP Phone Operations", Quote: "Polycom (VVX-1500) 2222-2269 2222-2317"},
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"polycom-vvx1500"},
+						},
+						Notes:  "Both ranges as printed (change log 21-November-2016 created a separate range for the VVX-1500).",
+						Source: rawSource{Section: "IP Phone Operations", Quote: "Polycom (VVX-1500) 2222-2269 2222-2317"},
 					},
 					{
 						ID:        "phone-rtp-audiocodes",
@@ -1212,7 +1255,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"4000-4003"},
 						App:       "rtp",
 						TLS:       "none",
-						Source:    rawSource{Section: "IP Phone Operations", Quote: "Audiocodes 4000-4003"},
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"audiocodes"},
+						},
+						Source: rawSource{Section: "IP Phone Operations", Quote: "Audiocodes 4000-4003"},
 					},
 					{
 						ID:        "phone-rtp-sip100",
@@ -1224,6 +1271,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"4000-4001"},
 						App:       "rtp",
 						TLS:       "none",
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"sip100"},
+						},
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "Interaction SIP Station (SIP100) 4000-4001",
@@ -1239,6 +1290,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"4000-4003"},
 						App:       "rtp",
 						TLS:       "none",
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"sip200"},
+						},
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "Interaction SIP Station II (SIP200) 4000-4003",
@@ -1388,7 +1443,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1521"},
 						App:       "sql",
 						TLS:       "none",
-						Notes:     "Workstations only for the Scheduled Reports client and ICBM when Internet Enabled Reporting is not used.",
+						OneOf:     "database",
+						RequiredWhen: map[string]scalars{
+							"database": {"oracle"},
+						},
+						Notes: "Workstations only for the Scheduled Reports client and ICBM when Internet Enabled Reporting is not used.",
 						Source: rawSource{
 							Section: "Database and CRM > Oracle database",
 							Quote:   "TCP 1521",
@@ -1410,7 +1469,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1433", "1434"},
 						App:       "sql",
 						TLS:       "none",
-						Notes:     "The document states TCP for both 1433 and 1434 (change log 03-August-2018 added \"TCP 1434\"); IWP, Interaction Conference and the Dialer diagrams show 1433 only.",
+						OneOf:     "database",
+						RequiredWhen: map[string]scalars{
+							"database": {"mssql"},
+						},
+						Notes: "The document states TCP for both 1433 and 1434 (change log 03-August-2018 added \"TCP 1434\"); IWP, Interaction Conference and the Dialer diagrams show 1433 only.",
 						Source: rawSource{
 							Section: "Database and CRM > Microsoft SQL Server database",
 							Quote:   "TCP 1433 1434",

@@ -304,3 +304,80 @@ func TestRequiredAsDocumented(t *testing.T) {
 }
 
 var _ = flow.ProtoTCP
+
+// The Genesys catalog states the database engine, the Media Server's
+// install variant and the phone models as alternatives: a site declaring
+// its variant is required only what that variant needs.
+func TestGenesysVariants(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const site = `schema: 2
+site: g
+vendors: [genesys-pureconnect]
+roles:
+  cic-server: [10.0.0.10]
+  sql-server: [10.0.0.5]
+  media-server: [10.0.0.20]
+  workstation: [10.1.0.0/24]
+`
+	flows := map[string][2]string{
+		"mssql":       {"10.0.0.10:40000", "10.0.0.5:1433"},
+		"oracle":      {"10.0.0.10:40000", "10.0.0.5:1521"},
+		"ws-mssql":    {"10.1.0.5:40000", "10.0.0.5:1433"},
+		"ws-oracle":   {"10.1.0.5:40000", "10.0.0.5:1521"},
+		"sw-http":     {"10.1.0.5:40000", "10.0.0.20:8084"},
+		"sw-https":    {"10.1.0.5:40000", "10.0.0.20:443"},
+		"packed-http": {"10.1.0.5:40000", "10.0.0.20:8083"},
+	}
+	expect := []string{"genesys-pureconnect/oracle-sql", "genesys-pureconnect/mssql", "genesys-pureconnect/media-server-web-*"}
+	for _, tt := range []struct {
+		name, options string
+		flows         []string
+		want          []string
+	}{
+		{"declared mssql and software only, both seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: software-only\n",
+			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, nil},
+		{"undeclared: either variant satisfies, even per pair", "", []string{"oracle", "ws-mssql", "packed-http", "sw-https"}, nil},
+		{"undeclared, nothing seen: one finding per group", "", nil,
+			[]string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/media-server-web-https-packaged", "genesys-pureconnect/oracle-sql"}},
+		{"declared oracle, mssql seen", "options:\n  genesys-pureconnect/database: oracle\n  genesys-pureconnect/media-server: software-only\n",
+			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/oracle-sql"}},
+		{"declared packaged, software only seen", "options:\n  genesys-pureconnect/media-server: packaged\n",
+			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/media-server-web-https-packaged"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := loadInventoryText(t, cat, site+tt.options)
+			cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv, Expect: expect})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+			var r verdict.Result
+			// A flow nobody expects, so the window is never empty.
+			fl := play(t, tcp, "10.1.0.5:40000", "10.0.0.10:3952", handshake)
+			cl.Classify(fl, &r)
+			fs.Observe(fl, &r)
+			for _, name := range tt.flows {
+				fl := play(t, tcp, flows[name][0], flows[name][1], handshake)
+				cl.Classify(fl, &r)
+				if r.Verdict != verdict.Expected {
+					t.Fatalf("%s: %v %s", name, r.Verdict, r.Reason)
+				}
+				fs.Observe(fl, &r)
+			}
+			fs.Finish(0)
+			var got []string
+			for _, g := range fs.All() {
+				if g.Kind == verdict.KindMissing {
+					got = append(got, g.EntryID)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("missing %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
