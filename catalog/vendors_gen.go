@@ -201,6 +201,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5597", "6234", "2633"},
 						App:       "notifier",
 						TLS:       "optional",
+						Peers:     "any",
 						Notes:     "Primary CIC server <-> backup CIC server; 5597 and 6234 are TLS, 2633 plain.",
 						Source: rawSource{
 							Section: "Monitoring and Management > Switchover",
@@ -217,6 +218,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"6235"},
 						App:       "notifier",
 						TLS:       "none",
+						Peers:     "any",
 						Source:    rawSource{Section: "Monitoring and Management > Switchover", Quote: "UDP 6235 /WAN"},
 					},
 					{
@@ -272,6 +274,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"3952"},
 						App:       "session-manager",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "Central Campaign Server to CIC servers, and primary to backup CCS.",
 						Source: rawSource{
 							Section: "Interaction Dialer",
@@ -1805,6 +1808,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"3633"},
 						App:       "switchover",
 						TLS:       "none",
+						Peers:     "any",
 						Source: rawSource{
 							Section: "Interaction Dialer",
 							Quote:   "Switchover TCP 3633 /WAN",
@@ -3402,6 +3406,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5004-5030/even"},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"A practical limit of 15 conference participants ... that is up to 30 UDP ports.\" CDT-to-CDT calls are point to point. The table gives no \"Configurable\" remark for CDT ports.",
 						Source: rawSource{
 							Section: "Communication Desktop (CDT)",
@@ -3418,6 +3423,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5005-5031/odd"},
 						App:       "rtcp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Communication Desktop (CDT)",
 							Quote:   "UDP | 5005–5031 | Odd ports | RTCP",
@@ -3589,6 +3595,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21012"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "The protocol column names the component instead of a transport; TCP is assumed, as for every other Sinch internal port. \"The ports can be configured in IA as Deployment Variables for a HAC node.\"",
 						Source: rawSource{
 							Section: "High Availability Controller (HAC)",
