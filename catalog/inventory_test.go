@@ -246,3 +246,33 @@ func FuzzLoadInventory(f *testing.F) {
 		}
 	})
 }
+
+// One broken line must not hide the problems after it: syntax errors,
+// unknown fields and the checks' own findings come out together.
+func TestInventoryReportsEveryProblem(t *testing.T) {
+	const text = `schema: 2
+site: s
+vendors: [genesys-pureconnect]
+roles:
+  cic-server: [10.0.0.10
+  workstation: [10.1.0.0/24]
+colour: blue
+standby: [10.9.9.9]
+expect: ["["]
+`
+	_, err := ReadInventory(strings.NewReader(text), "s.yaml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := err.Error()
+	for _, want := range []string{
+		"s.yaml:5:",                     // the unclosed list
+		"s.yaml:7:1: unknown field \"colour\"", // an unknown field after it
+		"standby: 10.9.9.9 is not a host of any role",
+		"expect: \"[\" is not an entry ID or pattern",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems %q lack %q", got, want)
+		}
+	}
+}
