@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -178,10 +179,47 @@ func ReadInventory(r io.Reader, name string) (*Inventory, error) {
 }
 
 func parseInventory(data []byte, name string) (*Inventory, error) {
+	inv, d, err := decodeInventory(data, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// ValidateInventory reads an inventory and checks it against c, returning
+// every problem of both steps: unlike ReadInventory followed by Check, a
+// broken line does not hide the catalog checks of the rest of the file.
+// The inventory is nil when the file cannot be decoded at all.
+func ValidateInventory(r io.Reader, name string, c *Catalog) (*Inventory, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read inventory %s: %w", name, err)
+	}
+	inv, d, err := decodeInventory(data, name)
+	if err != nil {
+		return nil, err
+	}
+	errs := d.errs
+	if cerr := inv.Check(c); cerr != nil {
+		errs = append(slices.Clone(errs), Problems(cerr)...)
+	}
+	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+		return inv, errs
+	}
+	return inv, nil
+}
+
+// decodeInventory decodes and builds an inventory, recording its problems
+// in the returned doc; err is set only when nothing could be decoded.
+func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	var raw rawInventory
 	d, err := decodeStrict(data, name, &raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inv := &Inventory{
 		Site: raw.Site, Vendors: raw.Vendors, Parameters: raw.Parameters,
@@ -395,10 +433,7 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 		}
 		inv.Ignore = append(inv.Ignore, rule)
 	}
-	if err := d.result(); err != nil {
-		return nil, err
-	}
-	return inv, nil
+	return inv, d, nil
 }
 
 func lineOf(d *doc, at []any) int {
@@ -441,14 +476,18 @@ func (inv *Inventory) Check(c *Catalog) error {
 	}
 	for i, v := range inv.Vendors {
 		if _, ok := c.Vendor(v); !ok {
-			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog", v)
+			var ids []string
+			for _, cv := range c.Vendors() {
+				ids = append(ids, cv.ID)
+			}
+			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog%s", v, didYouMean(v, ids))
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(inv.Overrides)) {
 		e, ok := c.Entry(id)
 		switch {
 		case !ok:
-			d.errorf(inv.overrideAt[id], "override: no catalog entry %s", id)
+			d.errorf(inv.overrideAt[id], "override: no catalog entry %s%s", id, didYouMean(id, entryIDs(c)))
 		case !e.Configurable:
 			d.errorf(inv.overrideAt[id], "override: %s cannot be changed (%s)", id, e.Source)
 		case e.Area != nil:
@@ -463,12 +502,18 @@ func (inv *Inventory) Check(c *Catalog) error {
 			return ok && slices.Contains(inv.Vendors, e.Vendor)
 		}
 		if !slices.ContainsFunc(c.Entries(), match) {
-			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors", p)
+			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors%s", p, didYouMean(p, entryIDs(c)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(inv.Parameters)) {
 		if _, ok := c.Parameter(name); !ok {
-			d.errorf(inv.paramAt[name], "parameter %q is not defined by any vendor", name)
+			var names []string
+			for _, v := range c.Vendors() {
+				for _, p := range v.Parameters {
+					names = append(names, p.Name)
+				}
+			}
+			d.errorf(inv.paramAt[name], "parameter %q is not defined by any vendor%s", name, didYouMean(name, names))
 		}
 	}
 	for _, e := range c.Entries() {
@@ -568,4 +613,12 @@ func (inv *Inventory) Ignored(src, dst netip.Addr, proto uint8, dport uint16) bo
 		}
 	}
 	return false
+}
+
+func entryIDs(c *Catalog) []string {
+	out := make([]string, 0, len(c.Entries()))
+	for _, e := range c.Entries() {
+		out = append(out, e.ID)
+	}
+	return out
 }

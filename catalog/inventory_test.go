@@ -276,3 +276,43 @@ expect: ["["]
 		}
 	}
 }
+
+func TestInventoryWarnings(t *testing.T) {
+	cat, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, roles string
+		want        []string
+	}{
+		{"server inside the workstation subnet", "  cic-server: [10.1.0.10]\n  genesys-pureconnect/workstation: [10.1.0.0/24]\n",
+			[]string{"warning: 10.1.0.0/24 (genesys-pureconnect/workstation) overlaps 10.1.0.10, cic-server: the documents do not put these roles on one host"}},
+		{"same address, two unrelated roles", "  cic-server: [10.0.0.10]\n  sql-server: [10.0.0.10]\n",
+			[]string{"warning: 10.0.0.10 (sql-server) is also cic-server: the documents do not put these roles on one host"}},
+		{"listed twice", "  cic-server: [10.0.0.10, 10.0.0.10]\n", []string{"warning: 10.0.0.10 is listed twice under cic-server"}},
+		{"an Edge hosts the media server", "  edge: [10.0.0.30]\n  media-server: [10.0.0.30]\n", nil},
+		{"Sinch components on one server", "  sinch-contact-center/mrs: [10.2.0.5]\n  sinch-contact-center/agent-server: [10.2.0.5]\n", nil},
+		{"one agent PC, two vendors' clients", "  genesys-pureconnect/workstation: [10.1.0.0/24]\n  sinch-contact-center/workstation: [10.1.0.0/24]\n", nil},
+		{"the site's own role", "  cic-server: [10.0.0.10]\n  datacenter: [10.0.0.0/16]\n", nil},
+		{"disjoint", "  cic-server: [10.0.0.10]\n  genesys-pureconnect/workstation: [10.1.0.0/24]\n", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "schema: 2\nsite: s\nvendors: [genesys-pureconnect, sinch-contact-center]\nroles:\n" + tt.roles
+			if strings.Contains(tt.roles, "datacenter") {
+				text += "allow:\n  - {name: dc, from: datacenter, to: datacenter, transport: tcp, ports: 22, app: ssh}\n"
+			}
+			inv, err := ReadInventory(strings.NewReader(text), "s.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range inv.Warnings(cat) {
+				got = append(got, w.Msg)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -109,6 +109,7 @@ type rawVendor struct {
 	Notes    string             `yaml:"notes"`
 	Roles    map[string]string  `yaml:"roles"`
 	Implies  map[string]scalars `yaml:"implies"`
+	Cohost   [][]string         `yaml:"cohost"`
 	Options  []rawOption        `yaml:"options"`
 	Defaults rawDefaults        `yaml:"defaults"`
 }
@@ -222,6 +223,14 @@ func buildCatalog(d *doc, raw rawCatalog) (*Catalog, error) {
 			}
 			v.Implies[role] = append(v.Implies[role], r)
 		}
+	}
+	for i, group := range raw.Vendor.Cohost {
+		for j, r := range group {
+			if _, ok := v.Roles[r]; !ok {
+				d.errorf(path("vendor", "cohost", i, j), "cohost: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
+			}
+		}
+		v.Cohost = append(v.Cohost, slices.Clone(group))
 	}
 	options := make(map[string]Option)
 	for i, o := range raw.Vendor.Options {

@@ -375,3 +375,78 @@ func (s *Scope) String(ids []RoleID) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// Warnings returns what an inventory may well mean but often gets wrong:
+// an address or network given two roles that the documents do not expect
+// on one host (a workstation subnet that contains the SQL server), and a
+// host listed twice under one role. Roles one implies of the other, roles
+// of one Cohost group, the same role of two vendors (an agent PC running
+// both clients) and the site's own roles are not warned about.
+func (inv *Inventory) Warnings(c *Catalog) []*Error {
+	d := &doc{name: "inventory"}
+	if inv.src != nil {
+		d = &doc{name: inv.src.name, file: inv.src.file}
+	}
+	s := inv.resolve(c, &doc{name: d.name})
+	cohost := func(a, b string) bool {
+		va, ra := SplitRole(a)
+		vb, rb := SplitRole(b)
+		if va != vb {
+			return false
+		}
+		v, ok := c.Vendor(va)
+		if !ok {
+			return false
+		}
+		for _, g := range v.Cohost {
+			if slices.Contains(g, ra) && slices.Contains(g, rb) {
+				return true
+			}
+		}
+		return false
+	}
+	mayShare := func(k1, k2 string) bool {
+		ids1, ids2 := s.resolved[k1], s.resolved[k2]
+		if len(ids1) == 0 || len(ids2) == 0 {
+			return true // unresolved: Check reports it
+		}
+		for _, a := range ids1 {
+			for _, b := range ids2 {
+				na, nb := s.names[a], s.names[b]
+				va, ra := SplitRole(na)
+				vb, rb := SplitRole(nb)
+				if a == b || va == SiteVendor || vb == SiteVendor || (ra == rb && va != vb) || cohost(na, nb) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	keys := slices.Sorted(maps.Keys(inv.roles))
+	for i, k1 := range keys {
+		for j, h := range inv.roles[k1] {
+			if slices.Contains(inv.roles[k1][:j], h) {
+				d.errorf(append(slices.Clone(inv.roleAt[k1]), j), "warning: %s is listed twice under %s", h, k1)
+			}
+		}
+		for _, k2 := range keys[i+1:] {
+			if mayShare(k1, k2) {
+				continue
+			}
+			for _, h1 := range inv.roles[k1] {
+				for j, h2 := range inv.roles[k2] {
+					overlap := h1 == h2 || (h1.Name == "" && h2.Name == "" && h1.Prefix.Overlaps(h2.Prefix))
+					if !overlap {
+						continue
+					}
+					what := "is also"
+					if h1 != h2 {
+						what = "overlaps " + h1.String() + ","
+					}
+					d.errorf(append(slices.Clone(inv.roleAt[k2]), j), "warning: %s (%s) %s %s: the documents do not put these roles on one host", h2, k2, what, k1)
+				}
+			}
+		}
+	}
+	return d.errs
+}

@@ -357,6 +357,10 @@ type Vendor struct {
 	// the document says so (a Sinch MRS is a contact center server, so it
 	// uses the "Internal" ports).
 	Implies map[string][]string `json:"implies,omitempty"`
+	// Cohost lists groups of roles the document expects on one host (an
+	// Interaction Edge appliance hosts the Media Server and SIP Proxy):
+	// validation warns about an address given two roles otherwise.
+	Cohost [][]string `json:"cohost,omitempty"`
 	// Options are the variants and optional components a site declares in
 	// its inventory ("vendor/name": value); entries' RequiredWhen refer to
 	// them.
