@@ -266,7 +266,7 @@ expect: ["["]
 	}
 	got := err.Error()
 	for _, want := range []string{
-		"s.yaml:5:",                     // the unclosed list
+		"s.yaml:5:",                            // the unclosed list
 		"s.yaml:7:1: unknown field \"colour\"", // an unknown field after it
 		"standby: 10.9.9.9 is not a host of any role",
 		"expect: \"[\" is not an entry ID or pattern",
