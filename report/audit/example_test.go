@@ -80,6 +80,6 @@ func Example() {
 	// verdict unclassified 1
 	// verdict unexpected 1
 	// finding blocked 3
-	// finding missing 1
+	// finding missing 9
 	// finding unexpected 1
 }
