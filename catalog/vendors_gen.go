@@ -1248,6 +1248,7 @@ func embeddedVendors() []embeddedVendor {
 						RequiredWhen: map[string]scalars{
 							"phone-models": {"polycom-vvx1500"},
 						},
+						Peers:  "any-from",
 						Notes:  "Both ranges as printed (change log 21-November-2016 created a separate range for the VVX-1500).",
 						Source: rawSource{Section: "IP Phone Operations", Quote: "Polycom (VVX-1500) 2222-2269 2222-2317"},
 					},
@@ -1265,6 +1266,7 @@ func embeddedVendors() []embeddedVendor {
 						RequiredWhen: map[string]scalars{
 							"phone-models": {"audiocodes"},
 						},
+						Peers:  "any-from",
 						Source: rawSource{Section: "IP Phone Operations", Quote: "Audiocodes 4000-4003"},
 					},
 					{
@@ -1281,6 +1283,7 @@ func embeddedVendors() []embeddedVendor {
 						RequiredWhen: map[string]scalars{
 							"phone-models": {"sip100"},
 						},
+						Peers: "any-from",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "Interaction SIP Station (SIP100) 4000-4001",
@@ -1300,6 +1303,7 @@ func embeddedVendors() []embeddedVendor {
 						RequiredWhen: map[string]scalars{
 							"phone-models": {"sip200"},
 						},
+						Peers: "any-from",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "Interaction SIP Station II (SIP200) 4000-4003",
