@@ -226,10 +226,29 @@ expect:
 func FuzzLoadInventory(f *testing.F) {
 	f.Add("schema: 1\nsite: x\nvendors: [tegsoft]\nroles: {web: [10.0.0.1, 'fe80::/10', a.example]}\n")
 	f.Add("schema: 1\nsite: x\nvendors: v\nignore: [{from: 1.2.3.4, ports: '1-9/odd'}]\nallow: [{name: a, from: x, to: y, transport: udp, ports: any}]\n")
+	f.Add("schema: 2\nsite: x\nvendors: [genesys-pureconnect, sinch-contact-center]\nstandby: [10.0.0.1]\n" +
+		"options: {genesys-pureconnect/database: [mssql]}\nroles: {sinch-contact-center/mrs: [10.0.0.1], workstation: [10.0.0.0/8], cic-server: [10.0.0.1\n")
+	cat, err := Default()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// Validation reports, never crashes, on whatever is decodable.
+		if vinv, _ := ValidateInventory(strings.NewReader(s), "fuzz.yaml", cat); vinv != nil {
+			vinv.Warnings(cat)
+		}
 		inv, err := ReadInventory(strings.NewReader(s), "fuzz.yaml")
 		if err != nil {
 			return
+		}
+		if sc, err := NewScope(cat, inv); err == nil {
+			for _, role := range inv.RoleNames() {
+				for _, h := range inv.Hosts(role) {
+					if h.Name == "" && len(sc.RolesOf(h.Prefix.Addr())) == 0 {
+						t.Fatalf("scope: %s of %s has no roles", h.Prefix.Addr(), role)
+					}
+				}
+			}
 		}
 		for _, role := range inv.RoleNames() {
 			for _, h := range inv.Hosts(role) {
