@@ -3676,6 +3676,7 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-prompt-first-port", Count: "mrs-max-prompts", PortsPer: 2},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"The required port area starts from the First Port of Prompt Area (default value is 8000), and extends to twice the number defined for Maximum Number of Simultaneous Prompts\" (200 by default: 8000-8400).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
@@ -3692,6 +3693,7 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-recording-first-port", Count: "mrs-max-recordings", PortsPer: 6},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
