@@ -21,6 +21,9 @@ roles:
   acme/server: [10.0.0.10]
   other/server: [10.6.0.10]
   phone: [10.3.0.0/24]
+allow:
+  - {name: other-agents-to-acme, from: other/agent, to: acme/server, transport: tcp, ports: 9999, app: x}
+  - {name: any-agent-to-other, from: agent, to: other/server, transport: tcp, ports: 9998, app: x}
 `
 
 // Entries match only roles of their own vendor; attribution is always the
@@ -49,6 +52,12 @@ func TestVendorScopedRoles(t *testing.T) {
 			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, entry: "other/web", severity: verdict.Medium}, "other"},
 		{"unqualified phone is acme's, the one vendor that has it", "10.3.0.7:5060", "10.0.0.10:5060",
 			want{verdict: verdict.Expected, entry: "acme/sip", by: verdict.ByCatalog, from: "phone", to: "acme/server"}, "acme"},
+		{"an allow rule names another vendor's role", "10.5.0.5:50000", "10.0.0.10:9999",
+			want{verdict: verdict.Expected, entry: "site/other-agents-to-acme", by: verdict.ByCatalog, from: "other/agent", to: "acme/server"}, "site"},
+		{"the allow rule's qualified role excludes acme agents", "10.1.0.5:50000", "10.0.0.10:9999",
+			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, entry: "site/other-agents-to-acme", severity: verdict.Medium}, "site"},
+		{"an unqualified name in an allow rule is every vendor's", "10.1.0.5:50000", "10.6.0.10:9998",
+			want{verdict: verdict.Expected, entry: "site/any-agent-to-other", by: verdict.ByCatalog, from: "acme/agent"}, "site"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
