@@ -2183,6 +2183,9 @@ func embeddedVendors() []embeddedVendor {
 						"voice-gateway":    "voice gateway, session border controller or ATA",
 						"workstation":      "management or user workstation (web access)",
 					},
+					Cohost: [][]string{
+						{"console-client", "workstation"},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Entries: []rawEntry{
