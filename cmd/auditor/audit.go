@@ -9,8 +9,8 @@ import (
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
-	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/report/evidence"
 )
 

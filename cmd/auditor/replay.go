@@ -19,8 +19,8 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
-	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -216,30 +216,30 @@ func parseTimeouts(spec string, cfg *flow.Config) error {
 
 // replaySummary is what replay prints; its JSON form is the --json output.
 type replaySummary struct {
-	Files            int                   `json:"files"`
-	FilesFailed      int                   `json:"files_failed"`
-	Frames           uint64                `json:"frames"`
-	Bytes            uint64                `json:"bytes"`
-	Packets          uint64                `json:"packets"`
-	Flows            uint64                `json:"flows"`
-	FlowsEvicted     uint64                `json:"flows_evicted"`
-	CaptureStart     *time.Time            `json:"capture_start,omitempty"`
-	CaptureEnd       *time.Time            `json:"capture_end,omitempty"`
-	CaptureSpan      float64               `json:"capture_span_seconds"`
-	Elapsed          float64               `json:"elapsed_seconds"`
-	PacketsPerSecond float64               `json:"packets_per_second"`
-	Skipped          map[string]uint64     `json:"skipped"`
-	Errors           []string              `json:"errors"`
-	Outputs          map[string]string     `json:"outputs"`
-	Site             string                `json:"site,omitempty"`
-	Verdicts         map[string]uint64     `json:"verdicts,omitempty"`
-	Findings         map[string]uint64     `json:"findings,omitempty"`
-	FindingsDropped  uint64                `json:"findings_dropped,omitempty"`
-	TopFindings      []findingLine         `json:"top_findings,omitempty"`
-	Parsers          *parserSummary        `json:"parsers,omitempty"`
-	Alerts           *alerts.Stats         `json:"alerts,omitempty"`
+	Files            int                    `json:"files"`
+	FilesFailed      int                    `json:"files_failed"`
+	Frames           uint64                 `json:"frames"`
+	Bytes            uint64                 `json:"bytes"`
+	Packets          uint64                 `json:"packets"`
+	Flows            uint64                 `json:"flows"`
+	FlowsEvicted     uint64                 `json:"flows_evicted"`
+	CaptureStart     *time.Time             `json:"capture_start,omitempty"`
+	CaptureEnd       *time.Time             `json:"capture_end,omitempty"`
+	CaptureSpan      float64                `json:"capture_span_seconds"`
+	Elapsed          float64                `json:"elapsed_seconds"`
+	PacketsPerSecond float64                `json:"packets_per_second"`
+	Skipped          map[string]uint64      `json:"skipped"`
+	Errors           []string               `json:"errors"`
+	Outputs          map[string]string      `json:"outputs"`
+	Site             string                 `json:"site,omitempty"`
+	Verdicts         map[string]uint64      `json:"verdicts,omitempty"`
+	Findings         map[string]uint64      `json:"findings,omitempty"`
+	FindingsDropped  uint64                 `json:"findings_dropped,omitempty"`
+	TopFindings      []findingLine          `json:"top_findings,omitempty"`
+	Parsers          *parserSummary         `json:"parsers,omitempty"`
+	Alerts           *alerts.Stats          `json:"alerts,omitempty"`
 	Evidence         *engine.EvidenceCounts `json:"evidence,omitempty"`
-	Interrupted      bool                  `json:"interrupted,omitempty"`
+	Interrupted      bool                   `json:"interrupted,omitempty"`
 }
 
 func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duration) *replaySummary {
