@@ -332,12 +332,14 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 	if l3.next < len(d.decoded) {
 		next = d.decoded[l3.next]
 	}
+	d.checkSlow(p, next)
 	switch next {
 	case layers.LayerTypeTCP:
 		hdr := d.tcp.Contents
 		d.emit(p, flow.ProtoTCP, uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort))
 		p.TCPFlags = hdr[13]
 		p.Seq = d.tcp.Seq
+		tcpAckWindow(p, hdr)
 		p.Payload = d.tcp.Payload
 		p.PayloadLen = clampLen(l3.l4Len - len(hdr))
 		return nil
@@ -398,6 +400,7 @@ func (d *Decoder) transportByHand(p *Packet) error {
 		d.emit(p, flow.ProtoTCP, binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]))
 		p.TCPFlags = b[13]
 		p.Seq = binary.BigEndian.Uint32(b[4:])
+		tcpAckWindow(p, b)
 		p.PayloadLen = clampLen(l3.l4Len - off)
 		if off <= len(b) {
 			p.Payload = b[off:]

@@ -67,7 +67,9 @@ func TestFromFlow(t *testing.T) {
 				LastSeen:  time.Date(2023, 11, 14, 22, 13, 20, 123_456_000, time.UTC),
 				Proto:     "47", SrcIP: "192.0.2.1", DstIP: "192.0.2.2",
 				PacketsOut: 1, BytesOut: 1454, PayloadOut: 1400,
-				State: "S0", History: "D",
+				// Zeek's conn_state is OTH for any transport but TCP and
+				// UDP, and no analyzer of such a protocol writes history.
+				State: "OTH", History: "",
 				CommunityID: flow.CommunityID(47,
 					mustAddrPort("192.0.2.1:0"), mustAddrPort("192.0.2.2:0"), 0),
 				EndReason: "flush",
