@@ -69,17 +69,19 @@ func fold(acc uint64) uint16 {
 	return bits.ReverseBytes16(uint16(acc))
 }
 
-// pseudoSum is the sum of the TCP/UDP/ICMPv6 pseudo-header.
+// pseudoSum is the sum of the TCP/UDP/ICMPv6 pseudo-header, in the
+// little-endian form csum uses.
 func pseudoSum(is4 bool, src, dst *[16]byte, proto uint8, l4Len int) uint64 {
-	var acc uint64
-	if is4 {
-		acc = csum(csum(0, src[12:16]), dst[12:16])
-	} else {
-		acc = csum(csum(0, src[:]), dst[:])
-	}
-	// Protocol and length as network-order words, in the little-endian sum.
+	// Protocol and length as network-order words.
 	words := uint64(proto)<<8 + uint64(bits.ReverseBytes16(uint16(l4Len))) + uint64(bits.ReverseBytes16(uint16(l4Len>>16)))
-	acc, c := bits.Add64(acc, words, 0)
+	if is4 {
+		return uint64(binary.LittleEndian.Uint32(src[12:])) + uint64(binary.LittleEndian.Uint32(dst[12:])) + words
+	}
+	var c uint64
+	acc, c := bits.Add64(binary.LittleEndian.Uint64(src[:8]), binary.LittleEndian.Uint64(src[8:]), 0)
+	acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(dst[:8]), c)
+	acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(dst[8:]), c)
+	acc, c = bits.Add64(acc, words, c)
 	return acc + c
 }
 
@@ -127,8 +129,11 @@ func transportBad(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) bool {
 // checkFast verifies the checksums of a packet the fast path decoded:
 // ip4 is the IPv4 header (nil for IPv6), l4 the captured transport bytes,
 // l4Len their length per the IP header.
-func checkFast(p *Packet, ip4 []byte, src, dst *[16]byte, proto uint8, l4 []byte, l4Len int) {
+func (d *Decoder) checkFast(p *Packet, ip4 []byte, src, dst *[16]byte, proto uint8, l4 []byte, l4Len int) {
 	p.Cut = len(l4) < l4Len
+	if d.noChecksums {
+		return
+	}
 	if ip4 != nil && ip4HeaderBad(ip4) {
 		p.BadChecksum = true
 		return
@@ -143,6 +148,9 @@ func checkFast(p *Packet, ip4 []byte, src, dst *[16]byte, proto uint8, l4 []byte
 func (d *Decoder) checkSlow(p *Packet, next gopacket.LayerType) {
 	l3 := &d.st.l3
 	p.Cut = len(l3.l4) < l3.l4Len
+	if d.noChecksums {
+		return
+	}
 	if l3.is4 && !d.st.defragd && ip4HeaderBad(d.ip4.Contents) {
 		p.BadChecksum = true
 		return
@@ -156,10 +164,11 @@ func (d *Decoder) checkSlow(p *Packet, next gopacket.LayerType) {
 		return
 	}
 	if !l3.is4 {
-		// A routing header's final destination, not the packet's, enters
-		// the pseudo-header: leave such packets unverified.
+		// A routing header's final destination, or a Mobile IPv6 home
+		// address option's address, enters the pseudo-header instead of
+		// the packet's: leave such packets unverified.
 		for _, t := range d.decoded[:min(l3.next, len(d.decoded))] {
-			if t == layers.LayerTypeIPv6Routing {
+			if t == layers.LayerTypeIPv6Routing || t == layers.LayerTypeIPv6Destination {
 				return
 			}
 		}

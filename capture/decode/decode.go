@@ -26,6 +26,8 @@ type Options struct {
 	// FragTimeout drops a datagram whose fragments stopped arriving, timed
 	// on packet timestamps (default 30 s, Linux's ipfrag_time).
 	FragTimeout time.Duration
+	// IgnoreChecksums skips checksum verification, as Zeek's -C does.
+	IgnoreChecksums bool
 }
 
 // Tunnel names the encapsulation a flow packet was taken out of.
@@ -90,10 +92,11 @@ type Decoder struct {
 	st      state
 	// noFastPath sends every frame through the DecodingLayerParser, for
 	// the tests that prove both paths agree.
-	noFastPath bool
-	frag       *reassembler
-	c          counters
-	lastErr    error
+	noFastPath  bool
+	noChecksums bool
+	frag        *reassembler
+	c           counters
+	lastErr     error
 }
 
 // state is what the layer hooks learned about the packet being decoded.
@@ -174,7 +177,7 @@ func New(opts Options) *Decoder {
 	if opts.FragTimeout <= 0 {
 		opts.FragTimeout = 30 * time.Second
 	}
-	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16), noChecksums: opts.IgnoreChecksums}
 	st := &d.st
 	st.decoded = &d.decoded
 	d.dot1q.st, d.mpls.st, d.ip4.st, d.ip6.st = st, st, st, st

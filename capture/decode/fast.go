@@ -114,6 +114,6 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 	if is4 {
 		ip4 = b[:20]
 	}
-	checkFast(p, ip4, &src, &dst, proto, l4, l4Len)
+	d.checkFast(p, ip4, &src, &dst, proto, l4, l4Len)
 	return true
 }
