@@ -68,6 +68,10 @@ type FlowRow struct {
 	CallID     string `parquet:"call_id,optional"`
 
 	Sensor string `parquet:"sensor,optional,dict"`
+
+	// Payload bytes by sequence numbers, as Zeek's orig_bytes/resp_bytes.
+	SeqBytesOut int64 `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -105,6 +109,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		EndReason:   f.End.String(),
 		ICMPUnreach: int32(min(f.ICMPUnreach, math.MaxInt32)),
 	}
+	seqOut, seqIn := f.SeqBytes()
+	row.SeqBytesOut, row.SeqBytesIn = toInt64(seqOut), toInt64(seqIn)
 	if m := f.Meta; m != nil {
 		row.App = m.App
 		row.SNI = m.SNI

@@ -108,6 +108,9 @@ type flowWire struct {
 	CallID     *string `parquet:"call_id,optional"`
 
 	Sensor *string `parquet:"sensor,optional,dict"`
+
+	SeqBytesOut int64 `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -122,7 +125,8 @@ func (r *FlowRow) wire(w *flowWire) {
 		Reason: opt(&r.Reason), ClassifiedBy: opt(&r.ClassifiedBy), FromRole: opt(&r.FromRole), ToRole: opt(&r.ToRole),
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), ALPN: opt(&r.ALPN), TLSVersion: opt(&r.TLSVersion),
 		JA4: opt(&r.JA4), JA3: opt(&r.JA3), CallID: opt(&r.CallID),
-		Sensor: opt(&r.Sensor),
+		Sensor:      opt(&r.Sensor),
+		SeqBytesOut: r.SeqBytesOut, SeqBytesIn: r.SeqBytesIn,
 	}
 }
 

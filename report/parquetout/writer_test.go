@@ -167,6 +167,7 @@ func TestSchema(t *testing.T) {
 		{"to_role", "STRING", true, true}, {"sni", "STRING", true, true}, {"server_name", "STRING", true, true},
 		{"alpn", "STRING", true, true}, {"tls_version", "STRING", true, true}, {"ja4", "STRING", true, true},
 		{"ja3", "STRING", true, true}, {"call_id", "STRING", true, false}, {"sensor", "STRING", true, true},
+		{"seq_bytes_out", "INT(64,true)", false, false}, {"seq_bytes_in", "INT(64,true)", false, false},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}
 	path := filepath.Join(t.TempDir(), "flows.parquet")
