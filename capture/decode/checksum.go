@@ -61,12 +61,11 @@ func csum(acc uint64, b []byte) uint64 {
 // fold reduces the accumulator to the 16-bit ones'-complement sum in
 // network byte order.
 func fold(acc uint64) uint16 {
-	acc = acc>>32 + acc&0xffffffff
-	acc = acc>>32 + acc&0xffffffff
-	acc = acc>>16 + acc&0xffff
-	acc = acc>>16 + acc&0xffff
-	acc = acc>>16 + acc&0xffff
-	return bits.ReverseBytes16(uint16(acc))
+	s, c := bits.Add32(uint32(acc), uint32(acc>>32), 0)
+	s += c // cannot carry again: s was at most 2^32-2
+	t := s>>16 + s&0xffff
+	t = t>>16 + t&0xffff
+	return bits.ReverseBytes16(uint16(t))
 }
 
 // pseudoSum is the sum of the TCP/UDP/ICMPv6 pseudo-header, in the
@@ -88,8 +87,15 @@ func pseudoSum(is4 bool, src, dst *[16]byte, proto uint8, l4Len int) uint64 {
 // ip4HeaderBad reports a wrong IPv4 header checksum (zero means the
 // sender left it to the NIC).
 func ip4HeaderBad(hdr []byte) bool {
-	if len(hdr) < 20 || binary.BigEndian.Uint16(hdr[10:12]) == 0 {
+	if len(hdr) < 20 || hdr[10]|hdr[11] == 0 {
 		return false
+	}
+	if len(hdr) == 20 {
+		// The common header without options, in five words.
+		acc := uint64(binary.LittleEndian.Uint32(hdr)) + uint64(binary.LittleEndian.Uint32(hdr[4:])) +
+			uint64(binary.LittleEndian.Uint32(hdr[8:])) + uint64(binary.LittleEndian.Uint32(hdr[12:])) +
+			uint64(binary.LittleEndian.Uint32(hdr[16:20]))
+		return fold(acc) != 0xffff
 	}
 	return fold(csum(0, hdr)) != 0xffff
 }
@@ -97,33 +103,82 @@ func ip4HeaderBad(hdr []byte) bool {
 // transportBad reports a wrong transport checksum in l4, the whole segment
 // of protocol proto.
 func transportBad(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) bool {
+	acc, hdr, verify := transportHeaderSum(is4, src, dst, proto, l4)
+	return verify && fold(csum(acc, l4[hdr:])) != 0xffff
+}
+
+// transportHeaderSum starts the verification of the whole segment l4: the
+// sum of the pseudo-header (where the protocol has one) and of the first
+// hdr bytes of l4, an even number. verify is false when the checksum is
+// not to be verified (offloaded, absent, or a protocol without one).
+func transportHeaderSum(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) (acc uint64, hdr int, verify bool) {
 	var off int
 	switch proto {
 	case flow.ProtoTCP:
-		off = 16
+		off, hdr = 16, 20
 	case flow.ProtoUDP:
-		off = 6
+		off, hdr = 6, 8
 	case flow.ProtoICMP:
-		return len(l4) >= 4 && fold(csum(0, l4)) != 0xffff
+		return 0, 0, len(l4) >= 4
 	case flow.ProtoICMPv6:
-		return len(l4) >= 4 && fold(csum(pseudoSum(is4, src, dst, proto, len(l4)), l4)) != 0xffff
+		return pseudoSum(is4, src, dst, proto, len(l4)), 0, len(l4) >= 4
 	default:
-		return false
+		return 0, 0, false
 	}
-	if len(l4) < off+2 {
-		return false
+	if len(l4) < hdr {
+		return 0, 0, false
 	}
 	field := binary.BigEndian.Uint16(l4[off:])
 	if field == 0 {
 		// UDP over IPv4 without a checksum, or an offloaded one.
-		return false
+		return 0, 0, false
 	}
 	ps := pseudoSum(is4, src, dst, proto, len(l4))
 	if field == fold(ps) {
 		// Only the pseudo-header sum: offloaded to the NIC.
-		return false
+		return 0, 0, false
 	}
-	return fold(csum(ps, l4)) != 0xffff
+	if hdr == 8 {
+		// UDP: the header is one word. A carry out leaves acc small.
+		acc, c := bits.Add64(ps, binary.LittleEndian.Uint64(l4), 0)
+		return acc + c, hdr, true
+	}
+	return csum(ps, l4[:hdr]), hdr, true
+}
+
+// deferChecksum verifies what it can of a TCP or UDP segment now and
+// leaves the sum over the payload, the part that grows with the packet,
+// to FinishChecksum on the worker that handles the packet: the decoder is
+// the pipeline's one serial stage. It needs p.Payload to be exactly the
+// segment after the first hdr bytes; otherwise it verifies at once.
+func deferChecksum(p *Packet, is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) {
+	acc, hdr, verify := transportHeaderSum(is4, src, dst, proto, l4)
+	if !verify {
+		return
+	}
+	rest := l4[hdr:]
+	if proto == flow.ProtoTCP || proto == flow.ProtoUDP {
+		// The rest of the TCP header (options) is summed now too; the
+		// payload is what p.Payload will hold.
+		n := len(l4) - len(p.Payload)
+		if n >= hdr && n%2 == 0 && len(p.Payload) > 0 && &l4[n] == &p.Payload[0] {
+			p.csumAcc = csum(acc, l4[hdr:n])
+			p.csumPending = true
+			return
+		}
+	}
+	p.BadChecksum = fold(csum(acc, rest)) != 0xffff
+}
+
+// FinishChecksum completes a transport checksum the decoder left pending
+// (see deferChecksum), setting BadChecksum. The pipeline calls it before
+// the flow table sees the packet; p.Payload may have been copied since.
+func (p *Packet) FinishChecksum() {
+	if !p.csumPending {
+		return
+	}
+	p.csumPending = false
+	p.BadChecksum = fold(csum(p.csumAcc, p.Payload)) != 0xffff
 }
 
 // checkFast verifies the checksums of a packet the fast path decoded:
@@ -138,13 +193,20 @@ func (d *Decoder) checkFast(p *Packet, ip4 []byte, src, dst *[16]byte, proto uin
 		p.BadChecksum = true
 		return
 	}
-	if !p.Cut && len(l4) == l4Len {
-		p.BadChecksum = transportBad(ip4 != nil, src, dst, proto, l4)
+	if p.Cut || len(l4) != l4Len {
+		return
 	}
+	if d.deferSum {
+		deferChecksum(p, ip4 != nil, src, dst, proto, l4)
+		return
+	}
+	p.BadChecksum = transportBad(ip4 != nil, src, dst, proto, l4)
 }
 
 // checkSlow verifies the checksums of a packet the general path decoded,
-// next being the layer after the innermost IP header.
+// next being the layer after the innermost IP header. It runs before
+// finish sets p.Payload, so it verifies the whole segment at once: the
+// general path carries the unusual packets, not the bulk.
 func (d *Decoder) checkSlow(p *Packet, next gopacket.LayerType) {
 	l3 := &d.st.l3
 	p.Cut = len(l3.l4) < l3.l4Len

@@ -28,6 +28,10 @@ type Options struct {
 	FragTimeout time.Duration
 	// IgnoreChecksums skips checksum verification, as Zeek's -C does.
 	IgnoreChecksums bool
+	// DeferPayloadChecksum leaves the sum over a TCP or UDP payload to
+	// Packet.FinishChecksum, which the caller must call before using
+	// BadChecksum: a pipeline runs it on its parallel workers.
+	DeferPayloadChecksum bool
 }
 
 // Tunnel names the encapsulation a flow packet was taken out of.
@@ -94,6 +98,7 @@ type Decoder struct {
 	// the tests that prove both paths agree.
 	noFastPath  bool
 	noChecksums bool
+	deferSum    bool
 	frag        *reassembler
 	c           counters
 	lastErr     error
@@ -177,7 +182,7 @@ func New(opts Options) *Decoder {
 	if opts.FragTimeout <= 0 {
 		opts.FragTimeout = 30 * time.Second
 	}
-	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16), noChecksums: opts.IgnoreChecksums}
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16), noChecksums: opts.IgnoreChecksums, deferSum: opts.DeferPayloadChecksum}
 	st := &d.st
 	st.decoded = &d.decoded
 	d.dot1q.st, d.mpls.st, d.ip4.st, d.ip6.st = st, st, st, st

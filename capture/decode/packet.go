@@ -36,4 +36,9 @@ type Packet struct {
 	// state with it, so commits apply them in capture order whichever
 	// worker staged them.
 	Ordinal uint64
+
+	// A transport checksum whose payload part FinishChecksum still has to
+	// add: the sum so far.
+	csumAcc     uint64
+	csumPending bool
 }

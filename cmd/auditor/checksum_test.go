@@ -10,12 +10,15 @@ import (
 )
 
 // TestReplayCountsBadChecksums replays one packet with a bad TCP checksum
-// (a capture from Zeek's test suite): the summary counts it, and its flow
-// records it as C without counting it towards the state, as Zeek does.
+// and one UDP datagram with a bad checksum over its payload (captures from
+// Zeek's test suite; the UDP sum is finished on a pipeline worker): the
+// summary counts them, and each flow records C without counting the packet
+// towards its state, as Zeek does.
 func TestReplayCountsBadChecksums(t *testing.T) {
 	out := t.TempDir()
 	stdout, stderr, code := runCLI(t, "replay", "--json", "--out", out,
-		"../../capture/decode/testdata/chksums/ip4-tcp-bad-chksum.pcap")
+		"../../capture/decode/testdata/chksums/ip4-tcp-bad-chksum.pcap",
+		"../../capture/decode/testdata/chksums/ip4-udp-bad-chksum.pcap")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -23,22 +26,24 @@ func TestReplayCountsBadChecksums(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("summary is not JSON: %v\n%s", err, stdout)
 	}
-	if sum.BadChecksums != 1 {
-		t.Errorf("bad_checksums %d, want 1", sum.BadChecksums)
+	if sum.BadChecksums != 2 {
+		t.Errorf("bad_checksums %d, want 2", sum.BadChecksums)
 	}
 	rows, err := parquetout.ReadFlows(filepath.Join(out, "flows.parquet"))
-	if err != nil || len(rows) != 1 {
+	if err != nil || len(rows) != 2 {
 		t.Fatalf("flows.parquet: %d rows, %v", len(rows), err)
 	}
-	if r := rows[0]; r.History != "C" || r.State != "OTH" || r.PacketsOut != 1 {
-		t.Errorf("flow %s %q packets %d, want OTH \"C\" 1", r.State, r.History, r.PacketsOut)
+	for _, r := range rows {
+		if r.History != "C" || r.State != "OTH" || r.PacketsOut != 1 {
+			t.Errorf("%s flow %s %q packets %d, want OTH \"C\" 1", r.Proto, r.State, r.History, r.PacketsOut)
+		}
 	}
 
 	var text strings.Builder
 	if err := printSummary(&text, &sum, false); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text.String(), "checksums  1 packets bad") {
+	if !strings.Contains(text.String(), "checksums  2 packets bad") {
 		t.Errorf("summary lacks the bad checksum line:\n%s", text.String())
 	}
 }
