@@ -381,3 +381,37 @@ func TestEndedFlowKeepsTCPVerdict(t *testing.T) {
 		t.Errorf("ended copy seq bytes %d/%d", o, r)
 	}
 }
+
+// TestKernelCountedTCPStates pins the state of flows only the eBPF sensor
+// counted: the union of each side's flags, replayed in handshake order.
+func TestKernelCountedTCPStates(t *testing.T) {
+	a, b := netip.MustParseAddrPort(cli), netip.MustParseAddrPort(https)
+	tests := []struct {
+		name           string
+		origFl, respFl uint8
+		state          ConnState
+		established    bool
+	}{
+		{"handshake and both FINs", FlagSYN | FlagACK | FlagFIN, FlagSYN | FlagACK | FlagFIN, StateSF, true},
+		{"handshake, open", FlagSYN | FlagACK, FlagSYN | FlagACK, StateS1, true},
+		{"SYN only", FlagSYN, 0, StateS0, false},
+		{"rejected", FlagSYN, FlagRST | FlagACK, StateREJ, false},
+		{"responder reset after handshake", FlagSYN | FlagACK, FlagSYN | FlagACK | FlagRST, StateRSTR, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out []Flow
+			tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
+			k, d := NewKey(ProtoTCP, a, b)
+			tab.AddCounters(k, d, 3, 180, 0, tt.origFl, 1, 2)
+			if tt.respFl != 0 {
+				tab.AddCounters(k, d.Flip(), 2, 120, 0, tt.respFl, 1, 2)
+			}
+			tab.Flush(EndFlush)
+			f := &out[0]
+			if f.ConnState() != tt.state || f.Established() != tt.established || f.History() != "" {
+				t.Errorf("state %s established %v history %q, want %s %v \"\"", f.ConnState(), f.Established(), f.History(), tt.state, tt.established)
+			}
+		})
+	}
+}
