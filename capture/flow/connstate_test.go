@@ -415,3 +415,90 @@ func TestKernelCountedTCPStates(t *testing.T) {
 		})
 	}
 }
+
+// TestSequenceBytesAcrossWraps checks Zeek's byte count where sequence
+// numbers wrap: a connection starting just below 2^32, and one sending
+// more than 4 GiB, counting each byte once despite a retransmission.
+func TestSequenceBytesAcrossWraps(t *testing.T) {
+	a, b := netip.MustParseAddrPort(cli), netip.MustParseAddrPort(https)
+	for _, tc := range []struct {
+		name  string
+		isn   uint32
+		segs  int
+		chunk uint32
+	}{
+		{"wrap at the start", 0xffffff00, 10, 1000},
+		{"five GiB", 12345, 80 * 1024, 65536},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out []Flow
+			tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
+			send := func(src, dst netip.AddrPort, flags uint8, seq, ack, n uint32) {
+				k, d := NewKey(ProtoTCP, src, dst)
+				tab.Packet(&Packet{Key: k, Dir: d, TCPFlags: flags, Seq: seq, Ack: ack, PayloadLen: n})
+			}
+			send(a, b, FlagSYN, tc.isn, 0, 0)
+			send(b, a, FlagSYN|FlagACK, 500, tc.isn+1, 0)
+			seq := tc.isn + 1
+			for i := range tc.segs {
+				send(a, b, psh, seq, 501, tc.chunk)
+				if i == 3 {
+					send(a, b, psh, seq, 501, tc.chunk) // a retransmission
+				}
+				seq += tc.chunk
+				send(b, a, FlagACK, 501, seq, 0)
+			}
+			send(a, b, fin, seq, 501, 0)
+			send(b, a, fin, 501, seq+1, 0)
+			tab.Flush(EndFlush)
+			f := &out[0]
+			want := uint64(tc.segs) * uint64(tc.chunk)
+			if o, r := f.SeqBytes(); o != want || r != 0 {
+				t.Errorf("sequence bytes %d/%d, want %d/0", o, r, want)
+			}
+			if f.State() != "SF" || f.History() != "ShDaTFf" {
+				t.Errorf("state %s history %q", f.State(), f.History())
+			}
+		})
+	}
+}
+
+// FuzzTCPStateMachine feeds arbitrary segments to one connection: nothing
+// panics, the state is one of Zeek's, the history stays within its bound.
+func FuzzTCPStateMachine(f *testing.F) {
+	f.Add([]byte{0x02, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0x12, 0x80, 0, 0, 1, 0, 0, 0, 2, 0, 10, 0x11, 0, 0, 0, 9, 0, 0, 0, 3, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b := netip.MustParseAddrPort(cli), netip.MustParseAddrPort(https)
+		var out []Flow
+		tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
+		// Each 11 bytes are a segment: TCP flags; a control byte (top bit:
+		// from the server; bits 0-2: zero window, bad checksum, cut); the
+		// sequence number (4 bytes), the acknowledgement (3) and the
+		// payload length (2).
+		for len(data) >= 11 {
+			flags, ctl := data[0], data[1]
+			seq := uint32(data[2])<<24 | uint32(data[3])<<16 | uint32(data[4])<<8 | uint32(data[5])
+			ack := uint32(data[6])<<16 | uint32(data[7])<<8 | uint32(data[8])
+			n := uint32(data[9])<<8 | uint32(data[10])
+			src, dst := a, b
+			if ctl&0x80 != 0 {
+				src, dst = b, a
+			}
+			k, d := NewKey(ProtoTCP, src, dst)
+			tab.Packet(&Packet{Key: k, Dir: d, TCPFlags: flags, Seq: seq, Ack: ack, PayloadLen: n,
+				ZeroWindow: ctl&1 != 0, BadChecksum: ctl&2 != 0, Cut: ctl&4 != 0})
+			data = data[11:]
+		}
+		tab.Flush(EndFlush)
+		for i := range out {
+			if _, ok := ParseConnState(out[i].State()); !ok {
+				t.Fatalf("state %q", out[i].State())
+			}
+			if len(out[i].History()) > 32 {
+				t.Fatalf("history %q", out[i].History())
+			}
+			out[i].SeqBytes()
+		}
+	})
+}
