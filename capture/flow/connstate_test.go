@@ -502,3 +502,42 @@ func FuzzTCPStateMachine(f *testing.F) {
 		}
 	})
 }
+
+// TestTCPPacketAllocatesNothing keeps the TCP state machine off the heap:
+// data, ACKs, retransmissions, holes and a closed connection's reuse by a
+// recycled flow.
+func TestTCPPacketAllocatesNothing(t *testing.T) {
+	tab := NewTable(DefaultConfig(), nil)
+	a, b := netip.MustParseAddrPort(cli), netip.MustParseAddrPort(https)
+	ka, da := NewKey(ProtoTCP, a, b)
+	kb, db := NewKey(ProtoTCP, b, a)
+	var now int64
+	seq, i := uint32(1), 0
+	exchange := func() {
+		now++
+		i++
+		if i%50 == 0 {
+			// Close and reopen: the flow and its TCP block are recycled.
+			tab.Packet(&Packet{Key: ka, Dir: da, Time: now, TCPFlags: FlagRST, Seq: seq})
+			tab.Packet(&Packet{Key: ka, Dir: da, Time: now, TCPFlags: FlagSYN, Seq: 0})
+			tab.Packet(&Packet{Key: kb, Dir: db, Time: now, TCPFlags: FlagSYN | FlagACK, Seq: 0, Ack: 1})
+			seq = 1
+			return
+		}
+		if i%7 == 0 {
+			seq += 100 // a hole
+		}
+		tab.Packet(&Packet{Key: ka, Dir: da, Time: now, TCPFlags: psh, Seq: seq, Ack: 1, PayloadLen: 100})
+		if i%5 == 0 {
+			tab.Packet(&Packet{Key: ka, Dir: da, Time: now, TCPFlags: psh, Seq: seq, Ack: 1, PayloadLen: 100})
+		}
+		seq += 100
+		tab.Packet(&Packet{Key: kb, Dir: db, Time: now, TCPFlags: FlagACK, Seq: 1, Ack: seq, ZeroWindow: i%3 == 0})
+	}
+	for range 200 {
+		exchange()
+	}
+	if allocs := testing.AllocsPerRun(1000, exchange); allocs != 0 {
+		t.Fatalf("%v allocs per exchange", allocs)
+	}
+}
