@@ -89,18 +89,28 @@ func take(free <-chan *batch) *batch {
 	return b
 }
 
+// maxKeptFrame bounds a frame copied into a batch (Config.KeepFrames):
+// a larger one would not fit the arena, and goes without its frame.
+const maxKeptFrame = 64 << 10
+
 // add copies pkt into the batch; false when the batch is full.
 func (b *batch) add(pkt *decode.Packet, kind entryKind) bool {
 	n := len(pkt.Payload)
 	if kind == entryAttribute {
 		n = 0
 	}
+	frame := pkt.Frame
+	if len(frame) > maxKeptFrame || kind == entryAttribute {
+		frame = nil
+	}
+	n += len(frame)
 	if len(b.pkts) == cap(b.pkts) || len(b.arena)+n > cap(b.arena) {
 		return false
 	}
 	b.pkts = append(b.pkts, *pkt)
 	b.kinds = append(b.kinds, kind)
 	cp := &b.pkts[len(b.pkts)-1]
+	cp.Frame = nil
 	if kind == entryAttribute {
 		cp.Payload = nil
 		return true
@@ -108,6 +118,11 @@ func (b *batch) add(pkt *decode.Packet, kind entryKind) bool {
 	start := len(b.arena)
 	b.arena = append(b.arena, pkt.Payload...)
 	cp.Payload = b.arena[start:len(b.arena):len(b.arena)]
+	if frame != nil {
+		start = len(b.arena)
+		b.arena = append(b.arena, frame...)
+		cp.Frame = b.arena[start:len(b.arena):len(b.arena)]
+	}
 	// The quote is delivered separately to the quoted flow's worker.
 	cp.Quoted = false
 	return true

@@ -94,6 +94,11 @@ type Config struct {
 	// sooner; longer ones pause workers less.
 	EpochPackets int
 	EpochSpan    time.Duration
+
+	// KeepFrames hands dissectors each packet's captured frame
+	// (decode.Packet.Frame), at the cost of copying it between the
+	// decoder and the workers.
+	KeepFrames bool
 }
 
 // Shared is cross-flow state that dissectors stage changes to during an
@@ -142,12 +147,14 @@ type Pipeline struct {
 	dec       *decode.Decoder
 	workers   []*worker
 	pipelined bool
-	shared    []Shared
-	epoch     epochClock
-	pkt       decode.Packet
-	ordinal   uint64 // packets decoded so far: the next packet's Ordinal
-	tally     tally
-	stats     Stats
+	// keepFrames: Config.KeepFrames
+	keepFrames bool
+	shared     []Shared
+	epoch      epochClock
+	pkt        decode.Packet
+	ordinal    uint64 // packets decoded so far: the next packet's Ordinal
+	tally      tally
+	stats      Stats
 }
 
 // tally is what the decoding goroutine counted since it last published to
@@ -200,6 +207,7 @@ type worker struct {
 	dissectors []Dissector
 	onFlow     FlowHandler
 	pkt        *decode.Packet // packet being handled, for startDissectors
+	tunnels    decode.TunnelNames
 	stats      *Stats
 }
 
@@ -212,7 +220,7 @@ func New(cfg Config) (*Pipeline, error) {
 	dopts := cfg.Decode
 	// The payload part of checksums is summed on the workers (packet).
 	dopts.DeferPayloadChecksum = true
-	p := &Pipeline{dec: decode.New(dopts), pipelined: cfg.Pipelined, shared: cfg.Shared}
+	p := &Pipeline{dec: decode.New(dopts), pipelined: cfg.Pipelined, shared: cfg.Shared, keepFrames: cfg.KeepFrames}
 	p.epoch = epochClock{maxPackets: cfg.EpochPackets, span: int64(cfg.EpochSpan)}
 	if p.epoch.maxPackets <= 0 {
 		p.epoch.maxPackets = DefaultEpochPackets
@@ -281,6 +289,9 @@ func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLe
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
 		return false
 	}
+	if p.keepFrames {
+		p.pkt.Frame, p.pkt.LinkType = data, lt
+	}
 	p.pkt.Ordinal = p.ordinal
 	p.ordinal++
 	t.packets++
@@ -334,6 +345,11 @@ func (w *worker) packet(pkt *decode.Packet) {
 	f, fromOrig := w.table.Packet(&pkt.Packet)
 	w.pkt = pkt
 	if f.Orig.Packets+f.Resp.Packets == 1 {
+		if pkt.Tunnel != decode.TunnelNone {
+			// A flow's tunnel is that of its first packet, as the flow
+			// table keys flows by their inner 5-tuple alone.
+			f.MetaOrNew().Tunnel = w.tunnels.Name(pkt)
+		}
 		w.startDissectors(f)
 	}
 	if f.Inspect != 0 {

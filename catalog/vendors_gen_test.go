@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite vendors_gen.go from data/*.yaml")
+var update = flag.Bool("update", false, "rewrite vendors_gen.go from data/*.yaml and testdata/allowed.golden")
 
 const generatedFile = "vendors_gen.go"
 

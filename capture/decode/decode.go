@@ -15,6 +15,7 @@ const (
 	linkTypeRawOpenBSD = layers.LinkType(12)
 	linkTypeRawBSD     = layers.LinkType(14)
 	linkTypeNFLOG      = layers.LinkType(239)
+	linkTypeCHDLC      = layers.LinkType(104)
 )
 
 // Options tune a Decoder. The zero value is ready to use.
@@ -34,27 +35,45 @@ type Options struct {
 	DeferPayloadChecksum bool
 }
 
-// Tunnel names the encapsulation a flow packet was taken out of.
+// Tunnel names the encapsulation a flow packet was taken out of: the
+// outer IP tunnel, as Zeek's tunnel.log does. Link-layer encapsulations
+// (VLAN, MPLS, PPPoE, VN-Tag, PBB, FabricPath, 802.11) are not tunnels.
 type Tunnel uint8
 
 const (
-	TunnelNone   Tunnel = iota
-	TunnelGRE           // GRE carrying IP or Ethernet (Transparent Ethernet Bridging)
-	TunnelERSPAN        // GRE with an ERSPAN type I or II header: mirrored Ethernet
-	TunnelVXLAN         // VXLAN on UDP 4789
-	TunnelIPinIP        // IPv4 or IPv6 directly inside IPv4 or IPv6 (protocols 4 and 41, 6in4)
+	TunnelNone     Tunnel = iota
+	TunnelGRE             // GRE carrying IP or Ethernet (Transparent Ethernet Bridging)
+	TunnelERSPAN          // GRE with an ERSPAN type I, II or III header: mirrored Ethernet
+	TunnelVXLAN           // VXLAN on UDP 4789
+	TunnelIPinIP          // IPv4 or IPv6 directly inside IPv4 or IPv6 (protocols 4 and 41, 6in4)
+	TunnelGeneve          // Geneve on UDP 6081 (AWS Gateway Load Balancer, cloud traffic mirroring)
+	TunnelGTPU            // GTPv1-U on UDP 2152 (mobile core user plane)
+	TunnelTeredo          // Teredo on UDP 3544: IPv6 in UDP
+	TunnelAYIYA           // AYIYA on UDP 5072: IPv4 or IPv6 in UDP
+	TunnelPPTP            // enhanced GRE (version 1) carrying PPP, as PPTP uses it
+	TunnelGREinUDP        // GRE in UDP 4754 (RFC 8086)
+	TunnelAruba           // GRE carrying 802.11 frames between Aruba access points and controllers
+
+	numTunnels
 )
 
+var tunnelNames = [numTunnels]string{
+	TunnelGRE:      "gre",
+	TunnelERSPAN:   "erspan",
+	TunnelVXLAN:    "vxlan",
+	TunnelIPinIP:   "ipip",
+	TunnelGeneve:   "geneve",
+	TunnelGTPU:     "gtpu",
+	TunnelTeredo:   "teredo",
+	TunnelAYIYA:    "ayiya",
+	TunnelPPTP:     "pptp",
+	TunnelGREinUDP: "gre-udp",
+	TunnelAruba:    "aruba",
+}
+
 func (t Tunnel) String() string {
-	switch t {
-	case TunnelGRE:
-		return "gre"
-	case TunnelERSPAN:
-		return "erspan"
-	case TunnelVXLAN:
-		return "vxlan"
-	case TunnelIPinIP:
-		return "ipip"
+	if t < numTunnels {
+		return tunnelNames[t]
 	}
 	return ""
 }
@@ -63,7 +82,7 @@ func (t Tunnel) String() string {
 // structs and the fragment reassembly state: use one per goroutine. Only
 // Stats may be called from other goroutines.
 type Decoder struct {
-	eth    layers.Ethernet
+	eth    ethLayer
 	dot1q  dot1qLayer
 	mpls   mplsLayer
 	sll    layers.LinuxSLL
@@ -74,18 +93,37 @@ type Decoder struct {
 	ext    extLayer
 	frag6  frag6Layer
 	tcp    layers.TCP
-	udp    layers.UDP
+	udp    udpLayer
 	icmp4  layers.ICMPv4
 	icmp6  layers.ICMPv6
 	gre    greLayer
 	erspan erspanLayer
 	vxlan  vxlanLayer
 
+	pppoe      pppoeLayer
+	ppp        pppLayer
+	chdlc      chdlcLayer
+	vntag      vntagLayer
+	pbb        pbbLayer
+	fabricPath fabricPathLayer
+	llc        llcLayer
+	radiotap   radiotapLayer
+	dot11      dot11Layer
+	erspan3    erspan3Layer
+	geneve     geneveLayer
+	gtpu       gtpuLayer
+	teredo     teredoLayer
+	ayiya      ayiyaLayer
+
 	container gopacket.DecodingLayerContainer
 	pEth      *gopacket.DecodingLayerParser
 	pSLL      *gopacket.DecodingLayerParser
 	pSLL2     *gopacket.DecodingLayerParser
 	pLoop     *gopacket.DecodingLayerParser
+	pPPP      *gopacket.DecodingLayerParser
+	pCHDLC    *gopacket.DecodingLayerParser
+	pDot11    *gopacket.DecodingLayerParser
+	pRadiotap *gopacket.DecodingLayerParser
 	pIP4      *gopacket.DecodingLayerParser
 	pIP6      *gopacket.DecodingLayerParser
 	// byProto decodes a reassembled datagram, starting at the header its
@@ -100,6 +138,7 @@ type Decoder struct {
 	noChecksums bool
 	deferSum    bool
 	frag        *reassembler
+	tunnels     tunnelTable
 	c           counters
 	lastErr     error
 }
@@ -112,8 +151,10 @@ type state struct {
 	l3Count int
 	vlan    uint16
 
-	tunnel   Tunnel
-	outerKey flow.Key
+	// tunnels are the tunnels entered, outermost first, each with the
+	// number of IP headers outside it.
+	tunnels  [maxTunnelDepth]tunnelLevel
+	nTunnels int
 
 	fail    Reason // why a layer failed, when failed is set
 	failed  bool
@@ -159,19 +200,33 @@ func (s *state) cutOrBad() Reason {
 // enterL3 is called before a decoded IP header replaces the innermost one:
 // a second IP header without a tunnel header between is IP-in-IP.
 func (s *state) enterL3() {
-	if s.l3Count > 0 {
+	if s.l3Count > 0 && (s.nTunnels == 0 || s.tunnels[s.nTunnels-1].depth != s.l3Count) {
 		s.enterTunnel(TunnelIPinIP, 0, 0)
 	}
 	s.l3Count++
 }
 
-// enterTunnel records the outermost tunnel and the outer flow it rode on.
+// maxTunnelDepth bounds the tunnels recorded per packet; deeper ones are
+// still decoded, the packet's tunnel is then the deepest recorded.
+const maxTunnelDepth = 4
+
+// tunnelLevel is one tunnel a packet was taken out of.
+type tunnelLevel struct {
+	id    TunnelID
+	depth int // IP headers outside the tunnel
+}
+
+// enterTunnel records a tunnel and the outer flow it rode on: the
+// innermost IP header decoded so far, with the given ports.
 func (s *state) enterTunnel(t Tunnel, sport, dport uint16) {
-	if s.tunnel != TunnelNone || s.l3Count == 0 {
+	if s.l3Count == 0 || s.nTunnels == maxTunnelDepth {
 		return
 	}
-	s.tunnel = t
-	s.outerKey, _ = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
+	lv := &s.tunnels[s.nTunnels]
+	lv.id.Kind = t
+	lv.id.Outer, lv.id.Dir = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
+	lv.depth = s.l3Count
+	s.nTunnels++
 }
 
 // New returns a decoder.
@@ -187,8 +242,16 @@ func New(opts Options) *Decoder {
 	st.decoded = &d.decoded
 	d.dot1q.st, d.mpls.st, d.ip4.st, d.ip6.st = st, st, st, st
 	d.ext.st, d.frag6.st, d.gre.st, d.erspan.st, d.vxlan.st = st, st, st, st, st
-	d.vxlan.udp = &d.udp
+	for _, h := range []*hdr{
+		&d.pppoe.hdr, &d.ppp.hdr, &d.chdlc.hdr, &d.vntag.hdr, &d.pbb.hdr, &d.fabricPath.hdr,
+		&d.llc.hdr, &d.radiotap.hdr, &d.dot11.hdr, &d.erspan3.hdr,
+		&d.geneve.hdr, &d.gtpu.hdr, &d.teredo.hdr, &d.ayiya.hdr,
+	} {
+		h.st = st
+	}
+	d.vxlan.udp, d.gre.udp, d.geneve.udp, d.gtpu.udp, d.teredo.udp, d.ayiya.udp = &d.udp, &d.udp, &d.udp, &d.udp, &d.udp, &d.udp
 	d.frag = newReassembler(opts.MaxFragDatagrams, opts.FragTimeout, &d.c)
+	d.tunnels = tunnelTable{max: maxTunnels, dropped: &d.c.tunnelsDropped}
 
 	// A sparse container indexes decoders by layer type: the fastest
 	// lookup gopacket offers. The IPv6 fragment decoder is added after the
@@ -199,6 +262,8 @@ func New(opts Options) *Decoder {
 		&d.ip4, &d.ip6, &d.ext, &d.frag6,
 		&d.tcp, &d.udp, &d.icmp4, &d.icmp6,
 		&d.gre, &d.erspan, &d.vxlan,
+		&d.pppoe, &d.ppp, &d.chdlc, &d.vntag, &d.pbb, &d.fabricPath, &d.llc, &d.radiotap, &d.dot11,
+		&d.erspan3, &d.geneve, &d.gtpu, &d.teredo, &d.ayiya,
 	} {
 		dlc = dlc.Put(l)
 	}
@@ -215,6 +280,10 @@ func New(opts Options) *Decoder {
 	d.pSLL = parser(layers.LayerTypeLinuxSLL)
 	d.pSLL2 = parser(layers.LayerTypeLinuxSLL2)
 	d.pLoop = parser(layers.LayerTypeLoopback)
+	d.pPPP = parser(layers.LayerTypePPP)
+	d.pCHDLC = parser(layerTypeCHDLC)
+	d.pDot11 = parser(layers.LayerTypeDot11)
+	d.pRadiotap = parser(layers.LayerTypeRadioTap)
 	d.pIP4 = parser(layers.LayerTypeIPv4)
 	d.pIP6 = parser(layers.LayerTypeIPv6)
 	for _, proto := range []layers.IPProtocol{
@@ -267,6 +336,20 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts int64, wireLe
 		parser = d.pSLL2
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		parser = d.pLoop
+	case layers.LinkTypePPP:
+		parser = d.pPPP
+	case layers.LinkTypePPP_HDLC:
+		// RFC 1662 framing starts with 0xff; Cisco's with 0x0f or 0x8f.
+		parser = d.pPPP
+		if len(data) > 0 && data[0]&0x7f == 0x0f {
+			parser = d.pCHDLC
+		}
+	case linkTypeCHDLC:
+		parser = d.pCHDLC
+	case layers.LinkTypeIEEE802_11:
+		parser = d.pDot11
+	case layers.LinkTypeIEEE80211Radio:
+		parser = d.pRadiotap
 	case layers.LinkTypeRaw, linkTypeRawOpenBSD, linkTypeRawBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
 		if parser = d.rawIP(data); parser == nil {
 			return d.skip(ReasonBadIPVersion, nil)
@@ -330,10 +413,23 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 	p.Time = ts
 	p.WireLen = uint32(wireLen)
 	p.VLAN = st.vlan
-	if st.tunnel != TunnelNone {
-		p.Tunnel = st.tunnel
-		p.OuterKey = st.outerKey
+	// Only a packet whose IP header came out of a tunnel is inside it:
+	// when a tunnel's inner header failed, the datagram carrying it stands.
+	n := st.nTunnels
+	for n > 0 && st.tunnels[n-1].depth >= st.l3Count {
+		n--
+	}
+	if n > 0 {
+		in := &st.tunnels[n-1].id
+		p.Tunnel, p.OuterKey, p.OuterDir = in.Kind, in.Outer, in.Dir
 		d.c.tunneled.Add(1)
+		for i := range n {
+			if s := d.tunnels.add(&st.tunnels[i].id, ts, wireLen); s != nil && i == n-1 {
+				// Name the tunnel the same way for every flow it carries,
+				// whichever way their first packets went.
+				p.OuterDir = s.OrigDir
+			}
+		}
 	}
 
 	next := gopacket.LayerTypeZero
@@ -596,6 +692,8 @@ func SupportsLinkType(lt layers.LinkType) bool {
 	switch lt {
 	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
 		layers.LinkTypeNull, layers.LinkTypeLoop,
+		layers.LinkTypePPP, layers.LinkTypePPP_HDLC, linkTypeCHDLC,
+		layers.LinkTypeIEEE802_11, layers.LinkTypeIEEE80211Radio,
 		layers.LinkTypeRaw, linkTypeRawOpenBSD, linkTypeRawBSD, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
 		linkTypeNFLOG:
 		return true

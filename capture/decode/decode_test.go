@@ -138,7 +138,7 @@ func TestDecode(t *testing.T) {
 		{"gre carrying ppp", layers.LinkTypeEthernet, func(tb testing.TB) []byte {
 			return ser(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolGRE, tep1, tep2),
 				&layers.GRE{Protocol: layers.EthernetTypePPP}, gopacket.Payload(cat([]byte{0xff, 0x03, 0, 0x21}, inner4(tb))))
-		}, skipped(ReasonTunnelUnsupported)},
+		}, with(innerUDP4, func(w *want) { w.tunnel, w.outer = TunnelGRE, key(47, tep1, 0, tep2, 0) })},
 		{"vxlan/ethernet/ipv4/udp", layers.LinkTypeEthernet, func(tb testing.TB) []byte {
 			return ser(tb, eth(layers.EthernetTypeIPv4), ip4(layers.IPProtocolUDP, tep1, tep2), udp(51000, 4789),
 				&layers.VXLAN{ValidIDFlag: true, VNI: 5000}, eth(layers.EthernetTypeIPv4), gopacket.Payload(cat(inner4(tb))))
@@ -227,7 +227,7 @@ func TestDecode(t *testing.T) {
 		{"802.3 frame (stp)", layers.LinkTypeEthernet, func(tb testing.TB) []byte {
 			return cat(macB, macA, []byte{0, 38, 0x42, 0x42, 0x03}, payload(35))
 		}, skipped(ReasonNotIP)},
-		{"unsupported link type", layers.LinkTypeIEEE802_11, func(tb testing.TB) []byte { return udp4Frame(tb, 10) },
+		{"unsupported link type", layers.LinkTypeFDDI, func(tb testing.TB) []byte { return udp4Frame(tb, 10) },
 			skipped(ReasonUnsupportedLinkType)},
 	}
 

@@ -8,12 +8,16 @@
 // reuses, so the steady state allocates nothing per packet. It reads
 // Ethernet, Linux cooked capture v1 and v2, BSD loopback (link types 0 and
 // 108, family in either byte order), raw IP (link types 101, 12, 14, 228,
-// 229, picked by the version nibble) and NFLOG (239, whose TLVs are
-// searched by hand for the packet). Over those it follows 802.1Q and
-// 802.1ad tags to any depth, MPLS label stacks (IP, or Ethernet behind a
-// pseudowire control word), IPv4, IPv6 with its Hop-by-Hop, Routing,
-// Destination and Fragment headers, then TCP, UDP, SCTP ports, ICMP and
-// ICMPv6. Application layers are not decoded.
+// 229, picked by the version nibble), NFLOG (239, whose TLVs are searched
+// by hand for the packet), PPP (9, and 50 with HDLC-like or Cisco framing),
+// Cisco HDLC (104), IEEE 802.11 (105) and radiotap (127). Over those it
+// follows 802.1Q and 802.1ad tags to any depth, MPLS label stacks (IP, or
+// Ethernet behind a pseudowire control word), PPPoE sessions, VN-Tag,
+// 802.1ah PBB, Cisco FabricPath, LLC/SNAP, IPv4, IPv6 with its Hop-by-Hop,
+// Routing, Destination and Fragment headers, then TCP, UDP, SCTP ports,
+// ICMP and ICMPv6. Application layers are not decoded. The encapsulations
+// gopacket lacks or decodes with allocations are hand-written layers
+// (encap.go); docs/encapsulations.md lists them all with their sources.
 //
 // Frames of the common shape (Ethernet, at most one VLAN tag, IPv4 without
 // options or IPv6 without extension headers, a whole TCP or UDP header) are
@@ -22,16 +26,19 @@
 //
 // # Tunnels
 //
-// GRE (IP, or Ethernet by Transparent Ethernet Bridging and ERSPAN I/II),
-// VXLAN on UDP 4789 and IP-in-IP (protocols 4 and 41) are opened, and the
+// GRE (IP, Ethernet by Transparent Ethernet Bridging, ERSPAN I/II/III,
+// PPP as PPTP's enhanced GRE carries it, 802.11 from Aruba access points),
+// IP-in-IP (protocols 4 and 41), and on UDP VXLAN (4789), Geneve (6081),
+// GTP-U (2152), Teredo (3544, or any port when the IPv6 inside uses the
+// Teredo prefix), AYIYA (5072) and GRE-in-UDP (4754) are opened, and the
 // packet is keyed by its innermost 5-tuple: that is the conversation
-// between the hosts, the one tshark lists too. The outermost tunnel and the
-// outer flow that carried the packet are kept in Packet.Tunnel and
-// Packet.OuterKey. tshark also lists the carrier UDP conversation of VXLAN;
-// a caller who wants it counts OuterKey. Teredo (UDP 3544) and Geneve are
-// not opened: their packets are UDP flows between the outer addresses.
-// A tunnel whose payload the decoder cannot open (GRE carrying PPP, say) is
-// skipped as tunnel-unsupported.
+// between the hosts. The innermost tunnel and the outer flow that carried
+// the packet are kept in Packet.Tunnel, Packet.OuterKey and
+// Packet.OuterDir (the tunnel's originator), and the decoder counts every
+// tunnel level's packets for Tunnels (tunnels.parquet). A UDP datagram on
+// a tunnel port that is not that tunnel stays a UDP flow. A tunnel whose
+// payload the decoder cannot open is skipped as tunnel-unsupported, one
+// whose payload is encrypted (MPPE, protected 802.11) as encrypted.
 //
 // # VLAN
 //

@@ -12,7 +12,7 @@ import (
 // fragment, and a complete TCP or UDP header. It reads them by hand,
 // without the DecodingLayerParser's per-layer interface calls, which halves
 // the cost per packet. Anything else, or anything unusual about these
-// (VXLAN port, odd lengths), returns false and takes the general path; the
+// (a tunnel's UDP port, odd lengths), returns false and takes the general path; the
 // fuzz target checks that both paths agree on every input.
 func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool {
 	if len(data) < 14 {
@@ -84,7 +84,12 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		}
 		sport, dport := binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:])
 		ulen := int(binary.BigEndian.Uint16(l4[4:6]))
-		if dport == 4789 || sport == 4789 || ulen < 8 || ulen > len(l4) {
+		if ulen < 8 || ulen > len(l4) || tunnelPort(sport, dport) {
+			return false
+		}
+		// The first payload byte rules out Teredo for nearly every
+		// datagram (RTP starts with 0x80) without a call.
+		if ulen >= 48 && (l4[8]>>4 == 6 || l4[8] == 0) && looksTeredo(l4[8:ulen]) {
 			return false
 		}
 		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoUDP, is4, src, sport, dst, dport)

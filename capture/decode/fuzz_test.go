@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"path/filepath"
 	"testing"
 	"unsafe"
 
@@ -34,6 +35,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint16(layers.LinkTypeLinuxSLL2), cat(sll2Header(layers.EthernetTypeIPv6), inner6))
 	f.Add(uint16(layers.LinkTypeNull), cat([]byte{2, 0, 0, 0}, inner4))
 	f.Add(uint16(linkTypeNFLOG), nflogRecord(binary.LittleEndian, 2, inner4))
+	addEncapSeeds(f)
 
 	// The decoders live across inputs, as they do across packets, so that
 	// fragments of earlier inputs meet later ones. Frames the fast path
@@ -98,4 +100,19 @@ func within(s, buf []byte) bool {
 	start, end := uintptr(unsafe.Pointer(unsafe.SliceData(buf))), uintptr(unsafe.Pointer(unsafe.SliceData(buf)))+uintptr(len(buf))
 	ps := uintptr(unsafe.Pointer(unsafe.SliceData(s)))
 	return ps >= start && ps+uintptr(len(s)) <= end
+}
+
+// addEncapSeeds seeds the fuzzer with the first frames of every
+// encapsulation capture, so it starts from each header the decoder opens.
+func addEncapSeeds(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "encap", "*.pcap"))
+	for _, file := range files {
+		n := 0
+		each(f, file, func(lt uint16, data []byte, _ int64, _ int) {
+			if n < 4 {
+				f.Add(lt, append([]byte(nil), data...))
+			}
+			n++
+		})
+	}
 }

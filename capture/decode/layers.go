@@ -37,6 +37,10 @@ func (l *dot1qLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	return nil
 }
 
+func (l *dot1qLayer) NextLayerType() gopacket.LayerType {
+	return etherNext(uint16(l.Type))
+}
+
 type ip4Layer struct {
 	layers.IPv4
 	st *state
@@ -99,7 +103,13 @@ func (l *ip6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		l.st.failWith(ReasonBadIPVersion)
 		return errBadVersion
 	}
-	if err := l.IPv6.DecodeFromBytes(data, df); err != nil {
+	if len(data) >= 40 && data[4]|data[5] == 0 && data[6] != uint8(layers.IPProtocolIPv6HopByHop) {
+		// A zero payload length without a Hop-by-Hop header announces no
+		// jumbogram: the packet is its header alone. gopacket refuses it;
+		// Zeek (and the hosts) read it so.
+		l.IPv6 = layers.IPv6{Version: 6, NextHeader: layers.IPProtocol(data[6]), HopLimit: data[7],
+			SrcIP: data[8:24], DstIP: data[24:40], BaseLayer: layers.BaseLayer{Contents: data[:40], Payload: data[40:40]}}
+	} else if err := l.IPv6.DecodeFromBytes(data, df); err != nil {
 		r := ReasonBadIPHeader
 		if len(data) < 40 || 40+int(binary.BigEndian.Uint16(data[4:6])) > len(data) {
 			r = ReasonTruncated
@@ -178,7 +188,8 @@ func (l *frag6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 
 type greLayer struct {
 	layers.GRE
-	st *state
+	udp *udpLayer
+	st  *state
 }
 
 func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
@@ -186,8 +197,47 @@ func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		l.st.failWith(l.st.cutOrBad())
 		return err
 	}
-	l.st.enterTunnel(TunnelGRE, 0, 0)
+	if l.st.l3.proto == uint8(layers.IPProtocolUDP) {
+		// GRE-in-UDP (RFC 8086): the outer flow is the UDP one.
+		l.st.enterTunnel(TunnelGREinUDP, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
+		return nil
+	}
+	kind := TunnelGRE
+	switch p := uint16(l.Protocol); {
+	case l.Version == 1:
+		kind = TunnelPPTP
+		if len(l.Payload) == 0 {
+			// An acknowledgment alone: a PPTP control event, no datagram.
+			l.st.failWith(ReasonNotIP)
+		}
+	case p == 0x88be || p == 0x22eb:
+		kind = TunnelERSPAN
+	case isAruba(p):
+		kind = TunnelAruba
+	}
+	l.st.enterTunnel(kind, 0, 0)
 	return nil
+}
+
+// isAruba reports whether a GRE protocol is one of those Aruba access
+// points use to carry 802.11 frames to their controller: Wireshark's set,
+// 0x8200 to 0x8370 in steps of 16 and 0x9000 (Zeek registers 0x8200 to
+// 0x82f0).
+func isAruba(p uint16) bool {
+	return p >= 0x8200 && p <= 0x8370 && p&0x0f == 0 || p == 0x9000
+}
+
+func (l *greLayer) NextLayerType() gopacket.LayerType {
+	p := uint16(l.Protocol)
+	switch {
+	case p == 0x88be && len(l.Contents) == 4:
+		// ERSPAN type I: no sequence number and no ERSPAN header, the
+		// mirrored frame follows the GRE header.
+		return layers.LayerTypeEthernet
+	case isAruba(p):
+		return layers.LayerTypeDot11
+	}
+	return etherNext(p)
 }
 
 type erspanLayer struct {
@@ -196,13 +246,7 @@ type erspanLayer struct {
 }
 
 func (l *erspanLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if err := l.ERSPANII.DecodeFromBytes(data, df); err != nil {
-		return err
-	}
-	if l.st.tunnel == TunnelGRE {
-		l.st.tunnel = TunnelERSPAN
-	}
-	return nil
+	return l.ERSPANII.DecodeFromBytes(data, df)
 }
 
 // vxlanLayer accepts only what looks like VXLAN: gopacket picks the layer
@@ -210,7 +254,7 @@ func (l *erspanLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 // would otherwise have its payload read as a tunnel.
 type vxlanLayer struct {
 	layers.VXLAN
-	udp *layers.UDP
+	udp *udpLayer
 	st  *state
 }
 

@@ -1,6 +1,10 @@
 package decode
 
-import "github.com/ccaudit/auditor/capture/flow"
+import (
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ccaudit/auditor/capture/flow"
+)
 
 // Packet is one decoded packet. Payload aliases the decoder's buffers (or
 // the frame): it is valid until the next call to Decode.
@@ -24,18 +28,31 @@ type Packet struct {
 	// from; WireLen is then the sum of their wire lengths.
 	Fragments uint16
 
-	// Tunnel is the outermost encapsulation the packet was taken out of,
-	// and OuterKey the flow of the outer IP header that carried it (the
-	// UDP ports for VXLAN, no ports for GRE and IP-in-IP). The flow itself
-	// (Key) is always the innermost one.
+	// Tunnel is the innermost tunnel the packet was taken out of (the
+	// parent Zeek's conn.log names in tunnel_parents), and OuterKey the
+	// flow of the IP header that carried it (with the UDP ports for UDP
+	// tunnels, no ports for GRE and IP-in-IP). The flow itself (Key) is
+	// always the innermost one.
 	Tunnel   Tunnel
 	OuterKey flow.Key
+	// OuterDir says which endpoint of OuterKey originated the tunnel
+	// (sent its first packet the decoder saw), so every flow of a tunnel
+	// names it alike; the packet's own direction when the tunnel table
+	// was full.
+	OuterDir flow.Dir
 
 	// Ordinal is the packet's position among the packets the pipeline
 	// decoded, from 0. Dissectors stamp the changes they stage to shared
 	// state with it, so commits apply them in capture order whichever
 	// worker staged them.
 	Ordinal uint64
+
+	// Frame is the captured frame the packet was decoded from, of link
+	// type LinkType, for dissectors that keep packets (evidence). The
+	// pipeline sets it only when its Config.KeepFrames is set; it is valid
+	// while the packet is handled.
+	Frame    []byte
+	LinkType layers.LinkType
 
 	// A transport checksum whose payload part FinishChecksum still has to
 	// add: the sum so far.

@@ -40,6 +40,11 @@ const (
 	// ReasonTunnelUnsupported: the innermost IP header carries a tunnel
 	// (GRE, IP-in-IP, ...) whose payload the decoder cannot open.
 	ReasonTunnelUnsupported
+	// ReasonEncrypted: the frame's payload is encrypted or compressed at
+	// the link layer (a protected 802.11 data frame, a PPP datagram
+	// compressed or encrypted by CCP/ECP, MPPE in PPTP): its flows cannot
+	// be seen.
+	ReasonEncrypted
 	// ReasonInternal: a decoder bug turned into a skip instead of a crash.
 	ReasonInternal
 
@@ -58,6 +63,7 @@ var reasonNames = [NumReasons]string{
 	ReasonFragmentPending:     "fragment-pending",
 	ReasonFragmentError:       "fragment-error",
 	ReasonTunnelUnsupported:   "tunnel-unsupported",
+	ReasonEncrypted:           "encrypted",
 	ReasonInternal:            "internal-error",
 }
 
@@ -89,6 +95,10 @@ type Stats struct {
 	Reassembled uint64
 	// Tunneled counts flow packets taken from inside a tunnel.
 	Tunneled uint64
+	// TunnelsDropped counts tunnelled packets whose tunnel was not
+	// recorded because the tunnel table was full (their inner flows were
+	// still decoded).
+	TunnelsDropped uint64
 	// FragExpired and FragEvicted count incomplete datagrams dropped
 	// because their fragments stopped arriving, or to make room for new
 	// ones. Their fragments were counted as fragment-pending.
@@ -104,6 +114,7 @@ type counters struct {
 	truncated                atomic.Uint64
 	reassembled              atomic.Uint64
 	tunneled                 atomic.Uint64
+	tunnelsDropped           atomic.Uint64
 	fragExpired, fragEvicted atomic.Uint64
 	fragPending              atomic.Uint64
 }
@@ -116,6 +127,7 @@ func (c *counters) snapshot() Stats {
 	s.Truncated = c.truncated.Load()
 	s.Reassembled = c.reassembled.Load()
 	s.Tunneled = c.tunneled.Load()
+	s.TunnelsDropped = c.tunnelsDropped.Load()
 	s.FragExpired = c.fragExpired.Load()
 	s.FragEvicted = c.fragEvicted.Load()
 	s.FragPending = c.fragPending.Load()

@@ -77,10 +77,19 @@ type Meta struct {
 	TLSCipher     uint16 // cipher suite the server chose
 	Cert          *Certificate
 
+	// Tunnel names the innermost tunnel the flow's first packet was taken
+	// out of ("gre 10.0.0.1->10.0.0.2"); set by the pipeline, interned per
+	// tunnel. Empty for flows not tunnelled.
+	Tunnel string
+
 	// PayloadCut is set when the snap length cut away the payload a
 	// parser needed to tell what the flow carries (a capture of headers
 	// only): the absence of a label then proves nothing.
 	PayloadCut bool
+
+	// ProxyTarget is the host:port an explicit proxy was asked to
+	// connect to (HTTP CONNECT, SOCKS4/4a/5) on this flow.
+	ProxyTarget string
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

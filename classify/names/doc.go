@@ -15,6 +15,10 @@
 //     TCP flow, and labels "tls" even a handshake it could not finish
 //     parsing, a TCP flow with data but no label did not start with TLS:
 //     the verdict engine relies on that (verdict.Config.TLSInspected).
+//     A flow whose first payload starts a protocol that can hand over to
+//     TLS later (STARTTLS, database SSL requests, RDP, HTTP CONNECT,
+//     SOCKS) is followed through its cleartext phase too, and labelled
+//     "<protocol>+tls" when TLS starts (docs/tls.md).
 //   - DNS parses every DNS message on port 53 (UDP and TCP), 5353 (mDNS)
 //     and 5355 (LLMNR), counts queries, responses and failures, and stages
 //     the answers for a shared dnsinfo.Cache, which learns them when the

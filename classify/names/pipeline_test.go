@@ -27,7 +27,7 @@ type frame struct {
 // benchmarks measure the pipeline and not the file reader.
 func readFrames(t testing.TB, name string) []frame {
 	t.Helper()
-	src, err := source.Open([]string{filepath.Join(pcapDir, name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.Open([]string{capturePath(name)}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		t.Fatal(err)
 	}

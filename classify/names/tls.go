@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"sync/atomic"
 
 	"github.com/ccaudit/auditor/capture/decode"
@@ -35,6 +36,7 @@ const (
 	quicV2 = 0x6b3343cf // RFC 9369
 
 	recordChangeCipherSpec = 0x14
+	recordHandshake        = 0x16
 )
 
 // TLSConfig configures a TLS dissector. The zero value uses the defaults.
@@ -61,6 +63,9 @@ type TLSStats struct {
 	Certificates       atomic.Uint64 // server certificates found (TLS 1.2 and older)
 	NotTLS             atomic.Uint64 // flows whose first payload was not a handshake
 	Malformed          atomic.Uint64 // handshakes the parser rejected
+	// Alerts counts handshakes the server ended with a fatal alert where
+	// its ServerHello was due (protocol_version, handshake_failure...).
+	Alerts atomic.Uint64
 	// Lost counts handshakes given up because the capture lost part of
 	// them (a hole, or a server half that does not begin with a handshake
 	// record because its first segment is missing) or they outgrew the
@@ -68,12 +73,25 @@ type TLSStats struct {
 	Lost       atomic.Uint64
 	Unfinished atomic.Uint64 // flows that ended before their handshake did
 	Overflow   atomic.Uint64 // flows not followed: MaxHandshakes in progress
+
+	// UpgradeCandidates counts flows whose first payload began a
+	// cleartext protocol that can hand over to TLS (tlsinfo.UpgradeCandidate);
+	// Upgrades those that did (STARTTLS accepted, tunnel opened),
+	// NoUpgrade those that did not or ended first.
+	UpgradeCandidates atomic.Uint64
+	Upgrades          atomic.Uint64
+	NoUpgrade         atomic.Uint64
+	// TunnelNotTLS counts opened tunnels (CONNECT, SOCKS) whose client
+	// did not start TLS through them.
+	TunnelNotTLS atomic.Uint64
 }
 
 // TLS is the dissector for TLS and QUIC handshakes. It labels a flow with
-// Meta.App "tls" or "quic", and from the ClientHello SNI, the first ALPN
-// protocol, JA4, JA3 and the range of versions offered (TLSOfferedMax,
-// TLSOfferedMin); from the ServerHello Meta.TLSVersion, TLSCipher, JA3S
+// Meta.App "tls" or "quic", or, when a cleartext protocol handed the
+// connection over to TLS, the protocol's label with "+tls" ("smtp+tls",
+// "http-connect+tls"; see tlsinfo.ScanUpgrade, and Meta.ProxyTarget for
+// proxies), and from the ClientHello SNI, the first ALPN protocol, JA4,
+// JA3 and the range of versions offered (TLSOfferedMax, TLSOfferedMin); from the ServerHello Meta.TLSVersion, TLSCipher, JA3S
 // and, for TLS 1.2 and older, the server certificate (Cert). A flow whose
 // first payload is a TLS handshake record header but whose handshake
 // cannot be parsed (segments lost, bounds reached) is still labelled
@@ -88,6 +106,7 @@ type TLS struct {
 	// copied into the flow's Meta before the next parse.
 	ch tlsinfo.ClientHello
 	sh tlsinfo.ServerHello
+	up tlsinfo.Upgrade
 	// fps remembers the fingerprints of the client stacks seen: most
 	// hellos repeat one, and computing them was a third of the
 	// dissector's time on the benchmark capture.
@@ -108,6 +127,11 @@ type handshake struct {
 	// header, evidence enough to call the flow TLS if the parse fails.
 	record bool
 	quic   *tlsinfo.QUICInitial
+	// upgrade is the cleartext protocol the flow began with, if any;
+	// upgraded is set once both sides passed its hand-over and off
+	// points past the cleartext.
+	upgrade  tlsinfo.UpgradeProto
+	upgraded bool
 }
 
 // NewTLS returns a TLS dissector. Give each pipeline worker its own.
@@ -140,12 +164,18 @@ func (t *TLS) Start(f *flow.Flow, p *decode.Packet) bool {
 	return false
 }
 
-// looksLikeQUICInitial checks what a client's first datagram on a port
-// other than 443 must show before the flow costs anything more: a long
-// header with the fixed bit, the Initial type of QUIC v1 or v2, and the
-// 1200-byte minimum size (RFC 9000 section 14.1). RTP, DTLS and the
-// rest fail on the first byte or the version.
+// looksLikeQUICInitial checks what a flow's first datagram on a port other
+// than 443 must show before the flow costs anything more: a client's
+// Initial is a long header with the fixed bit in a datagram of at least
+// 1200 bytes (RFC 9000 section 14.1), of type Initial for v1 and v2; of a
+// version this parser cannot open (a greased one, sent to provoke version
+// negotiation), any type. A flow may also start with the server's version
+// negotiation packet when the capture missed the Initial. RTP, DTLS and
+// the rest fail on the first byte, the size or the version.
 func looksLikeQUICInitial(b []byte) bool {
+	if quicVersionNegotiation(b) {
+		return true
+	}
 	if len(b) < 1200 || b[0]&0xc0 != 0xc0 {
 		return false
 	}
@@ -156,7 +186,7 @@ func looksLikeQUICInitial(b []byte) bool {
 	case quicV2:
 		return typ == 1
 	}
-	return false
+	return true
 }
 
 // Packet follows the handshake. It returns false once both hellos are
@@ -176,17 +206,28 @@ func (t *TLS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 			}
 			return true // connection setup: wait for the first data
 		}
-		if !mayStartTLS(p.Payload) {
+		up := tlsinfo.UpgradeNone
+		if p.Payload[0] != recordHandshake {
+			up = tlsinfo.UpgradeCandidate(p.Payload, fromOrig)
+		}
+		if up == tlsinfo.UpgradeNone && !mayStartTLS(p.Payload) {
 			t.stats.NotTLS.Add(1)
 			return false
 		}
 		if hs = t.track(f.Key); hs == nil {
-			if handshakeRecord(p.Payload) {
-				labelTLS(f)
+			if up == tlsinfo.UpgradeNone && handshakeRecord(p.Payload) {
+				labelTLS(f, "tls")
 			}
 			return false
 		}
-		hs.record = handshakeRecord(p.Payload)
+		if up != tlsinfo.UpgradeNone {
+			// The originator is the client of every upgrade protocol.
+			t.stats.UpgradeCandidates.Add(1)
+			hs.upgrade, hs.client = up, 0
+		} else {
+			t.stats.Handshakes.Add(1)
+			hs.record = handshakeRecord(p.Payload)
+		}
 	}
 	side := 0
 	if !fromOrig {
@@ -206,6 +247,9 @@ func (t *TLS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		t.giveUp(f, hs)
 		return false
 	}
+	if hs.upgrade != tlsinfo.UpgradeNone && !t.upgrade(f, hs) {
+		return t.conns[f.Key] != nil
+	}
 	if !t.advance(f, hs) {
 		t.release(f.Key, hs)
 		return false
@@ -218,12 +262,51 @@ func (t *TLS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	return true
 }
 
+// upgrade follows a flow's cleartext phase. It returns true once the flow
+// is past the hand-over, with the parse offsets set after the cleartext;
+// false while it waits (the state stays) or when no upgrade comes (the
+// state is released).
+func (t *TLS) upgrade(f *flow.Flow, hs *handshake) bool {
+	c := hs.half[0].Bytes()
+	if !hs.upgraded {
+		switch err := tlsinfo.ScanUpgrade(hs.upgrade, c, hs.half[1].Bytes(), &t.up); {
+		case err == nil:
+			hs.upgraded, hs.upgrade = true, t.up.Proto
+			hs.off[0], hs.off[1] = t.up.ClientOff, t.up.ServerOff
+			t.stats.Upgrades.Add(1)
+			t.stats.Handshakes.Add(1)
+			m := f.MetaOrNew()
+			if m.App == "" {
+				m.App = hs.upgrade.String()
+			}
+			if hs.upgrade.Proxy() {
+				m.ProxyTarget = t.up.Target
+			}
+		case errors.Is(err, tlsinfo.ErrNeedMore) && hs.packets < maxHandshakePackets:
+			return false
+		default:
+			t.stats.NoUpgrade.Add(1)
+			t.release(f.Key, hs)
+			return false
+		}
+	}
+	if !hs.record && len(c) > hs.off[0]+2 {
+		hs.record = handshakeRecord(c[hs.off[0]:])
+	}
+	return true
+}
+
 // End releases the state of a flow that left mid-handshake.
 func (t *TLS) End(f *flow.Flow) {
 	if len(t.conns) == 0 {
 		return
 	}
 	if hs := t.conns[f.Key]; hs != nil {
+		if hs.upgrade != tlsinfo.UpgradeNone && !hs.upgraded {
+			t.stats.NoUpgrade.Add(1)
+			t.release(f.Key, hs)
+			return
+		}
 		t.stats.Unfinished.Add(1)
 		t.giveUp(f, hs)
 	}
@@ -249,11 +332,15 @@ func handshakeRecord(b []byte) bool {
 // could not be parsed (lost segments, bounds). The verdict engine takes a
 // TCP flow with data and no label for plaintext, so a lossy capture must
 // not turn TLS into a plaintext finding.
-func labelTLS(f *flow.Flow) {
-	if m := f.MetaOrNew(); m.App == "" {
-		m.App = "tls"
+func labelTLS(f *flow.Flow, app string) {
+	if m := f.MetaOrNew(); m.App == "" || m.App == strings.TrimSuffix(app, "+tls") {
+		m.App = app
 	}
 }
+
+// app is the label of a flow whose TLS handshake began: "tls", or the
+// upgrade protocol's "+tls" label.
+func (hs *handshake) app() string { return hs.upgrade.TLSApp() }
 
 // needs reports whether the parser still reads half side: a gap there is
 // fatal only while a hello is expected from it.
@@ -283,7 +370,6 @@ func (t *TLS) track(k flow.Key) *handshake {
 	}
 	hs.client = -1
 	t.conns[k] = hs
-	t.stats.Handshakes.Add(1)
 	return hs
 }
 
@@ -323,6 +409,10 @@ func (t *TLS) advance(f *flow.Flow, hs *handshake) bool {
 				hs.clientDone, progress = true, true
 				t.clientHello(f, hs)
 			case errors.Is(err, tlsinfo.ErrNeedMore):
+			case errors.Is(err, tlsinfo.ErrNotTLS) && hs.upgrade.Proxy() && hs.hellos == 0:
+				// A tunnel may carry anything: SSH, plain HTTP.
+				t.stats.TunnelNotTLS.Add(1)
+				return false
 			default:
 				// After a HelloRetryRequest the first hello's labels stay;
 				// a bad retry only ends the parse.
@@ -346,6 +436,9 @@ func (t *TLS) advance(f *flow.Flow, hs *handshake) bool {
 			case errors.Is(err, tlsinfo.ErrNeedMore):
 			case errors.Is(err, tlsinfo.ErrNotTLS):
 				t.stats.Lost.Add(1)
+				hs.serverDone = true
+			case errors.Is(err, tlsinfo.ErrFatalAlert):
+				t.stats.Alerts.Add(1)
 				hs.serverDone = true
 			default:
 				t.stats.Malformed.Add(1)
@@ -414,7 +507,7 @@ func (t *TLS) giveUp(f *flow.Flow, hs *handshake) {
 		t.salvageServerHello(f, hs)
 	}
 	if hs.record {
-		labelTLS(f)
+		labelTLS(f, hs.app())
 	}
 	t.release(f.Key, hs)
 }
@@ -435,7 +528,7 @@ func (t *TLS) clientHello(f *flow.Flow, hs *handshake) {
 	t.stats.ClientHellos.Add(1)
 	hs.hellos++
 	if hs.hellos == 1 {
-		t.label(f, "tls")
+		t.label(f, hs.app())
 	}
 }
 
@@ -445,7 +538,7 @@ func (t *TLS) clientHello(f *flow.Flow, hs *handshake) {
 func (t *TLS) label(f *flow.Flow, app string) {
 	h := &t.ch
 	m := f.MetaOrNew()
-	if m.App == "" {
+	if m.App == "" || m.App == strings.TrimSuffix(app, "+tls") {
 		m.App = app
 	}
 	m.SNI = h.SNI()
@@ -500,7 +593,8 @@ func (t *TLS) serverHello(f *flow.Flow) {
 }
 
 // quicPacket feeds the client's datagrams to the QUIC Initial parser until
-// the ClientHello is complete.
+// the ClientHello is complete, and shows it the server's, where a Retry
+// changes the Initial keys.
 func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	hs := t.conns[f.Key]
 	if f.Orig.Packets+f.Resp.Packets > maxHandshakePackets {
@@ -512,13 +606,7 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		}
 		return false
 	}
-	// The client is the side that is not on port 443, or else the
-	// originator: it sent the Initial that started the flow.
-	toServer := fromOrig
-	if src, dst := p.Key.Endpoint(p.Dir).Port() == portHTTPS, p.Key.Endpoint(p.Dir.Flip()).Port() == portHTTPS; src != dst {
-		toServer = dst
-	}
-	if !toServer || len(p.Payload) == 0 {
+	if len(p.Payload) == 0 {
 		return true
 	}
 	if hs == nil {
@@ -533,6 +621,21 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		if hs.quic == nil {
 			hs.quic = new(tlsinfo.QUICInitial)
 		}
+		// Off port 443 the client is the originator, unless the flow
+		// starts with the server's version negotiation: the capture
+		// missed the Initial that caused it, or it was filtered.
+		hs.client = 0
+		if quicVersionNegotiation(p.Payload) {
+			hs.client = 1
+		}
+	}
+	toServer := fromOrig == (hs.client == 0)
+	if src, dst := p.Key.Endpoint(p.Dir).Port() == portHTTPS, p.Key.Endpoint(p.Dir.Flip()).Port() == portHTTPS; src != dst {
+		toServer = dst
+	}
+	if !toServer {
+		hs.quic.ServerDatagram(p.Payload)
+		return true
 	}
 	hs.packets++
 	switch err := tlsinfo.ParseQUICInitial(p.Payload, hs.quic, &t.ch); {
@@ -542,13 +645,17 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 		// QUIC carries only TLS 1.3 (RFC 9001 section 4.2); its ServerHello
 		// travels in server Initials, which are not parsed here.
 		f.Meta.TLSVersion = tlsinfo.VersionName(tlsinfo.VersionTLS13)
-	case errors.Is(err, tlsinfo.ErrNeedMore):
+	case errors.Is(err, tlsinfo.ErrNeedMore), errors.Is(err, tlsinfo.ErrQUICVersion):
+		// A version without known protection may be answered by version
+		// negotiation and followed by a known one, up to the packet bound.
 		return true
 	case errors.Is(err, tlsinfo.ErrNotQUIC) && hs.packets == 1:
 		t.stats.NotTLS.Add(1)
 	case errors.Is(err, tlsinfo.ErrNotQUIC):
 		// Short headers before the hello was whole: the Initials that
 		// carried the rest were not captured.
+		t.stats.Lost.Add(1)
+	case errors.Is(err, tlsinfo.ErrTooLarge):
 		t.stats.Lost.Add(1)
 	default:
 		// An Initial that does not open: corrupt, or sealed with keys of
@@ -558,4 +665,25 @@ func (t *TLS) quicPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	}
 	t.release(f.Key, hs)
 	return false
+}
+
+// quicVersionNegotiation reports a QUIC version negotiation packet: a long
+// header with version 0, connection IDs of at most 20 bytes and a list of
+// 32-bit versions (RFC 8999 section 6, RFC 9000 section 17.2.1). Servers
+// list a few versions; the bound keeps RTP packets that happen to start
+// with zero bytes out.
+func quicVersionNegotiation(b []byte) bool {
+	const maxVersions = 32
+	if len(b) < 7 || b[0]&0x80 == 0 || binary.BigEndian.Uint32(b[1:5]) != 0 {
+		return false
+	}
+	off := 5
+	for range 2 { // destination and source connection IDs
+		if off >= len(b) || b[off] > 20 {
+			return false
+		}
+		off += 1 + int(b[off])
+	}
+	n := len(b) - off
+	return n > 0 && n%4 == 0 && n <= 4*maxVersions
 }

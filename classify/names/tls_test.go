@@ -244,6 +244,12 @@ func FuzzTLSDissector(f *testing.F) {
 	f.Add(seed(hello[:100], nil, hello[100:]))
 	f.Add(seed(hello, []byte{0x16, 3, 3, 0, 4, 2, 0, 0, 0}))
 	f.Add(seed([]byte{0x14, 3, 3, 0, 1, 1}, hello))
+	// Cleartext hand-overs: the server's banner first (odd index), then a
+	// SOCKS5 and an HTTP CONNECT tunnel.
+	f.Add(seed(nil, []byte("220 mx ESMTP\r\n"), []byte("STARTTLS\r\n"), []byte("220 go ahead\r\n"), hello))
+	f.Add(seed([]byte("\x05\x01\x00"), []byte("\x05\x00"), []byte("\x05\x01\x00\x03\x01a\x01\xbb"),
+		[]byte("\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00"), hello))
+	f.Add(seed([]byte("CONNECT a:443 HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n"), hello))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		d := NewTLS(TLSConfig{BufferSize: 4096})
 		tf := newTestFlow(d, flow.ProtoTCP, "10.0.0.1:40000", "10.0.0.2:443")

@@ -62,6 +62,10 @@ type Call struct {
 
 	// StreamsDropped counts streams beyond the per-call bound.
 	StreamsDropped int
+
+	// MOS and RFactor rate the worst direction of the worst audio stream
+	// (ITU-T G.107, package voice); 0 when no RTP was seen to rate.
+	MOS, RFactor float64
 }
 
 // MediaStream is one negotiated media stream (an m= line) of a call.
@@ -90,8 +94,15 @@ type MediaStream struct {
 	Lost           int64
 	JitterMillis   float64
 
-	Missing bool // FindingMediaMissing applies
-	OneWay  bool // FindingMediaOneWay applies
+	Missing     bool // FindingMediaMissing applies
+	OneWay      bool // FindingMediaOneWay applies
+	PoorQuality bool // FindingPoorVoiceQuality applies
+
+	// Voice quality of each direction of an audio stream, and the worse
+	// of the two (0: not rated). QualityReason explains a poor rating.
+	CallerToCallee, CalleeToCaller Quality
+	MOS                            float64
+	QualityReason                  string
 }
 
 // MediaFlow is one observed flow of a stream.

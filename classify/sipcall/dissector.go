@@ -266,6 +266,7 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 		st.rtpPacket(b, p.Time, mf.clock(b[1]&0x7f, p.Dir))
 	case looksRTCP(b):
 		st.rtcp++
+		mf.rtcpPacket(b, p.Time, p.Dir)
 	}
 	if mf.looked != kindNone {
 		return true

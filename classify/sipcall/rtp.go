@@ -105,6 +105,12 @@ type streamStats struct {
 	origin      int64
 	clock       uint32
 
+	// Loss pattern and the worst quality interval (quality.go), and what
+	// RTCP reports said (rtcp.go).
+	lossBursts uint64
+	interval   qualityInterval
+	reports    rtcpReports
+
 	// probe counts consecutive packets that agree on SSRC and sequence:
 	// the content test for RTP without an expectation.
 	probe uint8
@@ -119,6 +125,10 @@ func (s *streamStats) rtpPacket(b []byte, t int64, clock uint32) {
 	ssrc := binary.BigEndian.Uint32(b[8:])
 	s.pt = b[1] & 0x7f
 
+	// The interval starts before its first packet is counted.
+	if t >= s.interval.end {
+		s.rollInterval(t)
+	}
 	if !s.ssrcSet || ssrc != s.ssrc {
 		if s.ssrcSet {
 			s.ssrcChanges++
@@ -185,6 +195,9 @@ func (s *streamStats) updateSequence(seq uint16) bool {
 		s.received++ // duplicate
 		return false
 	case delta < maxDropout:
+		if delta > 1 {
+			s.lossBursts++
+		}
 		if seq < s.maxSeq {
 			s.cycles += 1 << 16
 		}

@@ -46,6 +46,10 @@ type Config struct {
 	// MaxMessage bounds the bytes buffered per TCP direction.
 	MaxMessage int
 
+	// PoorMOS is the estimated MOS below which a stream raises
+	// FindingPoorVoiceQuality; 0 means DefaultPoorMOS, negative never.
+	PoorMOS float64
+
 	// OnCall receives every call when it ends. It is called from the
 	// goroutine of whichever worker (or Flush) ended the call, never
 	// concurrently with itself, and never with the Tracker locked.
@@ -95,6 +99,9 @@ func (c *Config) fill() {
 	dur(&c.IdleTimeout, def.IdleTimeout)
 	dur(&c.MediaIdleTimeout, def.MediaIdleTimeout)
 	dur(&c.MediaLinger, def.MediaLinger)
+	if c.PoorMOS == 0 {
+		c.PoorMOS = DefaultPoorMOS
+	}
 }
 
 // Stats count what the tracker and its dissectors did. Drops are counted
@@ -241,6 +248,7 @@ type stream struct {
 	bytes        uint64
 	lost         int64
 	jitter       float64
+	quality      [2]partyQuality // by party: what it sent, what its RTCP reported
 }
 
 type sideSDP struct {
@@ -759,6 +767,12 @@ func (t *Tracker) flowEnded(b *binding, k flow.Key, app string, st *[2]streamSta
 	from[pa] = dirStats(&st[flow.DirAB], rtp)
 	from[1-pa] = dirStats(&st[flow.DirBA], rtp)
 	mf.FromCaller, mf.FromCallee = from[caller], from[callee]
+	if rtp {
+		s.quality[pa].addRTP(&st[flow.DirAB])
+		s.quality[1-pa].addRTP(&st[flow.DirBA])
+	}
+	s.quality[pa].addRTCP(&st[flow.DirAB].reports)
+	s.quality[1-pa].addRTCP(&st[flow.DirBA].reports)
 	if len(s.flows) < maxFlowsPerStream {
 		s.flows = append(s.flows, mf)
 	} else {
@@ -799,7 +813,7 @@ func (t *Tracker) emit(c *callState) {
 			// an authentication challenge): nothing was negotiated.
 			continue
 		}
-		ms := s.record()
+		ms := s.record(t.cfg.PoorMOS)
 		if answered && s.negotiated() {
 			switch {
 			case s.sent[caller] == 0 && s.sent[callee] == 0:
@@ -815,6 +829,13 @@ func (t *Tracker) emit(c *callState) {
 		if ms.OneWay && !seen[FindingMediaOneWay] {
 			rec.Findings = append(rec.Findings, FindingMediaOneWay)
 			seen[FindingMediaOneWay] = true
+		}
+		if ms.PoorQuality && !seen[FindingPoorVoiceQuality] {
+			rec.Findings = append(rec.Findings, FindingPoorVoiceQuality)
+			seen[FindingPoorVoiceQuality] = true
+		}
+		if ms.MOS > 0 && (rec.MOS == 0 || ms.MOS < rec.MOS) {
+			rec.MOS, rec.RFactor = ms.MOS, min(ms.CallerToCallee.rfactorOr(101), ms.CalleeToCaller.rfactorOr(101))
 		}
 		for _, name := range ms.Codecs {
 			if !seen["codec:"+name] {
@@ -839,7 +860,7 @@ func (s *stream) negotiated() bool {
 	return true
 }
 
-func (s *stream) record() MediaStream {
+func (s *stream) record(poorMOS float64) MediaStream {
 	ms := MediaStream{
 		Index: s.index, Type: s.typ.String(), Proto: s.proto.String(),
 		CallerRTP: s.side[caller].rtp, CallerRTCP: s.side[caller].rtcp,
@@ -857,6 +878,7 @@ func (s *stream) record() MediaStream {
 	if !s.side[callee].set || s.side[callee].disabled {
 		ms.Codecs = s.side[caller].codecs
 	}
+	s.rate(&ms, poorMOS)
 	return ms
 }
 

@@ -17,9 +17,17 @@
 // several segments; both are reassembled, up to MaxHandshakeLen bytes.
 //
 // For QUIC, ParseQUICInitial takes client datagrams one at a time, opens the
-// Initial packets (RFC 9001 for v1, RFC 9369 for v2), reassembles the CRYPTO
-// frames and parses the same ClientHello, with Transport set to
-// TransportQUIC so that JA4 starts with "q". DTLS is not parsed yet.
+// Initial packets (RFC 9001 for v1, RFC 9369 for v2, drafts 27 to 34) with
+// keys from the client's first Destination Connection ID, reassembles the
+// CRYPTO frames and parses the same ClientHello, with Transport set to
+// TransportQUIC so that JA4 starts with "q". QUICInitial.ServerDatagram
+// sees the server's Retry, the one event that changes the keys. DTLS is not
+// parsed yet.
+//
+// TLS that starts after a cleartext phase (STARTTLS and its relatives,
+// database SSL requests, RDP negotiation, HTTP CONNECT and SOCKS proxies)
+// is found by UpgradeCandidate, from a flow's first payload, and
+// ScanUpgrade, which returns where each direction's TLS begins.
 //
 // # Memory
 //

@@ -68,6 +68,12 @@ func FuzzParseClientHello(f *testing.F) {
 
 func FuzzParseServerHello(f *testing.F) {
 	seedStreams(f, true)
+	// Alerts and ChangeCipherSpec before the hello, and a hello in
+	// 7-byte records.
+	server := readCapture(f, "tls1.2.pcap").conns[0].server.bytes()
+	f.Add(append([]byte{21, 3, 3, 0, 2, 1, 112, 20, 3, 3, 0, 1, 1}, server[:min(len(server), 2000)]...))
+	f.Add(append([]byte{21, 3, 3, 0, 2, 2, 40}, server[:100]...))
+	f.Add(resplit(server, 7)[:min(len(server), 1500)])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s ServerHello
 		if err := ParseServerHello(b, &s); err != nil {

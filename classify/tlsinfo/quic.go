@@ -10,9 +10,20 @@ import (
 	"slices"
 )
 
-// ErrNotQUIC means a datagram does not start with a QUIC long-header packet
-// of a version whose Initial protection is known (v1, v2).
-var ErrNotQUIC = errors.New("tlsinfo: not a QUIC v1/v2 Initial")
+// ErrNotQUIC means a datagram does not start with a QUIC long-header packet.
+var ErrNotQUIC = errors.New("tlsinfo: not a QUIC long-header packet")
+
+// ErrQUICVersion means a datagram starts with a long header of a version
+// whose Initial protection is unknown: a version negotiation packet
+// (version 0), a greased version meant to force one, or a proprietary
+// version. A later datagram of the same flow may carry a known version.
+var ErrQUICVersion = errors.New("tlsinfo: QUIC version without known Initial protection")
+
+// maxCryptoRanges bounds the disjoint pieces of CRYPTO stream held while
+// the ClientHello is incomplete: a client cuts its hello in a handful of
+// frames, and a peer sending thousands of one-byte frames must not make
+// each insertion cost more.
+const maxCryptoRanges = 64
 
 // QUIC versions whose Initial packets can be opened.
 const (
@@ -51,14 +62,55 @@ var (
 	}
 )
 
+// The IETF drafts used other salts with the v1 labels
+// (draft-ietf-quic-tls-27 to -34 section 5.2); draft versions are
+// 0xff0000NN.
+var (
+	// draft-23 to -28.
+	quicDraft23 = quicVersionParams{
+		salt: []byte{
+			0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
+			0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02,
+		},
+		keyLabel: "quic key", ivLabel: "quic iv", hpLabel: "quic hp",
+	}
+	// draft-29 to -32.
+	quicDraft29 = quicVersionParams{
+		salt: []byte{
+			0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97,
+			0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99,
+		},
+		keyLabel: "quic key", ivLabel: "quic iv", hpLabel: "quic hp",
+	}
+)
+
+// quicDraft is the version number of draft-ietf-quic-transport-n.
+func quicDraft(n uint32) uint32 { return 0xff000000 | n }
+
 func quicParams(version uint32) *quicVersionParams {
-	switch version {
-	case QUICVersion1:
+	switch {
+	case version == QUICVersion1:
 		return &quicV1
-	case QUICVersion2:
+	case version == QUICVersion2:
 		return &quicV2
+	case version >= quicDraft(27) && version <= quicDraft(28):
+		return &quicDraft23
+	case version >= quicDraft(29) && version <= quicDraft(32):
+		return &quicDraft29
+	case version >= quicDraft(33) && version <= quicDraft(34):
+		// draft-33 introduced the salt RFC 9001 kept.
+		return &quicV1
 	}
 	return nil
+}
+
+// retryType is the long-header packet type of a Retry: 3 in v1 and the
+// drafts, 0 in v2 (RFC 9369 section 3.2).
+func retryType(version uint32) byte {
+	if version == QUICVersion2 {
+		return 0
+	}
+	return 3
 }
 
 // QUICInitial gathers the CRYPTO stream a QUIC client sends in its Initial
@@ -66,14 +118,28 @@ func quicParams(version uint32) *quicVersionParams {
 // and clients such as Chrome send CRYPTO frames out of order. Use one
 // QUICInitial per connection. The zero value is ready to use.
 //
-// Opening an Initial allocates for the key schedule when the destination
-// connection ID changes (once per connection in practice).
+// The Initial keys come from the Destination Connection ID of the client's
+// first Initial and stay for the connection: the client switches to the
+// server's connection ID once it hears from the server, but keeps the keys
+// (RFC 9001 section 5.2). They change only after a Retry (pass server
+// datagrams to ServerDatagram to see it) or when the client starts over
+// with another version after version negotiation. Keys become the
+// connection's once an Initial opens with them, so a capture that missed
+// the first Initial does not fix keys no later packet opens with.
+//
+// Opening an Initial allocates for the key schedule when keys are derived
+// (once per connection in practice).
 type QUICInitial struct {
-	// Version and DCID are those of the last Initial opened.
+	// Version and DCID are those of the Initial keys in use: DCID is the
+	// client's first Destination Connection ID, or the one after a Retry.
 	Version uint32
 	DCID    []byte
+	// Retried reports that a Retry was seen and the keys rederived since.
+	Retried bool
 
 	keys    quicKeys
+	locked  bool     // an Initial opened with keys: no rederivation
+	retry   bool     // a Retry was seen: rederive from the next Initial
 	packet  []byte   // decryption scratch
 	crypto  []byte   // CRYPTO stream, indexed by offset
 	covered [][2]int // sorted, merged [start, end) ranges received
@@ -95,14 +161,19 @@ func (q *QUICInitial) Reset() {
 // ParseQUICInitial opens the client Initial packets in datagram, adds their
 // CRYPTO frames to q, and parses the ClientHello into h once the CRYPTO
 // stream holds all of it. It returns ErrNeedMore until then (pass the next
-// client datagram), ErrNotQUIC when the datagram does not start with a v1 or
-// v2 long header, and an ErrMalformed-wrapped error when an Initial fails to
-// decrypt (a server datagram, or a corrupted one).
+// client datagram), ErrNotQUIC when the datagram does not start with a long
+// header, ErrQUICVersion when it does with a version whose Initial
+// protection is unknown (v1, v2 and drafts 27 to 34 are known), and an
+// ErrMalformed-wrapped error when an Initial fails to decrypt (a server
+// datagram, or a corrupted one).
 //
 // h's byte views point into q and stay valid until q is used again.
 func ParseQUICInitial(datagram []byte, q *QUICInitial, h *ClientHello) error {
-	if len(datagram) < 7 || datagram[0]&0x80 == 0 || quicParams(be32(datagram[1:])) == nil {
+	if len(datagram) < 7 || datagram[0]&0x80 == 0 {
 		return ErrNotQUIC
+	}
+	if quicParams(be32(datagram[1:])) == nil {
+		return ErrQUICVersion
 	}
 	for d := datagram; len(d) > 0; {
 		if d[0]&0x80 == 0 {
@@ -147,19 +218,86 @@ func (q *QUICInitial) openPacket(d []byte) (int, error) {
 	if !initial {
 		return end, nil
 	}
-	if err := q.setKeys(version, params, dcid); err != nil {
-		return 0, err
-	}
-	payload, err := q.open(d[:end], pnOffset)
+	payload, restart, err := q.openInitial(d[:end], pnOffset, version, params, dcid)
 	if err != nil {
 		return 0, err
 	}
+	if restart {
+		// New keys after a Retry or an incompatible version negotiation:
+		// the client sends its ClientHello again from offset 0 of a new
+		// stream.
+		q.crypto, q.covered = q.crypto[:0], q.covered[:0]
+		q.Retried = q.Retried || q.retry
+	}
+	q.locked, q.retry = true, false
 	return end, q.readFrames(payload)
+}
+
+// openInitial picks the keys for a client Initial and opens it. restart
+// reports keys of a new connection attempt.
+func (q *QUICInitial) openInitial(pkt []byte, pnOffset int, version uint32, params *quicVersionParams, dcid []byte) (payload []byte, restart bool, err error) {
+	switch {
+	case !q.locked:
+		// The first Initial that opens fixes the keys.
+	case q.retry:
+		restart = true
+	case q.keys.version != version:
+		// Compatible version negotiation (RFC 9368) goes on with the same
+		// connection: keys of the original DCID under the new version's
+		// salt. An incompatible one starts over with the new Initial's
+		// DCID. A packet that opens with neither leaves the keys as they
+		// were.
+		prev := q.keys
+		if err := q.setKeys(version, params, prev.dcid); err != nil {
+			return nil, false, err
+		}
+		if payload, err := q.open(pkt, pnOffset); err == nil {
+			return payload, false, nil
+		}
+		if err := q.setKeys(version, params, dcid); err != nil {
+			return nil, false, err
+		}
+		payload, err := q.open(pkt, pnOffset)
+		if err != nil {
+			q.keys = prev
+			q.Version, q.DCID = prev.version, prev.dcid
+			return nil, false, err
+		}
+		return payload, true, nil
+	default:
+		payload, err := q.open(pkt, pnOffset)
+		return payload, false, err
+	}
+	if err := q.setKeys(version, params, dcid); err != nil {
+		return nil, false, err
+	}
+	payload, err = q.open(pkt, pnOffset)
+	return payload, restart && q.locked, err
+}
+
+// ServerDatagram looks at a datagram from the server for a Retry, after
+// which the client's next Initial carries the Retry's connection ID and
+// keys derived from it (RFC 9001 section 5.2). Only the header is read: a
+// Retry's integrity tag proves nothing to a passive observer, who cannot
+// tell a forged Retry from a real one anyway.
+func (q *QUICInitial) ServerDatagram(d []byte) {
+	if len(d) < 7 || d[0]&0x80 == 0 || !q.locked {
+		return
+	}
+	version := be32(d[1:])
+	if quicParams(version) != nil && d[0]>>4&3 == retryType(version) {
+		q.retry = true
+	}
 }
 
 func (q *QUICInitial) setKeys(version uint32, p *quicVersionParams, dcid []byte) error {
 	if q.keys.aead != nil && q.keys.version == version && string(q.keys.dcid) == string(dcid) {
 		return nil
+	}
+	if len(dcid) == 0 {
+		// A client's first Initial carries at least 8 bytes of unpredictable
+		// DCID (RFC 9000 section 7.2); an empty one is a server's.
+		return fmt.Errorf("%w: QUIC Initial with an empty DCID", ErrMalformed)
 	}
 	initial, err := hkdf.Extract(sha256.New, dcid, p.salt)
 	if err != nil {
@@ -296,6 +434,9 @@ func (q *QUICInitial) addCrypto(off uint64, data []byte) error {
 	}
 	copy(q.crypto[off:], data)
 	q.covered = addRange(q.covered, int(off), int(end))
+	if len(q.covered) > maxCryptoRanges {
+		return fmt.Errorf("%w: CRYPTO stream in more than %d pieces", ErrTooLarge, maxCryptoRanges)
+	}
 	return nil
 }
 

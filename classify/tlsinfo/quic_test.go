@@ -96,10 +96,22 @@ func TestQUICNotInitial(t *testing.T) {
 		q QUICInitial
 		h ClientHello
 	)
-	for _, d := range [][]byte{nil, {0x40, 1, 2, 3, 4, 5, 6, 7}, {0xc0, 0, 0, 0, 0, 0, 0}, {0xc0, 0xff, 0, 0, 0x1d, 0, 0}} {
+	for _, d := range [][]byte{nil, {0x40, 1, 2, 3, 4, 5, 6, 7}, {0xc0, 0, 0, 0}} {
 		if err := ParseQUICInitial(d, &q, &h); !errors.Is(err, ErrNotQUIC) {
 			t.Errorf("%x: %v, want ErrNotQUIC", d, err)
 		}
+	}
+	// Version negotiation (version 0), a greased version and a draft
+	// before 27: long headers whose Initial protection is unknown.
+	for _, d := range [][]byte{{0xc0, 0, 0, 0, 0, 0, 0}, {0xc0, 0xba, 0xba, 0xba, 0xba, 0, 0}, {0xc0, 0xff, 0, 0, 0x1a, 0, 0}} {
+		if err := ParseQUICInitial(d, &q, &h); !errors.Is(err, ErrQUICVersion) {
+			t.Errorf("%x: %v, want ErrQUICVersion", d, err)
+		}
+	}
+	// Drafts 27 to 34 are known: a draft-29 header with a zero length
+	// is malformed, not of an unknown version.
+	if err := ParseQUICInitial([]byte{0xc0, 0xff, 0, 0, 0x1d, 0, 0}, &q, &h); !errors.Is(err, ErrMalformed) {
+		t.Errorf("draft-29 header: %v, want ErrMalformed", err)
 	}
 	// A v1 Initial whose payload is garbage must fail authentication.
 	d := []byte{0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0x40, 0x20}

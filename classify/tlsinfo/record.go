@@ -21,7 +21,14 @@ var (
 	ErrMalformed = errors.New("tlsinfo: malformed handshake")
 	// ErrTooLarge means a handshake message exceeds MaxHandshakeLen.
 	ErrTooLarge = errors.New("tlsinfo: handshake message too large")
+	// ErrFatalAlert means the peer sent a fatal alert where a hello was
+	// expected: the handshake failed, no hello follows.
+	ErrFatalAlert = errors.New("tlsinfo: fatal alert before the hello")
 )
+
+// maxLeadingRecords bounds the alert and ChangeCipherSpec records skipped
+// before a ServerHello; a server sends one warning at most.
+const maxLeadingRecords = 8
 
 // MaxHandshakeLen bounds reassembly of one handshake message. Real
 // ClientHellos stay far below it (post-quantum key shares and padding bring
@@ -35,6 +42,7 @@ const maxRecordLen = 1<<14 + 2048
 // TLS record content types (RFC 8446 section 5.1, RFC 9146).
 const (
 	recordChangeCipherSpec = 20
+	recordAlert            = 21
 	recordHandshake        = 22
 	recordMax              = 25 // tls12_cid
 )
@@ -161,6 +169,35 @@ func peekFirstMessage(b []byte, want uint8) error {
 		}
 	}
 	return nil
+}
+
+// skipLeadingRecords returns the offset of the first record in b that is
+// neither an alert nor a ChangeCipherSpec. Some servers send a warning
+// alert (unrecognized_name, RFC 6066 section 3) before their ServerHello,
+// and middlebox-compatible TLS 1.3 peers a ChangeCipherSpec. A fatal alert
+// yields ErrFatalAlert (the handshake is over), an incomplete record
+// ErrNeedMore.
+func skipLeadingRecords(b []byte) (int, error) {
+	off := 0
+	for range maxLeadingRecords {
+		rest := b[off:]
+		if len(rest) == 0 || rest[0] != recordAlert && rest[0] != recordChangeCipherSpec {
+			return off, nil
+		}
+		typ, end, err := recordHeader(b, off)
+		if err != nil {
+			if errors.Is(err, ErrMalformed) {
+				return 0, ErrNotTLS
+			}
+			return 0, err
+		}
+		const fatal = 2
+		if typ == recordAlert && end-off >= 7 && rest[5] == fatal {
+			return 0, fmt.Errorf("%w: description %d", ErrFatalAlert, rest[6])
+		}
+		off = end
+	}
+	return 0, fmt.Errorf("%w: more than %d alert and ChangeCipherSpec records before the hello", ErrMalformed, maxLeadingRecords)
 }
 
 // startsTLS reports whether b can begin a TLS record stream of handshake

@@ -96,8 +96,23 @@ func (s *ServerHello) reset() {
 // ServerHello for TLS 1.3 and HelloRetryRequest, after the Certificate for a
 // full TLS 1.2 handshake, or when the next message is not a Certificate
 // (resumption, anonymous key exchange).
+//
+// Warning alerts and ChangeCipherSpec records before the ServerHello are
+// skipped (End counts them); a fatal alert there yields ErrFatalAlert.
 func ParseServerHello(b []byte, s *ServerHello) error {
 	s.reset()
+	start, err := skipLeadingRecords(b)
+	if err != nil {
+		return err
+	}
+	err = parseServerHello(b[start:], s)
+	if s.End > 0 {
+		s.End += start
+	}
+	return err
+}
+
+func parseServerHello(b []byte, s *ServerHello) error {
 	if len(b) > 0 && b[0]&0x80 != 0 {
 		return parseSSLv2ServerHello(b, s)
 	}

@@ -313,7 +313,7 @@ func (c *Classifier) finish(f *flow.Flow, r *Result, fail failure) {
 	if len(r.Matches) > 0 {
 		if app != "" {
 			for i, e := range r.Matches {
-				if e.App == app {
+				if e.App == app || e.App == baseApp(app) {
 					r.Matches[0], r.Matches[i] = r.Matches[i], r.Matches[0]
 					if r.ClassifiedBy < ByParser {
 						r.ClassifiedBy = ByParser

@@ -70,7 +70,7 @@ roles:
 		fmt.Printf("%s %s %q %s\n", g.Severity, g.Kind, g.EntryID, where)
 	}
 	// Output:
-	// 10.1.2.3:50000 -> 10.0.0.10:3952 expected "genesys-pureconnect/session-manager" Session Manager: workstation,iis-server,iwp-server,scheduled-reports-server,ccs,soft-phone -> cic-server,ossm 3952/tcp
+	// 10.1.2.3:50000 -> 10.0.0.10:3952 expected "genesys-pureconnect/session-manager" Session Manager: workstation,iis-server,iwp-server,scheduled-reports-server,soft-phone -> cic-server 3952/tcp
 	// 10.0.0.10:50001 -> 10.0.0.5:1433 blocked "genesys-pureconnect/mssql" tcp SYN answered by RST (REJ): nothing listens or a firewall rejects
 	// 10.1.2.3:50002 -> 10.0.0.10:23 unexpected "" unexpected attempt, never answered (S0): no catalog entry allows it between these hosts
 	// high blocked "genesys-pureconnect/mssql" 10.0.0.10 -> 10.0.0.5:1433

@@ -32,6 +32,17 @@ func encryptedInside(app string) bool { return app == "smb" || app == "rdp" }
 // "8443, 8080"): plain HTTP there is what the document says.
 func plainHTTPPort(p uint16) bool { return p == 80 || p == 8080 }
 
+// isTLSApp reports the labels of a flow that carried a TLS (or QUIC)
+// handshake: "tls", "quic", and a cleartext protocol upgraded to TLS
+// ("smtp+tls", "http-connect+tls").
+func isTLSApp(app string) bool {
+	return app == "tls" || app == "quic" || strings.HasSuffix(app, "+tls")
+}
+
+// baseApp is the protocol of an upgraded label ("imap" for "imap+tls"),
+// which is what catalog entries name.
+func baseApp(app string) string { return strings.TrimSuffix(app, "+tls") }
+
 func isMediaApp(app string) bool { return app == "rtp" || app == "rtcp" || app == "udptl" }
 
 // oldTLS is the reason text for one version below a minimum.
@@ -247,7 +258,7 @@ func (c *Classifier) plaintext(f *flow.Flow, r *Result, dp uint16) bool {
 	if len(r.Matches) == 0 || f.Orig.Flags&flow.FlagSYN == 0 || !f.Established() || f.Orig.Payload == 0 {
 		return false
 	}
-	if m := f.Meta; m != nil && (m.App == "tls" || m.App == "quic" || m.PayloadCut) {
+	if m := f.Meta; m != nil && (isTLSApp(m.App) || m.PayloadCut) {
 		return false
 	}
 	s := c.shared

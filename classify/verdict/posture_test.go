@@ -91,6 +91,12 @@ func TestTLSPosture(t *testing.T) {
 		{"plaintext where TLS is required", func(t *testing.T) *flow.Flow {
 			return play(t, tcp, "10.1.0.5:50000", "10.0.0.10:7597", handshake)
 		}, want{verdict: verdict.Expected, kind: verdict.KindPlaintextOnTLSPort, entry: "acme/notifier", by: verdict.ByCatalog, reason: "TLS required, but the connection exchanged data without a TLS handshake", severity: verdict.High}},
+		{"TLS after a STARTTLS hand-over is TLS", func(t *testing.T) *flow.Flow {
+			return withMeta(play(t, tcp, "10.1.0.5:50000", "10.0.0.10:7597", handshake), flow.Meta{App: "smtp+tls", TLSVersion: "TLS 1.2"})
+		}, want{verdict: verdict.Expected, entry: "acme/notifier", by: verdict.ByCatalog}},
+		{"an upgraded label confirms the entry of its protocol", func(t *testing.T) *flow.Flow {
+			return withMeta(play(t, tcp, "10.0.0.10:50000", "10.0.0.20:1433", handshake), flow.Meta{App: "sql+tls", TLSVersion: "TLS 1.3"})
+		}, want{verdict: verdict.Expected, entry: "acme/db", by: verdict.ByParser}},
 		{"another parser recognised plaintext", func(t *testing.T) *flow.Flow {
 			return withMeta(play(t, tcp, "10.0.0.10:50000", "192.0.2.7:443", handshake), flow.Meta{App: "sip"})
 		}, want{verdict: verdict.Expected, kind: verdict.KindPlaintextOnTLSPort, entry: "acme/cloud-api", by: verdict.ByCatalog, severity: verdict.High}},

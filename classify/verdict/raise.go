@@ -70,8 +70,9 @@ const (
 	reasonOneWay = "media flowed one way only, although both sides said sendrecv"
 )
 
-// CallFindings returns the media-missing and media-one-way findings of a
-// finished SIP call, one per stream that has them, for Findings.Raise.
+// CallFindings returns the media-missing, media-one-way and
+// poor-voice-quality findings of a finished SIP call, one per stream that
+// has them, for Findings.Raise.
 // Each runs from the caller's RTP endpoint to the callee's (Src, Dst and
 // DstPort: the address pair a firewall rule names), carries the Call-ID
 // and spans the call from its answer to its end; streams with the same
@@ -80,7 +81,8 @@ const (
 // Severity: media-one-way is high, since the capture point saw one
 // direction and so sits on the media path: the other direction was most
 // likely dropped. media-missing is medium: no media at all may also mean
-// the media bypasses the capture point.
+// the media bypasses the capture point. poor-voice-quality is medium: the
+// call went through, but its users heard the loss (or delay) it rates.
 func CallFindings(c *sipcall.Call) []Finding {
 	var out []Finding
 	first := c.Answer
@@ -100,6 +102,8 @@ func CallFindings(c *sipcall.Call) []Finding {
 			g.Kind, g.Severity, g.Reason = KindMediaMissing, Medium, reasonMediaMissing
 		case ms.OneWay:
 			g.Kind, g.Severity, g.Reason = KindMediaOneWay, High, oneWayReason(ms)
+		case ms.PoorQuality:
+			g.Kind, g.Severity, g.Reason = KindPoorVoiceQuality, Medium, ms.QualityReason
 		default:
 			continue
 		}

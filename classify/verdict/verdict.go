@@ -120,6 +120,9 @@ const (
 	// (CallFindings), not from a single flow.
 	KindMediaMissing Kind = sipcall.FindingMediaMissing
 	KindMediaOneWay  Kind = sipcall.FindingMediaOneWay
+	// KindPoorVoiceQuality: a call's audio rated below the MOS threshold
+	// (the E-model of ITU-T G.107; sipcall.Config.PoorMOS).
+	KindPoorVoiceQuality Kind = sipcall.FindingPoorVoiceQuality
 
 	// TLS posture. These are set on flows the catalog allows, whose
 	// verdict stays Expected or Negotiated.

@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/report/evidence"
 )
 
 // listFlag is a repeatable flag that also splits on commas.
@@ -44,6 +46,8 @@ type auditFlags struct {
 	catalogs  listFlag
 	alerts    repeatFlag
 	alertsTok string
+	poorMOS   float64
+	evidence  evidence.Config
 	sensor    string // set by the command
 }
 
@@ -53,6 +57,12 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.Var(&a.catalogs, "catalog", "extra catalog file in the catalog schema (repeatable)")
 	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://... (batched NDJSON POST)")
 	fs.StringVar(&a.alertsTok, "alerts-token-env", "", "environment variable holding a bearer token for http(s) alert destinations")
+	fs.Float64Var(&a.poorMOS, "mos-threshold", sipcall.DefaultPoorMOS, "raise poor-voice-quality for calls whose estimated MOS (ITU-T G.107 E-model) is below this; 0 disables")
+	fs.StringVar(&a.evidence.Dir, "evidence", "", "write the packets of the flows behind each finding to pcapng files in `DIR`, named by finding ID")
+	fs.IntVar(&a.evidence.PacketsPerFlow, "evidence-packets", 32, "packets kept per flow for --evidence")
+	fs.IntVar(&a.evidence.FlowsPerFinding, "evidence-flows", 8, "flows written per finding for --evidence")
+	fs.Int64Var(&a.evidence.MaxMemory, "evidence-memory", 128<<20, "bytes of packets --evidence may hold at once; past it new flows go unrecorded (counted)")
+	fs.Int64Var(&a.evidence.MaxBytes, "evidence-max-bytes", 0, "bound on the evidence directory's pcapng files; the oldest are removed first (0: no bound)")
 }
 
 // openAlerts starts the alert feed, or returns nil when no --alerts was
@@ -79,10 +89,19 @@ func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
 	return alerts.New(sinks, alerts.FeedOptions{}), nil
 }
 
+// poorMOS maps the flag, where 0 disables, to engine.Config's convention,
+// where 0 is the default and a negative value disables.
+func poorMOS(flagValue float64) float64 {
+	if flagValue <= 0 {
+		return -1
+	}
+	return flagValue
+}
+
 // load builds the auditor the flags describe. An unknown vendor is the
 // user's mistake: a usage error, worded for the flag.
-func (a *auditFlags) load() (*audit.Auditor, error) {
-	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor})
+func (a *auditFlags) load() (*engine.Auditor, error) {
+	aud, err := engine.New(engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
 	if err != nil {
 		return nil, flagError(err)
 	}
@@ -91,7 +110,7 @@ func (a *auditFlags) load() (*audit.Auditor, error) {
 
 // flagError rewords the audit errors that name a flag's value.
 func flagError(err error) error {
-	var uv *audit.UnknownVendorError
+	var uv *engine.UnknownVendorError
 	if errors.As(err, &uv) {
 		return usagef("--vendor %s: no such vendor (auditor catalog list shows them)", uv.Vendor)
 	}
@@ -141,7 +160,7 @@ type parserSummary struct {
 }
 
 // summarize adds what the audit found to the summary.
-func (sum *replaySummary) summarize(res *audit.Result) {
+func (sum *replaySummary) summarize(res *engine.Result) {
 	if res.Calls != "" {
 		sum.Outputs["calls"] = res.Calls
 	}
@@ -149,6 +168,7 @@ func (sum *replaySummary) summarize(res *audit.Result) {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
 			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses}
 	}
+	sum.Evidence = res.Evidence
 	if res.Verdicts == nil {
 		return
 	}

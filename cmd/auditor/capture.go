@@ -17,9 +17,10 @@ import (
 
 	"github.com/ccaudit/auditor/bpf"
 	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
-	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/engine"
 )
 
 type captureOptions struct {
@@ -127,8 +128,8 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	return captureLive(ctx, log, s.stdout, o, hook, tableCfg)
 }
 
-// engine is the live sources plus what the capture loop needs from them.
-type engine struct {
+// liveEngine is the live sources plus what the capture loop needs from them.
+type liveEngine struct {
 	name   string
 	srcs   []capture.LiveSource // one per worker
 	close  func() error
@@ -136,7 +137,7 @@ type engine struct {
 	sensor *bpf.Sensor // set for eBPF: in-kernel counters to merge
 }
 
-func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, error) {
+func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*liveEngine, error) {
 	if o.engine == "ebpf" || (o.engine == "auto" && o.workers == 1) {
 		e, err := openEBPF(o, hook)
 		if err == nil {
@@ -161,7 +162,7 @@ func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, err
 		}
 		socks = []*live.AFPacketSource{src}
 	}
-	e := &engine{name: "afpacket"}
+	e := &liveEngine{name: "afpacket"}
 	for _, s := range socks {
 		e.srcs = append(e.srcs, s)
 	}
@@ -186,7 +187,7 @@ func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, err
 	return e, nil
 }
 
-func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
+func openEBPF(o captureOptions, hook bpf.Hook) (*liveEngine, error) {
 	sensor, err := bpf.Load(bpf.Options{MaxFlows: o.maxFlows})
 	if err != nil {
 		return nil, fmt.Errorf("load eBPF sensor: %w", err)
@@ -195,7 +196,7 @@ func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
 		sensor.Close()
 		return nil, fmt.Errorf("attach eBPF sensor to %s: %w", o.iface, err)
 	}
-	return &engine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
+	return &liveEngine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
 		st, err := sensor.Stats()
 		if err != nil {
 			return 0, 0, nil
@@ -244,16 +245,24 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	}
 	defer eng.close()
 
-	out := audit.NewWindow(aud, audit.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
+	var pipes []*capture.Pipeline
+	out := engine.NewWindow(aud, engine.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
 		LossThreshold: o.lossThreshold, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
 			return packets, lost
+		}, Tunnels: func() []decode.TunnelStats {
+			// The workers are paused or stopped: their decoders are idle.
+			var all []decode.TunnelStats
+			for _, p := range pipes {
+				all = append(all, p.Decoder().Tunnels()...)
+			}
+			return all
 		}})
 	if err := out.Open(time.Now()); err != nil {
 		out.Abort()
 		return err
 	}
-	pipes := make([]*capture.Pipeline, len(eng.srcs))
+	pipes = make([]*capture.Pipeline, len(eng.srcs))
 	for i := range pipes {
 		cfg := capture.Config{Table: tableCfg}
 		aud.Configure(&cfg, out.Sink())
@@ -385,7 +394,7 @@ loop:
 // rotateWindow ends the window: open flows are flushed into it, its
 // findings judged (missing flows included) and written, and the next
 // window starts. The workers are paused.
-func rotateWindow(log *slog.Logger, out *audit.Window, now time.Time, why string) {
+func rotateWindow(log *slog.Logger, out *engine.Window, now time.Time, why string) {
 	if err := out.Close(now); err != nil {
 		log.Error("close capture window", "err", err)
 	}

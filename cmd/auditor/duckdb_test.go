@@ -107,4 +107,18 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 	}
 	duckdbtest.Query(t, readme)
 	duckdbtest.Query(t, queries)
+
+	// The documentation's examples run too, against the same output.
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range docs {
+		if stmts := sqlStatements(t, doc, func(s string) string {
+			s = strings.ReplaceAll(s, "'auditor-out/**/", "'"+hive+"/**/")
+			return strings.ReplaceAll(s, "'auditor-out/", "'"+flat+"/")
+		}); len(stmts) > 0 {
+			duckdbtest.Query(t, stmts)
+		}
+	}
 }

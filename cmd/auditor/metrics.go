@@ -14,7 +14,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/verdict"
-	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/engine"
 )
 
 // metricsSource exposes the counters of a live capture in the Prometheus
@@ -22,7 +22,7 @@ import (
 // pipeline.
 type metricsSource struct {
 	pipes  []*capture.Pipeline
-	aud    *audit.Auditor
+	aud    *engine.Auditor
 	stats  func() (packets, lost uint64, causes map[string]uint64)
 	sensor string
 }

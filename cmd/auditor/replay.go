@@ -19,8 +19,8 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/audit"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -126,7 +126,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return nil, err
 	}
-	sink := audit.NewFlowSink(fw, "")
+	sink := engine.NewFlowSink(fw, "")
 	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
 	aud.Configure(&cfg, sink)
 	pipe, err := capture.New(cfg)
@@ -151,6 +151,12 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
 	sum.Flows = sink.Rows()
+	// The decoding goroutine has ended: its tunnel record is complete.
+	tunnelsPath := filepath.Join(o.out, "tunnels.parquet")
+	if err := engine.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
+		return sum, err
+	}
+	sum.Outputs["tunnels"] = tunnelsPath
 	findingsPath := filepath.Join(o.out, "findings.parquet")
 	res, err := aud.Finish(findingsPath, o.top)
 	sum.summarize(res)
@@ -210,30 +216,31 @@ func parseTimeouts(spec string, cfg *flow.Config) error {
 
 // replaySummary is what replay prints; its JSON form is the --json output.
 type replaySummary struct {
-	Files            int               `json:"files"`
-	FilesFailed      int               `json:"files_failed"`
-	Frames           uint64            `json:"frames"`
-	Bytes            uint64            `json:"bytes"`
-	Packets          uint64            `json:"packets"`
-	Flows            uint64            `json:"flows"`
-	FlowsEvicted     uint64            `json:"flows_evicted"`
-	BadChecksums     uint64            `json:"bad_checksums"`
-	CaptureStart     *time.Time        `json:"capture_start,omitempty"`
-	CaptureEnd       *time.Time        `json:"capture_end,omitempty"`
-	CaptureSpan      float64           `json:"capture_span_seconds"`
-	Elapsed          float64           `json:"elapsed_seconds"`
-	PacketsPerSecond float64           `json:"packets_per_second"`
-	Skipped          map[string]uint64 `json:"skipped"`
-	Errors           []string          `json:"errors"`
-	Outputs          map[string]string `json:"outputs"`
-	Site             string            `json:"site,omitempty"`
-	Verdicts         map[string]uint64 `json:"verdicts,omitempty"`
-	Findings         map[string]uint64 `json:"findings,omitempty"`
-	FindingsDropped  uint64            `json:"findings_dropped,omitempty"`
-	TopFindings      []findingLine     `json:"top_findings,omitempty"`
-	Parsers          *parserSummary    `json:"parsers,omitempty"`
-	Alerts           *alerts.Stats     `json:"alerts,omitempty"`
-	Interrupted      bool              `json:"interrupted,omitempty"`
+	Files            int                    `json:"files"`
+	FilesFailed      int                    `json:"files_failed"`
+	Frames           uint64                 `json:"frames"`
+	Bytes            uint64                 `json:"bytes"`
+	Packets          uint64                 `json:"packets"`
+	Flows            uint64                 `json:"flows"`
+	FlowsEvicted     uint64                 `json:"flows_evicted"`
+	BadChecksums     uint64                 `json:"bad_checksums"`
+	CaptureStart     *time.Time             `json:"capture_start,omitempty"`
+	CaptureEnd       *time.Time             `json:"capture_end,omitempty"`
+	CaptureSpan      float64                `json:"capture_span_seconds"`
+	Elapsed          float64                `json:"elapsed_seconds"`
+	PacketsPerSecond float64                `json:"packets_per_second"`
+	Skipped          map[string]uint64      `json:"skipped"`
+	Errors           []string               `json:"errors"`
+	Outputs          map[string]string      `json:"outputs"`
+	Site             string                 `json:"site,omitempty"`
+	Verdicts         map[string]uint64      `json:"verdicts,omitempty"`
+	Findings         map[string]uint64      `json:"findings,omitempty"`
+	FindingsDropped  uint64                 `json:"findings_dropped,omitempty"`
+	TopFindings      []findingLine          `json:"top_findings,omitempty"`
+	Parsers          *parserSummary         `json:"parsers,omitempty"`
+	Alerts           *alerts.Stats          `json:"alerts,omitempty"`
+	Evidence         *engine.EvidenceCounts `json:"evidence,omitempty"`
+	Interrupted      bool                   `json:"interrupted,omitempty"`
 }
 
 func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duration) *replaySummary {
@@ -325,6 +332,14 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	}
 	if sum.Verdicts != nil {
 		writeVerdicts(&b, sum)
+	}
+	if e := sum.Evidence; e != nil {
+		fmt.Fprintf(&b, "evidence   %d files, %d packets in %s", e.Files, e.Packets, e.Dir)
+		if e.FlowsSkipped+e.PacketsSkipped+e.FlowsOverCap+e.WriteErrors > 0 {
+			fmt.Fprintf(&b, " (not kept: %d flows and %d packets over --evidence-memory, %d flows over --evidence-flows; %d write errors)",
+				e.FlowsSkipped, e.PacketsSkipped, e.FlowsOverCap, e.WriteErrors)
+		}
+		b.WriteString("\n")
 	}
 	if a := sum.Alerts; a != nil {
 		fmt.Fprintf(&b, "alerts     %d published, %d emitted, %d deduplicated, %d rate-limited, %d dropped (queue full)\n",

@@ -69,9 +69,12 @@ type Builder struct {
 	flowMedia mediaAcc
 	callMedia mediaAcc
 	calls     *callsAcc
-	capture   Capture
-	sensors   map[string]*Sensor
-	data      Window
+	// judgedOutside are the media endpoints media-outside-documented-range
+	// findings name.
+	judgedOutside map[netip.AddrPort]bool
+	capture       Capture
+	sensors       map[string]*Sensor
+	data          Window
 }
 
 type siteAcc struct {
@@ -112,13 +115,21 @@ type tlsAcc struct {
 
 type mediaAcc struct {
 	Media
-	ports map[uint16][2]int64 // port -> in range, out of range
+	ports map[uint16][2]int64 // port -> in a documented range, outside every range
+	// outside counts the endpoints behind ports[p][1], so that Report can
+	// tell those a media-outside-documented-range finding names (the
+	// verdict engine's role-aware judgement) from the rest (the other
+	// side of a stream, which no range constrains). Bounded: endpoints
+	// past maxDistinct stay in the second group.
+	outside map[netip.AddrPort]int64
 }
 
 type callsAcc struct {
 	Calls
 	reasons map[string]int64
 	codecs  map[string]int64
+	voice   Voice
+	bands   []int64 // rated calls per mosBands entry
 }
 
 type windowKey struct {
@@ -141,8 +152,8 @@ func NewBuilder(opts Options) *Builder {
 		opts: opts, verdicts: map[string]int64{}, findings: map[string]*Finding{}, windows: map[windowKey]struct{}{},
 		entries: map[string]*entryAcc{}, talkers: map[string]*talkerAcc{},
 		tlsVers: map[string]*tlsAcc{}, plain: map[string]*PlainFlow{},
-		sensors: map[string]*Sensor{}, flowMedia: mediaAcc{ports: map[uint16][2]int64{}},
-		callMedia: mediaAcc{ports: map[uint16][2]int64{}},
+		sensors: map[string]*Sensor{}, flowMedia: newMediaAcc(), callMedia: newMediaAcc(),
+		judgedOutside: map[netip.AddrPort]bool{},
 	}
 	for _, inv := range opts.Sites {
 		b.sites = append(b.sites, b.newSite(inv.Site, inv))
@@ -419,22 +430,40 @@ func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) 
 	// The ports feed the chart; whether a stream is out of its documented
 	// range is the verdict engine's call (role-aware, in findings.parquet),
 	// counted in addFinding, so report and findings never disagree.
-	for _, p := range []int32{r.SrcPort, r.DstPort} {
-		m.port(p, inRanges(site.ranges, p))
-	}
+	m.port(endpointOf(r.SrcIP, r.SrcPort), site.ranges)
+	m.port(endpointOf(r.DstIP, r.DstPort), site.ranges)
 }
 
-func (m *mediaAcc) port(p int32, in bool) {
-	if p <= 0 || p > 65535 {
+func newMediaAcc() mediaAcc {
+	return mediaAcc{ports: map[uint16][2]int64{}, outside: map[netip.AddrPort]int64{}}
+}
+
+// endpointOf makes an endpoint of a row's address and port; the zero
+// AddrPort when either is not usable.
+func endpointOf(ip string, port int32) netip.AddrPort {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || port <= 0 || port > 65535 {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(a, uint16(port))
+}
+
+// port counts one observed media endpoint for the chart.
+func (m *mediaAcc) port(ap netip.AddrPort, ranges []PortRange) {
+	if !ap.IsValid() || ap.Port() == 0 {
 		return
 	}
-	c := m.ports[uint16(p)]
-	if in {
+	p := ap.Port()
+	c := m.ports[p]
+	if inRanges(ranges, int32(p)) {
 		c[0]++
 	} else {
 		c[1]++
+		if _, ok := m.outside[ap]; ok || len(m.outside) < maxDistinct {
+			m.outside[ap]++
+		}
 	}
-	m.ports[uint16(p)] = c
+	m.ports[p] = c
 }
 
 // issue counts a media problem for the site (and vendor, when known) and
@@ -459,6 +488,10 @@ func (b *Builder) AddFindings(f File, rows []parquetout.FindingRow) {
 		b.addFinding(f, r)
 	}
 }
+
+// maxEvidenceFiles bounds the evidence files listed per finding: a
+// finding seen in every window of a month has one per window.
+const maxEvidenceFiles = 5
 
 // FindingKey is how findings are matched across files and reports.
 func FindingKey(r *parquetout.FindingRow) string {
@@ -498,6 +531,9 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 		// judged it; both media views count it (the report shows one).
 		site := b.findingSite(r)
 		ex := MediaFlow{Site: site.name, Flow: fmt.Sprintf("%s %s -> %s:%d", r.Proto, r.SrcIP, r.DstIP, r.DstPort), CallID: r.CallID, Issue: "out of documented range"}
+		if ap := endpointOf(r.DstIP, r.DstPort); ap.IsValid() {
+			b.judgedOutside[ap] = true
+		}
 		// The site's issue list already names the finding's kind.
 		for _, m := range []*mediaAcc{&b.flowMedia, &b.callMedia} {
 			m.OutOfRange++
@@ -509,6 +545,10 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 	if sensor != "" && !slices.Contains(g.Sensors, sensor) {
 		g.Sensors = append(g.Sensors, sensor)
 		slices.Sort(g.Sensors)
+	}
+	if r.EvidenceFile != "" && !slices.Contains(g.EvidenceFiles, r.EvidenceFile) && len(g.EvidenceFiles) < maxEvidenceFiles {
+		g.EvidenceFiles = append(g.EvidenceFiles, r.EvidenceFile)
+		slices.Sort(g.EvidenceFiles)
 	}
 	if r.Kind == "missing" || r.Kind == "unobservable" {
 		// Counts are capture windows; sensors covering the same hour
@@ -650,14 +690,19 @@ func (b *Builder) addCall(r *parquetout.CallRow) {
 		}
 		if len(site.ranges) > 0 {
 			for _, ep := range []string{m.CallerRTP, m.CalleeRTP} {
-				if ap, err := netip.ParseAddrPort(ep); err == nil {
-					media.port(int32(ap.Port()), inRanges(site.ranges, int32(ap.Port())))
-				}
+				ap, _ := netip.ParseAddrPort(ep)
+				media.port(ap, site.ranges)
 			}
 		}
 		if m.Packets > 0 && m.Lost*20 > m.Packets {
 			issues = append(issues, fmt.Sprintf("%s lost %.1f%%", name, 100*float64(m.Lost)/float64(m.Packets)))
 		}
+		if m.PoorQuality {
+			issues = append(issues, name+" poor voice quality")
+		}
+	}
+	if r.MOS != nil {
+		c.addMOS(r, site.name)
 	}
 	if len(issues) > 0 {
 		c.Problems = append(c.Problems, CallLine{
@@ -724,6 +769,7 @@ func (b *Builder) Report() *Report {
 	b.finishCapture(r)
 	r.Timeline = b.timelineOf(r)
 	r.Changes = b.changes(r)
+	r.Glossary = glossary(r)
 	return r
 }
 
@@ -911,6 +957,7 @@ func (b *Builder) finishMedia(r *Report) {
 		if len(c.Problems) > b.opts.Top {
 			c.Problems = c.Problems[:b.opts.Top]
 		}
+		c.Voice = b.calls.finishVoice(b.opts.Top)
 		r.Calls = &c
 	}
 	seen := map[PortRange]bool{}
@@ -922,7 +969,7 @@ func (b *Builder) finishMedia(r *Report) {
 			}
 		}
 	}
-	r.Media.Ports = binPorts(acc.ports, r.Media.Ranges)
+	r.Media.Ports = binPorts(acc.judge(b.judgedOutside), r.Media.Ranges)
 	r.Media.Examples = slices.Clone(r.Media.Examples)
 	slices.SortFunc(r.Media.Examples, func(a, b MediaFlow) int {
 		return cmp.Or(cmp.Compare(a.Issue, b.Issue), cmp.Compare(a.Site, b.Site), cmp.Compare(a.Flow, b.Flow), cmp.Compare(a.CallID, b.CallID))
@@ -932,9 +979,28 @@ func (b *Builder) finishMedia(r *Report) {
 	}
 }
 
+// judge splits the ports outside every range into those a finding judged
+// out of their documented range and the rest: port -> in range, not
+// constrained, judged out of range.
+func (m *mediaAcc) judge(judged map[netip.AddrPort]bool) map[uint16][3]int64 {
+	out := make(map[uint16][3]int64, len(m.ports))
+	for p, c := range m.ports {
+		out[p] = [3]int64{c[0], c[1], 0}
+	}
+	for ap, n := range m.outside {
+		if judged[ap] {
+			c := out[ap.Port()]
+			c[1] -= n
+			c[2] += n
+			out[ap.Port()] = c
+		}
+	}
+	return out
+}
+
 // binPorts bins observed ports for the chart over the span of the
 // documented ranges and the observations, in at most 48 bins.
-func binPorts(ports map[uint16][2]int64, ranges []PortRange) []PortBin {
+func binPorts(ports map[uint16][3]int64, ranges []PortRange) []PortBin {
 	if len(ports) == 0 {
 		return nil
 	}
@@ -954,7 +1020,8 @@ func binPorts(ports map[uint16][2]int64, ranges []PortRange) []PortBin {
 	for p, c := range ports {
 		bin := &out[(int(p)-lo)/width]
 		bin.InRange += c[0]
-		bin.OutOfRange += c[1]
+		bin.Unconstrained += c[1]
+		bin.OutOfRange += c[2]
 	}
 	return out
 }

@@ -157,7 +157,7 @@ func mediaChart(m *Media) *Chart {
 	}
 	var peak int64
 	for _, b := range m.Ports {
-		peak = max(peak, b.InRange+b.OutOfRange)
+		peak = max(peak, b.InRange+b.Unconstrained+b.OutOfRange)
 	}
 	peak = max(peak, 1)
 	for _, b := range m.Ports {
@@ -167,7 +167,8 @@ func mediaChart(m *Media) *Chart {
 			n    int64
 			fill string
 			what string
-		}{{b.InRange, "#1565c0", "in range"}, {b.OutOfRange, "#c62828", "out of range"}} {
+		}{{b.InRange, "#1565c0", "in a documented range"}, {b.Unconstrained, "#9aa0a6", "outside the ranges, not constrained by one"},
+			{b.OutOfRange, "#c62828", "out of its documented range (finding)"}} {
 			if part.n == 0 {
 				continue
 			}
@@ -182,6 +183,7 @@ func mediaChart(m *Media) *Chart {
 		svgText{X: left + plotW, Y: top + plotH + 16, Text: strconv.Itoa(int(hi) - 1), Anchor: "end"},
 		svgText{X: left - 4, Y: top + 8, Text: strconv.FormatInt(peak, 10), Anchor: "end"},
 		svgText{X: left + plotW/2, Y: top + plotH + 32, Text: "UDP port", Anchor: "middle"})
-	c.Legend = []legendItem{{"documented range", "#c8e6c9"}, {"media port in range", "#1565c0"}, {"media port out of range", "#c62828"}}
+	c.Legend = []legendItem{{"documented range", "#c8e6c9"}, {"media endpoint in a range", "#1565c0"},
+		{"outside the ranges, not constrained (e.g. the sending side)", "#9aa0a6"}, {"out of its documented range (a finding)", "#c62828"}}
 	return c
 }

@@ -188,6 +188,16 @@ func checkReport(t *testing.T, r *compliance.Report) {
 	if r.Calls == nil || r.Calls.Total != 5 || r.Calls.Failed != 1 || r.Media.OutOfRange != 1 || r.Media.OneWay != 1 || r.Media.Missing != 1 {
 		t.Errorf("calls %+v media %+v", r.Calls, r.Media)
 	}
+	// The chart's red is what the findings count: one endpoint out of its
+	// range; the other side of that stream, outside every range, is grey.
+	var red, grey int64
+	for _, b := range r.Media.Ports {
+		red += b.OutOfRange
+		grey += b.Unconstrained
+	}
+	if red != r.Media.OutOfRange || grey != 1 {
+		t.Errorf("chart: %d endpoints out of range (findings say %d), %d unconstrained (want 1)", red, r.Media.OutOfRange, grey)
+	}
 	if len(r.TopTalkers) == 0 || r.TopTalkers[0].Host != "10.10.2.156" || r.TopTalkers[0].Flows != 3 {
 		t.Errorf("top talkers %+v", r.TopTalkers)
 	}
@@ -311,7 +321,9 @@ func TestReportHTMLChromium(t *testing.T) {
 	if len(console) > 0 {
 		t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
 	}
-	for _, want := range []string{"NOT COMPLIANT", "<svg", "Findings over time", "Media ports against documented ranges"} {
+	for _, want := range []string{"NOT COMPLIANT", "<svg", "Findings over time", "Media ports against documented ranges",
+		"Voice quality", "nearly all users dissatisfied", "Glossary", "<details><summary>2 more</summary>",
+		"20261102T090000Z-40874d8390167f7b.pcapng"} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("rendered DOM lacks %q", want)
 		}

@@ -112,6 +112,7 @@ func testFindings(hour int) []parquetout.FindingRow {
 	case 9:
 		telnet := g("unexpected", "medium", "tcp", "10.10.2.156", "10.10.3.113", 23, "", "no catalog entry allows this port between these hosts' roles", 1, at(9, 20), at(9, 20))
 		telnet.FromRole, telnet.ToRole = "workstation", "ip-phone"
+		telnet.EvidenceFile, telnet.EvidencePackets = "20261102T090000Z-40874d8390167f7b.pcapng", 12
 		outside := g("media-outside-documented-range", "medium", "udp", "10.10.1.20", "10.10.3.21", 50010, "genesys-pureconnect/media-server-rtp",
 			"negotiated media on a port outside the range documented for ip-phone", 1, at(9, 31), at(9, 31))
 		outside.FromRole, outside.ToRole = "media-server", "ip-phone"
@@ -124,7 +125,8 @@ func testFindings(hour int) []parquetout.FindingRow {
 		telnet.FromRole, telnet.ToRole = "workstation", "ip-phone"
 		smb := g("unexpected", "low", "tcp", "10.10.2.156", "10.10.2.9", 445, "", "no catalog entry allows this port; a host is not in the inventory", 1, at(10, 21), at(10, 21))
 		mssql := g("missing", "high", "tcp", "", "", 0, "genesys-pureconnect/mssql", "required by the catalog; every attempt seen in the capture window failed (see the blocked findings)", 1, at(10, 0), at(10, 59))
-		mssql.HostPairs, mssql.Ports = "10.10.1.10 -> 10.10.1.5; 10.10.1.11 -> 10.10.1.5", "1433/tcp"
+		// more pairs than a cell shows: the rest fold into a details element
+		mssql.HostPairs, mssql.Ports = "10.10.1.10 -> 10.10.1.5; 10.10.1.11 -> 10.10.1.5; 10.10.1.12 -> 10.10.1.5; 10.10.1.13 -> 10.10.1.5; 10.10.1.14 -> 10.10.1.5", "1433/tcp"
 		rows = append(rows, telnet, smb, mssql,
 			g("blocked", "high", "tcp", "10.10.1.10", "10.10.1.5", 1433, "genesys-pureconnect/mssql", "tcp SYN answered by RST (REJ): nothing listens or a firewall rejects", 1, at(10, 10), at(10, 10)),
 			g("wrong-direction", "medium", "tcp", "10.10.1.10", "10.10.2.60", 3952, "genesys-pureconnect/session-manager", "the entry allows the reverse direction only", 1, at(10, 30), at(10, 30)))
@@ -155,14 +157,20 @@ func testCalls() []parquetout.CallRow {
 			CallerDirection: "sendrecv", CalleeDirection: "sendrecv", Codecs: "PCMU", Flows: 1, Packets: packets,
 			Bytes: packets * 214, Lost: lost, JitterMillis: jitter}
 	}
+	rated := func(c parquetout.CallRow, mos, r, loss, worst float64, poor bool) parquetout.CallRow {
+		c.MOS, c.RFactor = &mos, &r
+		c.Media[0].PoorQuality = poor
+		c.Media[0].CallerToCallee = &parquetout.CallQualityRow{Expected: 9000, LossPercent: loss, MOS: mos, RFactor: r, WorstMOS: worst, BurstR: 1}
+		return c
+	}
 	oneWay := audio("10.10.3.22:16700", "10.10.1.20:16800", 4500, 0, 3.1)
 	oneWay.OneWay = true
 	missing := audio("10.10.3.23:16900", "10.10.1.20:17000", 0, 0, 0)
 	missing.Missing, missing.Flows = true, 0
 	return []parquetout.CallRow{
-		call("good@test", at(9, 30), 200, audio("10.10.3.20:16500", "10.10.1.20:16600", 9000, 12, 4.2)),
-		call("outside-range@test", at(9, 31), 200, audio("10.10.3.21:50010", "10.10.1.20:50020", 9000, 900, 38.5)),
-		call("one-way@test", at(10, 32), 200, oneWay),
+		rated(call("good@test", at(9, 30), 200, audio("10.10.3.20:16500", "10.10.1.20:16600", 9000, 12, 4.2)), 4.40, 92.9, 0.13, 4.38, false),
+		rated(call("outside-range@test", at(9, 31), 200, audio("10.10.3.21:50010", "10.10.1.20:50020", 9000, 900, 38.5)), 2.90, 56.6, 10, 2.1, true),
+		rated(call("one-way@test", at(10, 32), 200, oneWay), 4.41, 93.2, 0, 4.41, false),
 		call("no-media@test", at(10, 40), 200, missing),
 		call("busy@test", at(10, 45), 486),
 		call("yesterday@test", day.Add(-2*time.Hour), 200, audio("10.10.3.20:16500", "10.10.1.20:16600", 100, 0, 1)),

@@ -25,7 +25,48 @@ func htmlTemplate() (*template.Template, error) {
 		"percent":     percent,
 		"color":       colorOf,
 		"jitter":      func(f float64) string { return fmt.Sprintf("%.1f ms", f) },
+		"pairs":       pairsCell,
+		"flowCell":    flowCell,
+		"share":       func(n, of int64) int64 { return 120 * n / max(of, 1) },
 	}).Parse(htmlSource)
+}
+
+// shownPairs is how many host pairs a cell shows before the rest fold
+// into a details element: a missing entry between 200 phones and their
+// servers must not become a wall of addresses.
+const shownPairs = 3
+
+// pairsCell renders host pairs as the first few, one a line, and the rest
+// in a details element that says how many there are.
+func pairsCell(pairs []string) template.HTML {
+	var b strings.Builder
+	for i, p := range pairs {
+		switch {
+		case i == shownPairs:
+			fmt.Fprintf(&b, "<details><summary>%d more</summary>", len(pairs)-shownPairs)
+		case i > 0:
+			b.WriteString("<br>")
+		}
+		b.WriteString(template.HTMLEscapeString(p))
+	}
+	if len(pairs) > shownPairs {
+		b.WriteString("</details>")
+	}
+	return template.HTML(b.String())
+}
+
+// flowCell renders a finding's flow; for findings between host pairs
+// (missing entries), the ports then the pairs, folded like pairsCell.
+func flowCell(f Finding) template.HTML {
+	if f.Src != "" || f.Dst != "" || f.HostPairs == "" {
+		return template.HTML(template.HTMLEscapeString(f.Flow()))
+	}
+	pairs := strings.Split(f.HostPairs, "; ")
+	head := template.HTMLEscapeString(f.Ports)
+	if head != "" {
+		head += "<br>"
+	}
+	return template.HTML(head) + pairsCell(pairs)
 }
 
 type htmlView struct {

@@ -240,6 +240,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 	m.p("## All findings\n")
 	m.findings(r.Findings)
+
+	if len(r.Glossary) > 0 {
+		m.p("## Glossary\n")
+		rows = nil
+		for _, g := range r.Glossary {
+			rows = append(rows, []string{"`" + g.Term + "`", g.Group, g.Meaning})
+		}
+		m.table([]string{"term", "kind", "meaning"}, rows)
+	}
 	_, err := w.Write(m.Bytes())
 	return err
 }
@@ -247,9 +256,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 func (m *mdWriter) findings(gs []Finding) {
 	var rows [][]string
 	for _, g := range gs {
-		rows = append(rows, []string{g.Severity, g.Kind, g.Site, g.Flow(), g.EntryID, g.Roles(), fmt.Sprint(g.Count), timeText(g.FirstSeen), timeText(g.LastSeen), g.Reason})
+		rows = append(rows, []string{g.Severity, g.Kind, g.Site, g.Flow(), g.EntryID, g.Roles(), fmt.Sprint(g.Count), timeText(g.FirstSeen), timeText(g.LastSeen), g.Reason,
+			strings.Join(g.EvidenceFiles, " ")})
 	}
-	m.table([]string{"severity", "kind", "site", "flow", "entry", "roles", "count", "first seen", "last seen", "reason"}, rows)
+	m.table([]string{"severity", "kind", "site", "flow", "entry", "roles", "count", "first seen", "last seen", "reason", "evidence"}, rows)
 }
 
 func (m *mdWriter) calls(r *Report) {
@@ -275,6 +285,21 @@ func (m *mdWriter) calls(r *Report) {
 			rows = append(rows, []string{e.Site, e.Flow, e.CallID, e.Issue})
 		}
 		m.table([]string{"site", "media", "call", "issue"}, rows)
+	}
+	if c := r.Calls; c != nil && c.Voice != nil {
+		v := c.Voice
+		m.p("Voice quality: %d calls rated with the ITU-T G.107 E-model, %d below the MOS threshold.\n", v.Rated, v.Poor)
+		rows = nil
+		for _, b := range v.Bands {
+			rows = append(rows, []string{b.Name, fmt.Sprint(b.Count), percent(b.Count, v.Rated)})
+		}
+		m.table([]string{"user satisfaction (G.107 Annex B)", "calls", "share"}, rows)
+		rows = nil
+		for _, w := range v.Worst {
+			rows = append(rows, []string{timeText(w.Start), w.CallID, w.Codecs, fmt.Sprintf("%.2f", w.MOS), fmt.Sprintf("%.0f", w.RFactor),
+				fmt.Sprintf("%.2f", w.WorstMOS), fmt.Sprintf("%.1f%%", w.LossPercent)})
+		}
+		m.table([]string{"start", "call", "codecs", "MOS", "R", "worst 10 s", "loss"}, rows)
 	}
 	if c := r.Calls; c != nil && len(c.Problems) > 0 {
 		m.p("Calls with media problems:\n")

@@ -44,6 +44,10 @@ type Report struct {
 	// Findings are all findings of the window, merged across files and
 	// sensors by Key, most severe first.
 	Findings []Finding `json:"findings"`
+
+	// Glossary explains each verdict, finding kind and connection state
+	// the report shows.
+	Glossary []Term `json:"glossary"`
 }
 
 // Count is a named number, kept as a list so the JSON order is the
@@ -104,6 +108,9 @@ type Finding struct {
 	HostPairs  string    `json:"host_pairs,omitempty"`
 	Ports      string    `json:"ports,omitempty"`
 	Sensors    []string  `json:"sensors,omitempty"`
+	// EvidenceFiles are the pcapng files --evidence wrote for the finding,
+	// one per window that had packets of it.
+	EvidenceFiles []string `json:"evidence_files,omitempty"`
 }
 
 // Flow renders the finding's flow or, for missing entries, its ports and
@@ -190,12 +197,18 @@ type PortRange struct {
 	Hi    uint16 `json:"hi"`
 }
 
-// PortBin counts observed media ports in [Lo, Hi].
+// PortBin counts observed media endpoints whose port is in [Lo, Hi]: in a
+// documented range, outside every range but constrained by none (the
+// other side of a stream: the verdict engine judges a stream by the
+// documented range of the host it is sent to), and judged out of its
+// documented range by a media-outside-documented-range finding. So the
+// chart's red is exactly what the findings count.
 type PortBin struct {
-	Lo         uint16 `json:"lo"`
-	Hi         uint16 `json:"hi"`
-	InRange    int64  `json:"in_range"`
-	OutOfRange int64  `json:"out_of_range"`
+	Lo            uint16 `json:"lo"`
+	Hi            uint16 `json:"hi"`
+	InRange       int64  `json:"in_range"`
+	Unconstrained int64  `json:"unconstrained"`
+	OutOfRange    int64  `json:"out_of_range"`
 }
 
 // MediaFlow is a media stream or flow shown as an example.
@@ -219,6 +232,8 @@ type Calls struct {
 	Lost            int64      `json:"lost"`
 	MaxJitterMillis float64    `json:"max_jitter_ms"`
 	Problems        []CallLine `json:"problem_calls"`
+	// Voice rates the calls whose RTP the auditor saw; nil when none.
+	Voice *Voice `json:"voice_quality,omitempty"`
 }
 
 // CallLine is one call with a media problem.

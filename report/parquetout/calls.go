@@ -37,6 +37,10 @@ type CallRow struct {
 	Findings       string `parquet:"findings,optional,dict"`
 	StreamsDropped int32  `parquet:"streams_dropped"`
 
+	// The worst audio direction's E-model rating; NULL when no RTP was rated.
+	MOS     *float64 `parquet:"mos,optional"`
+	RFactor *float64 `parquet:"r_factor,optional"`
+
 	Media []CallMediaRow `parquet:"media,list"`
 
 	Sensor string `parquet:"sensor,optional,dict"`
@@ -62,6 +66,55 @@ type CallMediaRow struct {
 	JitterMillis    float64 `parquet:"jitter_ms"`
 	Missing         bool    `parquet:"missing"`
 	OneWay          bool    `parquet:"one_way"`
+
+	PoorQuality bool `parquet:"poor_quality"`
+	// Voice quality of what each party sent (what the other heard);
+	// NULL when the direction carried no RTP to rate.
+	CallerToCallee *CallQualityRow `parquet:"caller_to_callee,optional"`
+	CalleeToCaller *CallQualityRow `parquet:"callee_to_caller,optional"`
+}
+
+// CallQualityRow is the rating of one direction of an audio stream.
+type CallQualityRow struct {
+	Expected         int64   `parquet:"expected"`
+	Lost             int64   `parquet:"lost"`
+	LossPercent      float64 `parquet:"loss_pct"`
+	BurstR           float64 `parquet:"burst_r"`
+	RFactor          float64 `parquet:"r_factor"`
+	MOS              float64 `parquet:"mos"`
+	WorstLossPercent float64 `parquet:"worst_10s_loss_pct"`
+	WorstMOS         float64 `parquet:"worst_10s_mos"`
+	RTCPReports      int64   `parquet:"rtcp_reports"`
+	RTCPLossPercent  float64 `parquet:"rtcp_loss_pct"`
+	RTCPLost         int64   `parquet:"rtcp_lost"`
+	RTCPJitterMillis float64 `parquet:"rtcp_jitter_ms"`
+	// RTTMillis is NULL when no SR/RR pair gave a round trip; the MOS
+	// then assumes G.107's default delay.
+	RTTMillis *float64 `parquet:"rtt_ms,optional"`
+}
+
+func qualityRow(q *sipcall.Quality) *CallQualityRow {
+	if !q.Rated {
+		return nil
+	}
+	r := &CallQualityRow{
+		Expected: toInt64(q.Expected), Lost: toInt64(q.Lost), LossPercent: q.LossPercent, BurstR: q.BurstR,
+		RFactor: q.RFactor, MOS: q.MOS, WorstLossPercent: q.WorstLossPercent, WorstMOS: q.WorstMOS,
+		RTCPReports: toInt64(q.RTCPReports), RTCPLossPercent: q.RTCPLossPercent, RTCPLost: q.RTCPLost,
+		RTCPJitterMillis: q.RTCPJitterMillis,
+	}
+	if q.DelayFromRTT {
+		rtt := q.RTTMillis
+		r.RTTMillis = &rtt
+	}
+	return r
+}
+
+func optionalFloat(v float64) *float64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
 }
 
 // CreateCalls opens calls.parquet for writing.
@@ -86,7 +139,8 @@ func FromCall(c *sipcall.Call, row *CallRow) {
 		FinalStatus: int32(c.FinalStatus), EndReason: string(c.EndReason), Reinvites: int32(c.Reinvites),
 		Codecs: strings.Join(c.Codecs, ","), Findings: strings.Join(c.Findings, ","),
 		StreamsDropped: int32(c.StreamsDropped),
-		Media:          make([]CallMediaRow, len(c.Media)),
+		MOS:            optionalFloat(c.MOS), RFactor: optionalFloat(c.RFactor),
+		Media: make([]CallMediaRow, len(c.Media)),
 	}
 	for i := range c.Media {
 		m := &c.Media[i]
@@ -102,6 +156,7 @@ func FromCall(c *sipcall.Call, row *CallRow) {
 			Codecs: strings.Join(m.Codecs, ","), Observed: strings.Join(observed, "; "),
 			Flows: int32(len(m.Flows) + m.FlowsDropped), Packets: toInt64(m.Packets), Bytes: toInt64(m.Bytes),
 			Lost: m.Lost, JitterMillis: m.JitterMillis, Missing: m.Missing, OneWay: m.OneWay,
+			PoorQuality: m.PoorQuality, CallerToCallee: qualityRow(&m.CallerToCallee), CalleeToCaller: qualityRow(&m.CalleeToCaller),
 		}
 	}
 }

@@ -52,6 +52,10 @@
 //	ja3            STRING optional               JA3 TLS client fingerprint
 //	call_id        STRING optional               SIP Call-ID the flow belongs to
 //	sensor         STRING optional               name of the sensor that captured the flow
+//	tunnel         STRING optional               innermost tunnel the flow came out of: kind, outer source -> destination
+//	                                             ("gre 10.0.0.1->10.0.0.2", "vxlan 10.0.0.1:51000->10.0.0.2:4789");
+//	                                             the tunnels themselves are in tunnels.parquet
+//	proxy_target   STRING optional               host:port asked of an explicit proxy (HTTP CONNECT, SOCKS4/4a/5)
 //	seq_bytes_out  INT64                         payload bytes the originator sent as Zeek's orig_bytes counts them (see below)
 //	seq_bytes_in   INT64                         payload bytes the responder sent as Zeek's resp_bytes counts them
 //
@@ -71,6 +75,31 @@
 // flows.parquet, the one table written at packet rate, is encoded by the
 // package's own column encoder, whose files hold what parquet-go writes for
 // the same rows (see flowcols.go); the other tables go through parquet-go.
+//
+// # tunnels.parquet (schema "tunnels/1")
+//
+// One row per outer tunnel connection the decoder opened (GRE, PPTP,
+// ERSPAN, Aruba, IP-in-IP, VXLAN, Geneve, GTP-U, Teredo, AYIYA, GRE in
+// UDP), as Zeek's tunnel.log: the tunnels' own packets do not become
+// flows, and are counted both here and in the inner flows they carried.
+// A packet inside nested tunnels counts in each. The originator is the
+// sender of the tunnel's first packet.
+//
+//	column         type                          meaning
+//	first_seen     TIMESTAMP(MICROS, UTC)        first packet through the tunnel
+//	last_seen      TIMESTAMP(MICROS, UTC)        last packet through the tunnel
+//	kind           STRING                        gre pptp erspan aruba ipip vxlan geneve gtpu teredo ayiya gre-udp
+//	proto          STRING                        outer IP protocol: udp for UDP tunnels, gre, or the IP-in-IP number
+//	src_ip         STRING                        outer originator address
+//	src_port       INT32                         outer originator UDP port, 0 for IP-level tunnels
+//	dst_ip         STRING                        outer responder address
+//	dst_port       INT32                         outer responder UDP port, 0 for IP-level tunnels
+//	packets_out    INT64                         tunnelled packets from the originator
+//	bytes_out      INT64                         their frame bytes (on-wire length)
+//	packets_in     INT64                         tunnelled packets from the responder
+//	bytes_in       INT64                         their frame bytes
+//	tunnel         STRING                        the flows' tunnel value for this tunnel (join key)
+//	sensor         STRING optional               name of the sensor that captured it
 //
 // # Adding a table
 //

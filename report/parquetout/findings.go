@@ -42,6 +42,12 @@ type FindingRow struct {
 	HostPairs string `parquet:"host_pairs,optional"`
 	Ports     string `parquet:"ports,optional,dict"`
 	Sensor    string `parquet:"sensor,optional,dict"`
+
+	// FindingID names the finding stably (verdict.Finding.ID); the
+	// evidence file, when --evidence kept packets for it, is named by it.
+	FindingID       string `parquet:"finding_id"`
+	EvidenceFile    string `parquet:"evidence_file,optional"`
+	EvidencePackets int32  `parquet:"evidence_packets"`
 }
 
 // CreateFindings opens findings.parquet for writing.
@@ -74,6 +80,7 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 		LastSeen:   unixMicro(g.LastSeen),
 		HostPairs:  strings.Join(g.HostPairs, "; "),
 		Ports:      g.Ports,
+		FindingID:  g.ID(),
 	}
 	if g.Proto != 0 {
 		row.Proto = flow.ProtoName(g.Proto)

@@ -60,6 +60,8 @@ type flowWriter struct {
 	app, verdict, vendor, entryID, reason, classifiedBy           stringColumn
 	fromRole, toRole, sni, serverName, alpn, tlsVersion, ja4, ja3 stringColumn
 	callID, sensor                                                stringColumn
+	tunnel                                                        stringColumn
+	proxyTarget                                                   stringColumn
 	seqOut, seqIn                                                 int64Column
 
 	cols []flowColumn // in schema order
@@ -101,6 +103,8 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 	w.sni, w.serverName, w.alpn = stringColumn{col: "sni"}, stringColumn{col: "server_name"}, stringColumn{col: "alpn"}
 	w.tlsVersion, w.ja4, w.ja3 = stringColumn{col: "tls_version"}, stringColumn{col: "ja4"}, stringColumn{col: "ja3"}
 	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
+	w.tunnel = stringColumn{col: "tunnel"}
+	w.proxyTarget = stringColumn{col: "proxy_target"}
 	w.seqOut, w.seqIn = int64Column{col: "seq_bytes_out"}, int64Column{col: "seq_bytes_in"}
 	w.cols = []flowColumn{
 		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
@@ -108,6 +112,8 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 		&w.state, &w.history, &w.vlan, &w.communityID, &w.endReason, &w.icmpUnreach,
 		&w.app, &w.verdict, &w.vendor, &w.entryID, &w.reason, &w.classifiedBy, &w.fromRole, &w.toRole,
 		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
+		&w.tunnel,
+		&w.proxyTarget,
 		&w.seqOut, &w.seqIn,
 	}
 	if err := w.takeFooter(opts); err != nil {
@@ -221,6 +227,8 @@ func (w *flowWriter) write(rows []FlowRow) error {
 		w.ja3.add(r.JA3)
 		w.callID.add(r.CallID)
 		w.sensor.add(r.Sensor)
+		w.tunnel.add(r.Tunnel)
+		w.proxyTarget.add(r.ProxyTarget)
 		w.seqOut.add(r.SeqBytesOut)
 		w.seqIn.add(r.SeqBytesIn)
 		w.n++

@@ -135,7 +135,8 @@ func TestDuckDB(t *testing.T) {
 	path := filepath.Join(dir, "flows.parquet")
 	writeRows(t, path, Options{}, manyRows(t, 10))
 	stmts = append(stmts, fmt.Sprintf(`SELECT typeof(first_seen) AS t, count(*) AS n, count(verdict) AS v,
-		min(first_seen) = TIMESTAMPTZ '2023-11-14 22:13:20.123456+00' AS first FROM read_parquet('%s') GROUP BY 1`, path))
+		min(first_seen) = TIMESTAMPTZ '2023-11-14 22:13:20.123456+00' AS first, count(proxy_target) AS pt
+		FROM read_parquet('%s') GROUP BY 1`, path))
 
 	res := duckdbtest.Query(t, stmts)
 	for i, name := range names {
@@ -145,7 +146,7 @@ func TestDuckDB(t *testing.T) {
 		}
 	}
 	r := res[len(names)][0]
-	if r["t"] != "TIMESTAMP WITH TIME ZONE" || r["n"] != "10" || r["v"] != "5" || r["first"] != true {
-		t.Errorf("DuckDB reads %v, want TIMESTAMP WITH TIME ZONE, 10 rows, 5 verdicts, the first time", r)
+	if r["t"] != "TIMESTAMP WITH TIME ZONE" || r["n"] != "10" || r["v"] != "5" || r["first"] != true || r["pt"] != "3" {
+		t.Errorf("DuckDB reads %v, want TIMESTAMP WITH TIME ZONE, 10 rows, 5 verdicts, the first time, 3 proxy targets", r)
 	}
 }

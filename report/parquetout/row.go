@@ -69,6 +69,12 @@ type FlowRow struct {
 
 	Sensor string `parquet:"sensor,optional,dict"`
 
+	// Tunnel is the innermost tunnel the flow's first packet came out of
+	// (decode.TunnelID's form, "gre 10.0.0.1->10.0.0.2"); from flow.Meta.
+	Tunnel string `parquet:"tunnel,optional,dict"`
+	// ProxyTarget is the host:port an explicit proxy (HTTP CONNECT,
+	// SOCKS) was asked to reach, from flow.Meta.
+	ProxyTarget string `parquet:"proxy_target,optional,dict"`
 	// Payload bytes by sequence numbers, as Zeek's orig_bytes/resp_bytes.
 	SeqBytesOut int64 `parquet:"seq_bytes_out"`
 	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
@@ -120,6 +126,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.JA4 = m.JA4
 		row.JA3 = m.JA3
 		row.CallID = m.CallID
+		row.Tunnel = m.Tunnel
+		row.ProxyTarget = m.ProxyTarget
 	}
 }
 

@@ -173,3 +173,26 @@ func TestFromFlowAllocs(t *testing.T) {
 		t.Errorf("FromFlow allocates %.1f times, want <= %d", allocs, want)
 	}
 }
+
+// TestFromFlowProxyTarget: the proxy target a TLS dissector found reaches
+// its column, and a reused row loses it.
+func TestFromFlowProxyTarget(t *testing.T) {
+	var f flow.Flow
+	f.Key, _ = flow.NewKey(flow.ProtoTCP, mustAddrPort("10.0.0.1:50000"), mustAddrPort("10.0.0.2:8080"))
+	f.Meta = &flow.Meta{App: "http-connect+tls", SNI: "apache.org", ProxyTarget: "apache.org:443"}
+	var row FlowRow
+	FromFlow(&f, &row)
+	if row.ProxyTarget != "apache.org:443" || row.App != "http-connect+tls" {
+		t.Errorf("proxy_target %q app %q, want apache.org:443 http-connect+tls", row.ProxyTarget, row.App)
+	}
+	var w flowWire
+	row.wire(&w)
+	if w.ProxyTarget == nil || *w.ProxyTarget != "apache.org:443" {
+		t.Errorf("wire proxy_target %v", w.ProxyTarget)
+	}
+	f.Meta = nil
+	FromFlow(&f, &row)
+	if row.ProxyTarget != "" {
+		t.Errorf("stale proxy_target %q", row.ProxyTarget)
+	}
+}

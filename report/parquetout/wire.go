@@ -109,8 +109,10 @@ type flowWire struct {
 
 	Sensor *string `parquet:"sensor,optional,dict"`
 
-	SeqBytesOut int64 `parquet:"seq_bytes_out"`
-	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
+	Tunnel      *string `parquet:"tunnel,optional,dict"`
+	ProxyTarget *string `parquet:"proxy_target,optional,dict"`
+	SeqBytesOut int64   `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64   `parquet:"seq_bytes_in"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -126,6 +128,8 @@ func (r *FlowRow) wire(w *flowWire) {
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), ALPN: opt(&r.ALPN), TLSVersion: opt(&r.TLSVersion),
 		JA4: opt(&r.JA4), JA3: opt(&r.JA3), CallID: opt(&r.CallID),
 		Sensor:      opt(&r.Sensor),
+		Tunnel:      opt(&r.Tunnel),
+		ProxyTarget: opt(&r.ProxyTarget),
 		SeqBytesOut: r.SeqBytesOut, SeqBytesIn: r.SeqBytesIn,
 	}
 }
@@ -157,6 +161,10 @@ type findingWire struct {
 	HostPairs *string `parquet:"host_pairs,optional"`
 	Ports     *string `parquet:"ports,optional,dict"`
 	Sensor    *string `parquet:"sensor,optional,dict"`
+
+	FindingID       string  `parquet:"finding_id"`
+	EvidenceFile    *string `parquet:"evidence_file,optional"`
+	EvidencePackets int32   `parquet:"evidence_packets"`
 }
 
 func (r *FindingRow) wire(w *findingWire) {
@@ -168,6 +176,7 @@ func (r *FindingRow) wire(w *findingWire) {
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), CallID: opt(&r.CallID),
 		Count: r.Count, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
 		HostPairs: opt(&r.HostPairs), Ports: opt(&r.Ports), Sensor: opt(&r.Sensor),
+		FindingID: r.FindingID, EvidenceFile: opt(&r.EvidenceFile), EvidencePackets: r.EvidencePackets,
 	}
 }
 
@@ -194,6 +203,9 @@ type callWire struct {
 	Findings       *string `parquet:"findings,optional,dict"`
 	StreamsDropped int32   `parquet:"streams_dropped"`
 
+	MOS     *float64 `parquet:"mos,optional"`
+	RFactor *float64 `parquet:"r_factor,optional"`
+
 	Media []mediaWire `parquet:"media,list"`
 
 	Sensor *string `parquet:"sensor,optional,dict"`
@@ -207,6 +219,7 @@ func (r *CallRow) wire(w *callWire) {
 		Start: optTime(&r.Start), Answer: optTime(&r.Answer), End: optTime(&r.End),
 		FinalStatus: r.FinalStatus, EndReason: r.EndReason, Reinvites: r.Reinvites,
 		Codecs: opt(&r.Codecs), Findings: opt(&r.Findings), StreamsDropped: r.StreamsDropped,
+		MOS: r.MOS, RFactor: r.RFactor,
 		Sensor: opt(&r.Sensor),
 	}
 	if len(r.Media) > 0 {
@@ -236,6 +249,10 @@ type mediaWire struct {
 	JitterMillis    float64 `parquet:"jitter_ms"`
 	Missing         bool    `parquet:"missing"`
 	OneWay          bool    `parquet:"one_way"`
+
+	PoorQuality    bool            `parquet:"poor_quality"`
+	CallerToCallee *CallQualityRow `parquet:"caller_to_callee,optional"`
+	CalleeToCaller *CallQualityRow `parquet:"callee_to_caller,optional"`
 }
 
 func (r *CallMediaRow) wire(w *mediaWire) {
@@ -246,5 +263,6 @@ func (r *CallMediaRow) wire(w *mediaWire) {
 		Codecs: opt(&r.Codecs), Observed: opt(&r.Observed),
 		Flows: r.Flows, Packets: r.Packets, Bytes: r.Bytes, Lost: r.Lost, JitterMillis: r.JitterMillis,
 		Missing: r.Missing, OneWay: r.OneWay,
+		PoorQuality: r.PoorQuality, CallerToCallee: r.CallerToCallee, CalleeToCaller: r.CalleeToCaller,
 	}
 }

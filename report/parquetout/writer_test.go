@@ -38,6 +38,10 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 			r.SNI, r.ALPN, r.TLSVersion = "sbc.example.com", "h2", "1.3"
 			r.JA4, r.JA3 = "t13d1516h2_8daaf6152771_02713d6af862", "771,4865-4866,0-23,29-23,0"
 			r.Sensor = "sensor-ü1" // non-ASCII survives
+			r.Tunnel = "vxlan [2001:db8::1]:51000->[2001:db8::2]:4789"
+			if i%4 == 0 {
+				r.ProxyTarget = fmt.Sprintf("sbc%d.example.com:5061", i%3)
+			}
 		} else {
 			r.App, r.CallID = "", ""
 		}
@@ -167,6 +171,8 @@ func TestSchema(t *testing.T) {
 		{"to_role", "STRING", true, true}, {"sni", "STRING", true, true}, {"server_name", "STRING", true, true},
 		{"alpn", "STRING", true, true}, {"tls_version", "STRING", true, true}, {"ja4", "STRING", true, true},
 		{"ja3", "STRING", true, true}, {"call_id", "STRING", true, false}, {"sensor", "STRING", true, true},
+		{"tunnel", "STRING", true, true},
+		{"proxy_target", "STRING", true, true},
 		{"seq_bytes_out", "INT(64,true)", false, false}, {"seq_bytes_in", "INT(64,true)", false, false},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}

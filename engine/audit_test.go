@@ -1,4 +1,4 @@
-package audit
+package engine
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
@@ -18,7 +19,7 @@ import (
 
 // demoSite is the inventory of testdata/demo.pcapng: it requires phone DNS
 // lookups, so a window without them has missing findings.
-const demoSite = "../../testdata/demo-site.yaml"
+const demoSite = "../testdata/demo-site.yaml"
 
 // testFlow returns the i-th of a set of distinct UDP flows from a
 // workstation of the demo site to an outside host.
@@ -134,8 +135,11 @@ func TestWindow(t *testing.T) {
 			}
 			dir := t.TempDir()
 			var packets, lost uint64 = 5000, 3
+			gre, dir4 := flow.NewKey(47, netip.MustParseAddrPort("10.0.0.1:0"), netip.MustParseAddrPort("10.0.0.2:0"))
+			tunnels := []decode.TunnelStats{{Kind: decode.TunnelGRE, Outer: gre, OrigDir: dir4, First: start.UnixNano(), Last: start.UnixNano(), PacketsOut: 2, BytesOut: 200}}
 			w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "probe-1", Rotation: time.Hour, LossThreshold: 0.001,
-				Stats: func() (uint64, uint64) { return packets, lost }})
+				Stats:   func() (uint64, uint64) { return packets, lost },
+				Tunnels: func() []decode.TunnelStats { return tunnels }})
 			if err := w.Open(start); err != nil {
 				t.Fatal(err)
 			}
@@ -170,6 +174,10 @@ func TestWindow(t *testing.T) {
 			}
 			if _, err := parquetout.ReadCalls(filepath.Join(part, "calls-probe-1-000001.parquet")); err != nil {
 				t.Error(err)
+			}
+			tun, err := parquetout.ReadTunnels(filepath.Join(part, "tunnels-probe-1-000001.parquet"))
+			if err != nil || len(tun) != 1 || tun[0].Tunnel != "gre 10.0.0.1->10.0.0.2" || tun[0].Sensor != "probe-1" || tun[0].PacketsOut != 2 {
+				t.Errorf("tunnels %+v (%v), want the GRE tunnel from probe-1", tun, err)
 			}
 			findings, err := parquetout.ReadFindings(filepath.Join(part, "findings-probe-1-000001.parquet"))
 			if err != nil {

@@ -1,4 +1,4 @@
-package audit_test
+package engine_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
-	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -26,11 +26,11 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	aud, err := audit.New(audit.Config{Site: "../../testdata/demo-site.yaml"})
+	aud, err := engine.New(engine.Config{Site: "../testdata/demo-site.yaml"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	src, err := source.Open([]string{"../../testdata/demo.pcapng"}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.Open([]string{"../testdata/demo.pcapng"}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func Example() {
 	if err := aud.OpenCalls(filepath.Join(dir, "calls.parquet")); err != nil {
 		log.Fatal(err)
 	}
-	sink := audit.NewFlowSink(flows, "")
+	sink := engine.NewFlowSink(flows, "")
 	cfg := capture.Config{Table: flow.DefaultConfig()}
 	aud.Configure(&cfg, sink) // dissectors, flow handler, shared state
 	pipe, err := capture.New(cfg)

@@ -1,7 +1,8 @@
-package audit
+package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/alerts"
+	"github.com/ccaudit/auditor/report/evidence"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -31,6 +33,12 @@ type Config struct {
 	Catalogs []string
 	// Sensor names the capturing host in alert events.
 	Sensor string
+	// PoorMOS is the MOS below which a call raises poor-voice-quality
+	// (0: sipcall.DefaultPoorMOS; negative: never).
+	PoorMOS float64
+	// Evidence, when its Dir is set, keeps the packets of the flows that
+	// raise findings and writes them to pcapng files (package evidence).
+	Evidence evidence.Config
 }
 
 // UnknownVendorError reports a vendor in Config.Vendors that no catalog
@@ -73,6 +81,10 @@ type Auditor struct {
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
 
+	// evidence keeps the packets of flows that raise findings; nil
+	// without Config.Evidence.Dir.
+	evidence *evidence.Store
+
 	calls    *parquetout.TableWriter[parquetout.CallRow]
 	callRow  parquetout.CallRow
 	callsErr error
@@ -91,12 +103,18 @@ func New(cfg Config) (*Auditor, error) {
 	sipCfg := sipcall.DefaultConfig()
 	sipCfg.SIPPorts = sipcall.PortsFromCatalog(cat)
 	sipCfg.OnCall = a.call
+	sipCfg.PoorMOS = cfg.PoorMOS
 	a.tracker = sipcall.NewTracker(sipCfg)
 	cl, inv, err := classifier(cfg, cat, a.tracker)
 	if err != nil {
 		return nil, err
 	}
 	a.base, a.inv, a.findings = cl, inv, verdict.NewFindings(cl, verdict.FindingsConfig{})
+	if cfg.Evidence.Dir != "" {
+		if a.evidence, err = evidence.NewStore(cfg.Evidence); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -195,13 +213,23 @@ func (a *Auditor) Reload() error {
 func (a *Auditor) Configure(cfg *capture.Config, sink *FlowSink) {
 	calls, answers := a.tracker.NewGroup(), a.dns.NewGroup()
 	cfg.Shared = []capture.Shared{calls, answers}
+	cfg.KeepFrames = a.evidence != nil
 	cfg.Stages = func(int) capture.Stages {
 		rows := sink.batcher()
 		judge := a.judge()
-		return capture.Stages{Dissectors: a.dissectors(calls, answers), OnFlow: func(f *flow.Flow) {
+		diss := a.dissectors(calls, answers)
+		var rec *evidence.Recorder
+		if a.evidence != nil {
+			rec = a.evidence.NewRecorder()
+			diss = append(diss, rec)
+		}
+		return capture.Stages{Dissectors: diss, OnFlow: func(f *flow.Flow) {
 			e := rows.next()
 			e.flow = *f
 			judge(f, &e.judged)
+			if rec != nil {
+				rec.Judged(f, e.judged.kind, e.judged.findingEntry)
+			}
 			rows.done()
 		}}
 	}
@@ -286,7 +314,12 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 	return func(f *flow.Flow, j *judgement) {
 		slot.Load().Classify(f, &r)
 		*j = judgement{verdict: r.Verdict.String(), classifiedBy: r.ClassifiedBy.String(), vendor: r.Vendor,
-			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID}
+			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID,
+			kind: r.Kind, findingEntry: r.EntryID}
+		if r.Kind == "" && verdict.TLSTooOld(f) {
+			// raised beside the verdict, without an entry (Findings.Observe)
+			j.kind, j.findingEntry = verdict.KindTLSTooOld, ""
+		}
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
 		a.mu.Unlock()
@@ -299,8 +332,9 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 // endWindow closes the capture window at now (0: the last packet): the
 // missing-flow check runs, the window's findings are written to path and
 // returned, and a new window starts. adjust, if set, may edit the findings
-// first (live capture downgrades missing findings of a lossy window).
-func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
+// first (live capture downgrades missing findings of a lossy window). The
+// window's evidence files are named with evidencePrefix.
+func (a *Auditor) endWindow(path, evidencePrefix string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
 	a.mu.Lock()
 	fs := a.findings
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
@@ -320,14 +354,22 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 			}
 		}
 	}
+	var files map[string]evidence.File
+	var evidenceErr error
+	if a.evidence != nil {
+		files, evidenceErr = a.evidence.Write(evidencePrefix, all)
+	}
 	w, err := parquetout.CreateFindings(path, parquetout.Options{})
 	if err != nil {
-		return fs, all, err
+		return fs, all, errors.Join(err, evidenceErr)
 	}
 	defer w.Abort()
 	var row parquetout.FindingRow
 	for i := range all {
 		parquetout.FromFinding(&all[i], &row)
+		if f, ok := files[row.FindingID]; ok {
+			row.EvidenceFile, row.EvidencePackets = f.Name, int32(f.Packets)
+		}
 		if err := w.Write(&row); err != nil {
 			return fs, all, fmt.Errorf("write %s: %w", path, err)
 		}
@@ -335,7 +377,7 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	if err := w.Close(); err != nil {
 		return fs, all, fmt.Errorf("write %s: %w", path, err)
 	}
-	return fs, all, nil
+	return fs, all, evidenceErr
 }
 
 // Result is what a finished replay found, for the command to format.
@@ -361,6 +403,28 @@ type Result struct {
 	// Top holds up to Finish's top findings of each kind that needs a
 	// look, kinds in a fixed order (policy first, then media, TLS, DNS).
 	Top []verdict.Finding
+	// Evidence counts what --evidence kept and wrote; nil without it.
+	Evidence *EvidenceCounts
+}
+
+// EvidenceCounts is what the evidence store did, skips by cause.
+type EvidenceCounts struct {
+	Dir                                        string
+	Files, Packets, FlowsKept                  uint64
+	FlowsSkipped, PacketsSkipped, FlowsOverCap uint64
+	FilesRemoved, WriteErrors                  uint64
+}
+
+// EvidenceCounts returns the evidence store's counters, nil without
+// --evidence.
+func (a *Auditor) EvidenceCounts() *EvidenceCounts {
+	if a.evidence == nil {
+		return nil
+	}
+	st := a.evidence.Stats()
+	return &EvidenceCounts{Dir: a.evidence.Dir(), Files: st.FilesWritten.Load(), Packets: st.PacketsWritten.Load(),
+		FlowsKept: st.FlowsKept.Load(), FlowsSkipped: st.FlowsSkipped.Load(), PacketsSkipped: st.PacketsSkipped.Load(),
+		FlowsOverCap: st.FlowsOverCap.Load(), FilesRemoved: st.FilesRemoved.Load(), WriteErrors: st.WriteErrors.Load()}
 }
 
 // ParserCounts is what the protocol parsers saw, summed over workers.
@@ -385,7 +449,8 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 	}
 	res.Calls = a.calls.Path()
 	res.Parsers = a.parserCounts()
-	fs, all, err := a.endWindow(findingsPath, 0, nil)
+	fs, all, err := a.endWindow(findingsPath, "", 0, nil)
+	res.Evidence = a.EvidenceCounts()
 	if err != nil {
 		return res, err
 	}
@@ -404,7 +469,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 	}
 	res.FindingsDropped = fs.Dropped()
 	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindUnexpectedMedia,
-		verdict.KindBlocked, verdict.KindMissing, verdict.KindMediaMissing, verdict.KindMediaOneWay, verdict.KindMediaOutsideRange,
+		verdict.KindBlocked, verdict.KindMissing, verdict.KindMediaMissing, verdict.KindMediaOneWay, verdict.KindPoorVoiceQuality, verdict.KindMediaOutsideRange,
 		verdict.KindTLSTooOld, verdict.KindPlaintextOnTLSPort, verdict.KindNotTLSOnHTTPSPort, verdict.KindSNINotInCatalog, verdict.KindDNSFailure} {
 		res.Top = append(res.Top, fs.Top(k, top)...)
 	}

@@ -1,4 +1,4 @@
-// Package audit runs the audit that replay and live capture share: every
+// Package engine owns a run, replay and live capture alike: every
 // flow that leaves a capture pipeline is judged against the vendor catalogs
 // and the site inventory, written as a flows.parquet row, and turned into
 // findings; finished SIP calls go to calls.parquet; findings are written
@@ -13,4 +13,4 @@
 //
 // The package decides nothing about flags, exit codes or output format:
 // the command wires it to a capture engine and formats what it returns.
-package audit
+package engine

@@ -1,9 +1,10 @@
-package audit
+package engine
 
 import (
 	"sync"
 
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -39,6 +40,9 @@ type endedFlow struct {
 // with a copy of the flow while the classifier's Result is reused.
 type judgement struct {
 	verdict, classifiedBy, vendor, entryID, reason, fromRole, toRole, app, callID string
+	// The finding the flow raised, if any, and the entry it names.
+	kind         verdict.Kind
+	findingEntry string
 }
 
 // apply fills the classification columns of a row made by FromFlow.

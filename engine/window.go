@@ -1,4 +1,4 @@
-package audit
+package engine
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -29,6 +30,11 @@ type WindowConfig struct {
 	// Stats, if set, returns the capture engine's cumulative counts of
 	// packets received and lost; their growth over a window is its loss.
 	Stats func() (packets, lost uint64)
+	// Tunnels, if set, returns (and forgets) the outer tunnels the
+	// decoders recorded since the last call; Close writes them to the
+	// window's tunnels file. It is called with the workers paused or
+	// stopped.
+	Tunnels func() []decode.TunnelStats
 }
 
 // Window is the set of Parquet files of the current capture window, in a
@@ -142,8 +148,14 @@ func (w *Window) Close(now time.Time) error {
 	if err := w.aud.CloseCalls(); err != nil {
 		errs = append(errs, err)
 	}
+	if w.cfg.Tunnels != nil {
+		if err := WriteTunnels(w.partition(w.start, "tunnels"), w.cfg.Tunnels(), w.cfg.Sensor); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	loss := w.lossRatio()
-	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), func(all []verdict.Finding) {
+	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
+	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), prefix, now.UnixNano(), func(all []verdict.Finding) {
 		if loss <= w.cfg.LossThreshold {
 			return
 		}
