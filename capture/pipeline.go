@@ -217,7 +217,10 @@ func New(cfg Config) (*Pipeline, error) {
 	if n > 1 && cfg.Stages == nil {
 		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared, keepFrames: cfg.KeepFrames}
+	dopts := cfg.Decode
+	// The payload part of checksums is summed on the workers (packet).
+	dopts.DeferPayloadChecksum = true
+	p := &Pipeline{dec: decode.New(dopts), pipelined: cfg.Pipelined, shared: cfg.Shared, keepFrames: cfg.KeepFrames}
 	p.epoch = epochClock{maxPackets: cfg.EpochPackets, span: int64(cfg.EpochSpan)}
 	if p.epoch.maxPackets <= 0 {
 		p.epoch.maxPackets = DefaultEpochPackets
@@ -338,6 +341,7 @@ func (w *worker) attribute(pkt *decode.Packet) {
 }
 
 func (w *worker) packet(pkt *decode.Packet) {
+	pkt.FinishChecksum()
 	f, fromOrig := w.table.Packet(&pkt.Packet)
 	w.pkt = pkt
 	if f.Orig.Packets+f.Resp.Packets == 1 {

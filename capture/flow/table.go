@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -15,7 +16,20 @@ type Packet struct {
 	PayloadLen uint32 // transport payload length per the IP header (not the captured length)
 	TCPFlags   uint8
 	Seq        uint32 // TCP sequence number
+	Ack        uint32 // TCP acknowledgement number
+	// ZeroWindow is set when the TCP window field is zero (a zero window
+	// is zero whatever the scale).
+	ZeroWindow bool
 	VLAN       uint16 // innermost VLAN ID, 0 if untagged
+
+	// BadChecksum is set when the decoder found the IPv4 header's or the
+	// transport's checksum wrong. The packet is counted in the frame
+	// counters and as c/C in the history, and otherwise ignored, as Zeek
+	// ignores it.
+	BadChecksum bool
+	// Cut is set when the capture holds less than the whole transport
+	// payload (snap length): its bytes cannot fill a sequence hole.
+	Cut bool
 }
 
 // Config bounds the table and sets idle timeouts per protocol.
@@ -54,9 +68,10 @@ func DefaultConfig() Config {
 // Stats are the table's counters. They are atomic so a metrics reader on
 // another goroutine can read them while the table runs.
 type Stats struct {
-	Created atomic.Uint64
-	Ended   [EndFlush + 1]atomic.Uint64 // by EndReason
-	Active  atomic.Int64
+	Created     atomic.Uint64
+	BadChecksum atomic.Uint64               // packets whose IPv4 header or transport checksum failed
+	Ended       [EndFlush + 1]atomic.Uint64 // by EndReason
+	Active      atomic.Int64
 }
 
 // EndFunc receives each flow as it leaves the table. The flow is recycled
@@ -139,7 +154,7 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 		t.end(f, idleReason(f.class))
 		f = nil
 	}
-	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
+	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN && !p.BadChecksum {
 		// A fresh SYN on a closed connection's 4-tuple is a new connection.
 		t.end(f, EndReused)
 		f = nil
@@ -158,13 +173,19 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	if p.Time > f.Last {
 		f.Last = p.Time
 	}
-	retrans := false
-	if f.Key.proto == ProtoTCP {
+	switch {
+	case p.BadChecksum:
+		t.stats.BadChecksum.Add(1)
+		f.badChecksum(fromOrig)
+	case f.Key.proto == ProtoTCP:
 		side.Flags |= p.TCPFlags
-		retrans = side.trackSeq(p.Seq, p.PayloadLen, p.TCPFlags)
-		f.tcp.observe(fromOrig, p.TCPFlags)
+		seg := segment{flags: p.TCPFlags, seq: p.Seq, ack: p.Ack, zeroWin: p.ZeroWindow, len: p.PayloadLen, cut: p.Cut}
+		if f.tcpPacket(fromOrig, &seg, false) {
+			fromOrig = !fromOrig
+		}
+	case f.Key.proto == ProtoUDP:
+		f.udpPacket(fromOrig)
 	}
-	f.observeHistory(fromOrig, p.TCPFlags, p.PayloadLen, retrans)
 	t.touch(f)
 	return f, fromOrig
 }
@@ -201,28 +222,41 @@ func (t *Table) AddCounters(k Key, d Dir, packets, bytes, payload uint64, flags 
 	}
 	if k.proto == ProtoTCP {
 		side.Flags |= flags
-		f.tcp.observe(fromOrig, flags)
+		f.foldFlags(fromOrig, flags)
+	} else if k.proto == ProtoUDP {
+		if fromOrig {
+			f.udpActive |= udpOrigActive
+		} else {
+			f.udpActive |= udpRespActive
+		}
 	}
 	t.touch(f)
 }
 
-// trackSeq reports whether a segment carrying payload lies entirely below
-// the highest sequence number already seen from this side.
-func (s *Side) trackSeq(seq, payload uint32, flags uint8) bool {
-	span := payload
-	if flags&(FlagSYN|FlagFIN) != 0 {
-		span++
+// foldFlags moves the TCP state by the union of flags one side sent,
+// replayed in handshake order (SYN, ACK, FIN, RST) without touching the
+// history or sequence bookkeeping: the packets were never seen one by one.
+func (f *Flow) foldFlags(fromOrig bool, flags uint8) {
+	ack := flags & FlagACK
+	if flags&FlagSYN != 0 {
+		s := segment{flags: FlagSYN}
+		if !fromOrig {
+			s.flags |= ack
+		}
+		fromOrig = f.tcpPacket(fromOrig, &s, true) != fromOrig
 	}
-	end := seq + span
-	if !s.seqValid {
-		s.nextSeq, s.seqValid = end, true
-		return false
+	if ack != 0 {
+		s := segment{flags: ack}
+		fromOrig = f.tcpPacket(fromOrig, &s, true) != fromOrig
 	}
-	retrans := payload > 0 && int32(end-s.nextSeq) <= 0
-	if int32(end-s.nextSeq) > 0 {
-		s.nextSeq = end
+	if flags&FlagFIN != 0 {
+		s := segment{flags: FlagFIN | ack}
+		fromOrig = f.tcpPacket(fromOrig, &s, true) != fromOrig
 	}
-	return retrans
+	if flags&FlagRST != 0 {
+		s := segment{flags: FlagRST}
+		f.tcpPacket(fromOrig, &s, true)
+	}
 }
 
 func (t *Table) create(p *Packet) *Flow {
@@ -236,12 +270,17 @@ func (t *Table) create(p *Packet) *Flow {
 		f = new(Flow)
 	}
 	f.Key = p.Key
+	if p.Key.proto == ProtoTCP {
+		if f.tcp == nil {
+			f.tcp = new(tcpConn)
+		}
+		f.tcp.reset()
+	}
 	f.First, f.Last = p.Time, p.Time
 	f.VLAN = p.VLAN
 	f.OrigDir = p.Dir
-	if flip := originatorIsReceiver(p); flip {
-		f.OrigDir = p.Dir.Flip()
-		f.history.add('^')
+	if originatorIsReceiver(p) {
+		f.flip()
 	}
 	f.class = classOf(p.Key.proto)
 	t.flows[p.Key] = f
@@ -252,38 +291,44 @@ func (t *Table) create(p *Packet) *Flow {
 }
 
 // originatorIsReceiver decides, for the first packet of a flow, whether its
-// receiver rather than its sender opened the conversation. A SYN-ACK means
-// the SYN was missed. Without a SYN (the capture started mid-connection, or
-// a reply was seen first), a packet from a well-known port to an ephemeral
-// one is taken as the server answering, as Zeek does for its likely-server
-// ports.
+// receiver rather than its sender opened the conversation: Zeek's
+// WantConnection of its TCP and UDP analyzers, then NewConn's refusal to
+// make a broadcast address the originator.
+//
+// TCP starting with a SYN keeps its sender. TCP starting otherwise (a
+// SYN-ACK or midstream) flips when the source port is a likely server port
+// and the destination is not; when both are, only a packet that is not a
+// SYN-ACK from the lower port flips (a SYN-ACK may be a stealth scan's
+// answer). UDP flips when the source port is a likely server port and the
+// destination is not. Other protocols keep the first sender.
 func originatorIsReceiver(p *Packet) bool {
-	if p.Key.proto == ProtoTCP {
-		switch p.TCPFlags & (FlagSYN | FlagACK) {
-		case FlagSYN:
-			return false
-		case FlagSYN | FlagACK:
-			return true
-		}
-	}
-	if p.Key.proto != ProtoTCP && p.Key.proto != ProtoUDP && p.Key.proto != ProtoSCTP {
-		return false
-	}
 	src, dst := p.Key.portA, p.Key.portB
 	if p.Dir == DirBA {
 		src, dst = dst, src
 	}
-	if src < 1024 && dst >= 1024 {
-		return true
+	flip := false
+	switch p.Key.proto {
+	case ProtoTCP:
+		if p.TCPFlags&FlagSYN != 0 && p.TCPFlags&FlagACK == 0 {
+			return false
+		}
+		if likelyServerPort(ProtoTCP, src) {
+			if likelyServerPort(ProtoTCP, dst) {
+				flip = p.TCPFlags&FlagSYN == 0 && src < dst
+			} else {
+				flip = true
+			}
+		}
+	case ProtoUDP:
+		flip = likelyServerPort(ProtoUDP, src) && !likelyServerPort(ProtoUDP, dst)
 	}
-	// Mid-connection TCP from a registered port to one in the ephemeral
-	// range (Linux and Windows both allocate from 32768 up) is the server
-	// talking. UDP is left alone: media flows use high ports on both sides
-	// and the first sender is the better guess there.
-	return p.Key.proto == ProtoTCP && src < ephemeralPortStart && dst >= ephemeralPortStart
+	if flip && p.Key.Endpoint(p.Dir.Flip()).Addr() == broadcast4 {
+		return false
+	}
+	return flip
 }
 
-const ephemeralPortStart = 32768
+var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 func (t *Table) touch(f *Flow) {
 	class := f.class
@@ -372,10 +417,11 @@ func (t *Table) end(f *Flow, reason EndReason) {
 	f.End = reason
 	t.stats.Ended[reason].Add(1)
 	t.stats.Active.Add(-1)
+	c := f.detachTCP()
 	if t.onEnd != nil {
 		t.onEnd(f)
 	}
-	f.reset()
+	f.reset(c)
 	t.free = append(t.free, f)
 }
 

@@ -284,14 +284,18 @@ var unexpectedFailedReasons = [numFailures]string{
 func failureOf(f *flow.Flow, proto uint8) failure {
 	switch proto {
 	case flow.ProtoTCP:
-		switch f.State() {
-		case "S0":
-			return failS0
-		case "REJ":
+		switch f.ConnState() {
+		case flow.StateS0:
+			// Zeek keeps S0 when the responder only ACKed the SYN (its
+			// SYN-ACK not captured): it answered, so nothing was blocked.
+			if f.Resp.Packets == 0 {
+				return failS0
+			}
+		case flow.StateREJ:
 			return failREJ
-		case "RSTOS0":
+		case flow.StateRSTOS0:
 			return failRSTOS0
-		case "SH":
+		case flow.StateSH:
 			return failSH
 		}
 	case flow.ProtoUDP:

@@ -223,6 +223,7 @@ type replaySummary struct {
 	Packets          uint64                 `json:"packets"`
 	Flows            uint64                 `json:"flows"`
 	FlowsEvicted     uint64                 `json:"flows_evicted"`
+	BadChecksums     uint64                 `json:"bad_checksums"`
 	CaptureStart     *time.Time             `json:"capture_start,omitempty"`
 	CaptureEnd       *time.Time             `json:"capture_end,omitempty"`
 	CaptureSpan      float64                `json:"capture_span_seconds"`
@@ -252,6 +253,7 @@ func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duratio
 		Bytes:        ps.Bytes.Load(),
 		Packets:      ps.Packets.Load(),
 		FlowsEvicted: pipe.FlowsEnded(flow.EndEvicted),
+		BadChecksums: badChecksums(pipe),
 		Elapsed:      elapsed.Seconds(),
 		Skipped:      map[string]uint64{},
 		Errors:       []string{},
@@ -275,6 +277,16 @@ func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duratio
 	return sum
 }
 
+// badChecksums sums the packets whose IPv4 header or transport checksum
+// failed, over the pipeline's flow tables.
+func badChecksums(pipe *capture.Pipeline) uint64 {
+	var n uint64
+	for _, t := range pipe.Tables() {
+		n += t.Stats().BadChecksum.Load()
+	}
+	return n
+}
+
 func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
@@ -292,6 +304,9 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 		fmt.Fprintf(&b, " (%d evicted early: table full, raise --max-flows)", sum.FlowsEvicted)
 	}
 	b.WriteString("\n")
+	if sum.BadChecksums > 0 {
+		fmt.Fprintf(&b, "checksums  %d packets bad (history c/C; otherwise ignored, as Zeek does)\n", sum.BadChecksums)
+	}
 	if sum.CaptureStart != nil {
 		fmt.Fprintf(&b, "capture    %s .. %s (%s)\n", sum.CaptureStart.Format(time.RFC3339Nano),
 			sum.CaptureEnd.Format(time.RFC3339Nano), time.Duration(sum.CaptureSpan*float64(time.Second)).Round(time.Millisecond))

@@ -56,6 +56,16 @@
 //	                                             ("gre 10.0.0.1->10.0.0.2", "vxlan 10.0.0.1:51000->10.0.0.2:4789");
 //	                                             the tunnels themselves are in tunnels.parquet
 //	proxy_target   STRING optional               host:port asked of an explicit proxy (HTTP CONNECT, SOCKS4/4a/5)
+//	seq_bytes_out  INT64                         payload bytes the originator sent as Zeek's orig_bytes counts them (see below)
+//	seq_bytes_in   INT64                         payload bytes the responder sent as Zeek's resp_bytes counts them
+//
+// payload_out/payload_in count every frame's payload, retransmissions
+// included, and nothing the capture missed. seq_bytes_out/seq_bytes_in are
+// Zeek's conn.log orig_bytes/resp_bytes: for TCP, the span of sequence
+// space each side used (the highest sequence sent or acknowledged, less
+// the first, less the SYN and FIN octets), so a retransmission counts once
+// and a hole the capture missed counts as sent; for other protocols they
+// equal payload_out/payload_in. docs/conn-state.md has the details.
 //
 // DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
 // BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality

@@ -62,6 +62,7 @@ type flowWriter struct {
 	callID, sensor                                                stringColumn
 	tunnel                                                        stringColumn
 	proxyTarget                                                   stringColumn
+	seqOut, seqIn                                                 int64Column
 
 	cols []flowColumn // in schema order
 
@@ -104,6 +105,7 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
 	w.tunnel = stringColumn{col: "tunnel"}
 	w.proxyTarget = stringColumn{col: "proxy_target"}
+	w.seqOut, w.seqIn = int64Column{col: "seq_bytes_out"}, int64Column{col: "seq_bytes_in"}
 	w.cols = []flowColumn{
 		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
 		&w.packetsOut, &w.bytesOut, &w.packetsIn, &w.bytesIn, &w.payOut, &w.payIn,
@@ -112,6 +114,7 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
 		&w.tunnel,
 		&w.proxyTarget,
+		&w.seqOut, &w.seqIn,
 	}
 	if err := w.takeFooter(opts); err != nil {
 		return nil, err
@@ -226,6 +229,8 @@ func (w *flowWriter) write(rows []FlowRow) error {
 		w.sensor.add(r.Sensor)
 		w.tunnel.add(r.Tunnel)
 		w.proxyTarget.add(r.ProxyTarget)
+		w.seqOut.add(r.SeqBytesOut)
+		w.seqIn.add(r.SeqBytesIn)
 		w.n++
 		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
 			for _, c := range w.cols {

@@ -75,6 +75,9 @@ type FlowRow struct {
 	// ProxyTarget is the host:port an explicit proxy (HTTP CONNECT,
 	// SOCKS) was asked to reach, from flow.Meta.
 	ProxyTarget string `parquet:"proxy_target,optional,dict"`
+	// Payload bytes by sequence numbers, as Zeek's orig_bytes/resp_bytes.
+	SeqBytesOut int64 `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -112,6 +115,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		EndReason:   f.End.String(),
 		ICMPUnreach: int32(min(f.ICMPUnreach, math.MaxInt32)),
 	}
+	seqOut, seqIn := f.SeqBytes()
+	row.SeqBytesOut, row.SeqBytesIn = toInt64(seqOut), toInt64(seqIn)
 	if m := f.Meta; m != nil {
 		row.App = m.App
 		row.SNI = m.SNI

@@ -111,6 +111,8 @@ type flowWire struct {
 
 	Tunnel      *string `parquet:"tunnel,optional,dict"`
 	ProxyTarget *string `parquet:"proxy_target,optional,dict"`
+	SeqBytesOut int64   `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64   `parquet:"seq_bytes_in"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -128,6 +130,7 @@ func (r *FlowRow) wire(w *flowWire) {
 		Sensor:      opt(&r.Sensor),
 		Tunnel:      opt(&r.Tunnel),
 		ProxyTarget: opt(&r.ProxyTarget),
+		SeqBytesOut: r.SeqBytesOut, SeqBytesIn: r.SeqBytesIn,
 	}
 }
 

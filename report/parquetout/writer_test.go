@@ -173,6 +173,7 @@ func TestSchema(t *testing.T) {
 		{"ja3", "STRING", true, true}, {"call_id", "STRING", true, false}, {"sensor", "STRING", true, true},
 		{"tunnel", "STRING", true, true},
 		{"proxy_target", "STRING", true, true},
+		{"seq_bytes_out", "INT(64,true)", false, false}, {"seq_bytes_in", "INT(64,true)", false, false},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}
 	path := filepath.Join(t.TempDir(), "flows.parquet")
