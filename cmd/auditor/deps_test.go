@@ -13,7 +13,7 @@ const module = "github.com/ccaudit/auditor"
 // (named ...test by convention). The shipped binary must link none of them.
 func devOnly(path string) bool {
 	switch path {
-	case module + "/capture/synth", module + "/capture/live/bench":
+	case module + "/capture/synth", module + "/internal/bench":
 		return true
 	}
 	return strings.HasPrefix(path, module+"/") && (strings.HasPrefix(path, module+"/cmd/auditor-dev") || strings.HasSuffix(path, "test"))
@@ -54,18 +54,51 @@ func TestShippedBinaryHasNoDevCode(t *testing.T) {
 // matching nothing.
 func TestDevCodeRule(t *testing.T) {
 	for path, want := range map[string]bool{
-		module + "/capture/synth":      true,
-		module + "/capture/live/bench": true,
-		module + "/cmd/auditor-dev":    true,
-		module + "/report/duckdbtest":  true,
-		module + "/internal/netnstest": true,
-		module + "/capture/live":       false,
-		module + "/report/parquetout":  false,
-		module + "/classify/sipcall":   false,
-		"github.com/gopacket/gopacket": false,
+		module + "/capture/synth":       true,
+		module + "/internal/bench":      true,
+		module + "/cmd/auditor-dev":     true,
+		module + "/internal/duckdbtest": true,
+		module + "/internal/netnstest":  true,
+		module + "/capture/live":        false,
+		module + "/report/parquetout":   false,
+		module + "/classify/sipcall":    false,
+		"github.com/gopacket/gopacket":  false,
 	} {
 		if got := devOnly(path); got != want {
 			t.Errorf("devOnly(%s) = %v, want %v", path, got, want)
 		}
+	}
+}
+
+// TestImportLayers keeps imports following the data flow: capture,
+// classify and catalog never import a sink (report/...) or a command, and
+// no product package imports a development-only one.
+func TestImportLayers(t *testing.T) {
+	lines := goList(t, "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", module+"/...")
+	checked := 0
+	for _, line := range lines {
+		f := strings.Fields(line)
+		pkg, imports := f[0], f[1:]
+		if devOnly(pkg) {
+			continue
+		}
+		lower := false
+		for _, layer := range []string{"/capture", "/classify", "/catalog"} {
+			if pkg == module+layer || strings.HasPrefix(pkg, module+layer+"/") {
+				lower = true
+			}
+		}
+		checked++
+		for _, imp := range imports {
+			if devOnly(imp) {
+				t.Errorf("%s imports %s, a development-only package", pkg, imp)
+			}
+			if lower && (strings.HasPrefix(imp, module+"/report") || strings.HasPrefix(imp, module+"/cmd")) {
+				t.Errorf("%s imports %s: capture, classify and catalog must not depend on sinks or commands", pkg, imp)
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("checked %d packages: %v", checked, lines)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/ccaudit/auditor/bpf"
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	"github.com/ccaudit/auditor/internal/netnstest"
 )
 
 // lockPath is shared by every benchmark of the project that measures time.
@@ -279,7 +279,7 @@ func must[T any](v T, err error) func(testing.TB) T {
 // stops at the first rate where it lost packets or the sender could not
 // deliver the rate. Run it alone, with -benchtime 1x:
 //
-//	go test ./capture/live/bench -run '^$' -bench LiveCapture -benchtime 1x
+//	go test ./internal/bench -run '^$' -bench LiveCapture -benchtime 1x
 //
 // AUDITOR_LIVEBENCH_RATES (packets/s, comma-separated),
 // AUDITOR_LIVEBENCH_SECONDS (per rate) and AUDITOR_LIVEBENCH_ENGINES
