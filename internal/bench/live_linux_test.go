@@ -19,7 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ccaudit/auditor/bpf"
+	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
 	"github.com/ccaudit/auditor/internal/netnstest"
 )
 

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ccaudit/auditor/bpf"
+	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
 	"github.com/cilium/ebpf"
 )
 
