@@ -124,7 +124,6 @@ type Flow struct {
 
 	tcp     tcpState
 	history history
-	closeAt int64 // unix ns at which a closed TCP flow leaves the table
 	lru     lruLinks
 	class   timeoutClass
 }

@@ -66,7 +66,7 @@ func buildAuditor(tb testing.TB) string {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		tb.Skip("no go command in PATH to build the auditor (or set AUDITOR_BIN)")
 	}
 	bin := filepath.Join(tb.TempDir(), "auditor")
 	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/ccaudit/auditor/cmd/auditor")
