@@ -15,11 +15,11 @@ import (
 
 	xbpf "golang.org/x/net/bpf"
 
-	"github.com/ccaudit/auditor/bpf"
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
+	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
 	"github.com/ccaudit/auditor/engine"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ccaudit/auditor/report/duckdbtest"
+	"github.com/ccaudit/auditor/internal/duckdbtest"
 )
 
 var sqlBlock = regexp.MustCompile("(?s)```sql\n(.*?)```")

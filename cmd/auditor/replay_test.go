@@ -20,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/capture/synth"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -243,10 +244,15 @@ func TestReplayDemoFindings(t *testing.T) {
 func TestReplayEveryFindingKind(t *testing.T) {
 	dir := t.TempDir()
 	capture := filepath.Join(dir, "kinds.pcapng")
-	if _, stderr, code := runCLI(t, "gen", "--out", capture, "--scenario",
-		"tcp,syn-unanswered,syn-rst,udp-unreachable,unexpected,wrong-direction"); code != exitOK {
-		t.Fatalf("gen: exit %d: %s", code, stderr)
+	var scenarios []synth.Scenario
+	for _, name := range []string{"tcp", "syn-unanswered", "syn-rst", "udp-unreachable", "unexpected", "wrong-direction"} {
+		s, err := synth.ParseScenario(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scenarios = append(scenarios, s)
 	}
+	writeCapture(t, capture, synth.Options{Seed: 1, Scenarios: scenarios})
 	out := filepath.Join(dir, "out")
 	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, capture); code != exitOK {
 		t.Fatalf("replay: exit %d: %s", code, stderr)

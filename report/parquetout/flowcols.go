@@ -179,6 +179,7 @@ func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 		}
 		var dict, delta bool
 		if enc := fields[i].Encoding(); enc != nil {
+			//lint:ignore SA1019 a schema may still name PLAIN_DICTIONARY, the deprecated spelling of a dictionary column
 			dict = enc.Encoding() == format.RLEDictionary || enc.Encoding() == format.PlainDictionary
 			delta = enc.Encoding() == format.DeltaBinaryPacked
 		}

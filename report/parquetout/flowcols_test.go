@@ -12,7 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/ccaudit/auditor/report/duckdbtest"
+	"github.com/ccaudit/auditor/internal/duckdbtest"
 )
 
 // writeParquetGo writes rows to path with parquet-go's own writer, the way

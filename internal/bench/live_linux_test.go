@@ -19,8 +19,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ccaudit/auditor/bpf"
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
+	"github.com/ccaudit/auditor/internal/netnstest"
 )
 
 // lockPath is shared by every benchmark of the project that measures time.
@@ -66,7 +66,7 @@ func buildAuditor(tb testing.TB) string {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		tb.Skip("no go command in PATH to build the auditor (or set AUDITOR_BIN)")
 	}
 	bin := filepath.Join(tb.TempDir(), "auditor")
 	cmd := exec.Command(goBin, "build", "-o", bin, "github.com/ccaudit/auditor/cmd/auditor")
@@ -279,7 +279,7 @@ func must[T any](v T, err error) func(testing.TB) T {
 // stops at the first rate where it lost packets or the sender could not
 // deliver the rate. Run it alone, with -benchtime 1x:
 //
-//	go test ./capture/live/bench -run '^$' -bench LiveCapture -benchtime 1x
+//	go test ./internal/bench -run '^$' -bench LiveCapture -benchtime 1x
 //
 // AUDITOR_LIVEBENCH_RATES (packets/s, comma-separated),
 // AUDITOR_LIVEBENCH_SECONDS (per rate) and AUDITOR_LIVEBENCH_ENGINES

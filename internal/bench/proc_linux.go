@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ccaudit/auditor/bpf"
+	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
 	"github.com/cilium/ebpf"
 )
 
@@ -150,8 +150,8 @@ const bpfMapTypePerCPUArray = 6
 // ReadSensorStats reads the kernel counters of the eBPF sensor that
 // process pid has loaded, from its "stats" map, found through the
 // process's file descriptors. It fills the kernel's fields of bpf.Stats,
-// in the order of enum stat_index in bpf/c/sensor.h; RecordsRead and
-// BadRecords live in that process's memory and stay zero.
+// in the order of enum stat_index in capture/live/ebpf/c/sensor.h;
+// RecordsRead and BadRecords live in that process's memory and stay zero.
 func ReadSensorStats(pid int) (bpf.Stats, error) {
 	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
 	entries, err := os.ReadDir(dir)

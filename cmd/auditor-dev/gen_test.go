@@ -47,7 +47,7 @@ func TestGenMatchesLibrary(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(got, want.Bytes()) {
-				t.Errorf("auditor gen %v wrote %d bytes that differ from synth.Generate (%d bytes)", tt.args, len(got), want.Len())
+				t.Errorf("auditor-dev gen %v wrote %d bytes that differ from synth.Generate (%d bytes)", tt.args, len(got), want.Len())
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package bpf_test
+package ebpf_test
 
 import (
 	"context"
@@ -7,20 +7,20 @@ import (
 	"os"
 	"time"
 
-	"github.com/ccaudit/auditor/bpf"
 	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/live/ebpf"
 )
 
 // A capture loop: ring records go through a pipeline like captured
 // frames; the kernel's counters are read every few seconds and merged into
 // the flow table by the goroutine that owns it.
 func Example() {
-	s, err := bpf.Load(bpf.Options{})
+	s, err := ebpf.Load(ebpf.Options{})
 	if err != nil {
-		log.Fatal(err) // errors.Is(err, bpf.ErrNotSupported): use AF_PACKET
+		log.Fatal(err) // errors.Is(err, ebpf.ErrNotSupported): use AF_PACKET
 	}
 	defer s.Close()
-	if err := s.Attach("eth0", bpf.HookTC); err != nil {
+	if err := s.Attach("eth0", ebpf.HookTC); err != nil {
 		log.Fatal(err)
 	}
 	p, err := capture.New(capture.Config{})
@@ -29,7 +29,7 @@ func Example() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var deltas []bpf.FlowDelta
+	var deltas []ebpf.FlowDelta
 	for ctx.Err() == nil {
 		s.SetDeadline(time.Now().Add(5 * time.Second))
 		fr, err := s.Next()

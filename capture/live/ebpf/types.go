@@ -1,4 +1,4 @@
-// Package bpf is the auditor's eBPF capture engine: a sensor program
+// Package ebpf is the auditor's eBPF capture engine: a sensor program
 // attached with TCX (or TC clsact on kernels before 6.6) on ingress and
 // egress, or with XDP on a mirror port, that keeps per-flow counters in the
 // kernel and sends user space only what the protocol parsers need.
@@ -8,7 +8,7 @@
 // for the normal decoder, or is added to the in-kernel counters of its flow
 // direction, which [Sensor.Counters] returns as deltas to merge into the
 // flow table. See README.md for what goes to the ring.
-package bpf
+package ebpf
 
 import (
 	"errors"

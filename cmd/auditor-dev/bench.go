@@ -117,7 +117,7 @@ func runBench(ctx context.Context, s streams, args []string) error {
 	fs.Var(&o.peers, "peers", "peers to run (comma-separated), none, or all: "+strings.Join(peerNames(false), ", ")+" (default: all but tshark-fields)")
 	fs.StringVar(&o.capture, "capture", "", "capture to measure on; generated there first if missing (default: generate into the work directory)")
 	fs.StringVar(&o.dir, "dir", "", "work directory for the capture and the tools' output, kept afterwards (default: a temporary one, removed)")
-	fs.StringVar(&o.auditor, "auditor", "", "auditor executable to measure (default: this one)")
+	fs.StringVar(&o.auditor, "auditor", "", "auditor executable to measure (default: an auditor beside this command, else in PATH)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "--workers for auditor replay (default: the usable cores, as replay's)")
 	fs.StringVar(&o.lock, "lock", "", "hold an exclusive flock on this file during each timed run, so benchmarks sharing the machine never overlap")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up on a run after this long")
@@ -143,8 +143,8 @@ func runBench(ctx context.Context, s streams, args []string) error {
 		return err
 	}
 	if o.auditor == "" {
-		if o.auditor, err = os.Executable(); err != nil {
-			return fmt.Errorf("find the auditor executable: %w", err)
+		if o.auditor, err = findAuditor(); err != nil {
+			return err
 		}
 	}
 
@@ -156,6 +156,35 @@ func runBench(ctx context.Context, s streams, args []string) error {
 		return json.NewEncoder(s.stdout).Encode(res)
 	}
 	return printBench(s.stdout, res)
+}
+
+// findAuditor looks for the auditor executable beside this one (go build
+// -o bin/ ./cmd/... puts both there), then in PATH.
+func findAuditor() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(self), "auditor")
+		if info, err := os.Stat(beside); err == nil && !info.IsDir() {
+			return beside, nil
+		}
+	}
+	if path, err := exec.LookPath("auditor"); err == nil {
+		return path, nil
+	}
+	return "", usagef("no auditor executable beside auditor-dev or in PATH: build it (go build -o bin/ ./cmd/auditor) or give --auditor")
+}
+
+// listFlag is a repeatable flag that also splits on commas.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
 }
 
 func peerNames(defaultOnly bool) []string {
@@ -398,7 +427,11 @@ func warmPageCache(path string) error {
 // readReplaySummary takes the packet and flow counts from the auditor's
 // --json summary: every tool's packets/s is computed from them.
 func readReplaySummary(out []byte, c *benchCapture) error {
-	var sum replaySummary
+	// The fields of auditor replay --json that bench reads.
+	var sum struct {
+		Frames uint64 `json:"frames"`
+		Flows  uint64 `json:"flows"`
+	}
 	if err := json.Unmarshal(out, &sum); err != nil {
 		return fmt.Errorf("auditor replay: read its JSON summary: %w", err)
 	}

@@ -3,9 +3,9 @@
 // next to tcpdump on the same interface.
 //
 // The measurement is a benchmark, because it needs the test harness's
-// network namespaces (capture/live/netnstest) and root:
+// network namespaces (internal/netnstest) and root:
 //
-//	go test ./capture/live/bench -run '^$' -bench LiveCapture -benchtime 1x
+//	go test ./internal/bench -run '^$' -bench LiveCapture -benchtime 1x
 //
 // Environment variables change the sweep: AUDITOR_LIVEBENCH_RATES (packets
 // per second, comma-separated; default 100000 to 2400000),

@@ -1,6 +1,6 @@
 //go:build linux && (386 || amd64 || arm || arm64 || loong64 || mips64le || mipsle || ppc64le || riscv64)
 
-package bpf
+package ebpf
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	"github.com/ccaudit/auditor/internal/netnstest"
 )
 
 // loadOrSkip loads the sensor, skipping the test where it cannot run.
