@@ -21,10 +21,9 @@ import (
 
 // evidencePacket is one packet of an evidence file, as gopacket decodes it.
 type evidencePacket struct {
-	proto            string
-	src, dst         netip.AddrPort
-	icmp             bool
-	quotedSrc, quotD netip.Addr
+	proto    string
+	src, dst netip.AddrPort
+	icmp     bool
 }
 
 func readEvidence(t *testing.T, path string) (comment string, pkts []evidencePacket) {
