@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
@@ -491,7 +492,8 @@ func (c *intColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
 // keeps each distinct value once per row group and a row's index into
 // them (-1 for NULL), looked up as the row comes, so its page holds no
 // strings; once the distinct values pass dictionaryMaxBytes, the rest of
-// the row group's pages are plain, as parquet-mr falls back.
+// the row group's pages are plain, as parquet-mr falls back. Values are
+// written escaped by safetext, as every string column of every table is.
 type stringColumn struct {
 	col            string
 	dict, optional bool
@@ -548,9 +550,13 @@ func (c *stringColumn) lookup(v string) int32 {
 		}
 		i = int32(len(c.values))
 		c.index[v] = i
-		c.values = append(c.values, v)
-		c.dictBytes += 4 + len(v)
-		c.note(v)
+		// The index keeps the row's string, the dictionary its escape
+		// (the same string unless it is not UTF-8 or has a backslash):
+		// the check costs once per distinct value, not per row.
+		e := safetext.String(v)
+		c.values = append(c.values, e)
+		c.dictBytes += 4 + len(e)
+		c.note(e)
 	}
 	c.last, c.lastIdx = v, i+1
 	return i
@@ -627,6 +633,7 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		if v == "" && c.optional {
 			continue
 		}
+		v = safetext.String(v)
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
 		c.note(v)
