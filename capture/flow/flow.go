@@ -79,6 +79,11 @@ type Meta struct {
 	// parser needed to tell what the flow carries (a capture of headers
 	// only): the absence of a label then proves nothing.
 	PayloadCut bool
+
+	// DNSQuery and DNSRCode are a DNS flow's first query name
+	// (presentation form) and the response code of its answer ("NOERROR",
+	// "NXDOMAIN"; empty while unanswered).
+	DNSQuery, DNSRCode string
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

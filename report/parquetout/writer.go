@@ -163,6 +163,8 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSetting
 		w = &wireWriter[FindingRow, findingWire, *FindingRow]{pw: parquet.NewGenericWriter[findingWire](f, named("FindingRow", new(findingWire))...)}
 	case CallRow:
 		w = &wireWriter[CallRow, callWire, *CallRow]{pw: parquet.NewGenericWriter[callWire](f, named("CallRow", new(callWire))...)}
+	case DNSRow:
+		w = newDNSWriter(parquet.NewGenericWriter[dnsWire](f, named("DNSRow", new(dnsWire))...))
 	default:
 		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 	}
