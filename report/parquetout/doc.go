@@ -46,12 +46,15 @@
 //	to_role        STRING optional               role of the responder
 //	sni            STRING optional               TLS server name indication
 //	server_name    STRING optional               DNS name whose answer to the originator gave the responder's address
+//	                                             (for DNS flows too: the resolver's name, not the name asked; see dns_query)
 //	alpn           STRING optional               TLS ALPN protocol
 //	tls_version    STRING optional               negotiated TLS version
 //	ja4            STRING optional               JA4 TLS client fingerprint
 //	ja3            STRING optional               JA3 TLS client fingerprint
 //	call_id        STRING optional               SIP Call-ID the flow belongs to
 //	sensor         STRING optional               name of the sensor that captured the flow
+//	dns_query      STRING optional               DNS flows: the first query name the flow carried
+//	dns_rcode      STRING optional               DNS flows: response code of that query's answer (NOERROR, NXDOMAIN, ...)
 //
 // DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
 // BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality

@@ -61,6 +61,7 @@ type flowWriter struct {
 	app, verdict, vendor, entryID, reason, classifiedBy           stringColumn
 	fromRole, toRole, sni, serverName, alpn, tlsVersion, ja4, ja3 stringColumn
 	callID, sensor                                                stringColumn
+	dnsQuery, dnsRCode                                            stringColumn
 
 	cols []flowColumn // in schema order
 
@@ -101,12 +102,14 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 	w.sni, w.serverName, w.alpn = stringColumn{col: "sni"}, stringColumn{col: "server_name"}, stringColumn{col: "alpn"}
 	w.tlsVersion, w.ja4, w.ja3 = stringColumn{col: "tls_version"}, stringColumn{col: "ja4"}, stringColumn{col: "ja3"}
 	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
+	w.dnsQuery, w.dnsRCode = stringColumn{col: "dns_query"}, stringColumn{col: "dns_rcode"}
 	w.cols = []flowColumn{
 		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
 		&w.packetsOut, &w.bytesOut, &w.packetsIn, &w.bytesIn, &w.payOut, &w.payIn,
 		&w.state, &w.history, &w.vlan, &w.communityID, &w.endReason, &w.icmpUnreach,
 		&w.app, &w.verdict, &w.vendor, &w.entryID, &w.reason, &w.classifiedBy, &w.fromRole, &w.toRole,
 		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
+		&w.dnsQuery, &w.dnsRCode,
 	}
 	if err := w.takeFooter(opts); err != nil {
 		return nil, err
@@ -219,6 +222,8 @@ func (w *flowWriter) write(rows []FlowRow) error {
 		w.ja3.add(r.JA3)
 		w.callID.add(r.CallID)
 		w.sensor.add(r.Sensor)
+		w.dnsQuery.add(r.DNSQuery)
+		w.dnsRCode.add(r.DNSRCode)
 		w.n++
 		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
 			for _, c := range w.cols {

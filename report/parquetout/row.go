@@ -68,6 +68,10 @@ type FlowRow struct {
 	CallID     string `parquet:"call_id,optional"`
 
 	Sensor string `parquet:"sensor,optional,dict"`
+
+	// A DNS flow's own question (flow.Meta.DNSQuery, DNSRCode).
+	DNSQuery string `parquet:"dns_query,optional,dict"`
+	DNSRCode string `parquet:"dns_rcode,optional,dict"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -114,6 +118,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.JA4 = m.JA4
 		row.JA3 = m.JA3
 		row.CallID = m.CallID
+		row.DNSQuery = m.DNSQuery
+		row.DNSRCode = m.DNSRCode
 	}
 }
 

@@ -126,6 +126,9 @@ type flowWire struct {
 	CallID     *string `parquet:"call_id,optional"`
 
 	Sensor *string `parquet:"sensor,optional,dict"`
+
+	DNSQuery *string `parquet:"dns_query,optional,dict"`
+	DNSRCode *string `parquet:"dns_rcode,optional,dict"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
@@ -140,7 +143,8 @@ func (r *FlowRow) wire(w *flowWire) {
 		Reason: optStr(&r.Reason), ClassifiedBy: optStr(&r.ClassifiedBy), FromRole: optStr(&r.FromRole), ToRole: optStr(&r.ToRole),
 		SNI: optStr(&r.SNI), ServerName: optStr(&r.ServerName), ALPN: optStr(&r.ALPN), TLSVersion: optStr(&r.TLSVersion),
 		JA4: optStr(&r.JA4), JA3: optStr(&r.JA3), CallID: optStr(&r.CallID),
-		Sensor: optStr(&r.Sensor),
+		Sensor:   optStr(&r.Sensor),
+		DNSQuery: optStr(&r.DNSQuery), DNSRCode: optStr(&r.DNSRCode),
 	}
 }
 

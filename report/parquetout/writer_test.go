@@ -38,6 +38,7 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 			r.SNI, r.ALPN, r.TLSVersion = "sbc.example.com", "h2", "1.3"
 			r.JA4, r.JA3 = "t13d1516h2_8daaf6152771_02713d6af862", "771,4865-4866,0-23,29-23,0"
 			r.Sensor = "sensor-ü1" // non-ASCII survives
+			r.DNSQuery, r.DNSRCode = fmt.Sprintf("q%d.example.com", i%5), "NXDOMAIN"
 		} else {
 			r.App, r.CallID = "", ""
 		}
@@ -167,6 +168,7 @@ func TestSchema(t *testing.T) {
 		{"to_role", "STRING", true, true}, {"sni", "STRING", true, true}, {"server_name", "STRING", true, true},
 		{"alpn", "STRING", true, true}, {"tls_version", "STRING", true, true}, {"ja4", "STRING", true, true},
 		{"ja3", "STRING", true, true}, {"call_id", "STRING", true, false}, {"sensor", "STRING", true, true},
+		{"dns_query", "STRING", true, true}, {"dns_rcode", "STRING", true, true},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}
 	path := filepath.Join(t.TempDir(), "flows.parquet")
