@@ -126,6 +126,13 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return nil, err
 	}
+	dnsPath := filepath.Join(o.out, "dns.parquet")
+	if err := aud.OpenDNS(dnsPath); err != nil {
+		fw.Abort()
+		aud.AbortCalls()
+		return nil, err
+	}
+	defer aud.AbortDNS() // no-op once Finish closed it
 	sink := audit.NewFlowSink(fw, "")
 	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
 	aud.Configure(&cfg, sink)
@@ -158,6 +165,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, err
 	}
 	sum.Outputs["findings"] = findingsPath
+	sum.Outputs["dns"] = dnsPath
 	sum.Alerts = aud.CloseFeed()
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed

@@ -77,6 +77,9 @@ type Auditor struct {
 	callRow  parquetout.CallRow
 	callsErr error
 	nCalls   uint64
+
+	// dnsLog writes dns.parquet when a file is open (OpenDNS).
+	dnsLog dnsLog
 }
 
 // New loads the catalogs and the site inventory and builds the classifier,
@@ -265,7 +268,7 @@ func (a *Auditor) call(c *sipcall.Call) {
 // DNS dissector of any worker put in the shared cache).
 func (a *Auditor) dissectors(calls *sipcall.Group, answers *dnsinfo.Group) []capture.Dissector {
 	tls := names.NewTLS(names.TLSConfig{})
-	dns := names.NewDNS(a.dns, names.DNSConfig{Group: answers})
+	dns := names.NewDNS(a.dns, names.DNSConfig{Group: answers, OnTransaction: a.dnsLog.buffer().add})
 	a.dmu.Lock()
 	a.tlsDiss = append(a.tlsDiss, tls)
 	a.dnsDiss = append(a.dnsDiss, dns)
@@ -384,6 +387,9 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 		return res, err
 	}
 	res.Calls = a.calls.Path()
+	if err := a.CloseDNS(); err != nil {
+		return res, err
+	}
 	res.Parsers = a.parserCounts()
 	fs, all, err := a.endWindow(findingsPath, 0, nil)
 	if err != nil {

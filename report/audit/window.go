@@ -75,7 +75,7 @@ func (w *Window) partition(t time.Time, kind string) string {
 		fmt.Sprintf("%s-%s-%06d.parquet", kind, w.cfg.Sensor, w.seq))
 }
 
-// Open starts the next window at now: its flows and calls files are
+// Open starts the next window at now: its flows, calls and dns files are
 // created in their partition. When they cannot be (a full or read-only
 // disk), Open returns the error but the window still runs, discarding its
 // flows (FlowSink.Discarded): the capture and its alerts go on, and the
@@ -113,6 +113,11 @@ func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
 		fw.Abort()
 		return nil, err
 	}
+	if err := w.aud.OpenDNS(w.partition(now, "dns")); err != nil {
+		fw.Abort()
+		w.aud.AbortCalls()
+		return nil, err
+	}
 	return fw, nil
 }
 
@@ -140,6 +145,9 @@ func (w *Window) Close(now time.Time) error {
 		errs = append(errs, err)
 	}
 	if err := w.aud.CloseCalls(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.aud.CloseDNS(); err != nil {
 		errs = append(errs, err)
 	}
 	loss := w.lossRatio()
@@ -178,5 +186,6 @@ func (w *Window) Abort() {
 	if w.flows != nil {
 		w.flows.Abort()
 		w.aud.AbortCalls()
+		w.aud.AbortDNS()
 	}
 }
