@@ -154,6 +154,11 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
+	// The SIP tracker's limits, for the compliance report's capture
+	// section, as capture records them per window.
+	for k, v := range aud.SIPLimits().Metadata() {
+		fw.SetMetadata(k, v)
+	}
 	if err := fw.Close(); err != nil {
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
@@ -315,6 +320,10 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if p := sum.Parsers; p != nil {
 		fmt.Fprintf(&b, "parsers    %d SIP calls, %d TLS + %d QUIC client hellos, %d DNS queries / %d responses\n",
 			p.SIPCalls, p.TLSHandshakes, p.QUICHellos, p.DNSQueries, p.DNSResponses)
+		if l := p.SIPLimits; l != (sipLimitsSummary{}) {
+			fmt.Fprintf(&b, "sip limits %d calls refused (concurrent-call cap), %d streams dropped (per-call cap), %d oversized messages dropped\n",
+				l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
+		}
 	}
 	if sum.Verdicts != nil {
 		writeVerdicts(&b, sum)

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -373,6 +374,49 @@ type ParserCounts struct {
 	QUICClientHellos uint64
 	DNSQueries       uint64
 	DNSResponses     uint64
+	// DNSTransactions are the rows of dns.parquet; DNSUnanswered those
+	// whose query got no response.
+	DNSTransactions uint64
+	DNSUnanswered   uint64
+	SIPLimits       SIPLimits
+}
+
+// SIPLimits counts what the SIP tracker refused or dropped at its bounds,
+// by reason.
+type SIPLimits struct {
+	// CallsRefused are INVITEs not tracked: the concurrent-call cap was
+	// reached.
+	CallsRefused uint64
+	// StreamsDropped are media streams past the per-call cap.
+	StreamsDropped uint64
+	// MessagesOversized are SIP messages dropped for their size.
+	MessagesOversized uint64
+}
+
+// Any reports whether a limit was hit.
+func (l SIPLimits) Any() bool { return l != SIPLimits{} }
+
+// SIPLimits returns the SIP tracker's limit counters since start. Safe
+// to call while the pipelines run.
+func (a *Auditor) SIPLimits() SIPLimits {
+	st := a.tracker.Stats()
+	return SIPLimits{CallsRefused: st.CallsDropped.Load(), StreamsDropped: st.StreamsDropped.Load(),
+		MessagesOversized: st.MessagesOversized.Load()}
+}
+
+// Sub is l - base, counter by counter: the limits hit over a window.
+func (l SIPLimits) Sub(base SIPLimits) SIPLimits {
+	return SIPLimits{CallsRefused: l.CallsRefused - base.CallsRefused, StreamsDropped: l.StreamsDropped - base.StreamsDropped,
+		MessagesOversized: l.MessagesOversized - base.MessagesOversized}
+}
+
+// Metadata is the limits as file metadata (parquetout's MetaSIP* keys).
+func (l SIPLimits) Metadata() map[string]string {
+	return map[string]string{
+		parquetout.MetaSIPCallsRefused:      strconv.FormatUint(l.CallsRefused, 10),
+		parquetout.MetaSIPStreamsDropped:    strconv.FormatUint(l.StreamsDropped, 10),
+		parquetout.MetaSIPMessagesOversized: strconv.FormatUint(l.MessagesOversized, 10),
+	}
 }
 
 // Finish ends a replay: calls still up are emitted (after their media
@@ -418,7 +462,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 }
 
 func (a *Auditor) parserCounts() *ParserCounts {
-	p := &ParserCounts{SIPCalls: a.nCalls}
+	p := &ParserCounts{SIPCalls: a.nCalls, SIPLimits: a.SIPLimits()}
 	a.dmu.Lock()
 	defer a.dmu.Unlock()
 	for _, t := range a.tlsDiss {
@@ -430,6 +474,8 @@ func (a *Auditor) parserCounts() *ParserCounts {
 		st := d.Stats()
 		p.DNSQueries += st.Queries.Load()
 		p.DNSResponses += st.Responses.Load()
+		p.DNSTransactions += st.Transactions.Load()
+		p.DNSUnanswered += st.Unanswered.Load()
 	}
 	return p
 }

@@ -50,6 +50,7 @@ type Window struct {
 
 	// capture counters at the start of the window
 	basePackets, baseLost uint64
+	baseSIP               SIPLimits
 }
 
 // NewWindow returns the windows of a live capture judged by a; none is
@@ -94,6 +95,7 @@ func (w *Window) Open(now time.Time) error {
 	if w.cfg.Stats != nil {
 		w.basePackets, w.baseLost = w.cfg.Stats()
 	}
+	w.baseSIP = w.aud.SIPLimits()
 	return err
 }
 
@@ -137,6 +139,11 @@ func (w *Window) Close(now time.Time) error {
 		packets, lost := w.cfg.Stats()
 		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
 		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
+	}
+	// The SIP limits hit in this window, for the report's capture section.
+	sip := w.aud.SIPLimits()
+	for k, v := range sip.Sub(w.baseSIP).Metadata() {
+		w.flows.SetMetadata(k, v)
 	}
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
