@@ -35,7 +35,9 @@ type Transaction struct {
 	// order; OtherAnswers counts the answer records of other types.
 	Answers      []TxAnswer
 	OtherAnswers int
-	// CommunityID is the Community ID v1 of the flow that carried it.
+	// CommunityID is the Community ID v1 of the flow that carried it, when
+	// the producer computed it; flow.CommunityID(Proto, Client, Server, 0)
+	// gives it, as the ID does not depend on the endpoints' order.
 	CommunityID string
 }
 
@@ -86,22 +88,47 @@ func (t *Transaction) CNAMEChain() []string {
 	return chain
 }
 
-// SetQuestion fills the question fields from m's first question.
-func (t *Transaction) SetQuestion(m *Message) {
+// SetQuestion fills the question fields from m's first question. name,
+// when it equals the question's name, is used rather than a new copy.
+func (t *Transaction) SetQuestion(m *Message, name string) {
 	t.ID, t.Opcode = m.ID, m.Opcode
 	if len(m.Questions) > 0 {
 		q := &m.Questions[0]
-		t.Name, t.Type, t.Class = string(q.Name), q.Type, q.Class
+		if name != string(q.Name) {
+			name = string(q.Name)
+		}
+		t.Name, t.Type, t.Class = name, q.Type, q.Class
 	}
 }
 
-// SetResponse fills the response fields from m.
+// SetResponse fills the response fields from m. The answers' names share
+// one copy of the message's names, in two allocations for any number of
+// records.
 func (t *Transaction) SetResponse(m *Message, at int64) {
 	t.ResponseTime, t.RCode, t.Flags = at, m.RCode, m.Flags
+	t.OtherAnswers = m.OtherAnswers
+	if len(m.Answers) == 0 {
+		return
+	}
+	n := 0
+	for i := range m.Answers {
+		n += len(m.Answers[i].Name) + len(m.Answers[i].Target)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range m.Answers {
+		b.Write(m.Answers[i].Name)
+		b.Write(m.Answers[i].Target)
+	}
+	names := b.String()
 	t.Answers = make([]TxAnswer, len(m.Answers))
+	off := 0
 	for i := range m.Answers {
 		a := &m.Answers[i]
-		t.Answers[i] = TxAnswer{Name: string(a.Name), Type: a.Type, TTL: a.TTL, Addr: a.Addr, Target: string(a.Target)}
+		name := names[off : off+len(a.Name)]
+		off += len(a.Name)
+		target := names[off : off+len(a.Target)]
+		off += len(a.Target)
+		t.Answers[i] = TxAnswer{Name: name, Type: a.Type, TTL: a.TTL, Addr: a.Addr, Target: target}
 	}
-	t.OtherAnswers = m.OtherAnswers
 }

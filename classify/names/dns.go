@@ -80,6 +80,7 @@ type DNS struct {
 	streams map[flow.Key]*dnsStream
 	free    []*dnsStream
 	pending map[flow.Key]*dnsFlowTx // with OnTransaction only
+	freeTx  []*dnsFlowTx
 	stats   DNSStats
 }
 

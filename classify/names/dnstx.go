@@ -13,7 +13,8 @@ import (
 // flood on one socket) has its oldest reported unanswered.
 const DefaultMaxPendingDNS = 64
 
-// dnsFlowTx are the queries of one flow waiting for their response.
+// dnsFlowTx are the queries of one flow waiting for their response;
+// they are recycled through DNS.freeTx.
 type dnsFlowTx struct {
 	pending []*dnsinfo.Transaction
 }
@@ -29,7 +30,11 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 	ft := d.pending[f.Key]
 	if !response {
 		if ft == nil {
-			ft = new(dnsFlowTx)
+			if n := len(d.freeTx); n > 0 {
+				ft, d.freeTx = d.freeTx[n-1], d.freeTx[:n-1]
+			} else {
+				ft = new(dnsFlowTx)
+			}
 			d.pending[f.Key] = ft
 		}
 		for i, t := range ft.pending {
@@ -45,7 +50,7 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 			ft.pending = append(ft.pending[:0], ft.pending[1:]...)
 		}
 		t := d.newTx(f, p, false)
-		t.SetQuestion(m)
+		t.SetQuestion(m, f.Meta.DNSQuery)
 		t.QueryTime, t.Flags = p.Time, m.Flags
 		ft.pending = append(ft.pending, t)
 		return
@@ -62,7 +67,7 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 	}
 	d.stats.ResponsesUnmatched.Add(1)
 	t := d.newTx(f, p, true)
-	t.SetQuestion(m)
+	t.SetQuestion(m, f.Meta.DNSQuery)
 	t.SetResponse(m, p.Time)
 	d.emit(t)
 }
@@ -81,10 +86,9 @@ func (d *DNS) newTx(f *flow.Flow, p *decode.Packet, response bool) *dnsinfo.Tran
 	if response {
 		src, dst = dst, src
 	}
-	return &dnsinfo.Transaction{
-		Client: src, Server: dst, Proto: f.Key.Proto(), Service: dnsService(src, dst),
-		CommunityID: f.CommunityID(),
-	}
+	// The Community ID is left to the consumer: it hashes, and it is the
+	// same computed from client and server as from the flow's endpoints.
+	return &dnsinfo.Transaction{Client: src, Server: dst, Proto: f.Key.Proto(), Service: dnsService(src, dst)}
 }
 
 func dnsService(a, b netip.AddrPort) string {
@@ -115,4 +119,7 @@ func (d *DNS) flushTx(k flow.Key) {
 		d.emit(t)
 	}
 	delete(d.pending, k)
+	clear(ft.pending)
+	ft.pending = ft.pending[:0]
+	d.freeTx = append(d.freeTx, ft)
 }

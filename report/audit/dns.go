@@ -8,31 +8,42 @@ import (
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
-// dnsBatch is how many transactions a worker collects before taking the
-// dns.parquet writer's lock: the workers share one file, and DNS is a
-// small share of the packets, so a lock per batch costs next to nothing.
-const dnsBatch = 256
+const (
+	// dnsBatch is how many transactions a worker collects before handing
+	// them to the writer goroutine.
+	dnsBatch = 256
+	// dnsRowGroupRows bounds dns.parquet's row groups: parquet-go keeps a
+	// row group in memory, and DNS rows with their answer lists are wide.
+	dnsRowGroupRows = 16 << 10
+)
 
-// dnsLog writes dns.parquet: every worker's DNS dissector hands its
-// transactions to a dnsBuffer of its own, which writes them under the
-// lock when full and when the file closes (the workers are then idle).
+// dnsLog writes dns.parquet on a goroutine of its own, as FlowSink writes
+// flows: every worker's DNS dissector hands its transactions to a
+// dnsBuffer of its own, which passes full batches over a bounded channel,
+// so building and encoding rows stays off the packet path. Between
+// windows the workers are paused (or finished), which orders their
+// buffers' use with Open and Close.
 type dnsLog struct {
-	mu      sync.Mutex
+	mu   sync.Mutex // guards bufs
+	bufs []*dnsBuffer
+
+	batches chan []*dnsinfo.Transaction // nil while no file is open
+	done    chan struct{}
 	w       *parquetout.TableWriter[parquetout.DNSRow]
 	sensor  string
-	err     error
-	bufs    []*dnsBuffer
-	rows    uint64
-	dropped uint64 // transactions without an open file
+	err     error  // first write error; read after done
+	rows    uint64 // read after done
+	dropped uint64 // transactions without an open file (workers' count)
 }
 
 type dnsBuffer struct {
-	log  *dnsLog
-	rows []parquetout.DNSRow
+	log     *dnsLog
+	txs     []*dnsinfo.Transaction
+	dropped uint64
 }
 
 func (l *dnsLog) buffer() *dnsBuffer {
-	b := &dnsBuffer{log: l, rows: make([]parquetout.DNSRow, 0, dnsBatch)}
+	b := &dnsBuffer{log: l, txs: make([]*dnsinfo.Transaction, 0, dnsBatch)}
 	l.mu.Lock()
 	l.bufs = append(l.bufs, b)
 	l.mu.Unlock()
@@ -41,56 +52,86 @@ func (l *dnsLog) buffer() *dnsBuffer {
 
 // add is the DNS dissector's OnTransaction.
 func (b *dnsBuffer) add(t *dnsinfo.Transaction) {
-	b.rows = append(b.rows, parquetout.DNSRow{})
-	parquetout.FromDNS(t, &b.rows[len(b.rows)-1])
-	if len(b.rows) == cap(b.rows) {
-		b.log.mu.Lock()
-		b.log.writeLocked(b)
-		b.log.mu.Unlock()
+	if b.log.batches == nil {
+		b.dropped++
+		return
+	}
+	b.txs = append(b.txs, t)
+	if len(b.txs) == cap(b.txs) {
+		b.send()
 	}
 }
 
-func (l *dnsLog) writeLocked(b *dnsBuffer) {
-	for i := range b.rows {
-		switch {
-		case l.w == nil:
-			l.dropped++
-		case l.err == nil:
-			b.rows[i].Sensor = l.sensor
-			if l.err = l.w.Write(&b.rows[i]); l.err == nil {
+func (b *dnsBuffer) send() {
+	if len(b.txs) == 0 {
+		return
+	}
+	b.log.batches <- b.txs
+	b.txs = make([]*dnsinfo.Transaction, 0, dnsBatch)
+}
+
+func (l *dnsLog) run() {
+	defer close(l.done)
+	var row parquetout.DNSRow
+	for batch := range l.batches {
+		for _, t := range batch {
+			if l.err != nil {
+				break
+			}
+			parquetout.FromDNS(t, &row)
+			row.Sensor = l.sensor
+			if l.err = l.w.Write(&row); l.err == nil {
 				l.rows++
 			}
 		}
 	}
-	clear(b.rows)
-	b.rows = b.rows[:0]
 }
 
 // OpenDNS starts the DNS transaction log at path; transactions are
 // written while the pipeline runs, labelled with the configured sensor.
+// The workers must be idle. On error no file is open and transactions
+// are counted as discarded until the next OpenDNS.
 func (a *Auditor) OpenDNS(path string) error {
-	opts := parquetout.Options{}
+	l := &a.dnsLog
+	opts := parquetout.Options{RowGroupRows: dnsRowGroupRows}
 	if a.cfg.Sensor != "" {
 		opts.Metadata = map[string]string{"auditor.sensor": a.cfg.Sensor}
 	}
 	w, err := parquetout.CreateDNS(path, opts)
-	a.dnsLog.mu.Lock()
-	defer a.dnsLog.mu.Unlock()
-	a.dnsLog.w, a.dnsLog.err, a.dnsLog.sensor = w, nil, a.cfg.Sensor
-	return err
+	if err != nil {
+		return err
+	}
+	l.w, l.err, l.sensor = w, nil, a.cfg.Sensor
+	l.batches = make(chan []*dnsinfo.Transaction, 16)
+	l.done = make(chan struct{})
+	go l.run()
+	return nil
+}
+
+// stop hands the workers' partial batches to the writer and waits for it;
+// the file stays for the caller to close or abort.
+func (l *dnsLog) stop() *parquetout.TableWriter[parquetout.DNSRow] {
+	if l.batches == nil {
+		return nil
+	}
+	l.mu.Lock()
+	for _, b := range l.bufs {
+		b.send()
+	}
+	l.mu.Unlock()
+	close(l.batches)
+	<-l.done
+	l.batches = nil
+	w := l.w
+	l.w = nil
+	return w
 }
 
 // CloseDNS writes the workers' buffered transactions and finishes the
 // file. The workers must be idle.
 func (a *Auditor) CloseDNS() error {
 	l := &a.dnsLog
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, b := range l.bufs {
-		l.writeLocked(b)
-	}
-	w := l.w
-	l.w = nil
+	w := l.stop()
 	if w == nil {
 		return nil
 	}
@@ -101,21 +142,23 @@ func (a *Auditor) CloseDNS() error {
 	return w.Close()
 }
 
-// AbortDNS removes the unfinished DNS file (startup failures).
+// AbortDNS removes the unfinished DNS file (startup failures). The
+// workers must be idle.
 func (a *Auditor) AbortDNS() {
-	l := &a.dnsLog
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.w != nil {
-		l.w.Abort()
-		l.w = nil
+	if w := a.dnsLog.stop(); w != nil {
+		w.Abort()
 	}
 }
 
 // DNSRows counts the transactions written to dns.parquet files, and
-// those discarded while no file was open.
+// those discarded while no file was open. The workers must be idle.
 func (a *Auditor) DNSRows() (written, discarded uint64) {
-	a.dnsLog.mu.Lock()
-	defer a.dnsLog.mu.Unlock()
-	return a.dnsLog.rows, a.dnsLog.dropped
+	l := &a.dnsLog
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	discarded = l.dropped
+	for _, b := range l.bufs {
+		discarded += b.dropped
+	}
+	return l.rows, discarded
 }

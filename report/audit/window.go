@@ -131,7 +131,8 @@ func (w *Window) Close(now time.Time) error {
 	if w.flows == nil {
 		// Open failed: nothing was written, and the findings would land
 		// where the files could not.
-		return fmt.Errorf("window %d had no output files: %d flows discarded", w.seq, w.sink.Discarded())
+		_, dns := w.aud.DNSRows()
+		return fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions since the start)", w.seq, w.sink.Discarded(), dns)
 	}
 	errs := []error{}
 	if w.cfg.Stats != nil {

@@ -90,6 +90,9 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 		CNAMEChain: t.CNAMEChain(), OtherAnswers: int32(t.OtherAnswers),
 		CommunityID: t.CommunityID,
 	}
+	if row.CommunityID == "" && t.Client.IsValid() && t.Server.IsValid() {
+		row.CommunityID = flow.CommunityID(t.Proto, t.Client, t.Server, 0)
+	}
 	row.Time = row.QueryTime
 	if row.Time.IsZero() {
 		row.Time = row.ResponseTime
