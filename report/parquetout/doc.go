@@ -65,6 +65,25 @@
 // package's own column encoder, whose files hold what parquet-go writes for
 // the same rows (see flowcols.go); the other tables go through parquet-go.
 //
+// # Strings from the wire
+//
+// Every STRING column of every table holds valid UTF-8, whatever bytes a
+// packet put in a name, a URI or an ALPN value: the writers escape each
+// value with package safetext, reversibly. A value that is valid UTF-8
+// without a backslash is written as it is (checked without allocating,
+// once per distinct value in a dictionary column); otherwise each byte that
+// is not part of a UTF-8 character is written as \xHH (upper-case hex) and
+// each backslash as \\. safetext.Unescape gives the original bytes back;
+// the readers return the escaped form. Unescaped, a single ClientHello
+// offering ALPN bytes 0xBA 0xAD would make the whole file unreadable to
+// DuckDB, which checks every STRING value.
+//
+// # dns.parquet (schema "dns/1")
+//
+// One row per DNS query/response transaction; docs/schema-dns.md lists the
+// columns, the pairing rules and DuckDB examples. [FromDNS] fills a row
+// from a dnsinfo.Transaction.
+//
 // # Adding a table
 //
 // A new table is a row struct with parquet tags, a schema name constant and
