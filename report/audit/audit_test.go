@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -148,6 +149,9 @@ func TestWindow(t *testing.T) {
 			for i := range 3 {
 				onFlow(testFlow(i))
 			}
+			// A worker's DNS dissector reports a transaction.
+			aud.dnsLog.buffer().add(&dnsinfo.Transaction{QueryTime: start.UnixNano(), Proto: flow.ProtoUDP, Service: "dns",
+				Client: netip.MustParseAddrPort("10.0.0.1:40000"), Server: netip.MustParseAddrPort("10.0.0.53:53"), Name: "nx.example", Type: dnsinfo.TypeA})
 			packets, lost = packets+1000, lost+tt.lost
 			if err := w.Close(start.Add(20 * time.Second)); err != nil {
 				t.Fatal(err)
@@ -167,6 +171,16 @@ func TestWindow(t *testing.T) {
 			}
 			if md["auditor.capture.packets_received"] != "1000" || md["auditor.capture.packets_dropped"] != fmt.Sprint(tt.lost) {
 				t.Errorf("capture metadata %v, want 1000 received, %d dropped", md, tt.lost)
+			}
+			if md[parquetout.MetaSIPCallsRefused] != "0" || md[parquetout.MetaSIPStreamsDropped] != "0" || md[parquetout.MetaSIPMessagesOversized] != "0" {
+				t.Errorf("SIP limit metadata %v, want zeros", md)
+			}
+			dns, err := parquetout.ReadDNS(filepath.Join(part, "dns-probe-1-000001.parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dns) != 1 || dns[0].Query != "nx.example" || dns[0].Sensor != "probe-1" || dns[0].Answered {
+				t.Errorf("dns rows %+v, want the unanswered nx.example from probe-1", dns)
 			}
 			if _, err := parquetout.ReadCalls(filepath.Join(part, "calls-probe-1-000001.parquet")); err != nil {
 				t.Error(err)
