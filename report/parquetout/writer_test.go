@@ -47,7 +47,8 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 	return rows
 }
 
-// readsBack fails t unless the flows file at path holds want, row for row.
+// readsBack fails t unless the flows file at path holds want, row for row,
+// once unescaped (see safetext).
 func readsBack(t *testing.T, path string, want []FlowRow) {
 	t.Helper()
 	got, err := ReadFlows(path)
@@ -58,6 +59,7 @@ func readsBack(t *testing.T, path string, want []FlowRow) {
 		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
 	}
 	for i := range want {
+		unescapeStrings(t, reflect.ValueOf(&got[i]), "flows")
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Fatalf("row %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
