@@ -3,11 +3,12 @@ package parquetout
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/ccaudit/auditor/report/duckdbtest"
 	"github.com/ccaudit/auditor/report/safetext"
@@ -178,65 +179,60 @@ func FuzzHostileString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add("")
-	f.Fuzz(func(t *testing.T, s string) {
-		dir := t.TempDir()
-		fl, fi, ca, dn := hostileRows(t, s)
-		// Rows are written without TableWriter: its fsyncs would dominate.
-		check := func(name string, write func(*bytes.Buffer) error, read func([]byte)) {
-			var buf bytes.Buffer
-			if err := write(&buf); err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			read(buf.Bytes())
+	// The writers are made once and Reset for every run (a parquet-go
+	// writer allocates megabytes of page buffers); files go to memory.
+	var buf bytes.Buffer
+	opts := func(schema string) ([]parquet.WriterOption, tableSettings) {
+		o, settings, err := writerOptions(schema, Options{})
+		if err != nil {
+			f.Fatal(err)
 		}
-		check("flows", func(b *bytes.Buffer) error {
-			opts, settings, err := writerOptions(SchemaVersion, Options{})
-			if err != nil {
-				return err
-			}
-			fw, err := newFlowWriter(b, opts, settings)
-			if err != nil {
-				return err
-			}
-			if err := fw.write([]FlowRow{fl}); err != nil {
-				return err
-			}
-			return fw.close()
-		}, func(data []byte) { readBackMem(t, data, SchemaVersion, fl) })
-		check("findings", memWriter(dir, FindingsSchema, fi), func(data []byte) { readBackMem(t, data, FindingsSchema, fi) })
-		check("calls", memWriter(dir, CallsSchema, ca), func(data []byte) { readBackMem(t, data, CallsSchema, ca) })
-		check("dns", memWriter(dir, DNSSchema, dn), func(data []byte) { readBackMem(t, data, DNSSchema, dn) })
+		return o, settings
+	}
+	flowOpts, flowSettings := opts(SchemaVersion)
+	findings := newMemWire[FindingRow, findingWire](&buf, opts, FindingsSchema, "FindingRow")
+	calls := newMemWire[CallRow, callWire](&buf, opts, CallsSchema, "CallRow")
+	dns := newMemWire[DNSRow, dnsWire](&buf, opts, DNSSchema, "DNSRow")
+	f.Fuzz(func(t *testing.T, s string) {
+		fl, fi, ca, dn := hostileRows(t, s)
+		buf.Reset()
+		fw, err := newFlowWriter(&buf, flowOpts, flowSettings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.write([]FlowRow{fl}); err != nil {
+			t.Fatal(err)
+		}
+		if err := fw.close(); err != nil {
+			t.Fatal(err)
+		}
+		readBackMem(t, buf.Bytes(), SchemaVersion, fl)
+		readBackMem(t, findings.write(t, &buf, fi), FindingsSchema, fi)
+		readBackMem(t, calls.write(t, &buf, ca), CallsSchema, ca)
+		readBackMem(t, dns.write(t, &buf, dn), DNSSchema, dn)
 	})
 }
 
-// memWriter writes row to a buffer through its table's row writer, by
-// way of a file in dir (the row writers write to files).
-func memWriter[T any](dir, schema string, row T) func(*bytes.Buffer) error {
-	return func(b *bytes.Buffer) error {
-		opts, settings, err := writerOptions(schema, Options{})
-		if err != nil {
-			return err
-		}
-		f, err := os.CreateTemp(dir, "fuzz-*.parquet")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(f.Name())
-		defer f.Close()
-		pw, err := newRowWriter[T](f, opts, settings)
-		if err != nil {
-			return err
-		}
-		if err := pw.write([]T{row}); err != nil {
-			return err
-		}
-		if err := pw.close(); err != nil {
-			return err
-		}
-		data, err := os.ReadFile(f.Name())
-		b.Write(data)
-		return err
+// memWire is a table's wire writer, as newRowWriter makes it, writing to
+// memory and reused across files.
+type memWire[T any, W any, PT wireRow[T, W]] struct{ w *wireWriter[T, W, PT] }
+
+func newMemWire[T any, W any, PT wireRow[T, W]](buf *bytes.Buffer, opts func(string) ([]parquet.WriterOption, tableSettings), schema, name string) memWire[T, W, PT] {
+	o, _ := opts(schema)
+	return memWire[T, W, PT]{&wireWriter[T, W, PT]{pw: parquet.NewGenericWriter[W](buf, append(o, parquet.NewSchema(name, parquet.SchemaOf(new(W))))...)}}
+}
+
+// write writes row as a whole file to buf and returns its bytes.
+func (m memWire[T, W, PT]) write(t *testing.T, buf *bytes.Buffer, row T) []byte {
+	buf.Reset()
+	m.w.pw.Reset(buf)
+	if err := m.w.write([]T{row}); err != nil {
+		t.Fatal(err)
 	}
+	if err := m.w.close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func readBackMem[T any](t *testing.T, data []byte, schema string, want T) {
