@@ -328,6 +328,9 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 	}
 	dir := t.TempDir()
 	w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "probe-1", Rotation: time.Hour})
+	part := func(t time.Time) string {
+		return filepath.Join(dir, "date="+t.UTC().Format("2006-01-02"), "hour="+t.UTC().Format("15"))
+	}
 	if err := w.Open(start); err != nil {
 		t.Fatal(err)
 	}
@@ -348,8 +351,12 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 	for i := range 2000 { // more than a batch: the sink must take them
 		onFlow(testFlow(i))
 	}
-	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded") {
-		t.Errorf("Close of the failed window: %v, want 2000 flows discarded", err)
+	dnsBuf := aud.dnsLog.buffer()
+	for range 300 { // more than a DNS batch
+		dnsBuf.add(&dnsinfo.Transaction{Name: "lost.example"})
+	}
+	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded (300 DNS transactions") {
+		t.Errorf("Close of the failed window: %v, want 2000 flows and 300 DNS transactions discarded", err)
 	}
 	if err := os.Remove(blocker); err != nil {
 		t.Fatal(err)
@@ -359,11 +366,14 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 		t.Fatal(err)
 	}
 	onFlow(testFlow(1))
+	dnsBuf.add(&dnsinfo.Transaction{Name: "kept.example", QueryTime: third.UnixNano()})
 	if err := w.Close(third.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	part := filepath.Join(dir, "date="+third.UTC().Format("2006-01-02"), "hour="+third.UTC().Format("15"))
-	flows, err := parquetout.ReadFlows(filepath.Join(part, fmt.Sprintf("flows-probe-1-%06d.parquet", w.Seq())))
+	if dns, err := parquetout.ReadDNS(filepath.Join(part(third), fmt.Sprintf("dns-probe-1-%06d.parquet", w.Seq()))); err != nil || len(dns) != 1 || dns[0].Query != "kept.example" {
+		t.Errorf("third window's DNS: %+v, %v", dns, err)
+	}
+	flows, err := parquetout.ReadFlows(filepath.Join(part(third), fmt.Sprintf("flows-probe-1-%06d.parquet", w.Seq())))
 	if err != nil || len(flows) != 1 {
 		t.Fatalf("third window: %d flows, %v", len(flows), err)
 	}

@@ -33,13 +33,12 @@ type dnsLog struct {
 	sensor  string
 	err     error  // first write error; read after done
 	rows    uint64 // read after done
-	dropped uint64 // transactions without an open file (workers' count)
 }
 
 type dnsBuffer struct {
 	log     *dnsLog
 	txs     []*dnsinfo.Transaction
-	dropped uint64
+	dropped uint64 // transactions while no file was open
 }
 
 func (l *dnsLog) buffer() *dnsBuffer {
@@ -156,7 +155,6 @@ func (a *Auditor) DNSRows() (written, discarded uint64) {
 	l := &a.dnsLog
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	discarded = l.dropped
 	for _, b := range l.bufs {
 		discarded += b.dropped
 	}
