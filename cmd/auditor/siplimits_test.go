@@ -122,7 +122,10 @@ func TestSIPLimitsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := source.Open([]string{pcap}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	// With a DNS query and its answer from the hostile capture.
+	dnsPcap := filepath.Join(dir, "hostile.pcap")
+	hostilePcap(t, dnsPcap)
+	src, err := source.Open([]string{pcap, dnsPcap}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +140,8 @@ func TestSIPLimitsReported(t *testing.T) {
 		`auditor_sip_limit_drops_total{sensor="m",reason="calls_refused"} 0`,
 		`auditor_sip_limit_drops_total{sensor="m",reason="streams_dropped"} 0`,
 		`auditor_sip_limit_drops_total{sensor="m",reason="messages_oversized"} 1`,
+		`auditor_dns_transactions_total{sensor="m",result="answered"} 1`,
+		`auditor_dns_transactions_total{sensor="m",result="unanswered"} 0`,
 	} {
 		if !strings.Contains(out.String(), line+"\n") {
 			t.Errorf("metrics lack %s:\n%s", line, out.String())

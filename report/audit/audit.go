@@ -493,6 +493,19 @@ func (a *Auditor) DNSParseErrors() uint64 {
 	return n
 }
 
+// DNSTransactions counts the DNS transactions reported (the rows of
+// dns.parquet) and those of them unanswered, over all workers. Safe to
+// call while the pipelines run.
+func (a *Auditor) DNSTransactions() (all, unanswered uint64) {
+	a.dmu.Lock()
+	defer a.dmu.Unlock()
+	for _, d := range a.dnsDiss {
+		all += d.Stats().Transactions.Load()
+		unanswered += d.Stats().Unanswered.Load()
+	}
+	return all, unanswered
+}
+
 // WindowVerdicts counts the flows judged in the current window by verdict
 // (indexed by verdict.Verdict). Safe to call while the pipelines run.
 func (a *Auditor) WindowVerdicts() [verdict.NumVerdicts]uint64 {
