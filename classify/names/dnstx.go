@@ -2,6 +2,7 @@ package names
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
@@ -40,14 +41,14 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 		for i, t := range ft.pending {
 			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
 				d.emit(t)
-				ft.pending = append(ft.pending[:i], ft.pending[i+1:]...)
+				ft.pending = slices.Delete(ft.pending, i, i+1)
 				break
 			}
 		}
 		if len(ft.pending) >= d.cfg.MaxPending {
 			d.stats.PendingEvicted.Add(1)
 			d.emit(ft.pending[0])
-			ft.pending = append(ft.pending[:0], ft.pending[1:]...)
+			ft.pending = slices.Delete(ft.pending, 0, 1)
 		}
 		t := d.newTx(f, p, false)
 		t.SetQuestion(m, f.Meta.DNSQuery)
@@ -58,7 +59,7 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 	if ft != nil {
 		for i, t := range ft.pending {
 			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
-				ft.pending = append(ft.pending[:i], ft.pending[i+1:]...)
+				ft.pending = slices.Delete(ft.pending, i, i+1)
 				t.SetResponse(m, p.Time)
 				d.emit(t)
 				return
