@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,9 @@ type Auditor struct {
 	callRow  parquetout.CallRow
 	callsErr error
 	nCalls   uint64
+
+	// dnsLog writes dns.parquet when a file is open (OpenDNS).
+	dnsLog dnsLog
 }
 
 // New loads the catalogs and the site inventory and builds the classifier,
@@ -293,7 +297,7 @@ func (a *Auditor) call(c *sipcall.Call) {
 // DNS dissector of any worker put in the shared cache).
 func (a *Auditor) dissectors(calls *sipcall.Group, answers *dnsinfo.Group) []capture.Dissector {
 	tls := names.NewTLS(names.TLSConfig{})
-	dns := names.NewDNS(a.dns, names.DNSConfig{Group: answers})
+	dns := names.NewDNS(a.dns, names.DNSConfig{Group: answers, OnTransaction: a.dnsLog.buffer().add})
 	a.dmu.Lock()
 	a.tlsDiss = append(a.tlsDiss, tls)
 	a.dnsDiss = append(a.dnsDiss, dns)
@@ -434,6 +438,49 @@ type ParserCounts struct {
 	QUICClientHellos uint64
 	DNSQueries       uint64
 	DNSResponses     uint64
+	// DNSTransactions are the rows of dns.parquet; DNSUnanswered those
+	// whose query got no response.
+	DNSTransactions uint64
+	DNSUnanswered   uint64
+	SIPLimits       SIPLimits
+}
+
+// SIPLimits counts what the SIP tracker refused or dropped at its bounds,
+// by reason.
+type SIPLimits struct {
+	// CallsRefused are INVITEs not tracked: the concurrent-call cap was
+	// reached.
+	CallsRefused uint64
+	// StreamsDropped are media streams past the per-call cap.
+	StreamsDropped uint64
+	// MessagesOversized are SIP messages dropped for their size.
+	MessagesOversized uint64
+}
+
+// Any reports whether a limit was hit.
+func (l SIPLimits) Any() bool { return l != SIPLimits{} }
+
+// SIPLimits returns the SIP tracker's limit counters since start. Safe
+// to call while the pipelines run.
+func (a *Auditor) SIPLimits() SIPLimits {
+	st := a.tracker.Stats()
+	return SIPLimits{CallsRefused: st.CallsDropped.Load(), StreamsDropped: st.StreamsDropped.Load(),
+		MessagesOversized: st.MessagesOversized.Load()}
+}
+
+// Sub is l - base, counter by counter: the limits hit over a window.
+func (l SIPLimits) Sub(base SIPLimits) SIPLimits {
+	return SIPLimits{CallsRefused: l.CallsRefused - base.CallsRefused, StreamsDropped: l.StreamsDropped - base.StreamsDropped,
+		MessagesOversized: l.MessagesOversized - base.MessagesOversized}
+}
+
+// Metadata is the limits as file metadata (parquetout's MetaSIP* keys).
+func (l SIPLimits) Metadata() map[string]string {
+	return map[string]string{
+		parquetout.MetaSIPCallsRefused:      strconv.FormatUint(l.CallsRefused, 10),
+		parquetout.MetaSIPStreamsDropped:    strconv.FormatUint(l.StreamsDropped, 10),
+		parquetout.MetaSIPMessagesOversized: strconv.FormatUint(l.MessagesOversized, 10),
+	}
 }
 
 // Finish ends a replay: calls still up are emitted (after their media
@@ -448,6 +495,9 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 		return res, err
 	}
 	res.Calls = a.calls.Path()
+	if err := a.CloseDNS(); err != nil {
+		return res, err
+	}
 	res.Parsers = a.parserCounts()
 	fs, all, err := a.endWindow(findingsPath, "", 0, nil)
 	res.Evidence = a.EvidenceCounts()
@@ -477,7 +527,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 }
 
 func (a *Auditor) parserCounts() *ParserCounts {
-	p := &ParserCounts{SIPCalls: a.nCalls}
+	p := &ParserCounts{SIPCalls: a.nCalls, SIPLimits: a.SIPLimits()}
 	a.dmu.Lock()
 	defer a.dmu.Unlock()
 	for _, t := range a.tlsDiss {
@@ -489,6 +539,8 @@ func (a *Auditor) parserCounts() *ParserCounts {
 		st := d.Stats()
 		p.DNSQueries += st.Queries.Load()
 		p.DNSResponses += st.Responses.Load()
+		p.DNSTransactions += st.Transactions.Load()
+		p.DNSUnanswered += st.Unanswered.Load()
 	}
 	return p
 }
@@ -504,6 +556,19 @@ func (a *Auditor) DNSParseErrors() uint64 {
 		n += d.Stats().ParseErrors.Load()
 	}
 	return n
+}
+
+// DNSTransactions counts the DNS transactions reported (the rows of
+// dns.parquet) and those of them unanswered, over all workers. Safe to
+// call while the pipelines run.
+func (a *Auditor) DNSTransactions() (all, unanswered uint64) {
+	a.dmu.Lock()
+	defer a.dmu.Unlock()
+	for _, d := range a.dnsDiss {
+		all += d.Stats().Transactions.Load()
+		unanswered += d.Stats().Unanswered.Load()
+	}
+	return all, unanswered
 }
 
 // WindowVerdicts counts the flows judged in the current window by verdict

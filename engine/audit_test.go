@@ -13,6 +13,7 @@ import (
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -152,6 +153,9 @@ func TestWindow(t *testing.T) {
 			for i := range 3 {
 				onFlow(testFlow(i))
 			}
+			// A worker's DNS dissector reports a transaction.
+			aud.dnsLog.buffer().add(&dnsinfo.Transaction{QueryTime: start.UnixNano(), Proto: flow.ProtoUDP, Service: "dns",
+				Client: netip.MustParseAddrPort("10.0.0.1:40000"), Server: netip.MustParseAddrPort("10.0.0.53:53"), Name: "nx.example", Type: dnsinfo.TypeA})
 			packets, lost = packets+1000, lost+tt.lost
 			if err := w.Close(start.Add(20 * time.Second)); err != nil {
 				t.Fatal(err)
@@ -171,6 +175,16 @@ func TestWindow(t *testing.T) {
 			}
 			if md["auditor.capture.packets_received"] != "1000" || md["auditor.capture.packets_dropped"] != fmt.Sprint(tt.lost) {
 				t.Errorf("capture metadata %v, want 1000 received, %d dropped", md, tt.lost)
+			}
+			if md[parquetout.MetaSIPCallsRefused] != "0" || md[parquetout.MetaSIPStreamsDropped] != "0" || md[parquetout.MetaSIPMessagesOversized] != "0" {
+				t.Errorf("SIP limit metadata %v, want zeros", md)
+			}
+			dns, err := parquetout.ReadDNS(filepath.Join(part, "dns-probe-1-000001.parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(dns) != 1 || dns[0].Query != "nx.example" || dns[0].Sensor != "probe-1" || dns[0].Answered {
+				t.Errorf("dns rows %+v, want the unanswered nx.example from probe-1", dns)
 			}
 			if _, err := parquetout.ReadCalls(filepath.Join(part, "calls-probe-1-000001.parquet")); err != nil {
 				t.Error(err)
@@ -322,6 +336,9 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 	}
 	dir := t.TempDir()
 	w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "probe-1", Rotation: time.Hour})
+	part := func(t time.Time) string {
+		return filepath.Join(dir, "date="+t.UTC().Format("2006-01-02"), "hour="+t.UTC().Format("15"))
+	}
 	if err := w.Open(start); err != nil {
 		t.Fatal(err)
 	}
@@ -342,8 +359,12 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 	for i := range 2000 { // more than a batch: the sink must take them
 		onFlow(testFlow(i))
 	}
-	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded") {
-		t.Errorf("Close of the failed window: %v, want 2000 flows discarded", err)
+	dnsBuf := aud.dnsLog.buffer()
+	for range 300 { // more than a DNS batch
+		dnsBuf.add(&dnsinfo.Transaction{Name: "lost.example"})
+	}
+	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded (300 DNS transactions") {
+		t.Errorf("Close of the failed window: %v, want 2000 flows and 300 DNS transactions discarded", err)
 	}
 	if err := os.Remove(blocker); err != nil {
 		t.Fatal(err)
@@ -353,11 +374,14 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 		t.Fatal(err)
 	}
 	onFlow(testFlow(1))
+	dnsBuf.add(&dnsinfo.Transaction{Name: "kept.example", QueryTime: third.UnixNano()})
 	if err := w.Close(third.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	part := filepath.Join(dir, "date="+third.UTC().Format("2006-01-02"), "hour="+third.UTC().Format("15"))
-	flows, err := parquetout.ReadFlows(filepath.Join(part, fmt.Sprintf("flows-probe-1-%06d.parquet", w.Seq())))
+	if dns, err := parquetout.ReadDNS(filepath.Join(part(third), fmt.Sprintf("dns-probe-1-%06d.parquet", w.Seq()))); err != nil || len(dns) != 1 || dns[0].Query != "kept.example" {
+		t.Errorf("third window's DNS: %+v, %v", dns, err)
+	}
+	flows, err := parquetout.ReadFlows(filepath.Join(part(third), fmt.Sprintf("flows-probe-1-%06d.parquet", w.Seq())))
 	if err != nil || len(flows) != 1 {
 		t.Fatalf("third window: %d flows, %v", len(flows), err)
 	}

@@ -56,6 +56,7 @@ type Window struct {
 
 	// capture counters at the start of the window
 	basePackets, baseLost uint64
+	baseSIP               SIPLimits
 }
 
 // NewWindow returns the windows of a live capture judged by a; none is
@@ -81,7 +82,7 @@ func (w *Window) partition(t time.Time, kind string) string {
 		fmt.Sprintf("%s-%s-%06d.parquet", kind, w.cfg.Sensor, w.seq))
 }
 
-// Open starts the next window at now: its flows and calls files are
+// Open starts the next window at now: its flows, calls and dns files are
 // created in their partition. When they cannot be (a full or read-only
 // disk), Open returns the error but the window still runs, discarding its
 // flows (FlowSink.Discarded): the capture and its alerts go on, and the
@@ -100,6 +101,7 @@ func (w *Window) Open(now time.Time) error {
 	if w.cfg.Stats != nil {
 		w.basePackets, w.baseLost = w.cfg.Stats()
 	}
+	w.baseSIP = w.aud.SIPLimits()
 	return err
 }
 
@@ -119,6 +121,11 @@ func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
 		fw.Abort()
 		return nil, err
 	}
+	if err := w.aud.OpenDNS(w.partition(now, "dns")); err != nil {
+		fw.Abort()
+		w.aud.AbortCalls()
+		return nil, err
+	}
 	return fw, nil
 }
 
@@ -130,7 +137,8 @@ func (w *Window) Close(now time.Time) error {
 	if w.flows == nil {
 		// Open failed: nothing was written, and the findings would land
 		// where the files could not.
-		return fmt.Errorf("window %d had no output files: %d flows discarded", w.seq, w.sink.Discarded())
+		_, dns := w.aud.DNSRows()
+		return fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions since the start)", w.seq, w.sink.Discarded(), dns)
 	}
 	errs := []error{}
 	if w.cfg.Stats != nil {
@@ -138,6 +146,11 @@ func (w *Window) Close(now time.Time) error {
 		packets, lost := w.cfg.Stats()
 		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
 		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
+	}
+	// The SIP limits hit in this window, for the report's capture section.
+	sip := w.aud.SIPLimits()
+	for k, v := range sip.Sub(w.baseSIP).Metadata() {
+		w.flows.SetMetadata(k, v)
 	}
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
@@ -152,6 +165,9 @@ func (w *Window) Close(now time.Time) error {
 		if err := WriteTunnels(w.partition(w.start, "tunnels"), w.cfg.Tunnels(), w.cfg.Sensor); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := w.aud.CloseDNS(); err != nil {
+		errs = append(errs, err)
 	}
 	loss := w.lossRatio()
 	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
@@ -190,5 +206,6 @@ func (w *Window) Abort() {
 	if w.flows != nil {
 		w.flows.Abort()
 		w.aud.AbortCalls()
+		w.aud.AbortDNS()
 	}
 }

@@ -90,6 +90,10 @@ type Meta struct {
 	// ProxyTarget is the host:port an explicit proxy was asked to
 	// connect to (HTTP CONNECT, SOCKS4/4a/5) on this flow.
 	ProxyTarget string
+	// DNSQuery and DNSRCode are a DNS flow's first query name
+	// (presentation form) and the response code of its answer ("NOERROR",
+	// "NXDOMAIN"; empty while unanswered).
+	DNSQuery, DNSRCode string
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

@@ -117,6 +117,9 @@ type Stats struct {
 	CallsDropped   atomic.Uint64 // INVITEs refused: MaxCalls reached
 	UnknownDialog  atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
 	StreamsDropped atomic.Uint64 // media streams beyond the per-call bound
+	// MessagesOversized counts messages dropped for passing MaxMessage
+	// (TCP, WebSocket or SCTP reassembly); they are among FramingErrors.
+	MessagesOversized atomic.Uint64
 
 	ExpectationsDropped atomic.Uint64 // endpoints not expected: MaxExpectations reached
 

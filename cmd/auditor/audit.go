@@ -157,6 +157,22 @@ type parserSummary struct {
 	QUICHellos    uint64 `json:"quic_client_hellos"`
 	DNSQueries    uint64 `json:"dns_queries"`
 	DNSResponses  uint64 `json:"dns_responses"`
+	// DNS transactions written to dns.parquet, and those unanswered.
+	DNSTransactions uint64 `json:"dns_transactions"`
+	DNSUnanswered   uint64 `json:"dns_unanswered"`
+	// SIPLimits is what the SIP tracker refused or dropped at its bounds.
+	SIPLimits sipLimitsSummary `json:"sip_limits"`
+}
+
+// sipLimitsSummary counts the SIP tracker's drops by reason.
+type sipLimitsSummary struct {
+	CallsRefused      uint64 `json:"calls_refused"`      // INVITEs past the concurrent-call cap
+	StreamsDropped    uint64 `json:"streams_dropped"`    // media streams past the per-call cap
+	MessagesOversized uint64 `json:"messages_oversized"` // SIP messages over the size bound
+}
+
+func sipLimitsOf(l engine.SIPLimits) sipLimitsSummary {
+	return sipLimitsSummary{CallsRefused: l.CallsRefused, StreamsDropped: l.StreamsDropped, MessagesOversized: l.MessagesOversized}
 }
 
 // summarize adds what the audit found to the summary.
@@ -166,7 +182,8 @@ func (sum *replaySummary) summarize(res *engine.Result) {
 	}
 	if p := res.Parsers; p != nil {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
-			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses}
+			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses,
+			DNSTransactions: p.DNSTransactions, DNSUnanswered: p.DNSUnanswered, SIPLimits: sipLimitsOf(p.SIPLimits)}
 	}
 	sum.Evidence = res.Evidence
 	if res.Verdicts == nil {

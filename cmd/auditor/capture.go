@@ -384,7 +384,9 @@ loop:
 	if err := out.Close(time.Now()); err != nil && runErr == nil {
 		runErr = err
 	}
-	log.Info("capture stopped", "packets", packets, "files", out.Seq())
+	sip := aud.SIPLimits()
+	log.Info("capture stopped", "packets", packets, "files", out.Seq(), "sip_calls_refused", sip.CallsRefused,
+		"sip_streams_dropped", sip.StreamsDropped, "sip_messages_oversized", sip.MessagesOversized)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}

@@ -207,7 +207,7 @@ func TestCaptureRotationAndShutdownMidTraffic(t *testing.T) {
 		t.Fatal("no flows captured")
 	}
 	now := time.Now().UTC()
-	for _, kind := range []string{"flows", "findings", "calls"} {
+	for _, kind := range []string{"flows", "findings", "calls", "dns"} {
 		for _, seq := range []string{"000001", "000002"} {
 			want := filepath.Join(out, "date="+now.Format("2006-01-02"), "hour="+now.Format("15"), kind+"-s1-"+seq+".parquet")
 			if _, err := os.Stat(want); err != nil && now.Minute() != 0 { // an hour boundary during the test moves the partition
@@ -254,5 +254,23 @@ func TestCaptureBPFFilter(t *testing.T) {
 		if !strings.HasPrefix(k, "udp ") || !strings.HasSuffix(k, ":53") {
 			t.Errorf("flow %s passed a udp-port-53 filter", k)
 		}
+	}
+	// The DNS transactions went to the windows' dns files, with the sensor.
+	dnsFiles, _ := filepath.Glob(filepath.Join(out, "date=*", "hour=*", "dns-f-*.parquet"))
+	var transactions int
+	for _, f := range dnsFiles {
+		rows, err := parquetout.ReadDNS(f)
+		if err != nil {
+			t.Fatalf("%s unreadable: %v", f, err)
+		}
+		for _, r := range rows {
+			if r.Sensor != "f" || r.ServerPort != 53 {
+				t.Errorf("%s: row %+v", f, r)
+			}
+		}
+		transactions += len(rows)
+	}
+	if transactions == 0 {
+		t.Errorf("no DNS transactions in %v", dnsFiles)
 	}
 }

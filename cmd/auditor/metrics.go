@@ -76,6 +76,17 @@ func (m *metricsSource) write(w io.Writer) {
 		}
 	}
 	counter("auditor_dns_parse_errors_total", "DNS messages that did not parse.", m.aud.DNSParseErrors())
+	all, unanswered := m.aud.DNSTransactions()
+	fmt.Fprintf(w, "# HELP auditor_dns_transactions_total DNS query/response transactions logged to dns.parquet, by result.\n# TYPE auditor_dns_transactions_total counter\n")
+	fmt.Fprintf(w, "auditor_dns_transactions_total{%s,result=\"answered\"} %d\nauditor_dns_transactions_total{%s,result=\"unanswered\"} %d\n", label, all-unanswered, label, unanswered)
+	sip := m.aud.SIPLimits()
+	fmt.Fprintf(w, "# HELP auditor_sip_limit_drops_total What the SIP tracker refused or dropped at its bounds, by reason.\n# TYPE auditor_sip_limit_drops_total counter\n")
+	for _, r := range []struct {
+		reason string
+		n      uint64
+	}{{"calls_refused", sip.CallsRefused}, {"streams_dropped", sip.StreamsDropped}, {"messages_oversized", sip.MessagesOversized}} {
+		fmt.Fprintf(w, "auditor_sip_limit_drops_total{%s,reason=%q} %d\n", label, r.reason, r.n)
+	}
 	counts := m.aud.WindowVerdicts()
 	fmt.Fprintf(w, "# HELP auditor_flows_judged Flows judged in the current window, by verdict.\n# TYPE auditor_flows_judged gauge\n")
 	for v, n := range counts {

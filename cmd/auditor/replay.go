@@ -126,6 +126,13 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return nil, err
 	}
+	dnsPath := filepath.Join(o.out, "dns.parquet")
+	if err := aud.OpenDNS(dnsPath); err != nil {
+		fw.Abort()
+		aud.AbortCalls()
+		return nil, err
+	}
+	defer aud.AbortDNS() // no-op once Finish closed it
 	sink := engine.NewFlowSink(fw, "")
 	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
 	aud.Configure(&cfg, sink)
@@ -147,6 +154,11 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
+	// The SIP tracker's limits, for the compliance report's capture
+	// section, as capture records them per window.
+	for k, v := range aud.SIPLimits().Metadata() {
+		fw.SetMetadata(k, v)
+	}
 	if err := fw.Close(); err != nil {
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
@@ -164,6 +176,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, err
 	}
 	sum.Outputs["findings"] = findingsPath
+	sum.Outputs["dns"] = dnsPath
 	sum.Alerts = aud.CloseFeed()
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
@@ -329,6 +342,10 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if p := sum.Parsers; p != nil {
 		fmt.Fprintf(&b, "parsers    %d SIP calls, %d TLS + %d QUIC client hellos, %d DNS queries / %d responses\n",
 			p.SIPCalls, p.TLSHandshakes, p.QUICHellos, p.DNSQueries, p.DNSResponses)
+		if l := p.SIPLimits; l != (sipLimitsSummary{}) {
+			fmt.Fprintf(&b, "sip limits %d calls refused (concurrent-call cap), %d streams dropped (per-call cap), %d oversized messages dropped\n",
+				l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
+		}
 	}
 	if sum.Verdicts != nil {
 		writeVerdicts(&b, sum)

@@ -221,6 +221,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	m.p("## Capture\n")
 	m.p("Files read: %d (%d outside the window skipped). Flows in the window: %d. Capture loss: %s.\n",
 		r.Capture.FilesRead, r.Capture.FilesSkipped, r.Capture.Flows, r.Capture.LossText())
+	if s := r.Capture.SIPLimitsText(); s != "" {
+		m.p("%s\n", s)
+	}
 	rows = nil
 	for _, s := range r.Capture.Sensors {
 		loss := "not recorded"

@@ -287,6 +287,29 @@ type Capture struct {
 	LossRecorded bool  `json:"loss_recorded"`
 	Received     int64 `json:"packets_received"`
 	Dropped      int64 `json:"packets_dropped"`
+	// SIPLimits sums what the SIP tracker refused or dropped at its
+	// bounds; nil when no flows file recorded it.
+	SIPLimits *SIPLimits `json:"sip_limits,omitempty"`
+}
+
+// SIPLimits counts the SIP tracker's drops by reason.
+type SIPLimits struct {
+	CallsRefused      int64 `json:"calls_refused"`      // INVITEs past the concurrent-call cap
+	StreamsDropped    int64 `json:"streams_dropped"`    // media streams past the per-call cap
+	MessagesOversized int64 `json:"messages_oversized"` // SIP messages over the size bound
+}
+
+// SIPLimitsText states the SIP tracker's drops, or "" when not recorded.
+func (c *Capture) SIPLimitsText() string {
+	l := c.SIPLimits
+	if l == nil {
+		return ""
+	}
+	if *l == (SIPLimits{}) {
+		return "SIP tracker limits: none hit."
+	}
+	return fmt.Sprintf("SIP tracker limits: %d calls refused (concurrent-call cap), %d media streams dropped (per-call cap), %d oversized SIP messages dropped: calls and media in those were not followed.",
+		l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
 }
 
 // Sensor is one sensor's share of the window.

@@ -78,6 +78,9 @@ type FlowRow struct {
 	// Payload bytes by sequence numbers, as Zeek's orig_bytes/resp_bytes.
 	SeqBytesOut int64 `parquet:"seq_bytes_out"`
 	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
+	// A DNS flow's own question (flow.Meta.DNSQuery, DNSRCode).
+	DNSQuery string `parquet:"dns_query,optional,dict"`
+	DNSRCode string `parquet:"dns_rcode,optional,dict"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -128,6 +131,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.CallID = m.CallID
 		row.Tunnel = m.Tunnel
 		row.ProxyTarget = m.ProxyTarget
+		row.DNSQuery = m.DNSQuery
+		row.DNSRCode = m.DNSRCode
 	}
 }
 

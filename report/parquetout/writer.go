@@ -165,6 +165,8 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSetting
 		w = &wireWriter[CallRow, callWire, *CallRow]{pw: parquet.NewGenericWriter[callWire](f, named("CallRow", new(callWire))...)}
 	case TunnelRow:
 		w = &wireWriter[TunnelRow, tunnelWire, *TunnelRow]{pw: parquet.NewGenericWriter[tunnelWire](f, named("TunnelRow", new(tunnelWire))...)}
+	case DNSRow:
+		w = newDNSWriter(parquet.NewGenericWriter[dnsWire](f, named("DNSRow", new(dnsWire))...))
 	default:
 		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 	}

@@ -42,6 +42,7 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 			if i%4 == 0 {
 				r.ProxyTarget = fmt.Sprintf("sbc%d.example.com:5061", i%3)
 			}
+			r.DNSQuery, r.DNSRCode = fmt.Sprintf("q%d.example.com", i%5), "NXDOMAIN"
 		} else {
 			r.App, r.CallID = "", ""
 		}
@@ -50,7 +51,8 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 	return rows
 }
 
-// readsBack fails t unless the flows file at path holds want, row for row.
+// readsBack fails t unless the flows file at path holds want, row for row,
+// once unescaped (see safetext).
 func readsBack(t *testing.T, path string, want []FlowRow) {
 	t.Helper()
 	got, err := ReadFlows(path)
@@ -61,6 +63,7 @@ func readsBack(t *testing.T, path string, want []FlowRow) {
 		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
 	}
 	for i := range want {
+		unescapeStrings(t, reflect.ValueOf(&got[i]), "flows")
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Fatalf("row %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
@@ -174,6 +177,7 @@ func TestSchema(t *testing.T) {
 		{"tunnel", "STRING", true, true},
 		{"proxy_target", "STRING", true, true},
 		{"seq_bytes_out", "INT(64,true)", false, false}, {"seq_bytes_in", "INT(64,true)", false, false},
+		{"dns_query", "STRING", true, true}, {"dns_rcode", "STRING", true, true},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}
 	path := filepath.Join(t.TempDir(), "flows.parquet")
