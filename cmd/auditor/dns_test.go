@@ -38,8 +38,8 @@ func TestReplayWritesDNS(t *testing.T) {
 			t.Errorf("row %+v: client and server swapped or columns missing", r)
 		}
 	}
-	if len(rows) != 193 || nx != 31 || answered != 193 || chains == 0 {
-		t.Errorf("%d transactions, %d NXDOMAIN, %d answered with a latency, %d CNAME chains; want 193, 31, 193, some", len(rows), nx, answered, chains)
+	if len(rows) != 124 || nx != 27 || answered != 124 || chains == 0 {
+		t.Errorf("%d transactions, %d NXDOMAIN, %d answered with a latency, %d CNAME chains; want 124, 27, 124, some", len(rows), nx, answered, chains)
 	}
 	flows, err := parquetout.ReadFlows(filepath.Join(flat, "flows.parquet"))
 	if err != nil {

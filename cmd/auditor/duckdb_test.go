@@ -51,7 +51,7 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 	hive := t.TempDir()
 	part := filepath.Join(hive, "date=2026-11-02", "hour=09")
 	os.MkdirAll(part, 0o755)
-	for _, kind := range []string{"flows", "findings", "calls"} {
+	for _, kind := range []string{"flows", "findings", "calls", "dns", "tunnels"} {
 		data, err := os.ReadFile(filepath.Join(flat, kind+".parquet"))
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ccaudit/auditor/capture/synth"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -17,10 +18,8 @@ import (
 func TestReplayGenesysExampleInventory(t *testing.T) {
 	dir := t.TempDir()
 	capture := filepath.Join(dir, "site.pcapng")
-	if _, stderr, code := runCLI(t, "gen", "--out", capture, "--seed", "7", "--scenario",
-		"sip-udp,tcp,syn-unanswered,unexpected"); code != exitOK {
-		t.Fatalf("gen: exit %d: %s", code, stderr)
-	}
+	writeCapture(t, capture, synth.Options{Seed: 7,
+		Scenarios: []synth.Scenario{synth.SIPUDP, synth.TCP, synth.SYNUnanswered, synth.Unexpected}})
 	out := filepath.Join(dir, "out")
 	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/inventories/genesys-pureconnect.yaml", "--out", out, capture); code != exitOK {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
