@@ -44,7 +44,8 @@ type auditFlags struct {
 	catalogs  listFlag
 	alerts    repeatFlag
 	alertsTok string
-	sensor    string // set by the command
+	sensor    string            // set by the command
+	meta      map[string]string // metadata of the calls and findings files, set by the command
 }
 
 func (a *auditFlags) register(fs *flag.FlagSet) {
@@ -57,7 +58,7 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 
 // openAlerts starts the alert feed, or returns nil when no --alerts was
 // given.
-func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
+func (a *auditFlags) openAlerts(stdout, stderr io.Writer) (*alerts.Feed, error) {
 	if len(a.alerts) == 0 {
 		return nil, nil
 	}
@@ -76,17 +77,28 @@ func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
 		}
 		sinks = append(sinks, sink)
 	}
-	return alerts.New(sinks, alerts.FeedOptions{}), nil
+	return alerts.New(sinks, alerts.FeedOptions{Log: stderr}), nil
 }
 
 // load builds the auditor the flags describe. An unknown vendor is the
 // user's mistake: a usage error, worded for the flag.
 func (a *auditFlags) load() (*audit.Auditor, error) {
-	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor})
+	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, Metadata: a.meta})
 	if err != nil {
 		return nil, flagError(err)
 	}
 	return aud, nil
+}
+
+// provenance is what a run's verdicts rest on (catalog documents, the
+// inventory's hash), for its manifest; an inventory that cannot be read
+// again is noted, not fatal.
+func (a *auditFlags) provenance(aud *audit.Auditor) map[string]string {
+	p, err := aud.Provenance()
+	if err != nil {
+		p["inventory.error"] = err.Error()
+	}
+	return p
 }
 
 // flagError rewords the audit errors that name a flag's value.

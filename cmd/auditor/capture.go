@@ -232,7 +232,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	if err != nil {
 		return err
 	}
-	feed, err := o.audit.openAlerts(stdout)
+	feed, err := o.audit.openAlerts(stdout, slogWriter{log})
 	if err != nil {
 		return err
 	}
@@ -380,6 +380,15 @@ loop:
 		return runErr
 	}
 	return nil
+}
+
+// slogWriter turns the alert feed's delivery-failure lines into log
+// records, so --log json keeps stderr machine-readable.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn("alert delivery failing", "detail", strings.TrimSpace(strings.TrimPrefix(string(p), "auditor: ")))
+	return len(p), nil
 }
 
 // rotateWindow ends the window: open flows are flushed into it, its

@@ -35,6 +35,7 @@ type replayOptions struct {
 	workers    int
 	audit      auditFlags
 	top        int
+	recursive  bool
 }
 
 func runReplay(ctx context.Context, s streams, args []string) error {
@@ -47,6 +48,8 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "flow-table workers, packets sharded by flow hash (default: the usable cores); the results do not depend on it")
 	o.audit.register(fs)
+	fs.BoolVar(&o.recursive, "recursive", false, "read the capture files of directories' subdirectories too (a directory's own files are always read)")
+	fs.StringVar(&o.audit.sensor, "sensor", "", "sensor name, in flows and findings rows and alert events (observer.name)")
 	fs.IntVar(&o.top, "top", 10, "rows in the summary's tables of unexpected and blocked flows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
@@ -96,43 +99,63 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 // replay runs the pipeline over the inputs and writes the outputs. It
 // returns a summary whenever anything was read, even with an error, so the
 // user sees what was processed before the damage.
+//
+// The tables are written to temporary files and take their final names
+// only at the end, flows first, then calls and findings, then the run's
+// manifest. A run that could read no packet at all renames nothing: the
+// previous run's files stay as they were.
 func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
 	start := time.Now()
+	runID := parquetout.NewRunID(start)
+	meta := map[string]string{parquetout.MetaRun: runID}
+	o.audit.meta = meta
 	aud, err := o.audit.load()
 	if err != nil {
 		return nil, err
 	}
-	feed, err := o.audit.openAlerts(s.stdout)
+	feed, err := o.audit.openAlerts(s.stdout, s.stderr)
 	if err != nil {
 		return nil, err
 	}
 	aud.SetFeed(feed)
 	defer aud.CloseFeed()
-	src, err := source.Open(paths, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.OpenContext(ctx, paths, source.Options{LinkTypeSupported: decode.SupportsLinkType, Recursive: o.recursive, Stdin: s.stdin})
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	for _, skipped := range src.SkippedEntries() {
+		fmt.Fprintf(s.stderr, "auditor replay: skipped %s\n", skipped)
+	}
 
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
+	removed, err := parquetout.RemoveStale(o.out)
+	for _, p := range removed {
+		fmt.Fprintf(s.stderr, "auditor replay: removed %s, left by a writer that is gone\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(s.stderr, "auditor replay: %v\n", err)
+	}
 	flowsPath := filepath.Join(o.out, "flows.parquet")
-	fw, err := parquetout.Create(flowsPath, parquetout.Options{})
+	callsPath := filepath.Join(o.out, "calls.parquet")
+	fw, err := parquetout.Create(flowsPath, parquetout.Options{CreatedBy: "auditor replay", Metadata: meta})
 	if err != nil {
 		return nil, err
 	}
-	if err := aud.OpenCalls(filepath.Join(o.out, "calls.parquet")); err != nil {
+	if err := aud.OpenCalls(callsPath); err != nil {
 		fw.Abort()
 		return nil, err
 	}
-	sink := audit.NewFlowSink(fw, "")
+	sink := audit.NewFlowSink(fw, o.audit.sensor)
 	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
 	aud.Configure(&cfg, sink)
 	pipe, err := capture.New(cfg)
 	if err != nil {
 		sink.Drain()
 		fw.Abort()
+		aud.AbortCalls()
 		return nil, err
 	}
 
@@ -142,14 +165,28 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 
 	sink.Drain()
 	sum := newSummary(src, pipe, time.Since(start))
-	sum.Outputs = map[string]string{"flows": flowsPath}
+	sum.Outputs = map[string]string{}
+	for _, e := range sum.Errors {
+		fmt.Fprintf(s.stderr, "auditor replay: %s\n", e)
+	}
+	canceled := errors.Is(runErr, context.Canceled)
+	if sum.Packets == 0 && sum.FilesFailed > 0 && !canceled {
+		// Nothing readable at all: a runtime error (exit 1), with each
+		// file's problem listed above. The previous run's files stay.
+		fw.Abort()
+		aud.AbortCalls()
+		return sum, fmt.Errorf("no packets could be read from %s; %s left as it was", strings.Join(failedFiles(src), ", "), o.out)
+	}
 	if err := sink.Err(); err != nil {
 		fw.Abort()
+		aud.AbortCalls()
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
 	if err := fw.Close(); err != nil {
+		aud.AbortCalls()
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
+	sum.Outputs["flows"] = flowsPath
 	sum.Flows = sink.Rows()
 	findingsPath := filepath.Join(o.out, "findings.parquet")
 	res, err := aud.Finish(findingsPath, o.top)
@@ -159,21 +196,74 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	}
 	sum.Outputs["findings"] = findingsPath
 	sum.Alerts = aud.CloseFeed()
+	man := &parquetout.Manifest{Run: runID, CreatedBy: "auditor replay", Finished: time.Now().UTC(), Extra: o.audit.provenance(aud)}
+	for _, t := range []struct {
+		table, path string
+		rows        uint64
+	}{{"flows", flowsPath, sum.Flows}, {"calls", res.Calls, sum.callRows()}, {"findings", findingsPath, sum.findingRows()}} {
+		if err := man.Add(o.out, t.table, t.path, t.rows); err != nil {
+			return sum, err
+		}
+	}
+	if err := parquetout.WriteManifest(o.out, parquetout.ManifestName, man); err != nil {
+		return sum, err
+	}
+	sum.Outputs["manifest"] = filepath.Join(o.out, parquetout.ManifestName)
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
 
 	switch {
-	case errors.Is(runErr, context.Canceled):
+	case canceled:
 		sum.Interrupted = true
 		return sum, errors.New("interrupted: flows seen so far were written")
 	case runErr != nil:
 		return sum, runErr
-	case sum.Packets == 0 && sum.FilesFailed > 0:
-		// Nothing readable at all: a runtime error (exit 1), with each
-		// file's problem already listed in the summary.
-		return sum, errors.New("no packets could be read")
+	}
+	var problems []string
+	if sum.FilesFailed > 0 {
+		problems = append(problems, fmt.Sprintf("%d input file(s) damaged or unreadable (see above)", sum.FilesFailed))
+	}
+	if a := sum.Alerts; a != nil && a.Undelivered() > 0 {
+		problems = append(problems, fmt.Sprintf("%d alert(s) not delivered (%s)", a.Undelivered(), a.FailureSummary()))
+	}
+	if len(problems) > 0 {
+		return sum, &partialError{strings.Join(problems, "; ") + ": outputs written from what was read"}
 	}
 	return sum, nil
+}
+
+// failedFiles names the inputs that ended on an error.
+func failedFiles(src *source.Reader) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, e := range src.Errors() {
+		var fe *source.FileError
+		if errors.As(e, &fe) && !seen[fe.File] {
+			seen[fe.File] = true
+			names = append(names, fe.File)
+		}
+	}
+	if len(names) == 0 {
+		names = append(names, "the input")
+	}
+	return names
+}
+
+// callRows is the number of rows in calls.parquet: one per SIP call.
+func (sum *replaySummary) callRows() uint64 {
+	if sum.Parsers == nil {
+		return 0
+	}
+	return sum.Parsers.SIPCalls
+}
+
+// findingRows is the number of rows in findings.parquet.
+func (sum *replaySummary) findingRows() uint64 {
+	var n uint64
+	for _, c := range sum.Findings {
+		n += c
+	}
+	return n
 }
 
 // parseTimeouts reads "tcp=5m,udp=30s" into the table configuration.
@@ -314,6 +404,7 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if a := sum.Alerts; a != nil {
 		fmt.Fprintf(&b, "alerts     %d published, %d emitted, %d deduplicated, %d rate-limited, %d dropped (queue full)\n",
 			a.Published, a.Emitted, a.Deduplicated, a.RateLimited, a.DroppedQueueFull)
+		writeDelivery(&b, a)
 	}
 	keys := make([]string, 0, len(sum.Outputs))
 	for k := range sum.Outputs {
@@ -325,6 +416,26 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDelivery adds what each alert destination got, and what it did not
+// get and why.
+func writeDelivery(b *strings.Builder, a *alerts.Stats) {
+	for _, sk := range a.Sinks {
+		fmt.Fprintf(b, "           %s: %d delivered", sk.Name, sk.Sent)
+		if lost := sk.Failed + sk.Dropped; lost > 0 {
+			causes := make([]string, 0, len(sk.FailedBy))
+			for c, n := range sk.FailedBy {
+				causes = append(causes, fmt.Sprintf("%d %s", n, c))
+			}
+			sort.Strings(causes)
+			fmt.Fprintf(b, ", %d NOT DELIVERED (%s)", lost, strings.Join(causes, ", "))
+			if sk.LastError != "" {
+				fmt.Fprintf(b, ": %s", sk.LastError)
+			}
+		}
+		b.WriteString("\n")
+	}
 }
 
 func humanBytes(n uint64) string {

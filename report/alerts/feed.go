@@ -5,6 +5,8 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -39,6 +41,12 @@ type FeedOptions struct {
 	// FlushInterval is how often closed dedup windows are looked for
 	// (default 1s): a follow-up event comes at most this late.
 	FlushInterval time.Duration
+	// Log, if set, gets a line per destination when its deliveries fail:
+	// the cause, the attempts and events lost, the last error; at most
+	// one line per LogInterval (default 30s) per destination, and the
+	// rest at Close.
+	Log         io.Writer
+	LogInterval time.Duration
 	// Now is the clock of dedup windows and the rate limit (default
 	// time.Now). It is processing time, not packet time: the limits are
 	// there to spare the receiver, however fast a replay runs.
@@ -81,6 +89,9 @@ func (o *FeedOptions) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LogInterval <= 0 {
+		o.LogInterval = 30 * time.Second
+	}
 }
 
 // Feed deduplicates, rate-limits and fans finding events out to sinks.
@@ -98,6 +109,7 @@ type Feed struct {
 	abort  context.CancelFunc
 
 	sinks  []*sinkWorker
+	log    *failureLog
 	dedup  *deduper
 	limit  *limiter
 	idBase string
@@ -118,6 +130,7 @@ type sinkWorker struct {
 	retried    atomic.Uint64
 	dropped    atomic.Uint64
 	lastErr    atomic.Pointer[string]
+	fails      sinkFailures
 	batchSlice []Record
 }
 
@@ -131,6 +144,9 @@ func New(sinks []Sink, opts FeedOptions) *Feed {
 		stop: make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, abort: cancel,
 		limit: newLimiter(opts.Rate, opts.Burst), idBase: newIDBase(),
+	}
+	if opts.Log != nil {
+		f.log = &failureLog{w: opts.Log, interval: opts.LogInterval, now: opts.Now}
 	}
 	if opts.DedupWindow > 0 {
 		f.dedup = newDeduper(opts.DedupWindow, opts.MaxWindows)
@@ -244,6 +260,11 @@ func (f *Feed) emit(ev *Event) {
 		case w.q <- rec:
 		default:
 			w.dropped.Add(1)
+			if w.dropped.Load()&(w.dropped.Load()-1) == 0 {
+				// Logged at 1, 2, 4, 8... drops: a full queue means
+				// the sink is far behind, and this runs per event.
+				f.log.note(w.sink.Name(), &w.fails, errors.New("queue full: the destination is too slow"), 0, CauseQueueFull)
+			}
 		}
 	}
 }
@@ -311,10 +332,18 @@ func (f *Feed) fill(w *sinkWorker, batch []Record) ([]Record, bool) {
 // jitter, and counts the outcome.
 func (f *Feed) deliver(w *sinkWorker, batch []Record) {
 	n := uint64(len(batch))
+	// A batch abandoned at Close after failed attempts is counted under
+	// the cause of those failures: that is what the operator must fix.
+	lastCause := CauseAbandoned
 	for attempt := 0; ; attempt++ {
 		if err := f.ctx.Err(); err != nil {
+			err = errors.New("feed closed before delivery: " + err.Error())
 			w.failed.Add(n)
-			w.setErr(errors.New("feed closed before delivery: " + err.Error()))
+			if last := w.lastErr.Load(); last != nil && lastCause != CauseAbandoned {
+				err = fmt.Errorf("%w; last error: %s", err, *last)
+			}
+			w.setErr(err)
+			f.log.note(w.sink.Name(), &w.fails, err, n, lastCause)
 			return
 		}
 		err := w.sink.Write(f.ctx, batch)
@@ -323,10 +352,17 @@ func (f *Feed) deliver(w *sinkWorker, batch []Record) {
 			return
 		}
 		w.setErr(err)
+		cause := causeOf(err)
+		if f.ctx.Err() != nil && cause == CauseAbandoned {
+			cause = lastCause
+		}
+		lastCause = cause
 		if errors.Is(err, errPermanent) || attempt >= f.opts.MaxRetries {
 			w.failed.Add(n)
+			f.log.note(w.sink.Name(), &w.fails, err, n, cause)
 			return
 		}
+		f.log.note(w.sink.Name(), &w.fails, err, 0, cause)
 		w.retried.Add(1)
 		t := time.NewTimer(f.backoff(attempt))
 		select {
@@ -382,6 +418,7 @@ func (f *Feed) Close(ctx context.Context) error {
 	}
 	f.abort()
 	for _, w := range f.sinks {
+		f.log.flush(w.sink.Name(), &w.fails)
 		if err := w.sink.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -426,6 +463,9 @@ type SinkStats struct {
 	Retried uint64 `json:"retried"`
 	// Dropped events never reached the sink: its queue was full.
 	Dropped uint64 `json:"dropped_queue_full"`
+	// FailedBy splits Failed and Dropped by cause (Cause names); causes
+	// with no event are left out.
+	FailedBy map[string]uint64 `json:"failed_by_cause,omitempty"`
 	// LastError is the last delivery error, empty if there was none.
 	LastError string `json:"last_error,omitempty"`
 }
@@ -442,6 +482,18 @@ func (f *Feed) Stats() Stats {
 		ss := SinkStats{
 			Name: w.sink.Name(), Sent: w.sent.Load(), Failed: w.failed.Load(),
 			Retried: w.retried.Load(), Dropped: w.dropped.Load(),
+		}
+		for c := range numCauses {
+			n := w.fails.events[c].Load()
+			if c == CauseQueueFull {
+				n = ss.Dropped
+			}
+			if n > 0 {
+				if ss.FailedBy == nil {
+					ss.FailedBy = map[string]uint64{}
+				}
+				ss.FailedBy[c.String()] = n
+			}
 		}
 		if e := w.lastErr.Load(); e != nil {
 			ss.LastError = *e

@@ -60,7 +60,7 @@ func (s *httpSink) Write(ctx context.Context, batch []Record) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	err = fmt.Errorf("post alerts to %s: %s: %s", s.name, resp.Status, bytes.TrimSpace(msg))
+	err = fmt.Errorf("post alerts to %s: %w: %s", s.name, &statusError{code: resp.StatusCode, status: resp.Status}, bytes.TrimSpace(msg))
 	switch c := resp.StatusCode; {
 	case c == http.StatusRequestTimeout, c == http.StatusTooEarly, c == http.StatusTooManyRequests, c >= 500:
 		return err

@@ -29,8 +29,11 @@ type Config struct {
 	Vendors []string
 	// Catalogs are extra catalog files merged into the built-in one.
 	Catalogs []string
-	// Sensor names the capturing host in alert events.
+	// Sensor names the capturing host in alert events and findings rows.
 	Sensor string
+	// Metadata is extra key/value metadata of the calls and findings
+	// files (the run id that ties a run's tables together).
+	Metadata map[string]string
 }
 
 // UnknownVendorError reports a vendor in Config.Vendors that no catalog
@@ -70,6 +73,8 @@ type Auditor struct {
 	tlsDiss []*names.TLS
 	dnsDiss []*names.DNS
 
+	cat *catalog.Catalog // for Provenance
+
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
 
@@ -97,6 +102,7 @@ func New(cfg Config) (*Auditor, error) {
 		return nil, err
 	}
 	a.base, a.inv, a.findings = cl, inv, verdict.NewFindings(cl, verdict.FindingsConfig{})
+	a.cat = cat
 	return a, nil
 }
 
@@ -220,7 +226,7 @@ func (a *Auditor) FlushCalls() { a.tracker.Flush() }
 // OpenCalls starts the calls file at path; calls end (and are written)
 // while the pipeline runs.
 func (a *Auditor) OpenCalls(path string) error {
-	w, err := parquetout.CreateCalls(path, parquetout.Options{})
+	w, err := parquetout.CreateCalls(path, parquetout.Options{Metadata: a.cfg.Metadata})
 	a.calls = w
 	return err
 }
@@ -320,7 +326,7 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 			}
 		}
 	}
-	w, err := parquetout.CreateFindings(path, parquetout.Options{})
+	w, err := parquetout.CreateFindings(path, parquetout.Options{Metadata: a.cfg.Metadata})
 	if err != nil {
 		return fs, all, err
 	}
@@ -328,6 +334,7 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	var row parquetout.FindingRow
 	for i := range all {
 		parquetout.FromFinding(&all[i], &row)
+		row.Sensor = a.cfg.Sensor
 		if err := w.Write(&row); err != nil {
 			return fs, all, fmt.Errorf("write %s: %w", path, err)
 		}
