@@ -171,3 +171,42 @@ func TestReplayUndeliveredAlerts(t *testing.T) {
 		t.Errorf("stderr does not report the failure:\n%s", stderr)
 	}
 }
+
+// A run killed between renaming its tables leaves new flows beside the
+// previous run's findings and manifest: the report refuses the mix.
+func TestReportRefusesMixedRun(t *testing.T) {
+	out := t.TempDir()
+	if _, stderr, code := runCLI(t, "replay", "--out", out, demo); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	report := filepath.Join(t.TempDir(), "r.json")
+	if _, stderr, code := runCLI(t, "report", "--in", out, "--out", report); code != exitOK {
+		t.Fatalf("report of a complete run: exit %d: %s", code, stderr)
+	}
+	// A second run into another directory; its flows are moved over the
+	// first run's, as a kill after the first rename would leave them.
+	other := t.TempDir()
+	if _, stderr, code := runCLI(t, "replay", "--out", other, demo); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if err := os.Rename(filepath.Join(other, "flows.parquet"), filepath.Join(out, "flows.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "report", "--in", out, "--out", report)
+	if code != exitFailure || !strings.Contains(stderr, "tables of different runs") {
+		t.Errorf("report of a mixed set: exit %d: %s", code, stderr)
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		stdout, stderr, code := runCLI(t, args...)
+		if code != exitOK || !strings.HasPrefix(stdout, "auditor (devel)") && !strings.HasPrefix(stdout, "auditor v") {
+			t.Errorf("%v: exit %d, %q %q", args, code, stdout, stderr)
+		}
+	}
+	stdout, _, code := runCLI(t, "version", "--json")
+	if code != exitOK || !strings.Contains(stdout, `"version":`) || !strings.Contains(stdout, `"go":"go1.`) {
+		t.Errorf("version --json: %d %s", code, stdout)
+	}
+}
