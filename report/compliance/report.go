@@ -22,7 +22,7 @@ type Report struct {
 	Input       string    `json:"input"`
 	// Provenance says which build of auditor made the report and what it
 	// judged against.
-	Provenance Provenance `json:"provenance"`
+	Provenance Provenance `json:"provenance,omitzero"`
 	// Window is the requested window; Data is the span the rows in it
 	// actually cover.
 	Window Window `json:"window"`
