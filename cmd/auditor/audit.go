@@ -52,7 +52,7 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.site, "site", "", "site inventory (YAML): which hosts play which roles; without it flows are judged by port only")
 	fs.Var(&a.vendors, "vendor", "judge against these vendors only (repeatable or comma-separated; default: the site's vendors, or all)")
 	fs.Var(&a.catalogs, "catalog", "extra catalog file in the catalog schema (repeatable)")
-	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://... (batched NDJSON POST)")
+	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://...[?format=bulk|json] (batched POST: NDJSON, Elasticsearch/OpenSearch _bulk, or a JSON array for Filebeat http_endpoint)")
 	fs.StringVar(&a.alertsTok, "alerts-token-env", "", "environment variable holding a bearer token for http(s) alert destinations")
 }
 

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ccaudit/auditor/internal/version"
 )
 
 // FeedOptions tune a Feed. The zero value gives the defaults.
@@ -47,6 +50,11 @@ type FeedOptions struct {
 	// rest at Close.
 	Log         io.Writer
 	LogInterval time.Duration
+	// Observer is observer.name of events that name no sensor (default:
+	// the host name), so that a replay's events say where they were
+	// judged. Version is observer.version (default: this build's).
+	Observer string
+	Version  string
 	// Now is the clock of dedup windows and the rate limit (default
 	// time.Now). It is processing time, not packet time: the limits are
 	// there to spare the receiver, however fast a replay runs.
@@ -91,6 +99,12 @@ func (o *FeedOptions) defaults() {
 	}
 	if o.LogInterval <= 0 {
 		o.LogInterval = 30 * time.Second
+	}
+	if o.Observer == "" {
+		o.Observer, _ = os.Hostname()
+	}
+	if o.Version == "" {
+		o.Version = version.Get().String()
 	}
 }
 
@@ -253,7 +267,14 @@ func (f *Feed) emit(ev *Event) {
 	f.seq++
 	ev.ID = f.idBase + strconv.FormatUint(f.seq, 10)
 	ev.Created = now
-	rec := Record{JSON: AppendEncode(make([]byte, 0, 1024), ev), Kind: ev.Kind, Severity: ev.Severity, Host: ev.Sensor, Created: now}
+	// Record.Host stays empty for an event without a sensor, so that a
+	// syslog sink uses its own configured host name.
+	host := ev.Sensor
+	if ev.Sensor == "" {
+		ev.Sensor = f.opts.Observer
+	}
+	ev.Version = f.opts.Version
+	rec := Record{JSON: AppendEncode(make([]byte, 0, 1024), ev), ID: ev.ID, Kind: ev.Kind, Severity: ev.Severity, Host: host, Created: now}
 	f.emitted.Add(1)
 	for _, w := range f.sinks {
 		select {
