@@ -264,8 +264,10 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 		}
 	}
 
+	var ms *metricsSource // nil without --metrics
 	if o.metrics != "" {
-		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipes: pipes, aud: aud, stats: eng.stats, sensor: o.sensor})
+		ms = &metricsSource{pipes: pipes, aud: aud, stats: eng.stats, sensor: o.sensor}
+		stop, err := serveMetrics(ctx, log, o.metrics, ms)
 		if err != nil {
 			out.Abort()
 			return err
@@ -336,6 +338,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 				return
 			}
 		}
+		ms.endWindow()
 		rotateWindow(log, out, time.Now(), why)
 		if then != nil {
 			then()

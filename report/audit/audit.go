@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,9 @@ type Auditor struct {
 	dnsDiss []*names.DNS
 
 	cat *catalog.Catalog // for Provenance
+	// raised counts finding occurrences by kind since start, for
+	// metrics; guarded by mu.
+	raised map[verdict.Kind]uint64
 
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
@@ -251,6 +255,7 @@ func (a *Auditor) call(c *sipcall.Call) {
 		a.mu.Lock()
 		for _, g := range gs {
 			a.findings.Raise(g)
+			a.countRaised(g.Kind)
 		}
 		a.mu.Unlock()
 		if a.feed != nil {
@@ -295,6 +300,9 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID}
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
+		if r.Kind != "" {
+			a.countRaised(r.Kind)
+		}
 		a.mu.Unlock()
 		if a.feed != nil && r.Kind != "" {
 			a.feed.Publish(alerts.FlowEvent(f, &r, a.cfg.Sensor))
@@ -317,6 +325,13 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	if adjust != nil {
 		adjust(all)
 	}
+	a.mu.Lock()
+	for i := range all {
+		if !all[i].Dst.IsValid() {
+			a.countRaised(all[i].Kind)
+		}
+	}
+	a.mu.Unlock()
 	if a.feed != nil {
 		for i := range all {
 			// Flow findings went out as they happened; the window adds
@@ -446,6 +461,33 @@ func (a *Auditor) DNSParseErrors() uint64 {
 		n += d.Stats().ParseErrors.Load()
 	}
 	return n
+}
+
+// countRaised counts one finding occurrence; a.mu is held.
+func (a *Auditor) countRaised(k verdict.Kind) {
+	if a.raised == nil {
+		a.raised = map[verdict.Kind]uint64{}
+	}
+	a.raised[k]++
+}
+
+// FindingsRaised counts finding occurrences by kind since the start, over
+// every window: each flow or call that raised one, and each finding only a
+// window's end raises (missing flows, DNS failures). Safe to call while
+// the pipelines run.
+func (a *Auditor) FindingsRaised() map[verdict.Kind]uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.raised)
+}
+
+// FeedStats returns the alert feed's counters, nil without a feed.
+func (a *Auditor) FeedStats() *alerts.Stats {
+	if a.feed == nil {
+		return nil
+	}
+	st := a.feed.Stats()
+	return &st
 }
 
 // WindowVerdicts counts the flows judged in the current window by verdict
