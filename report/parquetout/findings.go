@@ -42,6 +42,11 @@ type FindingRow struct {
 	HostPairs string `parquet:"host_pairs,optional"`
 	Ports     string `parquet:"ports,optional,dict"`
 	Sensor    string `parquet:"sensor,optional,dict"`
+
+	// SeverityRank orders severity: 0 info, 1 low, 2 medium, 3 high,
+	// 4 critical. Sorting by the severity text puts medium before high;
+	// ORDER BY severity_rank DESC puts what to fix first on top.
+	SeverityRank int32 `parquet:"severity_rank,optional"`
 }
 
 // CreateFindings opens findings.parquet for writing.
@@ -74,6 +79,8 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 		LastSeen:   unixMicro(g.LastSeen),
 		HostPairs:  strings.Join(g.HostPairs, "; "),
 		Ports:      g.Ports,
+
+		SeverityRank: int32(g.Severity),
 	}
 	if g.Proto != 0 {
 		row.Proto = flow.ProtoName(g.Proto)

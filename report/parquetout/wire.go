@@ -153,6 +153,10 @@ type findingWire struct {
 	HostPairs *string `parquet:"host_pairs,optional"`
 	Ports     *string `parquet:"ports,optional,dict"`
 	Sensor    *string `parquet:"sensor,optional,dict"`
+
+	// Optional only so that files written before the column existed
+	// read back; every row written has it, info's 0 included.
+	SeverityRank *int32 `parquet:"severity_rank,optional"`
 }
 
 func (r *FindingRow) wire(w *findingWire) {
@@ -164,6 +168,7 @@ func (r *FindingRow) wire(w *findingWire) {
 		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), CallID: opt(&r.CallID),
 		Count: r.Count, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
 		HostPairs: opt(&r.HostPairs), Ports: opt(&r.Ports), Sensor: opt(&r.Sensor),
+		SeverityRank: &r.SeverityRank,
 	}
 }
 
