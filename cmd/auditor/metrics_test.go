@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 // gather returns the registry's samples as "name{label=value,...}" -> value.
@@ -60,7 +62,8 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	win := audit.NewWindow(aud, audit.WindowConfig{Dir: t.TempDir(), Sensor: "t1", Rotation: time.Hour})
+	dir := t.TempDir()
+	win := audit.NewWindow(aud, audit.WindowConfig{Dir: dir, Sensor: "t1", Rotation: time.Hour})
 	now := time.Now()
 	if err := win.Open(now); err != nil {
 		t.Fatal(err)
@@ -106,6 +109,22 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 		t.Errorf("the window's missing finding is not counted: %v", after["auditor_findings_total{kind=missing}"])
 	}
 	win.Close(now.Add(2 * time.Minute))
+	// Live findings name their sensor, as flows do.
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "findings-t1-*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no findings files")
+	}
+	for _, f := range files {
+		rows, err := parquetout.ReadFindings(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Sensor != "t1" {
+				t.Errorf("%s: finding %s has sensor %q, want t1", f, r.Kind, r.Sensor)
+			}
+		}
+	}
 	var build, goroutines, process bool
 	for k := range after {
 		build = build || strings.HasPrefix(k, "auditor_build_info{") && strings.Contains(k, "goversion=go1.")
