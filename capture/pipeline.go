@@ -94,6 +94,13 @@ type Config struct {
 	// sooner; longer ones pause workers less.
 	EpochPackets int
 	EpochSpan    time.Duration
+
+	// Quotes, for the single-worker pipelines of a live capture spread
+	// over several sockets, forwards the ICMP errors whose quoted flow
+	// is not in this pipeline's table to the others; QuotesIndex is this
+	// pipeline's place among them. See Quotes.
+	Quotes      *Quotes
+	QuotesIndex int
 }
 
 // Shared is cross-flow state that dissectors stage changes to during an
@@ -148,6 +155,10 @@ type Pipeline struct {
 	ordinal   uint64 // packets decoded so far: the next packet's Ordinal
 	tally     tally
 	stats     Stats
+
+	quotes     *Quotes
+	quoteIndex int
+	quoteBuf   []quote
 }
 
 // tally is what the decoding goroutine counted since it last published to
@@ -209,7 +220,8 @@ func New(cfg Config) (*Pipeline, error) {
 	if n > 1 && cfg.Stages == nil {
 		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared}
+	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared,
+		quotes: cfg.Quotes, quoteIndex: cfg.QuotesIndex}
 	p.epoch = epochClock{maxPackets: cfg.EpochPackets, span: int64(cfg.EpochSpan)}
 	if p.epoch.maxPackets <= 0 {
 		p.epoch.maxPackets = DefaultEpochPackets
@@ -310,8 +322,8 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 		return
 	}
 	w := p.workers[0]
-	if p.pkt.Quoted {
-		w.attribute(&p.pkt)
+	if p.pkt.Quoted && !w.attribute(&p.pkt) && p.quotes != nil {
+		p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode)
 	}
 	w.packet(&p.pkt)
 	if p.epoch.due(p.pkt.Time) {
@@ -319,11 +331,14 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 	}
 }
 
-// attribute records an ICMP error against the flow it quotes.
-func (w *worker) attribute(pkt *decode.Packet) {
+// attribute records an ICMP error against the flow it quotes; false when
+// that flow is not in the worker's table.
+func (w *worker) attribute(pkt *decode.Packet) bool {
 	if w.table.ICMPUnreachable(pkt.QuotedKey, pkt.ICMPType, pkt.ICMPCode) {
 		w.stats.ICMPQuoted.Add(1)
+		return true
 	}
+	return false
 }
 
 func (w *worker) packet(pkt *decode.Packet) {
@@ -370,6 +385,7 @@ func (w *worker) flowEnded(f *flow.Flow) {
 // commits what they staged, so the shared state holds everything when it
 // returns. With several workers it must not run concurrently with Run.
 func (p *Pipeline) Flush() {
+	p.applyQuotes()
 	p.publish()
 	last := p.tally.last
 	p.commit(last)
@@ -474,6 +490,8 @@ func (p *Pipeline) RunLive(ctx context.Context, src LiveSource, interval time.Du
 // timeout. Live capture calls it from its ticker, as time passes without
 // packets. Single-worker pipelines only, on the pipeline goroutine.
 func (p *Pipeline) Advance(now int64) {
+	// Before idle flows end: a quoted flow may be about to.
+	p.applyQuotes()
 	p.endEpoch(now)
 	p.epoch.n = 0
 }

@@ -254,8 +254,14 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 		return err
 	}
 	pipes := make([]*capture.Pipeline, len(eng.srcs))
+	var quotes *capture.Quotes
+	if len(pipes) > 1 {
+		// A fanout may put an ICMP error on another socket than the
+		// flow it quotes.
+		quotes = capture.NewQuotes(len(pipes))
+	}
 	for i := range pipes {
-		cfg := capture.Config{Table: tableCfg}
+		cfg := capture.Config{Table: tableCfg, Quotes: quotes, QuotesIndex: i}
 		aud.Configure(&cfg, out.Sink())
 		pipes[i], err = capture.New(cfg)
 		if err != nil {
