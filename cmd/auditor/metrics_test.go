@@ -64,7 +64,8 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 	}
 	dir := t.TempDir()
 	win := audit.NewWindow(aud, audit.WindowConfig{Dir: dir, Sensor: "t1", Rotation: time.Hour})
-	now := time.Now()
+	// A complete window, boundary to boundary: it judges missing flows.
+	now := time.Now().Truncate(time.Hour)
 	if err := win.Open(now); err != nil {
 		t.Fatal(err)
 	}
@@ -93,10 +94,10 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 		t.Errorf("findings before rotation: blocked=%v", before["auditor_findings_total{kind=blocked}"])
 	}
 	ms.endWindow()
-	if err := win.Close(now.Add(time.Minute)); err != nil {
+	if err := win.Close(now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := win.Open(now.Add(time.Minute)); err != nil {
+	if err := win.Open(now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	after := gather(t, reg)
@@ -108,7 +109,7 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 	if after["auditor_findings_total{kind=missing}"] != 1 {
 		t.Errorf("the window's missing finding is not counted: %v", after["auditor_findings_total{kind=missing}"])
 	}
-	win.Close(now.Add(2 * time.Minute))
+	win.Close(now.Add(time.Hour + time.Minute))
 	// Live findings name their sensor, as flows do.
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "findings-t1-*.parquet"))
 	if len(files) == 0 {

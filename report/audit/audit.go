@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +77,9 @@ type Auditor struct {
 	dnsDiss []*names.DNS
 
 	cat *catalog.Catalog // for Provenance
+	// lastMissing holds the missing findings of the last complete
+	// window, so that one still missing is not alerted again.
+	lastMissing map[string]bool
 	// raised counts finding occurrences by kind since start, for
 	// metrics; guarded by mu.
 	raised map[verdict.Kind]uint64
@@ -314,7 +319,13 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 // missing-flow check runs, the window's findings are written to path and
 // returned, and a new window starts. adjust, if set, may edit the findings
 // first (live capture downgrades missing findings of a lossy window).
-func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
+//
+// A partial window (live capture's first one, or one cut short by a reload
+// or the shutdown) raises no missing findings: an entry not seen in a few
+// seconds or minutes is no evidence. A missing entry is alerted once, when
+// a complete window first misses it, not again while the following
+// windows miss it too; each window's findings file still lists it.
+func (a *Auditor) endWindow(path string, now int64, partial bool, adjust func([]verdict.Finding) []verdict.Finding) (*verdict.Findings, []verdict.Finding, error) {
 	a.mu.Lock()
 	fs := a.findings
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
@@ -322,8 +333,22 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	fs.DNSFailures(a.dns.Failures(), now)
 	fs.Finish(now)
 	all := fs.All()
+	if partial {
+		all = slices.DeleteFunc(all, func(g verdict.Finding) bool { return g.Kind == verdict.KindMissing })
+	}
 	if adjust != nil {
-		adjust(all)
+		all = adjust(all)
+	}
+	// Which missing entries the last complete window alerted already.
+	var known map[string]bool
+	if !partial {
+		known = a.lastMissing
+		a.lastMissing = map[string]bool{}
+		for i := range all {
+			if all[i].Kind == verdict.KindMissing {
+				a.lastMissing[missingKey(&all[i])] = true
+			}
+		}
 	}
 	a.mu.Lock()
 	for i := range all {
@@ -335,8 +360,9 @@ func (a *Auditor) endWindow(path string, now int64, adjust func([]verdict.Findin
 	if a.feed != nil {
 		for i := range all {
 			// Flow findings went out as they happened; the window adds
-			// those that no single flow raised.
-			if !all[i].Dst.IsValid() {
+			// those that no single flow raised, a missing entry only
+			// when it was not already missing in the last window.
+			if !all[i].Dst.IsValid() && !(all[i].Kind == verdict.KindMissing && known[missingKey(&all[i])]) {
 				a.feed.Publish(alerts.FindingEvent(&all[i], a.cfg.Sensor))
 			}
 		}
@@ -407,7 +433,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 	}
 	res.Calls = a.calls.Path()
 	res.Parsers = a.parserCounts()
-	fs, all, err := a.endWindow(findingsPath, 0, nil)
+	fs, all, err := a.endWindow(findingsPath, 0, false, nil)
 	if err != nil {
 		return res, err
 	}
@@ -461,6 +487,11 @@ func (a *Auditor) DNSParseErrors() uint64 {
 		n += d.Stats().ParseErrors.Load()
 	}
 	return n
+}
+
+// missingKey identifies a missing finding across windows.
+func missingKey(g *verdict.Finding) string {
+	return g.EntryID + "|" + g.Ports + "|" + strings.Join(g.HostPairs, ";")
 }
 
 // countRaised counts one finding occurrence; a.mu is held.

@@ -143,9 +143,9 @@ func (w *Window) Close(now time.Time) error {
 		errs = append(errs, err)
 	}
 	loss := w.lossRatio()
-	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), func(all []verdict.Finding) {
+	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), w.partial(now), func(all []verdict.Finding) []verdict.Finding {
 		if loss <= w.cfg.LossThreshold {
-			return
+			return all
 		}
 		for i := range all {
 			if all[i].Kind == verdict.KindMissing {
@@ -153,11 +153,25 @@ func (w *Window) Close(now time.Time) error {
 				all[i].Reason += fmt.Sprintf(" (capture lost %.2f%% of packets in this window: absence is not proof)", loss*100)
 			}
 		}
+		return all
 	})
 	if err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// startSlack is how late after a rotation boundary a window may start and
+// still count as starting there: the rotation runs on a one-second tick.
+const startSlack = 5 * time.Second
+
+// partial says whether the window ending at now did not cover a whole
+// rotation period: the capture's first window (it starts when the capture
+// does), and one ended early by a reload or the shutdown. Only complete
+// windows judge missing flows.
+func (w *Window) partial(now time.Time) bool {
+	boundary := w.start.Truncate(w.cfg.Rotation)
+	return w.start.Sub(boundary) > startSlack || now.Before(w.until)
 }
 
 func (w *Window) lossRatio() float64 {
