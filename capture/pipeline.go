@@ -131,6 +131,11 @@ type Stages struct {
 	OnFlow     FlowHandler
 }
 
+// BackwardsSlack is how far a frame's time may fall behind the latest
+// frame's before it counts as a jump back (Stats.TimeBackwards): live
+// capture on several CPUs and merged captures reorder by less.
+const BackwardsSlack = time.Second
+
 // Stats counts what the pipeline saw. Counters are atomic: a progress or
 // metrics reader may read them while the pipeline runs.
 type Stats struct {
@@ -138,6 +143,10 @@ type Stats struct {
 	Bytes       atomic.Uint64 // their original (wire) length
 	Packets     atomic.Uint64 // frames that became flow packets
 	ICMPQuoted  atomic.Uint64 // ICMP errors attributed to an active flow
+	// TimeBackwards counts frames timestamped more than BackwardsSlack
+	// before the latest frame seen: a clock stepped back, or inputs whose
+	// times overlap. Their flows still start at their earliest packet.
+	TimeBackwards atomic.Uint64
 	FirstPacket atomic.Int64  // unix ns
 	LastPacket  atomic.Int64
 	Epochs      atomic.Uint64 // commits of the shared state
@@ -285,6 +294,9 @@ func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLe
 	t.bytes += uint64(wireLen)
 	if t.first == 0 || ts < t.first {
 		t.first = ts
+	}
+	if ts < t.last-int64(BackwardsSlack) {
+		p.stats.TimeBackwards.Add(1)
 	}
 	t.last = max(t.last, ts)
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {

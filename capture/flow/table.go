@@ -157,6 +157,10 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	side.Payload += uint64(p.PayloadLen)
 	if p.Time > f.Last {
 		f.Last = p.Time
+	} else if p.Time < f.First {
+		// A clock stepped back (or merged inputs that overlap): the flow
+		// still starts no later than any of its packets.
+		f.First = p.Time
 	}
 	retrans := false
 	if f.Key.proto == ProtoTCP {

@@ -305,7 +305,13 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 					pipe.AddCounters(d.Key, d.Dir, d.Packets, d.Bytes, d.Payload, d.Flags, d.First, d.Last)
 				}
 			}
+			var backwards uint64
 			tick := func(now time.Time) {
+				if n := pipe.Stats().TimeBackwards.Load(); n > backwards {
+					log.Warn("packets timestamped before earlier ones: the capture clock stepped back; their flows start at their earliest packet",
+						"worker", i, "packets", n-backwards, "total", n)
+					backwards = n
+				}
 				mergeKernel()
 				pipe.Advance(now.UnixNano())
 				aud.AdvanceCalls(now.UnixNano())

@@ -169,6 +169,10 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	for _, e := range sum.Errors {
 		fmt.Fprintf(s.stderr, "auditor replay: %s\n", e)
 	}
+	if sum.TimeBackwards > 0 {
+		fmt.Fprintf(s.stderr, "auditor replay: warning: %d packets are timestamped more than %s before an earlier packet (a clock stepped back, or inputs that overlap); their flows start at their earliest packet\n",
+			sum.TimeBackwards, capture.BackwardsSlack)
+	}
 	canceled := errors.Is(runErr, context.Canceled)
 	if sum.Packets == 0 && sum.FilesFailed > 0 && !canceled {
 		// Nothing readable at all: a runtime error (exit 1), with each
@@ -323,21 +327,25 @@ type replaySummary struct {
 	Parsers          *parserSummary    `json:"parsers,omitempty"`
 	Alerts           *alerts.Stats     `json:"alerts,omitempty"`
 	Interrupted      bool              `json:"interrupted,omitempty"`
+	// TimeBackwards counts packets timestamped more than a second before
+	// an earlier one.
+	TimeBackwards uint64 `json:"timestamps_backwards,omitempty"`
 }
 
 func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duration) *replaySummary {
 	st := src.Stats()
 	ps := pipe.Stats()
 	sum := &replaySummary{
-		Files:        int(st.FilesOpened.Load()),
-		FilesFailed:  int(st.FilesFailed.Load()),
-		Frames:       ps.Frames.Load(),
-		Bytes:        ps.Bytes.Load(),
-		Packets:      ps.Packets.Load(),
-		FlowsEvicted: pipe.FlowsEnded(flow.EndEvicted),
-		Elapsed:      elapsed.Seconds(),
-		Skipped:      map[string]uint64{},
-		Errors:       []string{},
+		Files:         int(st.FilesOpened.Load()),
+		FilesFailed:   int(st.FilesFailed.Load()),
+		Frames:        ps.Frames.Load(),
+		Bytes:         ps.Bytes.Load(),
+		Packets:       ps.Packets.Load(),
+		FlowsEvicted:  pipe.FlowsEnded(flow.EndEvicted),
+		TimeBackwards: ps.TimeBackwards.Load(),
+		Elapsed:       elapsed.Seconds(),
+		Skipped:       map[string]uint64{},
+		Errors:        []string{},
 	}
 	if first, last := ps.FirstPacket.Load(), ps.LastPacket.Load(); first != 0 {
 		a, b := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
@@ -380,6 +388,9 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 			sum.CaptureEnd.Format(time.RFC3339Nano), time.Duration(sum.CaptureSpan*float64(time.Second)).Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "processing %.3fs, %.0f packets/s\n", sum.Elapsed, sum.PacketsPerSecond)
+	if sum.TimeBackwards > 0 {
+		fmt.Fprintf(&b, "warning    %d packets timestamped over %s before an earlier one\n", sum.TimeBackwards, capture.BackwardsSlack)
+	}
 	if len(sum.Skipped) > 0 {
 		b.WriteString("skipped\n")
 		reasons := make([]string, 0, len(sum.Skipped))
