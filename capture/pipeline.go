@@ -139,17 +139,17 @@ const BackwardsSlack = time.Second
 // Stats counts what the pipeline saw. Counters are atomic: a progress or
 // metrics reader may read them while the pipeline runs.
 type Stats struct {
-	Frames      atomic.Uint64 // frames offered to the decoder
-	Bytes       atomic.Uint64 // their original (wire) length
-	Packets     atomic.Uint64 // frames that became flow packets
-	ICMPQuoted  atomic.Uint64 // ICMP errors attributed to an active flow
+	Frames     atomic.Uint64 // frames offered to the decoder
+	Bytes      atomic.Uint64 // their original (wire) length
+	Packets    atomic.Uint64 // frames that became flow packets
+	ICMPQuoted atomic.Uint64 // ICMP errors attributed to an active flow
 	// TimeBackwards counts frames timestamped more than BackwardsSlack
 	// before the latest frame seen: a clock stepped back, or inputs whose
 	// times overlap. Their flows still start at their earliest packet.
 	TimeBackwards atomic.Uint64
-	FirstPacket atomic.Int64  // unix ns
-	LastPacket  atomic.Int64
-	Epochs      atomic.Uint64 // commits of the shared state
+	FirstPacket   atomic.Int64 // unix ns
+	LastPacket    atomic.Int64
+	Epochs        atomic.Uint64 // commits of the shared state
 }
 
 // Pipeline decodes frames and tracks their flows. Frame and Run are not
