@@ -20,6 +20,7 @@ import (
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
 	"github.com/ccaudit/auditor/report/audit"
+	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 type captureOptions struct {
@@ -244,6 +245,15 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	}
 	defer eng.close()
 
+	// Temporary files of a sensor that crashed or was killed can never be
+	// finished: reclaim them before writing.
+	removed, err := parquetout.RemoveStale(o.out)
+	for _, p := range removed {
+		log.Info("removed a temporary file left by a writer that is gone", "path", p)
+	}
+	if err != nil {
+		log.Warn("reclaim stale temporary files", "err", err)
+	}
 	out := audit.NewWindow(aud, audit.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
 		LossThreshold: o.lossThreshold, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
