@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/ccaudit/auditor/capture/synth"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -76,5 +77,37 @@ func TestReplayTimestampsBackwards(t *testing.T) {
 	}
 	if packets != 4 {
 		t.Errorf("%d packets in flows, want 4", packets)
+	}
+}
+
+// With a flow table too small for the traffic, an unanswered connection
+// whose SYN retries come after it was evicted is still one blocked flow:
+// --max-flows changes the evictions, not the blocked count.
+func TestReplayEvictionDoesNotRecountBlocked(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mix.pcapng")
+	if _, err := synth.WriteFile(path, synth.Options{Seed: 11, Scenarios: []synth.Scenario{synth.SYNUnanswered, synth.TCP, synth.DNS},
+		Counts: map[synth.Scenario]int{synth.SYNUnanswered: 30, synth.TCP: 300, synth.DNS: 300}}); err != nil {
+		t.Fatal(err)
+	}
+	blocked := func(maxFlows string) (uint64, uint64) {
+		stdout, stderr, code := runCLI(t, "replay", "--json", "--workers", "1", "--max-flows", maxFlows, "--site", "../../testdata/demo-site.yaml",
+			"--out", filepath.Join(dir, "out-"+maxFlows), path)
+		if code != exitOK {
+			t.Fatalf("--max-flows %s: exit %d: %s", maxFlows, code, stderr)
+		}
+		var sum replaySummary
+		if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+			t.Fatal(err)
+		}
+		return sum.Verdicts["blocked"], sum.FlowsEvicted
+	}
+	want, _ := blocked("1000000")
+	got, evicted := blocked("64")
+	if evicted == 0 {
+		t.Fatal("no flow evicted with --max-flows 64: the test does not exercise eviction")
+	}
+	if got != want || want == 0 {
+		t.Errorf("blocked flows: %d with --max-flows 64 (%d evicted), %d with room for all", got, evicted, want)
 	}
 }
