@@ -229,6 +229,10 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	defer cancel()
 
 	o.audit.sensor = o.sensor
+	// One run id for the capture: every window's files carry it, and each
+	// window's manifest names it.
+	runID := parquetout.NewRunID(time.Now())
+	o.audit.meta = map[string]string{parquetout.MetaRun: runID}
 	aud, err := o.audit.load()
 	if err != nil {
 		return err
@@ -255,7 +259,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 		log.Warn("reclaim stale temporary files", "err", err)
 	}
 	out := audit.NewWindow(aud, audit.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
-		LossThreshold: o.lossThreshold, Stats: func() (packets, lost uint64) {
+		LossThreshold: o.lossThreshold, Run: runID, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
 			return packets, lost
 		}})

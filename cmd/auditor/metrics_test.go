@@ -58,12 +58,12 @@ func value(t dto.MetricType, m *dto.Metric) float64 {
 // values across the rotation, and the build, Go and process metrics are
 // there.
 func TestMetricsCountersSurviveRotation(t *testing.T) {
-	aud, err := audit.New(audit.Config{Site: "../../testdata/demo-site.yaml", Sensor: "t1"})
+	aud, err := audit.New(audit.Config{Site: "../../testdata/demo-site.yaml", Sensor: "t1", Metadata: map[string]string{parquetout.MetaRun: "run-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	win := audit.NewWindow(aud, audit.WindowConfig{Dir: dir, Sensor: "t1", Rotation: time.Hour})
+	win := audit.NewWindow(aud, audit.WindowConfig{Dir: dir, Sensor: "t1", Rotation: time.Hour, Run: "run-1"})
 	// A complete window, boundary to boundary: it judges missing flows.
 	now := time.Now().Truncate(time.Hour)
 	if err := win.Open(now); err != nil {
@@ -110,6 +110,20 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 		t.Errorf("the window's missing finding is not counted: %v", after["auditor_findings_total{kind=missing}"])
 	}
 	win.Close(now.Add(time.Hour + time.Minute))
+	// Each window ends with a manifest of its three files, all of the run.
+	manifests, _ := filepath.Glob(filepath.Join(dir, "*", "*", "manifest-t1-*.json"))
+	if len(manifests) != 2 {
+		t.Fatalf("window manifests %v, want 2", manifests)
+	}
+	for _, p := range manifests {
+		m, err := parquetout.ReadManifest(filepath.Dir(p), filepath.Base(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Verify(filepath.Dir(p)); err != nil || len(m.Tables) != 3 || m.Run != "run-1" {
+			t.Errorf("%s: %+v, %v", p, m, err)
+		}
+	}
 	// Live findings name their sensor, as flows do.
 	files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "findings-t1-*.parquet"))
 	if len(files) == 0 {

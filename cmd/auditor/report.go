@@ -167,19 +167,25 @@ func catalogDocuments(cat *catalog.Catalog, sites []*catalog.Inventory) []string
 	return docs
 }
 
-// checkManifest refuses a replay output directory whose tables are not
-// all from the run its manifest names: a run killed between renaming its
-// tables leaves such a mix, and a report of it would join two runs.
+// checkManifest refuses an output directory whose tables are not all from
+// the run their manifest names: a run killed between renaming its tables
+// leaves such a mix, and a report of it would join two runs. It checks a
+// replay's DIR/manifest.json and each capture window's
+// DIR/date=*/hour=*/manifest-<sensor>-<seq>.json.
 func checkManifest(dir string) error {
-	m, err := parquetout.ReadManifest(dir, parquetout.ManifestName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := m.Verify(dir); err != nil {
-		return fmt.Errorf("%s: the tables are not the set of run %s (was it interrupted? replay again): %w", dir, m.Run, err)
+	paths, _ := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", "manifest-*.json"))
+	paths = append([]string{filepath.Join(dir, parquetout.ManifestName)}, paths...)
+	for _, p := range paths {
+		m, err := parquetout.ReadManifest(filepath.Dir(p), filepath.Base(p))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := m.Verify(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("%s: the tables are not the set of run %s (was it interrupted? replay again): %w", p, m.Run, err)
+		}
 	}
 	return nil
 }

@@ -29,6 +29,11 @@ type WindowConfig struct {
 	// Stats, if set, returns the capture engine's cumulative counts of
 	// packets received and lost; their growth over a window is its loss.
 	Stats func() (packets, lost uint64)
+	// Run, if set, is the capture's run id: written in the flows files'
+	// metadata (the Auditor's Config.Metadata should carry it for calls
+	// and findings), and each window ends with a manifest of its three
+	// files, manifest-<sensor>-<seq>.json, written last.
+	Run string
 }
 
 // Window is the set of Parquet files of the current capture window, in a
@@ -104,7 +109,10 @@ func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create output partition: %w", err)
 	}
-	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	opts := parquetout.Options{CreatedBy: "auditor capture", Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	if w.cfg.Run != "" {
+		opts.Metadata[parquetout.MetaRun] = w.cfg.Run
+	}
 	fw, err := parquetout.Create(path, opts)
 	if err != nil {
 		return nil, err
@@ -133,6 +141,7 @@ func (w *Window) Close(now time.Time) error {
 		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
 		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
 	}
+	flowRows, callRows := w.flows.Rows(), w.aud.calls.Rows()
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
 		errs = append(errs, fmt.Errorf("write flows: %w", err))
@@ -143,7 +152,7 @@ func (w *Window) Close(now time.Time) error {
 		errs = append(errs, err)
 	}
 	loss := w.lossRatio()
-	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), w.partial(now), func(all []verdict.Finding) []verdict.Finding {
+	_, findings, err := w.aud.endWindow(w.partition(w.start, "findings"), now.UnixNano(), w.partial(now), func(all []verdict.Finding) []verdict.Finding {
 		if loss <= w.cfg.LossThreshold {
 			return all
 		}
@@ -158,7 +167,25 @@ func (w *Window) Close(now time.Time) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if len(errs) == 0 && w.cfg.Run != "" {
+		errs = append(errs, w.writeManifest(now, flowRows, callRows, uint64(len(findings))))
+	}
 	return errors.Join(errs...)
+}
+
+// writeManifest lists the window's three files, once all are in place.
+func (w *Window) writeManifest(now time.Time, flows, calls, findings uint64) error {
+	dir := filepath.Dir(w.partition(w.start, "flows"))
+	m := &parquetout.Manifest{Run: w.cfg.Run, CreatedBy: "auditor capture", Finished: now.UTC()}
+	for _, t := range []struct {
+		table string
+		rows  uint64
+	}{{"flows", flows}, {"calls", calls}, {"findings", findings}} {
+		if err := m.Add(dir, t.table, w.partition(w.start, t.table), t.rows); err != nil {
+			return err
+		}
+	}
+	return parquetout.WriteManifest(dir, fmt.Sprintf("manifest-%s-%06d.json", w.cfg.Sensor, w.seq), m)
 }
 
 // startSlack is how late after a rotation boundary a window may start and

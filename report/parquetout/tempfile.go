@@ -43,7 +43,7 @@ func tempOwner(name string) (int, bool) {
 	if i < 0 {
 		return 0, false
 	}
-	if base := name[:i]; !strings.HasSuffix(base, ".parquet") && base != ManifestName {
+	if base := name[:i]; !strings.HasSuffix(base, ".parquet") && !isManifestName(base) {
 		return 0, false
 	}
 	rest := name[i+len(tempMarker):]
@@ -102,4 +102,10 @@ func RemoveStale(dir string) ([]string, error) {
 		return removed, fmt.Errorf("remove stale temporary files under %s: %w", dir, err)
 	}
 	return removed, nil
+}
+
+// isManifestName recognises a replay's manifest.json and a capture
+// window's manifest-<sensor>-<seq>.json.
+func isManifestName(name string) bool {
+	return name == ManifestName || strings.HasPrefix(name, "manifest-") && strings.HasSuffix(name, ".json")
 }
