@@ -25,8 +25,9 @@ type Config struct {
 	// never answered) is parked instead of ended, up to MaxFlows/8 of
 	// them (at least one): a SYN retry finds its attempt there, so a scan
 	// or flood that fills the table does not split one unanswered
-	// connection into several blocked ones. A parked flow ends at its
-	// idle timeout like any other, or, evicted, when the park is full.
+	// connection into several blocked ones. A parked flow that no retry
+	// brings back ends, counted as evicted, at its idle timeout, when the
+	// park is full, or at Flush.
 	MaxFlows int
 	// Timeouts after which an idle flow ends, per protocol class.
 	TCPTimeout   time.Duration // established or half-open TCP
@@ -354,9 +355,10 @@ func (t *Table) expire(now int64) {
 			t.end(f, idleReason(timeoutClass(c)))
 		}
 	}
-	// Parked flows end as they would have in the table.
+	// A parked flow no retry brought back ends at its idle timeout, as it
+	// would have in the table, but as evicted: the table had no room.
 	for f := t.parkList.head; f != nil && now-f.Last > t.timeouts[f.class]; f = t.parkList.head {
-		t.endParked(f, idleReason(f.class))
+		t.endParked(f, EndEvicted)
 	}
 }
 
@@ -433,7 +435,7 @@ func (t *Table) evictOldest() {
 func (t *Table) Flush(reason EndReason) {
 	t.expire(t.now)
 	for f := t.parkList.head; f != nil; f = t.parkList.head {
-		t.endParked(f, reason)
+		t.endParked(f, EndEvicted)
 	}
 	for len(t.flows) > 0 {
 		var oldest *Flow
