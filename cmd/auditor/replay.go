@@ -40,7 +40,7 @@ type replayOptions struct {
 
 func runReplay(ctx context.Context, s streams, args []string) error {
 	var o replayOptions
-	fs := newFlagSet(s, "replay", "[flags] FILE|DIR...")
+	fs := newFlagSet(s, "replay", "[flags] FILE|DIR|-... (- is standard input; FIFOs and <(process substitution) are streamed)")
 	fs.StringVar(&o.out, "out", "auditor-out", "output directory for flows.parquet")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the summary as one JSON object")
 	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted) beyond it")
