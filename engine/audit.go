@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +35,7 @@ type Config struct {
 	Vendors []string
 	// Catalogs are extra catalog files merged into the built-in one.
 	Catalogs []string
-	// Sensor names the capturing host in alert events.
+	// Sensor names the capturing host in alert events and findings rows.
 	Sensor string
 	// PoorMOS is the MOS below which a call raises poor-voice-quality
 	// (0: sipcall.DefaultPoorMOS; negative: never).
@@ -40,6 +43,9 @@ type Config struct {
 	// Evidence, when its Dir is set, keeps the packets of the flows that
 	// raise findings and writes them to pcapng files (package evidence).
 	Evidence evidence.Config
+	// Metadata is extra key/value metadata of the calls and findings
+	// files (the run id that ties a run's tables together).
+	Metadata map[string]string
 }
 
 // UnknownVendorError reports a vendor in Config.Vendors that no catalog
@@ -78,6 +84,14 @@ type Auditor struct {
 	dmu     sync.Mutex
 	tlsDiss []*names.TLS
 	dnsDiss []*names.DNS
+
+	cat *catalog.Catalog // for Provenance
+	// lastMissing holds the missing findings of the last complete
+	// window, so that one still missing is not alerted again.
+	lastMissing map[string]bool
+	// raised counts finding occurrences by kind since start, for
+	// metrics; guarded by mu.
+	raised map[verdict.Kind]uint64
 
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
@@ -119,6 +133,7 @@ func New(cfg Config) (*Auditor, error) {
 			return nil, err
 		}
 	}
+	a.cat = cat
 	return a, nil
 }
 
@@ -252,7 +267,7 @@ func (a *Auditor) FlushCalls() { a.tracker.Flush() }
 // OpenCalls starts the calls file at path; calls end (and are written)
 // while the pipeline runs.
 func (a *Auditor) OpenCalls(path string) error {
-	w, err := parquetout.CreateCalls(path, parquetout.Options{})
+	w, err := parquetout.CreateCalls(path, parquetout.Options{Metadata: a.cfg.Metadata})
 	a.calls = w
 	return err
 }
@@ -277,6 +292,7 @@ func (a *Auditor) call(c *sipcall.Call) {
 		a.mu.Lock()
 		for _, g := range gs {
 			a.findings.Raise(g)
+			a.countRaised(g.Kind)
 		}
 		a.mu.Unlock()
 		if a.feed != nil {
@@ -326,6 +342,9 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 		}
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
+		if r.Kind != "" {
+			a.countRaised(r.Kind)
+		}
 		a.mu.Unlock()
 		if a.feed != nil && r.Kind != "" {
 			a.feed.Publish(alerts.FlowEvent(f, &r, a.cfg.Sensor))
@@ -338,7 +357,13 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 // returned, and a new window starts. adjust, if set, may edit the findings
 // first (live capture downgrades missing findings of a lossy window). The
 // window's evidence files are named with evidencePrefix.
-func (a *Auditor) endWindow(path, evidencePrefix string, now int64, adjust func([]verdict.Finding)) (*verdict.Findings, []verdict.Finding, error) {
+//
+// A partial window (live capture's first one, or one cut short by a reload
+// or the shutdown) raises no missing findings: an entry not seen in a few
+// seconds or minutes is no evidence. A missing entry is alerted once, when
+// a complete window first misses it, not again while the following
+// windows miss it too; each window's findings file still lists it.
+func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool, adjust func([]verdict.Finding) []verdict.Finding) (*verdict.Findings, []verdict.Finding, error) {
 	a.mu.Lock()
 	fs := a.findings
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
@@ -346,14 +371,36 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, adjust func(
 	fs.DNSFailures(a.dns.Failures(), now)
 	fs.Finish(now)
 	all := fs.All()
-	if adjust != nil {
-		adjust(all)
+	if partial {
+		all = slices.DeleteFunc(all, func(g verdict.Finding) bool { return g.Kind == verdict.KindMissing })
 	}
+	if adjust != nil {
+		all = adjust(all)
+	}
+	// Which missing entries the last complete window alerted already.
+	var known map[string]bool
+	if !partial {
+		known = a.lastMissing
+		a.lastMissing = map[string]bool{}
+		for i := range all {
+			if all[i].Kind == verdict.KindMissing {
+				a.lastMissing[missingKey(&all[i])] = true
+			}
+		}
+	}
+	a.mu.Lock()
+	for i := range all {
+		if !all[i].Dst.IsValid() {
+			a.countRaised(all[i].Kind)
+		}
+	}
+	a.mu.Unlock()
 	if a.feed != nil {
 		for i := range all {
 			// Flow findings went out as they happened; the window adds
-			// those that no single flow raised.
-			if !all[i].Dst.IsValid() {
+			// those that no single flow raised, a missing entry only
+			// when it was not already missing in the last window.
+			if !all[i].Dst.IsValid() && !(all[i].Kind == verdict.KindMissing && known[missingKey(&all[i])]) {
 				a.feed.Publish(alerts.FindingEvent(&all[i], a.cfg.Sensor))
 			}
 		}
@@ -363,7 +410,7 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, adjust func(
 	if a.evidence != nil {
 		files, evidenceErr = a.evidence.Write(evidencePrefix, all)
 	}
-	w, err := parquetout.CreateFindings(path, parquetout.Options{})
+	w, err := parquetout.CreateFindings(path, parquetout.Options{Metadata: a.cfg.Metadata})
 	if err != nil {
 		return fs, all, errors.Join(err, evidenceErr)
 	}
@@ -374,6 +421,7 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, adjust func(
 		if f, ok := files[row.FindingID]; ok {
 			row.EvidenceFile, row.EvidencePackets = f.Name, int32(f.Packets)
 		}
+		row.Sensor = a.cfg.Sensor
 		if err := w.Write(&row); err != nil {
 			return fs, all, fmt.Errorf("write %s: %w", path, err)
 		}
@@ -499,7 +547,7 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 		return res, err
 	}
 	res.Parsers = a.parserCounts()
-	fs, all, err := a.endWindow(findingsPath, "", 0, nil)
+	fs, all, err := a.endWindow(findingsPath, "", 0, false, nil)
 	res.Evidence = a.EvidenceCounts()
 	if err != nil {
 		return res, err
@@ -569,6 +617,38 @@ func (a *Auditor) DNSTransactions() (all, unanswered uint64) {
 		unanswered += d.Stats().Unanswered.Load()
 	}
 	return all, unanswered
+}
+
+// missingKey identifies a missing finding across windows.
+func missingKey(g *verdict.Finding) string {
+	return g.EntryID + "|" + g.Ports + "|" + strings.Join(g.HostPairs, ";")
+}
+
+// countRaised counts one finding occurrence; a.mu is held.
+func (a *Auditor) countRaised(k verdict.Kind) {
+	if a.raised == nil {
+		a.raised = map[verdict.Kind]uint64{}
+	}
+	a.raised[k]++
+}
+
+// FindingsRaised counts finding occurrences by kind since the start, over
+// every window: each flow or call that raised one, and each finding only a
+// window's end raises (missing flows, DNS failures). Safe to call while
+// the pipelines run.
+func (a *Auditor) FindingsRaised() map[verdict.Kind]uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.raised)
+}
+
+// FeedStats returns the alert feed's counters, nil without a feed.
+func (a *Auditor) FeedStats() *alerts.Stats {
+	if a.feed == nil {
+		return nil
+	}
+	st := a.feed.Stats()
+	return &st
 }
 
 // WindowVerdicts counts the flows judged in the current window by verdict

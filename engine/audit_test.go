@@ -141,7 +141,9 @@ func TestWindow(t *testing.T) {
 			w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "probe-1", Rotation: time.Hour, LossThreshold: 0.001,
 				Stats:   func() (uint64, uint64) { return packets, lost },
 				Tunnels: func() []decode.TunnelStats { return tunnels }})
-			if err := w.Open(start); err != nil {
+			// A complete window, from one rotation boundary to the next:
+			// only such a window judges missing flows.
+			if err := w.Open(start.Truncate(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			if w.Seq() != 1 || !w.Until().Equal(time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)) {
@@ -157,7 +159,7 @@ func TestWindow(t *testing.T) {
 			aud.dnsLog.buffer().add(&dnsinfo.Transaction{QueryTime: start.UnixNano(), Proto: flow.ProtoUDP, Service: "dns",
 				Client: netip.MustParseAddrPort("10.0.0.1:40000"), Server: netip.MustParseAddrPort("10.0.0.53:53"), Name: "nx.example", Type: dnsinfo.TypeA})
 			packets, lost = packets+1000, lost+tt.lost
-			if err := w.Close(start.Add(20 * time.Second)); err != nil {
+			if err := w.Close(w.Until()); err != nil {
 				t.Fatal(err)
 			}
 

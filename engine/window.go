@@ -35,6 +35,11 @@ type WindowConfig struct {
 	// window's tunnels file. It is called with the workers paused or
 	// stopped.
 	Tunnels func() []decode.TunnelStats
+	// Run, if set, is the capture's run id: written in the flows files'
+	// metadata (the Auditor's Config.Metadata should carry it for calls
+	// and findings), and each window ends with a manifest of its three
+	// files, manifest-<sensor>-<seq>.json, written last.
+	Run string
 }
 
 // Window is the set of Parquet files of the current capture window, in a
@@ -112,7 +117,10 @@ func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create output partition: %w", err)
 	}
-	opts := parquetout.Options{Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	opts := parquetout.Options{CreatedBy: "auditor capture", Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	if w.cfg.Run != "" {
+		opts.Metadata[parquetout.MetaRun] = w.cfg.Run
+	}
 	fw, err := parquetout.Create(path, opts)
 	if err != nil {
 		return nil, err
@@ -152,6 +160,7 @@ func (w *Window) Close(now time.Time) error {
 	for k, v := range sip.Sub(w.baseSIP).Metadata() {
 		w.flows.SetMetadata(k, v)
 	}
+	flowRows, callRows := w.flows.Rows(), w.aud.calls.Rows()
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
 		errs = append(errs, fmt.Errorf("write flows: %w", err))
@@ -171,9 +180,9 @@ func (w *Window) Close(now time.Time) error {
 	}
 	loss := w.lossRatio()
 	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
-	_, _, err := w.aud.endWindow(w.partition(w.start, "findings"), prefix, now.UnixNano(), func(all []verdict.Finding) {
+	_, findings, err := w.aud.endWindow(w.partition(w.start, "findings"), prefix, now.UnixNano(), w.partial(now), func(all []verdict.Finding) []verdict.Finding {
 		if loss <= w.cfg.LossThreshold {
-			return
+			return all
 		}
 		for i := range all {
 			if all[i].Kind == verdict.KindMissing {
@@ -181,11 +190,43 @@ func (w *Window) Close(now time.Time) error {
 				all[i].Reason += fmt.Sprintf(" (capture lost %.2f%% of packets in this window: absence is not proof)", loss*100)
 			}
 		}
+		return all
 	})
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if len(errs) == 0 && w.cfg.Run != "" {
+		errs = append(errs, w.writeManifest(now, flowRows, callRows, uint64(len(findings))))
+	}
 	return errors.Join(errs...)
+}
+
+// writeManifest lists the window's three files, once all are in place.
+func (w *Window) writeManifest(now time.Time, flows, calls, findings uint64) error {
+	dir := filepath.Dir(w.partition(w.start, "flows"))
+	m := &parquetout.Manifest{Run: w.cfg.Run, CreatedBy: "auditor capture", Finished: now.UTC()}
+	for _, t := range []struct {
+		table string
+		rows  uint64
+	}{{"flows", flows}, {"calls", calls}, {"findings", findings}} {
+		if err := m.Add(dir, t.table, w.partition(w.start, t.table), t.rows); err != nil {
+			return err
+		}
+	}
+	return parquetout.WriteManifest(dir, fmt.Sprintf("manifest-%s-%06d.json", w.cfg.Sensor, w.seq), m)
+}
+
+// startSlack is how late after a rotation boundary a window may start and
+// still count as starting there: the rotation runs on a one-second tick.
+const startSlack = 5 * time.Second
+
+// partial says whether the window ending at now did not cover a whole
+// rotation period: the capture's first window (it starts when the capture
+// does), and one ended early by a reload or the shutdown. Only complete
+// windows judge missing flows.
+func (w *Window) partial(now time.Time) bool {
+	boundary := w.start.Truncate(w.cfg.Rotation)
+	return w.start.Sub(boundary) > startSlack || now.Before(w.until)
 }
 
 func (w *Window) lossRatio() float64 {

@@ -35,7 +35,13 @@ type Packet struct {
 // Config bounds the table and sets idle timeouts per protocol.
 type Config struct {
 	// MaxFlows bounds the table; when full, the least recently active flow
-	// is evicted (and counted) to make room.
+	// is evicted (and counted) to make room. A half-open TCP flow (SYNs
+	// never answered) is parked instead of ended, up to MaxFlows/8 of
+	// them (at least one): a SYN retry finds its attempt there, so a scan
+	// or flood that fills the table does not split one unanswered
+	// connection into several blocked ones. A parked flow that no retry
+	// brings back ends, counted as evicted, at its idle timeout, when the
+	// park is full, or at Flush.
 	MaxFlows int
 	// Timeouts after which an idle flow ends, per protocol class.
 	TCPTimeout   time.Duration // established or half-open TCP
@@ -72,6 +78,9 @@ type Stats struct {
 	BadChecksum atomic.Uint64               // packets whose IPv4 header or transport checksum failed
 	Ended       [EndFlush + 1]atomic.Uint64 // by EndReason
 	Active      atomic.Int64
+	// Parked counts evicted half-open TCP flows set aside, Unparked those
+	// a later packet (a SYN retry) brought back. See Config.MaxFlows.
+	Parked, Unparked atomic.Uint64
 }
 
 // EndFunc receives each flow as it leaves the table. The flow is recycled
@@ -85,6 +94,10 @@ type Table struct {
 	timeouts [numClasses]int64
 	flows    map[Key]*Flow
 	lists    [numClasses]lruList
+	// parked holds evicted half-open TCP flows, parkList in eviction
+	// order (least recently active first); see Config.MaxFlows.
+	parked   map[Key]*Flow
+	parkList lruList
 	free     []*Flow
 	onEnd    EndFunc
 	now      int64 // latest packet time seen
@@ -147,6 +160,9 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 		}
 	}
 	f = t.flows[p.Key]
+	if f == nil && len(t.parked) > 0 {
+		f = t.unpark(p.Key)
+	}
 	if f != nil && p.Time-f.Last > t.timeouts[f.class] {
 		// Expired but not yet swept (sweeps run once per second of packet
 		// time): end it now, so when a flow ends never depends on sweep
@@ -172,6 +188,10 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	side.Payload += uint64(p.PayloadLen)
 	if p.Time > f.Last {
 		f.Last = p.Time
+	} else if p.Time < f.First {
+		// A clock stepped back (or merged inputs that overlap): the flow
+		// still starts no later than any of its packets.
+		f.First = p.Time
 	}
 	switch {
 	case p.BadChecksum:
@@ -202,6 +222,9 @@ func (t *Table) AddCounters(k Key, d Dir, packets, bytes, payload uint64, flags 
 		t.now = last
 	}
 	f := t.flows[k]
+	if f == nil && len(t.parked) > 0 {
+		f = t.unpark(k)
+	}
 	if f != nil && last-f.Last > t.timeouts[f.class] {
 		t.end(f, idleReason(f.class))
 		f = nil
@@ -349,6 +372,9 @@ func (t *Table) touch(f *Flow) {
 func (t *Table) ICMPUnreachable(k Key, typ, code uint8) bool {
 	f := t.flows[k]
 	if f == nil {
+		f = t.parked[k]
+	}
+	if f == nil {
 		return false
 	}
 	f.ICMPUnreach++
@@ -374,6 +400,55 @@ func (t *Table) expire(now int64) {
 			t.end(f, idleReason(timeoutClass(c)))
 		}
 	}
+	// A parked flow no retry brought back ends at its idle timeout, as it
+	// would have in the table, but as evicted: the table had no room.
+	for f := t.parkList.head; f != nil && now-f.Last > t.timeouts[f.class]; f = t.parkList.head {
+		t.endParked(f, EndEvicted)
+	}
+}
+
+// parkMax bounds the parked flows.
+func (t *Table) parkMax() int { return max(t.cfg.MaxFlows/8, 1) }
+
+// park takes an evicted half-open TCP flow out of the table without ending
+// it; when the park is full, its oldest flow ends, evicted.
+func (t *Table) park(f *Flow) {
+	t.lists[f.class].remove(f)
+	delete(t.flows, f.Key)
+	if t.parked == nil {
+		t.parked = make(map[Key]*Flow)
+	}
+	if len(t.parked) >= t.parkMax() {
+		t.endParked(t.parkList.head, EndEvicted)
+	}
+	t.parked[f.Key] = f
+	t.parkList.pushBack(f)
+	t.stats.Parked.Add(1)
+}
+
+// unpark returns the parked flow of k to the table (evicting another if
+// the table is full), or returns nil.
+func (t *Table) unpark(k Key) *Flow {
+	f := t.parked[k]
+	if f == nil {
+		return nil
+	}
+	t.parkList.remove(f)
+	delete(t.parked, k)
+	if len(t.flows) >= t.cfg.MaxFlows {
+		t.evictOldest()
+	}
+	t.flows[k] = f
+	t.lists[f.class].pushBack(f)
+	t.stats.Unparked.Add(1)
+	return f
+}
+
+// endParked ends a parked flow.
+func (t *Table) endParked(f *Flow, reason EndReason) {
+	t.parkList.remove(f)
+	delete(t.parked, f.Key)
+	t.finish(f, reason)
 }
 
 func idleReason(c timeoutClass) EndReason {
@@ -391,7 +466,11 @@ func (t *Table) evictOldest() {
 			oldest = h
 		}
 	}
-	if oldest != nil {
+	switch {
+	case oldest == nil:
+	case oldest.Key.proto == ProtoTCP && oldest.Resp.Packets == 0:
+		t.park(oldest)
+	default:
 		t.end(oldest, EndEvicted)
 	}
 }
@@ -400,6 +479,9 @@ func (t *Table) evictOldest() {
 // already past their idle timeout at the table's clock end as idle.
 func (t *Table) Flush(reason EndReason) {
 	t.expire(t.now)
+	for f := t.parkList.head; f != nil; f = t.parkList.head {
+		t.endParked(f, EndEvicted)
+	}
 	for len(t.flows) > 0 {
 		var oldest *Flow
 		for c := range t.lists {
@@ -414,6 +496,11 @@ func (t *Table) Flush(reason EndReason) {
 func (t *Table) end(f *Flow, reason EndReason) {
 	t.lists[f.class].remove(f)
 	delete(t.flows, f.Key)
+	t.finish(f, reason)
+}
+
+// finish hands a flow out of the table to onEnd and recycles it.
+func (t *Table) finish(f *Flow, reason EndReason) {
 	f.End = reason
 	t.stats.Ended[reason].Add(1)
 	t.stats.Active.Add(-1)

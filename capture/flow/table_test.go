@@ -241,3 +241,48 @@ func TestAddCountersMergesWithPackets(t *testing.T) {
 		t.Errorf("kernel-only flow: %v %+v %s", g.Src(), g.Orig, g.State())
 	}
 }
+
+// A table full of answered connections evicts a half-open one (a SYN
+// never answered) between its SYN and the SYN's retries: the retries find
+// their attempt parked and join it, so one unanswered connection ends as
+// one flow, not one per retry; the parked flow ends at its idle timeout as
+// it would have in the table.
+func TestEvictedHalfOpenFlowIsParked(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 16 // parks 2
+	tab, out := collect(cfg)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	probe, d := NewKey(ProtoTCP, netip.MustParseAddrPort("10.0.9.9:40000"), server)
+	syn := func(at int64) { tab.Packet(&Packet{Key: probe, Dir: d, Time: at, TCPFlags: FlagSYN}) }
+	syn(base)
+	// 40 answered connections push the probe out of the table.
+	for i := range 40 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
+		k, kd := NewKey(ProtoTCP, src, server)
+		at := base + int64(i+1)*int64(time.Millisecond)
+		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
+		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
+	}
+	if tab.Lookup(probe) != nil || tab.Stats().Parked.Load() == 0 {
+		t.Fatalf("the probe was not evicted into the park (parked %d)", tab.Stats().Parked.Load())
+	}
+	syn(base + int64(time.Second))
+	syn(base + 3*int64(time.Second))
+	tab.Advance(base + 3*int64(time.Second) + int64(cfg.TCPTimeout) + 1)
+	tab.Flush(EndFlush)
+	var probes []*Flow
+	for i := range *out {
+		if (*out)[i].Key == probe {
+			probes = append(probes, &(*out)[i])
+		}
+	}
+	if len(probes) != 1 || probes[0].Orig.Packets != 3 || probes[0].End != EndIdle || probes[0].State() != "S0" {
+		for _, p := range probes {
+			t.Logf("probe flow: %d packets, end %v, state %s", p.Orig.Packets, p.End, p.State())
+		}
+		t.Fatalf("%d probe flows, want one of 3 SYNs ended idle in S0", len(probes))
+	}
+	if tab.Stats().Unparked.Load() != 1 {
+		t.Errorf("unparked %d, want 1", tab.Stats().Unparked.Load())
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,8 +106,30 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 	if len(readme) < 8 || len(queries) < 10 {
 		t.Fatalf("found %d README and %d QUERIES.md statements: the extraction is broken", len(readme), len(queries))
 	}
-	duckdbtest.Query(t, readme)
+	readmeRows := duckdbtest.Query(t, readme)
 	duckdbtest.Query(t, queries)
+	// README's "what to fix first" query lists the most severe first:
+	// severity sorted as text would put medium above high.
+	rank := map[string]int{"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+	checked := false
+	for i, stmt := range readme {
+		if !strings.HasPrefix(stmt, "SELECT severity,") || !strings.Contains(stmt, "findings.parquet") {
+			continue
+		}
+		checked = true
+		rows := readmeRows[i]
+		if len(rows) < 2 {
+			t.Fatalf("what to fix first: %d rows", len(rows))
+		}
+		for j := 1; j < len(rows); j++ {
+			if rank[fmt.Sprint(rows[j]["severity"])] > rank[fmt.Sprint(rows[j-1]["severity"])] {
+				t.Errorf("what to fix first lists %s after %s", rows[j]["severity"], rows[j-1]["severity"])
+			}
+		}
+	}
+	if !checked {
+		t.Error("README has no 'what to fix first' query on findings.parquet")
+	}
 
 	// The documentation's examples run too, against the same output.
 	docs, err := filepath.Glob("../../docs/*.md")

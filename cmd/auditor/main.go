@@ -14,11 +14,15 @@ import (
 	"syscall"
 )
 
-// Exit codes: 0 success, 1 runtime error, 2 usage error.
+// Exit codes (docs/operations.md lists them): 0 success, 1 runtime error
+// (nothing usable was written), 2 usage error, 3 partial: the outputs were
+// written, but some input was damaged or unreadable, or some alerts could
+// not be delivered.
 const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	exitPartial = 3
 )
 
 // streams are the command's standard streams, passed explicitly so commands
@@ -41,6 +45,7 @@ func commands() []command {
 		{name: "capture", summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", run: runCapture},
 		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs", run: runCatalog},
 		{name: "report", summary: "render a compliance report from Parquet output", run: runReport},
+		{name: "version", summary: "print the version, VCS revision and Go toolchain of this build", run: runVersion},
 	}
 }
 
@@ -65,6 +70,12 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// partialError marks a run that wrote its outputs but could not do all it
+// was asked: exit code 3.
+type partialError struct{ msg string }
+
+func (e *partialError) Error() string { return e.msg }
+
 func main() {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,6 +85,9 @@ func main() {
 }
 
 func run(ctx context.Context, s streams, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(s.stderr)
 		if len(args) == 0 {
@@ -95,6 +109,7 @@ func run(ctx context.Context, s streams, args []string) int {
 
 func exitCode(stderr io.Writer, name string, err error) int {
 	var ue *usageError
+	var pe *partialError
 	switch {
 	case err == nil:
 		return exitOK
@@ -103,6 +118,9 @@ func exitCode(stderr io.Writer, name string, err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
 		return exitUsage
+	case errors.As(err, &pe):
+		fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
+		return exitPartial
 	}
 	fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
 	return exitFailure

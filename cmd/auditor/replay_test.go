@@ -67,13 +67,17 @@ func TestReplayExitCodes(t *testing.T) {
 }
 
 // A damaged file still yields the flows read before the damage, names the
-// packet and offset, and is not a failure when something was read.
+// file, packet and offset on stderr, and exits 3 (partial): the outputs
+// are there, but a script must not take them for the whole capture.
 func TestReplayDamagedFileKeepsEarlierPackets(t *testing.T) {
 	out := t.TempDir()
 	stdout, stderr, code := runCLI(t, "replay", "--json", "--out", out,
 		"../../testdata/pcaps/malformed/tls_DER-incomplete-header.pcap")
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
+	if code != exitPartial {
+		t.Fatalf("exit %d, want %d: %s", code, exitPartial, stderr)
+	}
+	if !strings.Contains(stderr, "tls_DER-incomplete-header.pcap: packet 7 at offset 5035") {
+		t.Errorf("stderr does not name the damage:\n%s", stderr)
 	}
 	var sum replaySummary
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {

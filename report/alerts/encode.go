@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -92,6 +93,7 @@ func AppendEncode(dst []byte, ev *Event) []byte {
 	w.str("name", ev.Sensor)
 	w.str("product", "auditor")
 	w.str("type", "sensor")
+	w.str("version", ev.Version)
 	w.close()
 
 	icmp := ev.Proto == flow.ProtoICMP || ev.Proto == flow.ProtoICMPv6
@@ -112,8 +114,10 @@ func AppendEncode(dst []byte, ev *Event) []byte {
 		w.str("domain", ev.ServerName)
 		w.close()
 	}
-	if ev.Proto != 0 || ev.CommunityID != "" || ev.Src.IsValid() {
+	if ev.Proto != 0 || ev.CommunityID != "" || ev.Src.IsValid() || ev.App != "" {
 		w.open("network")
+		// ECS network.protocol: the application protocol, lowercase.
+		w.str("protocol", strings.ToLower(ev.App))
 		if ev.Proto != 0 {
 			w.str("transport", ecsTransport(ev.Proto))
 			w.key("iana_number")

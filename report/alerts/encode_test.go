@@ -124,10 +124,12 @@ type ecsDoc struct {
 		Name    string `json:"name,omitempty"`
 		Product string `json:"product"`
 		Type    string `json:"type"`
+		Version string `json:"version,omitempty"`
 	} `json:"observer"`
 	Source      *ecsEndpoint `json:"source,omitempty"`
 	Destination *ecsEndpoint `json:"destination,omitempty"`
 	Network     *struct {
+		Protocol    string `json:"protocol,omitempty"`
 		Transport   string `json:"transport,omitempty"`
 		IANANumber  string `json:"iana_number,omitempty"`
 		Type        string `json:"type,omitempty"`

@@ -36,6 +36,8 @@ type Options struct {
 	Input string
 	// GeneratedAt is the report's time; tests fix it.
 	GeneratedAt time.Time
+	// Provenance is copied into the report.
+	Provenance Provenance
 }
 
 // Site names used when no inventory claims a host.
@@ -777,7 +779,7 @@ func orderIndex(order []string, s string) int {
 func (b *Builder) Report() *Report {
 	r := &Report{
 		Schema: SchemaVersion, GeneratedAt: b.opts.GeneratedAt.UTC(), Input: b.opts.Input,
-		Window: b.opts.Window, Data: b.data,
+		Window: b.opts.Window, Data: b.data, Provenance: b.opts.Provenance,
 	}
 	r.Verdicts = sortedCounts(b.verdicts)
 	slices.SortStableFunc(r.Verdicts, func(a, b Count) int {

@@ -155,6 +155,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var m mdWriter
 	m.p("# %s\n", r.Title())
 	m.p("**%s** · window %s · generated %s · input `%s`\n", r.VerdictText(), r.WindowText(), timeText(r.GeneratedAt), r.Input)
+	if r.Provenance.Tool != "" {
+		m.p("Made by %s\n", r.Provenance.Text())
+	}
 
 	m.p("## Verdict\n")
 	var rows [][]string

@@ -20,6 +20,9 @@ type Report struct {
 	Schema      string    `json:"schema"`
 	GeneratedAt time.Time `json:"generated_at"`
 	Input       string    `json:"input"`
+	// Provenance says which build of auditor made the report and what it
+	// judged against.
+	Provenance Provenance `json:"provenance,omitzero"`
 	// Window is the requested window; Data is the span the rows in it
 	// actually cover.
 	Window Window `json:"window"`
@@ -357,4 +360,36 @@ func DecodeJSON(data []byte) (*Report, error) {
 		return nil, fmt.Errorf("decode report: schema %q, want %q", r.Schema, SchemaVersion)
 	}
 	return &r, nil
+}
+
+// Provenance traces a report to the tool and the inputs that made it.
+type Provenance struct {
+	// Tool is the auditor version (with its VCS revision when known).
+	Tool string `json:"tool"`
+	// CatalogDocuments are the vendor documents the catalog encodes.
+	CatalogDocuments []string `json:"catalog_documents"`
+	// Inventories are the site inventories given, with their files'
+	// SHA-256.
+	Inventories []InventoryHash `json:"inventories,omitempty"`
+}
+
+// InventoryHash names one inventory file by site and content hash.
+type InventoryHash struct {
+	Site   string `json:"site"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// Text is the one-line form the Markdown and HTML reports show.
+func (p Provenance) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "auditor %s · catalog: %s", p.Tool, strings.Join(p.CatalogDocuments, ", "))
+	for _, inv := range p.Inventories {
+		sum := inv.SHA256
+		if len(sum) > 12 {
+			sum = sum[:12]
+		}
+		fmt.Fprintf(&b, " · inventory %s sha256:%s", inv.Site, sum)
+	}
+	return b.String()
 }

@@ -185,6 +185,10 @@ type findingWire struct {
 	FindingID       string  `parquet:"finding_id"`
 	EvidenceFile    *string `parquet:"evidence_file,optional"`
 	EvidencePackets int32   `parquet:"evidence_packets"`
+
+	// Optional only so that files written before the column existed
+	// read back; every row written has it, info's 0 included.
+	SeverityRank *int32 `parquet:"severity_rank,optional"`
 }
 
 func (r *FindingRow) wire(w *findingWire) {
@@ -197,6 +201,7 @@ func (r *FindingRow) wire(w *findingWire) {
 		Count: r.Count, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
 		HostPairs: optStr(&r.HostPairs), Ports: optStr(&r.Ports), Sensor: optStr(&r.Sensor),
 		FindingID: str(r.FindingID), EvidenceFile: optStr(&r.EvidenceFile), EvidencePackets: r.EvidencePackets,
+		SeverityRank: &r.SeverityRank,
 	}
 }
 

@@ -353,7 +353,7 @@ func dirNames(t *testing.T, dir string) []string {
 
 func TestLifecycle(t *testing.T) {
 	row := sipCall(t)
-	tmpName := fmt.Sprintf("flows.parquet.tmp-%d", os.Getpid())
+	tmpPrefix := fmt.Sprintf("flows.parquet.tmp-%d-", os.Getpid())
 
 	t.Run("close renames", func(t *testing.T) {
 		dir := t.TempDir()
@@ -364,8 +364,8 @@ func TestLifecycle(t *testing.T) {
 		if err := w.Write(&row); err != nil {
 			t.Fatal(err)
 		}
-		if got := dirNames(t, dir); !slices.Equal(got, []string{tmpName}) {
-			t.Errorf("before Close: %v, want only the temp file", got)
+		if got := dirNames(t, dir); len(got) != 1 || !strings.HasPrefix(got[0], tmpPrefix) {
+			t.Errorf("before Close: %v, want only the temp file %s*", got, tmpPrefix)
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
@@ -426,7 +426,11 @@ func TestLifecycle(t *testing.T) {
 		if _, err := os.Stat(final); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("final file exists before Close: %v", err)
 		}
-		if _, err := ReadFlows(filepath.Join(dir, tmpName)); err == nil {
+		names := dirNames(t, dir)
+		if len(names) != 1 || !strings.HasPrefix(names[0], tmpPrefix) {
+			t.Fatalf("files %v, want one temp file", names)
+		}
+		if _, err := ReadFlows(filepath.Join(dir, names[0])); err == nil {
 			t.Error("unfinished temp file reads as a valid Parquet file")
 		}
 	})
@@ -504,9 +508,14 @@ func TestKilledWriter(t *testing.T) {
 	if _, err := os.Stat(final); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("final file exists after kill: %v", err)
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d", final, cmd.Process.Pid)
-	if _, err := os.Stat(tmp); err != nil {
-		t.Errorf("the killed writer's temp file is missing: %v", err)
+	tmps, _ := filepath.Glob(fmt.Sprintf("%s.tmp-%d-*", final, cmd.Process.Pid))
+	if len(tmps) != 1 {
+		t.Fatalf("the killed writer's temp file: %v, want one", tmps)
+	}
+	// The next run reclaims it: its writer is dead.
+	removed, err := RemoveStale(dir)
+	if err != nil || !slices.Equal(removed, tmps) {
+		t.Errorf("RemoveStale = %v, %v; want %v", removed, err, tmps)
 	}
 }
 
