@@ -370,19 +370,15 @@ func WriteIptables(w io.Writer, s *Set, o FormatOptions, fam int) error {
 			if len(multiportChunks(toks)) > 1 {
 				return fmt.Errorf("%s: too many source ports for one multiport match", r.EntryID)
 			}
-			sport = " --sports " + strings.Join(toks, ",")
+			sport = " -m multiport --sports " + strings.Join(toks, ",")
 		}
 		chunks := multiportChunks(portTokens(r.Ports, ":"))
 		if len(chunks) == 0 {
-			m := ""
-			if sport != "" {
-				m = " -m multiport" + sport
-			}
-			fmt.Fprintf(w, "%s -p %s%s %s\n", args, r.Transport, m, comment)
+			fmt.Fprintf(w, "%s -p %s%s %s\n", args, r.Transport, sport, comment)
 			continue
 		}
 		for _, ch := range chunks {
-			fmt.Fprintf(w, "%s -p %s -m multiport%s --dports %s %s\n", args, r.Transport, sport, strings.Join(ch, ","), comment)
+			fmt.Fprintf(w, "%s -p %s%s -m multiport --dports %s %s\n", args, r.Transport, sport, strings.Join(ch, ","), comment)
 		}
 	}
 	fmt.Fprintf(w, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n", hook)

@@ -275,11 +275,23 @@ func comparePrefix(a, b netip.Prefix) int {
 	return a.Bits() - b.Bits()
 }
 
+// family returns the prefixes of one address family, leaving out those
+// inside another one of the list: firewalls reject overlapping elements
+// of an interval set, and the wider prefix already admits them.
 func family(ps []netip.Prefix, fam int) []netip.Prefix {
-	var out []netip.Prefix
+	var in []netip.Prefix
 	for _, p := range ps {
 		if p.Addr().Unmap().Is4() == (fam == 4) {
-			out = append(out, netip.PrefixFrom(p.Addr().Unmap(), min(p.Bits(), p.Addr().Unmap().BitLen())).Masked())
+			in = append(in, netip.PrefixFrom(p.Addr().Unmap(), min(p.Bits(), p.Addr().Unmap().BitLen())).Masked())
+		}
+	}
+	var out []netip.Prefix
+	for i, p := range in {
+		inside := slices.ContainsFunc(in, func(q netip.Prefix) bool {
+			return q != p && q.Bits() < p.Bits() && q.Contains(p.Addr())
+		}) || slices.Contains(in[:i], p)
+		if !inside {
+			out = append(out, p)
 		}
 	}
 	return out
