@@ -40,11 +40,11 @@ func genericPort(p uint16) bool {
 const maxPeers = 64
 
 type entryInfo struct {
-	e     *catalog.Entry
-	ports catalog.PortSet // ranges up to broadPorts wide
-	listen      []string // qualified roles that may listen on ports
-	open        []string // qualified roles that may open the flow
-	label       string   // "3952/tcp"
+	e      *catalog.Entry
+	ports  catalog.PortSet // ranges up to broadPorts wide
+	listen []string        // qualified roles that may listen on ports
+	open   []string        // qualified roles that may open the flow
+	label  string          // "3952/tcp"
 }
 
 type evidence struct {

@@ -11,12 +11,12 @@ import (
 
 // Contradiction kinds.
 const (
-	// NeverServes: the inventory lists the host in a role that listens on
-	// ports, it took part in answered flows, yet it never served one of the
-	// role's entries.
+	// NeverServes: the inventory lists the host in a role the documents
+	// draw listening, it took part in answered flows, yet it neither served
+	// nor opened a flow of any of the role's entries.
 	NeverServes = "never-serves"
-	// NeverUses: a client role (one that listens on nothing) whose host
-	// never opened one of the role's entries.
+	// NeverUses: the same for a client role (one the documents never draw
+	// on an entry's listening side).
 	NeverUses = "never-uses"
 	// NotListed: the host is in the inventory, but the traffic suggests a
 	// role it is not listed in.
@@ -85,18 +85,17 @@ func (a *Analyzer) Diff(inv *catalog.Inventory, rep *Report) ([]Contradiction, e
 		}
 		for _, role := range l.roles {
 			listen, open := a.listenOf[role], a.openOf[role]
-			switch {
-			case len(listen) > 0:
-				if !slices.ContainsFunc(members, func(h *host) bool { return hasAny(h.served, listen) }) {
-					out = append(out, Contradiction{Kind: NeverServes, Host: l.host.String(), Role: role,
-						Detail: fmt.Sprintf("listed as %s but never served its ports (%s) in %d flows", role, labels(listen, 6), flowsOf(members))})
-				}
-			case len(open) > 0:
-				if !slices.ContainsFunc(members, func(h *host) bool { return hasAny(h.opened, open) }) {
-					out = append(out, Contradiction{Kind: NeverUses, Host: l.host.String(), Role: role,
-						Detail: fmt.Sprintf("listed as %s but never opened a flow the role opens (%s) in %d flows", role, labels(open, 6), flowsOf(members))})
-				}
+			if slices.ContainsFunc(members, func(h *host) bool { return hasAny(h.served, listen) || hasAny(h.opened, open) }) {
+				continue
 			}
+			_, bare := catalog.SplitRole(role)
+			c := Contradiction{Kind: NeverServes, Host: l.host.String(), Role: role,
+				Detail: fmt.Sprintf("listed as %s but in %d answered flows never served its ports (%s) nor opened its flows", role, flowsOf(members), labels(listen, 6))}
+			if !slices.ContainsFunc(listen, func(in *entryInfo) bool { return in.e.To.Has(bare) }) {
+				c.Kind = NeverUses
+				c.Detail = fmt.Sprintf("listed as %s but in %d answered flows never opened a flow the role opens (%s)", role, flowsOf(members), labels(open, 6))
+			}
+			out = append(out, c)
 		}
 	}
 	for _, h := range rep.Hosts {

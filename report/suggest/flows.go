@@ -71,7 +71,10 @@ func FromRow(r *parquetout.FlowRow) (Flow, bool) {
 type ReadStats struct {
 	Files int `json:"files"`
 	Rows  int `json:"rows"`
-	// BadRows are rows whose addresses or protocol do not parse.
+	// NonIP are rows of flows without IP addresses (ARP and other
+	// layer-2 protocols); BadRows those whose addresses or protocol do
+	// not parse.
+	NonIP   int `json:"non_ip"`
 	BadRows int `json:"bad_rows"`
 	// Unreadable lists files that could not be read (a live capture's
 	// window still being written has no footer yet), with the reason.
@@ -121,6 +124,10 @@ func ReadParquet(a *Analyzer, files []string) (ReadStats, error) {
 		st.Files++
 		for i := range rows {
 			st.Rows++
+			if rows[i].SrcIP == "" && rows[i].DstIP == "" {
+				st.NonIP++
+				continue
+			}
 			f, ok := FromRow(&rows[i])
 			if !ok {
 				st.BadRows++

@@ -118,15 +118,18 @@ type guess struct {
 // host's served units are explained by as few roles as possible (greedy
 // set cover): the role covering most still unexplained units first;
 // between roles covering as many, the one the entries name on their
-// listening side (a both-way entry's To side), then the one listening on
-// the largest share of its ports that the host served. Roles still equal
+// listening side (a both-way entry's To side), then the one whose
+// catalog addresses hold the host, then the one explaining more of the
+// host's units generic ones included, then the one listening on the
+// largest share of its entries that the host served. Roles still equal
 // tie: the host is reported as ambiguous and gets none of them. A host
 // that serves nothing distinctive is explained by the units it opened
-// (client roles such as a workstation; between equal roles the one that
-// opens more kinds of flow, a workstation before a dialer server). Two
+// (client roles such as a workstation; last, between equal roles, the one
+// the documents draw opening more kinds of flow). Two
 // rounds follow for hosts still without a role: a generic unit they serve
-// counts when at least half its peers play, by then, a role its entries
-// name on the other side. A vendor is suggested only when at least one
+// counts when half its peers have a role by then and every such peer
+// plays a role its entries name on the opening side (an HTTPS service that
+// servers use too is not a workstations' web server). A vendor is suggested only when at least one
 // host fits one of its roles with high confidence, so stray port matches
 // in unrelated traffic do not invent a vendor.
 func (a *Analyzer) Suggest() *Report {
@@ -135,30 +138,32 @@ func (a *Analyzer) Suggest() *Report {
 	roles := make(map[netip.Addr][]guess)
 	amb := make(map[netip.Addr]*Ambiguity)
 	distinctive := func(u *unit) bool { return u.distinctive }
-	for _, h := range hosts {
-		gs, am := a.cover(h, h.served, "serves", distinctive)
+	any := func(*unit, string) bool { return true }
+	assign := func(h *host, valid func(*unit, string) bool) {
+		gs, am := a.cover(h, h.served, "serves", distinctive, valid)
 		if len(gs) == 0 && am == nil {
-			gs, am = a.cover(h, h.opened, "uses", distinctive)
+			gs, am = a.cover(h, h.opened, "uses", distinctive, valid)
 		}
 		roles[h.addr], amb[h.addr] = gs, am
 	}
+	for _, h := range hosts {
+		assign(h, any)
+	}
+	// Refine with the peers' roles: a host the CIC server opens 8019 on
+	// is the workstation side of the both-way SSO entry, not a CIC server.
 	for range 2 {
+		prev := maps.Clone(roles)
+		for _, h := range hosts {
+			assign(h, a.consistent(h, prev, false))
+		}
+	}
+	for range 2 {
+		prev := maps.Clone(roles)
 		for _, h := range hosts {
 			if len(roles[h.addr]) > 0 || amb[h.addr] != nil {
 				continue
 			}
-			corroborated := func(u *unit) bool {
-				n := 0
-				for peer := range u.peers {
-					if slices.ContainsFunc(roles[peer], func(g guess) bool {
-						return slices.ContainsFunc(u.entries, func(in *entryInfo) bool { return slices.Contains(in.open, g.role) })
-					}) {
-						n++
-					}
-				}
-				return n > 0 && 2*n >= len(u.peers)
-			}
-			gs, am := a.cover(h, h.served, "serves", corroborated)
+			gs, am := a.cover(h, h.served, "serves", func(*unit) bool { return true }, a.consistent(h, prev, true))
 			for i := range gs {
 				gs[i].conf = Low
 			}
@@ -233,8 +238,72 @@ func (a *Analyzer) Suggest() *Report {
 	return rep
 }
 
-// cover explains the units of m that pass use by roles.
-func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*unit) bool) ([]guess, *Ambiguity) {
+// consistent returns the test a role r of host h must pass for its unit
+// u: every peer of u with a role (in known) plays one that an entry of u
+// pairs with r. The peer opened the flow when h served u, so it is on the
+// entry's From side and r on its To side, or, for a both-way entry, the
+// reverse; when h opened the flow, the other way round. With corroborate,
+// at least half the peers must have a role.
+func (a *Analyzer) consistent(h *host, known map[netip.Addr][]guess, corroborate bool) func(*unit, string) bool {
+	return func(u *unit, r string) bool {
+		served := h.served[u.key] == u
+		v, bare := catalog.SplitRole(r)
+		n := 0
+		for peer := range u.peers {
+			gs := known[peer]
+			if len(gs) == 0 {
+				continue
+			}
+			n++
+			ok := slices.ContainsFunc(gs, func(g guess) bool {
+				if pv, _ := catalog.SplitRole(g.role); pv != v {
+					return false
+				}
+				return slices.ContainsFunc(a.implied(g.role), func(y string) bool {
+					return slices.ContainsFunc(u.entries, func(in *entryInfo) bool {
+						if in.e.Vendor != v {
+							return false
+						}
+						hostTo, hostFrom := in.e.To.Has(bare) && in.e.From.Has(y), in.e.From.Has(bare) && in.e.To.Has(y)
+						if !served {
+							hostTo, hostFrom = hostFrom, hostTo
+						}
+						return hostTo || (in.e.Direction == catalog.BothWays && hostFrom)
+					})
+				})
+			})
+			if !ok {
+				return false
+			}
+		}
+		// Corroboration needs half the peers known: an internet service
+		// a few known workstations use is not yet a site server.
+		return !corroborate || (n > 0 && 2*n >= len(u.peers))
+	}
+}
+
+// implied returns the bare role names a host of the qualified role plays:
+// the role and those its vendor's document implies (a Sinch MRS is a
+// contact center server).
+func (a *Analyzer) implied(role string) []string {
+	v, bare := catalog.SplitRole(role)
+	out := []string{bare}
+	vd, ok := a.cat.Vendor(v)
+	if !ok {
+		return out
+	}
+	for i := 0; i < len(out) && i < 16; i++ {
+		for _, r := range vd.Implies[out[i]] {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// cover explains the units of m that pass use by roles that pass valid.
+func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*unit) bool, valid func(*unit, string) bool) ([]guess, *Ambiguity) {
 	var todo []*unit
 	for _, u := range sortedUnits(m) {
 		if use(u) {
@@ -253,16 +322,44 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 		}
 		return in.e.To.Has(roleName(r))
 	}
+	all := sortedUnits(m)
+	// support: how many of the host's units, generic ones included, the
+	// role explains.
+	support := func(r string) int {
+		n := 0
+		for _, u := range all {
+			if slices.ContainsFunc(u.entries, func(in *entryInfo) bool { return slices.Contains(rolesOf(in), r) }) && valid(u, r) {
+				n++
+			}
+		}
+		return n
+	}
+	// inCIDRs: the catalog itself places the host in the role (a vendor's
+	// cloud or support addresses).
+	inCIDRs := func(r string) int {
+		_, bare := catalog.SplitRole(r)
+		for _, u := range all {
+			for _, in := range u.entries {
+				if in.e.To.Has(bare) && slices.ContainsFunc(in.e.CIDRs, func(p netip.Prefix) bool { return p.Contains(h.addr) }) {
+					return 1
+				}
+			}
+		}
+		return 0
+	}
 	// prior: for a serving role, the share of the entries it listens on
-	// that the host served; for a client role, how many kinds of flow it
-	// opens.
+	// that the host served (an Imagicle voice gateway serves what a
+	// CallManager also listens on, but the CallManager would serve more);
+	// for a client role, how many kinds of flow the documents draw it
+	// opening (a workstation before a dialer server, when the host showed
+	// nothing that tells them apart).
 	prior := func(r string) float64 {
 		if side == "uses" {
 			return float64(len(a.openOf[r]))
 		}
 		n := 0
 		for _, in := range a.listenOf[r] {
-			if slices.ContainsFunc(todoAll(m), func(u *unit) bool { return slices.Contains(u.entries, in) }) {
+			if slices.ContainsFunc(all, func(u *unit) bool { return slices.Contains(u.entries, in) }) {
 				n++
 			}
 		}
@@ -277,6 +374,9 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 			natSeen := make(map[string]bool)
 			for _, in := range u.entries {
 				for _, r := range rolesOf(in) {
+					if !valid(u, r) {
+						continue
+					}
 					if !seen[r] {
 						seen[r] = true
 						cands[r] = append(cands[r], u)
@@ -289,17 +389,21 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 			}
 		}
 		type score struct {
-			cover, native int
-			prior         float64
+			cover, native, cidr, support int
+			prior                        float64
 		}
 		sc := make(map[string]score, len(cands))
 		for r, us := range cands {
-			sc[r] = score{len(us), nat[r], prior(r)}
+			sc[r] = score{len(us), nat[r], inCIDRs(r), support(r), prior(r)}
+		}
+		if len(cands) == 0 {
+			return out, nil
 		}
 		names := slices.Sorted(maps.Keys(cands))
 		slices.SortStableFunc(names, func(x, y string) int {
 			sx, sy := sc[x], sc[y]
-			return cmp.Or(cmp.Compare(sy.cover, sx.cover), cmp.Compare(sy.native, sx.native), cmp.Compare(sy.prior, sx.prior))
+			return cmp.Or(cmp.Compare(sy.cover, sx.cover), cmp.Compare(sy.native, sx.native), cmp.Compare(sy.cidr, sx.cidr),
+				cmp.Compare(sy.support, sx.support), cmp.Compare(sy.prior, sx.prior))
 		})
 		best := names[0]
 		var tied, also []string
@@ -330,8 +434,6 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 	}
 	return out, nil
 }
-
-func todoAll(m map[unitKey]*unit) []*unit { return slices.Collect(maps.Values(m)) }
 
 func roleName(q string) string { _, r := catalog.SplitRole(q); return r }
 
