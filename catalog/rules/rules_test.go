@@ -379,3 +379,40 @@ func TestToolsAccept(t *testing.T) {
 		}
 	}
 }
+
+// Cloud destinations: catalog addresses become rules; names only become a
+// CSV row with the names and a comment in nft, never an open rule.
+func TestCloudDestinations(t *testing.T) {
+	s := buildFile(t, "testdata/sites/imagicle-ucx.yaml")
+	media := rulesOf(s, "imagicle-ucx/teams-media-udp")
+	if len(media) == 0 || !slices.Contains(media[0].To, netip.MustParsePrefix("52.112.0.0/14")) {
+		t.Fatalf("teams-media-udp: %+v, want the catalog's Teams addresses", media)
+	}
+	sig := rulesOf(s, "imagicle-ucx/teams-signaling")
+	if len(sig) == 0 || len(sig[0].To) != 0 || !slices.Contains(sig[0].FQDNs, "*.skype.com") {
+		t.Fatalf("teams-signaling: %+v, want FQDNs only", sig)
+	}
+	csvOut := string(render(t, s, "csv", FormatOptions{}))
+	if !strings.Contains(csvOut, "*.skype.com") {
+		t.Error("csv lacks the FQDN destination")
+	}
+	nft := string(render(t, s, "nft", FormatOptions{}))
+	if !strings.Contains(nft, "# cloud destination named only (*.skype.com") || strings.Contains(nft, "skype.com accept") {
+		t.Error("nft must list the named destination as a comment only")
+	}
+}
+
+// Hosts listed by DNS name cannot be written into address rules: they are
+// reported, not silently lost.
+func TestNamedHostsSkipped(t *testing.T) {
+	s := buildSite(t, genesysBase+"  sip-proxy: [proxy.example.net]\n", Options{})
+	found := false
+	for _, sk := range s.Skipped {
+		if strings.Contains(sk.Reason, "proxy.example.net") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("skipped %+v: want the named host reported", s.Skipped)
+	}
+}
