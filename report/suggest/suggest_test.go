@@ -181,6 +181,7 @@ vendor:
     alpha: Alpha server
     beta: Beta server
     gamma: Gamma server
+    delta: Delta web server
     client: client PC
 entries:
   - id: shared
@@ -198,6 +199,22 @@ entries:
     transport: tcp
     app: http
     ports: 7201
+    source: {section: S}
+  - id: gamma-media
+    component: gamma media
+    from: client
+    to: gamma
+    transport: udp
+    app: rtp
+    ports: 7300-7347
+    source: {section: S}
+  - id: delta-web
+    component: delta web
+    from: client
+    to: delta
+    transport: tcp
+    app: https
+    ports: 443
     source: {section: S}
   - id: gamma-b
     component: gamma B
@@ -412,4 +429,59 @@ roles:
 			t.Errorf("missing contradiction %s (got %+v)", k, cs)
 		}
 	}
+}
+
+// The rules that weigh evidence: generic ports alone make no role; a
+// documented range counts once however many of its ports a host uses; a
+// generic port counts only when half its peers are known and consistent.
+func TestEvidenceRules(t *testing.T) {
+	gammaHost := func(a *Analyzer) {
+		for i := range 3 {
+			cl := fmt.Sprintf("10.0.0.%d", 10+i)
+			a.Add(flowOf(cl, "10.0.1.2", 6, 7201))
+			a.Add(flowOf(cl, "10.0.1.2", 6, 7202))
+		}
+	}
+	t.Run("generic only", func(t *testing.T) {
+		a := testAnalyzer(t)
+		gammaHost(a) // makes the vendor present
+		for i := range 5 {
+			a.Add(flowOf(fmt.Sprintf("10.0.9.%d", i), "10.0.1.3", 6, 443))
+		}
+		if h := hostOf(a.Suggest(), "10.0.1.3"); h != nil {
+			t.Errorf("443 from unknown hosts made %+v", h.Roles)
+		}
+	})
+	t.Run("range counts once", func(t *testing.T) {
+		a := testAnalyzer(t)
+		gammaHost(a)
+		for i := range 5 {
+			a.Add(flowOf("10.0.0.10", "10.0.1.4", 17, uint16(7300+2*i)))
+			a.Add(flowOf("10.0.0.11", "10.0.1.4", 17, uint16(7300+2*i)))
+		}
+		h := hostOf(a.Suggest(), "10.0.1.4")
+		if h == nil || h.Roles[0].Role != "acme/gamma" || h.Roles[0].Confidence != Medium || len(h.Roles[0].Evidence) != 1 {
+			t.Errorf("five ports of one range: %+v, want acme/gamma medium from one unit", h)
+		}
+	})
+	t.Run("corroborated generic", func(t *testing.T) {
+		a := testAnalyzer(t)
+		gammaHost(a)
+		// The known clients of the gamma server use a delta web server...
+		for i := range 3 {
+			a.Add(flowOf(fmt.Sprintf("10.0.0.%d", 10+i), "10.0.1.5", 6, 443))
+		}
+		// ...and another HTTPS server mostly unknown hosts use.
+		a.Add(flowOf("10.0.0.10", "10.0.1.6", 6, 443))
+		for i := range 3 {
+			a.Add(flowOf(fmt.Sprintf("10.0.9.%d", i), "10.0.1.6", 6, 443))
+		}
+		rep := a.Suggest()
+		if h := hostOf(rep, "10.0.1.5"); h == nil || h.Roles[0].Role != "acme/delta" || h.Roles[0].Confidence != Low {
+			t.Errorf("10.0.1.5: %+v, want acme/delta low", h)
+		}
+		if h := hostOf(rep, "10.0.1.6"); h != nil {
+			t.Errorf("10.0.1.6, one known peer of four: %+v", h.Roles)
+		}
+	})
 }
