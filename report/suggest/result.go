@@ -129,9 +129,10 @@ type guess struct {
 // rounds follow for hosts still without a role: a generic unit they serve
 // counts when half its peers have a role by then and every such peer
 // plays a role its entries name on the opening side (an HTTPS service that
-// servers use too is not a workstations' web server). A vendor is suggested only when at least one
-// host fits one of its roles with high confidence, so stray port matches
-// in unrelated traffic do not invent a vendor.
+// servers use too is not a workstations' web server). A vendor is
+// suggested only when some host shows two of its distinctive units (one
+// role with high confidence, or two roles of the vendor), so stray port
+// matches in unrelated traffic do not invent a vendor.
 func (a *Analyzer) Suggest() *Report {
 	rep := &Report{Unanswered: a.unanswered}
 	hosts := a.sortedHosts()
@@ -170,12 +171,22 @@ func (a *Analyzer) Suggest() *Report {
 			roles[h.addr], amb[h.addr] = gs, am
 		}
 	}
-	// A vendor counts only when one of its roles fits a host well.
+	// A vendor counts only when some host shows two of its distinctive
+	// units: one role with high confidence, or two roles of the vendor
+	// (a Sinch server running the Agent Server and the Connection Server).
 	present := make(map[string]bool)
 	for _, gs := range roles {
+		units := make(map[string]int)
 		for _, g := range gs {
-			if g.conf == High {
-				v, _ := catalog.SplitRole(g.role)
+			v, _ := catalog.SplitRole(g.role)
+			for _, u := range g.cover {
+				if u.distinctive {
+					units[v]++
+				}
+			}
+		}
+		for v, n := range units {
+			if n >= 2 {
 				present[v] = true
 			}
 		}
