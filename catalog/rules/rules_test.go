@@ -360,7 +360,10 @@ func TestToolsAccept(t *testing.T) {
 	nft := needRootTool(t, "nft")
 	ipt := needRootTool(t, "iptables-restore")
 	ip6t := needRootTool(t, "ip6tables-restore")
-	for _, f := range siteFiles(t) {
+	// The per-vendor example inventories of testdata/inventories, where the
+	// repository has them, are checked too.
+	shared, _ := filepath.Glob("../../testdata/inventories/*.yaml")
+	for _, f := range append(siteFiles(t), shared...) {
 		s := buildFile(t, f)
 		for _, o := range []FormatOptions{{}, {Policy: PolicyDrop, Hook: HookInput}} {
 			for _, c := range []struct{ format, tool string }{{"nft", nft}, {"iptables", ipt}, {"ip6tables", ip6t}} {
