@@ -152,10 +152,23 @@ func (a *Analyzer) Suggest() *Report {
 	}
 	// Refine with the peers' roles: a host the CIC server opens 8019 on
 	// is the workstation side of the both-way SSO entry, not a CIC server.
-	for range 2 {
-		prev := maps.Clone(roles)
-		for _, h := range hosts {
-			assign(h, a.consistent(h, prev, false))
+	// Hosts with less distinctive evidence are judged first, each against
+	// the roles its peers hold at that moment (updated in place), until
+	// nothing changes: judging every host at once against the previous
+	// round oscillates when two hosts serve each other a both-way entry
+	// (the workstations' first guess, CIC server, makes the server look
+	// like a workstation, which makes them CIC servers again).
+	order := slices.Clone(hosts)
+	slices.SortStableFunc(order, func(x, y *host) int { return cmp.Compare(x.distinctiveServed(), y.distinctiveServed()) })
+	for range 4 {
+		changed := false
+		for _, h := range order {
+			before := roleNames(roles[h.addr])
+			assign(h, a.consistent(h, roles, false))
+			changed = changed || !slices.Equal(before, roleNames(roles[h.addr]))
+		}
+		if !changed {
+			break
 		}
 	}
 	for range 2 {
@@ -444,6 +457,27 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 		todo = slices.DeleteFunc(todo, func(u *unit) bool { return slices.Contains(g.cover, u) })
 	}
 	return out, nil
+}
+
+// roleNames lists the roles of gs, for change detection.
+func roleNames(gs []guess) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.role
+	}
+	return out
+}
+
+// distinctiveServed counts the host's distinctive served units: how much
+// evidence its own serving gives.
+func (h *host) distinctiveServed() int {
+	n := 0
+	for _, u := range h.served {
+		if u.distinctive {
+			n++
+		}
+	}
+	return n
 }
 
 func roleName(q string) string { _, r := catalog.SplitRole(q); return r }
