@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -136,6 +138,78 @@ func TestInventorySuggestGeneratedSites(t *testing.T) {
 						t.Errorf("%s, a %s, suggested as %+v", h.Addr, h.Noise, s.Roles)
 					}
 				}
+			}
+		})
+	}
+}
+
+// inventory diff on a generated Genesys capture: the inventory the capture
+// was generated from gives no contradiction; one with a host moved to
+// another role gives the contradictions the move implies.
+func TestInventoryDiffGeneratedSite(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const site = "../../catalog/rules/testdata/sites/genesys-pureconnect.yaml"
+	_, pcap, truth := genSite(t, cat, site, 22)
+	for _, a := range []string{"10.20.1.21", "10.20.1.30", "10.20.1.40"} {
+		if _, ok := truth.Host(netip.MustParseAddr(a)); !ok {
+			t.Fatalf("the generated capture has no traffic of %s", a)
+		}
+	}
+	stdout, stderr, code := runCLI(t, "inventory", "diff", site, pcap)
+	if code != 0 || !strings.HasPrefix(stdout, "no contradiction") {
+		t.Errorf("the generating inventory: exit %d, %s\n%s", code, stderr, stdout)
+	}
+	orig := readFile(t, site)
+	tests := []struct {
+		name     string
+		from, to []string // replacements in the inventory
+		want     []string // kind host role
+	}{
+		{"media server listed as a CIC server",
+			[]string{"cic-server: [10.20.1.10, 10.20.1.11]", "media-server: [10.20.1.20, 10.20.1.21]"},
+			[]string{"cic-server: [10.20.1.10, 10.20.1.11, 10.20.1.21]", "media-server: [10.20.1.20]"},
+			[]string{"not-listed 10.20.1.21 genesys-pureconnect/media-server"}},
+		{"SIP proxy and file server swapped",
+			[]string{"sip-proxy: [10.20.1.30]", "file-server: [10.20.1.40]"},
+			[]string{"sip-proxy: [10.20.1.40]", "file-server: [10.20.1.30]"},
+			[]string{
+				"never-serves 10.20.1.30 genesys-pureconnect/file-server",
+				"never-serves 10.20.1.40 genesys-pureconnect/sip-proxy",
+				"not-listed 10.20.1.30 genesys-pureconnect/sip-proxy",
+				"not-listed 10.20.1.40 genesys-pureconnect/file-server",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := orig
+			for i := range tt.from {
+				if !strings.Contains(bad, tt.from[i]) {
+					t.Fatalf("%q not in %s", tt.from[i], site)
+				}
+				bad = strings.Replace(bad, tt.from[i], tt.to[i], 1)
+			}
+			path := filepath.Join(t.TempDir(), "wrong.yaml")
+			if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, code := runCLI(t, "inventory", "diff", "--json", path, pcap)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+				var c suggest.Contradiction
+				if err := json.Unmarshal([]byte(line), &c); err != nil {
+					t.Fatalf("%v: %q", err, line)
+				}
+				got = append(got, c.Kind+" "+c.Host+" "+c.Role)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("contradictions\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
 	}
