@@ -34,6 +34,7 @@ func genSite(t *testing.T, cat *catalog.Catalog, site string, seed uint64) (*cat
 type genScore struct {
 	precision, recall float64
 	suggested, shown  int
+	assigned          int
 	misses            []string
 }
 
@@ -65,6 +66,7 @@ func scoreTruth(an *suggest.Analyzer, rep *suggest.Report, truth *sitegen.Truth)
 	found := 0
 	for _, h := range truth.Hosts {
 		for _, r := range h.Roles {
+			s.assigned++
 			if !an.Shows(h.Addr, r) {
 				continue
 			}
@@ -119,8 +121,8 @@ func TestInventorySuggestGeneratedSites(t *testing.T) {
 				t.Fatal(err)
 			}
 			sc := scoreTruth(an, &rep, truth)
-			t.Logf("%s (%s): %d packets, %d flows, %d hosts; precision %.2f (%d suggested) recall %.2f (%d shown)",
-				inv.Vendors[0], inv.Site, truth.Packets, truth.Flows, len(truth.Hosts), sc.precision, sc.suggested, sc.recall, sc.shown)
+			t.Logf("%s (%s): %d packets, %d flows, %d hosts; precision %.2f (%d suggested) recall %.2f (%d shown of %d assigned)",
+				inv.Vendors[0], inv.Site, truth.Packets, truth.Flows, len(truth.Hosts), sc.precision, sc.suggested, sc.recall, sc.shown, sc.assigned)
 			if sc.precision < 0.9 || sc.recall < 0.9 || sc.shown == 0 {
 				t.Errorf("precision %.2f recall %.2f over %d shown, want >= 0.90 each:\n%s", sc.precision, sc.recall, sc.shown, strings.Join(sc.misses, "\n"))
 			} else if len(sc.misses) > 0 {

@@ -2,6 +2,7 @@ package sitegen
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -160,17 +161,25 @@ func rtpPacket(seq uint16, ts, ssrc uint32, marker bool) []byte {
 
 // dns writes an A query of name to the resolver and its answer.
 func (g *gen) dns(c netip.Addr, name string) {
+	g.query(c, resolver, g.ephemeral(c), name)
+}
+
+// dnsTo writes a lookup to a site's own DNS server (an entry on port 53).
+func (g *gen) dnsTo(c, server netip.Addr, port uint16) {
+	g.query(c, server, port, fmt.Sprintf("svc%d.site.example", g.rng.IntN(100)))
+}
+
+func (g *gen) query(c, server netip.Addr, port uint16, name string) {
 	at := g.next()
-	port := g.ephemeral(c)
 	id := uint16(g.rng.Uint32())
 	q := layers.DNSQuestion{Name: []byte(name), Type: layers.DNSTypeA, Class: layers.DNSClassIN}
 	query := &layers.DNS{ID: id, RD: true, OpCode: layers.DNSOpCodeQuery, Questions: []layers.DNSQuestion{q}}
-	g.emitDNS(at, c, resolver, port, 53, query)
+	g.emitDNS(at, c, server, port, 53, query)
 	ans := layers.DNSResourceRecord{Name: []byte(name), Type: layers.DNSTypeA, Class: layers.DNSClassIN, TTL: 300,
 		IP: webSites[g.rng.IntN(len(webSites))].AsSlice()}
 	resp := &layers.DNS{ID: id, QR: true, RD: true, RA: true, OpCode: layers.DNSOpCodeQuery,
 		Questions: []layers.DNSQuestion{q}, Answers: []layers.DNSResourceRecord{ans}}
-	g.emitDNS(at.Add(time.Duration(500+g.rng.IntN(5000))*time.Microsecond), resolver, c, 53, port, resp)
+	g.emitDNS(at.Add(time.Duration(500+g.rng.IntN(5000))*time.Microsecond), server, c, 53, port, resp)
 	g.truth.Flows++
 }
 

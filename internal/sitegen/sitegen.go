@@ -135,6 +135,7 @@ func Generate(w io.Writer, c *catalog.Catalog, inv *catalog.Inventory, opt Optio
 		picks: make(map[netip.Prefix][]netip.Addr),
 		hosts: make(map[netip.Addr]*Host),
 		eph:   make(map[netip.Addr]uint16),
+		used:  make(map[fiveTuple]bool),
 		truth: &Truth{Skipped: make(map[string]string)},
 	}
 	for _, a := range append([]netip.Addr{resolver, ntpServer, printer, fileShare, officePC}, webSites...) {
@@ -162,6 +163,7 @@ type gen struct {
 	picks map[netip.Prefix][]netip.Addr
 	hosts map[netip.Addr]*Host
 	eph   map[netip.Addr]uint16
+	used  map[fiveTuple]bool
 	pkts  []packet
 	truth *Truth
 	// clock is the start of the next conversation: conversations follow
@@ -249,8 +251,17 @@ func (g *gen) pairs(e *catalog.Entry, t catalog.Transport, from, to []netip.Addr
 			dport := g.portIn(ports.Ranges)
 			sport := g.ephemeral(s)
 			if !e.FromPorts.IsZero() && !e.FromPorts.IsAny() && len(e.FromPorts.Ranges) > 0 {
-				sport = g.portIn(e.FromPorts.Ranges)
+				if p := g.portIn(e.FromPorts.Ranges); !g.used[tuple(t, s, d, p, dport)] {
+					sport = p
+				}
 			}
+			// A 5-tuple carries one conversation: a both-way entry with
+			// fixed ports on both sides (a SIP trunk from 5062 to 5062)
+			// opened from the other side uses an ephemeral port.
+			if g.used[tuple(t, s, d, sport, dport)] {
+				continue
+			}
+			g.used[tuple(t, s, d, sport, dport)] = true
 			switch {
 			case media:
 				if t == catalog.TCP {
@@ -260,6 +271,8 @@ func (g *gen) pairs(e *catalog.Entry, t catalog.Transport, from, to []netip.Addr
 				}
 			case t == catalog.TCP:
 				g.tcp(s, d, sport, dport)
+			case dport == 53:
+				g.dnsTo(s, d, sport)
 			default:
 				g.udp(s, d, sport, dport, 1+g.rng.IntN(3))
 			}
@@ -267,6 +280,20 @@ func (g *gen) pairs(e *catalog.Entry, t catalog.Transport, from, to []netip.Addr
 		}
 	}
 	return n
+}
+
+// fiveTuple names a conversation whichever side opened it.
+type fiveTuple struct {
+	t    catalog.Transport
+	a, b netip.AddrPort
+}
+
+func tuple(t catalog.Transport, s, d netip.Addr, sport, dport uint16) fiveTuple {
+	x, y := netip.AddrPortFrom(s, sport), netip.AddrPortFrom(d, dport)
+	if x.Compare(y) > 0 {
+		x, y = y, x
+	}
+	return fiveTuple{t, x, y}
 }
 
 // isMedia: media and its NAT traversal, where a stream lands on the
