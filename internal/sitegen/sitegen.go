@@ -342,7 +342,8 @@ func (g *gen) pick(p netip.Prefix, n int) []netip.Addr {
 	for try := 0; len(out) < n && try < 64; try++ {
 		off := 2 + rng.Uint64N(max(span-4, 1))
 		a := addOffset(p.Addr(), off)
-		if !p.Contains(a) || slices.Contains(out, a) || len(g.sc.HostsOf(a)) > 1 {
+		narrower := slices.ContainsFunc(g.sc.HostsOf(a), func(i int32) bool { return g.sc.Host(i).Prefix.Bits() > p.Bits() })
+		if !p.Contains(a) || slices.Contains(out, a) || narrower {
 			continue
 		}
 		out = append(out, a)

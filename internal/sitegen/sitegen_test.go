@@ -338,3 +338,40 @@ roles:
 		t.Fatalf("err = %v, want the clash named", err)
 	}
 }
+
+// A CIDR inside a wider one (administrators inside the users' range) gets
+// addresses of its own, and the wider one none of the narrower's.
+func TestNestedCIDRs(t *testing.T) {
+	c, _ := load(t, sites(t)[0])
+	inv, err := catalog.ReadInventory(strings.NewReader(`schema: 2
+site: nested
+vendors: [tegsoft]
+roles:
+  tegsoft-server: [10.60.1.10]
+  workstation: [10.60.0.0/16]
+  administrator: [10.60.2.0/28]
+`), "nested.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tr := generate(t, c, inv, 1)
+	admins, users := 0, 0
+	narrow := netip.MustParsePrefix("10.60.2.0/28")
+	for _, h := range tr.Hosts {
+		switch {
+		case slices.Contains(h.Roles, "tegsoft/administrator"):
+			admins++
+			if !narrow.Contains(h.Addr) || !slices.Contains(h.Roles, "tegsoft/workstation") {
+				t.Errorf("%s: %v", h.Addr, h.Roles)
+			}
+		case slices.Contains(h.Roles, "tegsoft/workstation"):
+			users++
+			if narrow.Contains(h.Addr) {
+				t.Errorf("%s drawn for the wide range inside the narrow one", h.Addr)
+			}
+		}
+	}
+	if admins == 0 || users == 0 {
+		t.Errorf("%d administrators, %d users", admins, users)
+	}
+}
