@@ -56,6 +56,8 @@ func runCatalog(ctx context.Context, s streams, args []string) error {
 		return catalogRoles(s, args[1:])
 	case "validate":
 		return catalogValidate(s, args[1:])
+	case "rules":
+		return catalogRules(s, args[1:])
 	}
 	return usagef("unknown catalog subcommand %q (want list, show, lookup, roles or validate)", args[0])
 }
