@@ -203,6 +203,8 @@ var mvFlows = []mvFlow{
 	// Across the vendors: a Sinch agent PC has no Genesys role.
 	{"tcp", mvSWS, 0, mvCIC, 3952, "SF", "unexpected", "genesys-pureconnect", "genesys-pureconnect/session-manager",
 		"Session Manager 3952 is a Genesys client's port; the Sinch document gives its workstation none"},
+	{"udp", mvPhone, 5064, mvBridge, 5060, "S0", "unexpected", "genesys-pureconnect", "genesys-pureconnect/sip",
+		"G SIP Communication draws the phones with the CIC server, SIP proxies and gateways; S gives its SIP Bridge's 5060 to the trunk side only"},
 }
 
 func (w *mvFlow) matches(f *parquetout.FlowRow) bool {
@@ -437,6 +439,22 @@ func mvTraffic(t *testing.T, n *mvNet) string {
 		t.Logf("socat udp 6235: %v %s", err, out)
 	}
 
+	// A Genesys phone's SIP to the Sinch SIP Bridge: no document connects
+	// them (the sipp uas there ignores an out-of-call OPTIONS).
+	options := strings.Join([]string{
+		"OPTIONS sip:bridge@" + mvBridge + ":5060 SIP/2.0",
+		"Via: SIP/2.0/UDP " + mvPhone + ":5064;branch=z9hG4bK-mv-options",
+		"From: <sip:phone@" + mvPhone + ">;tag=mv1",
+		"To: <sip:bridge@" + mvBridge + ">",
+		"Call-ID: mv-options@" + mvPhone,
+		"CSeq: 1 OPTIONS",
+		"Max-Forwards: 70",
+		"Content-Length: 0",
+		"", ""}, "\r\n")
+	if out, err := n.runIn(gc, options, 10*time.Second, "socat", "-t", "0.5", "-", fmt.Sprintf("UDP:%s:5060,bind=%s:5064", mvBridge, mvPhone)); err != nil {
+		t.Fatalf("socat OPTIONS to the SIP Bridge: %v\n%s", err, out)
+	}
+
 	for _, c := range calls {
 		c.wait(t, 25*time.Second)
 	}
@@ -487,6 +505,8 @@ var mvFindingsExpect = []mvFinding{
 		doc: "a Sinch workstation is not a Genesys client"},
 	{kind: "unexpected", severity: "medium", vendor: mvS, entry: mvS + "/agent-server", src: mvSWS, dst: mvAgentCoS, dport: 21018,
 		doc: "Agent Server TCP 21018 Internal: contact center servers only"},
+	{kind: "unexpected", severity: "medium", vendor: mvG, entry: mvG + "/sip", src: mvPhone, dst: mvBridge, dport: 5060,
+		doc: "a Genesys phone's SIP to the Sinch SIP Bridge: S SIP Bridge UDP 5060 is Trunk side"},
 	{kind: "wrong-direction", severity: "medium", vendor: mvG, entry: mvG + "/session-manager", src: mvCIC, dst: mvGWS, dport: 3952,
 		doc: "the client opens Session Manager 3952 on the CIC server"},
 	// Media outside the documented ranges.
