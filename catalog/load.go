@@ -421,10 +421,10 @@ func buildEntry(d *doc, v *Vendor, defs rawDefaults, defDir Direction, params ma
 		e.RequiredWhen[full] = slices.Clone([]string(re.RequiredWhen[name]))
 	}
 	switch re.Peers {
-	case "", "all":
+	case "":
 	case "any-from":
 		e.Peers = re.Peers
-	case "any":
+	case "any", "all":
 		e.Peers = re.Peers
 		if !slices.ContainsFunc(e.From, e.To.Has) {
 			d.errorf(sub("peers"), "entry %s: peers applies to a role on both sides; from and to share none", e.ID)

@@ -148,11 +148,15 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 		for _, h := range inv.roles[key] {
 			hid := inv.hostIndex[h]
 			for _, id := range ids {
-				if !slices.Contains(s.roleHosts[id], hid) {
-					s.roleHosts[id] = append(s.roleHosts[id], hid)
-				}
+				s.roleHosts[id] = append(s.roleHosts[id], hid)
 			}
 		}
+	}
+	// A host listed under two keys of one role (a role and one that
+	// implies it) is one host of it.
+	for id, hs := range s.roleHosts {
+		slices.Sort(hs)
+		s.roleHosts[id] = slices.Compact(hs)
 	}
 	s.seg = make([][]RoleID, len(inv.addrRoles))
 	for i, keys := range inv.addrRoles {

@@ -278,13 +278,16 @@ type Entry struct {
 	// entry is required only when, for every option named, the site's
 	// value (or the option's default) is one of the values listed.
 	RequiredWhen map[string][]string `json:"required_when,omitempty"`
-	// Peers says which host pairs of the entry are required: "all" (every
-	// from-host with every to-host, the default); "any" for an entry with
-	// one role on both sides (each host of that role needs a working flow
-	// with at least one peer, as a primary CIC server with its backup);
-	// "any-from" (each to-host needs a working flow from at least one
-	// from-host, as a Sinch component's "Internal" port, which some other
-	// contact center server uses, not every one).
+	// Peers says which host pairs of the entry are required. By default
+	// every from-host with every to-host, except that two hosts which both
+	// hold a role of both sides (peers) need not each reach every other:
+	// each peer needs one working flow with another peer, and standby
+	// hosts are excused. "any" says the same explicitly for a primary and
+	// its backup, and keeps standby hosts required as peers (the
+	// switchover keeps them ready); "all" requires the full mesh between
+	// peers too (Imagicle cluster nodes); "any-from" requires each to-host
+	// to have one working flow from any from-host (a Sinch component's
+	// "Internal" port, a pool of media servers).
 	Peers string `json:"peers,omitempty"`
 	// FQDNs and CIDRs name cloud destinations of the To side.
 	FQDNs  []string       `json:"fqdns,omitempty"`

@@ -2874,6 +2874,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"80", "443"},
 						App:       "http",
 						TLS:       "optional",
+						Peers:     "all",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
 							Quote:   "HTTP TCP 80 TCP 443",
@@ -2889,6 +2890,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1433"},
 						App:       "sql",
 						TLS:       "none",
+						Peers:     "all",
 						Notes:     "\"SQL Server listens to inbound communications using a random TCP port\" unless forced to TCP 1433.",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
@@ -2905,6 +2907,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1434"},
 						App:       "sql",
 						TLS:       "none",
+						Peers:     "all",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
 							Quote:   "UDP 1434",
@@ -2936,6 +2939,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"52000-52999", "4369", "5672", "15672", "25672"},
 						App:       "ipc",
 						TLS:       "none",
+						Peers:     "all",
 						Notes:     "4369, 5672, 15672 and 25672 are the RabbitMQ/Erlang ports. \"Maximum allowed latency (RTT) for inter-nodal communications is 100msec.\"",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
@@ -2983,6 +2987,7 @@ func embeddedVendors() []embeddedVendor {
 						FromPorts: scalars{"any"},
 						App:       "any",
 						TLS:       "none",
+						Peers:     "all",
 						Notes:     "\"full connectivity must be available between UC Suite servers (no firewall or NAT)\".",
 						Source: rawSource{
 							Section: "Other network communication",
@@ -3676,6 +3681,7 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-prompt-first-port", Count: "mrs-max-prompts", PortsPer: 2},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"The required port area starts from the First Port of Prompt Area (default value is 8000), and extends to twice the number defined for Maximum Number of Simultaneous Prompts\" (200 by default: 8000-8400).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
@@ -3692,6 +3698,7 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-recording-first-port", Count: "mrs-max-recordings", PortsPer: 6},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",

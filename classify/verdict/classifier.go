@@ -197,16 +197,15 @@ func (s *shared) groupAlternatives() {
 			}
 		}
 		for _, n := range in.needs {
-			i := slices.IndexFunc(lead.needs, func(m hostNeed) bool { return m.host == n.host })
-			if i < 0 {
-				lead.needs = append(lead.needs, hostNeed{host: n.host})
-				i = len(lead.needs) - 1
+			if !slices.Contains(lead.needs, n) {
+				lead.needs = append(lead.needs, n)
 			}
-			for _, p := range n.pairs {
-				if !slices.Contains(lead.needs[i].pairs, p) {
-					lead.needs[i].pairs = append(lead.needs[i].pairs, p)
-				}
+		}
+		for h := range in.peers {
+			if lead.peers == nil {
+				lead.peers = make(map[int32]bool)
 			}
+			lead.peers[h] = true
 		}
 	}
 }

@@ -94,10 +94,11 @@
 // to-roles, except pairs with a standby host. A pair works when an
 // expected or negotiated flow of the entry that was Established (TCP
 // handshake, or a UDP/ICMP reply) ran between its hosts, either way;
-// one-way UDP (traps, syslog) therefore proves nothing. Peers "any" makes
-// each host of the role on both sides need one working pair with a peer
-// (standby hosts stay peers); "any-from" makes each to-host need one from
-// any from-host. Entries of one OneOf group are judged together under the
+// one-way UDP (traps, syslog) therefore proves nothing. Two hosts that
+// both hold a role of both sides are peers: each needs one working pair
+// with another peer, standby hosts excused (Peers "any": standby hosts
+// stay required; "all": the full mesh). "any-from" makes each to-host
+// need one working flow from any from-host. Entries of one OneOf group are judged together under the
 // first in scope: a pair is missing only when no alternative worked. One
 // finding per entry lists the silent pairs (HostPairs, at most eight) and
 // its reason how many of how many worked, so one host's silence is never

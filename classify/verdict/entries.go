@@ -69,6 +69,9 @@ type entryInfo struct {
 	// from the From side (or either way for a both-way entry).
 	pairs []hostPair
 	needs []hostNeed
+	// peers are the hosts holding a role of both sides (nil with Peers
+	// "all").
+	peers map[int32]bool
 	// track is the idx whose working pairs this entry records: its own,
 	// or its OneOf group's leader, which judges the whole group.
 	track int
@@ -148,61 +151,91 @@ type hostPair struct{ a, b int32 }
 func (p hostPair) reversed() hostPair { return hostPair{p.b, p.a} }
 
 // scopeInventory decides whether e can be checked for missing flows at
-// this site and lists the host pairs it is required between. A pair with
-// a standby host is excused; so is a host with itself, and a pair of an
-// IPv4 and an IPv6 host. Peers "any": the pairs of two hosts that both
-// hold a role of both sides are not required each; every such host needs
-// one working pair with a peer (a primary CIC server and its backup, not
-// every CIC server with every other), and a standby host stays one of the
-// peers, since that flow keeps it ready. Peers "any-from": each to-host
-// needs one working pair with any from-host.
+// this site and lists the host pairs it is required between. A host is
+// never required to reach itself, nor an IPv4 host an IPv6 one, and a
+// pair with a standby host is excused.
+//
+// Two hosts that both hold a role of both sides (CIC servers on a
+// switchover entry, phones on a SIP entry) are peers: unless the entry
+// says Peers "all" (a full mesh the document requires), each peer needs
+// one working pair with another peer, not every pair. Standby hosts are
+// excused, except where the entry says Peers "any": that flow (the
+// switchover with its primary) is what keeps the standby ready. Peers
+// "any-from": each to-host (standby hosts excused) needs one working flow
+// from any from-host, peers or not.
+// Neither rule enumerates the pairs it does not keep, so a site listing
+// thousands of phones or desktops one by one stays cheap.
 func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 	if e.Vendor == catalog.SiteVendor || !sc.Required(e) {
 		return
 	}
 	from, to := hostsOf(sc, in.qfrom), hostsOf(sc, in.qto)
-	var peers map[int32]bool
-	if e.Peers == "any" {
-		peers = make(map[int32]bool)
+	if e.Peers != "all" && e.Peers != "any-from" {
 		for _, r := range in.qfrom {
-			if slices.Contains(in.qto, r) {
-				for _, h := range sc.RoleHosts(r) {
-					peers[h] = true
+			if !slices.Contains(in.qto, r) {
+				continue
+			}
+			for _, h := range sc.RoleHosts(r) {
+				if in.peers == nil {
+					in.peers = make(map[int32]bool)
 				}
+				in.peers[h] = true
 			}
 		}
 	}
-	needOf := make(map[int32]int)
-	need := func(h int32, p hostPair) {
-		i, ok := needOf[h]
-		if !ok {
-			i = len(in.needs)
-			needOf[h] = i
+	// Peers: a host needs a peer of a compatible address family. Standby
+	// hosts are excused, unless the entry names its peers explicitly
+	// (a switchover between a primary and its standby).
+	explicit := e.Peers == "any"
+	var peerFam familyCount
+	for h := range in.peers {
+		if explicit || !sc.Standby(h) {
+			peerFam.add(sc.Host(h))
+		}
+	}
+	for _, h := range sortedHosts(in.peers) {
+		if sc.Standby(h) && !explicit {
+			continue
+		}
+		if peerFam.others(sc.Host(h)) > 0 {
 			in.needs = append(in.needs, hostNeed{host: h})
 		}
-		if !slices.Contains(in.needs[i].pairs, p) {
-			in.needs[i].pairs = append(in.needs[i].pairs, p)
+	}
+	if e.Peers == "any-from" {
+		var fromFam familyCount
+		isFrom := make(map[int32]bool, len(from))
+		for _, a := range from {
+			if !sc.Standby(a) {
+				fromFam.add(sc.Host(a))
+				isFrom[a] = true
+			}
 		}
+		for _, b := range to {
+			if sc.Standby(b) {
+				continue
+			}
+			n := fromFam.compatible(sc.Host(b))
+			if isFrom[b] {
+				n-- // not with itself
+			}
+			if n > 0 {
+				in.needs = append(in.needs, hostNeed{host: b})
+			}
+		}
+		in.inScope = len(in.needs) > 0
+		return
 	}
 	seen := make(map[hostPair]bool)
 	for _, a := range from {
 		for _, b := range to {
-			if a == b {
+			if a == b || (in.peers[a] && in.peers[b]) || sc.Standby(a) || sc.Standby(b) {
 				continue
 			}
-			ha, hb := sc.Host(a), sc.Host(b)
-			if ha.Name == "" && hb.Name == "" && ha.Prefix.Addr().Is4() != hb.Prefix.Addr().Is4() {
+			if !compatible(sc.Host(a), sc.Host(b)) {
 				continue // no flow runs from IPv4 to IPv6
 			}
 			p := hostPair{a, b}
-			switch {
-			case peers[a] && peers[b]:
-				need(a, p)
-				need(b, p)
-			case sc.Standby(a) || sc.Standby(b):
-			case e.Peers == "any-from":
-				need(b, p)
-			case !seen[p] && !seen[p.reversed()]:
+			if !seen[p] && !seen[p.reversed()] {
 				// Two hosts each on both sides need one flow between
 				// them, whoever opens it.
 				seen[p] = true
@@ -213,17 +246,66 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 	in.inScope = len(in.pairs)+len(in.needs) > 0
 }
 
-// hostNeed is a host that needs one of pairs working.
+// compatible reports whether a flow can run between two hosts: not from
+// IPv4 to IPv6. A host listed by name may have either.
+func compatible(a, b catalog.Host) bool {
+	return a.Name != "" || b.Name != "" || a.Prefix.Addr().Is4() == b.Prefix.Addr().Is4()
+}
+
+// familyCount counts hosts by address family, to tell whether a host has
+// a compatible partner among them without pairing every two.
+type familyCount struct{ v4, v6, named int }
+
+func (c *familyCount) add(h catalog.Host) {
+	switch {
+	case h.Name != "":
+		c.named++
+	case h.Prefix.Addr().Is4():
+		c.v4++
+	default:
+		c.v6++
+	}
+}
+
+// compatible counts the hosts a flow from or to h could run with.
+func (c *familyCount) compatible(h catalog.Host) int {
+	switch {
+	case h.Name != "":
+		return c.v4 + c.v6 + c.named
+	case h.Prefix.Addr().Is4():
+		return c.v4 + c.named
+	}
+	return c.v6 + c.named
+}
+
+// others is compatible less h itself, which is one of the counted hosts.
+func (c *familyCount) others(h catalog.Host) int { return c.compatible(h) - 1 }
+
+func sortedHosts(set map[int32]bool) []int32 {
+	out := make([]int32, 0, len(set))
+	for h := range set {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// hostNeed is a host that needs one working flow with a peer, or (Peers
+// "any-from") one working flow to it.
 type hostNeed struct {
-	host  int32
-	pairs []hostPair
+	host int32
 }
 
 func hostsOf(sc *catalog.Scope, roles []catalog.RoleID) []int32 {
+	if len(roles) == 1 {
+		return sc.RoleHosts(roles[0])
+	}
 	var out []int32
+	seen := make(map[int32]bool)
 	for _, r := range roles {
 		for _, h := range sc.RoleHosts(r) {
-			if !slices.Contains(out, h) {
+			if !seen[h] {
+				seen[h] = true
 				out = append(out, h)
 			}
 		}

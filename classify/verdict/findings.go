@@ -361,6 +361,7 @@ func (fs *Findings) Finish(now int64) {
 	if now == 0 {
 		now = fs.winTo
 	}
+	reached := fs.reachedHosts()
 	for _, e := range fs.c.entries {
 		in := fs.c.info[e]
 		if !in.inScope {
@@ -377,7 +378,7 @@ func (fs *Findings) Finish(now int64) {
 				pairs = append(pairs, fs.describeNeeds(e, []int32{n.host})...)
 			}
 		} else {
-			missing, peersMissing, total, worked := fs.missingPairs(e, in)
+			missing, peersMissing, total, worked := fs.missingPairs(e, in, reached)
 			if len(missing)+len(peersMissing) == 0 {
 				continue
 			}
@@ -418,31 +419,72 @@ func (fs *Findings) Finish(now int64) {
 // missingPairs returns the required pairs of a tracked entry with no
 // working flow in the window, the hosts of its needs without any working
 // pair, and how many pairs (a need counting one) there are and worked.
-func (fs *Findings) missingPairs(e *catalog.Entry, in *entryInfo) (missing []hostPair, needy []int32, total, worked int) {
-	has := func(p hostPair, eitherWay bool) bool {
+// reached holds the hosts with a working flow of each tracked entry.
+func (fs *Findings) missingPairs(e *catalog.Entry, in *entryInfo, reached map[trackedHost]bool) (missing []hostPair, needy []int32, total, worked int) {
+	has := func(p hostPair) bool {
 		if _, ok := fs.worked[trackedPair{in.track, p}]; ok {
 			return true
 		}
 		_, ok := fs.worked[trackedPair{in.track, p.reversed()}]
-		return ok && eitherWay
+		return ok
 	}
 	for _, p := range in.pairs {
-		if has(p, true) {
+		if has(p) {
 			worked++
 		} else {
 			missing = append(missing, p)
 		}
 	}
 	total = len(in.pairs) + len(in.needs)
-	eitherWay := e.Peers != "any-from" || e.Direction == catalog.BothWays
+	var peered map[int32]bool
 	for _, n := range in.needs {
-		if slices.ContainsFunc(n.pairs, func(p hostPair) bool { return has(p, eitherWay) }) {
+		var ok bool
+		if in.peers[n.host] {
+			if peered == nil {
+				peered = fs.peered(in)
+			}
+			ok = peered[n.host]
+		} else {
+			ok = reached[trackedHost{in.track, n.host, true}] ||
+				(e.Direction == catalog.BothWays && reached[trackedHost{in.track, n.host, false}])
+		}
+		if ok {
 			worked++
 		} else {
 			needy = append(needy, n.host)
 		}
 	}
 	return missing, needy, total, worked
+}
+
+// peered returns the peers of a tracked entry with a working pair with
+// another peer in the window.
+func (fs *Findings) peered(in *entryInfo) map[int32]bool {
+	out := make(map[int32]bool)
+	for k := range fs.worked {
+		if k.track == in.track && in.peers[k.pair.a] && in.peers[k.pair.b] {
+			out[k.pair.a], out[k.pair.b] = true, true
+		}
+	}
+	return out
+}
+
+// trackedHost is a host with a working flow of a tracked entry, on the
+// entry's To side (to) or its From side.
+type trackedHost struct {
+	track int
+	host  int32
+	to    bool
+}
+
+// reachedHosts indexes the window's working pairs by host.
+func (fs *Findings) reachedHosts() map[trackedHost]bool {
+	out := make(map[trackedHost]bool, 2*len(fs.worked))
+	for k := range fs.worked {
+		out[trackedHost{k.track, k.pair.a, false}] = true
+		out[trackedHost{k.track, k.pair.b, true}] = true
+	}
+	return out
 }
 
 // describePairs writes host pairs as "from -> to" in the entry's

@@ -21,6 +21,9 @@ roles:
   acme/server: [10.0.0.10]
   other/server: [10.6.0.10]
   phone: [10.3.0.0/24]
+allow:
+  - {name: other-agents-to-acme, from: other/agent, to: acme/server, transport: tcp, ports: 9999, app: x}
+  - {name: any-agent-to-other, from: agent, to: other/server, transport: tcp, ports: 9998, app: x}
 `
 
 // Entries match only roles of their own vendor; attribution is always the
@@ -49,6 +52,12 @@ func TestVendorScopedRoles(t *testing.T) {
 			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, entry: "other/web", severity: verdict.Medium}, "other"},
 		{"unqualified phone is acme's, the one vendor that has it", "10.3.0.7:5060", "10.0.0.10:5060",
 			want{verdict: verdict.Expected, entry: "acme/sip", by: verdict.ByCatalog, from: "phone", to: "acme/server"}, "acme"},
+		{"an allow rule names another vendor's role", "10.5.0.5:50000", "10.0.0.10:9999",
+			want{verdict: verdict.Expected, entry: "site/other-agents-to-acme", by: verdict.ByCatalog, from: "other/agent", to: "acme/server"}, "site"},
+		{"the allow rule's qualified role excludes acme agents", "10.1.0.5:50000", "10.0.0.10:9999",
+			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, entry: "site/other-agents-to-acme", severity: verdict.Medium}, "site"},
+		{"an unqualified name in an allow rule is every vendor's", "10.1.0.5:50000", "10.6.0.10:9998",
+			want{verdict: verdict.Expected, entry: "site/any-agent-to-other", by: verdict.ByCatalog, from: "acme/agent"}, "site"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,6 +221,8 @@ entries:
   - {id: switch, component: Switchover, from: server, to: server, transport: tcp, ports: 3633, app: sw, peers: any}
   - {id: internal, component: Internal, from: cc, to: comp, transport: tcp, ports: 21000, app: x, peers: any-from}
   - {id: notify, component: Notifier, from: agent, to: server, transport: tcp, ports: 5597, app: tls}
+  - {id: mesh, component: Cluster, from: comp, to: comp, transport: tcp, ports: 7000, app: x, peers: all}
+  - {id: ldap, component: Directory, from: server, to: server, transport: tcp, ports: 389, app: ldap}
 `
 
 func TestRequiredAsDocumented(t *testing.T) {
@@ -229,6 +240,9 @@ func TestRequiredAsDocumented(t *testing.T) {
 		{"10.0.0.3:40000", "10.0.0.2:3633"},
 		{"10.0.1.1:40000", "10.0.1.2:21000"},
 		{"10.0.1.2:40000", "10.0.1.1:21000"},
+		{"10.0.1.1:40000", "10.0.1.2:7000"},
+		{"10.0.0.1:40000", "10.0.0.2:389"},
+		{"10.0.0.3:40000", "10.0.0.1:389"},
 		{"10.1.0.5:40000", "10.0.0.1:5597"},
 		{"10.1.0.5:40000", "10.0.0.2:5597"},
 		{"10.1.0.5:40000", "10.0.0.3:5597"},
@@ -262,12 +276,18 @@ func TestRequiredAsDocumented(t *testing.T) {
 		{"peers any: a server without any switchover peer", "", append(without(common[4]), db("1433")...),
 			[]string{"alt/switch: 10.0.0.3 <-> any peer"}},
 		{"standby server excused from notifier but still a switchover peer", "standby: [10.0.0.3]\n",
-			append(without(common[4], common[9], common[12]), db("1433")...),
+			append(without(common[4], common[12], common[15]), db("1433")...),
 			[]string{"alt/switch: 10.0.0.3 <-> any peer"}},
-		{"one agent subnet silent towards one server", "", append(without(common[11]), db("1433")...),
+		{"one agent subnet silent towards one server", "", append(without(common[14]), db("1433")...),
 			[]string{"alt/notify: 10.2.0.0/24 -> 10.0.0.2"}},
 		{"any-from: each component reached by some server", "", append(without(common[5]), db("1433")...),
 			[]string{"alt/internal: any cc -> 10.0.1.2"}},
+		{"peers all: the full mesh", "", append(without(common[7]), db("1433")...),
+			[]string{"alt/mesh: 10.0.1.1 -> 10.0.1.2"}},
+		{"default peers: each server needs one directory peer, not all", "", append(without(common[9]), db("1433")...),
+			[]string{"alt/ldap: 10.0.0.3 <-> any peer"}},
+		{"default peers: a standby server is excused", "standby: [10.0.0.3]\n", append(without(common[9], common[12], common[15]), db("1433")...),
+			nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

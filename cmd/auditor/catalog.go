@@ -165,6 +165,11 @@ func showEntry(w io.Writer, e *catalog.Entry) error {
 	field("tls", e.TLS.String())
 	field("configurable", strconv.FormatBool(e.Configurable))
 	field("required", strconv.FormatBool(e.Required))
+	field("one of", e.OneOf)
+	for _, name := range slices.Sorted(maps.Keys(e.RequiredWhen)) {
+		field("required if", name+" is "+strings.Join(e.RequiredWhen[name], " or "))
+	}
+	field("peers", e.Peers)
 	field("fqdns", strings.Join(e.FQDNs, ", "))
 	var cidrs []string
 	for _, p := range e.CIDRs {

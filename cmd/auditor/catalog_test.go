@@ -39,6 +39,7 @@ func TestCatalogGolden(t *testing.T) {
 		{"list-tegsoft", []string{"catalog", "list", "--vendor", "tegsoft"}},
 		{"show-mrs-prompts", []string{"catalog", "show", "sinch-contact-center/mrs-prompts"}},
 		{"roles-sinch", []string{"catalog", "roles", "sinch-contact-center"}},
+		{"show-oracle", []string{"catalog", "show", "genesys-pureconnect/oracle-sql"}},
 		{"roles-genesys-json", []string{"catalog", "roles", "genesys-pureconnect", "--json"}},
 	}
 	for _, tt := range tests {

@@ -72,14 +72,14 @@ func Example() {
 		fmt.Println("finding", k, res.Findings[k])
 	}
 	// Output:
-	// site demo-contact-center flows 302 SIP calls 7
+	// site demo-contact-center flows 212 SIP calls 8
 	// verdict blocked 3
-	// verdict expected 288
+	// verdict expected 192
 	// verdict ignored 3
-	// verdict negotiated 6
+	// verdict negotiated 11
 	// verdict unclassified 1
-	// verdict unexpected 1
+	// verdict unexpected 2
 	// finding blocked 3
 	// finding missing 9
-	// finding unexpected 1
+	// finding unexpected 2
 }
