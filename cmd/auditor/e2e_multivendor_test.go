@@ -528,10 +528,12 @@ var mvFindingsExpect = []mvFinding{
 		doc: "Notifier TCP 5597 from the Interaction Media Server to the CIC server"},
 	{kind: "missing", severity: "medium", vendor: mvS, entry: mvS + "/mrs", pairs: "any cc-server -> 10.88.0.61",
 		doc: "MRS TCP 21010 Internal: no contact center server connected"},
-	{kind: "missing", severity: "medium", vendor: mvS, entry: mvS + "/mrs-prompts", pairs: "10.88.0.41 <-> 10.88.0.61",
-		disagree: "mrs-prompts-required-of-non-media-servers",
-		doc: `"Typically calls from CDT to CDT are point to point ... Also all calls going via a PSTN gateway (on server network) are consuming ports on a MRS server": ` +
-			`media with the MRS comes from the desktops and the gateway; the document gives the Agent Server/CoS (10.88.0.60) and the SIP Bridge (10.88.0.62) no RTP with it`},
+	// No mrs-prompts finding: the gateway's call used the prompt area, and
+	// "Typically calls from CDT to CDT are point to point ... Also all
+	// calls going via a PSTN gateway (on server network) are consuming
+	// ports on a MRS server" names no other host that must; the desktop's
+	// own media is judged by cdt-rtp. The Agent Server/CoS and the SIP
+	// Bridge, contact center servers by implication, send it no RTP.
 }
 
 // mvFindingsNoExpect: without expect every required entry whose roles
