@@ -93,6 +93,15 @@ func TestE2EMultiVendor(t *testing.T) {
 			mvCheckCalls(t, r)
 			mvCheckFlows(t, r)
 			disputed := mvCheckFindings(t, r, mode.findings)
+			// The summary counts the same findings by kind.
+			kinds := map[string]uint64{}
+			for _, g := range r.findings {
+				kinds[g.Kind]++
+			}
+			if fmt.Sprint(kinds) != fmt.Sprint(r.sum.Findings) {
+				t.Errorf("summary findings %v, findings.parquet %v", r.sum.Findings, kinds)
+			}
+			mainFailed := t.Failed()
 			// Each assertion where the auditor disagrees with the documents
 			// is a sub-test of its own, named after the disagreement, so
 			// the rest above stays meaningful while it fails.
@@ -112,7 +121,7 @@ func TestE2EMultiVendor(t *testing.T) {
 					}
 				})
 			}
-			if t.Failed() {
+			if mainFailed {
 				mvDump(t, r)
 			}
 		})
@@ -597,4 +606,29 @@ func mvAlternative(entry, disagree, doc string) mvFinding {
 
 func mvMissing(vendor, entry, pairs, doc string) mvFinding {
 	return mvFinding{kind: "missing", severity: "medium", vendor: vendor, entry: vendor + "/" + entry, pairs: pairs, doc: doc}
+}
+
+// TestMultiVendorInventoryValidates: the end-to-end site's inventory is
+// one a user can check, without problems or warnings (its hosts share an
+// address only where the Sinch document expects component packages on one
+// server), and with an unqualified shared role it would not be.
+func TestMultiVendorInventoryValidates(t *testing.T) {
+	const site = "testdata/e2e/multivendor-site.yaml"
+	stdout, stderr, code := runCLI(t, "catalog", "validate", site)
+	if code != exitOK || !strings.HasPrefix(stdout, "ok: ") || stderr != "" {
+		t.Fatalf("catalog validate %s: exit %d\n%s%s", site, code, stdout, stderr)
+	}
+	data, err := os.ReadFile(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unqualified := strings.Replace(string(data), "sinch-contact-center/workstation:", "workstation:", 1)
+	path := filepath.Join(t.TempDir(), "unqualified.yaml")
+	if err := os.WriteFile(path, []byte(unqualified), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = runCLI(t, "catalog", "validate", path)
+	if code == exitOK || !strings.Contains(stdout+stderr, `"sinch-contact-center/workstation"`) {
+		t.Errorf("catalog validate with an unqualified workstation: exit %d, want a failure naming the qualified roles\n%s%s", code, stdout, stderr)
+	}
 }
