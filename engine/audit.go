@@ -335,7 +335,7 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 		slot.Load().Classify(f, &r)
 		*j = judgement{verdict: r.Verdict.String(), classifiedBy: r.ClassifiedBy.String(), vendor: r.Vendor,
 			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID,
-			kind: r.Kind, findingEntry: r.EntryID}
+			kind: r.Kind, findingEntry: r.FindingEntryID()}
 		if r.Kind == "" && verdict.TLSTooOld(f) {
 			// raised beside the verdict, without an entry (Findings.Observe)
 			j.kind, j.findingEntry = verdict.KindTLSTooOld, ""
