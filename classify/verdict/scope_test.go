@@ -360,12 +360,18 @@ roles:
 		{"declared mssql and software only, both seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: software-only\n",
 			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, nil},
 		{"undeclared: either variant satisfies, even per pair", "", []string{"oracle", "ws-mssql", "packed-http", "sw-https"}, nil},
+		// The web interface's four ports (two variants, each HTTP or
+		// HTTPS) are one group: one finding, naming the others.
 		{"undeclared, nothing seen: one finding per group", "", nil,
-			[]string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/media-server-web-https-packaged", "genesys-pureconnect/oracle-sql"}},
+			[]string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/oracle-sql"}},
+		{"declared software only, its HTTPS alone seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: software-only\n",
+			[]string{"mssql", "ws-mssql", "sw-https"}, nil},
+		{"declared packaged, its HTTP alone seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: packaged\n",
+			[]string{"mssql", "ws-mssql", "packed-http"}, nil},
 		{"declared oracle, mssql seen", "options:\n  genesys-pureconnect/database: oracle\n  genesys-pureconnect/media-server: software-only\n",
 			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/oracle-sql"}},
 		{"declared packaged, software only seen", "options:\n  genesys-pureconnect/media-server: packaged\n",
-			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/media-server-web-https-packaged"}},
+			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/media-server-web-http-packaged"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := loadInventoryText(t, cat, site+tt.options)
