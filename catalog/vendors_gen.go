@@ -3620,6 +3620,15 @@ func embeddedVendors() []embeddedVendor {
 							"web-server",
 						},
 					},
+					Options: []rawOption{
+						{
+							Name:    "server-side-recording",
+							Values:  scalars{"enabled", "disabled"},
+							Default: "disabled",
+							Doc:     "Whether the site records calls on the server (the MRS recording area). Undeclared, the recording area is allowed but not required.",
+							Quote:   "\"Server-side recording and NAT services require relaying all voice streams to a MRS server.\" \"For the recording operations: To reserve enough resources, define the number of Maximum Number of Simultaneous Recordings.\"",
+						},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Parameters: []rawParam{
@@ -4014,8 +4023,11 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-recording-first-port", Count: "mrs-max-recordings", PortsPer: 6},
 						App:       "rtp",
 						TLS:       "none",
-						Peers:     "any-from",
-						Notes:     "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
+						RequiredWhen: map[string]scalars{
+							"server-side-recording": {"enabled"},
+						},
+						Peers: "any-from",
+						Notes: "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
 							Quote:   "UDP | 9000 + six times the maximum number of streams | Configurable | For recording",

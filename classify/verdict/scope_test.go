@@ -410,3 +410,66 @@ roles:
 		})
 	}
 }
+
+// The Sinch MRS recording area is required only where the site records on
+// the server ("Server-side recording and NAT services require relaying all
+// voice streams to a MRS server"): undeclared, the option's default says it
+// does not; a recording-area flow is allowed either way.
+func TestSinchServerSideRecording(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const site = `schema: 2
+site: s
+vendors: [sinch-contact-center]
+roles:
+  mrs: [10.0.0.20]
+  agent-server: [10.0.0.10]
+  workstation: [10.1.0.0/24]
+  pstn-gateway: [198.51.100.5]
+`
+	for _, tt := range []struct {
+		name, options string
+		want          []string
+	}{
+		{"undeclared: not required", "", nil},
+		{"declared disabled", "options:\n  sinch-contact-center/server-side-recording: disabled\n", nil},
+		{"declared enabled", "options:\n  sinch-contact-center/server-side-recording: enabled\n",
+			[]string{"sinch-contact-center/mrs-recording: any workstation,pstn-gateway -> 10.0.0.20"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := loadInventoryText(t, cat, site+tt.options)
+			cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv, Expect: []string{"sinch-contact-center/mrs-*"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+			var r verdict.Result
+			// The gateway's media in the prompt area; the recording area
+			// sees none.
+			fl := play(t, udp, "198.51.100.5:30000", "10.0.0.20:8100", exchange)
+			cl.Classify(fl, &r)
+			if r.Verdict != verdict.Expected || r.EntryID != "sinch-contact-center/mrs-prompts" {
+				t.Fatalf("prompt area: %v %s %s", r.Verdict, r.EntryID, r.Reason)
+			}
+			fs.Observe(fl, &r)
+			// Recording-area media is allowed whatever the option says.
+			rec := play(t, udp, "198.51.100.5:30002", "10.0.0.20:9050", exchange)
+			cl.Classify(rec, &r)
+			if r.Verdict != verdict.Expected || r.EntryID != "sinch-contact-center/mrs-recording" {
+				t.Errorf("recording area: %v %s %s", r.Verdict, r.EntryID, r.Reason)
+			}
+			fs.Finish(0)
+			var got []string
+			for _, g := range fs.All() {
+				if g.Kind == verdict.KindMissing {
+					got = append(got, g.EntryID+": "+strings.Join(g.HostPairs, "; "))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("missing %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
