@@ -90,7 +90,7 @@ func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors
 			if sum != nil && len(sum.FailedFiles) > 0 {
 				names = strings.Join(sum.FailedFiles, ", ")
 			}
-			fmt.Fprintf(s.stderr, "auditor inventory: warning: damaged or unreadable input, suggestion made from the flows read: %s\n", names)
+			fmt.Fprintf(s.stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: %s\n", names)
 		case err != nil:
 			return nil, fmt.Errorf("replay %s: %w", strings.Join(captures, " "), err)
 		}

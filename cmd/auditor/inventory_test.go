@@ -162,7 +162,7 @@ func TestInventoryDamagedInput(t *testing.T) {
 		if got != want {
 			t.Errorf("%v: the damaged capture changed the result:\n%s\nwant\n%s", args, got, want)
 		}
-		if !strings.Contains(stderr, "auditor inventory: warning: damaged or unreadable input, suggestion made from the flows read: "+bad) {
+		if !strings.Contains(stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: "+bad) {
 			t.Errorf("%v: stderr does not name the damaged file: %q", args, stderr)
 		}
 	}
