@@ -173,6 +173,9 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	sink.Drain()
 	sum := newSummary(src, pipe, time.Since(start))
 	sum.Outputs = map[string]string{}
+	if sum.FilesFailed > 0 {
+		sum.FailedFiles = failedFiles(src)
+	}
 	for _, e := range sum.Errors {
 		fmt.Fprintf(s.stderr, "auditor replay: %s\n", e)
 	}
@@ -325,6 +328,7 @@ func parseTimeouts(spec string, cfg *flow.Config) error {
 type replaySummary struct {
 	Files            int                    `json:"files"`
 	FilesFailed      int                    `json:"files_failed"`
+	FailedFiles      []string               `json:"failed_files,omitempty"` // the inputs that ended on an error
 	Frames           uint64                 `json:"frames"`
 	Bytes            uint64                 `json:"bytes"`
 	Packets          uint64                 `json:"packets"`
