@@ -82,7 +82,7 @@ type Builder struct {
 type siteAcc struct {
 	name      string
 	inv       *catalog.Inventory
-	ranges    []PortRange
+	media     documented
 	flows     int64
 	issues    map[string]int64
 	flowMedia map[string]int64 // media issues judged from flows
@@ -167,7 +167,7 @@ func NewBuilder(opts Options) *Builder {
 }
 
 func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
-	return &siteAcc{name: name, inv: inv, ranges: mediaRanges(b.opts.Catalog, inv),
+	return &siteAcc{name: name, inv: inv, media: mediaRanges(b.opts.Catalog, inv),
 		issues: map[string]int64{}, flowMedia: map[string]int64{}, callMedia: map[string]int64{},
 		vendors: map[string]*vendorAcc{}}
 }
@@ -175,14 +175,28 @@ func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
 // mediaEntryApps are the catalog apps whose ports are media ports.
 var mediaEntryApps = []string{"rtp", "rtcp", "srtp", "udptl"}
 
-// mediaRanges are the documented UDP media ranges of the site's vendors
-// (every vendor without an inventory), with the site's overrides. Ranges
-// wider than half the port space ("UDP >= 1025") document nothing.
-func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) []PortRange {
+// broadMedia is the widest range that documents media ports: a range
+// covering more than half the port space ("UDP >= 1025") documents
+// nothing, as the verdict engine's port-only mode also holds.
+const broadMedia = 32768
+
+// documented are a site's documented UDP media ports: the ranges the
+// report lists and the set the chart tests ports against. Membership is
+// the catalog's own (catalog.PortSet.Contains), so an /even or /odd range
+// holds only its even or odd ports, as the documents state RTP and RTCP.
+type documented struct {
+	ranges []PortRange
+	set    catalog.PortSet
+}
+
+// mediaRanges are the documented UDP media ports of the site's vendors
+// (every vendor without an inventory), with the site's overrides and
+// area parameters applied (Inventory.EffectivePorts).
+func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
+	var d documented
 	if cat == nil {
-		return nil
+		return d
 	}
-	var out []PortRange
 	for _, e := range cat.Entries() {
 		if !slices.Contains(mediaEntryApps, e.App) || e.Transport&catalog.UDP == 0 {
 			continue
@@ -195,25 +209,27 @@ func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) []PortRange {
 			ports = inv.EffectivePorts(e)
 		}
 		for _, r := range ports.Ranges {
-			if int(r.Hi)-int(r.Lo) > 32768 {
+			if int(r.Hi)-int(r.Lo)+1 > broadMedia {
 				continue
 			}
-			out = append(out, PortRange{Entry: e.ID, Lo: r.Lo, Hi: r.Hi})
+			d.set.Ranges = append(d.set.Ranges, r)
+			d.ranges = append(d.ranges, PortRange{Entry: e.ID, Lo: r.Lo, Hi: r.Hi, Parity: parityName(r.Parity)})
 		}
 	}
-	slices.SortFunc(out, func(a, b PortRange) int {
-		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Entry, b.Entry))
+	slices.SortFunc(d.ranges, func(a, b PortRange) int {
+		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Parity, b.Parity), cmp.Compare(a.Entry, b.Entry))
 	})
-	return out
+	return d
 }
 
-func inRanges(rs []PortRange, port int32) bool {
-	for _, r := range rs {
-		if port >= int32(r.Lo) && port <= int32(r.Hi) {
-			return true
-		}
+func parityName(p catalog.Parity) string {
+	switch p {
+	case catalog.EvenPorts:
+		return "even"
+	case catalog.OddPorts:
+		return "odd"
 	}
-	return false
+	return ""
 }
 
 // siteOf returns the first site whose inventory lists one of the
@@ -235,7 +251,7 @@ func (b *Builder) siteOf(addrs ...string) *siteAcc {
 func (b *Builder) otherSite() *siteAcc {
 	if b.other == nil {
 		b.other = b.newSite(OtherSite, nil)
-		b.other.ranges = nil
+		b.other.media = documented{}
 	}
 	return b.other
 }
@@ -449,14 +465,14 @@ func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) 
 		m.OneWay++
 		m.issue(site.flowMedia, v.flowMedia, "one-way media", MediaFlow{Site: site.name, Flow: flow, CallID: r.CallID, Issue: "one-way"})
 	}
-	if len(site.ranges) == 0 {
+	if len(site.media.set.Ranges) == 0 {
 		return
 	}
 	// The ports feed the chart; whether a stream is out of its documented
 	// range is the verdict engine's call (role-aware, in findings.parquet),
 	// counted in addFinding, so report and findings never disagree.
-	m.port(endpointOf(r.SrcIP, r.SrcPort), site.ranges)
-	m.port(endpointOf(r.DstIP, r.DstPort), site.ranges)
+	m.port(endpointOf(r.SrcIP, r.SrcPort), site.media.set)
+	m.port(endpointOf(r.DstIP, r.DstPort), site.media.set)
 }
 
 func newMediaAcc() mediaAcc {
@@ -473,14 +489,17 @@ func endpointOf(ip string, port int32) netip.AddrPort {
 	return netip.AddrPortFrom(a, uint16(port))
 }
 
-// port counts one observed media endpoint for the chart.
-func (m *mediaAcc) port(ap netip.AddrPort, ranges []PortRange) {
+// port counts one observed media endpoint for the chart: in a documented
+// range by the catalog's membership, else outside every range. Whether it
+// is out of the range that constrains it is the verdict engine's call
+// (judge), never this one.
+func (m *mediaAcc) port(ap netip.AddrPort, documented catalog.PortSet) {
 	if !ap.IsValid() || ap.Port() == 0 {
 		return
 	}
 	p := ap.Port()
 	c := m.ports[p]
-	if inRanges(ranges, int32(p)) {
+	if documented.Contains(p) {
 		c[0]++
 	} else {
 		c[1]++
@@ -713,10 +732,10 @@ func (b *Builder) addCall(r *parquetout.CallRow) {
 			issues = append(issues, name+" one-way")
 			media.issue(site.callMedia, nil, "one-way media", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "one-way"})
 		}
-		if len(site.ranges) > 0 {
+		if len(site.media.set.Ranges) > 0 {
 			for _, ep := range []string{m.CallerRTP, m.CalleeRTP} {
 				ap, _ := netip.ParseAddrPort(ep)
-				media.port(ap, site.ranges)
+				media.port(ap, site.media.set)
 			}
 		}
 		if m.Packets > 0 && m.Lost*20 > m.Packets {
@@ -987,7 +1006,7 @@ func (b *Builder) finishMedia(r *Report) {
 	}
 	seen := map[PortRange]bool{}
 	for _, s := range b.sites {
-		for _, pr := range s.ranges {
+		for _, pr := range s.media.ranges {
 			if !seen[pr] {
 				seen[pr] = true
 				r.Media.Ranges = append(r.Media.Ranges, pr)

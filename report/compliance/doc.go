@@ -44,9 +44,13 @@
 //   - SIP calls and media: from calls.parquet when present (calls,
 //     answers, failures, codecs, RTP loss and jitter, negotiated ports
 //     plotted against the documented ranges, one-way and missing streams),
-//     else from the media flows the parsers recognised. Which streams are
-//     out of their documented range is the verdict engine's judgement
-//     (media-outside-documented-range findings), not recomputed here.
+//     else from the media flows the parsers recognised. A port is in a
+//     documented range by the catalog's own membership
+//     (catalog.PortSet.Contains, with the site's overrides and area
+//     parameters), so an /even RTP or /odd RTCP range holds only its even
+//     or odd ports. Which streams are out of their documented range is
+//     the verdict engine's judgement (media-outside-documented-range
+//     findings), not recomputed here.
 //   - TLS posture: flows per negotiated version (SSL 3.0, TLS 1.0 and 1.1
 //     flagged, RFC 8996), and plaintext on TLS ports, from the
 //     plaintext-on-tls-port findings.

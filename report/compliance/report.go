@@ -198,6 +198,18 @@ type PortRange struct {
 	Entry string `json:"entry"`
 	Lo    uint16 `json:"lo"`
 	Hi    uint16 `json:"hi"`
+	// Parity is "even" or "odd" when the range holds only its even or
+	// odd ports (RTP and RTCP of one area), empty for every port.
+	Parity string `json:"parity,omitempty"`
+}
+
+// Text renders the range as "lo-hi", with "/even" or "/odd".
+func (r PortRange) Text() string {
+	s := fmt.Sprintf("%d-%d", r.Lo, r.Hi)
+	if r.Parity != "" {
+		s += "/" + r.Parity
+	}
+	return s
 }
 
 // PortBin counts observed media endpoints whose port is in [Lo, Hi]: in a
