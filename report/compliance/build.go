@@ -118,13 +118,17 @@ type tlsAcc struct {
 type mediaAcc struct {
 	Media
 	ports map[uint16][2]int64 // port -> in a documented range, outside every range
-	// outside counts the endpoints behind ports[p][1], so that Report can
-	// tell those a media-outside-documented-range finding names (the
-	// verdict engine's role-aware judgement) from the rest (the other
-	// side of a stream, which no range constrains). Bounded: endpoints
-	// past maxDistinct stay in the second group.
-	outside map[netip.AddrPort]int64
+	// endpoints counts the endpoints behind ports, so that Report can
+	// move those a media-outside-documented-range finding names (the
+	// verdict engine's role-aware judgement) to the judged group, whether
+	// or not their port lies in some other entry's range: the union of
+	// the site's ranges never overrules the engine. Bounded: endpoints
+	// past maxEndpoints stay in the group their port gave them.
+	endpoints map[netip.AddrPort][2]int64
 }
+
+// maxEndpoints bounds the media endpoints the chart remembers, a few MB.
+const maxEndpoints = 1 << 16
 
 type callsAcc struct {
 	Calls
@@ -476,7 +480,7 @@ func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) 
 }
 
 func newMediaAcc() mediaAcc {
-	return mediaAcc{ports: map[uint16][2]int64{}, outside: map[netip.AddrPort]int64{}}
+	return mediaAcc{ports: map[uint16][2]int64{}, endpoints: map[netip.AddrPort][2]int64{}}
 }
 
 // endpointOf makes an endpoint of a row's address and port; the zero
@@ -498,16 +502,17 @@ func (m *mediaAcc) port(ap netip.AddrPort, documented catalog.PortSet) {
 		return
 	}
 	p := ap.Port()
-	c := m.ports[p]
+	group := 1
 	if documented.Contains(p) {
-		c[0]++
-	} else {
-		c[1]++
-		if _, ok := m.outside[ap]; ok || len(m.outside) < maxDistinct {
-			m.outside[ap]++
-		}
+		group = 0
 	}
+	c := m.ports[p]
+	c[group]++
 	m.ports[p] = c
+	if e, ok := m.endpoints[ap]; ok || len(m.endpoints) < maxEndpoints {
+		e[group]++
+		m.endpoints[ap] = e
+	}
 }
 
 // issue counts a media problem for the site (and vendor, when known) and
@@ -1023,21 +1028,24 @@ func (b *Builder) finishMedia(r *Report) {
 	}
 }
 
-// judge splits the ports outside every range into those a finding judged
-// out of their documented range and the rest: port -> in range, not
-// constrained, judged out of range.
+// judge moves the endpoints a finding judged out of their documented
+// range to the third group: port -> in a documented range, outside every
+// range and not constrained, judged out of range.
 func (m *mediaAcc) judge(judged map[netip.AddrPort]bool) map[uint16][3]int64 {
 	out := make(map[uint16][3]int64, len(m.ports))
 	for p, c := range m.ports {
 		out[p] = [3]int64{c[0], c[1], 0}
 	}
-	for ap, n := range m.outside {
-		if judged[ap] {
-			c := out[ap.Port()]
-			c[1] -= n
-			c[2] += n
-			out[ap.Port()] = c
+	for ap := range judged {
+		e, ok := m.endpoints[ap]
+		if !ok {
+			continue
 		}
+		c := out[ap.Port()]
+		c[0] -= e[0]
+		c[1] -= e[1]
+		c[2] += e[0] + e[1]
+		out[ap.Port()] = c
 	}
 	return out
 }

@@ -65,6 +65,8 @@ func TestReportMediaParity(t *testing.T) {
 		EntryID: "sinch-contact-center/cdt-rtp", Reason: "outside 5004-5030/even", Count: 1,
 		FirstSeen: at(9, 0), LastSeen: at(9, 1), FindingID: "00000000000000aa",
 	}
+	evenJudged := outside
+	evenJudged.SrcIP, evenJudged.DstIP, evenJudged.DstPort, evenJudged.FindingID = "10.20.0.5", "10.20.0.6", 5008, "00000000000000bb"
 	for _, tc := range []struct {
 		name                 string
 		findings             []parquetout.FindingRow
@@ -72,6 +74,9 @@ func TestReportMediaParity(t *testing.T) {
 	}{
 		{"without a finding the odd port is only outside", nil, 3, 1, 0},
 		{"the finding makes it out of range", []parquetout.FindingRow{outside}, 3, 0, 1},
+		// The engine judges by the range of the host's role; another
+		// entry's range holding the port does not overrule it.
+		{"a finding on a port in some range is out of range", []parquetout.FindingRow{evenJudged}, 2, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := compliance.NewBuilder(parityOptions(t))

@@ -213,11 +213,13 @@ func (r PortRange) Text() string {
 }
 
 // PortBin counts observed media endpoints whose port is in [Lo, Hi]: in a
-// documented range, outside every range but constrained by none (the
-// other side of a stream: the verdict engine judges a stream by the
-// documented range of the host it is sent to), and judged out of its
-// documented range by a media-outside-documented-range finding. So the
-// chart's red is exactly what the findings count.
+// documented range of the site (catalog membership, parity included),
+// outside every range but constrained by none (the other side of a
+// stream: the verdict engine judges a stream by the documented range of
+// the host it is sent to), and judged out of its documented range by a
+// media-outside-documented-range finding, whichever of the first two its
+// port alone would give. So the chart's red is exactly what the findings
+// count.
 type PortBin struct {
 	Lo            uint16 `json:"lo"`
 	Hi            uint16 `json:"hi"`
