@@ -60,6 +60,10 @@ type Builder struct {
 
 	verdicts map[string]int64
 	findings map[string]*Finding
+	// byLegacy maps the legacy key of a finding read with a finding_id to
+	// that id, so rows of files written before the column merge into it
+	// whichever file is read first.
+	byLegacy map[string]string
 	windows  map[windowKey]struct{}
 	timeline []timePoint
 	entries  map[string]*entryAcc
@@ -155,7 +159,7 @@ func NewBuilder(opts Options) *Builder {
 		opts.Top = 10
 	}
 	b := &Builder{
-		opts: opts, verdicts: map[string]int64{}, findings: map[string]*Finding{}, windows: map[windowKey]struct{}{},
+		opts: opts, verdicts: map[string]int64{}, findings: map[string]*Finding{}, byLegacy: map[string]string{}, windows: map[windowKey]struct{}{},
 		entries: map[string]*entryAcc{}, talkers: map[string]*talkerAcc{},
 		tlsVers: map[string]*tlsAcc{}, plain: map[string]*PlainFlow{},
 		sensors: map[string]*Sensor{}, flowMedia: newMediaAcc(), callMedia: newMediaAcc(),
@@ -542,20 +546,70 @@ func (b *Builder) AddFindings(f File, rows []parquetout.FindingRow) {
 // finding seen in every window of a month has one per window.
 const maxEvidenceFiles = 5
 
-// FindingKey is how findings are matched across files and reports.
+// FindingKey is how findings are matched across files and reports: the
+// verdict engine's finding_id (stable over windows and sensors), or for
+// files written before that column the fields it is computed from.
 func FindingKey(r *parquetout.FindingRow) string {
-	return strings.Join([]string{r.Kind, r.Proto, r.SrcIP, r.DstIP, fmt.Sprint(r.DstPort), r.EntryID}, "|")
+	if r.FindingID != "" {
+		return r.FindingID
+	}
+	return legacyKey(r.Kind, r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID)
+}
+
+// legacyKey is the key of findings without a finding_id: kind, protocol,
+// hosts, port and entry.
+func legacyKey(kind, proto, src, dst string, port int32, entry string) string {
+	return strings.Join([]string{kind, proto, src, dst, fmt.Sprint(port), entry}, "|")
+}
+
+func (f *Finding) legacyKey() string {
+	return legacyKey(f.Kind, f.Proto, f.Src, f.Dst, f.DstPort, f.EntryID)
+}
+
+// severityRankOf is the verdict engine's severity rank of a row. Files
+// written before the severity_rank column read back 0 on every row, so a
+// 0 beside a severity other than info is ranked by the severity's name.
+func severityRankOf(severity string, rank int32) int32 {
+	if rank != 0 || severity == "info" {
+		return rank
+	}
+	return legacySeverityRank(severity)
+}
+
+// findingKey resolves the key a row merges under, moving a finding first
+// read from older files (legacy key) under the finding_id a newer file
+// gives it.
+func (b *Builder) findingKey(r *parquetout.FindingRow) string {
+	key := FindingKey(r)
+	if r.FindingID == "" {
+		if id, ok := b.byLegacy[key]; ok {
+			return id
+		}
+		return key
+	}
+	lk := legacyKey(r.Kind, r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID)
+	if _, ok := b.byLegacy[lk]; ok {
+		return key
+	}
+	b.byLegacy[lk] = key
+	if g, ok := b.findings[lk]; ok {
+		delete(b.findings, lk)
+		g.Key, g.FindingID = key, r.FindingID
+		b.findings[key] = g
+	}
+	return key
 }
 
 func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 	b.seen(r.FirstSeen)
 	b.seen(r.LastSeen)
-	key := FindingKey(r)
+	key := b.findingKey(r)
+	rank := severityRankOf(r.Severity, r.SeverityRank)
 	sensor := cmp.Or(r.Sensor, f.Sensor)
 	g, ok := b.findings[key]
 	if !ok {
 		g = &Finding{
-			Key: key, Kind: r.Kind, Severity: r.Severity, Site: b.findingSite(r).name,
+			Key: key, FindingID: r.FindingID, Kind: r.Kind, Severity: r.Severity, SeverityRank: rank, Site: b.findingSite(r).name,
 			Proto: r.Proto, Src: r.SrcIP, Dst: r.DstIP, DstPort: r.DstPort,
 			Vendor: r.Vendor, EntryID: r.EntryID, FromRole: r.FromRole, ToRole: r.ToRole, App: r.App,
 			Reason: r.Reason, SNI: r.SNI, ServerName: r.ServerName, CallID: r.CallID,
@@ -595,23 +649,26 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 		g.Sensors = append(g.Sensors, sensor)
 		slices.Sort(g.Sensors)
 	}
+	g.EvidencePackets += int64(r.EvidencePackets)
 	if r.EvidenceFile != "" && !slices.Contains(g.EvidenceFiles, r.EvidenceFile) && len(g.EvidenceFiles) < maxEvidenceFiles {
 		g.EvidenceFiles = append(g.EvidenceFiles, r.EvidenceFile)
 		slices.Sort(g.EvidenceFiles)
 	}
 	if r.Kind == "missing" || r.Kind == "unobservable" {
 		// Counts are capture windows; sensors covering the same hour
-		// report the same window, which counts once.
-		w := windowKey{key, r.FirstSeen.UnixMicro(), r.LastSeen.UnixMicro()}
+		// report the same window, which counts once. The legacy key
+		// names the window alike in files with and without finding_id.
+		w := windowKey{legacyKey(r.Kind, r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID), r.FirstSeen.UnixMicro(), r.LastSeen.UnixMicro()}
 		if _, dup := b.windows[w]; dup {
 			return
 		}
 		b.windows[w] = struct{}{}
 	}
 	if ok {
-		if severityRank(r.Severity) > severityRank(g.Severity) {
-			g.Severity, g.Reason = r.Severity, r.Reason
+		if rank > g.SeverityRank {
+			g.Severity, g.SeverityRank, g.Reason = r.Severity, rank, r.Reason
 		}
+		g.FindingID = cmp.Or(g.FindingID, r.FindingID)
 		if r.FirstSeen.Before(g.FirstSeen) {
 			g.FirstSeen = r.FirstSeen
 		}
@@ -663,7 +720,9 @@ func (b *Builder) findingSite(r *parquetout.FindingRow) *siteAcc {
 	return b.otherSite()
 }
 
-func severityRank(s string) int {
+// legacySeverityRank ranks a severity by name, for rows and previous
+// reports written before severity_rank existed.
+func legacySeverityRank(s string) int32 {
 	switch s {
 	case "info":
 		return 0
@@ -844,10 +903,12 @@ func (b *Builder) finishFindings(r *Report) {
 
 func compareFindings(a, b Finding) int {
 	return cmp.Or(
-		cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)),
+		cmp.Compare(b.SeverityRank, a.SeverityRank),
 		cmp.Compare(orderIndex(kindOrder, a.Kind), orderIndex(kindOrder, b.Kind)),
 		cmp.Compare(a.Kind, b.Kind),
 		cmp.Compare(b.Count, a.Count),
+		// Readable fields before the id, so that ties read in flow order.
+		cmp.Compare(a.legacyKey(), b.legacyKey()),
 		cmp.Compare(a.Key, b.Key),
 	)
 }
@@ -904,7 +965,7 @@ func (b *Builder) finishSites(r *Report) {
 	// vendor) non-compliant; info findings (unobservable) are shown only.
 	for _, g := range r.Findings {
 		s := byName[g.Site]
-		if s == nil || severityRank(g.Severity) < 1 {
+		if s == nil || g.SeverityRank < 1 {
 			continue
 		}
 		s.issues[g.Kind]++
@@ -1162,19 +1223,22 @@ func (b *Builder) changes(r *Report) Changes {
 	}
 	c := Changes{Compared: true, New: []Finding{}, Resolved: []Finding{},
 		Previous: fmt.Sprintf("report generated %s for %s", prev.GeneratedAt.Format(time.RFC3339), windowText(prev.Window, prev.Data))}
+	// A previous report written before finding_id keys its findings by
+	// the legacy key: each side is matched under both forms.
 	old := map[string]bool{}
 	for _, g := range prev.Findings {
 		old[g.Key] = true
 	}
 	now := map[string]bool{}
 	for _, g := range r.Findings {
-		now[g.Key] = true
-		if !old[g.Key] {
+		now[g.Key], now[g.legacyKey()] = true, true
+		if !old[g.Key] && !old[g.legacyKey()] {
 			c.New = append(c.New, g)
 		}
 	}
 	for _, g := range prev.Findings {
 		if !now[g.Key] {
+			g.SeverityRank = severityRankOf(g.Severity, g.SeverityRank)
 			c.Resolved = append(c.Resolved, g)
 		}
 	}

@@ -64,12 +64,18 @@
 //     them: calls and media in those were not followed.
 //   - Changes since the previous report: --previous takes a previous
 //     report's JSON output and lists new and resolved findings, matched
-//     by [Finding].Key (kind, protocol, hosts, port, entry). A missing
-//     file is noted in the report rather than failing the first night.
+//     by [Finding].Key: the verdict engine's finding_id, or kind,
+//     protocol, hosts, port and entry for findings of files written
+//     before that column (a previous report keyed so still matches). A
+//     missing file is noted in the report rather than failing the first
+//     night.
 //
 // Findings that several files report are merged by key: counts add up,
 // except capture windows of missing and unobservable entries that two
-// sensors covering the same hour both report, which count once.
+// sensors covering the same hour both report, which count once. A merged
+// finding keeps the highest severity by the engine's severity_rank, which
+// also orders the findings tables; rows of files written before that
+// column are ranked by the severity's name.
 //
 // # Formats
 //
