@@ -63,7 +63,6 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-
 type conv struct {
 	client, server netip.AddrPort
 	proto          uint8
