@@ -168,7 +168,11 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSetting
 	case TunnelRow:
 		w = &wireWriter[TunnelRow, tunnelWire, *TunnelRow]{pw: parquet.NewGenericWriter[tunnelWire](f, named("TunnelRow", new(tunnelWire))...)}
 	case DNSRow:
-		w = newDNSWriter(parquet.NewGenericWriter[dnsWire](f, named("DNSRow", new(dnsWire))...))
+		dw, err := newDNSColWriter(f, opts, s)
+		if err != nil {
+			return nil, err
+		}
+		w = dw
 	default:
 		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 	}
