@@ -383,7 +383,7 @@ func (p *chunkPages) write(w *flowWriter, c flowColumn, dict *chunkPages) (forma
 		FileOffset: w.off,
 		MetaData: format.ColumnMetaData{
 			Type:         c.physical(),
-			PathInSchema: columnPath(c),
+			PathInSchema: []string{c.name()},
 			Codec:        format.Zstd,
 			NumValues:    p.values,
 		},

@@ -168,11 +168,7 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSetting
 	case TunnelRow:
 		w = &wireWriter[TunnelRow, tunnelWire, *TunnelRow]{pw: parquet.NewGenericWriter[tunnelWire](f, named("TunnelRow", new(tunnelWire))...)}
 	case DNSRow:
-		dw, err := newDNSColWriter(f, opts, s)
-		if err != nil {
-			return nil, err
-		}
-		w = dw
+		w = newDNSWriter(parquet.NewGenericWriter[dnsWire](f, named("DNSRow", new(dnsWire))...))
 	default:
 		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 	}
