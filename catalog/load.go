@@ -191,91 +191,15 @@ func buildCatalog(d *doc, raw rawCatalog) (*Catalog, error) {
 	if raw.Schema != SchemaVersion {
 		d.errorf(path("schema"), "schema: got %d, this auditor reads schema %d", raw.Schema, SchemaVersion)
 	}
-	v := &Vendor{
-		ID: raw.Vendor.ID, Name: raw.Vendor.Name, Document: raw.Vendor.Document,
-		Title: raw.Vendor.Title, Notes: raw.Vendor.Notes, Roles: raw.Vendor.Roles,
-	}
-	if !idPattern.MatchString(v.ID) {
-		d.errorf(path("vendor", "id"), "vendor id %q: want lower-case letters, digits, '-' and '.'", v.ID)
-	}
-	for role := range v.Roles {
-		if !idPattern.MatchString(role) {
-			d.errorf(path("vendor", "roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.'", role)
-		}
-	}
-	for _, role := range slices.Sorted(maps.Keys(raw.Vendor.Implies)) {
-		at := path("vendor", "implies", keyStep(role))
-		if _, ok := v.Roles[role]; !ok {
-			d.errorf(at, "implies: role %q is not declared in vendor.roles%s", role, didYouMean(role, slices.Collect(maps.Keys(v.Roles))))
-			continue
-		}
-		for j, r := range raw.Vendor.Implies[role] {
-			if _, ok := v.Roles[r]; !ok {
-				d.errorf(append(slices.Clone(at), j), "implies: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
-				continue
-			}
-			if r == role {
-				d.errorf(append(slices.Clone(at), j), "implies: role %q implies itself", r)
-				continue
-			}
-			if v.Implies == nil {
-				v.Implies = make(map[string][]string)
-			}
-			v.Implies[role] = append(v.Implies[role], r)
-		}
-	}
-	for i, group := range raw.Vendor.Cohost {
-		for j, r := range group {
-			if _, ok := v.Roles[r]; !ok {
-				d.errorf(path("vendor", "cohost", i, j), "cohost: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
-			}
-		}
-		v.Cohost = append(v.Cohost, slices.Clone(group))
-	}
-	options := make(map[string]Option)
-	for i, o := range raw.Vendor.Options {
-		at := path("vendor", "options", i)
-		if !idPattern.MatchString(o.Name) {
-			d.errorf(append(at, "name"), "option name %q: want lower-case letters, digits, '-' and '.'", o.Name)
-		}
-		if len(o.Values) < 2 {
-			d.errorf(append(at, "values"), "option %q: list at least two values", o.Name)
-		}
-		if o.Default != "" && !slices.Contains(o.Values, o.Default) {
-			d.errorf(append(at, "default"), "option %q: default %q is not one of its values", o.Name, o.Default)
-		}
-		full := v.ID + "/" + o.Name
-		if _, dup := options[full]; dup {
-			d.errorf(append(at, "name"), "option %q defined twice", o.Name)
-		}
-		opt := Option{Name: full, Values: slices.Clone([]string(o.Values)), Default: o.Default, Doc: o.Doc, Quote: o.Quote}
-		options[full] = opt
-		v.Options = append(v.Options, opt)
-	}
+	v := buildVendor(d, raw.Vendor)
+	options := vendorOptions(d, v, raw.Vendor.Options)
 	defDir := OneWay
 	if raw.Vendor.Defaults.Direction != "" {
 		if err := defDir.UnmarshalText([]byte(raw.Vendor.Defaults.Direction)); err != nil {
 			d.errorf(path("vendor", "defaults", "direction"), "%v", err)
 		}
 	}
-
-	params := make(map[string]Parameter)
-	for i, p := range raw.Parameters {
-		at := path("parameters", i)
-		if !idPattern.MatchString(p.Name) {
-			d.errorf(append(at, "name"), "parameter name %q: want lower-case letters, digits, '-' and '.'", p.Name)
-		}
-		if p.Default == nil {
-			d.errorf(at, "parameter %q: default is required (the document's default)", p.Name)
-			continue
-		}
-		full := v.ID + "/" + p.Name
-		if _, dup := params[full]; dup {
-			d.errorf(append(at, "name"), "parameter %q defined twice", p.Name)
-		}
-		params[full] = Parameter{Name: full, Default: *p.Default, Doc: p.Doc}
-		v.Parameters = append(v.Parameters, params[full])
-	}
+	params := vendorParameters(d, v, raw.Parameters)
 
 	c := New()
 	c.addVendor(v)
@@ -299,6 +223,107 @@ func buildCatalog(d *doc, raw rawCatalog) (*Catalog, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// buildVendor reads the vendor's identity, its roles, the roles each
+// implies and the roles that share a host.
+func buildVendor(d *doc, rv rawVendor) *Vendor {
+	v := &Vendor{
+		ID: rv.ID, Name: rv.Name, Document: rv.Document,
+		Title: rv.Title, Notes: rv.Notes, Roles: rv.Roles,
+	}
+	if !idPattern.MatchString(v.ID) {
+		d.errorf(path("vendor", "id"), "vendor id %q: want lower-case letters, digits, '-' and '.'", v.ID)
+	}
+	for role := range v.Roles {
+		if !idPattern.MatchString(role) {
+			d.errorf(path("vendor", "roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.'", role)
+		}
+	}
+	vendorImplies(d, v, rv.Implies)
+	for i, group := range rv.Cohost {
+		for j, r := range group {
+			if _, ok := v.Roles[r]; !ok {
+				d.errorf(path("vendor", "cohost", i, j), "cohost: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
+			}
+		}
+		v.Cohost = append(v.Cohost, slices.Clone(group))
+	}
+	return v
+}
+
+// vendorImplies reads which declared roles each declared role implies.
+func vendorImplies(d *doc, v *Vendor, implies map[string]scalars) {
+	for _, role := range slices.Sorted(maps.Keys(implies)) {
+		at := path("vendor", "implies", keyStep(role))
+		if _, ok := v.Roles[role]; !ok {
+			d.errorf(at, "implies: role %q is not declared in vendor.roles%s", role, didYouMean(role, slices.Collect(maps.Keys(v.Roles))))
+			continue
+		}
+		for j, r := range implies[role] {
+			if _, ok := v.Roles[r]; !ok {
+				d.errorf(append(slices.Clone(at), j), "implies: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
+				continue
+			}
+			if r == role {
+				d.errorf(append(slices.Clone(at), j), "implies: role %q implies itself", r)
+				continue
+			}
+			if v.Implies == nil {
+				v.Implies = make(map[string][]string)
+			}
+			v.Implies[role] = append(v.Implies[role], r)
+		}
+	}
+}
+
+// vendorOptions reads the vendor's deployment options, keyed by their
+// qualified name.
+func vendorOptions(d *doc, v *Vendor, raw []rawOption) map[string]Option {
+	options := make(map[string]Option)
+	for i, o := range raw {
+		at := path("vendor", "options", i)
+		if !idPattern.MatchString(o.Name) {
+			d.errorf(append(at, "name"), "option name %q: want lower-case letters, digits, '-' and '.'", o.Name)
+		}
+		if len(o.Values) < 2 {
+			d.errorf(append(at, "values"), "option %q: list at least two values", o.Name)
+		}
+		if o.Default != "" && !slices.Contains(o.Values, o.Default) {
+			d.errorf(append(at, "default"), "option %q: default %q is not one of its values", o.Name, o.Default)
+		}
+		full := v.ID + "/" + o.Name
+		if _, dup := options[full]; dup {
+			d.errorf(append(at, "name"), "option %q defined twice", o.Name)
+		}
+		opt := Option{Name: full, Values: slices.Clone([]string(o.Values)), Default: o.Default, Doc: o.Doc, Quote: o.Quote}
+		options[full] = opt
+		v.Options = append(v.Options, opt)
+	}
+	return options
+}
+
+// vendorParameters reads the parameters that areas of ports are computed from,
+// each with the document's default, keyed by their qualified name.
+func vendorParameters(d *doc, v *Vendor, raw []rawParam) map[string]Parameter {
+	params := make(map[string]Parameter)
+	for i, p := range raw {
+		at := path("parameters", i)
+		if !idPattern.MatchString(p.Name) {
+			d.errorf(append(at, "name"), "parameter name %q: want lower-case letters, digits, '-' and '.'", p.Name)
+		}
+		if p.Default == nil {
+			d.errorf(at, "parameter %q: default is required (the document's default)", p.Name)
+			continue
+		}
+		full := v.ID + "/" + p.Name
+		if _, dup := params[full]; dup {
+			d.errorf(append(at, "name"), "parameter %q defined twice", p.Name)
+		}
+		params[full] = Parameter{Name: full, Default: *p.Default, Doc: p.Doc}
+		v.Parameters = append(v.Parameters, params[full])
+	}
+	return params
 }
 
 // buildEntry checks one raw entry and builds it, reporting every problem
