@@ -538,6 +538,17 @@ func (inv *Inventory) Check(c *Catalog) error {
 	if inv.src != nil {
 		d = &doc{name: inv.src.name, file: inv.src.file}
 	}
+	inv.checkVendors(d, c)
+	inv.checkOverrides(d, c)
+	inv.checkExpect(d, c)
+	inv.checkParameters(d, c)
+	inv.resolve(c, d)
+	inv.checkRolesUsed(d, c)
+	return d.result()
+}
+
+// checkVendors checks that the catalog has every deployed vendor.
+func (inv *Inventory) checkVendors(d *doc, c *Catalog) {
 	for i, v := range inv.Vendors {
 		if _, ok := c.Vendor(v); !ok {
 			var ids []string
@@ -547,6 +558,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog%s", v, didYouMean(v, ids))
 		}
 	}
+}
+
+// checkOverrides checks that each override names a configurable entry of
+// a deployed vendor with a port list (an area is set by its parameters).
+func (inv *Inventory) checkOverrides(d *doc, c *Catalog) {
 	for _, id := range slices.Sorted(maps.Keys(inv.Overrides)) {
 		e, ok := c.Entry(id)
 		switch {
@@ -560,6 +576,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.overrideAt[id], "override: %s belongs to vendor %s, which the site does not deploy", id, e.Vendor)
 		}
 	}
+}
+
+// checkExpect checks that each expect pattern matches an entry of the
+// site's vendors.
+func (inv *Inventory) checkExpect(d *doc, c *Catalog) {
 	for i, p := range inv.Expect {
 		match := func(e *Entry) bool {
 			ok, _ := pathpkg.Match(p, e.ID)
@@ -569,6 +590,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors%s", p, didYouMean(p, entryIDs(c)))
 		}
 	}
+}
+
+// checkParameters checks that every parameter the site sets is a vendor's
+// and that each deployed area still fits the port space with them.
+func (inv *Inventory) checkParameters(d *doc, c *Catalog) {
 	for _, name := range slices.Sorted(maps.Keys(inv.Parameters)) {
 		if _, ok := c.Parameter(name); !ok {
 			var names []string
@@ -592,7 +618,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(at, "%s: %v", e.ID, err)
 		}
 	}
-	inv.resolve(c, d)
+}
+
+// checkRolesUsed reports each unqualified or site role that no entry of
+// the deployed vendors and no allow rule uses: most often a typo.
+func (inv *Inventory) checkRolesUsed(d *doc, c *Catalog) {
 	used := make(map[string]bool)
 	for _, r := range c.Roles(inv.Vendors...) {
 		used[r] = true
@@ -614,7 +644,6 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule%s", role, strings.Join(inv.Vendors, ", "), didYouMean(role, known))
 		}
 	}
-	return d.result()
 }
 
 // RolesOf returns the roles of the host at addr, sorted; nil when the
