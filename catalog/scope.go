@@ -444,65 +444,82 @@ func (inv *Inventory) Warnings(c *Catalog) []*Error {
 		d = &doc{name: inv.src.name, file: inv.src.file}
 	}
 	s := inv.resolve(c, &doc{name: d.name})
-	cohost := func(a, b string) bool {
-		va, ra := SplitRole(a)
-		vb, rb := SplitRole(b)
-		if va != vb {
-			return false
-		}
-		v, ok := c.Vendor(va)
-		if !ok {
-			return false
-		}
-		for _, g := range v.Cohost {
-			if slices.Contains(g, ra) && slices.Contains(g, rb) {
-				return true
-			}
-		}
-		return false
-	}
-	mayShare := func(k1, k2 string) bool {
-		ids1, ids2 := s.resolved[k1], s.resolved[k2]
-		if len(ids1) == 0 || len(ids2) == 0 {
-			return true // unresolved: Check reports it
-		}
-		for _, a := range ids1 {
-			for _, b := range ids2 {
-				na, nb := s.names[a], s.names[b]
-				va, ra := SplitRole(na)
-				vb, rb := SplitRole(nb)
-				if a == b || va == SiteVendor || vb == SiteVendor || (ra == rb && va != vb) || cohost(na, nb) {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	keys := slices.Sorted(maps.Keys(inv.roles))
 	for i, k1 := range keys {
-		for j, h := range inv.roles[k1] {
-			if slices.Contains(inv.roles[k1][:j], h) {
-				d.errorf(append(slices.Clone(inv.roleAt[k1]), j), "warning: %s is listed twice under %s", h, k1)
-			}
-		}
+		inv.warnListedTwice(d, k1)
 		for _, k2 := range keys[i+1:] {
-			if mayShare(k1, k2) {
-				continue
-			}
-			for _, h1 := range inv.roles[k1] {
-				for j, h2 := range inv.roles[k2] {
-					overlap := h1 == h2 || (h1.Name == "" && h2.Name == "" && h1.Prefix.Overlaps(h2.Prefix))
-					if !overlap {
-						continue
-					}
-					what := "is also"
-					if h1 != h2 {
-						what = "overlaps " + h1.String() + ","
-					}
-					d.errorf(append(slices.Clone(inv.roleAt[k2]), j), "warning: %s (%s) %s %s: the documents do not put these roles on one host", h2, k2, what, k1)
-				}
+			if !s.mayShare(c, k1, k2) {
+				inv.warnShared(d, k1, k2)
 			}
 		}
 	}
 	return d.errs
+}
+
+// warnListedTwice warns of a host listed twice under the role key.
+func (inv *Inventory) warnListedTwice(d *doc, key string) {
+	for j, h := range inv.roles[key] {
+		if slices.Contains(inv.roles[key][:j], h) {
+			d.errorf(append(slices.Clone(inv.roleAt[key]), j), "warning: %s is listed twice under %s", h, key)
+		}
+	}
+}
+
+// warnShared warns of each host of k2 that is, or overlaps, a host of k1.
+func (inv *Inventory) warnShared(d *doc, k1, k2 string) {
+	for _, h1 := range inv.roles[k1] {
+		for j, h2 := range inv.roles[k2] {
+			overlap := h1 == h2 || (h1.Name == "" && h2.Name == "" && h1.Prefix.Overlaps(h2.Prefix))
+			if !overlap {
+				continue
+			}
+			what := "is also"
+			if h1 != h2 {
+				what = "overlaps " + h1.String() + ","
+			}
+			d.errorf(append(slices.Clone(inv.roleAt[k2]), j), "warning: %s (%s) %s %s: the documents do not put these roles on one host", h2, k2, what, k1)
+		}
+	}
+}
+
+// mayShare reports whether the roles of two inventory keys may sit on one
+// host: one is (or implies) the other, they are one Cohost group's, the
+// same role of two vendors, or a site role; or a key did not resolve,
+// which Check reports.
+func (s *Scope) mayShare(c *Catalog, k1, k2 string) bool {
+	ids1, ids2 := s.resolved[k1], s.resolved[k2]
+	if len(ids1) == 0 || len(ids2) == 0 {
+		return true
+	}
+	for _, a := range ids1 {
+		for _, b := range ids2 {
+			na, nb := s.names[a], s.names[b]
+			va, ra := SplitRole(na)
+			vb, rb := SplitRole(nb)
+			if a == b || va == SiteVendor || vb == SiteVendor || (ra == rb && va != vb) || cohosted(c, na, nb) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cohosted reports whether two qualified roles are of one vendor's
+// Cohost group.
+func cohosted(c *Catalog, a, b string) bool {
+	va, ra := SplitRole(a)
+	vb, rb := SplitRole(b)
+	if va != vb {
+		return false
+	}
+	v, ok := c.Vendor(va)
+	if !ok {
+		return false
+	}
+	for _, g := range v.Cohost {
+		if slices.Contains(g, ra) && slices.Contains(g, rb) {
+			return true
+		}
+	}
+	return false
 }
