@@ -174,22 +174,38 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 	}
 	from, to := hostsOf(sc, in.qfrom), hostsOf(sc, in.qto)
 	if e.Peers != "all" && e.Peers != "any-from" {
-		for _, r := range in.qfrom {
-			if !slices.Contains(in.qto, r) {
-				continue
+		in.findPeers(sc)
+	}
+	in.peerNeeds(sc, e.Peers == "any")
+	if e.Peers == "any-from" {
+		in.anyFromNeeds(sc, from, to)
+		in.inScope = len(in.needs) > 0
+		return
+	}
+	in.requiredPairs(sc, from, to)
+	in.inScope = len(in.pairs)+len(in.needs) > 0
+}
+
+// findPeers marks the hosts holding a role of both sides.
+func (in *entryInfo) findPeers(sc *catalog.Scope) {
+	for _, r := range in.qfrom {
+		if !slices.Contains(in.qto, r) {
+			continue
+		}
+		for _, h := range sc.RoleHosts(r) {
+			if in.peers == nil {
+				in.peers = make(map[int32]bool)
 			}
-			for _, h := range sc.RoleHosts(r) {
-				if in.peers == nil {
-					in.peers = make(map[int32]bool)
-				}
-				in.peers[h] = true
-			}
+			in.peers[h] = true
 		}
 	}
-	// Peers: a host needs a peer of a compatible address family. Standby
-	// hosts are excused, unless the entry names its peers explicitly
-	// (a switchover between a primary and its standby).
-	explicit := e.Peers == "any"
+}
+
+// peerNeeds gives each peer with a peer of a compatible address family a
+// need for one working flow with a peer. Standby hosts are excused,
+// unless the entry names its peers explicitly (a switchover between a
+// primary and its standby).
+func (in *entryInfo) peerNeeds(sc *catalog.Scope, explicit bool) {
 	var peerFam familyCount
 	for h := range in.peers {
 		if explicit || !sc.Standby(h) {
@@ -204,30 +220,37 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			in.needs = append(in.needs, hostNeed{host: h})
 		}
 	}
-	if e.Peers == "any-from" {
-		var fromFam familyCount
-		isFrom := make(map[int32]bool, len(from))
-		for _, a := range from {
-			if !sc.Standby(a) {
-				fromFam.add(sc.Host(a))
-				isFrom[a] = true
-			}
+}
+
+// anyFromNeeds gives each to-host (standby hosts excused) a need for one
+// working flow from any from-host of a compatible address family.
+func (in *entryInfo) anyFromNeeds(sc *catalog.Scope, from, to []int32) {
+	var fromFam familyCount
+	isFrom := make(map[int32]bool, len(from))
+	for _, a := range from {
+		if !sc.Standby(a) {
+			fromFam.add(sc.Host(a))
+			isFrom[a] = true
 		}
-		for _, b := range to {
-			if sc.Standby(b) {
-				continue
-			}
-			n := fromFam.compatible(sc.Host(b))
-			if isFrom[b] {
-				n-- // not with itself
-			}
-			if n > 0 {
-				in.needs = append(in.needs, hostNeed{host: b})
-			}
-		}
-		in.inScope = len(in.needs) > 0
-		return
 	}
+	for _, b := range to {
+		if sc.Standby(b) {
+			continue
+		}
+		n := fromFam.compatible(sc.Host(b))
+		if isFrom[b] {
+			n-- // not with itself
+		}
+		if n > 0 {
+			in.needs = append(in.needs, hostNeed{host: b})
+		}
+	}
+}
+
+// requiredPairs lists the host pairs the entry is required between: not
+// a host with itself, two peers, a standby host, or IPv4 with IPv6; two
+// hosts each on both sides need one flow between them, whoever opens it.
+func (in *entryInfo) requiredPairs(sc *catalog.Scope, from, to []int32) {
 	seen := make(map[hostPair]bool)
 	for _, a := range from {
 		for _, b := range to {
@@ -239,14 +262,11 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			}
 			p := hostPair{a, b}
 			if !seen[p] && !seen[p.reversed()] {
-				// Two hosts each on both sides need one flow between
-				// them, whoever opens it.
 				seen[p] = true
 				in.pairs = append(in.pairs, p)
 			}
 		}
 	}
-	in.inScope = len(in.pairs)+len(in.needs) > 0
 }
 
 // compatible reports whether a flow can run between two hosts: not from
