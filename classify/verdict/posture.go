@@ -369,15 +369,12 @@ func (c *Classifier) mediaSide(host, peer []catalog.RoleID, port uint16) (judged
 		in := s.info[e]
 		var ps catalog.PortSet
 		var why string
-		_, hostTo := pick(in.qto, host)
-		_, peerFrom := pick(in.qfrom, peer)
+		_, _, hostTo := in.sides(peer, host)
 		switch {
-		case hostTo && peerFrom:
+		case hostTo:
 			ps, why = in.ports, in.outsideTo
 		case in.fromRange:
-			_, hostFrom := pick(in.qfrom, host)
-			_, peerTo := pick(in.qto, peer)
-			if !hostFrom || !peerTo {
+			if _, _, hostFrom := in.sides(host, peer); !hostFrom {
 				continue
 			}
 			ps, why = e.FromPorts, in.outsideFrom
