@@ -99,26 +99,20 @@ func poorMOS(flagValue float64) float64 {
 	return flagValue
 }
 
+// config is the auditor's configuration the flags describe.
+func (a *auditFlags) config() engine.Config {
+	return engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, Metadata: a.meta,
+		PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence}
+}
+
 // load builds the auditor the flags describe. An unknown vendor is the
 // user's mistake: a usage error, worded for the flag.
 func (a *auditFlags) load() (*engine.Auditor, error) {
-	aud, err := engine.New(engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, Metadata: a.meta,
-		PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
+	aud, err := engine.New(a.config())
 	if err != nil {
 		return nil, flagError(err)
 	}
 	return aud, nil
-}
-
-// provenance is what a run's verdicts rest on (catalog documents, the
-// inventory's hash), for its manifest; an inventory that cannot be read
-// again is noted, not fatal.
-func (a *auditFlags) provenance(aud *engine.Auditor) map[string]string {
-	p, err := aud.Provenance()
-	if err != nil {
-		p["inventory.error"] = err.Error()
-	}
-	return p
 }
 
 // flagError rewords the audit errors that name a flag's value.
@@ -190,9 +184,6 @@ func sipLimitsOf(l engine.SIPLimits) sipLimitsSummary {
 
 // summarize adds what the audit found to the summary.
 func (sum *replaySummary) summarize(res *engine.Result) {
-	if res.Calls != "" {
-		sum.Outputs["calls"] = res.Calls
-	}
 	if p := res.Parsers; p != nil {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
 			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses,
