@@ -48,8 +48,7 @@ type auditFlags struct {
 	alertsTok string
 	poorMOS   float64
 	evidence  evidence.Config
-	sensor    string            // set by the command
-	meta      map[string]string // metadata of the calls and findings files, set by the command
+	sensor    string // set by the command
 }
 
 func (a *auditFlags) register(fs *flag.FlagSet) {
@@ -99,20 +98,11 @@ func poorMOS(flagValue float64) float64 {
 	return flagValue
 }
 
-// config is the auditor's configuration the flags describe.
+// config is the auditor's configuration the flags describe. An unknown
+// vendor in it is the user's mistake: flagError words it for the flag.
 func (a *auditFlags) config() engine.Config {
-	return engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, Metadata: a.meta,
+	return engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor,
 		PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence}
-}
-
-// load builds the auditor the flags describe. An unknown vendor is the
-// user's mistake: a usage error, worded for the flag.
-func (a *auditFlags) load() (*engine.Auditor, error) {
-	aud, err := engine.New(a.config())
-	if err != nil {
-		return nil, flagError(err)
-	}
-	return aud, nil
 }
 
 // flagError rewords the audit errors that name a flag's value.
