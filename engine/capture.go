@@ -165,10 +165,8 @@ type pause struct {
 // pipeline; the calling goroutine decides when a window ends and rotates
 // while the workers are paused. A capture stopped by ctx returns nil.
 func Capture(ctx context.Context, cfg CaptureConfig, hooks CaptureHooks) error {
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-		cfg.Log = log
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	// A worker that fails stops the others.
 	ctx, cancel := context.WithCancel(ctx)
@@ -179,17 +177,9 @@ func Capture(ctx context.Context, cfg CaptureConfig, hooks CaptureHooks) error {
 	runID := parquetout.NewRunID(time.Now())
 	acfg := cfg.Audit
 	acfg.Sensor = cfg.Sensor
-	acfg.Metadata = map[string]string{parquetout.MetaRun: runID}
-	aud, err := New(acfg)
+	aud, err := newAuditor(acfg, runID, cfg.OpenFeed)
 	if err != nil {
 		return err
-	}
-	if cfg.OpenFeed != nil {
-		feed, err := cfg.OpenFeed()
-		if err != nil {
-			return err
-		}
-		aud.SetFeed(feed)
 	}
 	defer aud.CloseFeed()
 	eng, err := openEngine(&cfg)
@@ -197,34 +187,90 @@ func Capture(ctx context.Context, cfg CaptureConfig, hooks CaptureHooks) error {
 		return err
 	}
 	defer eng.close()
+	r, err := newLiveRun(&cfg, aud, eng, runID)
+	if err != nil {
+		return err
+	}
+	if hooks.Started != nil {
+		stop, err := hooks.Started(ctx, &CaptureRun{Pipes: r.pipes, Auditor: aud, Stats: eng.stats})
+		if err != nil {
+			r.out.Abort()
+			return err
+		}
+		if stop != nil {
+			defer stop()
+		}
+	}
+	r.startWorkers(ctx, cancel)
+	cfg.Log.Info("capturing", "interface", cfg.Interface, "engine", eng.name, "workers", len(r.pipes), "sensor", cfg.Sensor, "out", cfg.Out, "rotate", cfg.Rotate)
+	r.loop(ctx, hooks)
+	return r.stop()
+}
 
-	var pipes []*capture.Pipeline
+// newAuditor loads the auditor of a run whose files carry runID, and
+// gives it the alert feed openFeed opens (when not nil).
+func newAuditor(cfg Config, runID string, openFeed func() (*alerts.Feed, error)) (*Auditor, error) {
+	cfg.Metadata = map[string]string{parquetout.MetaRun: runID}
+	aud, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if openFeed != nil {
+		feed, err := openFeed()
+		if err != nil {
+			return nil, err
+		}
+		aud.SetFeed(feed)
+	}
+	return aud, nil
+}
+
+// liveRun is a live capture's state once its engine is open: the current
+// window, one pipeline per source, and the workers' pause channels and
+// errors.
+type liveRun struct {
+	log   *slog.Logger
+	aud   *Auditor
+	eng   *liveEngine
+	out   *Window
+	pipes []*capture.Pipeline
+	ctls  []chan pause
+	errs  []error
+	wg    sync.WaitGroup
+	// reload: each value received reloads between two windows.
+	reload <-chan os.Signal
+}
+
+// newLiveRun reclaims the temporary files a dead writer left, opens the
+// first window and builds one pipeline per source.
+func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string) (*liveRun, error) {
+	r := &liveRun{log: cfg.Log, aud: aud, eng: eng, reload: cfg.Reload}
 	// Temporary files of a sensor that crashed or was killed can never be
 	// finished: reclaim them before writing.
 	removed, err := parquetout.RemoveStale(cfg.Out)
 	for _, p := range removed {
-		log.Info("removed a temporary file left by a writer that is gone", "path", p)
+		r.log.Info("removed a temporary file left by a writer that is gone", "path", p)
 	}
 	if err != nil {
-		log.Warn("reclaim stale temporary files", "err", err)
+		r.log.Warn("reclaim stale temporary files", "err", err)
 	}
-	out := NewWindow(aud, WindowConfig{Dir: cfg.Out, Sensor: cfg.Sensor, Rotation: cfg.Rotate,
+	r.out = NewWindow(aud, WindowConfig{Dir: cfg.Out, Sensor: cfg.Sensor, Rotation: cfg.Rotate,
 		LossThreshold: cfg.LossThreshold, Run: runID, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
 			return packets, lost
 		}, Tunnels: func() []decode.TunnelStats {
 			// The workers are paused or stopped: their decoders are idle.
 			var all []decode.TunnelStats
-			for _, p := range pipes {
+			for _, p := range r.pipes {
 				all = append(all, p.Decoder().Tunnels()...)
 			}
 			return all
 		}})
-	if err := out.Open(time.Now()); err != nil {
-		out.Abort()
-		return err
+	if err := r.out.Open(time.Now()); err != nil {
+		r.out.Abort()
+		return nil, err
 	}
-	pipes = make([]*capture.Pipeline, len(eng.srcs))
+	pipes := make([]*capture.Pipeline, len(eng.srcs))
 	var quotes *capture.Quotes
 	if len(pipes) > 1 {
 		// A fanout may put an ICMP error on another socket than the
@@ -233,106 +279,104 @@ func Capture(ctx context.Context, cfg CaptureConfig, hooks CaptureHooks) error {
 	}
 	for i := range pipes {
 		pcfg := capture.Config{Table: cfg.Table, Quotes: quotes, QuotesIndex: i}
-		aud.Configure(&pcfg, out.Sink())
-		pipes[i], err = capture.New(pcfg)
-		if err != nil {
-			out.Abort()
-			return err
+		aud.Configure(&pcfg, r.out.Sink())
+		if pipes[i], err = capture.New(pcfg); err != nil {
+			r.out.Abort()
+			return nil, err
 		}
 	}
+	r.pipes = pipes
+	return r, nil
+}
 
-	if hooks.Started != nil {
-		stop, err := hooks.Started(ctx, &CaptureRun{Pipes: pipes, Auditor: aud, Stats: eng.stats})
-		if err != nil {
-			out.Abort()
-			return err
-		}
-		if stop != nil {
-			defer stop()
-		}
-	}
-
-	// Workers: read, decode, track, judge. Their tick merges kernel
-	// counters (eBPF), expires idle flows and obeys pause requests.
-	ctls := make([]chan pause, len(pipes))
-	errs := make([]error, len(pipes))
-	var wg sync.WaitGroup
-	for i, pipe := range pipes {
-		ctls[i] = make(chan pause, 1)
-		wg.Add(1)
+// startWorkers starts one worker per pipeline: read, decode, track, judge.
+// Their tick merges kernel counters (eBPF), expires idle flows and obeys
+// pause requests.
+func (r *liveRun) startWorkers(ctx context.Context, cancel context.CancelFunc) {
+	r.ctls = make([]chan pause, len(r.pipes))
+	r.errs = make([]error, len(r.pipes))
+	for i, pipe := range r.pipes {
+		r.ctls[i] = make(chan pause, 1)
+		r.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			errs[i] = runWorker(ctx, cancel, log, i, pipe, eng, aud, ctls[i])
+			defer r.wg.Done()
+			r.errs[i] = runWorker(ctx, cancel, r.log, i, pipe, r.eng, r.aud, r.ctls[i])
 		}()
 	}
-	log.Info("capturing", "interface", cfg.Interface, "engine", eng.name, "workers", len(pipes), "sensor", cfg.Sensor, "out", cfg.Out, "rotate", cfg.Rotate)
+}
 
-	// rotate pauses every worker at its next tick, ends the window and,
-	// still paused, runs then (a reload), so that one window is judged by
-	// one configuration.
-	rotate := func(why string, then func()) {
-		p := pause{ack: make(chan struct{}, len(pipes)), resume: make(chan struct{})}
-		for _, c := range ctls {
-			c <- p
-		}
-		for range pipes {
-			select {
-			case <-p.ack:
-			case <-ctx.Done():
-				// Shutting down: the workers flush at the end instead.
-				close(p.resume)
-				return
-			}
-		}
-		if hooks.WindowEnding != nil {
-			hooks.WindowEnding()
-		}
-		rotateWindow(log, out, time.Now(), why)
-		if then != nil {
-			then()
-		}
-		close(p.resume)
-	}
+// loop rotates the window on schedule and on reload until ctx ends.
+func (r *liveRun) loop(ctx context.Context, hooks CaptureHooks) {
 	reload := func() {
-		err := aud.Reload()
+		err := r.aud.Reload()
 		if err != nil && hooks.ReloadError != nil {
 			err = hooks.ReloadError(err)
 		}
 		if err != nil {
-			log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
+			r.log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
 		} else {
-			log.Info("reloaded catalog and inventory")
+			r.log.Info("reloaded catalog and inventory")
 		}
 	}
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
-loop:
 	for {
 		select {
 		case <-ctx.Done():
-			break loop
-		case <-cfg.Reload:
-			rotate("reload", reload)
+			return
+		case <-r.reload:
+			r.rotate(ctx, "reload", hooks.WindowEnding, reload)
 		case now := <-ticker.C:
-			if !now.Before(out.Until()) {
-				rotate("schedule", nil)
+			if !now.Before(r.out.Until()) {
+				r.rotate(ctx, "schedule", hooks.WindowEnding, nil)
 			}
 		}
 	}
-	wg.Wait()
-	// Shutdown: every open flow and call, then the last window's files.
+}
+
+// rotate pauses every worker at its next tick, ends the window and, still
+// paused, runs then (a reload), so that one window is judged by one
+// configuration. ending, when set, runs just before the window closes.
+func (r *liveRun) rotate(ctx context.Context, why string, ending, then func()) {
+	p := pause{ack: make(chan struct{}, len(r.pipes)), resume: make(chan struct{})}
+	for _, c := range r.ctls {
+		c <- p
+	}
+	for range r.pipes {
+		select {
+		case <-p.ack:
+		case <-ctx.Done():
+			// Shutting down: the workers flush at the end instead.
+			close(p.resume)
+			return
+		}
+	}
+	if ending != nil {
+		ending()
+	}
+	rotateWindow(r.log, r.out, time.Now(), why)
+	if then != nil {
+		then()
+	}
+	close(p.resume)
+}
+
+// stop waits for the workers, flushes every open flow and call into the
+// last window and closes it. A capture ended by its context is no error.
+func (r *liveRun) stop() error {
+	r.wg.Wait()
 	var packets uint64
-	for _, pipe := range pipes {
+	for _, pipe := range r.pipes {
 		pipe.Flush()
 		packets += pipe.Stats().Packets.Load()
 	}
-	aud.FlushCalls()
-	runErr := errors.Join(errs...)
-	if err := out.Close(time.Now()); err != nil && runErr == nil {
+	r.aud.FlushCalls()
+	runErr := errors.Join(r.errs...)
+	if err := r.out.Close(time.Now()); err != nil && runErr == nil {
 		runErr = err
 	}
-	sip := aud.SIPLimits()
-	log.Info("capture stopped", "packets", packets, "files", out.Seq(), "sip_calls_refused", sip.CallsRefused,
+	sip := r.aud.SIPLimits()
+	r.log.Info("capture stopped", "packets", packets, "files", r.out.Seq(), "sip_calls_refused", sip.CallsRefused,
 		"sip_streams_dropped", sip.StreamsDropped, "sip_messages_oversized", sip.MessagesOversized)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr

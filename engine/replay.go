@@ -104,25 +104,14 @@ func (e *PartialError) Error() string { return e.Msg }
 // packet at all renames nothing: the previous run's files stay as they
 // were.
 func Replay(ctx context.Context, cfg ReplayConfig) (*ReplayResult, error) {
-	notify := cfg.Notify
-	if notify == nil {
-		notify = func(string) {}
+	if cfg.Notify == nil {
+		cfg.Notify = func(string) {}
 	}
 	start := time.Now()
 	runID := parquetout.NewRunID(start)
-	meta := map[string]string{parquetout.MetaRun: runID}
-	acfg := cfg.Audit
-	acfg.Metadata = meta
-	aud, err := New(acfg)
+	aud, err := newAuditor(cfg.Audit, runID, cfg.OpenFeed)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.OpenFeed != nil {
-		feed, err := cfg.OpenFeed()
-		if err != nil {
-			return nil, err
-		}
-		aud.SetFeed(feed)
 	}
 	defer aud.CloseFeed()
 	src, err := source.OpenContext(ctx, cfg.Paths, source.Options{LinkTypeSupported: decode.SupportsLinkType, Recursive: cfg.Recursive, Stdin: cfg.Stdin})
@@ -131,133 +120,172 @@ func Replay(ctx context.Context, cfg ReplayConfig) (*ReplayResult, error) {
 	}
 	defer src.Close()
 	for _, skipped := range src.SkippedEntries() {
-		notify("skipped " + skipped)
+		cfg.Notify("skipped " + skipped)
 	}
-
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
-	}
-	removed, err := parquetout.RemoveStale(cfg.Out)
-	for _, p := range removed {
-		notify("removed " + p + ", left by a writer that is gone")
-	}
+	r, err := openReplayRun(&cfg, aud, runID)
 	if err != nil {
-		notify(err.Error())
-	}
-	flowsPath := filepath.Join(cfg.Out, "flows.parquet")
-	callsPath := filepath.Join(cfg.Out, "calls.parquet")
-	fw, err := parquetout.Create(flowsPath, parquetout.Options{CreatedBy: cfg.CreatedBy, Metadata: meta})
-	if err != nil {
-		return nil, err
-	}
-	if err := aud.OpenCalls(callsPath); err != nil {
-		fw.Abort()
 		return nil, err
 	}
 	defer aud.AbortCalls() // no-op once Finish closed it
-	dnsPath := filepath.Join(cfg.Out, "dns.parquet")
-	if err := aud.OpenDNS(dnsPath); err != nil {
-		fw.Abort()
-		aud.AbortCalls()
-		return nil, err
-	}
-	defer aud.AbortDNS() // no-op once Finish closed it
-	sink := NewFlowSink(fw, acfg.Sensor)
-	pcfg := capture.Config{Table: cfg.Table, Workers: cfg.Workers, Pipelined: true}
-	aud.Configure(&pcfg, sink)
-	pipe, err := capture.New(pcfg)
-	if err != nil {
-		sink.Drain()
-		fw.Abort()
-		aud.AbortCalls()
-		return nil, err
-	}
+	defer aud.AbortDNS()   // no-op once Finish closed it
 
 	stopProgress := func() {}
 	if cfg.Progress != nil {
-		stopProgress = cfg.Progress(ctx, &ReplayProgress{src: src, pipe: pipe})
+		stopProgress = cfg.Progress(ctx, &ReplayProgress{src: src, pipe: r.pipe})
 	}
-	runErr := pipe.Run(ctx, src)
+	runErr := r.pipe.Run(ctx, src)
 	stopProgress()
 
-	sink.Drain()
-	res := newReplayResult(src, pipe, time.Since(start))
+	r.sink.Drain()
+	res := newReplayResult(src, r.pipe, time.Since(start))
 	if res.FilesFailed > 0 {
 		res.FailedFiles = failedFiles(src)
 	}
 	for _, e := range res.Errors {
-		notify(e)
+		cfg.Notify(e)
 	}
 	if res.TimeBackwards > 0 {
-		notify(fmt.Sprintf("warning: %d packets are timestamped more than %s before an earlier packet (a clock stepped back, or inputs that overlap); their flows start at their earliest packet",
+		cfg.Notify(fmt.Sprintf("warning: %d packets are timestamped more than %s before an earlier packet (a clock stepped back, or inputs that overlap); their flows start at their earliest packet",
 			res.TimeBackwards, capture.BackwardsSlack))
 	}
 	canceled := errors.Is(runErr, context.Canceled)
 	if res.Packets == 0 && res.FilesFailed > 0 && !canceled {
 		// Nothing readable at all: each file's problem was notified, and
 		// the previous run's files stay.
-		fw.Abort()
-		aud.AbortCalls()
+		r.abort()
 		return res, fmt.Errorf("no packets could be read from %s; %s left as it was", strings.Join(failedFiles(src), ", "), cfg.Out)
 	}
-	if err := sink.Err(); err != nil {
-		fw.Abort()
-		aud.AbortCalls()
-		return res, fmt.Errorf("write %s: %w", flowsPath, err)
+	if err := r.write(res); err != nil {
+		return res, err
+	}
+	res.Elapsed = time.Since(start)
+	res.PacketsPerSecond = float64(res.Packets) / res.Elapsed.Seconds()
+	return res, replayOutcome(res, runErr, canceled)
+}
+
+// replayRun is a replay's open outputs and its pipeline.
+type replayRun struct {
+	cfg                           *ReplayConfig
+	aud                           *Auditor
+	runID                         string
+	meta                          map[string]string
+	flowsPath, callsPath, dnsPath string
+	fw                            *parquetout.Writer
+	sink                          *FlowSink
+	pipe                          *capture.Pipeline
+}
+
+// openReplayRun reclaims the temporary files a dead writer left in the
+// output directory, opens the flows, calls and dns tables under temporary
+// names, and builds the pipeline that feeds them.
+func openReplayRun(cfg *ReplayConfig, aud *Auditor, runID string) (*replayRun, error) {
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	removed, err := parquetout.RemoveStale(cfg.Out)
+	for _, p := range removed {
+		cfg.Notify("removed " + p + ", left by a writer that is gone")
+	}
+	if err != nil {
+		cfg.Notify(err.Error())
+	}
+	r := &replayRun{cfg: cfg, aud: aud, runID: runID, meta: map[string]string{parquetout.MetaRun: runID},
+		flowsPath: filepath.Join(cfg.Out, "flows.parquet"), callsPath: filepath.Join(cfg.Out, "calls.parquet"),
+		dnsPath: filepath.Join(cfg.Out, "dns.parquet")}
+	if r.fw, err = parquetout.Create(r.flowsPath, parquetout.Options{CreatedBy: cfg.CreatedBy, Metadata: r.meta}); err != nil {
+		return nil, err
+	}
+	if err := aud.OpenCalls(r.callsPath); err != nil {
+		r.fw.Abort()
+		return nil, err
+	}
+	if err := aud.OpenDNS(r.dnsPath); err != nil {
+		r.abort()
+		return nil, err
+	}
+	r.sink = NewFlowSink(r.fw, cfg.Audit.Sensor)
+	pcfg := capture.Config{Table: cfg.Table, Workers: cfg.Workers, Pipelined: true}
+	aud.Configure(&pcfg, r.sink)
+	if r.pipe, err = capture.New(pcfg); err != nil {
+		r.sink.Drain()
+		r.abort()
+		aud.AbortDNS()
+		return nil, err
+	}
+	return r, nil
+}
+
+// abort drops the flows and calls files under their temporary names.
+func (r *replayRun) abort() {
+	r.fw.Abort()
+	r.aud.AbortCalls()
+}
+
+// write gives the tables their final names, flows first, then tunnels,
+// calls, dns and findings, and writes the manifest last, recording each
+// in the result's outputs.
+func (r *replayRun) write(res *ReplayResult) error {
+	if err := r.sink.Err(); err != nil {
+		r.abort()
+		return fmt.Errorf("write %s: %w", r.flowsPath, err)
 	}
 	// The SIP tracker's limits, for the compliance report's capture
 	// section, as capture records them per window.
-	for k, v := range aud.SIPLimits().Metadata() {
-		fw.SetMetadata(k, v)
+	for k, v := range r.aud.SIPLimits().Metadata() {
+		r.fw.SetMetadata(k, v)
 	}
-	if err := fw.Close(); err != nil {
-		aud.AbortCalls()
-		return res, fmt.Errorf("write %s: %w", flowsPath, err)
+	if err := r.fw.Close(); err != nil {
+		r.aud.AbortCalls()
+		return fmt.Errorf("write %s: %w", r.flowsPath, err)
 	}
-	res.Outputs["flows"] = flowsPath
-	res.Flows = sink.Rows()
+	res.Outputs["flows"] = r.flowsPath
+	res.Flows = r.sink.Rows()
 	// The decoding goroutine has ended: its tunnel record is complete.
-	tunnelsPath := filepath.Join(cfg.Out, "tunnels.parquet")
-	tunnels := pipe.Decoder().Tunnels()
-	if err := WriteTunnels(tunnelsPath, tunnels, "", meta); err != nil {
-		return res, err
+	tunnelsPath := filepath.Join(r.cfg.Out, "tunnels.parquet")
+	tunnels := r.pipe.Decoder().Tunnels()
+	if err := WriteTunnels(tunnelsPath, tunnels, "", r.meta); err != nil {
+		return err
 	}
 	res.Outputs["tunnels"] = tunnelsPath
-	findingsPath := filepath.Join(cfg.Out, "findings.parquet")
-	ares, err := aud.Finish(findingsPath, cfg.Top)
+	findingsPath := filepath.Join(r.cfg.Out, "findings.parquet")
+	ares, err := r.aud.Finish(findingsPath, r.cfg.Top)
 	res.Audit = ares
 	if ares.Calls != "" {
 		res.Outputs["calls"] = ares.Calls
 	}
 	if err != nil {
-		return res, err
+		return err
 	}
 	res.Outputs["findings"] = findingsPath
-	res.Outputs["dns"] = dnsPath
-	res.Alerts = aud.CloseFeed()
-	man := &parquetout.Manifest{Run: runID, CreatedBy: cfg.CreatedBy, Finished: time.Now().UTC(), Extra: provenance(aud)}
+	res.Outputs["dns"] = r.dnsPath
+	res.Alerts = r.aud.CloseFeed()
+	man := &parquetout.Manifest{Run: r.runID, CreatedBy: r.cfg.CreatedBy, Finished: time.Now().UTC(), Extra: provenance(r.aud)}
 	for _, t := range []struct {
 		table, path string
 		rows        uint64
-	}{{"flows", flowsPath, res.Flows}, {"calls", ares.Calls, ares.callRows()}, {"dns", dnsPath, ares.DNSRows},
+	}{{"flows", r.flowsPath, res.Flows}, {"calls", ares.Calls, ares.callRows()}, {"dns", r.dnsPath, ares.DNSRows},
 		{"tunnels", tunnelsPath, uint64(len(tunnels))}, {"findings", findingsPath, ares.findingRows()}} {
-		if err := man.Add(cfg.Out, t.table, t.path, t.rows); err != nil {
-			return res, err
+		if err := man.Add(r.cfg.Out, t.table, t.path, t.rows); err != nil {
+			return err
 		}
 	}
-	if err := parquetout.WriteManifest(cfg.Out, parquetout.ManifestName, man); err != nil {
-		return res, err
+	if err := parquetout.WriteManifest(r.cfg.Out, parquetout.ManifestName, man); err != nil {
+		return err
 	}
-	res.Outputs["manifest"] = filepath.Join(cfg.Out, parquetout.ManifestName)
-	res.Elapsed = time.Since(start)
-	res.PacketsPerSecond = float64(res.Packets) / res.Elapsed.Seconds()
+	res.Outputs["manifest"] = filepath.Join(r.cfg.Out, parquetout.ManifestName)
+	return nil
+}
 
+// replayOutcome is the error of a replay whose outputs were all written:
+// interrupted, the pipeline's own error, or partial when inputs were
+// damaged or alerts went undelivered.
+func replayOutcome(res *ReplayResult, runErr error, canceled bool) error {
 	switch {
 	case canceled:
 		res.Interrupted = true
-		return res, errors.New("interrupted: flows seen so far were written")
+		return errors.New("interrupted: flows seen so far were written")
 	case runErr != nil:
-		return res, runErr
+		return runErr
 	}
 	var problems []string
 	if res.FilesFailed > 0 {
@@ -267,9 +295,9 @@ func Replay(ctx context.Context, cfg ReplayConfig) (*ReplayResult, error) {
 		problems = append(problems, fmt.Sprintf("%d alert(s) not delivered (%s)", a.Undelivered(), a.FailureSummary()))
 	}
 	if len(problems) > 0 {
-		return res, &PartialError{strings.Join(problems, "; ") + ": outputs written from what was read"}
+		return &PartialError{strings.Join(problems, "; ") + ": outputs written from what was read"}
 	}
-	return res, nil
+	return nil
 }
 
 // provenance is what a run's verdicts rest on (catalog documents, the
