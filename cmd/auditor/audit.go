@@ -48,8 +48,7 @@ type auditFlags struct {
 	alertsTok string
 	poorMOS   float64
 	evidence  evidence.Config
-	sensor    string            // set by the command
-	meta      map[string]string // metadata of the calls and findings files, set by the command
+	sensor    string // set by the command
 }
 
 func (a *auditFlags) register(fs *flag.FlagSet) {
@@ -99,26 +98,11 @@ func poorMOS(flagValue float64) float64 {
 	return flagValue
 }
 
-// load builds the auditor the flags describe. An unknown vendor is the
-// user's mistake: a usage error, worded for the flag.
-func (a *auditFlags) load() (*engine.Auditor, error) {
-	aud, err := engine.New(engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, Metadata: a.meta,
-		PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
-	if err != nil {
-		return nil, flagError(err)
-	}
-	return aud, nil
-}
-
-// provenance is what a run's verdicts rest on (catalog documents, the
-// inventory's hash), for its manifest; an inventory that cannot be read
-// again is noted, not fatal.
-func (a *auditFlags) provenance(aud *engine.Auditor) map[string]string {
-	p, err := aud.Provenance()
-	if err != nil {
-		p["inventory.error"] = err.Error()
-	}
-	return p
+// config is the auditor's configuration the flags describe. An unknown
+// vendor in it is the user's mistake: flagError words it for the flag.
+func (a *auditFlags) config() engine.Config {
+	return engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor,
+		PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence}
 }
 
 // flagError rewords the audit errors that name a flag's value.
@@ -190,9 +174,6 @@ func sipLimitsOf(l engine.SIPLimits) sipLimitsSummary {
 
 // summarize adds what the audit found to the summary.
 func (sum *replaySummary) summarize(res *engine.Result) {
-	if res.Calls != "" {
-		sum.Outputs["calls"] = res.Calls
-	}
 	if p := res.Parsers; p != nil {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
 			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses,

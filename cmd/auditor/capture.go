@@ -2,26 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	xbpf "golang.org/x/net/bpf"
 
-	"github.com/ccaudit/auditor/capture"
-	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
 	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
 	"github.com/ccaudit/auditor/engine"
-	"github.com/ccaudit/auditor/report/parquetout"
+	"github.com/ccaudit/auditor/report/alerts"
 )
 
 type captureOptions struct {
@@ -129,95 +125,9 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	return captureLive(ctx, log, s.stdout, o, hook, tableCfg)
 }
 
-// liveEngine is the live sources plus what the capture loop needs from them.
-type liveEngine struct {
-	name   string
-	srcs   []capture.LiveSource // one per worker
-	close  func() error
-	stats  func() (packets, lost uint64, causes map[string]uint64)
-	sensor *bpf.Sensor // set for eBPF: in-kernel counters to merge
-}
-
-func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*liveEngine, error) {
-	if o.engine == "ebpf" || (o.engine == "auto" && o.workers == 1) {
-		e, err := openEBPF(o, hook)
-		if err == nil {
-			return e, nil
-		}
-		if o.engine == "ebpf" {
-			return nil, err
-		}
-		log.Warn("eBPF engine unavailable, using AF_PACKET", "err", err)
-	}
-	opts := live.AFPacketOptions{Promiscuous: o.promisc, Filter: o.program}
-	var socks []*live.AFPacketSource
-	if o.workers > 1 {
-		var err error
-		if socks, err = live.OpenAFPacketFanout(o.iface, o.workers, opts); err != nil {
-			return nil, fmt.Errorf("AF_PACKET fanout on %s: %w", o.iface, err)
-		}
-	} else {
-		src, err := live.OpenAFPacket(o.iface, opts)
-		if err != nil {
-			return nil, fmt.Errorf("AF_PACKET on %s: %w", o.iface, err)
-		}
-		socks = []*live.AFPacketSource{src}
-	}
-	e := &liveEngine{name: "afpacket"}
-	for _, s := range socks {
-		e.srcs = append(e.srcs, s)
-	}
-	e.close = func() error {
-		var errs []error
-		for _, s := range socks {
-			errs = append(errs, s.Close())
-		}
-		return errors.Join(errs...)
-	}
-	e.stats = func() (uint64, uint64, map[string]uint64) {
-		var packets, drops, freezes uint64
-		for _, s := range socks {
-			st, err := s.Stats()
-			if err != nil {
-				continue
-			}
-			packets, drops, freezes = packets+st.Packets, drops+st.Drops, freezes+st.QueueFreezes
-		}
-		return packets, drops, map[string]uint64{"kernel-drop": drops, "queue-freeze": freezes}
-	}
-	return e, nil
-}
-
-func openEBPF(o captureOptions, hook bpf.Hook) (*liveEngine, error) {
-	sensor, err := bpf.Load(bpf.Options{MaxFlows: o.maxFlows})
-	if err != nil {
-		return nil, fmt.Errorf("load eBPF sensor: %w", err)
-	}
-	if err := sensor.Attach(o.iface, hook); err != nil {
-		sensor.Close()
-		return nil, fmt.Errorf("attach eBPF sensor to %s: %w", o.iface, err)
-	}
-	return &liveEngine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
-		st, err := sensor.Stats()
-		if err != nil {
-			return 0, 0, nil
-		}
-		return st.RingRecords + st.MapPackets + st.Lost, st.Lost, map[string]uint64{
-			"lost": st.Lost, "ring-full": st.RingFull, "map-full": st.MapFull, "bad-record": st.BadRecords}
-	}}, nil
-}
-
-// pause is a request to every worker to flush its flows and wait: the
-// window's files are closed and new ones opened while no worker writes.
-type pause struct {
-	ack    chan struct{}
-	resume chan struct{}
-}
-
-// captureLive runs one pipeline per live source until ctx ends, rotating
-// their output into Hive partitions. Each worker goroutine owns its
-// pipeline; this goroutine decides when a window ends and rotates while
-// the workers are paused.
+// captureLive runs the engine's live capture with the flags'
+// configuration, serving its counters as Prometheus metrics with
+// --metrics.
 func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o captureOptions, hook bpf.Hook, tableCfg flow.Config) error {
 	// SIGHUP reloads the catalog and inventory; registered first so that a
 	// HUP during startup is not the default "terminate".
@@ -225,201 +135,31 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	// A worker that fails stops the others.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
 	o.audit.sensor = o.sensor
-	// One run id for the capture: every window's files carry it, and each
-	// window's manifest names it.
-	runID := parquetout.NewRunID(time.Now())
-	o.audit.meta = map[string]string{parquetout.MetaRun: runID}
-	aud, err := o.audit.load()
-	if err != nil {
-		return err
-	}
-	feed, err := o.audit.openAlerts(stdout, slogWriter{log})
-	if err != nil {
-		return err
-	}
-	aud.SetFeed(feed)
-	defer aud.CloseFeed()
-	eng, err := openEngine(log, o, hook)
-	if err != nil {
-		return err
-	}
-	defer eng.close()
-
-	var pipes []*capture.Pipeline
-	// Temporary files of a sensor that crashed or was killed can never be
-	// finished: reclaim them before writing.
-	removed, err := parquetout.RemoveStale(o.out)
-	for _, p := range removed {
-		log.Info("removed a temporary file left by a writer that is gone", "path", p)
-	}
-	if err != nil {
-		log.Warn("reclaim stale temporary files", "err", err)
-	}
-	out := engine.NewWindow(aud, engine.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
-		LossThreshold: o.lossThreshold, Run: runID, Stats: func() (packets, lost uint64) {
-			packets, lost, _ = eng.stats()
-			return packets, lost
-		}, Tunnels: func() []decode.TunnelStats {
-			// The workers are paused or stopped: their decoders are idle.
-			var all []decode.TunnelStats
-			for _, p := range pipes {
-				all = append(all, p.Decoder().Tunnels()...)
-			}
-			return all
-		}})
-	if err := out.Open(time.Now()); err != nil {
-		out.Abort()
-		return err
-	}
-	pipes = make([]*capture.Pipeline, len(eng.srcs))
-	var quotes *capture.Quotes
-	if len(pipes) > 1 {
-		// A fanout may put an ICMP error on another socket than the
-		// flow it quotes.
-		quotes = capture.NewQuotes(len(pipes))
-	}
-	for i := range pipes {
-		cfg := capture.Config{Table: tableCfg, Quotes: quotes, QuotesIndex: i}
-		aud.Configure(&cfg, out.Sink())
-		pipes[i], err = capture.New(cfg)
-		if err != nil {
-			out.Abort()
-			return err
-		}
-	}
-
 	var ms *metricsSource // nil without --metrics
+	hooks := engine.CaptureHooks{
+		WindowEnding: func() { ms.endWindow() },
+		ReloadError:  flagError,
+	}
 	if o.metrics != "" {
-		ms = &metricsSource{pipes: pipes, aud: aud, stats: eng.stats, sensor: o.sensor}
-		stop, err := serveMetrics(ctx, log, o.metrics, ms)
-		if err != nil {
-			out.Abort()
-			return err
-		}
-		defer stop()
-		log.Info("serving metrics", "addr", o.metrics)
-	}
-
-	// Workers: read, decode, track, judge. Their tick merges kernel
-	// counters (eBPF), expires idle flows and obeys pause requests.
-	ctls := make([]chan pause, len(pipes))
-	errs := make([]error, len(pipes))
-	var wg sync.WaitGroup
-	for i, pipe := range pipes {
-		ctls[i] = make(chan pause, 1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var deltas []bpf.FlowDelta
-			mergeKernel := func() {
-				if eng.sensor == nil {
-					return
-				}
-				var err error
-				if deltas, err = eng.sensor.Counters(deltas[:0]); err != nil {
-					log.Error("read in-kernel flow counters", "err", err)
-				}
-				for _, d := range deltas {
-					pipe.AddCounters(d.Key, d.Dir, d.Packets, d.Bytes, d.Payload, d.Flags, d.First, d.Last)
-				}
+		hooks.Started = func(ctx context.Context, run *engine.CaptureRun) (func(), error) {
+			ms = &metricsSource{pipes: run.Pipes, aud: run.Auditor, stats: run.Stats, sensor: o.sensor}
+			stop, err := serveMetrics(ctx, log, o.metrics, ms)
+			if err != nil {
+				return nil, err
 			}
-			var backwards uint64
-			tick := func(now time.Time) {
-				if n := pipe.Stats().TimeBackwards.Load(); n > backwards {
-					log.Warn("packets timestamped before earlier ones: the capture clock stepped back; their flows start at their earliest packet",
-						"worker", i, "packets", n-backwards, "total", n)
-					backwards = n
-				}
-				mergeKernel()
-				pipe.Advance(now.UnixNano())
-				aud.AdvanceCalls(now.UnixNano())
-				select {
-				case p := <-ctls[i]:
-					pipe.Flush()
-					p.ack <- struct{}{}
-					<-p.resume
-				default:
-				}
-			}
-			if errs[i] = pipe.RunLive(ctx, eng.srcs[i], time.Second, tick); errs[i] != nil {
-				log.Error("capture worker stopped", "worker", i, "err", errs[i])
-				cancel()
-			}
-			// What the kernel counted up to the end belongs to this window.
-			mergeKernel()
-		}()
-	}
-	log.Info("capturing", "interface", o.iface, "engine", eng.name, "workers", len(pipes), "sensor", o.sensor, "out", o.out, "rotate", o.rotate)
-
-	// rotate pauses every worker at its next tick, ends the window and,
-	// still paused, runs then (a reload), so that one window is judged by
-	// one configuration.
-	rotate := func(why string, then func()) {
-		p := pause{ack: make(chan struct{}, len(pipes)), resume: make(chan struct{})}
-		for _, c := range ctls {
-			c <- p
-		}
-		for range pipes {
-			select {
-			case <-p.ack:
-			case <-ctx.Done():
-				// Shutting down: the workers flush at the end instead.
-				close(p.resume)
-				return
-			}
-		}
-		ms.endWindow()
-		rotateWindow(log, out, time.Now(), why)
-		if then != nil {
-			then()
-		}
-		close(p.resume)
-	}
-	ticker := time.NewTicker(time.Second)
-	defer ticker.Stop()
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-hup:
-			rotate("reload", func() {
-				if err := flagError(aud.Reload()); err != nil {
-					log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
-				} else {
-					log.Info("reloaded catalog and inventory")
-				}
-			})
-		case now := <-ticker.C:
-			if !now.Before(out.Until()) {
-				rotate("schedule", nil)
-			}
+			log.Info("serving metrics", "addr", o.metrics)
+			return stop, nil
 		}
 	}
-	wg.Wait()
-	// Shutdown: every open flow and call, then the last window's files.
-	var packets uint64
-	for _, pipe := range pipes {
-		pipe.Flush()
-		packets += pipe.Stats().Packets.Load()
-	}
-	aud.FlushCalls()
-	runErr := errors.Join(errs...)
-	if err := out.Close(time.Now()); err != nil && runErr == nil {
-		runErr = err
-	}
-	sip := aud.SIPLimits()
-	log.Info("capture stopped", "packets", packets, "files", out.Seq(), "sip_calls_refused", sip.CallsRefused,
-		"sip_streams_dropped", sip.StreamsDropped, "sip_messages_oversized", sip.MessagesOversized)
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
-		return runErr
-	}
-	return nil
+	err := engine.Capture(ctx, engine.CaptureConfig{
+		Interface: o.iface, Engine: o.engine, Hook: hook, Promiscuous: o.promisc, Filter: o.program, Workers: o.workers,
+		Table: tableCfg, Out: o.out, Sensor: o.sensor, Rotate: o.rotate, LossThreshold: o.lossThreshold,
+		Audit:    o.audit.config(),
+		OpenFeed: func() (*alerts.Feed, error) { return o.audit.openAlerts(stdout, slogWriter{log}) },
+		Reload:   hup, Log: log,
+	}, hooks)
+	return flagError(err)
 }
 
 // slogWriter turns the alert feed's delivery-failure lines into log
@@ -429,17 +169,4 @@ type slogWriter struct{ log *slog.Logger }
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.log.Warn("alert delivery failing", "detail", strings.TrimSpace(strings.TrimPrefix(string(p), "auditor: ")))
 	return len(p), nil
-}
-
-// rotateWindow ends the window: open flows are flushed into it, its
-// findings judged (missing flows included) and written, and the next
-// window starts. The workers are paused.
-func rotateWindow(log *slog.Logger, out *engine.Window, now time.Time, why string) {
-	if err := out.Close(now); err != nil {
-		log.Error("close capture window", "err", err)
-	}
-	if err := out.Open(now); err != nil {
-		log.Error("open capture window: output stops here", "err", err)
-	}
-	log.Info("rotated output", "why", why, "seq", out.Seq())
 }

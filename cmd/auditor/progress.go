@@ -11,8 +11,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/ccaudit/auditor/capture"
-	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/engine"
 )
 
 // progressThreshold is the input size above which "auto" shows a bar: below
@@ -21,8 +20,8 @@ const progressThreshold = 64 << 20
 
 // startProgress draws a progress line on w until the returned stop is
 // called. It reads only atomic counters, so it never slows the pipeline.
-func startProgress(ctx context.Context, w io.Writer, mode string, src *source.Reader, pipe *capture.Pipeline) (stop func()) {
-	_, total := src.Progress()
+func startProgress(ctx context.Context, w io.Writer, mode string, p *engine.ReplayProgress) (stop func()) {
+	_, total := p.Input()
 	show := mode == "always"
 	if mode == "auto" {
 		f, ok := w.(*os.File)
@@ -45,8 +44,8 @@ func startProgress(ctx context.Context, w io.Writer, mode string, src *source.Re
 				fmt.Fprint(w, "\r\033[K")
 				return
 			case <-tick.C:
-				done, total := src.Progress()
-				fmt.Fprint(w, "\r\033[K"+progressLine(done, total, pipe.Stats().Frames.Load(), time.Since(start)))
+				done, total := p.Input()
+				fmt.Fprint(w, "\r\033[K"+progressLine(done, total, p.Frames(), time.Since(start)))
 			}
 		}
 	}()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -16,12 +15,9 @@ import (
 	"time"
 
 	"github.com/ccaudit/auditor/capture"
-	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
-	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 type replayOptions struct {
@@ -96,203 +92,61 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	return err
 }
 
-// replay runs the pipeline over the inputs and writes the outputs. It
-// returns a summary whenever anything was read, even with an error, so the
-// user sees what was processed before the damage.
-//
-// The tables are written to temporary files and take their final names
-// only at the end, flows first, then tunnels, calls, dns and findings,
-// then the run's manifest, which lists all five. A run that could read no packet at all renames nothing: the
-// previous run's files stay as they were.
+// replay runs the engine's replay with the flags' configuration and turns
+// its result into the summary. It returns a summary whenever anything was
+// read, even with an error, so the user sees what was processed before the
+// damage.
 func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
-	start := time.Now()
-	runID := parquetout.NewRunID(start)
-	meta := map[string]string{parquetout.MetaRun: runID}
-	o.audit.meta = meta
-	aud, err := o.audit.load()
-	if err != nil {
-		return nil, err
+	res, err := engine.Replay(ctx, engine.ReplayConfig{
+		Paths: paths, Stdin: s.stdin, Recursive: o.recursive,
+		Out: o.out, Table: tableCfg, Workers: o.workers,
+		Audit: o.audit.config(), Top: o.top, CreatedBy: "auditor replay",
+		OpenFeed: func() (*alerts.Feed, error) { return o.audit.openAlerts(s.stdout, s.stderr) },
+		Notify:   func(msg string) { fmt.Fprintf(s.stderr, "auditor replay: %s\n", msg) },
+		Progress: func(ctx context.Context, p *engine.ReplayProgress) func() {
+			return startProgress(ctx, s.stderr, o.progress, p)
+		},
+	})
+	var pe *engine.PartialError
+	if errors.As(err, &pe) {
+		err = &partialError{pe.Msg}
 	}
-	feed, err := o.audit.openAlerts(s.stdout, s.stderr)
-	if err != nil {
-		return nil, err
+	if res == nil {
+		return nil, flagError(err)
 	}
-	aud.SetFeed(feed)
-	defer aud.CloseFeed()
-	src, err := source.OpenContext(ctx, paths, source.Options{LinkTypeSupported: decode.SupportsLinkType, Recursive: o.recursive, Stdin: s.stdin})
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	for _, skipped := range src.SkippedEntries() {
-		fmt.Fprintf(s.stderr, "auditor replay: skipped %s\n", skipped)
-	}
-
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return nil, fmt.Errorf("create output directory: %w", err)
-	}
-	removed, err := parquetout.RemoveStale(o.out)
-	for _, p := range removed {
-		fmt.Fprintf(s.stderr, "auditor replay: removed %s, left by a writer that is gone\n", p)
-	}
-	if err != nil {
-		fmt.Fprintf(s.stderr, "auditor replay: %v\n", err)
-	}
-	flowsPath := filepath.Join(o.out, "flows.parquet")
-	callsPath := filepath.Join(o.out, "calls.parquet")
-	fw, err := parquetout.Create(flowsPath, parquetout.Options{CreatedBy: "auditor replay", Metadata: meta})
-	if err != nil {
-		return nil, err
-	}
-	if err := aud.OpenCalls(callsPath); err != nil {
-		fw.Abort()
-		return nil, err
-	}
-	defer aud.AbortCalls() // no-op once Finish closed it
-	dnsPath := filepath.Join(o.out, "dns.parquet")
-	if err := aud.OpenDNS(dnsPath); err != nil {
-		fw.Abort()
-		aud.AbortCalls()
-		return nil, err
-	}
-	defer aud.AbortDNS() // no-op once Finish closed it
-	sink := engine.NewFlowSink(fw, o.audit.sensor)
-	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
-	aud.Configure(&cfg, sink)
-	pipe, err := capture.New(cfg)
-	if err != nil {
-		sink.Drain()
-		fw.Abort()
-		aud.AbortCalls()
-		return nil, err
-	}
-
-	stopProgress := startProgress(ctx, s.stderr, o.progress, src, pipe)
-	runErr := pipe.Run(ctx, src)
-	stopProgress()
-
-	sink.Drain()
-	sum := newSummary(src, pipe, time.Since(start))
-	sum.Outputs = map[string]string{}
-	if sum.FilesFailed > 0 {
-		sum.FailedFiles = failedFiles(src)
-	}
-	for _, e := range sum.Errors {
-		fmt.Fprintf(s.stderr, "auditor replay: %s\n", e)
-	}
-	if sum.TimeBackwards > 0 {
-		fmt.Fprintf(s.stderr, "auditor replay: warning: %d packets are timestamped more than %s before an earlier packet (a clock stepped back, or inputs that overlap); their flows start at their earliest packet\n",
-			sum.TimeBackwards, capture.BackwardsSlack)
-	}
-	canceled := errors.Is(runErr, context.Canceled)
-	if sum.Packets == 0 && sum.FilesFailed > 0 && !canceled {
-		// Nothing readable at all: a runtime error (exit 1), with each
-		// file's problem listed above. The previous run's files stay.
-		fw.Abort()
-		aud.AbortCalls()
-		return sum, fmt.Errorf("no packets could be read from %s; %s left as it was", strings.Join(failedFiles(src), ", "), o.out)
-	}
-	if err := sink.Err(); err != nil {
-		fw.Abort()
-		aud.AbortCalls()
-		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
-	}
-	// The SIP tracker's limits, for the compliance report's capture
-	// section, as capture records them per window.
-	for k, v := range aud.SIPLimits().Metadata() {
-		fw.SetMetadata(k, v)
-	}
-	if err := fw.Close(); err != nil {
-		aud.AbortCalls()
-		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
-	}
-	sum.Outputs["flows"] = flowsPath
-	sum.Flows = sink.Rows()
-	// The decoding goroutine has ended: its tunnel record is complete.
-	tunnelsPath := filepath.Join(o.out, "tunnels.parquet")
-	tunnels := pipe.Decoder().Tunnels()
-	if err := engine.WriteTunnels(tunnelsPath, tunnels, "", meta); err != nil {
-		return sum, err
-	}
-	sum.Outputs["tunnels"] = tunnelsPath
-	findingsPath := filepath.Join(o.out, "findings.parquet")
-	res, err := aud.Finish(findingsPath, o.top)
-	sum.summarize(res)
-	if err != nil {
-		return sum, err
-	}
-	sum.Outputs["findings"] = findingsPath
-	sum.Outputs["dns"] = dnsPath
-	sum.Alerts = aud.CloseFeed()
-	man := &parquetout.Manifest{Run: runID, CreatedBy: "auditor replay", Finished: time.Now().UTC(), Extra: o.audit.provenance(aud)}
-	for _, t := range []struct {
-		table, path string
-		rows        uint64
-	}{{"flows", flowsPath, sum.Flows}, {"calls", res.Calls, sum.callRows()}, {"dns", dnsPath, res.DNSRows},
-		{"tunnels", tunnelsPath, uint64(len(tunnels))}, {"findings", findingsPath, sum.findingRows()}} {
-		if err := man.Add(o.out, t.table, t.path, t.rows); err != nil {
-			return sum, err
-		}
-	}
-	if err := parquetout.WriteManifest(o.out, parquetout.ManifestName, man); err != nil {
-		return sum, err
-	}
-	sum.Outputs["manifest"] = filepath.Join(o.out, parquetout.ManifestName)
-	sum.Elapsed = time.Since(start).Seconds()
-	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
-
-	switch {
-	case canceled:
-		sum.Interrupted = true
-		return sum, errors.New("interrupted: flows seen so far were written")
-	case runErr != nil:
-		return sum, runErr
-	}
-	var problems []string
-	if sum.FilesFailed > 0 {
-		problems = append(problems, fmt.Sprintf("%d input file(s) damaged or unreadable (see above)", sum.FilesFailed))
-	}
-	if a := sum.Alerts; a != nil && a.Undelivered() > 0 {
-		problems = append(problems, fmt.Sprintf("%d alert(s) not delivered (%s)", a.Undelivered(), a.FailureSummary()))
-	}
-	if len(problems) > 0 {
-		return sum, &partialError{strings.Join(problems, "; ") + ": outputs written from what was read"}
-	}
-	return sum, nil
+	return summaryOf(res), err
 }
 
-// failedFiles names the inputs that ended on an error.
-func failedFiles(src *source.Reader) []string {
-	var names []string
-	seen := map[string]bool{}
-	for _, e := range src.Errors() {
-		var fe *source.FileError
-		if errors.As(e, &fe) && !seen[fe.File] {
-			seen[fe.File] = true
-			names = append(names, fe.File)
-		}
+// summaryOf is the summary of a replay's result.
+func summaryOf(res *engine.ReplayResult) *replaySummary {
+	sum := &replaySummary{
+		Files:            res.Files,
+		FilesFailed:      res.FilesFailed,
+		FailedFiles:      res.FailedFiles,
+		Frames:           res.Frames,
+		Bytes:            res.Bytes,
+		Packets:          res.Packets,
+		Flows:            res.Flows,
+		FlowsEvicted:     res.FlowsEvicted,
+		BadChecksums:     res.BadChecksums,
+		TimeBackwards:    res.TimeBackwards,
+		Elapsed:          res.Elapsed.Seconds(),
+		PacketsPerSecond: res.PacketsPerSecond,
+		Skipped:          res.Skipped,
+		Errors:           res.Errors,
+		Outputs:          res.Outputs,
+		Alerts:           res.Alerts,
+		Interrupted:      res.Interrupted,
 	}
-	if len(names) == 0 {
-		names = append(names, "the input")
+	if !res.FirstPacket.IsZero() {
+		a, b := res.FirstPacket, res.LastPacket
+		sum.CaptureStart, sum.CaptureEnd = &a, &b
+		sum.CaptureSpan = b.Sub(a).Seconds()
 	}
-	return names
-}
-
-// callRows is the number of rows in calls.parquet: one per SIP call.
-func (sum *replaySummary) callRows() uint64 {
-	if sum.Parsers == nil {
-		return 0
+	if res.Audit != nil {
+		sum.summarize(res.Audit)
 	}
-	return sum.Parsers.SIPCalls
-}
-
-// findingRows is the number of rows in findings.parquet.
-func (sum *replaySummary) findingRows() uint64 {
-	var n uint64
-	for _, c := range sum.Findings {
-		n += c
-	}
-	return n
+	return sum
 }
 
 // parseTimeouts reads "tcp=5m,udp=30s" into the table configuration.
@@ -358,51 +212,6 @@ type replaySummary struct {
 	// TimeBackwards counts packets timestamped more than a second before
 	// an earlier one.
 	TimeBackwards uint64 `json:"timestamps_backwards,omitempty"`
-}
-
-func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duration) *replaySummary {
-	st := src.Stats()
-	ps := pipe.Stats()
-	sum := &replaySummary{
-		Files:         int(st.FilesOpened.Load()),
-		FilesFailed:   int(st.FilesFailed.Load()),
-		Frames:        ps.Frames.Load(),
-		Bytes:         ps.Bytes.Load(),
-		Packets:       ps.Packets.Load(),
-		FlowsEvicted:  pipe.FlowsEnded(flow.EndEvicted),
-		BadChecksums:  badChecksums(pipe),
-		TimeBackwards: ps.TimeBackwards.Load(),
-		Elapsed:       elapsed.Seconds(),
-		Skipped:       map[string]uint64{},
-		Errors:        []string{},
-	}
-	if first, last := ps.FirstPacket.Load(), ps.LastPacket.Load(); first != 0 {
-		a, b := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
-		sum.CaptureStart, sum.CaptureEnd = &a, &b
-		sum.CaptureSpan = b.Sub(a).Seconds()
-	}
-	for reason, n := range src.Skipped() {
-		sum.Skipped[reason] += n
-	}
-	for reason, n := range pipe.Decoder().Skipped() {
-		if n > 0 {
-			sum.Skipped[decode.Reason(reason).String()] += n
-		}
-	}
-	for _, e := range src.Errors() {
-		sum.Errors = append(sum.Errors, e.Error())
-	}
-	return sum
-}
-
-// badChecksums sums the packets whose IPv4 header or transport checksum
-// failed, over the pipeline's flow tables.
-func badChecksums(pipe *capture.Pipeline) uint64 {
-	var n uint64
-	for _, t := range pipe.Tables() {
-		n += t.Stats().BadChecksum.Load()
-	}
-	return n
 }
 
 func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
