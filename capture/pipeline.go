@@ -99,6 +99,13 @@ type Config struct {
 	// (decode.Packet.Frame), at the cost of copying it between the
 	// decoder and the workers.
 	KeepFrames bool
+
+	// Quotes, for the single-worker pipelines of a live capture spread
+	// over several sockets, forwards the ICMP errors whose quoted flow
+	// is not in this pipeline's table to the others; QuotesIndex is this
+	// pipeline's place among them. See Quotes.
+	Quotes      *Quotes
+	QuotesIndex int
 }
 
 // Shared is cross-flow state that dissectors stage changes to during an
@@ -129,16 +136,25 @@ type Stages struct {
 	OnFlow     FlowHandler
 }
 
+// BackwardsSlack is how far a frame's time may fall behind the latest
+// frame's before it counts as a jump back (Stats.TimeBackwards): live
+// capture on several CPUs and merged captures reorder by less.
+const BackwardsSlack = time.Second
+
 // Stats counts what the pipeline saw. Counters are atomic: a progress or
 // metrics reader may read them while the pipeline runs.
 type Stats struct {
-	Frames      atomic.Uint64 // frames offered to the decoder
-	Bytes       atomic.Uint64 // their original (wire) length
-	Packets     atomic.Uint64 // frames that became flow packets
-	ICMPQuoted  atomic.Uint64 // ICMP errors attributed to an active flow
-	FirstPacket atomic.Int64  // unix ns
-	LastPacket  atomic.Int64
-	Epochs      atomic.Uint64 // commits of the shared state
+	Frames     atomic.Uint64 // frames offered to the decoder
+	Bytes      atomic.Uint64 // their original (wire) length
+	Packets    atomic.Uint64 // frames that became flow packets
+	ICMPQuoted atomic.Uint64 // ICMP errors attributed to an active flow
+	// TimeBackwards counts frames timestamped more than BackwardsSlack
+	// before the latest frame seen: a clock stepped back, or inputs whose
+	// times overlap. Their flows still start at their earliest packet.
+	TimeBackwards atomic.Uint64
+	FirstPacket   atomic.Int64 // unix ns
+	LastPacket    atomic.Int64
+	Epochs        atomic.Uint64 // commits of the shared state
 }
 
 // Pipeline decodes frames and tracks their flows. Frame and Run are not
@@ -155,6 +171,10 @@ type Pipeline struct {
 	ordinal    uint64 // packets decoded so far: the next packet's Ordinal
 	tally      tally
 	stats      Stats
+
+	quotes     *Quotes
+	quoteIndex int
+	quoteBuf   []quote
 }
 
 // tally is what the decoding goroutine counted since it last published to
@@ -217,7 +237,11 @@ func New(cfg Config) (*Pipeline, error) {
 	if n > 1 && cfg.Stages == nil {
 		return nil, fmt.Errorf("%d workers need a Stages function to build each worker's dissectors", n)
 	}
-	p := &Pipeline{dec: decode.New(cfg.Decode), pipelined: cfg.Pipelined, shared: cfg.Shared, keepFrames: cfg.KeepFrames}
+	dopts := cfg.Decode
+	// The payload part of checksums is summed on the workers (packet).
+	dopts.DeferPayloadChecksum = true
+	p := &Pipeline{dec: decode.New(dopts), pipelined: cfg.Pipelined, shared: cfg.Shared, keepFrames: cfg.KeepFrames,
+		quotes: cfg.Quotes, quoteIndex: cfg.QuotesIndex}
 	p.epoch = epochClock{maxPackets: cfg.EpochPackets, span: int64(cfg.EpochSpan)}
 	if p.epoch.maxPackets <= 0 {
 		p.epoch.maxPackets = DefaultEpochPackets
@@ -282,6 +306,9 @@ func (p *Pipeline) decodeFrame(lt layers.LinkType, data []byte, ts int64, wireLe
 	if t.first == 0 || ts < t.first {
 		t.first = ts
 	}
+	if ts < t.last-int64(BackwardsSlack) {
+		p.stats.TimeBackwards.Add(1)
+	}
 	t.last = max(t.last, ts)
 	if err := p.dec.Decode(lt, data, ts, wireLen, &p.pkt); err != nil {
 		return false
@@ -321,8 +348,8 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 		return
 	}
 	w := p.workers[0]
-	if p.pkt.Quoted {
-		w.attribute(&p.pkt)
+	if p.pkt.Quoted && !w.attribute(&p.pkt) && p.quotes != nil {
+		p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode)
 	}
 	w.packet(&p.pkt)
 	if p.epoch.due(p.pkt.Time) {
@@ -330,14 +357,18 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 	}
 }
 
-// attribute records an ICMP error against the flow it quotes.
-func (w *worker) attribute(pkt *decode.Packet) {
+// attribute records an ICMP error against the flow it quotes; false when
+// that flow is not in the worker's table.
+func (w *worker) attribute(pkt *decode.Packet) bool {
 	if w.table.ICMPUnreachable(pkt.QuotedKey, pkt.ICMPType, pkt.ICMPCode) {
 		w.stats.ICMPQuoted.Add(1)
+		return true
 	}
+	return false
 }
 
 func (w *worker) packet(pkt *decode.Packet) {
+	pkt.FinishChecksum()
 	f, fromOrig := w.table.Packet(&pkt.Packet)
 	w.pkt = pkt
 	if f.Orig.Packets+f.Resp.Packets == 1 {
@@ -386,6 +417,7 @@ func (w *worker) flowEnded(f *flow.Flow) {
 // commits what they staged, so the shared state holds everything when it
 // returns. With several workers it must not run concurrently with Run.
 func (p *Pipeline) Flush() {
+	p.applyQuotes()
 	p.publish()
 	last := p.tally.last
 	p.commit(last)
@@ -490,6 +522,8 @@ func (p *Pipeline) RunLive(ctx context.Context, src LiveSource, interval time.Du
 // timeout. Live capture calls it from its ticker, as time passes without
 // packets. Single-worker pipelines only, on the pipeline goroutine.
 func (p *Pipeline) Advance(now int64) {
+	// Before idle flows end: a quoted flow may be about to.
+	p.applyQuotes()
 	p.endEpoch(now)
 	p.epoch.n = 0
 }

@@ -3,8 +3,12 @@ package capture
 import (
 	"bufio"
 	"context"
+	"flag"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,4 +124,73 @@ func TestConversationsMatchTshark(t *testing.T) {
 			}
 		})
 	}
+}
+
+var updateConnStates = flag.Bool("update", false, "rewrite testdata/conn-states.golden")
+
+// TestConnStatesGolden pins conn_state and history of every flow of every
+// real capture under testdata/pcaps. The values follow the rules
+// TestZeekBaselines checks against Zeek's own output; the golden file
+// catches any change to them (rerun with -update when one is intended, and
+// say why in docs/conn-state.md).
+func TestConnStatesGolden(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("../testdata/pcaps", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && !strings.HasSuffix(p, ".md") && !strings.HasSuffix(p, ".tsv") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	var b strings.Builder
+	for _, path := range files {
+		name := strings.TrimPrefix(filepath.ToSlash(path), "../testdata/pcaps/")
+		var lines []string
+		for _, f := range replayFlows(t, path) {
+			lines = append(lines, fmt.Sprintf("%s\t%s\t%s > %s\t%s\t%s", name, flow.ProtoName(f.Key.Proto()), f.Src(), f.Dst(), f.State(), f.History()))
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			b.WriteString(l + "\n")
+		}
+	}
+	const golden = "testdata/conn-states.golden"
+	if *updateConnStates {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != string(want) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs (rerun with -update if intended), line %d:\nwant %s\ngot  %s", golden, i+1, w, g)
+			}
+		}
+	}
+}
+
+// replayFlows replays a capture through the decoder and one flow table,
+// with checksum verification on, and returns its flows.
+func replayFlows(t *testing.T, path string) []flow.Flow {
+	t.Helper()
+	return replayZeek(t, path, false)
 }

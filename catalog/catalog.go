@@ -47,6 +47,9 @@ func (c *Catalog) Merge(other *Catalog) error {
 			cp := *ov
 			cp.Roles = maps.Clone(ov.Roles)
 			cp.Parameters = slices.Clone(ov.Parameters)
+			cp.Implies = maps.Clone(ov.Implies)
+			cp.Options = slices.Clone(ov.Options)
+			cp.Cohost = slices.Clone(ov.Cohost)
 			c.addVendor(&cp)
 			continue
 		}

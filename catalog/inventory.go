@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -17,8 +18,20 @@ const SiteVendor = "site"
 // Inventory describes one site: which vendors run there, which hosts play
 // which roles, and how the site departs from the documents' defaults.
 type Inventory struct {
+	// Schema is the file's schema version (1 or 2); version 2 adds
+	// vendor-qualified role names, standby and options.
+	Schema  int
 	Site    string
 	Vendors []string
+	// Standby lists hosts that stand by (a backup CIC server): their flows
+	// are judged as any other, but no missing finding is raised for a pair
+	// of hosts one of which is on standby.
+	Standby []Host
+	// Options sets the site's variants and optional components by
+	// "vendor/name" (genesys-pureconnect/database: mssql); a site running
+	// several (phone models) lists them. Unset options keep their
+	// default, or stay undeclared.
+	Options map[string][]string
 	// Parameters sets area parameters by "vendor/name" (Sinch MRS stream
 	// counts); unset parameters keep their documented defaults.
 	Parameters map[string]int
@@ -40,6 +53,11 @@ type Inventory struct {
 	addrs     segments
 	addrRoles [][]string
 	names     map[string][]string
+	// hostList holds every distinct host; addrHosts lists, per address
+	// segment, the hosts covering it (indices into hostList).
+	hostList  []Host
+	addrHosts [][]int32
+	hostIndex map[Host]int32
 
 	src        *doc
 	roleAt     map[string][]any
@@ -47,6 +65,8 @@ type Inventory struct {
 	paramAt    map[string][]any
 	vendorAt   []any
 	expectAt   [][]any
+	optionAt   map[string][]any
+	standbyAt  [][]any
 }
 
 // Host is one inventory host: an address or CIDR, or a DNS name kept for
@@ -106,7 +126,13 @@ type rawInventory struct {
 	Allow      []rawAllow         `yaml:"allow"`
 	Ignore     []rawIgnore        `yaml:"ignore"`
 	Expect     scalars            `yaml:"expect"`
+	Standby    scalars            `yaml:"standby"`
+	Options    map[string]scalars `yaml:"options"`
 }
+
+// InventorySchema is the newest inventory schema this package reads;
+// schema 1 files are read too.
+const InventorySchema = 2
 
 type rawOverride struct {
 	Entry string  `yaml:"entry"`
@@ -153,23 +179,80 @@ func ReadInventory(r io.Reader, name string) (*Inventory, error) {
 }
 
 func parseInventory(data []byte, name string) (*Inventory, error) {
+	inv, d, err := decodeInventory(data, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// ValidateInventory reads an inventory and checks it against c, returning
+// every problem of both steps: unlike ReadInventory followed by Check, a
+// broken line does not hide the catalog checks of the rest of the file.
+// The inventory is nil when the file cannot be decoded at all.
+func ValidateInventory(r io.Reader, name string, c *Catalog) (*Inventory, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read inventory %s: %w", name, err)
+	}
+	inv, d, err := decodeInventory(data, name)
+	if err != nil {
+		return nil, err
+	}
+	errs := d.errs
+	if cerr := inv.Check(c); cerr != nil {
+		errs = append(slices.Clone(errs), Problems(cerr)...)
+	}
+	if len(errs) > 0 {
+		slices.SortStableFunc(errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+		return inv, errs
+	}
+	return inv, nil
+}
+
+// decodeInventory decodes and builds an inventory, recording its problems
+// in the returned doc; err is set only when nothing could be decoded.
+func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	var raw rawInventory
 	d, err := decodeStrict(data, name, &raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inv := &Inventory{
 		Site: raw.Site, Vendors: raw.Vendors, Parameters: raw.Parameters,
 		Overrides: make(map[string]PortSet), roles: make(map[string][]Host),
 		names: make(map[string][]string), src: d,
 		roleAt: make(map[string][]any), overrideAt: make(map[string][]any), paramAt: make(map[string][]any),
-		vendorAt: path("vendors"),
+		vendorAt: path("vendors"), Schema: raw.Schema, Options: make(map[string][]string),
+		optionAt: make(map[string][]any), hostIndex: make(map[Host]int32),
 	}
 	if inv.Parameters == nil {
 		inv.Parameters = make(map[string]int)
 	}
-	if raw.Schema != SchemaVersion {
-		d.errorf(path("schema"), "schema: got %d, this auditor reads schema %d", raw.Schema, SchemaVersion)
+	switch raw.Schema {
+	case 1:
+		// Schema 1 has one role namespace; the fields of schema 2 would
+		// be misread by an older reader, so they need the new version.
+		if len(raw.Standby) > 0 {
+			d.errorf(path("standby"), "standby needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
+		}
+		if len(raw.Options) > 0 {
+			d.errorf(path("options"), "options needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
+		}
+	case InventorySchema:
+	default:
+		d.errorf(path("schema"), "schema: got %d, this auditor reads inventory schema 1 and %d", raw.Schema, InventorySchema)
+	}
+	for k, vs := range raw.Options {
+		inv.optionAt[k] = path("options", keyStep(k))
+		if len(vs) == 0 {
+			d.errorf(inv.optionAt[k], "option %s: give a value", k)
+			continue
+		}
+		inv.Options[k] = vs
 	}
 	if inv.Site == "" {
 		d.errorf(path(), "site: the site name is required")
@@ -183,10 +266,15 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 
 	var spans []span
 	var spanRole []string
+	var spanHost []int32
 	for _, role := range slices.Sorted(maps.Keys(raw.Roles)) {
 		inv.roleAt[role] = path("roles", keyStep(role))
-		if !idPattern.MatchString(role) {
-			d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.'", role)
+		vendor, bare := SplitRole(role)
+		switch {
+		case vendor != "" && raw.Schema == 1:
+			d.errorf(path("roles", keyStep(role)), "role name %q: vendor-qualified roles need schema: 2 (schema 2 reads every schema 1 file: change the first line)", role)
+		case !idPattern.MatchString(bare) || (vendor != "" && !idPattern.MatchString(vendor)):
+			d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.', optionally after \"vendor/\"", role)
 		}
 		for j, h := range raw.Roles[role] {
 			host, err := parseHost(h)
@@ -195,6 +283,12 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 				continue
 			}
 			inv.roles[role] = append(inv.roles[role], host)
+			hid, ok := inv.hostIndex[host]
+			if !ok {
+				hid = int32(len(inv.hostList))
+				inv.hostIndex[host] = hid
+				inv.hostList = append(inv.hostList, host)
+			}
 			if host.Name != "" {
 				inv.names[host.Name] = appendUnique(inv.names[host.Name], role)
 				continue
@@ -202,17 +296,41 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 			lo, hi := prefixSpan(host.Prefix)
 			spans = append(spans, span{lo: lo, hi: hi, id: len(spanRole)})
 			spanRole = append(spanRole, role)
+			spanHost = append(spanHost, hid)
 		}
 	}
 	inv.addrs = buildSegments(spans)
 	inv.addrRoles = make([][]string, len(inv.addrs.cover))
+	inv.addrHosts = make([][]int32, len(inv.addrs.cover))
 	for i, ids := range inv.addrs.cover {
 		var rs []string
+		var hs []int32
 		for _, id := range ids {
 			rs = appendUnique(rs, spanRole[id])
+			if !slices.Contains(hs, spanHost[id]) {
+				hs = append(hs, spanHost[id])
+			}
 		}
 		slices.Sort(rs)
+		slices.Sort(hs)
 		inv.addrRoles[i] = rs
+		inv.addrHosts[i] = hs
+	}
+
+	for i, h := range raw.Standby {
+		host, err := parseHost(h)
+		at := path("standby", i)
+		_, known := inv.hostIndex[host]
+		switch {
+		case err != nil:
+			d.errorf(at, "standby: %v", err)
+			continue
+		case !known:
+			d.errorf(at, "standby: %s is not a host of any role (list it under roles too)", host)
+			continue
+		}
+		inv.Standby = append(inv.Standby, host)
+		inv.standbyAt = append(inv.standbyAt, at)
 	}
 
 	for i, o := range raw.Overrides {
@@ -315,10 +433,7 @@ func parseInventory(data []byte, name string) (*Inventory, error) {
 		}
 		inv.Ignore = append(inv.Ignore, rule)
 	}
-	if err := d.result(); err != nil {
-		return nil, err
-	}
-	return inv, nil
+	return inv, d, nil
 }
 
 func lineOf(d *doc, at []any) int {
@@ -355,17 +470,24 @@ func normName(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".
 // unknown parameters, and roles no entry of the deployed vendors (or allow
 // rule) uses, which are most often typos.
 func (inv *Inventory) Check(c *Catalog) error {
-	d := &doc{name: inv.src.name, file: inv.src.file}
+	d := &doc{name: "inventory"}
+	if inv.src != nil {
+		d = &doc{name: inv.src.name, file: inv.src.file}
+	}
 	for i, v := range inv.Vendors {
 		if _, ok := c.Vendor(v); !ok {
-			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog", v)
+			var ids []string
+			for _, cv := range c.Vendors() {
+				ids = append(ids, cv.ID)
+			}
+			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog%s", v, didYouMean(v, ids))
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(inv.Overrides)) {
 		e, ok := c.Entry(id)
 		switch {
 		case !ok:
-			d.errorf(inv.overrideAt[id], "override: no catalog entry %s", id)
+			d.errorf(inv.overrideAt[id], "override: no catalog entry %s%s", id, didYouMean(id, entryIDs(c)))
 		case !e.Configurable:
 			d.errorf(inv.overrideAt[id], "override: %s cannot be changed (%s)", id, e.Source)
 		case e.Area != nil:
@@ -380,12 +502,18 @@ func (inv *Inventory) Check(c *Catalog) error {
 			return ok && slices.Contains(inv.Vendors, e.Vendor)
 		}
 		if !slices.ContainsFunc(c.Entries(), match) {
-			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors", p)
+			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors%s", p, didYouMean(p, entryIDs(c)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(inv.Parameters)) {
 		if _, ok := c.Parameter(name); !ok {
-			d.errorf(inv.paramAt[name], "parameter %q is not defined by any vendor", name)
+			var names []string
+			for _, v := range c.Vendors() {
+				for _, p := range v.Parameters {
+					names = append(names, p.Name)
+				}
+			}
+			d.errorf(inv.paramAt[name], "parameter %q is not defined by any vendor%s", name, didYouMean(name, names))
 		}
 	}
 	for _, e := range c.Entries() {
@@ -400,6 +528,7 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(at, "%s: %v", e.ID, err)
 		}
 	}
+	inv.resolve(c, d)
 	used := make(map[string]bool)
 	for _, r := range c.Roles(inv.Vendors...) {
 		used[r] = true
@@ -407,11 +536,18 @@ func (inv *Inventory) Check(c *Catalog) error {
 	for _, e := range inv.Allowed {
 		for _, r := range append(slices.Clone(e.From), e.To...) {
 			used[r] = true
+			if _, bare := SplitRole(r); bare != r {
+				used[bare] = true
+			}
 		}
 	}
+	known := slices.Collect(maps.Keys(used))
 	for _, role := range slices.Sorted(maps.Keys(inv.roles)) {
-		if !used[role] {
-			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule", role, strings.Join(inv.Vendors, ", "))
+		if vendor, _ := SplitRole(role); vendor != "" && vendor != SiteVendor {
+			continue // resolve checked it against its vendor's roles
+		}
+		if _, bare := SplitRole(role); !used[bare] && !used[role] {
+			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule%s", role, strings.Join(inv.Vendors, ", "), didYouMean(role, known))
 		}
 	}
 	return d.result()
@@ -477,4 +613,12 @@ func (inv *Inventory) Ignored(src, dst netip.Addr, proto uint8, dport uint16) bo
 		}
 	}
 	return false
+}
+
+func entryIDs(c *Catalog) []string {
+	out := make([]string, 0, len(c.Entries()))
+	for _, e := range c.Entries() {
+		out = append(out, e.ID)
+	}
+	return out
 }

@@ -226,10 +226,29 @@ expect:
 func FuzzLoadInventory(f *testing.F) {
 	f.Add("schema: 1\nsite: x\nvendors: [tegsoft]\nroles: {web: [10.0.0.1, 'fe80::/10', a.example]}\n")
 	f.Add("schema: 1\nsite: x\nvendors: v\nignore: [{from: 1.2.3.4, ports: '1-9/odd'}]\nallow: [{name: a, from: x, to: y, transport: udp, ports: any}]\n")
+	f.Add("schema: 2\nsite: x\nvendors: [genesys-pureconnect, sinch-contact-center]\nstandby: [10.0.0.1]\n" +
+		"options: {genesys-pureconnect/database: [mssql]}\nroles: {sinch-contact-center/mrs: [10.0.0.1], workstation: [10.0.0.0/8], cic-server: [10.0.0.1\n")
+	cat, err := Default()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// Validation reports, never crashes, on whatever is decodable.
+		if vinv, _ := ValidateInventory(strings.NewReader(s), "fuzz.yaml", cat); vinv != nil {
+			vinv.Warnings(cat)
+		}
 		inv, err := ReadInventory(strings.NewReader(s), "fuzz.yaml")
 		if err != nil {
 			return
+		}
+		if sc, err := NewScope(cat, inv); err == nil {
+			for _, role := range inv.RoleNames() {
+				for _, h := range inv.Hosts(role) {
+					if h.Name == "" && len(sc.RolesOf(h.Prefix.Addr())) == 0 {
+						t.Fatalf("scope: %s of %s has no roles", h.Prefix.Addr(), role)
+					}
+				}
+			}
 		}
 		for _, role := range inv.RoleNames() {
 			for _, h := range inv.Hosts(role) {
@@ -245,4 +264,74 @@ func FuzzLoadInventory(f *testing.F) {
 			}
 		}
 	})
+}
+
+// One broken line must not hide the problems after it: syntax errors,
+// unknown fields and the checks' own findings come out together.
+func TestInventoryReportsEveryProblem(t *testing.T) {
+	const text = `schema: 2
+site: s
+vendors: [genesys-pureconnect]
+roles:
+  cic-server: [10.0.0.10
+  workstation: [10.1.0.0/24]
+colour: blue
+standby: [10.9.9.9]
+expect: ["["]
+`
+	_, err := ReadInventory(strings.NewReader(text), "s.yaml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := err.Error()
+	for _, want := range []string{
+		"s.yaml:5:",                            // the unclosed list
+		"s.yaml:7:1: unknown field \"colour\"", // an unknown field after it
+		"standby: 10.9.9.9 is not a host of any role",
+		"expect: \"[\" is not an entry ID or pattern",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems %q lack %q", got, want)
+		}
+	}
+}
+
+func TestInventoryWarnings(t *testing.T) {
+	cat, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, roles string
+		want        []string
+	}{
+		{"server inside the workstation subnet", "  cic-server: [10.1.0.10]\n  genesys-pureconnect/workstation: [10.1.0.0/24]\n",
+			[]string{"warning: 10.1.0.0/24 (genesys-pureconnect/workstation) overlaps 10.1.0.10, cic-server: the documents do not put these roles on one host"}},
+		{"same address, two unrelated roles", "  cic-server: [10.0.0.10]\n  sql-server: [10.0.0.10]\n",
+			[]string{"warning: 10.0.0.10 (sql-server) is also cic-server: the documents do not put these roles on one host"}},
+		{"listed twice", "  cic-server: [10.0.0.10, 10.0.0.10]\n", []string{"warning: 10.0.0.10 is listed twice under cic-server"}},
+		{"an Edge hosts the media server", "  edge: [10.0.0.30]\n  media-server: [10.0.0.30]\n", nil},
+		{"Sinch components on one server", "  sinch-contact-center/mrs: [10.2.0.5]\n  sinch-contact-center/agent-server: [10.2.0.5]\n", nil},
+		{"one agent PC, two vendors' clients", "  genesys-pureconnect/workstation: [10.1.0.0/24]\n  sinch-contact-center/workstation: [10.1.0.0/24]\n", nil},
+		{"the site's own role", "  cic-server: [10.0.0.10]\n  datacenter: [10.0.0.0/16]\n", nil},
+		{"disjoint", "  cic-server: [10.0.0.10]\n  genesys-pureconnect/workstation: [10.1.0.0/24]\n", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "schema: 2\nsite: s\nvendors: [genesys-pureconnect, sinch-contact-center]\nroles:\n" + tt.roles
+			if strings.Contains(tt.roles, "datacenter") {
+				text += "allow:\n  - {name: dc, from: datacenter, to: datacenter, transport: tcp, ports: 22, app: ssh}\n"
+			}
+			inv, err := ReadInventory(strings.NewReader(text), "s.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range inv.Warnings(cat) {
+				got = append(got, w.Msg)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("warnings %q, want %q", got, tt.want)
+			}
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"regexp"
@@ -101,13 +102,24 @@ type rawCatalog struct {
 }
 
 type rawVendor struct {
-	ID       string            `yaml:"id"`
-	Name     string            `yaml:"name"`
-	Document string            `yaml:"document"`
-	Title    string            `yaml:"title"`
-	Notes    string            `yaml:"notes"`
-	Roles    map[string]string `yaml:"roles"`
-	Defaults rawDefaults       `yaml:"defaults"`
+	ID       string             `yaml:"id"`
+	Name     string             `yaml:"name"`
+	Document string             `yaml:"document"`
+	Title    string             `yaml:"title"`
+	Notes    string             `yaml:"notes"`
+	Roles    map[string]string  `yaml:"roles"`
+	Implies  map[string]scalars `yaml:"implies"`
+	Cohost   [][]string         `yaml:"cohost"`
+	Options  []rawOption        `yaml:"options"`
+	Defaults rawDefaults        `yaml:"defaults"`
+}
+
+type rawOption struct {
+	Name    string  `yaml:"name"`
+	Values  scalars `yaml:"values"`
+	Default string  `yaml:"default"`
+	Doc     string  `yaml:"doc"`
+	Quote   string  `yaml:"quote"`
 }
 
 type rawDefaults struct {
@@ -137,23 +149,26 @@ type rawSource struct {
 }
 
 type rawEntry struct {
-	ID           string    `yaml:"id"`
-	Component    string    `yaml:"component"`
-	From         scalars   `yaml:"from"`
-	To           scalars   `yaml:"to"`
-	Direction    string    `yaml:"direction"`
-	Transport    string    `yaml:"transport"`
-	Ports        scalars   `yaml:"ports"`
-	FromPorts    scalars   `yaml:"from_ports"`
-	Area         *rawArea  `yaml:"area"`
-	App          string    `yaml:"app"`
-	TLS          string    `yaml:"tls"`
-	Configurable *bool     `yaml:"configurable"`
-	Required     *bool     `yaml:"required"`
-	FQDNs        scalars   `yaml:"fqdns"`
-	CIDRs        scalars   `yaml:"cidrs"`
-	Notes        string    `yaml:"notes"`
-	Source       rawSource `yaml:"source"`
+	ID           string             `yaml:"id"`
+	Component    string             `yaml:"component"`
+	From         scalars            `yaml:"from"`
+	To           scalars            `yaml:"to"`
+	Direction    string             `yaml:"direction"`
+	Transport    string             `yaml:"transport"`
+	Ports        scalars            `yaml:"ports"`
+	FromPorts    scalars            `yaml:"from_ports"`
+	Area         *rawArea           `yaml:"area"`
+	App          string             `yaml:"app"`
+	TLS          string             `yaml:"tls"`
+	Configurable *bool              `yaml:"configurable"`
+	Required     *bool              `yaml:"required"`
+	OneOf        string             `yaml:"one_of"`
+	RequiredWhen map[string]scalars `yaml:"required_when"`
+	Peers        string             `yaml:"peers"`
+	FQDNs        scalars            `yaml:"fqdns"`
+	CIDRs        scalars            `yaml:"cidrs"`
+	Notes        string             `yaml:"notes"`
+	Source       rawSource          `yaml:"source"`
 }
 
 var (
@@ -188,6 +203,55 @@ func buildCatalog(d *doc, raw rawCatalog) (*Catalog, error) {
 			d.errorf(path("vendor", "roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.'", role)
 		}
 	}
+	for _, role := range slices.Sorted(maps.Keys(raw.Vendor.Implies)) {
+		at := path("vendor", "implies", keyStep(role))
+		if _, ok := v.Roles[role]; !ok {
+			d.errorf(at, "implies: role %q is not declared in vendor.roles%s", role, didYouMean(role, slices.Collect(maps.Keys(v.Roles))))
+			continue
+		}
+		for j, r := range raw.Vendor.Implies[role] {
+			if _, ok := v.Roles[r]; !ok {
+				d.errorf(append(slices.Clone(at), j), "implies: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
+				continue
+			}
+			if r == role {
+				d.errorf(append(slices.Clone(at), j), "implies: role %q implies itself", r)
+				continue
+			}
+			if v.Implies == nil {
+				v.Implies = make(map[string][]string)
+			}
+			v.Implies[role] = append(v.Implies[role], r)
+		}
+	}
+	for i, group := range raw.Vendor.Cohost {
+		for j, r := range group {
+			if _, ok := v.Roles[r]; !ok {
+				d.errorf(path("vendor", "cohost", i, j), "cohost: role %q is not declared in vendor.roles%s", r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
+			}
+		}
+		v.Cohost = append(v.Cohost, slices.Clone(group))
+	}
+	options := make(map[string]Option)
+	for i, o := range raw.Vendor.Options {
+		at := path("vendor", "options", i)
+		if !idPattern.MatchString(o.Name) {
+			d.errorf(append(at, "name"), "option name %q: want lower-case letters, digits, '-' and '.'", o.Name)
+		}
+		if len(o.Values) < 2 {
+			d.errorf(append(at, "values"), "option %q: list at least two values", o.Name)
+		}
+		if o.Default != "" && !slices.Contains(o.Values, o.Default) {
+			d.errorf(append(at, "default"), "option %q: default %q is not one of its values", o.Name, o.Default)
+		}
+		full := v.ID + "/" + o.Name
+		if _, dup := options[full]; dup {
+			d.errorf(append(at, "name"), "option %q defined twice", o.Name)
+		}
+		opt := Option{Name: full, Values: slices.Clone([]string(o.Values)), Default: o.Default, Doc: o.Doc, Quote: o.Quote}
+		options[full] = opt
+		v.Options = append(v.Options, opt)
+	}
 	defDir := OneWay
 	if raw.Vendor.Defaults.Direction != "" {
 		if err := defDir.UnmarshalText([]byte(raw.Vendor.Defaults.Direction)); err != nil {
@@ -217,7 +281,7 @@ func buildCatalog(d *doc, raw rawCatalog) (*Catalog, error) {
 	c.addVendor(v)
 	seen := make(map[string]int)
 	for i, re := range raw.Entries {
-		e := buildEntry(d, v, raw.Vendor.Defaults, defDir, params, re, path("entries", i))
+		e := buildEntry(d, v, raw.Vendor.Defaults, defDir, params, options, re, path("entries", i))
 		if e == nil {
 			continue
 		}
@@ -237,7 +301,7 @@ func buildCatalog(d *doc, raw rawCatalog) (*Catalog, error) {
 	return c, nil
 }
 
-func buildEntry(d *doc, v *Vendor, defs rawDefaults, defDir Direction, params map[string]Parameter, re rawEntry, at []any) *Entry {
+func buildEntry(d *doc, v *Vendor, defs rawDefaults, defDir Direction, params map[string]Parameter, options map[string]Option, re rawEntry, at []any) *Entry {
 	nerr := len(d.errs)
 	sub := func(steps ...any) []any { return append(slices.Clone(at), steps...) }
 	id := re.ID
@@ -267,7 +331,7 @@ func buildEntry(d *doc, v *Vendor, defs rawDefaults, defDir Direction, params ma
 		}
 		for j, r := range roles {
 			if _, ok := v.Roles[r]; !ok && v.Roles != nil {
-				d.errorf(sub(field, j), "entry %s: role %q is not declared in vendor.roles", e.ID, r)
+				d.errorf(sub(field, j), "entry %s: role %q is not declared in vendor.roles%s", e.ID, r, didYouMean(r, slices.Collect(maps.Keys(v.Roles))))
 			}
 		}
 	}
@@ -333,6 +397,41 @@ func buildEntry(d *doc, v *Vendor, defs rawDefaults, defDir Direction, params ma
 
 	e.Configurable = boolOr(re.Configurable, defs.Configurable, true)
 	e.Required = boolOr(re.Required, defs.Required, true)
+	if re.OneOf != "" {
+		if !idPattern.MatchString(re.OneOf) {
+			d.errorf(sub("one_of"), "entry %s: one_of %q: want lower-case letters, digits, '-' and '.'", e.ID, re.OneOf)
+		}
+		e.OneOf = re.OneOf
+	}
+	for _, name := range slices.Sorted(maps.Keys(re.RequiredWhen)) {
+		full := v.ID + "/" + name
+		opt, ok := options[full]
+		if !ok {
+			d.errorf(sub("required_when", keyStep(name)), "entry %s: option %q is not declared in vendor.options", e.ID, name)
+			continue
+		}
+		for j, val := range re.RequiredWhen[name] {
+			if !slices.Contains(opt.Values, val) {
+				d.errorf(sub("required_when", keyStep(name), j), "entry %s: %q is not a value of option %s (%s)", e.ID, val, name, strings.Join(opt.Values, ", "))
+			}
+		}
+		if e.RequiredWhen == nil {
+			e.RequiredWhen = make(map[string][]string)
+		}
+		e.RequiredWhen[full] = slices.Clone([]string(re.RequiredWhen[name]))
+	}
+	switch re.Peers {
+	case "":
+	case "any-from":
+		e.Peers = re.Peers
+	case "any", "all":
+		e.Peers = re.Peers
+		if !slices.ContainsFunc(e.From, e.To.Has) {
+			d.errorf(sub("peers"), "entry %s: peers applies to a role on both sides; from and to share none", e.ID)
+		}
+	default:
+		d.errorf(sub("peers"), "entry %s: peers %q: want all, any or any-from", e.ID, re.Peers)
+	}
 	for j, f := range e.FQDNs {
 		if !fqdnPattern.MatchString(f) {
 			d.errorf(sub("fqdns", j), "entry %s: %q is not a host name or *.domain wildcard", e.ID, f)

@@ -269,6 +269,26 @@ type Entry struct {
 	// Required: the product does not work without this flow; false for
 	// optional features.
 	Required bool `json:"required"`
+	// OneOf names the alternative group the entry belongs to: a site needs
+	// only one entry of the group working between a pair of hosts (Oracle
+	// or Microsoft SQL Server; the Packaged Server or the Software Only
+	// web interface). Empty when the entry stands alone.
+	OneOf string `json:"one_of,omitempty"`
+	// RequiredWhen makes Required conditional on the site's options: the
+	// entry is required only when, for every option named, the site's
+	// value (or the option's default) is one of the values listed.
+	RequiredWhen map[string][]string `json:"required_when,omitempty"`
+	// Peers says which host pairs of the entry are required. By default
+	// every from-host with every to-host, except that two hosts which both
+	// hold a role of both sides (peers) need not each reach every other:
+	// each peer needs one working flow with another peer, and standby
+	// hosts are excused. "any" says the same explicitly for a primary and
+	// its backup, and keeps standby hosts required as peers (the
+	// switchover keeps them ready); "all" requires the full mesh between
+	// peers too (Imagicle cluster nodes); "any-from" requires each to-host
+	// to have one working flow from any from-host (a Sinch component's
+	// "Internal" port, a pool of media servers).
+	Peers string `json:"peers,omitempty"`
 	// FQDNs and CIDRs name cloud destinations of the To side.
 	FQDNs  []string       `json:"fqdns,omitempty"`
 	CIDRs  []netip.Prefix `json:"cidrs,omitempty"`
@@ -336,4 +356,42 @@ type Vendor struct {
 	// Roles maps each role name the vendor's entries use to a description.
 	Roles      map[string]string `json:"roles"`
 	Parameters []Parameter       `json:"parameters,omitempty"`
+	// Implies maps a role to the roles every host of it also plays, where
+	// the document says so (a Sinch MRS is a contact center server, so it
+	// uses the "Internal" ports).
+	Implies map[string][]string `json:"implies,omitempty"`
+	// Cohost lists groups of roles the document expects on one host (an
+	// Interaction Edge appliance hosts the Media Server and SIP Proxy):
+	// validation warns about an address given two roles otherwise.
+	Cohost [][]string `json:"cohost,omitempty"`
+	// Options are the variants and optional components a site declares in
+	// its inventory ("vendor/name": value); entries' RequiredWhen refer to
+	// them.
+	Options []Option `json:"options,omitempty"`
+}
+
+// Option is a site choice the vendor document offers: a product variant,
+// a database engine, an optional component.
+type Option struct {
+	// Name is "vendor/name", the key a site inventory sets it with.
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+	// Default is the value assumed when the site does not declare the
+	// option; empty means undeclared: entries conditional on it then count
+	// as alternatives within their OneOf group.
+	Default string `json:"default,omitempty"`
+	Doc     string `json:"doc,omitempty"`
+	Quote   string `json:"quote,omitempty"`
+}
+
+// QualifyRole returns the vendor-scoped name of a role, "vendor/role".
+func QualifyRole(vendor, role string) string { return vendor + "/" + role }
+
+// SplitRole splits "vendor/role" into its parts; vendor is empty for an
+// unqualified name.
+func SplitRole(name string) (vendor, role string) {
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
 }

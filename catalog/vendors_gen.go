@@ -62,6 +62,29 @@ func embeddedVendors() []embeddedVendor {
 						"web-server":               "web server (Interaction Web Tools, Scripter scripts)",
 						"workstation":              "client PC (Interaction Desktop, Administrator, web browser, Scheduled Reports client, ICBM)",
 					},
+					Cohost: [][]string{
+						{"edge", "media-server", "sip-proxy", "sip-gateway"},
+					},
+					Options: []rawOption{
+						{
+							Name:   "database",
+							Values: scalars{"oracle", "mssql"},
+							Doc:    "The CIC database engine. Undeclared, either engine's flows satisfy the database entries.",
+							Quote:  "\"Database and CRM\" draws two alternative diagrams: \"Oracle database\" (TCP 1521) and \"Microsoft SQL Server database\" (TCP 1433 1434).",
+						},
+						{
+							Name:   "media-server",
+							Values: scalars{"packaged", "software-only"},
+							Doc:    "How the Interaction Media Servers are installed. Undeclared, either variant's web ports satisfy the web interface entries.",
+							Quote:  "\"Default web interfaces\": \"Interaction Media Server (Packaged Server)\" HTTP TCP 8083, TCP/TLS 446; \"Interaction Media Server (Software Only)\" HTTP TCP 8084, TCP/TLS 443.",
+						},
+						{
+							Name:   "phone-models",
+							Values: scalars{"polycom-vvx1500", "audiocodes", "sip100", "sip200"},
+							Doc:    "The IP phone models the site runs (list every one). Undeclared, any model's RTP range satisfies the phone media entries.",
+							Quote:  "\"IP Phone Operations\" lists one RTP range per model: \"Polycom (VVX-1500) 2222-2269 2222-2317\", \"Audiocodes 4000-4003\", \"Interaction SIP Station (SIP100) 4000-4001\", \"Interaction SIP Station II (SIP200) 4000-4003\".",
+						},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Entries: []rawEntry{
@@ -181,6 +204,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5597", "6234", "2633"},
 						App:       "notifier",
 						TLS:       "optional",
+						Peers:     "any",
 						Notes:     "Primary CIC server <-> backup CIC server; 5597 and 6234 are TLS, 2633 plain.",
 						Source: rawSource{
 							Section: "Monitoring and Management > Switchover",
@@ -197,6 +221,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"6235"},
 						App:       "notifier",
 						TLS:       "none",
+						Peers:     "any",
 						Source:    rawSource{Section: "Monitoring and Management > Switchover", Quote: "UDP 6235 /WAN"},
 					},
 					{
@@ -265,6 +290,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"3952"},
 						App:       "session-manager",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "Central Campaign Server to CIC servers, and primary to backup CCS.",
 						Source: rawSource{
 							Section: "Interaction Dialer",
@@ -517,6 +543,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8083"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "media-server-web-http",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"packaged"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Packaged Server)",
 							Quote:   "HTTP TCP 8083 /WAN",
@@ -531,6 +561,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"446"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "media-server-web-https",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"packaged"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Packaged Server)",
 							Quote:   "TCP/TLS 446 /WAN",
@@ -545,6 +579,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8084"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "media-server-web-http",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"software-only"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Software Only)",
 							Quote:   "HTTP TCP 8084 /WAN",
@@ -559,6 +597,10 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"443"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "media-server-web-https",
+						RequiredWhen: map[string]scalars{
+							"media-server": {"software-only"},
+						},
 						Source: rawSource{
 							Section: "Default web interfaces > Interaction Media Server (Software Only)",
 							Quote:   "TCP/TLS 443 /WAN",
@@ -1069,6 +1111,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8102"},
 						App:       "http",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "CIC servers fetch recordings only when IRRCS is not used; IRRCS fetches them otherwise.",
 						Source: rawSource{
 							Section: "Interaction Media Server",
@@ -1088,6 +1131,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8103"},
 						App:       "https",
 						TLS:       "required",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Interaction Media Server",
 							Quote:   "TLS 8103 /WAN",
@@ -1423,6 +1467,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"dynamic", "16384-32767"},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "Negotiated by SIP/SDP (\"RTP Dynamic\"); the Interaction Media Server diagram gives its range as 16384-32767 (added 20-March-2015). \"See gateway/telephone provider documents to determine RTP ports.\"",
 						Source: rawSource{
 							Section: "Interaction Media Server",
@@ -1477,8 +1522,13 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"2222-2269", "2222-2317"},
 						App:       "rtp",
 						TLS:       "none",
-						Notes:     "Both ranges as printed (change log 21-November-2016 created a separate range for the VVX-1500).",
-						Source:    rawSource{Section: "IP Phone Operations", Quote: "Polycom (VVX-1500) 2222-2269 2222-2317"},
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"polycom-vvx1500"},
+						},
+						Peers:  "any-from",
+						Notes:  "Both ranges as printed (change log 21-November-2016 created a separate range for the VVX-1500).",
+						Source: rawSource{Section: "IP Phone Operations", Quote: "Polycom (VVX-1500) 2222-2269 2222-2317"},
 					},
 					{
 						ID:        "phone-rtp-audiocodes",
@@ -1490,7 +1540,12 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"4000-4003"},
 						App:       "rtp",
 						TLS:       "none",
-						Source:    rawSource{Section: "IP Phone Operations", Quote: "Audiocodes 4000-4003"},
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"audiocodes"},
+						},
+						Peers:  "any-from",
+						Source: rawSource{Section: "IP Phone Operations", Quote: "Audiocodes 4000-4003"},
 					},
 					{
 						ID:        "phone-rtp-sip100",
@@ -1502,6 +1557,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"4000-4001"},
 						App:       "rtp",
 						TLS:       "none",
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"sip100"},
+						},
+						Peers: "any-from",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "Interaction SIP Station (SIP100) 4000-4001",
@@ -1517,6 +1577,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"4000-4003"},
 						App:       "rtp",
 						TLS:       "none",
+						OneOf:     "phone-rtp",
+						RequiredWhen: map[string]scalars{
+							"phone-models": {"sip200"},
+						},
+						Peers: "any-from",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "Interaction SIP Station II (SIP200) 4000-4003",
@@ -1666,7 +1731,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1521"},
 						App:       "sql",
 						TLS:       "none",
-						Notes:     "Workstations only for the Scheduled Reports client and ICBM when Internet Enabled Reporting is not used.",
+						OneOf:     "database",
+						RequiredWhen: map[string]scalars{
+							"database": {"oracle"},
+						},
+						Notes: "Workstations only for the Scheduled Reports client and ICBM when Internet Enabled Reporting is not used.",
 						Source: rawSource{
 							Section: "Database and CRM > Oracle database",
 							Quote:   "TCP 1521",
@@ -1688,7 +1757,11 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1433", "1434"},
 						App:       "sql",
 						TLS:       "none",
-						Notes:     "The document states TCP for both 1433 and 1434 (change log 03-August-2018 added \"TCP 1434\"); IWP, Interaction Conference and the Dialer diagrams show 1433 only.",
+						OneOf:     "database",
+						RequiredWhen: map[string]scalars{
+							"database": {"mssql"},
+						},
+						Notes: "The document states TCP for both 1433 and 1434 (change log 03-August-2018 added \"TCP 1434\"); IWP, Interaction Conference and the Dialer diagrams show 1433 only.",
 						Source: rawSource{
 							Section: "Database and CRM > Microsoft SQL Server database",
 							Quote:   "TCP 1433 1434",
@@ -2034,6 +2107,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"3633"},
 						App:       "switchover",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "One-way from the Central Campaign Server to the CIC servers (\"← Switchover TCP 3633\"); between the primary and the backup CCS either one opens (same role on both sides).",
 						Source: rawSource{
 							Section: "Interaction Dialer",
@@ -2050,6 +2124,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"3633"},
 						App:       "switchover",
 						TLS:       "none",
+						Peers:     "any",
 						Source: rawSource{
 							Section: "Monitoring and Management > Switchover",
 							Quote:   "Switchover TCP 3633 /WAN",
@@ -2064,6 +2139,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8888"},
 						App:       "switchover",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "Added 28-May-2014.",
 						Source:    rawSource{Section: "Monitoring and Management > Switchover", Quote: "UDP 8888 /WAN"},
 					},
@@ -2399,6 +2475,9 @@ func embeddedVendors() []embeddedVendor {
 						"ucx-server":       "Imagicle UCX Suite server node (UC Suite, IAS server)",
 						"voice-gateway":    "voice gateway, session border controller or ATA",
 						"workstation":      "management or user workstation (web access)",
+					},
+					Cohost: [][]string{
+						{"console-client", "workstation"},
 					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
@@ -3091,6 +3170,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"80", "443"},
 						App:       "http",
 						TLS:       "optional",
+						Peers:     "all",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
 							Quote:   "HTTP TCP 80 TCP 443",
@@ -3106,6 +3186,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1433"},
 						App:       "sql",
 						TLS:       "none",
+						Peers:     "all",
 						Notes:     "\"SQL Server listens to inbound communications using a random TCP port\" unless forced to TCP 1433.",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
@@ -3122,6 +3203,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"1434"},
 						App:       "sql",
 						TLS:       "none",
+						Peers:     "all",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
 							Quote:   "UDP 1434",
@@ -3153,6 +3235,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"52000-52999", "4369", "5672", "15672", "25672"},
 						App:       "ipc",
 						TLS:       "none",
+						Peers:     "all",
 						Notes:     "4369, 5672, 15672 and 25672 are the RabbitMQ/Erlang ports. \"Maximum allowed latency (RTT) for inter-nodal communications is 100msec.\"",
 						Source: rawSource{
 							Section: "Interactions among Imagicle UCX Suite cluster nodes",
@@ -3200,6 +3283,7 @@ func embeddedVendors() []embeddedVendor {
 						FromPorts: scalars{"any"},
 						App:       "any",
 						TLS:       "none",
+						Peers:     "all",
 						Notes:     "\"full connectivity must be available between UC Suite servers (no firewall or NAT)\".",
 						Source: rawSource{
 							Section: "Other network communication",
@@ -3465,6 +3549,57 @@ func embeddedVendors() []embeddedVendor {
 						"web-server":                   "Web Server",
 						"workstation":                  "agent or administrator PC (Communication Desktop, browser)",
 					},
+					Implies: map[string]scalars{
+						"agent-server":                 {"cc-server"},
+						"alarm-server":                 {"cc-server"},
+						"call-dispatcher":              {"cc-server"},
+						"cem-server":                   {"cc-server"},
+						"chat-portal-server":           {"cc-server"},
+						"chat-server":                  {"cc-server"},
+						"connection-server":            {"cc-server"},
+						"data-collector":               {"cc-server"},
+						"directory-server":             {"cc-server"},
+						"ecf-web-server":               {"cc-server"},
+						"external-terminal-controller": {"cc-server"},
+						"file-replication-server":      {"cc-server"},
+						"h323-bridge":                  {"cc-server"},
+						"hac":                          {"cc-server"},
+						"mrs":                          {"cc-server"},
+						"oii":                          {"cc-server"},
+						"psi":                          {"cc-server"},
+						"qms":                          {"cc-server"},
+						"sip-bridge":                   {"cc-server"},
+						"terminal-server":              {"cc-server"},
+						"universal-queue":              {"cc-server"},
+						"web-server":                   {"cc-server"},
+					},
+					Cohost: [][]string{
+						{
+							"cc-server",
+							"agent-server",
+							"alarm-server",
+							"call-dispatcher",
+							"cem-server",
+							"chat-server",
+							"chat-portal-server",
+							"connection-server",
+							"data-collector",
+							"directory-server",
+							"ecf-web-server",
+							"terminal-server",
+							"external-terminal-controller",
+							"sip-bridge",
+							"file-replication-server",
+							"h323-bridge",
+							"hac",
+							"mrs",
+							"oii",
+							"psi",
+							"qms",
+							"universal-queue",
+							"web-server",
+						},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Parameters: []rawParam{
@@ -3499,6 +3634,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21018"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Agent Server", Quote: "TCP | 21018 | Configurable | Internal"},
 					},
 					{
@@ -3510,6 +3646,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21013"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Alarm Server", Quote: "TCP | 21013 | Configurable | Internal"},
 					},
 					{
@@ -3521,6 +3658,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21000"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Call Dispatcher", Quote: "TCP | 21000 | Configurable | Internal"},
 					},
 					{
@@ -3532,6 +3670,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21019"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "CEM Server", Quote: "TCP | 21019 | Configurable | Internal"},
 					},
 					{
@@ -3574,6 +3713,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21004"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Chat Server", Quote: "TCP | 21004 | Configurable | Internal"},
 					},
 					{
@@ -3601,6 +3741,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5004-5030/even"},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"A practical limit of 15 conference participants ... that is up to 30 UDP ports.\" CDT-to-CDT calls are point to point; \"all calls going via a PSTN gateway ... are consuming ports on a MRS server\", so the gateway's media reaches a CDT through an MRS. The table gives no \"Configurable\" remark for CDT ports.",
 						Source: rawSource{
 							Section: "Communication Desktop (CDT)",
@@ -3617,6 +3758,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5005-5031/odd"},
 						App:       "rtcp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Communication Desktop (CDT)",
 							Quote:   "UDP | 5005–5031 | Odd ports | RTCP",
@@ -3645,6 +3787,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21017"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Connection Server (CoS)",
 							Quote:   "TCP | 21017 | Configurable | For servers",
@@ -3659,6 +3802,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21009"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Data Collector", Quote: "TCP | 21009 | Configurable | Internal"},
 					},
 					{
@@ -3670,6 +3814,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21021"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source:    rawSource{Section: "Directory Server", Quote: "TCP | 21021 | Configurable | Internal"},
 					},
 					{
@@ -3741,6 +3886,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21008"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "File Replication Server",
 							Quote:   "TCP | 21008 | Configurable | Internal",
@@ -3755,6 +3901,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21003"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "H323 Bridge",
 							Quote:   "TCP | 21003 | Configurable | Contact center side",
@@ -3783,6 +3930,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21012"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any",
 						Notes:     "The protocol column names the component instead of a transport; TCP is assumed, as for every other Sinch internal port. \"The ports can be configured in IA as Deployment Variables for a HAC node.\"",
 						Source: rawSource{
 							Section: "High Availability Controller (HAC)",
@@ -3813,6 +3961,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21010"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
 							Quote:   "TCP | 21010 | Configurable | Internal",
@@ -3828,6 +3977,7 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-prompt-first-port", Count: "mrs-max-prompts", PortsPer: 2},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"The required port area starts from the First Port of Prompt Area (default value is 8000), and extends to twice the number defined for Maximum Number of Simultaneous Prompts\" (200 by default: 8000-8400). The MRS relays the streams of CDTs (\"Server-side recording and NAT services require relaying all voice streams to a MRS server\") and of PSTN gateways (\"all calls going via a PSTN gateway ... are consuming ports on a MRS server\"); the document names no other peer.",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
@@ -3844,6 +3994,7 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-recording-first-port", Count: "mrs-max-recordings", PortsPer: 6},
 						App:       "rtp",
 						TLS:       "none",
+						Peers:     "any-from",
 						Notes:     "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
@@ -3873,6 +4024,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21022"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Presence Synchronization Interface (PSI)",
 							Quote:   "TCP | 21022 | Configurable | Internal",
@@ -3887,6 +4039,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21016"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Quality Monitoring Server (QMS)",
 							Quote:   "TCP | 21016 | Configurable | Internal",
@@ -3901,6 +4054,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21006"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "SIP Bridge",
 							Quote:   "TCP | 21006 | Configurable | SIP Bridge (gatekeeper)",
@@ -3915,6 +4069,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"21007"},
 						App:       "sinch-internal",
 						TLS:       "none",
+						Peers:     "any-from",
 						Source: rawSource{
 							Section: "SIP Bridge",
 							Quote:   "TCP | 21007 | Configurable | SIP Bridge (gateway)",

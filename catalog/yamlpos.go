@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,9 +80,85 @@ type doc struct {
 	errs ErrorList
 }
 
+// maxRecoveries bounds how many broken lines decodeStrict skips to find
+// the problems after them.
+const maxRecoveries = 50
+
 // decodeStrict parses data and decodes it into v, rejecting unknown fields
 // and duplicate keys. The returned doc locates later problems by path.
+//
+// A syntax error or a field the schema does not know stops a YAML decoder
+// at the first one, which would hide every other problem of the file. So
+// each such problem is recorded in the doc, its line is blanked (line
+// numbers stay) and the file decoded again, until it decodes or the lines
+// run out; the caller's own checks then add theirs, and the doc's result
+// lists them all. A line blanked this way may make the checks report a
+// field missing: the first problem on a line is the one to fix.
 func decodeStrict(data []byte, name string, v any) (*doc, error) {
+	var skipped ErrorList
+	lines := strings.SplitAfter(string(data), "\n")
+	for attempt := 0; ; attempt++ {
+		// A failed attempt may have filled part of v.
+		reflect.ValueOf(v).Elem().SetZero()
+		d, err := decodeOnce([]byte(strings.Join(lines, "")), name, v)
+		if err == nil {
+			d.errs = skipped
+			return d, nil
+		}
+		var l ErrorList
+		errors.As(err, &l)
+		if len(l) != 1 || l[0].Line <= 0 || l[0].Line > len(lines) || attempt >= maxRecoveries ||
+			strings.TrimSpace(lines[l[0].Line-1]) == "" {
+			return nil, append(skipped, l...)
+		}
+		bad := l[0].Line - 1
+		// A flow list or quote left open is reported on the next line:
+		// the open one is the line to skip.
+		for prev := bad - 1; prev >= 0; prev-- {
+			if strings.TrimSpace(lines[prev]) == "" {
+				continue
+			}
+			if unbalanced(lines[prev]) {
+				bad = prev
+				l[0].Line, l[0].Column = prev+1, 1
+			}
+			break
+		}
+		skipped = append(skipped, l[0])
+		if strings.HasSuffix(lines[bad], "\n") {
+			lines[bad] = "\n"
+		} else {
+			lines[bad] = ""
+		}
+	}
+}
+
+// unbalanced reports whether a line opens more brackets or braces than it
+// closes, or leaves a quote open (comments and quoted text aside).
+func unbalanced(line string) bool {
+	depth := 0
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' '):
+			return depth > 0
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return depth > 0 || quote != 0
+}
+
+func decodeOnce(data []byte, name string, v any) (*doc, error) {
 	var f *ast.File
 	err := guardYAML(func() (err error) {
 		f, err = parser.ParseBytes(data, 0)

@@ -27,6 +27,12 @@ type Options struct {
 	// FragTimeout drops a datagram whose fragments stopped arriving, timed
 	// on packet timestamps (default 30 s, Linux's ipfrag_time).
 	FragTimeout time.Duration
+	// IgnoreChecksums skips checksum verification, as Zeek's -C does.
+	IgnoreChecksums bool
+	// DeferPayloadChecksum leaves the sum over a TCP or UDP payload to
+	// Packet.FinishChecksum, which the caller must call before using
+	// BadChecksum: a pipeline runs it on its parallel workers.
+	DeferPayloadChecksum bool
 }
 
 // Tunnel names the encapsulation a flow packet was taken out of: the
@@ -128,11 +134,13 @@ type Decoder struct {
 	st      state
 	// noFastPath sends every frame through the DecodingLayerParser, for
 	// the tests that prove both paths agree.
-	noFastPath bool
-	frag       *reassembler
-	tunnels    tunnelTable
-	c          counters
-	lastErr    error
+	noFastPath  bool
+	noChecksums bool
+	deferSum    bool
+	frag        *reassembler
+	tunnels     tunnelTable
+	c           counters
+	lastErr     error
 }
 
 // state is what the layer hooks learned about the packet being decoded.
@@ -229,7 +237,7 @@ func New(opts Options) *Decoder {
 	if opts.FragTimeout <= 0 {
 		opts.FragTimeout = 30 * time.Second
 	}
-	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16), noChecksums: opts.IgnoreChecksums, deferSum: opts.DeferPayloadChecksum}
 	st := &d.st
 	st.decoded = &d.decoded
 	d.dot1q.st, d.mpls.st, d.ip4.st, d.ip6.st = st, st, st, st
@@ -428,12 +436,14 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 	if l3.next < len(d.decoded) {
 		next = d.decoded[l3.next]
 	}
+	d.checkSlow(p, next)
 	switch next {
 	case layers.LayerTypeTCP:
 		hdr := d.tcp.Contents
 		d.emit(p, flow.ProtoTCP, uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort))
 		p.TCPFlags = hdr[13]
 		p.Seq = d.tcp.Seq
+		tcpAckWindow(p, hdr)
 		p.Payload = d.tcp.Payload
 		p.PayloadLen = clampLen(l3.l4Len - len(hdr))
 		return nil
@@ -494,6 +504,7 @@ func (d *Decoder) transportByHand(p *Packet) error {
 		d.emit(p, flow.ProtoTCP, binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]))
 		p.TCPFlags = b[13]
 		p.Seq = binary.BigEndian.Uint32(b[4:])
+		tcpAckWindow(p, b)
 		p.PayloadLen = clampLen(l3.l4Len - off)
 		if off <= len(b) {
 			p.Payload = b[off:]

@@ -62,7 +62,6 @@ var (
 	errEncapCut = errors.New("encapsulation header cut short")
 	errEncapBad = errors.New("malformed encapsulation header")
 	errNotEncap = errors.New("UDP payload is not the tunnel its port names")
-	errNoData   = errors.New("frame carries no IP datagram")
 )
 
 // etherNext maps an EtherType (or a PPP/SNAP/GRE protocol given as one) to

@@ -106,6 +106,7 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoTCP, is4, src, binary.BigEndian.Uint16(l4), dst, binary.BigEndian.Uint16(l4[2:]))
 		p.TCPFlags = l4[13]
 		p.Seq = binary.BigEndian.Uint32(l4[4:])
+		tcpAckWindow(p, l4)
 		p.Payload = l4[off:]
 		p.PayloadLen = clampLen(l4Len - off)
 	default:
@@ -114,5 +115,10 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 	p.Time = ts
 	p.WireLen = uint32(wireLen)
 	p.VLAN = vlan
+	var ip4 []byte
+	if is4 {
+		ip4 = b[:20]
+	}
+	d.checkFast(p, ip4, &src, &dst, proto, l4, l4Len)
 	return true
 }

@@ -53,4 +53,9 @@ type Packet struct {
 	// while the packet is handled.
 	Frame    []byte
 	LinkType layers.LinkType
+
+	// A transport checksum whose payload part FinishChecksum still has to
+	// add: the sum so far.
+	csumAcc     uint64
+	csumPending bool
 }

@@ -24,8 +24,10 @@ type Side struct {
 	Payload uint64 // transport payload bytes
 	Flags   uint8  // union of TCP flags seen
 
-	nextSeq  uint32 // TCP: highest sequence number + length seen, for retransmission detection
-	seqValid bool
+	// UDP bad checksums, on the history's logarithmic scale (in the
+	// struct's padding).
+	chkExp uint8
+	chkCnt uint32
 }
 
 // EndReason says why a flow left the table.
@@ -88,6 +90,10 @@ type Meta struct {
 	// ProxyTarget is the host:port an explicit proxy was asked to
 	// connect to (HTTP CONNECT, SOCKS4/4a/5) on this flow.
 	ProxyTarget string
+	// DNSQuery and DNSRCode are a DNS flow's first query name
+	// (presentation form) and the response code of its answer ("NOERROR",
+	// "NXDOMAIN"; empty while unanswered).
+	DNSQuery, DNSRCode string
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake
@@ -120,6 +126,9 @@ type Flow struct {
 	UnreachType, UnreachCode uint8
 
 	End EndReason
+	// ended keeps what the TCP state said when the flow ended: the end
+	// callback's copies outlive the TCP block, which is recycled.
+	ended endSnapshot
 
 	// Meta is nil until a parser labels the flow.
 	Meta *Meta
@@ -131,11 +140,12 @@ type Flow struct {
 	// told when it ends.
 	Seen uint32
 
-	tcp     tcpState
-	history history
-	closeAt int64 // unix ns at which a closed TCP flow leaves the table
-	lru     lruLinks
-	class   timeoutClass
+	tcp       *tcpConn // TCP flows only; nil in the end callback, kept across recycling
+	udpActive uint8
+	history   history
+	seqEnd    [2]uint64 // TCP sequence bytes (originator, responder) when the flow ended
+	lru       lruLinks
+	class     timeoutClass
 }
 
 // Src is the originator's endpoint.
@@ -154,16 +164,42 @@ func (f *Flow) LastTime() time.Time { return time.Unix(0, f.Last).UTC() }
 // lower case for the responder, '^' when the originator was flipped.
 func (f *Flow) History() string { return f.history.String() }
 
-// State is the Zeek-style connection state (S0, S1, SF, REJ, RSTO, ...).
-func (f *Flow) State() string { return f.state() }
+// State is Zeek's conn_state name (S0, S1, SF, REJ, RSTO, ...), as
+// flows.parquet writes it.
+func (f *Flow) State() string { return f.connState().String() }
+
+// ConnState is Zeek's conn_state, typed for code that decides on it.
+func (f *Flow) ConnState() ConnState { return f.connState() }
 
 // Established reports whether a TCP handshake completed (SYN and SYN-ACK
 // seen), or, for other protocols, whether the responder answered.
 func (f *Flow) Established() bool {
 	if f.Key.proto == ProtoTCP {
-		return f.tcp.has(origSYN) && f.tcp.has(respSYNACK)
+		if f.tcp == nil {
+			return f.ended.established
+		}
+		return f.tcp.sawSYN && f.tcp.sawSYNACK
 	}
 	return f.Resp.Packets > 0
+}
+
+// endSnapshot is the TCP verdict a flow keeps once its TCP block is gone.
+type endSnapshot struct {
+	state       ConnState
+	established bool
+}
+
+// detachTCP freezes the TCP-derived fields into the flow and unhooks the
+// TCP block, which it returns for the table to recycle.
+func (f *Flow) detachTCP() *tcpConn {
+	c := f.tcp
+	if c == nil || f.Key.proto != ProtoTCP {
+		return c
+	}
+	f.ended = endSnapshot{state: f.connState(), established: c.sawSYN && c.sawSYNACK}
+	f.seqEnd[0], f.seqEnd[1] = f.SeqBytes()
+	f.tcp = nil
+	return c
 }
 
 // Side returns the counters of the sender in direction d of the key.
@@ -182,5 +218,6 @@ func (f *Flow) MetaOrNew() *Meta {
 	return f.Meta
 }
 
-// reset clears a flow for reuse from the table's free list.
-func (f *Flow) reset() { *f = Flow{} }
+// reset clears a flow for reuse from the table's free list. The TCP state
+// block stays attached, cleared, so recycled flows allocate nothing.
+func (f *Flow) reset(c *tcpConn) { *f = Flow{tcp: c} }

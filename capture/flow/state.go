@@ -1,190 +1,131 @@
 package flow
 
-// tcpState records which handshake and teardown events each side sent, in
-// the terms Zeek's conn_state is defined by.
-type tcpState uint16
+// history is Zeek's history string. Letters that Zeek records once per
+// direction are guarded by a mask of packet kinds, as Zeek's
+// Session::CheckHistory does; S/H/F/R repeat when their sequence number
+// changes and c/g/t/w repeat on a logarithmic scale, so the string is
+// bounded by its buffer: letters past it are dropped (docs/conn-state.md).
+type history struct {
+	buf  [32]byte
+	n    uint8
+	mask uint32 // Zeek's hist_seen: bit per packet kind, responder's shifted by 16
+}
 
+// Packet kinds for the history mask (Zeek's HIST_* of TCP_Endpoint and
+// the UDP analyzer).
 const (
-	origSYN    tcpState = 1 << iota // originator sent SYN without ACK
-	respSYNACK                      // responder sent SYN+ACK
-	respSYN                         // responder sent SYN without ACK (simultaneous open)
-	origFIN
-	respFIN
-	origRST
-	respRST
+	histSYN uint32 = 1 << iota
+	histFIN
+	histRST
+	histFINRST
+	histMulti
+	histData
+	histAck
 )
 
-func (s tcpState) has(b tcpState) bool { return s&b != 0 }
-
-// closed reports whether the connection is over: both FINs or any RST.
-func (s tcpState) closed() bool {
-	return s.has(origRST) || s.has(respRST) || (s.has(origFIN) && s.has(respFIN))
-}
-
-// observe folds one packet's flags, sent by the originator or not, into the state.
-func (s *tcpState) observe(fromOrig bool, flags uint8) {
-	syn, ack := flags&FlagSYN != 0, flags&FlagACK != 0
-	fin, rst := flags&FlagFIN != 0, flags&FlagRST != 0
-	if fromOrig {
-		if syn && !ack {
-			*s |= origSYN
-		}
-		if fin {
-			*s |= origFIN
-		}
-		if rst {
-			*s |= origRST
-		}
-		return
-	}
-	switch {
-	case syn && ack:
-		*s |= respSYNACK
-	case syn:
-		*s |= respSYN
-	}
-	if fin {
-		*s |= respFIN
-	}
-	if rst {
-		*s |= respRST
+func (h *history) append(c byte) {
+	if int(h.n) < len(h.buf) {
+		h.buf[h.n] = c
+		h.n++
 	}
 }
 
-// state derives Zeek's conn_state. The names and meanings follow Zeek's
-// conn.log documentation so that analysts read them without a legend:
-//
-//	S0     SYN seen, no reply            REJ    SYN answered by RST
-//	S1     established, not closed       SF     established and closed normally
-//	S2/S3  established, only orig/resp FIN
-//	RSTO   established, orig reset       RSTR   established, resp reset
-//	RSTOS0 orig SYN then RST, no SYN-ACK RSTRH  resp SYN-ACK then RST, no SYN seen
-//	SH     orig SYN then FIN, no SYN-ACK SHR    resp SYN-ACK then FIN, no SYN seen
-//	OTH    no SYN seen: midstream traffic
-//
-// UDP, ICMP and other protocols have no handshake: S0 when only the
-// originator sent, SF when both sides did, OTH when only the responder did.
-func (f *Flow) state() string {
-	if f.Key.proto != ProtoTCP {
-		switch {
-		case f.Orig.Packets > 0 && f.Resp.Packets > 0:
-			return "SF"
-		case f.Orig.Packets > 0:
-			return "S0"
-		}
-		// Only the responder was seen (a reply from a service port whose
-		// request was not captured): nothing was attempted that we saw.
-		return "OTH"
+// check is Zeek's CheckHistory: the first packet of a kind adds its letter
+// and reports false; later ones report true and add nothing.
+func (h *history) check(mask uint32, c byte) bool {
+	if h.mask&mask != 0 {
+		return true
 	}
-	s := f.tcp
-	syn, synack := s.has(origSYN), s.has(respSYNACK) || s.has(respSYN)
-	switch {
-	case syn && !synack:
-		switch {
-		case s.has(origRST):
-			return "RSTOS0"
-		case s.has(respRST):
-			return "REJ"
-		case s.has(origFIN):
-			return "SH"
-		case f.Resp.Packets == 0:
-			return "S0"
-		}
-		// The responder answered but its SYN-ACK was not captured (capture
-		// loss, asymmetric routing): judge the rest as an established flow.
-	case !syn && synack:
-		switch {
-		case s.has(respRST):
-			return "RSTRH"
-		case s.has(respFIN):
-			return "SHR"
-		}
-		return "OTH"
-	case !syn && !synack:
-		return "OTH"
-	}
-	switch {
-	case s.has(origRST):
-		return "RSTO"
-	case s.has(respRST):
-		return "RSTR"
-	case s.has(origFIN) && s.has(respFIN):
-		return "SF"
-	case s.has(origFIN):
-		return "S2"
-	case s.has(respFIN):
-		return "S3"
-	}
-	return "S1"
+	h.mask |= mask
+	h.append(c)
+	return false
 }
 
-// history is Zeek's history string, bounded: each letter appears at most
-// once per direction, so 16 bytes hold every combination the table writes.
-type history struct {
-	buf  [16]byte
-	n    uint8
-	seen uint64 // bit per letter already written
-}
+func (h *history) is(s string) bool { return string(h.buf[:h.n]) == s }
 
-func (h *history) add(c byte) {
-	bit := historyBit(c)
-	if h.seen&bit != 0 || int(h.n) == len(h.buf) {
-		return
-	}
-	h.seen |= bit
-	h.buf[h.n] = c
-	h.n++
-}
-
-// historyBit gives lower-case letters bits 0-25, upper-case 26-51, '^' 52.
-func historyBit(c byte) uint64 {
-	switch {
-	case c >= 'a' && c <= 'z':
-		return 1 << (c - 'a')
-	case c >= 'A' && c <= 'Z':
-		return 1 << (26 + c - 'A')
-	}
-	return 1 << 52
-}
+func (h *history) replace(s string) { h.n = uint8(copy(h.buf[:], s)) }
 
 func (h *history) String() string { return string(h.buf[:h.n]) }
 
-// observeHistory adds the letters for one packet.
-func (f *Flow) observeHistory(fromOrig bool, flags uint8, payload uint32, retrans bool) {
-	letter := func(c byte) {
-		if fromOrig {
-			c -= 'a' - 'A'
+// maskFor shifts a packet kind's bit for the responder.
+func maskFor(orig bool, m uint32) uint32 {
+	if orig {
+		return m
+	}
+	return m << 16
+}
+
+// caseFor gives a letter in upper case for the originator, lower case for
+// the responder.
+func caseFor(orig bool, c byte) byte {
+	if orig {
+		return c
+	}
+	return c + 'a' - 'A'
+}
+
+// UDP activity bits: the UDP analyzer's request_len/reply_len >= 0.
+const (
+	udpOrigActive uint8 = 1 << iota
+	udpRespActive
+)
+
+// flip swaps the originator and responder, as Zeek's FlipRoles does, and
+// notes it in the history.
+func (f *Flow) flip() {
+	f.OrigDir = f.OrigDir.Flip()
+	f.Orig, f.Resp = f.Resp, f.Orig
+	f.udpActive = (f.udpActive&udpOrigActive)<<1 | (f.udpActive&udpRespActive)>>1
+	if c := f.tcp; c != nil {
+		c.orig ^= 1
+		c.firstSeen = (c.firstSeen&1)<<1 | (c.firstSeen&2)>>1
+		c.partial = false
+	}
+	f.history.append('^')
+}
+
+// badChecksum records a packet whose checksum failed: Zeek counts it in
+// the history on the logarithmic scale (TCP and UDP; ICMP gets no letter)
+// and otherwise ignores it.
+func (f *Flow) badChecksum(fromOrig bool) {
+	switch f.Key.proto {
+	case ProtoTCP:
+		ei := f.tcp.orig
+		if !fromOrig {
+			ei ^= 1
 		}
-		f.history.add(c)
-	}
-	if f.Key.proto != ProtoTCP {
-		if payload > 0 {
-			letter('d')
+		f.event(ei, evChecksum, 'C')
+	case ProtoUDP:
+		s := &f.Orig
+		if !fromOrig {
+			s = &f.Resp
 		}
-		return
+		f.history.scaledEvent(&s.chkCnt, &s.chkExp, caseFor(fromOrig, 'C'))
 	}
-	syn, ack := flags&FlagSYN != 0, flags&FlagACK != 0
-	switch {
-	case syn && ack:
-		letter('h')
-	case syn:
-		letter('s')
-	case flags&FlagRST != 0:
-	case flags&FlagFIN != 0:
-	case payload == 0 && ack:
-		letter('a')
+}
+
+// udpPacket is the state part of Zeek's UDP analyzer for a datagram whose
+// checksum is good: the sender becomes active and a d/D is recorded once.
+func (f *Flow) udpPacket(fromOrig bool) {
+	if fromOrig {
+		f.udpActive |= udpOrigActive
+	} else {
+		f.udpActive |= udpRespActive
 	}
-	if payload > 0 {
-		if retrans {
-			letter('t')
-		} else {
-			letter('d')
+	f.history.check(maskFor(fromOrig, histData), caseFor(fromOrig, 'D'))
+}
+
+// SeqBytes are the payload bytes each side sent as Zeek's conn.log
+// orig_bytes/resp_bytes count them: for TCP from sequence numbers (so a
+// retransmission counts once and a hole the capture missed counts as
+// sent), for other protocols the transport payload of every packet.
+func (f *Flow) SeqBytes() (orig, resp uint64) {
+	if f.Key.proto == ProtoTCP {
+		if f.tcp == nil {
+			return f.seqEnd[0], f.seqEnd[1]
 		}
+		o, r := f.tcp.origEP(), f.tcp.respEP()
+		return o.size(r), r.size(o)
 	}
-	if flags&FlagFIN != 0 {
-		letter('f')
-	}
-	if flags&FlagRST != 0 {
-		letter('r')
-	}
+	return f.Orig.Payload, f.Resp.Payload
 }

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"net/netip"
 	"sync/atomic"
 	"time"
 )
@@ -15,13 +16,32 @@ type Packet struct {
 	PayloadLen uint32 // transport payload length per the IP header (not the captured length)
 	TCPFlags   uint8
 	Seq        uint32 // TCP sequence number
+	Ack        uint32 // TCP acknowledgement number
+	// ZeroWindow is set when the TCP window field is zero (a zero window
+	// is zero whatever the scale).
+	ZeroWindow bool
 	VLAN       uint16 // innermost VLAN ID, 0 if untagged
+
+	// BadChecksum is set when the decoder found the IPv4 header's or the
+	// transport's checksum wrong. The packet is counted in the frame
+	// counters and as c/C in the history, and otherwise ignored, as Zeek
+	// ignores it.
+	BadChecksum bool
+	// Cut is set when the capture holds less than the whole transport
+	// payload (snap length): its bytes cannot fill a sequence hole.
+	Cut bool
 }
 
 // Config bounds the table and sets idle timeouts per protocol.
 type Config struct {
 	// MaxFlows bounds the table; when full, the least recently active flow
-	// is evicted (and counted) to make room.
+	// is evicted (and counted) to make room. A half-open TCP flow (SYNs
+	// never answered) is parked instead of ended, up to MaxFlows/8 of
+	// them (at least one): a SYN retry finds its attempt there, so a scan
+	// or flood that fills the table does not split one unanswered
+	// connection into several blocked ones. A parked flow that no retry
+	// brings back ends, counted as evicted, at its idle timeout, when the
+	// park is full, or at Flush.
 	MaxFlows int
 	// Timeouts after which an idle flow ends, per protocol class.
 	TCPTimeout   time.Duration // established or half-open TCP
@@ -54,9 +74,13 @@ func DefaultConfig() Config {
 // Stats are the table's counters. They are atomic so a metrics reader on
 // another goroutine can read them while the table runs.
 type Stats struct {
-	Created atomic.Uint64
-	Ended   [EndFlush + 1]atomic.Uint64 // by EndReason
-	Active  atomic.Int64
+	Created     atomic.Uint64
+	BadChecksum atomic.Uint64               // packets whose IPv4 header or transport checksum failed
+	Ended       [EndFlush + 1]atomic.Uint64 // by EndReason
+	Active      atomic.Int64
+	// Parked counts evicted half-open TCP flows set aside, Unparked those
+	// a later packet (a SYN retry) brought back. See Config.MaxFlows.
+	Parked, Unparked atomic.Uint64
 }
 
 // EndFunc receives each flow as it leaves the table. The flow is recycled
@@ -70,6 +94,10 @@ type Table struct {
 	timeouts [numClasses]int64
 	flows    map[Key]*Flow
 	lists    [numClasses]lruList
+	// parked holds evicted half-open TCP flows, parkList in eviction
+	// order (least recently active first); see Config.MaxFlows.
+	parked   map[Key]*Flow
+	parkList lruList
 	free     []*Flow
 	onEnd    EndFunc
 	now      int64 // latest packet time seen
@@ -132,6 +160,9 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 		}
 	}
 	f = t.flows[p.Key]
+	if f == nil && len(t.parked) > 0 {
+		f = t.unpark(p.Key)
+	}
 	if f != nil && p.Time-f.Last > t.timeouts[f.class] {
 		// Expired but not yet swept (sweeps run once per second of packet
 		// time): end it now, so when a flow ends never depends on sweep
@@ -139,7 +170,7 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 		t.end(f, idleReason(f.class))
 		f = nil
 	}
-	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN {
+	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN && !p.BadChecksum {
 		// A fresh SYN on a closed connection's 4-tuple is a new connection.
 		t.end(f, EndReused)
 		f = nil
@@ -157,14 +188,24 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	side.Payload += uint64(p.PayloadLen)
 	if p.Time > f.Last {
 		f.Last = p.Time
+	} else if p.Time < f.First {
+		// A clock stepped back (or merged inputs that overlap): the flow
+		// still starts no later than any of its packets.
+		f.First = p.Time
 	}
-	retrans := false
-	if f.Key.proto == ProtoTCP {
+	switch {
+	case p.BadChecksum:
+		t.stats.BadChecksum.Add(1)
+		f.badChecksum(fromOrig)
+	case f.Key.proto == ProtoTCP:
 		side.Flags |= p.TCPFlags
-		retrans = side.trackSeq(p.Seq, p.PayloadLen, p.TCPFlags)
-		f.tcp.observe(fromOrig, p.TCPFlags)
+		seg := segment{flags: p.TCPFlags, seq: p.Seq, ack: p.Ack, zeroWin: p.ZeroWindow, len: p.PayloadLen, cut: p.Cut}
+		if f.tcpPacket(fromOrig, &seg, false) {
+			fromOrig = !fromOrig
+		}
+	case f.Key.proto == ProtoUDP:
+		f.udpPacket(fromOrig)
 	}
-	f.observeHistory(fromOrig, p.TCPFlags, p.PayloadLen, retrans)
 	t.touch(f)
 	return f, fromOrig
 }
@@ -181,6 +222,9 @@ func (t *Table) AddCounters(k Key, d Dir, packets, bytes, payload uint64, flags 
 		t.now = last
 	}
 	f := t.flows[k]
+	if f == nil && len(t.parked) > 0 {
+		f = t.unpark(k)
+	}
 	if f != nil && last-f.Last > t.timeouts[f.class] {
 		t.end(f, idleReason(f.class))
 		f = nil
@@ -201,28 +245,41 @@ func (t *Table) AddCounters(k Key, d Dir, packets, bytes, payload uint64, flags 
 	}
 	if k.proto == ProtoTCP {
 		side.Flags |= flags
-		f.tcp.observe(fromOrig, flags)
+		f.foldFlags(fromOrig, flags)
+	} else if k.proto == ProtoUDP {
+		if fromOrig {
+			f.udpActive |= udpOrigActive
+		} else {
+			f.udpActive |= udpRespActive
+		}
 	}
 	t.touch(f)
 }
 
-// trackSeq reports whether a segment carrying payload lies entirely below
-// the highest sequence number already seen from this side.
-func (s *Side) trackSeq(seq, payload uint32, flags uint8) bool {
-	span := payload
-	if flags&(FlagSYN|FlagFIN) != 0 {
-		span++
+// foldFlags moves the TCP state by the union of flags one side sent,
+// replayed in handshake order (SYN, ACK, FIN, RST) without touching the
+// history or sequence bookkeeping: the packets were never seen one by one.
+func (f *Flow) foldFlags(fromOrig bool, flags uint8) {
+	ack := flags & FlagACK
+	if flags&FlagSYN != 0 {
+		s := segment{flags: FlagSYN}
+		if !fromOrig {
+			s.flags |= ack
+		}
+		fromOrig = f.tcpPacket(fromOrig, &s, true) != fromOrig
 	}
-	end := seq + span
-	if !s.seqValid {
-		s.nextSeq, s.seqValid = end, true
-		return false
+	if ack != 0 {
+		s := segment{flags: ack}
+		fromOrig = f.tcpPacket(fromOrig, &s, true) != fromOrig
 	}
-	retrans := payload > 0 && int32(end-s.nextSeq) <= 0
-	if int32(end-s.nextSeq) > 0 {
-		s.nextSeq = end
+	if flags&FlagFIN != 0 {
+		s := segment{flags: FlagFIN | ack}
+		fromOrig = f.tcpPacket(fromOrig, &s, true) != fromOrig
 	}
-	return retrans
+	if flags&FlagRST != 0 {
+		s := segment{flags: FlagRST}
+		f.tcpPacket(fromOrig, &s, true)
+	}
 }
 
 func (t *Table) create(p *Packet) *Flow {
@@ -236,12 +293,17 @@ func (t *Table) create(p *Packet) *Flow {
 		f = new(Flow)
 	}
 	f.Key = p.Key
+	if p.Key.proto == ProtoTCP {
+		if f.tcp == nil {
+			f.tcp = new(tcpConn)
+		}
+		f.tcp.reset()
+	}
 	f.First, f.Last = p.Time, p.Time
 	f.VLAN = p.VLAN
 	f.OrigDir = p.Dir
-	if flip := originatorIsReceiver(p); flip {
-		f.OrigDir = p.Dir.Flip()
-		f.history.add('^')
+	if originatorIsReceiver(p) {
+		f.flip()
 	}
 	f.class = classOf(p.Key.proto)
 	t.flows[p.Key] = f
@@ -252,38 +314,44 @@ func (t *Table) create(p *Packet) *Flow {
 }
 
 // originatorIsReceiver decides, for the first packet of a flow, whether its
-// receiver rather than its sender opened the conversation. A SYN-ACK means
-// the SYN was missed. Without a SYN (the capture started mid-connection, or
-// a reply was seen first), a packet from a well-known port to an ephemeral
-// one is taken as the server answering, as Zeek does for its likely-server
-// ports.
+// receiver rather than its sender opened the conversation: Zeek's
+// WantConnection of its TCP and UDP analyzers, then NewConn's refusal to
+// make a broadcast address the originator.
+//
+// TCP starting with a SYN keeps its sender. TCP starting otherwise (a
+// SYN-ACK or midstream) flips when the source port is a likely server port
+// and the destination is not; when both are, only a packet that is not a
+// SYN-ACK from the lower port flips (a SYN-ACK may be a stealth scan's
+// answer). UDP flips when the source port is a likely server port and the
+// destination is not. Other protocols keep the first sender.
 func originatorIsReceiver(p *Packet) bool {
-	if p.Key.proto == ProtoTCP {
-		switch p.TCPFlags & (FlagSYN | FlagACK) {
-		case FlagSYN:
-			return false
-		case FlagSYN | FlagACK:
-			return true
-		}
-	}
-	if p.Key.proto != ProtoTCP && p.Key.proto != ProtoUDP && p.Key.proto != ProtoSCTP {
-		return false
-	}
 	src, dst := p.Key.portA, p.Key.portB
 	if p.Dir == DirBA {
 		src, dst = dst, src
 	}
-	if src < 1024 && dst >= 1024 {
-		return true
+	flip := false
+	switch p.Key.proto {
+	case ProtoTCP:
+		if p.TCPFlags&FlagSYN != 0 && p.TCPFlags&FlagACK == 0 {
+			return false
+		}
+		if likelyServerPort(ProtoTCP, src) {
+			if likelyServerPort(ProtoTCP, dst) {
+				flip = p.TCPFlags&FlagSYN == 0 && src < dst
+			} else {
+				flip = true
+			}
+		}
+	case ProtoUDP:
+		flip = likelyServerPort(ProtoUDP, src) && !likelyServerPort(ProtoUDP, dst)
 	}
-	// Mid-connection TCP from a registered port to one in the ephemeral
-	// range (Linux and Windows both allocate from 32768 up) is the server
-	// talking. UDP is left alone: media flows use high ports on both sides
-	// and the first sender is the better guess there.
-	return p.Key.proto == ProtoTCP && src < ephemeralPortStart && dst >= ephemeralPortStart
+	if flip && p.Key.Endpoint(p.Dir.Flip()).Addr() == broadcast4 {
+		return false
+	}
+	return flip
 }
 
-const ephemeralPortStart = 32768
+var broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 func (t *Table) touch(f *Flow) {
 	class := f.class
@@ -303,6 +371,9 @@ func (t *Table) touch(f *Flow) {
 // packet of flow k. It reports whether such a flow was active.
 func (t *Table) ICMPUnreachable(k Key, typ, code uint8) bool {
 	f := t.flows[k]
+	if f == nil {
+		f = t.parked[k]
+	}
 	if f == nil {
 		return false
 	}
@@ -329,6 +400,55 @@ func (t *Table) expire(now int64) {
 			t.end(f, idleReason(timeoutClass(c)))
 		}
 	}
+	// A parked flow no retry brought back ends at its idle timeout, as it
+	// would have in the table, but as evicted: the table had no room.
+	for f := t.parkList.head; f != nil && now-f.Last > t.timeouts[f.class]; f = t.parkList.head {
+		t.endParked(f, EndEvicted)
+	}
+}
+
+// parkMax bounds the parked flows.
+func (t *Table) parkMax() int { return max(t.cfg.MaxFlows/8, 1) }
+
+// park takes an evicted half-open TCP flow out of the table without ending
+// it; when the park is full, its oldest flow ends, evicted.
+func (t *Table) park(f *Flow) {
+	t.lists[f.class].remove(f)
+	delete(t.flows, f.Key)
+	if t.parked == nil {
+		t.parked = make(map[Key]*Flow)
+	}
+	if len(t.parked) >= t.parkMax() {
+		t.endParked(t.parkList.head, EndEvicted)
+	}
+	t.parked[f.Key] = f
+	t.parkList.pushBack(f)
+	t.stats.Parked.Add(1)
+}
+
+// unpark returns the parked flow of k to the table (evicting another if
+// the table is full), or returns nil.
+func (t *Table) unpark(k Key) *Flow {
+	f := t.parked[k]
+	if f == nil {
+		return nil
+	}
+	t.parkList.remove(f)
+	delete(t.parked, k)
+	if len(t.flows) >= t.cfg.MaxFlows {
+		t.evictOldest()
+	}
+	t.flows[k] = f
+	t.lists[f.class].pushBack(f)
+	t.stats.Unparked.Add(1)
+	return f
+}
+
+// endParked ends a parked flow.
+func (t *Table) endParked(f *Flow, reason EndReason) {
+	t.parkList.remove(f)
+	delete(t.parked, f.Key)
+	t.finish(f, reason)
 }
 
 func idleReason(c timeoutClass) EndReason {
@@ -346,7 +466,11 @@ func (t *Table) evictOldest() {
 			oldest = h
 		}
 	}
-	if oldest != nil {
+	switch {
+	case oldest == nil:
+	case oldest.Key.proto == ProtoTCP && oldest.Resp.Packets == 0:
+		t.park(oldest)
+	default:
 		t.end(oldest, EndEvicted)
 	}
 }
@@ -355,6 +479,9 @@ func (t *Table) evictOldest() {
 // already past their idle timeout at the table's clock end as idle.
 func (t *Table) Flush(reason EndReason) {
 	t.expire(t.now)
+	for f := t.parkList.head; f != nil; f = t.parkList.head {
+		t.endParked(f, EndEvicted)
+	}
 	for len(t.flows) > 0 {
 		var oldest *Flow
 		for c := range t.lists {
@@ -369,13 +496,19 @@ func (t *Table) Flush(reason EndReason) {
 func (t *Table) end(f *Flow, reason EndReason) {
 	t.lists[f.class].remove(f)
 	delete(t.flows, f.Key)
+	t.finish(f, reason)
+}
+
+// finish hands a flow out of the table to onEnd and recycles it.
+func (t *Table) finish(f *Flow, reason EndReason) {
 	f.End = reason
 	t.stats.Ended[reason].Add(1)
 	t.stats.Active.Add(-1)
+	c := f.detachTCP()
 	if t.onEnd != nil {
 		t.onEnd(f)
 	}
-	f.reset()
+	f.reset(c)
 	t.free = append(t.free, f)
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	"github.com/ccaudit/auditor/internal/netnstest"
 )
 
 var testOpts = AFPacketOptions{BlockSize: 1 << 16, NumBlocks: 8, BlockTimeout: 5 * time.Millisecond}

@@ -47,12 +47,17 @@ type captureFile struct {
 	// merge opens the file for real when it reaches that time.
 	first int64
 
-	f    *os.File
-	raw  replayReader  // bytes from disk
-	zbuf *bufio.Reader // gzip input, nil for plain files
-	gz   *gzip.Reader
-	dec  replayReader  // decompressed bytes, used only for gzip files
-	br   *bufio.Reader // what pcapgo reads from
+	f *os.File
+	// stream, if set, is the input of stdin or a FIFO, opened by the
+	// Reader and read once: kept is set once its probe loaded the
+	// first frame.
+	stream io.Reader
+	kept   bool
+	raw    replayReader  // bytes from disk
+	zbuf   *bufio.Reader // gzip input, nil for plain files
+	gz     *gzip.Reader
+	dec    replayReader  // decompressed bytes, used only for gzip files
+	br     *bufio.Reader // what pcapgo reads from
 	// under is the reader feeding br; its count less br.Buffered() is the
 	// offset of the next byte pcapgo will see.
 	under *replayReader
@@ -95,16 +100,20 @@ func (c *captureFile) offset() int64 { return c.under.n - int64(c.br.Buffered())
 // supplies the buffers; progress, if not nil, counts bytes read from disk.
 func (c *captureFile) open(pool *bufPool, progress *progressCounter) *FileError {
 	c.raw = replayReader{}
-	f, err := os.Open(c.path)
-	if err != nil {
-		return &FileError{File: c.path, Reason: ReasonReadError, Err: err}
+	var in io.Reader = c.stream
+	if in == nil {
+		f, err := os.Open(c.path)
+		if err != nil {
+			return &FileError{File: c.path, Reason: ReasonReadError, Err: err}
+		}
+		c.f = f
+		in = f
 	}
-	c.f = f
-	c.raw = replayReader{src: f}
+	c.raw = replayReader{src: in}
 	if progress != nil {
 		c.raw.progress = &progress.done
 	}
-	n, err := io.ReadFull(f, c.head[:])
+	n, err := io.ReadFull(in, c.head[:])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return &FileError{File: c.path, Reason: ReasonReadError, Err: err}
 	}
@@ -360,6 +369,8 @@ func (c *captureFile) skipErr(packet uint64, off int64, iface int, lt layers.Lin
 // gzip stream says more than the io.ErrUnexpectedEOF pcapgo passes on.
 func (c *captureFile) streamErr(err error, packet uint64, off int64) *FileError {
 	switch {
+	case errors.Is(c.raw.err, os.ErrDeadlineExceeded):
+		return c.fileErr(ReasonReadError, packet, off, "read interrupted (signal or shutdown): %w", c.raw.err)
 	case c.raw.err != nil:
 		return c.fileErr(ReasonReadError, packet, off, "read: %w", c.raw.err)
 	case c.gz != nil && c.dec.err == io.ErrUnexpectedEOF:

@@ -69,9 +69,8 @@ func fileErrors(t testing.TB, r *Reader) []*FileError {
 
 // pkt is a packet to write into a generated capture.
 type pkt struct {
-	t     time.Time
-	data  []byte
-	iface int
+	t    time.Time
+	data []byte
 }
 
 // payload returns n recognisable bytes.

@@ -2,13 +2,17 @@ package source
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -54,6 +58,12 @@ type Options struct {
 	// decode. A classic pcap file of another type is a FileError; frames
 	// of a pcapng interface of another type are skipped and counted.
 	LinkTypeSupported func(layers.LinkType) bool
+	// Recursive makes a directory's subdirectories read too, depth
+	// first in name order. Without it they are skipped and named by
+	// SkippedEntries.
+	Recursive bool
+	// Stdin is what the path "-" reads (default os.Stdin).
+	Stdin io.Reader
 }
 
 // Stats are the Reader's counters. They are atomic, so a progress display
@@ -84,11 +94,19 @@ type Reader struct {
 	buffers bufPool
 	probes  bufPool
 
-	pending []*captureFile // probed, not yet opened, by first frame time
+	pending []*captureFile // probed, not yet opened (streams: kept open), by first frame time
 	heap    []*captureFile // open files, min-heap by lookahead frame time
 	current *captureFile   // file whose frame the caller holds, still in heap[0]
 	errs    []error
 	closed  bool
+	// skippedEntries names the directory entries not read.
+	skippedEntries []string
+	// streams are the inputs read as they come (stdin, FIFOs): they can
+	// be read once only, and a read blocks until their writer sends, so
+	// Close and a cancelled context interrupt them.
+	smu     sync.Mutex
+	streams []*os.File
+	stopCtx func() bool
 
 	stats    Stats
 	progress progressCounter
@@ -104,12 +122,21 @@ const publishEvery = 256
 // ErrClosed is returned by Next after Close.
 var ErrClosed = errors.New("capture source: reader closed")
 
-// Open prepares to read paths, each a capture file or a directory whose
-// regular files are read in name order. It reads the start of every file:
-// files that are not captures or fail before their first frame are
-// reported by Errors at once. Open returns an error only for a path that
-// does not exist or cannot be examined.
+// Open prepares to read paths; see OpenContext.
 func Open(paths []string, opts Options) (*Reader, error) {
+	return OpenContext(context.Background(), paths, opts)
+}
+
+// OpenContext prepares to read paths, each a capture file, a directory
+// whose regular files are read in name order (its subdirectories too with
+// Options.Recursive), "-" for standard input, or a FIFO or other stream
+// (a process substitution such as <(zcat x.pcap.gz)), which is read as it
+// comes, never seeked. It reads the start of every input: files that are
+// not captures or fail before their first frame are reported by Errors at
+// once. It returns an error only for a path that does not exist or cannot
+// be examined, or when ctx ends while it waits for a stream's writer;
+// ctx ending later interrupts a read blocked on a stream.
+func OpenContext(ctx context.Context, paths []string, opts Options) (*Reader, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("capture source: no capture files given")
 	}
@@ -124,30 +151,40 @@ func Open(paths []string, opts Options) (*Reader, error) {
 		probes:  bufPool{size: min(opts.BufferSize, probeBufferSize)},
 	}
 	r.env = env{maxRecord: opts.MaxRecordLen, supported: opts.LinkTypeSupported}
+	r.stopCtx = context.AfterFunc(ctx, r.interrupt)
 
 	var files []*captureFile
-	add := func(path string, size int64) {
-		files = append(files, &captureFile{path: path, seq: len(files), size: size, env: &r.env})
+	add := func(path string, size int64) *captureFile {
+		c := &captureFile{path: path, seq: len(files), size: size, env: &r.env}
+		files = append(files, c)
+		return c
 	}
 	var dirErrs []*FileError
+	fail := func(err error) (*Reader, error) {
+		r.Close()
+		return nil, err
+	}
 	for _, p := range paths {
+		if p == "-" {
+			c := add("-", 0)
+			if err := r.openStdin(c, opts.Stdin); err != nil {
+				return fail(err)
+			}
+			continue
+		}
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("capture source: %w", err)
+			return fail(fmt.Errorf("capture source: %w", err))
 		}
-		if !info.IsDir() {
+		switch {
+		case info.Mode().IsRegular():
 			add(p, info.Size())
-			continue
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			dirErrs = append(dirErrs, &FileError{File: p, Reason: ReasonReadError, Err: err})
-			continue
-		}
-		for _, e := range entries { // ReadDir sorts by name
-			full := filepath.Join(p, e.Name())
-			if info, err := os.Stat(full); err == nil && info.Mode().IsRegular() {
-				add(full, info.Size())
+		case info.IsDir():
+			dirErrs = append(dirErrs, r.addDir(p, opts.Recursive, add)...)
+		default:
+			c := add(p, 0)
+			if err := r.openStream(ctx, c); err != nil {
+				return fail(err)
 			}
 		}
 	}
@@ -164,9 +201,120 @@ func Open(paths []string, opts Options) (*Reader, error) {
 	return r, nil
 }
 
+// addDir adds the regular files of dir in name order, and those of its
+// subdirectories when recursive. Other entries are named in
+// SkippedEntries; directories that cannot be read are FileErrors.
+func (r *Reader) addDir(dir string, recursive bool, add func(string, int64) *captureFile) []*FileError {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return []*FileError{{File: dir, Reason: ReasonReadError, Err: err}}
+	}
+	var errs []*FileError
+	for _, e := range entries { // ReadDir sorts by name
+		full := filepath.Join(dir, e.Name())
+		info, err := os.Stat(full)
+		switch {
+		case err != nil:
+			r.skippedEntries = append(r.skippedEntries, fmt.Sprintf("%s: %v", full, err))
+		case info.Mode().IsRegular():
+			add(full, info.Size())
+		case info.IsDir() && recursive:
+			if e.Type()&os.ModeSymlink != 0 {
+				// A link may loop back up the tree.
+				r.skippedEntries = append(r.skippedEntries, full+": a symbolic link to a directory, not followed")
+				continue
+			}
+			errs = append(errs, r.addDir(full, recursive, add)...)
+		case info.IsDir():
+			r.skippedEntries = append(r.skippedEntries, full+": a subdirectory (--recursive reads it)")
+		default:
+			r.skippedEntries = append(r.skippedEntries, fmt.Sprintf("%s: not a regular file (%v)", full, info.Mode().Type()))
+		}
+	}
+	return errs
+}
+
+// SkippedEntries names the directory entries that were not read, each
+// with the reason.
+func (r *Reader) SkippedEntries() []string { return slices.Clone(r.skippedEntries) }
+
+// openStdin makes c read in: the process's standard input when in is nil
+// or os.Stdin.
+func (r *Reader) openStdin(c *captureFile, in io.Reader) error {
+	if in == nil {
+		in = os.Stdin
+	}
+	c.stream = in
+	if f, ok := in.(*os.File); ok {
+		// A pipe made non-blocking goes through Go's poller, so a read
+		// blocked on it can be interrupted. A terminal is left alone:
+		// the flag would outlive the process in the shell sharing it.
+		if info, err := f.Stat(); err == nil && info.Mode()&os.ModeNamedPipe != 0 {
+			if err := syscall.SetNonblock(int(f.Fd()), true); err == nil {
+				f = os.NewFile(f.Fd(), "-")
+				c.stream = f
+			}
+		}
+		r.track(f)
+	}
+	return nil
+}
+
+// openStream opens a FIFO or other stream at c.path. Opening a FIFO waits
+// for its writer, so the open runs aside and ctx can end the wait.
+func (r *Reader) openStream(ctx context.Context, c *captureFile) error {
+	type result struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := os.Open(c.path)
+		done <- result{f, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return fmt.Errorf("capture source: %w", res.err)
+		}
+		c.stream = res.f
+		c.f = res.f
+		r.track(res.f)
+		return nil
+	case <-ctx.Done():
+		// The open goroutine ends when a writer appears or the process
+		// exits; its file is closed then.
+		go func() {
+			if res := <-done; res.f != nil {
+				res.f.Close()
+			}
+		}()
+		return fmt.Errorf("capture source: %s: waiting for a writer: %w", c.path, ctx.Err())
+	}
+}
+
+func (r *Reader) track(f *os.File) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	r.streams = append(r.streams, f)
+}
+
+// interrupt makes reads blocked on a stream return at once.
+func (r *Reader) interrupt() {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	for _, f := range r.streams {
+		f.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
 // probe reads c's first frame to learn when the merge needs it. A file
 // that ends, cleanly or not, before a first frame is finished here.
 func (r *Reader) probe(c *captureFile) {
+	if c.stream != nil {
+		r.probeStream(c)
+		return
+	}
 	var err error
 	if ferr := c.open(&r.probes, nil); ferr != nil {
 		err = ferr
@@ -187,6 +335,29 @@ func (r *Reader) probe(c *captureFile) {
 		r.fail(err.(*FileError))
 	}
 	r.progress.done.Add(c.size)
+}
+
+// probeStream reads a stream's first frame and keeps it open with that
+// frame loaded: what was read cannot be read again.
+func (r *Reader) probeStream(c *captureFile) {
+	err := error(nil)
+	if ferr := c.open(&r.buffers, &r.progress); ferr != nil {
+		err = ferr
+	} else {
+		r.stats.FilesOpened.Add(1)
+		c.skipped = r.skip
+		err = c.next()
+	}
+	if err == nil {
+		c.first = c.frame.Time
+		c.kept = true
+		r.pending = append(r.pending, c)
+		return
+	}
+	if err != io.EOF {
+		r.fail(err.(*FileError))
+	}
+	r.finish(c)
 }
 
 // Next returns the next frame in time order, or io.EOF when every file is
@@ -256,6 +427,12 @@ func (r *Reader) openDue() {
 		}
 		r.pending[0] = nil
 		r.pending = r.pending[1:]
+		if c.kept {
+			// A stream, opened by its probe, its first frame loaded.
+			r.heap = append(r.heap, c)
+			r.up(len(r.heap) - 1)
+			continue
+		}
 		if ferr := c.open(&r.buffers, &r.progress); ferr != nil {
 			// The probe read this file; it changed or vanished since.
 			r.fail(ferr)
@@ -330,10 +507,18 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	if r.stopCtx != nil {
+		r.stopCtx()
+	}
 	r.publish()
 	var errs []error
 	for _, c := range r.heap {
 		errs = append(errs, c.close(&r.buffers))
+	}
+	for _, c := range r.pending {
+		if c.kept {
+			errs = append(errs, c.close(&r.buffers))
+		}
 	}
 	r.heap, r.pending, r.current = nil, nil, nil
 	return errors.Join(errs...)

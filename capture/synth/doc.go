@@ -37,6 +37,14 @@
 //	198.51.100.40  login.example-idp.com   HTTPS 443; IPv6 2001:db8:ff:40::40
 //	198.51.100.50  cdn.example-updates.net HTTPS 443; IPv6 2001:db8:ff:50::50
 //
+// The opt-in sinch scenario adds a Sinch Contact Center beside it:
+//
+//	10.10.4.10     sinch-server       Agent Server TCP 21018, Connection Server TCP 21002
+//	10.10.4.20     sinch-mrs          Media Routing Server, RTP in the prompt area 8000-8400
+//	10.10.4.30     sinch-sip-bridge   SIP Bridge, UDP 5060 from the PSTN gateway
+//	10.10.5.10-29  sinch agents       Communication Desktop PCs
+//	203.0.113.30   pstn-gateway       SIP and RTP 20000-59999 of the Sinch trunk
+//
 // Calls run between a phone and the CIC server (either direction, media
 // between the phone and a media server) or between the carrier SBC and the
 // SIP proxy (media between carrier-media and a media server).
@@ -44,7 +52,7 @@
 // # Demo capture
 //
 // testdata/demo.pcapng is Generate(w, DemoOptions()) (regenerate with
-// go test ./capture/synth -run TestDemoGolden -update, or auditor gen
+// go test ./capture/synth -run TestDemoGolden -update, or go run ./cmd/auditor-dev gen
 // --demo --out testdata/demo.pcapng). About 5000 packets over 26 s:
 // five answered calls (four over UDP, one over TCP) with RTP and RTCP, one
 // cancelled and one rejected INVITE, three phone registrations, a SIP-TLS
@@ -58,5 +66,10 @@
 //   - one SIP OPTIONS from 10.10.1.10 to 10.10.3.210 UDP 5060 answered by
 //     ICMP port unreachable;
 //   - one telnet session (TCP 23) from a workstation to an IP phone, which
-//     no vendor catalog allows.
+//     no vendor catalog allows;
+//   - the Sinch site (four sinch instances): a PSTN call to the SIP Bridge
+//     with media to the MRS, a Communication Desktop session with the
+//     Connection Server, the MRS reaching the Agent Server, and a Sinch
+//     agent PC opening the Genesys Session Manager port, which only
+//     Genesys clients may.
 package synth

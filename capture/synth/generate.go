@@ -67,6 +67,7 @@ var scenarioTable = [...]scenarioSpec{
 // the selected scenarios.
 var optInTable = [...]scenarioSpec{
 	{SYNFlood, 1, func(float64) float64 { return floodBurst }, runSYNFlood},
+	{Sinch, 4, func(d float64) float64 { return (callPackets(d) + 3*12) / 4 }, runSinch},
 }
 
 // WriteFile generates the capture opts describe into a new file at path.

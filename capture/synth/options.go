@@ -74,6 +74,14 @@ const (
 	// about 20 000/s from spoofed 100.64.0.0/10 addresses and random ports
 	// to the SIP proxy's TCP 5061, never answered.
 	SYNFlood Scenario = "syn-flood"
+
+	// Sinch is opt-in: a Sinch Contact Center beside the Genesys site
+	// (doc.go lists its hosts). Instances cycle through a PSTN call to the
+	// SIP Bridge with media to the MRS prompt area, an agent PC's
+	// Connection Server session (TCP 21002), the MRS reaching the Agent
+	// Server (TCP 21018), and a Sinch agent PC opening the Genesys CIC
+	// server's Session Manager (TCP 3952), which only Genesys clients may.
+	Sinch Scenario = "sinch"
 )
 
 // Scenarios returns every scenario of the default mix, in the order
@@ -150,11 +158,12 @@ func DemoOptions() Options {
 		CallDuration: 6 * time.Second,
 		Scenarios: []Scenario{
 			SIPUDP, SIPTCP, SIPCancel, SIPFailure, SIPRegister, SIPTLS, TLS, TCP,
-			DNS, DNSTCP, IPv6, SYNUnanswered, SYNRejected, UDPUnreachable, Unexpected, Noise,
+			DNS, DNSTCP, IPv6, SYNUnanswered, SYNRejected, UDPUnreachable, Unexpected, Noise, Sinch,
 		},
 		Counts: map[Scenario]int{
 			SIPUDP: 4, SIPTCP: 1, SIPCancel: 1, SIPFailure: 1, SIPRegister: 3, SIPTLS: 1,
 			DNSTCP: 1, IPv6: 2, SYNUnanswered: 1, SYNRejected: 1, UDPUnreachable: 1, Unexpected: 1, Noise: 3,
+			Sinch: 4,
 		},
 	}
 }

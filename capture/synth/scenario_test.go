@@ -276,6 +276,27 @@ func TestScenarios(t *testing.T) {
 			}
 		}},
 	}
+	tests = append(tests, struct {
+		scenario Scenario
+		check    func(t *testing.T, pkts []*pkt, st Stats)
+	}{Sinch, func(t *testing.T, pkts []*pkt, st Stats) {
+		// The first instance is the PSTN call: gateway to SIP Bridge,
+		// media in the MRS prompt area.
+		wantSIP(t, pkts, "INVITE", "SIP/2.0 200", "ACK", "BYE")
+		first := pkts[0]
+		if first.src != netip.MustParseAddr("203.0.113.30") || first.dst != netip.MustParseAddr("10.10.4.30") || first.dport != 5060 {
+			t.Errorf("first packet %v -> %v:%d, want the PSTN gateway's INVITE to the SIP Bridge", first.src, first.dst, first.dport)
+		}
+		if c := findSIP(t, pkts, "INVITE").body; !strings.Contains(c, "c=IN IP4 203.0.113.30") {
+			t.Errorf("offer does not carry the gateway's media address:\n%s", c)
+		}
+		rtp := count(pkts, func(p *pkt) bool {
+			return p.isUDP() && p.dst == netip.MustParseAddr("10.10.4.20") && p.dport >= 8000 && p.dport <= 8400
+		})
+		if rtp == 0 || st.Calls != 1 {
+			t.Errorf("%d RTP packets to the MRS prompt area, %d calls", rtp, st.Calls)
+		}
+	}})
 	if all := len(Scenarios()) + len(OptInScenarios()); len(tests) != all {
 		t.Fatalf("%d scenario checks for %d scenarios", len(tests), all)
 	}

@@ -44,6 +44,7 @@ type callOpts struct {
 	t38       bool
 	cancel    bool
 	fail      bool
+	sinch     bool // PSTN gateway to the Sinch SIP Bridge, media to the MRS
 }
 
 // dialog is one call's signalling state.
@@ -231,6 +232,13 @@ func (c *conv) newDialog(o callOpts) *dialog {
 	phoneParty := &sipParty{sig: phone, port: 5060, media: phone, user: fmt.Sprint(ext), name: fmt.Sprintf("Agent %d", ext), ua: "Polycom/6.4.3.5018 PolycomVVX-VVX_450-UA/6.4.3.5018"}
 	cicParty := &sipParty{sig: cic, port: 5060, media: media, user: "cic", name: "CIC ACD", ua: "ININ-TsServer/2025.R4", server: true}
 	d := &dialog{c: c, opts: o, cseq: map[*sipParty]int{}, pt: ptPCMU}
+	if o.sinch {
+		ss := &s.sinch
+		d.caller = &sipParty{sig: ss.gateway, port: 5060, media: ss.gateway, user: fmt.Sprintf("+4930%07d", g.rng.IntN(10_000_000)), name: "Caller", ua: "PSTN-GW 7.2"}
+		d.callee = &sipParty{sig: ss.bridge, port: 5060, media: ss.mrs, user: "+498005550100", name: "Sinch Contact Center", ua: "Sinch-SIPBridge/SP09", server: true}
+		d.pt = ptPCMA
+		return d.finishDialog()
+	}
 	topology := g.rng.IntN(10)
 	if o.ipv6 || o.transport == "TCP" {
 		topology %= 7
@@ -250,6 +258,13 @@ func (c *conv) newDialog(o callOpts) *dialog {
 	if g.rng.IntN(3) == 0 {
 		d.pt ^= ptPCMU ^ ptPCMA
 	}
+	return d.finishDialog()
+}
+
+// finishDialog draws the session ids, media ports, tag, Call-ID and RTCP
+// style of a dialog whose parties are set.
+func (d *dialog) finishDialog() *dialog {
+	g := d.c.g
 	for _, p := range []*sipParty{d.caller, d.callee} {
 		p.sessID = 1e9 + g.rng.Uint64N(9e9)
 		p.sessVer = p.sessID % 1000

@@ -67,6 +67,16 @@ type site struct {
 	workstations6      []*host
 	phones6            []*host
 	cloud6             []*cloudHost
+
+	sinch sinchSite
+}
+
+// sinchSite is a Sinch Contact Center running beside the Genesys one, for
+// the opt-in sinch scenario. Its hosts draw nothing from the random
+// source, so captures without the scenario are what they were before it.
+type sinchSite struct {
+	server, mrs, bridge, gateway *host
+	agents                       []*host
 }
 
 // cloudHost is a named service beyond the router.
@@ -143,7 +153,29 @@ func newSite(rng interface{ IntN(int) int }) *site {
 	s.cic6 = twin(s.cic, "2001:db8:10:1::10")
 	s.media6 = twin(s.media, "2001:db8:10:1::20")
 	s.dns6 = twin(s.dns, "2001:db8:10:1::6")
+	s.sinch = newSinchSite()
 	return s
+}
+
+func newSinchSite() sinchSite {
+	mk := func(role, addr string, ttl uint8, wan bool, lo, hi uint16) *host {
+		a := netip.MustParseAddr(addr)
+		b := a.As4()
+		return &host{role: role, addr: a, ip: net.IP(a.AsSlice()), ttl: ttl, wan: wan,
+			mac:  net.HardwareAddr{0x02, 0x00, b[0], b[1], b[2], b[3]},
+			ipID: uint16(b[2])<<8 | uint16(b[3]), nextPort: 49152 + uint16(b[3])*31,
+			mediaLo: lo, mediaHi: hi, nextMedia: lo}
+	}
+	ss := sinchSite{
+		server:  mk("sinch-server", "10.10.4.10", 128, false, 10000, 20000),
+		mrs:     mk("sinch-mrs", "10.10.4.20", 128, false, 8000, 8400), // the default prompt area
+		bridge:  mk("sinch-sip-bridge", "10.10.4.30", 128, false, 10000, 20000),
+		gateway: mk("pstn-gateway", "203.0.113.30", 58, true, 20000, 60000),
+	}
+	for i := 10; i < 30; i++ {
+		ss.agents = append(ss.agents, mk("workstation", netip.AddrFrom4([4]byte{10, 10, 5, byte(i)}).String(), 128, false, 5004, 5030))
+	}
+	return ss
 }
 
 // hosts lists every host once, for tests and the documentation check.
@@ -155,6 +187,8 @@ func (s *site) hosts() []*host {
 	for _, c := range s.cloud6 {
 		hs = append(hs, c.host)
 	}
+	hs = append(hs, s.sinch.server, s.sinch.mrs, s.sinch.bridge, s.sinch.gateway)
+	hs = append(hs, s.sinch.agents...)
 	hs = append(hs, s.workstations...)
 	hs = append(hs, s.phones...)
 	hs = append(hs, s.workstations6...)

@@ -312,7 +312,13 @@ func TestDemoGolden(t *testing.T) {
 		{"port unreachable from 10.10.3.210", count(func(p *pkt) bool { return p.icmp != nil && p.icmp.TypeCode.Type() == 3 && p.src == ip("10.10.3.210") }), 1},
 		{"telnet SYNs", count(func(p *pkt) bool { return p.isTCP() && p.dport == 23 && p.tcp.SYN && !p.tcp.ACK }), 1},
 		{"ssh packets", count(func(p *pkt) bool { return p.isTCP() && (p.dport == 22 || p.sport == 22) }), 0},
-		{"INVITEs", count(func(p *pkt) bool { return p.dport == 5060 && bytes.HasPrefix(p.payload, []byte("INVITE ")) }), 7},
+		{"INVITEs", count(func(p *pkt) bool { return p.dport == 5060 && bytes.HasPrefix(p.payload, []byte("INVITE ")) }), 8},
+		{"INVITEs to the Sinch SIP Bridge", count(func(p *pkt) bool {
+			return p.dst == ip("10.10.4.30") && p.dport == 5060 && bytes.HasPrefix(p.payload, []byte("INVITE "))
+		}), 1},
+		{"Sinch agent SYNs to the Genesys Session Manager", count(func(p *pkt) bool {
+			return p.isTCP() && p.tcp.SYN && !p.tcp.ACK && p.dst == ip("10.10.1.10") && p.dport == 3952 && netip.MustParsePrefix("10.10.5.0/24").Contains(p.src)
+		}), 1},
 	}
 	for _, c := range checks {
 		if c.n != c.want {

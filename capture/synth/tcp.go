@@ -376,3 +376,26 @@ func runWrongDirection(c *conv) {
 	c.wait(g.jitter(100*time.Millisecond, 400*time.Millisecond))
 	t.close(true)
 }
+
+// runSinch is the Sinch Contact Center beside the Genesys site: see the
+// Sinch scenario.
+func runSinch(c *conv) {
+	g, ss := c.g, &c.site().sinch
+	var t *tcpConn
+	switch c.index % 4 {
+	case 0:
+		c.runCall(callOpts{transport: "UDP", sinch: true})
+		return
+	case 1:
+		t = c.dial(c.pick(ss.agents), ss.server, 21002)
+	case 2:
+		t = c.dial(ss.mrs, ss.server, 21018)
+	default:
+		t = c.dial(c.pick(ss.agents), g.site.cic, 3952)
+	}
+	c.flow("tcp")
+	t.connect()
+	t.exchange(randomBytes(g.rng, 180), randomBytes(g.rng, 420), time.Millisecond)
+	c.wait(g.jitter(100*time.Millisecond, 600*time.Millisecond))
+	t.close(true)
+}

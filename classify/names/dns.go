@@ -40,6 +40,16 @@ type DNSStats struct {
 	Overflow           atomic.Uint64 // TCP streams not followed: MaxStreams in progress
 	// RCodes counts responses by the header's 4-bit RCODE.
 	RCodes [16]atomic.Uint64
+
+	// Transactions counts the query/response pairs reported to
+	// DNSConfig.OnTransaction; Unanswered those of them without a
+	// response, ResponsesUnmatched those without a query.
+	Transactions       atomic.Uint64
+	Unanswered         atomic.Uint64
+	ResponsesUnmatched atomic.Uint64
+	// PendingEvicted counts queries reported unanswered early because
+	// their flow had MaxPending queries waiting.
+	PendingEvicted atomic.Uint64
 }
 
 // DNSConfig configures a DNS dissector. The zero value uses the defaults.
@@ -50,6 +60,12 @@ type DNSConfig struct {
 	// Group is the cache's commit group to stage answers in, when several
 	// pipelines share the cache; nil means the cache's default group.
 	Group *dnsinfo.Group
+	// OnTransaction, if set, gets every query/response transaction (see
+	// dnstx.go), on the worker's goroutine; it owns the Transaction.
+	OnTransaction func(*dnsinfo.Transaction)
+	// MaxPending bounds the unanswered queries kept per flow;
+	// DefaultMaxPendingDNS if 0.
+	MaxPending int
 }
 
 // DNS is the dissector for DNS, mDNS and LLMNR. It labels flows carrying a
@@ -63,6 +79,8 @@ type DNS struct {
 	msg     dnsinfo.Message
 	streams map[flow.Key]*dnsStream
 	free    []*dnsStream
+	pending map[flow.Key]*dnsFlowTx // with OnTransaction only
+	freeTx  []*dnsFlowTx
 	stats   DNSStats
 }
 
@@ -79,7 +97,13 @@ func NewDNS(cache *dnsinfo.Cache, cfg DNSConfig) *DNS {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = DefaultMaxDNSStreams
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPendingDNS
+	}
 	d := &DNS{cfg: cfg, streams: make(map[flow.Key]*dnsStream)}
+	if cfg.OnTransaction != nil {
+		d.pending = make(map[flow.Key]*dnsFlowTx)
+	}
 	switch {
 	case cfg.Group != nil:
 		d.stage = cfg.Group.NewStage()
@@ -120,10 +144,14 @@ func (d *DNS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	return d.tcpPacket(f, p, fromOrig)
 }
 
-// End drops the state of a DNS-over-TCP flow.
+// End drops the state of a DNS-over-TCP flow and reports the flow's
+// unanswered queries.
 func (d *DNS) End(f *flow.Flow) {
 	if s := d.streams[f.Key]; s != nil {
 		d.release(f.Key, s)
+	}
+	if d.pending != nil {
+		d.flushTx(f.Key)
 	}
 }
 
@@ -172,6 +200,9 @@ func (d *DNS) tcpPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	}
 	if s.broken[0] && s.broken[1] {
 		d.release(f.Key, s)
+		if d.pending != nil {
+			d.flushTx(f.Key)
+		}
 		return false
 	}
 	return true
@@ -220,8 +251,22 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 			return
 		}
 	}
-	if f.Meta == nil || f.Meta.App == "" {
-		f.MetaOrNew().App = "dns"
+	meta := f.MetaOrNew()
+	if meta.App == "" {
+		meta.App = "dns"
+	}
+	// The flow's own question, not a name from the cache: its first
+	// query, and the response code of that query's answer.
+	if name, _ := questionOf(&d.msg); len(name) > 0 {
+		if meta.DNSQuery == "" {
+			meta.DNSQuery = string(name)
+		}
+		if response && meta.DNSRCode == "" && meta.DNSQuery == string(name) {
+			meta.DNSRCode = d.msg.RCode.String()
+		}
+	}
+	if d.pending != nil {
+		d.transactions(f, p, &d.msg, response)
 	}
 	if response && d.stage != nil {
 		// The answer is the client's: it arrives at the response's

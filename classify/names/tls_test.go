@@ -290,7 +290,7 @@ func FuzzDNSDissector(f *testing.F) {
 	f.Add(append([]byte{1, 0, 0, byte(len(query))}, query...))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cache := dnsinfo.NewCache(dnsinfo.Config{MaxEntries: 16})
-		d := NewDNS(cache, DNSConfig{})
+		d := NewDNS(cache, DNSConfig{MaxPending: 4, OnTransaction: func(*dnsinfo.Transaction) {}})
 		tcp := newTestFlow(d, flow.ProtoTCP, "10.0.0.1:40000", "10.0.0.2:53")
 		udp := newTestFlow(d, flow.ProtoUDP, "10.0.0.1:40001", "10.0.0.2:53")
 		tcp.send(true, flow.FlagSYN, nil)
@@ -314,7 +314,7 @@ func FuzzDNSDissector(f *testing.F) {
 		}
 		tcp.end()
 		udp.end()
-		if len(d.streams) != 0 {
+		if len(d.streams) != 0 || len(d.pending) != 0 {
 			t.Fatal("state left after End")
 		}
 		// The staged responses reach the cache, parsed again, at commit.

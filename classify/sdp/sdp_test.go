@@ -21,8 +21,6 @@ func with(head []string, lines ...string) []byte {
 	return body(append(append([]string(nil), head...), lines...)...)
 }
 
-func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
-
 func TestParseEndpoints(t *testing.T) {
 	tests := []struct {
 		name      string

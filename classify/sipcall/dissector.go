@@ -436,6 +436,9 @@ func (d *Dissector) tcpPacket(sf *sipFlow, f *flow.Flow, p *decode.Packet) {
 	for msg, err := range side.framer.Push(data) {
 		if err != nil {
 			d.t.stats.FramingErrors.Add(1)
+			if errors.Is(err, sipinfo.ErrTooLarge) || errors.Is(err, sipinfo.ErrBufferFull) {
+				d.t.stats.MessagesOversized.Add(1)
+			}
 			continue
 		}
 		d.message(sf, f, p, msg, "tcp")
@@ -478,6 +481,9 @@ func (d *Dissector) webSocket(sf *sipFlow, side *tcpSide, f *flow.Flow, p *decod
 			return
 		default:
 			d.t.stats.FramingErrors.Add(1)
+			if errors.Is(err, sipinfo.ErrTooLarge) {
+				d.t.stats.MessagesOversized.Add(1)
+			}
 			if n == 0 {
 				side.dead = true
 				return
@@ -516,6 +522,7 @@ func (d *Dissector) sctpPacket(sf *sipFlow, f *flow.Flow, p *decode.Packet) {
 			case len(*buf)+len(data) > d.t.cfg.MaxMessage:
 				*buf = (*buf)[:0]
 				d.t.stats.FramingErrors.Add(1)
+				d.t.stats.MessagesOversized.Add(1)
 			default:
 				*buf = append(*buf, data...)
 				if flags&flagE != 0 {

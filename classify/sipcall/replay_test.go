@@ -103,18 +103,6 @@ func (r *replayed) negotiated(app string) int {
 	return n
 }
 
-func (r *replayed) apps() map[string]int {
-	m := map[string]int{}
-	for _, f := range r.flows {
-		k := f.meta.App
-		if f.negotiated {
-			k += "+neg"
-		}
-		m[k]++
-	}
-	return m
-}
-
 // rtpStreams counts the RTP streams (flow directions that carried RTP)
 // of negotiated media, which is what tshark's rtp,streams lists for
 // streams it found through SDP.

@@ -88,6 +88,37 @@ func TestJitter(t *testing.T) {
 	}
 }
 
+// TestJitterSteps follows RFC 3550 A.8 packet by packet on an 8 kHz stream
+// sent every 20 ms (160 timestamp units) whose arrival delay varies. Worked
+// by hand: D is the change in transit between consecutive packets in
+// timestamp units (1 ms = 8 units), and J += (|D| - J)/16:
+//
+//	packet  delay  transit  |D|  J
+//	0       0 ms   0        -    0
+//	1       2 ms   16       16   0 + 16/16             = 1
+//	2       0 ms   0        16   1 + 15/16             = 1.9375
+//	3       4 ms   32       32   1.9375 + 30.0625/16   = 3.81640625
+//	4       1 ms   8        24   3.81640625 + 20.18359375/16 = 5.077880859375
+//	5       1 ms   8        0    5.077880859375 - 5.077880859375/16 = 4.7605133056640625
+//
+// The values are exact in binary floating point, so they are compared
+// exactly; a different gain (1/4, 1/8) or a signed D changes every step.
+func TestJitterSteps(t *testing.T) {
+	delays := []int64{0, 2 * ms, 0, 4 * ms, 1 * ms, 1 * ms}
+	want := []float64{0, 1, 1.9375, 3.81640625, 5.077880859375, 4.7605133056640625}
+	var s streamStats
+	for i, d := range delays {
+		s.rtpPacket(rtp(0, uint16(i), uint32(i*160), 1, 0), t0+int64(i)*20*ms+d, 8000)
+		if s.jitter != want[i] {
+			t.Errorf("after packet %d: jitter %v timestamp units, want %v", i, s.jitter, want[i])
+		}
+	}
+	// In milliseconds: units at 8 kHz are 1/8 ms.
+	if got, want := s.jitterMillis(), 4.7605133056640625/8; got != want {
+		t.Errorf("jitter %v ms, want %v", got, want)
+	}
+}
+
 func TestLooks(t *testing.T) {
 	sr := []byte{0x80, 200, 0, 6, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 	sdes := []byte{0x81, 202, 0, 1, 0, 0, 0, 1}

@@ -117,6 +117,9 @@ type Stats struct {
 	CallsDropped   atomic.Uint64 // INVITEs refused: MaxCalls reached
 	UnknownDialog  atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
 	StreamsDropped atomic.Uint64 // media streams beyond the per-call bound
+	// MessagesOversized counts messages dropped for passing MaxMessage
+	// (TCP, WebSocket or SCTP reassembly); they are among FramingErrors.
+	MessagesOversized atomic.Uint64
 
 	ExpectationsDropped atomic.Uint64 // endpoints not expected: MaxExpectations reached
 
@@ -384,38 +387,71 @@ func inviteDialog(method string) bool {
 	return false
 }
 
+// apply folds one SIP message into its call: it finds or starts the call,
+// notes the sender's User-Agent, lets the request or response handler
+// update the dialog, then records the SDP the message carried when it is
+// an offer or an answer.
 func (t *Tracker) apply(m *sipinfo.Message, sess *sdp.Session, src, dst netip.AddrPort, at int64, transport string) {
 	if m.CallID == "" {
 		return
 	}
 	c := t.calls[m.CallID]
 	if c == nil {
-		if !m.IsRequest || m.Method != "INVITE" {
-			if inviteDialog(m.Method) || inviteDialog(m.CSeqMethod) && !m.IsRequest {
-				t.stats.UnknownDialog.Add(1)
-			}
+		if c = t.startCall(m, src, dst, at, transport); c == nil {
 			return
 		}
-		if len(t.calls) >= t.cfg.MaxCalls {
-			t.stats.CallsDropped.Add(1)
-			return
-		}
-		c = &callState{
-			rec: Call{
-				CallID: m.CallID, From: m.From.URI, To: m.To.URI, CallerUA: m.UserAgent,
-				Caller: src, Callee: dst, Transport: transport, Start: at,
-			},
-			callerTag:  m.From.Tag,
-			inviteCSeq: m.CSeq,
-			last:       at,
-		}
-		t.calls[m.CallID] = c
-		t.stats.Calls.Add(1)
 	}
 	if at > c.last {
 		c.last = at
 	}
 	from := c.sender(m)
+	c.noteUA(m, from)
+
+	var offer bool
+	if m.IsRequest {
+		offer = t.onRequest(c, m, from, sess, at)
+	} else {
+		offer = t.onResponse(c, m, from, at)
+	}
+	if offer && sess != nil {
+		t.applySDP(c, from, sess)
+	}
+	if c.ended && !c.unregistered && t.cfg.ByeGrace <= 0 {
+		t.check(c)
+	}
+}
+
+// startCall opens a call on its initial INVITE. Anything else of an
+// unknown Call-ID is ignored, and counted when it belongs to an INVITE
+// dialog. It returns nil when no call was started.
+func (t *Tracker) startCall(m *sipinfo.Message, src, dst netip.AddrPort, at int64, transport string) *callState {
+	if !m.IsRequest || m.Method != "INVITE" {
+		if inviteDialog(m.Method) || inviteDialog(m.CSeqMethod) && !m.IsRequest {
+			t.stats.UnknownDialog.Add(1)
+		}
+		return nil
+	}
+	if len(t.calls) >= t.cfg.MaxCalls {
+		t.stats.CallsDropped.Add(1)
+		return nil
+	}
+	c := &callState{
+		rec: Call{
+			CallID: m.CallID, From: m.From.URI, To: m.To.URI, CallerUA: m.UserAgent,
+			Caller: src, Callee: dst, Transport: transport, Start: at,
+		},
+		callerTag:  m.From.Tag,
+		inviteCSeq: m.CSeq,
+		last:       at,
+	}
+	t.calls[m.CallID] = c
+	t.stats.Calls.Add(1)
+	return c
+}
+
+// noteUA keeps the first User-Agent (Server, in a response) each party
+// sent.
+func (c *callState) noteUA(m *sipinfo.Message, from uint8) {
 	ua := m.UserAgent
 	if !m.IsRequest && m.Server != "" {
 		ua = m.Server
@@ -425,74 +461,92 @@ func (t *Tracker) apply(m *sipinfo.Message, sess *sdp.Session, src, dst netip.Ad
 	} else if from == callee && c.rec.CalleeUA == "" {
 		c.rec.CalleeUA = ua
 	}
+}
 
-	offer := false
-	if m.IsRequest {
-		switch m.Method {
-		case "INVITE", "UPDATE":
-			if m.Method == "INVITE" && from == caller && c.challenge != 0 && c.rec.Answer == 0 && !c.ended && m.CSeq != c.inviteCSeq {
-				// The retry with credentials is the call's INVITE now.
-				c.inviteCSeq, c.challenge = m.CSeq, 0
-			}
-			if sess != nil && !(m.Method == "INVITE" && from == caller && m.CSeq == c.inviteCSeq) && c.offerCSeq[from] != m.CSeq {
-				c.offerCSeq[from] = m.CSeq
-				c.rec.Reinvites++
-			}
-			offer = true
-		case "ACK", "PRACK":
-			offer = true
-		case "BYE":
-			if !c.ended {
-				c.end(at, EndBye)
-			}
-		case "CANCEL":
-			if c.rec.Answer == 0 {
-				c.cancelled = true
-			}
+// onRequest updates the call for a request. It reports whether the
+// request's SDP, if any, is an offer or answer to record.
+func (t *Tracker) onRequest(c *callState, m *sipinfo.Message, from uint8, sess *sdp.Session, at int64) (offer bool) {
+	switch m.Method {
+	case "INVITE", "UPDATE":
+		c.onOfferRequest(m, from, sess)
+		return true
+	case "ACK", "PRACK":
+		return true
+	case "BYE":
+		if !c.ended {
+			c.end(at, EndBye)
 		}
-	} else {
-		code := m.StatusCode
-		switch m.CSeqMethod {
-		case "INVITE":
-			if m.CSeq == c.inviteCSeq && from == callee {
-				switch {
-				case code >= 200 && code < 300:
-					if c.rec.Answer == 0 {
-						c.rec.Answer, c.rec.FinalStatus = at, code
-					}
-				case (code == 401 || code == 407) && c.rec.Answer == 0 && !c.ended:
-					c.challenge = code
-				case code >= 300 && c.rec.Answer == 0 && c.rec.FinalStatus == 0:
-					c.rec.FinalStatus = code
-					reason := EndRejected
-					if code == 487 || c.cancelled {
-						reason = EndCancelled
-					}
-					if !c.ended {
-						c.end(at, reason)
-					}
-				}
-			}
-			offer = code > 100 && code < 300
-			if code >= 300 && m.CSeq != c.inviteCSeq {
-				t.rollback(c, 1-from)
-			}
-		case "UPDATE", "PRACK":
-			offer = code >= 200 && code < 300
-			if code >= 300 && m.CSeqMethod == "UPDATE" {
-				t.rollback(c, 1-from)
-			}
-		case "BYE":
-			if code >= 200 && code < 300 && !c.ended {
-				c.end(at, EndBye)
-			}
+	case "CANCEL":
+		if c.rec.Answer == 0 {
+			c.cancelled = true
 		}
 	}
-	if offer && sess != nil {
-		t.applySDP(c, from, sess)
+	return false
+}
+
+// onOfferRequest handles an INVITE or UPDATE: the retry of a challenged
+// initial INVITE becomes the call's INVITE, and an offer other than the
+// initial INVITE's counts as a re-INVITE once per CSeq and party.
+func (c *callState) onOfferRequest(m *sipinfo.Message, from uint8, sess *sdp.Session) {
+	if m.Method == "INVITE" && from == caller && c.challenge != 0 && c.rec.Answer == 0 && !c.ended && m.CSeq != c.inviteCSeq {
+		// The retry with credentials is the call's INVITE now.
+		c.inviteCSeq, c.challenge = m.CSeq, 0
 	}
-	if c.ended && !c.unregistered && t.cfg.ByeGrace <= 0 {
-		t.check(c)
+	if sess != nil && !(m.Method == "INVITE" && from == caller && m.CSeq == c.inviteCSeq) && c.offerCSeq[from] != m.CSeq {
+		c.offerCSeq[from] = m.CSeq
+		c.rec.Reinvites++
+	}
+}
+
+// onResponse updates the call for a response, by the method it answers.
+// It reports whether the response's SDP, if any, is an offer or answer to
+// record.
+func (t *Tracker) onResponse(c *callState, m *sipinfo.Message, from uint8, at int64) (offer bool) {
+	code := m.StatusCode
+	switch m.CSeqMethod {
+	case "INVITE":
+		if m.CSeq == c.inviteCSeq && from == callee {
+			c.onInitialInviteResponse(code, at)
+		}
+		if code >= 300 && m.CSeq != c.inviteCSeq {
+			// A failed re-INVITE: the offerer's SDP did not take.
+			t.rollback(c, 1-from)
+		}
+		return code > 100 && code < 300
+	case "UPDATE", "PRACK":
+		if code >= 300 && m.CSeqMethod == "UPDATE" {
+			t.rollback(c, 1-from)
+		}
+		return code >= 200 && code < 300
+	case "BYE":
+		if code >= 200 && code < 300 && !c.ended {
+			c.end(at, EndBye)
+		}
+	}
+	return false
+}
+
+// onInitialInviteResponse handles the callee's final answer to the
+// call's INVITE: a 2xx answers the call, a 401/407 challenge lets it go
+// on with a retry, any other failure ends it as rejected (or cancelled,
+// for a 487 or after a CANCEL).
+func (c *callState) onInitialInviteResponse(code int, at int64) {
+	switch {
+	case code >= 200 && code < 300:
+		if c.rec.Answer == 0 {
+			c.rec.Answer, c.rec.FinalStatus = at, code
+		}
+	case (code == 401 || code == 407) && c.rec.Answer == 0 && !c.ended:
+		c.challenge = code
+	case code >= 300 && c.rec.Answer == 0 && c.rec.FinalStatus == 0:
+		c.rec.FinalStatus = code
+		reason := EndRejected
+		if code == 487 || c.cancelled {
+			reason = EndCancelled
+		}
+		if !c.ended {
+			c.end(at, reason)
+		}
 	}
 }
 

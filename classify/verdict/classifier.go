@@ -66,8 +66,11 @@ type Classifier struct {
 
 // shared is the immutable part of a Classifier.
 type shared struct {
-	cat     *catalog.Catalog
-	inv     *catalog.Inventory
+	cat *catalog.Catalog
+	inv *catalog.Inventory
+	// scope is the inventory resolved against the catalog: vendor-scoped
+	// roles, numbered, so an entry only matches roles of its own vendor.
+	scope   *catalog.Scope
 	media   MediaMatcher
 	ix      *catalog.Index
 	entries []*catalog.Entry // in scope, index order
@@ -119,6 +122,13 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 	if len(s.entries) == 0 {
 		return nil, errors.New("verdict: no catalog entry is in scope (check --vendor against the inventory's vendors)")
 	}
+	if s.inv != nil {
+		scope, err := catalog.NewScope(cfg.Catalog, s.inv)
+		if err != nil {
+			return nil, fmt.Errorf("verdict: %w", err)
+		}
+		s.scope = scope
+	}
 	for _, e := range s.entries {
 		if !slices.Contains(s.vendors, e.Vendor) {
 			s.vendors = append(s.vendors, e.Vendor)
@@ -139,8 +149,11 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 	}
 	for i, e := range s.entries {
 		in := newEntryInfo(e, i, ports(e), s.media != nil)
-		if s.inv != nil && (len(cfg.Expect) == 0 || matchAny(cfg.Expect, e.ID)) {
-			in.scopeInventory(e, s.inv)
+		if s.scope != nil {
+			in.qfrom, in.qto, _ = s.scope.EntryRoles(e)
+			if len(cfg.Expect) == 0 || matchAny(cfg.Expect, e.ID) {
+				in.scopeInventory(e, s.scope)
+			}
 		}
 		s.info[e] = in
 		s.byID[e.ID] = e
@@ -154,7 +167,47 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 	if s.inv == nil {
 		s.mediaPorts = portOnlyMediaPorts(s.mediaEntries)
 	}
+	s.groupAlternatives()
 	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}, nil
+}
+
+// groupAlternatives makes the first in-scope entry of each OneOf group its
+// leader: the members record their working pairs under it, and it alone
+// is judged missing, over the union of their pairs. A pair is then missing
+// only when no alternative worked between its hosts.
+func (s *shared) groupAlternatives() {
+	leaders := make(map[[2]string]*entryInfo)
+	for _, e := range s.entries {
+		in := s.info[e]
+		if e.OneOf == "" || !in.inScope || in.unobservable != "" {
+			continue
+		}
+		k := [2]string{e.Vendor, e.OneOf}
+		lead, ok := leaders[k]
+		if !ok {
+			leaders[k] = in
+			continue
+		}
+		in.track = lead.idx
+		in.inScope = false
+		lead.alternatives = append(lead.alternatives, e.ID)
+		for _, p := range in.pairs {
+			if !slices.Contains(lead.pairs, p) {
+				lead.pairs = append(lead.pairs, p)
+			}
+		}
+		for _, n := range in.needs {
+			if !slices.Contains(lead.needs, n) {
+				lead.needs = append(lead.needs, n)
+			}
+		}
+		for h := range in.peers {
+			if lead.peers == nil {
+				lead.peers = make(map[int32]bool)
+			}
+			lead.peers[h] = true
+		}
+	}
 }
 
 func matchAny(patterns []string, id string) bool {
@@ -231,14 +284,18 @@ var unexpectedFailedReasons = [numFailures]string{
 func failureOf(f *flow.Flow, proto uint8) failure {
 	switch proto {
 	case flow.ProtoTCP:
-		switch f.State() {
-		case "S0":
-			return failS0
-		case "REJ":
+		switch f.ConnState() {
+		case flow.StateS0:
+			// Zeek keeps S0 when the responder only ACKed the SYN (its
+			// SYN-ACK not captured): it answered, so nothing was blocked.
+			if f.Resp.Packets == 0 {
+				return failS0
+			}
+		case flow.StateREJ:
 			return failREJ
-		case "RSTOS0":
+		case flow.StateRSTOS0:
 			return failRSTOS0
-		case "SH":
+		case flow.StateSH:
 			return failSH
 		}
 	case flow.ProtoUDP:
@@ -284,7 +341,7 @@ func (c *Classifier) Classify(f *flow.Flow, r *Result) {
 
 	if proto == flow.ProtoUDP && s.media != nil {
 		if callID, ok := s.media.MatchMedia(f); ok {
-			c.negotiated(r, callID, sa, da)
+			c.negotiated(r, callID, sa, da, sp, dp)
 			c.finish(f, r, fail)
 			c.posture(f, r, proto, sa, da, sp, dp, fail)
 			return
@@ -394,7 +451,7 @@ func (c *Classifier) portOnly(f *flow.Flow, r *Result, proto uint8, da netip.Add
 
 // cloud matches entries naming the destination by CIDR or FQDN. srcRoles
 // nil means port-only mode.
-func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, dp uint16, srcRoles []string) {
+func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, dp uint16, srcRoles []catalog.RoleID) {
 	s := c.shared
 	try := func(ev Evidence) bool {
 		for _, e := range c.scratch {
@@ -403,12 +460,12 @@ func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, 
 				continue
 			}
 			if s.inv != nil {
-				fr, ok := pick(e.From, srcRoles)
+				fr, ok := pick(in.qfrom, srcRoles)
 				if !ok {
 					continue
 				}
 				if len(r.Matches) == 0 {
-					r.FromRole, r.ToRole = fr, in.to
+					r.FromRole, r.ToRole = s.scope.Display(fr), in.to
 				}
 			}
 			r.Matches = append(r.Matches, e)
@@ -444,8 +501,8 @@ func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, 
 
 func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da netip.Addr, sp, dp uint16, uncertain bool) {
 	s := c.shared
-	srcRoles := s.inv.RolesOf(sa)
-	dstRoles := s.inv.RolesOf(da)
+	srcRoles := s.scope.RolesOf(sa)
+	dstRoles := s.scope.RolesOf(da)
 	ev := ByCatalog
 	if len(dstRoles) == 0 {
 		sni, server := names(f)
@@ -453,7 +510,7 @@ func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da neti
 			if n == "" {
 				continue
 			}
-			if rs := s.inv.RolesOfName(n); len(rs) > 0 {
+			if rs := s.scope.RolesOfName(n); len(rs) > 0 {
 				dstRoles, ev = rs, ByName
 				break
 			}
@@ -471,21 +528,21 @@ func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da neti
 			}
 			continue
 		}
-		if fr, ok := pick(e.From, srcRoles); ok {
-			if to, ok := pick(e.To, dstRoles); ok {
+		if fr, ok := pick(in.qfrom, srcRoles); ok {
+			if to, ok := pick(in.qto, dstRoles); ok {
 				if len(r.Matches) == 0 {
-					r.FromRole, r.ToRole, reason = fr, to, in.expected
+					r.FromRole, r.ToRole, reason = s.scope.Display(fr), s.scope.Display(to), in.expected
 				}
 				r.Matches = append(r.Matches, e)
 				continue
 			}
 		}
-		fr, okFrom := pick(e.From, dstRoles)
-		to, okTo := pick(e.To, srcRoles)
+		fr, okFrom := pick(in.qfrom, dstRoles)
+		to, okTo := pick(in.qto, srcRoles)
 		switch {
 		case okFrom && okTo && e.Direction == catalog.BothWays:
 			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole, reason = to, fr, in.bothWays
+				r.FromRole, r.ToRole, reason = s.scope.Display(to), s.scope.Display(fr), in.bothWays
 			}
 			r.Matches = append(r.Matches, e)
 		case okFrom && okTo:
@@ -502,22 +559,22 @@ func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da neti
 		c.scratch = s.ix.Lookup(proto, sp, c.scratch[:0])
 		for _, e := range c.scratch {
 			in := s.info[e]
-			to, okTo := pick(e.To, srcRoles)
-			fr, okFrom := pick(e.From, dstRoles)
+			to, okTo := pick(in.qto, srcRoles)
+			fr, okFrom := pick(in.qfrom, dstRoles)
 			if !okTo || !okFrom {
 				if e.Direction != catalog.BothWays {
 					continue
 				}
-				if fr, okFrom = pick(e.From, srcRoles); !okFrom {
+				if fr, okFrom = pick(in.qfrom, srcRoles); !okFrom {
 					continue
 				}
-				if to, okTo = pick(e.To, dstRoles); !okTo {
+				if to, okTo = pick(in.qto, dstRoles); !okTo {
 					continue
 				}
 				to, fr = fr, to
 			}
 			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole, reason = to, fr, in.reply
+				r.FromRole, r.ToRole, reason = s.scope.Display(to), s.scope.Display(fr), in.reply
 			}
 			r.Matches = append(r.Matches, e)
 		}
@@ -550,7 +607,10 @@ func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da neti
 		r.Reason = reasonNotInCatalog
 	}
 	if ev == ByName && r.ToRole == "" {
-		r.ToRole = c.join(dstRoles)
+		sni, server := names(f)
+		if r.ToRole = c.join(s.inv.RolesOfName(sni)); r.ToRole == "" {
+			r.ToRole = c.join(s.inv.RolesOfName(server))
+		}
 	}
 }
 
@@ -575,43 +635,80 @@ func (c *Classifier) join(rs []string) string {
 	return s
 }
 
-func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr) {
+func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr, sp, dp uint16) {
 	s := c.shared
 	r.Verdict, r.ClassifiedBy, r.CallID, r.Reason = Negotiated, BySDP, callID, reasonNegotiated
 	if s.inv == nil {
 		return
 	}
-	srcRoles, dstRoles := s.inv.RolesOf(sa), s.inv.RolesOf(da)
-	try := func() {
-		for _, e := range c.scratch {
-			if !e.Transport.Matches(flow.ProtoUDP) || slices.Contains(r.Matches, e) {
+	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
+	// A media entry is credited first when the stream lands in its
+	// documented range on the host of its To side (the responder's side
+	// first): either host may be that side, since media flows either way
+	// once negotiated.
+	c.scratch = s.ix.Lookup(flow.ProtoUDP, dp, c.scratch[:0])
+	c.fixedMedia(r, srcRoles, dstRoles, false)
+	if sp != dp {
+		c.scratch = s.ix.Lookup(flow.ProtoUDP, sp, c.scratch[:0])
+	}
+	c.fixedMedia(r, dstRoles, srcRoles, true)
+	if len(r.Matches) > 0 {
+		r.Reason = s.info[r.Matches[0]].negotiated
+	}
+	// Then the entries that leave the port to signalling.
+	c.scratch = s.ix.Dynamic(flow.ProtoUDP, c.scratch[:0])
+	for _, e := range c.scratch {
+		if !e.Transport.Matches(flow.ProtoUDP) || slices.Contains(r.Matches, e) {
+			continue
+		}
+		in := s.info[e]
+		fr, okF := pick(in.qfrom, srcRoles)
+		to, okT := pick(in.qto, dstRoles)
+		if !okF || !okT {
+			// Media flows either way once negotiated.
+			if fr, okF = pick(in.qfrom, dstRoles); !okF {
 				continue
 			}
-			fr, okF := pick(e.From, srcRoles)
-			to, okT := pick(e.To, dstRoles)
-			if !okF || !okT {
-				// Media flows either way once negotiated.
-				if fr, okF = pick(e.From, dstRoles); !okF {
-					continue
-				}
-				if to, okT = pick(e.To, srcRoles); !okT {
-					continue
-				}
-				fr, to = to, fr
+			if to, okT = pick(in.qto, srcRoles); !okT {
+				continue
 			}
-			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole = fr, to
-			}
-			r.Matches = append(r.Matches, e)
+			fr, to = to, fr
 		}
+		if len(r.Matches) == 0 {
+			r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
+		}
+		r.Matches = append(r.Matches, e)
 	}
-	c.scratch = s.ix.Dynamic(flow.ProtoUDP, c.scratch[:0])
-	try()
 	if len(r.Matches) > 0 {
 		return
 	}
 	r.Reason = reasonNegotiatedNoRole
-	r.FromRole, r.ToRole = c.join(srcRoles), c.join(dstRoles)
+	c.unknownRoles(r, sa, da)
+}
+
+// fixedMedia adds the media entries in c.scratch (the entries covering the
+// port of the host with roles toRoles) whose To side that host plays and
+// whose From side the peer plays. flip: the To side is the originator.
+func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, flip bool) {
+	s := c.shared
+	for _, e := range c.scratch {
+		in := s.info[e]
+		if !isMediaApp(e.App) || slices.Contains(r.Matches, e) {
+			continue
+		}
+		fr, okF := pick(in.qfrom, fromRoles)
+		to, okT := pick(in.qto, toRoles)
+		if !okF || !okT {
+			continue
+		}
+		if len(r.Matches) == 0 {
+			r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
+			if flip {
+				r.FromRole, r.ToRole = r.ToRole, r.FromRole
+			}
+		}
+		r.Matches = append(r.Matches, e)
+	}
 }
 
 // icmpError reports ICMP messages that quote another packet, and ICMPv6
@@ -649,25 +746,25 @@ func (c *Classifier) classifyICMP(f *flow.Flow, r *Result, proto uint8, sa, da n
 		c.finish(f, r, noFailure)
 		return
 	}
-	srcRoles, dstRoles := s.inv.RolesOf(sa), s.inv.RolesOf(da)
+	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
 	var wrong *catalog.Entry
 	for _, e := range s.icmp {
 		in := s.info[e]
-		if fr, ok := pick(e.From, srcRoles); ok {
-			if to, ok := pick(e.To, dstRoles); ok {
+		if fr, ok := pick(in.qfrom, srcRoles); ok {
+			if to, ok := pick(in.qto, dstRoles); ok {
 				if len(r.Matches) == 0 {
-					r.FromRole, r.ToRole, r.Reason = fr, to, in.expected
+					r.FromRole, r.ToRole, r.Reason = s.scope.Display(fr), s.scope.Display(to), in.expected
 				}
 				r.Matches = append(r.Matches, e)
 				continue
 			}
 		}
-		fr, okF := pick(e.From, dstRoles)
-		to, okT := pick(e.To, srcRoles)
+		fr, okF := pick(in.qfrom, dstRoles)
+		to, okT := pick(in.qto, srcRoles)
 		switch {
 		case okF && okT && e.Direction == catalog.BothWays:
 			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole, r.Reason = to, fr, in.bothWays
+				r.FromRole, r.ToRole, r.Reason = s.scope.Display(to), s.scope.Display(fr), in.bothWays
 			}
 			r.Matches = append(r.Matches, e)
 		case okF && okT && wrong == nil:

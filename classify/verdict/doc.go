@@ -16,12 +16,17 @@
 // ports are the listening ports of its "to" side.
 //
 //   - Ignore rules of the inventory are tested first: verdict Ignored.
-//   - With an inventory, the roles of both hosts come from RolesOf; a
-//     responder the inventory does not list by address is looked up by the
-//     TLS SNI and DNS name a parser learnt (RolesOfName, evidence "name").
-//     An entry matches when a source role is in its from-roles and a
-//     destination role in its to-roles, or, for direction "both", the
-//     reverse. Site overrides and area parameters apply through the site
+//   - With an inventory, the roles of both hosts come from a
+//     catalog.Scope resolved once by NewClassifier: vendor-scoped roles
+//     (an entry of vendor V matches only roles of V; site allow rules name
+//     roles of any vendor), implied roles added, numbered so the per-flow
+//     match compares integers. A responder the inventory does not list by
+//     address is looked up by the TLS SNI and DNS name a parser learnt
+//     (RolesOfName, evidence "name"). An entry matches when a source role
+//     is in its from-roles and a destination role in its to-roles, or, for
+//     direction "both", the reverse. FromRole and ToRole show a role
+//     without its vendor unless two vendors' roles of that name have
+//     hosts at the site. Site overrides and area parameters apply through the site
 //     index (Inventory.EffectivePorts); allow rules are entries of vendor
 //     "site". One-way entries that state from_ports also require the
 //     source port in them.
@@ -35,10 +40,15 @@
 //   - Cloud entries match by destination address in their CIDRs (evidence
 //     "catalog") or by an SNI/DNS name matching their FQDNs (evidence
 //     "name"), with the port and the source's from-role.
-//   - Dynamic entries (media negotiated in signalling) match when the
-//     Config's MediaMatcher vouches for the flow (verdict Negotiated,
-//     evidence "sdp"). With an inventory, a dynamic entry that states the
-//     document's usual range also matches by that range and the roles. In
+//   - Media negotiated in signalling: when the Config's MediaMatcher
+//     vouches for a UDP flow its verdict is Negotiated (evidence "sdp").
+//     With an inventory it carries, first, each media entry (app rtp,
+//     rtcp, udptl) whose documented range holds the port of the host on
+//     the entry's To side while the peer plays its From side (responder's
+//     side first: a phone's model range, a Sinch MRS area), then the
+//     dynamic entries between the two hosts' roles; each counts the flow
+//     as working. A dynamic entry that states the document's usual range
+//     also matches by that range and the roles without signalling. In
 //     port-only mode dynamic entries never match by port: their ranges span
 //     thousands of ports and without roles any high-port UDP would look
 //     like media.
@@ -76,15 +86,25 @@
 // Posture findings are aggregated the same way; flows whose Result.Kind
 // is set on an expected or negotiated verdict count there (see Posture).
 //
-// Missing: every required entry in scope (optionally narrowed by
-// Config.Expect) whose from- and to-roles both have hosts in the
-// inventory, forming at least one pair of distinct hosts of the same
-// address family, with no working flow in the window: an expected or
-// negotiated flow that was Established (TCP handshake, or a UDP/ICMP
-// reply). One-way UDP (traps, syslog) therefore proves nothing. Entries
-// with no port number, or dynamic-only entries without a MediaMatcher,
-// cannot be seen on the wire: they are reported as kind unobservable
-// instead.
+// Missing is judged per (entry, from-host, to-host), hosts being the
+// inventory's items (address, CIDR or name). Every entry required at the
+// site (catalog.Scope.Required: required, and its required_when holds for
+// the site's options; optionally narrowed by Config.Expect) gets the pairs
+// of distinct hosts of the same address family between its from- and
+// to-roles, except pairs with a standby host. A pair works when an
+// expected or negotiated flow of the entry that was Established (TCP
+// handshake, or a UDP/ICMP reply) ran between its hosts, either way;
+// one-way UDP (traps, syslog) therefore proves nothing. Two hosts that
+// both hold a role of both sides are peers: each needs one working pair
+// with another peer, standby hosts excused (Peers "any": standby hosts
+// stay required; "all": the full mesh). "any-from" makes each to-host
+// need one working flow from any from-host. Entries of one OneOf group are judged together under the
+// first in scope: a pair is missing only when no alternative worked. One
+// finding per entry lists the silent pairs (HostPairs, at most eight) and
+// its reason how many of how many worked, so one host's silence is never
+// hidden by another's traffic. Entries with no port number, or
+// dynamic-only entries without a MediaMatcher, cannot be seen on the
+// wire: they are reported as kind unobservable instead.
 //
 // # Media
 //

@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ccaudit/auditor/catalog"
@@ -13,7 +14,8 @@ import (
 // down it would make every flow expected.
 const broadPorts = 32768
 
-// maxHostPairs bounds the host pairs a missing finding lists.
+// maxHostPairs bounds the host pairs a missing finding lists; the reason
+// gives the full counts.
 const maxHostPairs = 8
 
 // entryInfo is what the classifier precomputes per entry in scope, so the
@@ -27,11 +29,16 @@ type entryInfo struct {
 	// fromPorts is set when a one-way entry states the opener's ports.
 	fromPorts bool
 
-	from, to   string // roles, comma-separated
+	from, to string // roles, comma-separated
+	// qfrom and qto are the entry's roles in the site's scope (nil in
+	// port-only mode): an entry matches only roles of its own vendor.
+	qfrom, qto []catalog.RoleID
 	portsLabel string // "5597/tcp"
 
 	expected, portOnly, bothWays, reply, cloud, byName string
-	otherRoles, wrongDirection                         string
+	// negotiated: media set up in SIP/SDP that lands in the entry's range.
+	negotiated                 string
+	otherRoles, wrongDirection string
 
 	// Reasons of the posture findings and notes (posture.go).
 	unsignalled, unsignalledPortOnly             string
@@ -54,8 +61,22 @@ type entryInfo struct {
 	unobservable string
 	// inScope: required, and both its from and to roles have hosts in
 	// the inventory, so a window without a working flow makes it missing.
-	inScope   bool
-	hostPairs []string
+	inScope bool
+	// pairs are the host pairs the entry is required between; needs the
+	// hosts that need only one of their pairs working (Peers). A pair
+	// works when a flow the entry allows ran between its hosts either
+	// way, except for the needs of Peers "any-from", which need a flow
+	// from the From side (or either way for a both-way entry).
+	pairs []hostPair
+	needs []hostNeed
+	// peers are the hosts holding a role of both sides (nil with Peers
+	// "all").
+	peers map[int32]bool
+	// track is the idx whose working pairs this entry records: its own,
+	// or its OneOf group's leader, which judges the whole group.
+	track int
+	// alternatives names the group's other entries, for the reason.
+	alternatives []string
 }
 
 func transportLabel(t catalog.Transport) string {
@@ -85,7 +106,7 @@ func portsLabel(t catalog.Transport, ps catalog.PortSet) string {
 }
 
 func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) *entryInfo {
-	in := &entryInfo{idx: idx, ports: ports, from: e.From.String(), to: e.To.String()}
+	in := &entryInfo{idx: idx, track: idx, ports: ports, from: e.From.String(), to: e.To.String()}
 	in.narrow.Dynamic, in.narrow.Unspecified = ports.Dynamic, ports.Unspecified
 	for _, r := range ports.Ranges {
 		if int(r.Hi)-int(r.Lo)+1 <= broadPorts {
@@ -104,6 +125,7 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 		in.expected = flowDesc + " (the document's usual range for negotiated media)"
 	}
 	in.portOnly = "port-only (no inventory): " + e.Component + " uses " + in.portsLabel
+	in.negotiated = flowDesc + " (media negotiated in SIP/SDP signalling, in the documented range)"
 	in.bothWays = flowDesc + " (opened by the " + in.to + " side)"
 	in.reply = flowDesc + " (responder seen first: no handshake orders this flow)"
 	in.cloud = flowDesc + " (destination in the entry's cloud addresses)"
@@ -122,60 +144,168 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 	return in
 }
 
+// hostPair is a pair of inventory hosts (Scope host indices), a on the
+// entry's From side and b on its To side.
+type hostPair struct{ a, b int32 }
+
+func (p hostPair) reversed() hostPair { return hostPair{p.b, p.a} }
+
 // scopeInventory decides whether e can be checked for missing flows at
-// this site and lists the host pairs it is expected between.
-func (in *entryInfo) scopeInventory(e *catalog.Entry, inv *catalog.Inventory) {
-	if !e.Required || e.Vendor == catalog.SiteVendor {
+// this site and lists the host pairs it is required between. A host is
+// never required to reach itself, nor an IPv4 host an IPv6 one, and a
+// pair with a standby host is excused.
+//
+// Two hosts that both hold a role of both sides (CIC servers on a
+// switchover entry, phones on a SIP entry) are peers: unless the entry
+// says Peers "all" (a full mesh the document requires), each peer needs
+// one working pair with another peer, not every pair. Standby hosts are
+// excused, except where the entry says Peers "any": that flow (the
+// switchover with its primary) is what keeps the standby ready. Peers
+// "any-from": each to-host (standby hosts excused) needs one working flow
+// from any from-host, peers or not.
+// Neither rule enumerates the pairs it does not keep, so a site listing
+// thousands of phones or desktops one by one stays cheap.
+func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
+	if e.Vendor == catalog.SiteVendor || !sc.Required(e) {
 		return
 	}
-	from, to := hostsOf(inv, e.From), hostsOf(inv, e.To)
-	arrow := " -> "
-	if e.Direction == catalog.BothWays {
-		arrow = " <-> "
-	}
-	n := 0
-	var seen map[[2]catalog.Host]bool
-	for _, a := range from {
-		for _, b := range to {
-			if a == b && (a.Name != "" || a.Prefix.IsSingleIP()) {
-				continue // one host talking to itself never crosses the wire
+	from, to := hostsOf(sc, in.qfrom), hostsOf(sc, in.qto)
+	if e.Peers != "all" && e.Peers != "any-from" {
+		for _, r := range in.qfrom {
+			if !slices.Contains(in.qto, r) {
+				continue
 			}
-			if a.Name == "" && b.Name == "" && a.Prefix.Addr().Is4() != b.Prefix.Addr().Is4() {
-				continue // no flow runs from IPv4 to IPv6
-			}
-			if e.Direction == catalog.BothWays {
-				if seen == nil {
-					seen = make(map[[2]catalog.Host]bool)
+			for _, h := range sc.RoleHosts(r) {
+				if in.peers == nil {
+					in.peers = make(map[int32]bool)
 				}
-				if seen[[2]catalog.Host{b, a}] {
-					continue
-				}
-				seen[[2]catalog.Host{a, b}] = true
-			}
-			n++
-			if len(in.hostPairs) < maxHostPairs {
-				in.hostPairs = append(in.hostPairs, a.String()+arrow+b.String())
+				in.peers[h] = true
 			}
 		}
 	}
-	if n > maxHostPairs {
-		in.hostPairs = append(in.hostPairs, fmt.Sprintf("(+%d more pairs)", n-maxHostPairs))
+	// Peers: a host needs a peer of a compatible address family. Standby
+	// hosts are excused, unless the entry names its peers explicitly
+	// (a switchover between a primary and its standby).
+	explicit := e.Peers == "any"
+	var peerFam familyCount
+	for h := range in.peers {
+		if explicit || !sc.Standby(h) {
+			peerFam.add(sc.Host(h))
+		}
 	}
-	in.inScope = n > 0
+	for _, h := range sortedHosts(in.peers) {
+		if sc.Standby(h) && !explicit {
+			continue
+		}
+		if peerFam.others(sc.Host(h)) > 0 {
+			in.needs = append(in.needs, hostNeed{host: h})
+		}
+	}
+	if e.Peers == "any-from" {
+		var fromFam familyCount
+		isFrom := make(map[int32]bool, len(from))
+		for _, a := range from {
+			if !sc.Standby(a) {
+				fromFam.add(sc.Host(a))
+				isFrom[a] = true
+			}
+		}
+		for _, b := range to {
+			if sc.Standby(b) {
+				continue
+			}
+			n := fromFam.compatible(sc.Host(b))
+			if isFrom[b] {
+				n-- // not with itself
+			}
+			if n > 0 {
+				in.needs = append(in.needs, hostNeed{host: b})
+			}
+		}
+		in.inScope = len(in.needs) > 0
+		return
+	}
+	seen := make(map[hostPair]bool)
+	for _, a := range from {
+		for _, b := range to {
+			if a == b || (in.peers[a] && in.peers[b]) || sc.Standby(a) || sc.Standby(b) {
+				continue
+			}
+			if !compatible(sc.Host(a), sc.Host(b)) {
+				continue // no flow runs from IPv4 to IPv6
+			}
+			p := hostPair{a, b}
+			if !seen[p] && !seen[p.reversed()] {
+				// Two hosts each on both sides need one flow between
+				// them, whoever opens it.
+				seen[p] = true
+				in.pairs = append(in.pairs, p)
+			}
+		}
+	}
+	in.inScope = len(in.pairs)+len(in.needs) > 0
 }
 
-func hostsOf(inv *catalog.Inventory, roles catalog.Roles) []catalog.Host {
-	var out []catalog.Host
+// compatible reports whether a flow can run between two hosts: not from
+// IPv4 to IPv6. A host listed by name may have either.
+func compatible(a, b catalog.Host) bool {
+	return a.Name != "" || b.Name != "" || a.Prefix.Addr().Is4() == b.Prefix.Addr().Is4()
+}
+
+// familyCount counts hosts by address family, to tell whether a host has
+// a compatible partner among them without pairing every two.
+type familyCount struct{ v4, v6, named int }
+
+func (c *familyCount) add(h catalog.Host) {
+	switch {
+	case h.Name != "":
+		c.named++
+	case h.Prefix.Addr().Is4():
+		c.v4++
+	default:
+		c.v6++
+	}
+}
+
+// compatible counts the hosts a flow from or to h could run with.
+func (c *familyCount) compatible(h catalog.Host) int {
+	switch {
+	case h.Name != "":
+		return c.v4 + c.v6 + c.named
+	case h.Prefix.Addr().Is4():
+		return c.v4 + c.named
+	}
+	return c.v6 + c.named
+}
+
+// others is compatible less h itself, which is one of the counted hosts.
+func (c *familyCount) others(h catalog.Host) int { return c.compatible(h) - 1 }
+
+func sortedHosts(set map[int32]bool) []int32 {
+	out := make([]int32, 0, len(set))
+	for h := range set {
+		out = append(out, h)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// hostNeed is a host that needs one working flow with a peer, or (Peers
+// "any-from") one working flow to it.
+type hostNeed struct {
+	host int32
+}
+
+func hostsOf(sc *catalog.Scope, roles []catalog.RoleID) []int32 {
+	if len(roles) == 1 {
+		return sc.RoleHosts(roles[0])
+	}
+	var out []int32
+	seen := make(map[int32]bool)
 	for _, r := range roles {
-		for _, h := range inv.Hosts(r) {
-			dup := false
-			for _, o := range out {
-				if o == h {
-					dup = true
-					break
-				}
-			}
-			if !dup {
+		for _, h := range sc.RoleHosts(r) {
+			if !seen[h] {
+				seen[h] = true
 				out = append(out, h)
 			}
 		}
@@ -184,7 +314,7 @@ func hostsOf(inv *catalog.Inventory, roles catalog.Roles) []catalog.Host {
 }
 
 // pick returns the first host role that is one of the entry's roles.
-func pick(entryRoles catalog.Roles, hostRoles []string) (string, bool) {
+func pick(entryRoles, hostRoles []catalog.RoleID) (catalog.RoleID, bool) {
 	for _, h := range hostRoles {
 		for _, e := range entryRoles {
 			if e == h {
@@ -192,7 +322,7 @@ func pick(entryRoles catalog.Roles, hostRoles []string) (string, bool) {
 			}
 		}
 	}
-	return "", false
+	return 0, false
 }
 
 func joinRoles(rs []string) string { return strings.Join(rs, ",") }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
@@ -77,8 +78,10 @@ type Findings struct {
 	counts    [NumVerdicts]uint64
 
 	// Per entry in scope (entryInfo.idx), for the current window.
-	working []bool
 	blocked []uint64
+	// worked holds the host pairs seen working per tracked entry
+	// (entryInfo.track), for the current window.
+	worked  map[trackedPair]struct{}
 	flows   uint64 // flows observed in the window
 	winFrom int64
 	winTo   int64
@@ -93,7 +96,7 @@ func NewFindings(c *Classifier, cfg FindingsConfig) *Findings {
 	n := len(c.shared.entries)
 	return &Findings{
 		c: c.shared, max: cfg.MaxFindings, byKey: make(map[findingKey]int), sources: make(map[targetKey]int),
-		working: make([]bool, n), blocked: make([]uint64, n),
+		blocked: make([]uint64, n), worked: make(map[trackedPair]struct{}),
 	}
 }
 
@@ -115,10 +118,8 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 	}
 	switch r.Verdict {
 	case Expected, Negotiated:
-		if f.Established() {
-			for _, e := range r.Matches {
-				fs.working[fs.c.info[e].idx] = true
-			}
+		if f.Established() && fs.c.scope != nil {
+			fs.markWorking(f, r)
 		}
 	case Blocked:
 		for _, e := range r.Matches {
@@ -142,6 +143,60 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		fs.observe(k, f, High, tooOldReason(fs.c.tooOld, v, offered), nil)
 		if len(fs.list) > n {
 			fs.list[n].FromRole, fs.list[n].ToRole = r.FromRole, r.ToRole
+		}
+	}
+}
+
+// trackedPair is a host pair an entry (its entryInfo.track) worked between.
+type trackedPair struct {
+	track int
+	pair  hostPair
+}
+
+// markWorking records the inventory host pairs of a working flow, From
+// side first, for each entry that allows it and is checked for missing
+// flows.
+func (fs *Findings) markWorking(f *flow.Flow, r *Result) {
+	sc := fs.c.scope
+	var src, dst []int32
+	var srcRoles []catalog.RoleID
+	for _, e := range r.Matches {
+		in := fs.c.info[e]
+		lead := in
+		if in.track != in.idx {
+			lead = fs.c.info[fs.c.entries[in.track]]
+		}
+		if !lead.inScope {
+			continue
+		}
+		if src == nil && dst == nil {
+			src, dst = sc.HostsOf(f.Src().Addr()), sc.HostsOf(f.Dst().Addr())
+			srcRoles = sc.RolesOf(f.Src().Addr())
+			if len(dst) == 0 {
+				sni, server := names(f)
+				for _, n := range [2]string{sni, server} {
+					if h, ok := sc.HostOfName(n); ok && n != "" {
+						dst = []int32{h}
+						break
+					}
+				}
+			}
+		}
+		// The originator is on the From side unless only the To side
+		// has its role (a both-way entry opened by the To side, or a
+		// responder seen first).
+		_, fromSrc := pick(in.qfrom, srcRoles)
+		for _, a := range src {
+			for _, b := range dst {
+				p := hostPair{a, b}
+				if !fromSrc {
+					p = p.reversed()
+				}
+				k := trackedPair{in.track, p}
+				if _, ok := fs.worked[k]; !ok {
+					fs.worked[k] = struct{}{}
+				}
+			}
 		}
 	}
 }
@@ -289,12 +344,15 @@ const (
 )
 
 // Finish closes a capture window ending at now (unix ns; 0 means the last
-// packet seen): every required entry in scope without a working flow in
-// the window becomes a missing finding, or an unobservable one when the
-// auditor cannot see it on the wire. Tracking then restarts for the next
-// window. It does nothing in port-only mode (missing needs the
-// inventory's hosts) or when the window saw no flow at all, since an idle
-// capture proves nothing missing.
+// packet seen): every required entry in scope with a host pair that had no
+// working flow in the window becomes a missing finding, one per entry,
+// listing the silent pairs and how many worked; or an unobservable one
+// when the auditor cannot see the entry on the wire. An entry of a OneOf
+// group is judged with its alternatives: a pair is missing only when none
+// of them worked there. Tracking then restarts for the next window. It
+// does nothing in port-only mode (missing needs the inventory's hosts) or
+// when the window saw no flow at all, since an idle capture proves nothing
+// missing.
 func (fs *Findings) Finish(now int64) {
 	defer fs.resetWindow()
 	if fs.c.inv == nil || fs.flows == 0 {
@@ -303,6 +361,7 @@ func (fs *Findings) Finish(now int64) {
 	if now == 0 {
 		now = fs.winTo
 	}
+	reached := fs.reachedHosts()
 	for _, e := range fs.c.entries {
 		in := fs.c.info[e]
 		if !in.inScope {
@@ -311,15 +370,31 @@ func (fs *Findings) Finish(now int64) {
 		var kind Kind
 		var sev Severity
 		var reason string
-		switch {
-		case in.unobservable != "":
+		var pairs []string
+		if in.unobservable != "" {
 			kind, sev, reason = KindUnobservable, Info, in.unobservable
-		case fs.working[in.idx]:
-			continue
-		case fs.blocked[in.idx] > 0:
-			kind, sev, reason = KindMissing, High, reasonMissingBlocked
-		default:
+			pairs = fs.describePairs(e, in.pairs)
+			for _, n := range in.needs {
+				pairs = append(pairs, fs.describeNeeds(e, []int32{n.host})...)
+			}
+		} else {
+			missing, peersMissing, total, worked := fs.missingPairs(e, in, reached)
+			if len(missing)+len(peersMissing) == 0 {
+				continue
+			}
 			kind, sev, reason = KindMissing, Medium, reasonMissing
+			if worked == 0 && fs.blockedOf(in) > 0 {
+				sev, reason = High, reasonMissingBlocked
+			}
+			reason += fmt.Sprintf(" (%d of %d host pairs never seen working, %d worked)", len(missing)+len(peersMissing), total, worked)
+			if len(in.alternatives) > 0 {
+				reason += "; alternatives, any one of which suffices per pair: " + strings.Join(in.alternatives, ", ")
+			}
+			pairs = fs.describePairs(e, missing)
+			pairs = append(pairs, fs.describeNeeds(e, peersMissing)...)
+		}
+		if len(pairs) > maxHostPairs {
+			pairs = append(pairs[:maxHostPairs:maxHostPairs], fmt.Sprintf("(+%d more pairs)", len(pairs)-maxHostPairs))
 		}
 		k := findingKey{kind: kind, entry: e}
 		if i, ok := fs.byKey[k]; ok {
@@ -328,9 +403,7 @@ func (fs *Findings) Finish(now int64) {
 			g.FirstSeen = min(g.FirstSeen, fs.winFrom)
 			g.LastSeen = max(g.LastSeen, now)
 			g.Severity = max(g.Severity, sev)
-			if sev == High {
-				g.Reason = reason
-			}
+			g.Reason, g.HostPairs = reason, pairs
 			continue
 		}
 		fs.byKey[k] = len(fs.list)
@@ -338,13 +411,123 @@ func (fs *Findings) Finish(now int64) {
 			Kind: kind, Severity: sev, Proto: protoOf(e.Transport),
 			Vendor: e.Vendor, EntryID: e.ID, FromRole: in.from, ToRole: in.to, App: e.App,
 			Reason: reason, Count: 1, FirstSeen: fs.winFrom, LastSeen: now,
-			HostPairs: in.hostPairs, Ports: in.portsLabel,
+			HostPairs: pairs, Ports: in.portsLabel,
 		})
 	}
 }
 
+// missingPairs returns the required pairs of a tracked entry with no
+// working flow in the window, the hosts of its needs without any working
+// pair, and how many pairs (a need counting one) there are and worked.
+// reached holds the hosts with a working flow of each tracked entry.
+func (fs *Findings) missingPairs(e *catalog.Entry, in *entryInfo, reached map[trackedHost]bool) (missing []hostPair, needy []int32, total, worked int) {
+	has := func(p hostPair) bool {
+		if _, ok := fs.worked[trackedPair{in.track, p}]; ok {
+			return true
+		}
+		_, ok := fs.worked[trackedPair{in.track, p.reversed()}]
+		return ok
+	}
+	for _, p := range in.pairs {
+		if has(p) {
+			worked++
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	total = len(in.pairs) + len(in.needs)
+	var peered map[int32]bool
+	for _, n := range in.needs {
+		var ok bool
+		if in.peers[n.host] {
+			if peered == nil {
+				peered = fs.peered(in)
+			}
+			ok = peered[n.host]
+		} else {
+			ok = reached[trackedHost{in.track, n.host, true}] ||
+				(e.Direction == catalog.BothWays && reached[trackedHost{in.track, n.host, false}])
+		}
+		if ok {
+			worked++
+		} else {
+			needy = append(needy, n.host)
+		}
+	}
+	return missing, needy, total, worked
+}
+
+// peered returns the peers of a tracked entry with a working pair with
+// another peer in the window.
+func (fs *Findings) peered(in *entryInfo) map[int32]bool {
+	out := make(map[int32]bool)
+	for k := range fs.worked {
+		if k.track == in.track && in.peers[k.pair.a] && in.peers[k.pair.b] {
+			out[k.pair.a], out[k.pair.b] = true, true
+		}
+	}
+	return out
+}
+
+// trackedHost is a host with a working flow of a tracked entry, on the
+// entry's To side (to) or its From side.
+type trackedHost struct {
+	track int
+	host  int32
+	to    bool
+}
+
+// reachedHosts indexes the window's working pairs by host.
+func (fs *Findings) reachedHosts() map[trackedHost]bool {
+	out := make(map[trackedHost]bool, 2*len(fs.worked))
+	for k := range fs.worked {
+		out[trackedHost{k.track, k.pair.a, false}] = true
+		out[trackedHost{k.track, k.pair.b, true}] = true
+	}
+	return out
+}
+
+// describePairs writes host pairs as "from -> to" in the entry's
+// direction ("<->" for both-way entries).
+func (fs *Findings) describePairs(e *catalog.Entry, pairs []hostPair) []string {
+	sc := fs.c.scope
+	arrow := " -> "
+	if e.Direction == catalog.BothWays {
+		arrow = " <-> "
+	}
+	out := make([]string, 0, len(pairs))
+	for _, p := range pairs {
+		out = append(out, sc.Host(p.a).String()+arrow+sc.Host(p.b).String())
+	}
+	return out
+}
+
+// describeNeeds writes the hosts of needs with no working pair: "h <->
+// any peer" (Peers any), "any of <from roles> -> h" (Peers any-from).
+func (fs *Findings) describeNeeds(e *catalog.Entry, hosts []int32) []string {
+	sc := fs.c.scope
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		if e.Peers == "any-from" {
+			out = append(out, "any "+fs.c.info[e].from+" -> "+sc.Host(h).String())
+			continue
+		}
+		out = append(out, sc.Host(h).String()+" <-> any peer")
+	}
+	return out
+}
+
+// blockedOf counts the failed attempts of an entry and its alternatives.
+func (fs *Findings) blockedOf(in *entryInfo) uint64 {
+	n := fs.blocked[in.idx]
+	for _, id := range in.alternatives {
+		n += fs.blocked[fs.c.info[fs.c.byID[id]].idx]
+	}
+	return n
+}
+
 func (fs *Findings) resetWindow() {
-	clear(fs.working)
+	clear(fs.worked)
 	clear(fs.blocked)
 	fs.flows, fs.winFrom, fs.winTo = 0, 0, 0
 }

@@ -14,7 +14,7 @@ import (
 
 func TestFindingsAggregateAndMissing(t *testing.T) {
 	cat := loadTestCatalog(t)
-	inv := loadTestInventory(t, cat)
+	inv := loadInventoryText(t, cat, standbyInventory)
 	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +55,7 @@ func TestFindingsAggregateAndMissing(t *testing.T) {
 	want := []row{
 		{verdict.KindBlocked, verdict.High, "acme/db", 1},
 		{verdict.KindMissing, verdict.High, "acme/db", 1},
+		{verdict.KindMissing, verdict.Medium, "acme/sip", 1},
 		{verdict.KindMissing, verdict.Medium, "acme/trunk", 1},
 		{verdict.KindUnexpected, verdict.Medium, "", 3},
 		{verdict.KindWrongDirection, verdict.Medium, "acme/notifier", 1},
@@ -65,17 +66,25 @@ func TestFindingsAggregateAndMissing(t *testing.T) {
 		t.Fatalf("findings:\n got %v\nwant %v", got, want)
 	}
 	all := fs.All()
-	tel := all[3]
+	tel := all[4]
 	if tel.Src.String() != "10.1.0.5" || tel.Dst.String() != "10.3.0.7" || tel.DstPort != 23 || tel.Proto != flow.ProtoTCP ||
 		tel.FirstSeen != epoch || tel.LastSeen <= epoch+int64(2*time.Second) || tel.FromRole != "agent" || tel.ToRole != "phone" {
 		t.Errorf("aggregated unexpected finding: %+v", tel)
 	}
-	trunk := all[2]
-	if !slices.Equal(trunk.HostPairs, []string{"10.0.0.10 -> 203.0.113.1", "10.0.0.11 -> 203.0.113.1"}) || trunk.Ports != ">=1025/udp" || trunk.Src.IsValid() {
+	// 10.0.0.11 stands by: no pair with it is required.
+	trunk := all[3]
+	if !slices.Equal(trunk.HostPairs, []string{"10.0.0.10 -> 203.0.113.1"}) || trunk.Ports != ">=1025/udp" || trunk.Src.IsValid() {
 		t.Errorf("missing finding: %+v", trunk)
 	}
-	if all[1].HostPairs[0] != "10.0.0.10 -> 10.0.0.20" || len(all[1].HostPairs) != 4 {
+	if !slices.Equal(all[1].HostPairs, []string{"10.0.0.10 -> 10.0.0.20", "10.0.0.10 -> sql.lab.example"}) {
 		t.Errorf("db host pairs %v (want the server pairs with the address and the name)", all[1].HostPairs)
+	}
+	// Every SIP role is on both sides, so each host needs SIP with one
+	// peer: the phones and the server had it, the gateway never did (the
+	// standby server is excused), and the finding says how many worked.
+	if sip := all[2]; !slices.Equal(sip.HostPairs, []string{"203.0.113.1 <-> any peer"}) ||
+		!strings.Contains(sip.Reason, "1 of 3 host pairs never seen working, 2 worked") {
+		t.Errorf("sip missing pairs %v, reason %q", sip.HostPairs, sip.Reason)
 	}
 	c := fs.Counts()
 	if c[verdict.Expected] != 7 || c[verdict.Blocked] != 1 || c[verdict.Unexpected] != 4 {
@@ -96,8 +105,10 @@ func TestFindingsAggregateAndMissing(t *testing.T) {
 				t.Errorf("trunk after two windows: %+v", g)
 			}
 		case g.Kind == verdict.KindMissing && g.EntryID == "acme/db":
-			if g.Count != 1 {
-				t.Errorf("db missing counted in a window where it worked: %+v", g)
+			// The address worked; the host listed by name never did,
+			// and one host's traffic does not vouch for another's.
+			if g.Count != 2 || !slices.Equal(g.HostPairs, []string{"10.0.0.10 -> sql.lab.example"}) || g.Severity != verdict.High {
+				t.Errorf("db after a window where only its address worked: %+v", g)
 			}
 		}
 	}
@@ -111,7 +122,7 @@ func TestFindingsAggregateAndMissing(t *testing.T) {
 
 func TestExpectNarrowsMissing(t *testing.T) {
 	cat := loadTestCatalog(t)
-	inv := loadTestInventory(t, cat)
+	inv := loadInventoryText(t, cat, standbyInventory)
 	cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv, Expect: []string{"acme/db", "acme/cdt-*"}})
 	if err != nil {
 		t.Fatal(err)

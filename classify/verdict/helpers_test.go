@@ -88,9 +88,17 @@ func loadTestCatalog(t testing.TB) *catalog.Catalog {
 	return cat
 }
 
+// standbyInventory is testInventory with the second server on standby.
+var standbyInventory = strings.Replace(testInventory, "schema: 1\n", "schema: 2\nstandby: [10.0.0.11]\n", 1)
+
 func loadTestInventory(t testing.TB, cat *catalog.Catalog) *catalog.Inventory {
 	t.Helper()
-	inv, err := catalog.ReadInventory(strings.NewReader(testInventory), "lab.yaml")
+	return loadInventoryText(t, cat, testInventory)
+}
+
+func loadInventoryText(t testing.TB, cat *catalog.Catalog, text string) *catalog.Inventory {
+	t.Helper()
+	inv, err := catalog.ReadInventory(strings.NewReader(text), "lab.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

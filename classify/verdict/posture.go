@@ -337,7 +337,7 @@ func (c *Classifier) mediaRange(r *Result, sa, da netip.Addr, sp, dp uint16) {
 		r.Kind, r.Severity, r.Reason = KindMediaOutsideRange, Low, reasonOutsidePortOnly
 		return
 	}
-	srcRoles, dstRoles := s.inv.RolesOf(sa), s.inv.RolesOf(da)
+	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
 	reason, outside := c.mediaSide(dstRoles, srcRoles, dp)
 	if !outside {
 		if reason, outside = c.mediaSide(srcRoles, dstRoles, sp); !outside {
@@ -357,7 +357,7 @@ func (c *Classifier) mediaRange(r *Result, sa, da netip.Addr, sp, dp uint16) {
 // both sides. An entry that leaves the To side's port to signalling
 // (dynamic, no range) or a site allow rule covering the port lets any port
 // through; when no entry states a range for the side, nothing is outside.
-func (c *Classifier) mediaSide(host, peer []string, port uint16) (reason string, outside bool) {
+func (c *Classifier) mediaSide(host, peer []catalog.RoleID, port uint16) (reason string, outside bool) {
 	if len(host) == 0 || len(peer) == 0 {
 		return "", false
 	}
@@ -366,14 +366,14 @@ func (c *Classifier) mediaSide(host, peer []string, port uint16) (reason string,
 		in := s.info[e]
 		var ps catalog.PortSet
 		var why string
-		_, hostTo := pick(e.To, host)
-		_, peerFrom := pick(e.From, peer)
+		_, hostTo := pick(in.qto, host)
+		_, peerFrom := pick(in.qfrom, peer)
 		switch {
 		case hostTo && peerFrom:
 			ps, why = in.ports, in.outsideTo
 		case in.fromRange:
-			_, hostFrom := pick(e.From, host)
-			_, peerTo := pick(e.To, peer)
+			_, hostFrom := pick(in.qfrom, host)
+			_, peerTo := pick(in.qto, peer)
 			if !hostFrom || !peerTo {
 				continue
 			}

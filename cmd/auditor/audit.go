@@ -9,8 +9,8 @@ import (
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/audit"
 	"github.com/ccaudit/auditor/report/evidence"
 )
 
@@ -48,14 +48,15 @@ type auditFlags struct {
 	alertsTok string
 	poorMOS   float64
 	evidence  evidence.Config
-	sensor    string // set by the command
+	sensor    string            // set by the command
+	meta      map[string]string // metadata of the calls and findings files, set by the command
 }
 
 func (a *auditFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.site, "site", "", "site inventory (YAML): which hosts play which roles; without it flows are judged by port only")
 	fs.Var(&a.vendors, "vendor", "judge against these vendors only (repeatable or comma-separated; default: the site's vendors, or all)")
 	fs.Var(&a.catalogs, "catalog", "extra catalog file in the catalog schema (repeatable)")
-	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://... (batched NDJSON POST)")
+	fs.Var(&a.alerts, "alerts", "send each finding as an ECS JSON event to DEST (repeatable): - (stdout), a file path (NDJSON, rotated), syslog+tcp://host:port, syslog+udp://host:port, http(s)://...[?format=bulk|json] (batched POST: NDJSON, Elasticsearch/OpenSearch _bulk, or a JSON array for Filebeat http_endpoint)")
 	fs.StringVar(&a.alertsTok, "alerts-token-env", "", "environment variable holding a bearer token for http(s) alert destinations")
 	fs.Float64Var(&a.poorMOS, "mos-threshold", sipcall.DefaultPoorMOS, "raise poor-voice-quality for calls whose estimated MOS (ITU-T G.107 E-model) is below this; 0 disables")
 	fs.StringVar(&a.evidence.Dir, "evidence", "", "write the packets of the flows behind each finding to pcapng files in `DIR`, named by finding ID")
@@ -67,7 +68,7 @@ func (a *auditFlags) register(fs *flag.FlagSet) {
 
 // openAlerts starts the alert feed, or returns nil when no --alerts was
 // given.
-func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
+func (a *auditFlags) openAlerts(stdout, stderr io.Writer) (*alerts.Feed, error) {
 	if len(a.alerts) == 0 {
 		return nil, nil
 	}
@@ -86,10 +87,10 @@ func (a *auditFlags) openAlerts(stdout io.Writer) (*alerts.Feed, error) {
 		}
 		sinks = append(sinks, sink)
 	}
-	return alerts.New(sinks, alerts.FeedOptions{}), nil
+	return alerts.New(sinks, alerts.FeedOptions{Log: stderr}), nil
 }
 
-// poorMOS maps the flag, where 0 disables, to audit.Config's convention,
+// poorMOS maps the flag, where 0 disables, to engine.Config's convention,
 // where 0 is the default and a negative value disables.
 func poorMOS(flagValue float64) float64 {
 	if flagValue <= 0 {
@@ -100,17 +101,29 @@ func poorMOS(flagValue float64) float64 {
 
 // load builds the auditor the flags describe. An unknown vendor is the
 // user's mistake: a usage error, worded for the flag.
-func (a *auditFlags) load() (*audit.Auditor, error) {
-	aud, err := audit.New(audit.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
+func (a *auditFlags) load() (*engine.Auditor, error) {
+	aud, err := engine.New(engine.Config{Site: a.site, Vendors: a.vendors, Catalogs: a.catalogs, Sensor: a.sensor, Metadata: a.meta,
+		PoorMOS: poorMOS(a.poorMOS), Evidence: a.evidence})
 	if err != nil {
 		return nil, flagError(err)
 	}
 	return aud, nil
 }
 
+// provenance is what a run's verdicts rest on (catalog documents, the
+// inventory's hash), for its manifest; an inventory that cannot be read
+// again is noted, not fatal.
+func (a *auditFlags) provenance(aud *engine.Auditor) map[string]string {
+	p, err := aud.Provenance()
+	if err != nil {
+		p["inventory.error"] = err.Error()
+	}
+	return p
+}
+
 // flagError rewords the audit errors that name a flag's value.
 func flagError(err error) error {
-	var uv *audit.UnknownVendorError
+	var uv *engine.UnknownVendorError
 	if errors.As(err, &uv) {
 		return usagef("--vendor %s: no such vendor (auditor catalog list shows them)", uv.Vendor)
 	}
@@ -157,16 +170,33 @@ type parserSummary struct {
 	QUICHellos    uint64 `json:"quic_client_hellos"`
 	DNSQueries    uint64 `json:"dns_queries"`
 	DNSResponses  uint64 `json:"dns_responses"`
+	// DNS transactions written to dns.parquet, and those unanswered.
+	DNSTransactions uint64 `json:"dns_transactions"`
+	DNSUnanswered   uint64 `json:"dns_unanswered"`
+	// SIPLimits is what the SIP tracker refused or dropped at its bounds.
+	SIPLimits sipLimitsSummary `json:"sip_limits"`
+}
+
+// sipLimitsSummary counts the SIP tracker's drops by reason.
+type sipLimitsSummary struct {
+	CallsRefused      uint64 `json:"calls_refused"`      // INVITEs past the concurrent-call cap
+	StreamsDropped    uint64 `json:"streams_dropped"`    // media streams past the per-call cap
+	MessagesOversized uint64 `json:"messages_oversized"` // SIP messages over the size bound
+}
+
+func sipLimitsOf(l engine.SIPLimits) sipLimitsSummary {
+	return sipLimitsSummary{CallsRefused: l.CallsRefused, StreamsDropped: l.StreamsDropped, MessagesOversized: l.MessagesOversized}
 }
 
 // summarize adds what the audit found to the summary.
-func (sum *replaySummary) summarize(res *audit.Result) {
+func (sum *replaySummary) summarize(res *engine.Result) {
 	if res.Calls != "" {
 		sum.Outputs["calls"] = res.Calls
 	}
 	if p := res.Parsers; p != nil {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
-			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses}
+			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses,
+			DNSTransactions: p.DNSTransactions, DNSUnanswered: p.DNSUnanswered, SIPLimits: sipLimitsOf(p.SIPLimits)}
 	}
 	sum.Evidence = res.Evidence
 	if res.Verdicts == nil {

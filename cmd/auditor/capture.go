@@ -15,12 +15,13 @@ import (
 
 	xbpf "golang.org/x/net/bpf"
 
-	"github.com/ccaudit/auditor/bpf"
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/live"
-	"github.com/ccaudit/auditor/report/audit"
+	bpf "github.com/ccaudit/auditor/capture/live/ebpf"
+	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 type captureOptions struct {
@@ -128,8 +129,8 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	return captureLive(ctx, log, s.stdout, o, hook, tableCfg)
 }
 
-// engine is the live sources plus what the capture loop needs from them.
-type engine struct {
+// liveEngine is the live sources plus what the capture loop needs from them.
+type liveEngine struct {
 	name   string
 	srcs   []capture.LiveSource // one per worker
 	close  func() error
@@ -137,7 +138,7 @@ type engine struct {
 	sensor *bpf.Sensor // set for eBPF: in-kernel counters to merge
 }
 
-func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, error) {
+func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*liveEngine, error) {
 	if o.engine == "ebpf" || (o.engine == "auto" && o.workers == 1) {
 		e, err := openEBPF(o, hook)
 		if err == nil {
@@ -162,7 +163,7 @@ func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, err
 		}
 		socks = []*live.AFPacketSource{src}
 	}
-	e := &engine{name: "afpacket"}
+	e := &liveEngine{name: "afpacket"}
 	for _, s := range socks {
 		e.srcs = append(e.srcs, s)
 	}
@@ -187,7 +188,7 @@ func openEngine(log *slog.Logger, o captureOptions, hook bpf.Hook) (*engine, err
 	return e, nil
 }
 
-func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
+func openEBPF(o captureOptions, hook bpf.Hook) (*liveEngine, error) {
 	sensor, err := bpf.Load(bpf.Options{MaxFlows: o.maxFlows})
 	if err != nil {
 		return nil, fmt.Errorf("load eBPF sensor: %w", err)
@@ -196,7 +197,7 @@ func openEBPF(o captureOptions, hook bpf.Hook) (*engine, error) {
 		sensor.Close()
 		return nil, fmt.Errorf("attach eBPF sensor to %s: %w", o.iface, err)
 	}
-	return &engine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
+	return &liveEngine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
 		st, err := sensor.Stats()
 		if err != nil {
 			return 0, 0, nil
@@ -229,11 +230,15 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	defer cancel()
 
 	o.audit.sensor = o.sensor
+	// One run id for the capture: every window's files carry it, and each
+	// window's manifest names it.
+	runID := parquetout.NewRunID(time.Now())
+	o.audit.meta = map[string]string{parquetout.MetaRun: runID}
 	aud, err := o.audit.load()
 	if err != nil {
 		return err
 	}
-	feed, err := o.audit.openAlerts(stdout)
+	feed, err := o.audit.openAlerts(stdout, slogWriter{log})
 	if err != nil {
 		return err
 	}
@@ -246,8 +251,17 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	defer eng.close()
 
 	var pipes []*capture.Pipeline
-	out := audit.NewWindow(aud, audit.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
-		LossThreshold: o.lossThreshold, Stats: func() (packets, lost uint64) {
+	// Temporary files of a sensor that crashed or was killed can never be
+	// finished: reclaim them before writing.
+	removed, err := parquetout.RemoveStale(o.out)
+	for _, p := range removed {
+		log.Info("removed a temporary file left by a writer that is gone", "path", p)
+	}
+	if err != nil {
+		log.Warn("reclaim stale temporary files", "err", err)
+	}
+	out := engine.NewWindow(aud, engine.WindowConfig{Dir: o.out, Sensor: o.sensor, Rotation: o.rotate,
+		LossThreshold: o.lossThreshold, Run: runID, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
 			return packets, lost
 		}, Tunnels: func() []decode.TunnelStats {
@@ -263,8 +277,14 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 		return err
 	}
 	pipes = make([]*capture.Pipeline, len(eng.srcs))
+	var quotes *capture.Quotes
+	if len(pipes) > 1 {
+		// A fanout may put an ICMP error on another socket than the
+		// flow it quotes.
+		quotes = capture.NewQuotes(len(pipes))
+	}
 	for i := range pipes {
-		cfg := capture.Config{Table: tableCfg}
+		cfg := capture.Config{Table: tableCfg, Quotes: quotes, QuotesIndex: i}
 		aud.Configure(&cfg, out.Sink())
 		pipes[i], err = capture.New(cfg)
 		if err != nil {
@@ -273,8 +293,10 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 		}
 	}
 
+	var ms *metricsSource // nil without --metrics
 	if o.metrics != "" {
-		stop, err := serveMetrics(ctx, o.metrics, &metricsSource{pipes: pipes, aud: aud, stats: eng.stats, sensor: o.sensor})
+		ms = &metricsSource{pipes: pipes, aud: aud, stats: eng.stats, sensor: o.sensor}
+		stop, err := serveMetrics(ctx, log, o.metrics, ms)
 		if err != nil {
 			out.Abort()
 			return err
@@ -306,7 +328,13 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 					pipe.AddCounters(d.Key, d.Dir, d.Packets, d.Bytes, d.Payload, d.Flags, d.First, d.Last)
 				}
 			}
+			var backwards uint64
 			tick := func(now time.Time) {
+				if n := pipe.Stats().TimeBackwards.Load(); n > backwards {
+					log.Warn("packets timestamped before earlier ones: the capture clock stepped back; their flows start at their earliest packet",
+						"worker", i, "packets", n-backwards, "total", n)
+					backwards = n
+				}
 				mergeKernel()
 				pipe.Advance(now.UnixNano())
 				aud.AdvanceCalls(now.UnixNano())
@@ -345,6 +373,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 				return
 			}
 		}
+		ms.endWindow()
 		rotateWindow(log, out, time.Now(), why)
 		if then != nil {
 			then()
@@ -384,17 +413,28 @@ loop:
 	if err := out.Close(time.Now()); err != nil && runErr == nil {
 		runErr = err
 	}
-	log.Info("capture stopped", "packets", packets, "files", out.Seq())
+	sip := aud.SIPLimits()
+	log.Info("capture stopped", "packets", packets, "files", out.Seq(), "sip_calls_refused", sip.CallsRefused,
+		"sip_streams_dropped", sip.StreamsDropped, "sip_messages_oversized", sip.MessagesOversized)
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return runErr
 	}
 	return nil
 }
 
+// slogWriter turns the alert feed's delivery-failure lines into log
+// records, so --log json keeps stderr machine-readable.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn("alert delivery failing", "detail", strings.TrimSpace(strings.TrimPrefix(string(p), "auditor: ")))
+	return len(p), nil
+}
+
 // rotateWindow ends the window: open flows are flushed into it, its
 // findings judged (missing flows included) and written, and the next
 // window starts. The workers are paused.
-func rotateWindow(log *slog.Logger, out *audit.Window, now time.Time, why string) {
+func rotateWindow(log *slog.Logger, out *engine.Window, now time.Time, why string) {
 	if err := out.Close(now); err != nil {
 		log.Error("close capture window", "err", err)
 	}

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ccaudit/auditor/capture/live/bench"
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	"github.com/ccaudit/auditor/internal/bench"
+	"github.com/ccaudit/auditor/internal/netnstest"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 

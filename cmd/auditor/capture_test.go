@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	"github.com/ccaudit/auditor/internal/netnstest"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -207,7 +209,7 @@ func TestCaptureRotationAndShutdownMidTraffic(t *testing.T) {
 		t.Fatal("no flows captured")
 	}
 	now := time.Now().UTC()
-	for _, kind := range []string{"flows", "findings", "calls"} {
+	for _, kind := range []string{"flows", "findings", "calls", "dns"} {
 		for _, seq := range []string{"000001", "000002"} {
 			want := filepath.Join(out, "date="+now.Format("2006-01-02"), "hour="+now.Format("15"), kind+"-s1-"+seq+".parquet")
 			if _, err := os.Stat(want); err != nil && now.Minute() != 0 { // an hour boundary during the test moves the partition
@@ -254,5 +256,93 @@ func TestCaptureBPFFilter(t *testing.T) {
 		if !strings.HasPrefix(k, "udp ") || !strings.HasSuffix(k, ":53") {
 			t.Errorf("flow %s passed a udp-port-53 filter", k)
 		}
+	}
+	// The DNS transactions went to the windows' dns files, with the sensor.
+	dnsFiles, _ := filepath.Glob(filepath.Join(out, "date=*", "hour=*", "dns-f-*.parquet"))
+	var transactions int
+	for _, f := range dnsFiles {
+		rows, err := parquetout.ReadDNS(f)
+		if err != nil {
+			t.Fatalf("%s unreadable: %v", f, err)
+		}
+		for _, r := range rows {
+			if r.Sensor != "f" || r.ServerPort != 53 {
+				t.Errorf("%s: row %+v", f, r)
+			}
+		}
+		transactions += len(rows)
+	}
+	if transactions == 0 {
+		t.Errorf("no DNS transactions in %v", dnsFiles)
+	}
+}
+
+// UDP probes to a closed port, each answered by ICMP port unreachable,
+// captured by an AF_PACKET fanout of 2 and 4 sockets: the kernel hashes
+// the ICMP error onto whatever socket its own addresses pick, yet every
+// probe's flow must get its error (as with one socket) and be judged
+// blocked.
+func TestCaptureFanoutICMPReachesItsFlow(t *testing.T) {
+	const probes = 24
+	for _, workers := range []string{"2", "4"} {
+		t.Run("workers="+workers, func(t *testing.T) {
+			pair := netnstest.NewPair(t)
+			// Every probe must be answered: no ICMP rate limit in B.
+			if err := pair.B.Run("sysctl", "-qw", "net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_msgs_per_sec=100000"); err != nil {
+				t.Skip(err)
+			}
+			out := t.TempDir()
+			logs, stop := startCapture(t, pair, "--engine", "afpacket", "--workers", workers, "--out", out, "--sensor", "fanout")
+			answered := 0
+			err := pair.A.Do(func() error {
+				for i := range probes {
+					c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(pair.AddrB, 5060)))
+					if err != nil {
+						return err
+					}
+					c.Write([]byte(fmt.Sprintf("OPTIONS sip:probe%d SIP/2.0\r\n\r\n", i)))
+					// The refusal comes back as ECONNREFUSED on the next read.
+					c.SetReadDeadline(time.Now().Add(time.Second))
+					if _, err := c.Read(make([]byte, 64)); errors.Is(err, syscall.ECONNREFUSED) {
+						answered++
+					}
+					c.Close()
+				}
+				return nil
+			})
+			if err != nil {
+				stop()
+				t.Fatal(err)
+			}
+			time.Sleep(2500 * time.Millisecond) // two ticks: the exchange applies quotes at ticks
+			if code := stop(); code != exitOK {
+				t.Fatalf("exit %d:\n%s", code, logs)
+			}
+			if answered != probes {
+				t.Fatalf("%d of %d probes answered by port unreachable", answered, probes)
+			}
+			files, _ := filepath.Glob(filepath.Join(out, "date=*", "hour=*", "flows-*.parquet"))
+			var seen, unreached int
+			for _, f := range files {
+				rows, err := parquetout.ReadFlows(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rows {
+					if r.Proto != "udp" || r.DstPort != 5060 || r.DstIP != pair.AddrB.String() {
+						continue
+					}
+					seen++
+					if r.ICMPUnreach > 0 && r.Verdict == "blocked" {
+						unreached++
+					} else {
+						t.Errorf("probe %s:%d -> %s:%d: icmp_unreach %d, verdict %s", r.SrcIP, r.SrcPort, r.DstIP, r.DstPort, r.ICMPUnreach, r.Verdict)
+					}
+				}
+			}
+			if seen != probes || unreached != probes {
+				t.Errorf("%d probe flows, %d with their ICMP error and blocked; want %d", seen, unreached, probes)
+			}
+		})
 	}
 }

@@ -7,22 +7,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ccaudit/auditor/catalog"
 )
 
-const catalogSynopsis = `<list|show|lookup|validate> [flags] [args]
+const catalogSynopsis = `<list|show|lookup|roles|validate> [flags] [args]
 
   list     [--vendor V] [--json]                       list catalog entries
+  roles    [VENDOR] [--json]                           the roles an inventory may give hosts, with
+                                                       what they imply and the vendor's options
   show     ID [--json]                                 show one entry in full
   lookup   --proto tcp|udp --port N [--vendor V] [--json] [--dynamic] [--inventory FILE]
                                                        entries covering a port; no output when none
   validate [FILE...]                                   check catalog and inventory files (default:
-                                                       the built-in catalog); every problem listed
+                                                       the built-in catalog); every problem listed,
+                                                       then warnings (overlapping host addresses)
 
   --catalog FILE (repeatable) adds a user catalog to the built-in one.`
 
@@ -47,10 +52,14 @@ func runCatalog(ctx context.Context, s streams, args []string) error {
 		return catalogShow(s, args[1:])
 	case "lookup":
 		return catalogLookup(s, args[1:])
+	case "roles":
+		return catalogRoles(s, args[1:])
 	case "validate":
 		return catalogValidate(s, args[1:])
+	case "rules":
+		return catalogRules(s, args[1:])
 	}
-	return usagef("unknown catalog subcommand %q (want list, show, lookup or validate)", args[0])
+	return usagef("unknown catalog subcommand %q (want list, show, lookup, roles or validate)", args[0])
 }
 
 // loadCatalog returns the built-in catalog with the user catalogs merged in.
@@ -158,6 +167,11 @@ func showEntry(w io.Writer, e *catalog.Entry) error {
 	field("tls", e.TLS.String())
 	field("configurable", strconv.FormatBool(e.Configurable))
 	field("required", strconv.FormatBool(e.Required))
+	field("one of", e.OneOf)
+	for _, name := range slices.Sorted(maps.Keys(e.RequiredWhen)) {
+		field("required if", name+" is "+strings.Join(e.RequiredWhen[name], " or "))
+	}
+	field("peers", e.Peers)
 	field("fqdns", strings.Join(e.FQDNs, ", "))
 	var cidrs []string
 	for _, p := range e.CIDRs {
@@ -302,7 +316,10 @@ func catalogValidate(s streams, args []string) error {
 		report(err)
 		c = catalog.New()
 	}
-	var inventories []*catalog.Inventory
+	// Inventories are checked once every catalog is merged, since they may
+	// name a user catalog's vendor.
+	var inventoryData [][2]string
+	inventories := 0
 	checked := 0
 	for _, f := range append(append([]string(nil), cats...), files...) {
 		data, err := os.ReadFile(f)
@@ -312,12 +329,7 @@ func catalogValidate(s streams, args []string) error {
 		}
 		checked++
 		if inventoryHead.Match(data) {
-			inv, err := catalog.ReadInventory(bytes.NewReader(data), f)
-			if err != nil {
-				report(err)
-				continue
-			}
-			inventories = append(inventories, inv)
+			inventoryData = append(inventoryData, [2]string{f, string(data)})
 			continue
 		}
 		u, err := catalog.Load(bytes.NewReader(data), f)
@@ -329,11 +341,20 @@ func catalogValidate(s streams, args []string) error {
 			report(&catalog.Error{File: f, Msg: err.Error()})
 		}
 	}
-	for _, inv := range inventories {
-		report(inv.Check(c))
+	var warnings []*catalog.Error
+	for _, fd := range inventoryData {
+		inv, err := catalog.ValidateInventory(strings.NewReader(fd[1]), fd[0], c)
+		report(err)
+		if inv != nil {
+			inventories++
+			warnings = append(warnings, inv.Warnings(c)...)
+		}
 	}
 	for _, p := range problems {
 		fmt.Fprintln(s.stdout, p)
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(s.stdout, w)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%d problem(s)", len(problems))
@@ -342,6 +363,102 @@ func catalogValidate(s streams, args []string) error {
 		fmt.Fprintf(s.stdout, "ok: built-in catalog, %d vendors, %d entries\n", len(c.Vendors()), len(c.Entries()))
 		return nil
 	}
-	fmt.Fprintf(s.stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", checked, len(c.Vendors()), len(c.Entries()), len(inventories))
+	fmt.Fprintf(s.stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", checked, len(c.Vendors()), len(c.Entries()), inventories)
 	return nil
+}
+
+// roleInfo is one line of catalog roles --json.
+type roleInfo struct {
+	Vendor      string   `json:"vendor"`
+	Role        string   `json:"role"`
+	Qualified   string   `json:"qualified"`
+	Description string   `json:"description"`
+	Implies     []string `json:"implies,omitempty"`
+	ImpliedBy   []string `json:"implied_by,omitempty"`
+	Entries     int      `json:"entries"`
+}
+
+func catalogRoles(s streams, args []string) error {
+	fs := newFlagSet(s, "catalog roles", "[VENDOR] [--json] [--catalog FILE]...")
+	asJSON := fs.Bool("json", false, "one JSON object per role, per line")
+	var cats fileList
+	fs.Var(&cats, "catalog", "user catalog `file` to add (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return usagef("roles takes at most one vendor id, got %q", pos)
+	}
+	c, err := loadCatalog(cats)
+	if err != nil {
+		return err
+	}
+	vendors := c.Vendors()
+	if len(pos) == 1 {
+		v, ok := c.Vendor(pos[0])
+		if !ok {
+			return usagef("unknown vendor %q", pos[0])
+		}
+		vendors = []*catalog.Vendor{v}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for i, v := range vendors {
+		uses := make(map[string]int)
+		for _, e := range c.EntriesOf(v.ID) {
+			for _, r := range append(slices.Clone(e.From), e.To...) {
+				uses[r]++
+			}
+		}
+		impliedBy := make(map[string][]string)
+		for _, r := range slices.Sorted(maps.Keys(v.Implies)) {
+			for _, to := range v.Implies[r] {
+				impliedBy[to] = append(impliedBy[to], r)
+			}
+		}
+		if !*asJSON {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			fmt.Fprintf(&b, "%s (%s): write a role as %s/ROLE where another deployed vendor has one of the same name\n", v.ID, v.Name, v.ID)
+		}
+		for _, r := range slices.Sorted(maps.Keys(v.Roles)) {
+			ri := roleInfo{Vendor: v.ID, Role: r, Qualified: catalog.QualifyRole(v.ID, r), Description: v.Roles[r],
+				Implies: v.Implies[r], ImpliedBy: impliedBy[r], Entries: uses[r]}
+			if *asJSON {
+				if err := enc.Encode(ri); err != nil {
+					return err
+				}
+				continue
+			}
+			fmt.Fprintf(&b, "  %-30s %s", r, ri.Description)
+			if len(ri.Implies) > 0 {
+				fmt.Fprintf(&b, " (also plays %s)", strings.Join(ri.Implies, ", "))
+			}
+			if len(ri.ImpliedBy) > 0 {
+				fmt.Fprintf(&b, " (played by every %s too)", strings.Join(ri.ImpliedBy, ", "))
+			}
+			fmt.Fprintf(&b, " [%d entries]\n", ri.Entries)
+		}
+		if *asJSON {
+			continue
+		}
+		for _, g := range v.Cohost {
+			fmt.Fprintf(&b, "  may share a host: %s\n", strings.Join(g, ", "))
+		}
+		for _, o := range v.Options {
+			def := "undeclared: any alternative will do"
+			if o.Default != "" {
+				def = "default " + o.Default
+			}
+			fmt.Fprintf(&b, "  option %s: %s (%s)\n", o.Name, strings.Join(o.Values, " | "), def)
+			if o.Doc != "" {
+				fmt.Fprintf(&b, "    %s\n", o.Doc)
+			}
+		}
+	}
+	_, err = s.stdout.Write(b.Bytes())
+	return err
 }

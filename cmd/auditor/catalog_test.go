@@ -38,6 +38,9 @@ func TestCatalogGolden(t *testing.T) {
 		{"lookup-inventory", []string{"catalog", "lookup", "--proto", "tcp", "--port", "7597", "--inventory", "../../testdata/site-example.yaml"}},
 		{"list-tegsoft", []string{"catalog", "list", "--vendor", "tegsoft"}},
 		{"show-mrs-prompts", []string{"catalog", "show", "sinch-contact-center/mrs-prompts"}},
+		{"roles-sinch", []string{"catalog", "roles", "sinch-contact-center"}},
+		{"show-oracle", []string{"catalog", "show", "genesys-pureconnect/oracle-sql"}},
+		{"roles-genesys-json", []string{"catalog", "roles", "genesys-pureconnect", "--json"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +83,8 @@ func TestCatalogUsageErrors(t *testing.T) {
 		{"catalog", "list", "--vendor", "nobody"},
 		{"catalog", "show"},
 		{"catalog", "list", "--bogus"},
+		{"catalog", "roles", "nobody"},
+		{"catalog", "roles", "tegsoft", "imagicle-ucx"},
 	} {
 		if _, _, code := runAuditor(t, args...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
@@ -129,6 +134,38 @@ func TestCatalogValidate(t *testing.T) {
 	}
 	if strings.Contains(out, `vendor "acme2"`) {
 		t.Errorf("vendor acme2 from --catalog reported unknown:\n%s", out)
+	}
+	// A syntax error hides nothing after it; near names are suggested;
+	// overlapping addresses are warned about without failing.
+	broken := filepath.Join(dir, "broken-site.yaml")
+	write(broken, "schema: 2\nsite: s\nvendors: [genesys-pureconect]\nroles:\n  cic-server: [10.0.0.10\n  sql-servr: [10.0.0.5]\n")
+	out, _, code = runAuditor(t, "catalog", "validate", broken)
+	if code != exitFailure {
+		t.Errorf("broken site: exit %d, want %d", code, exitFailure)
+	}
+	for _, want := range []string{
+		broken + ":5:1:",
+		`vendor "genesys-pureconect" is not in the catalog; did you mean "genesys-pureconnect"?`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	overlap := filepath.Join(dir, "overlap-site.yaml")
+	write(overlap, "schema: 2\nsite: s\nvendors: [genesys-pureconnect]\nroles:\n  cic-server: [10.0.0.10]\n  sql-servr: [10.0.0.5]\n  workstation: [10.0.0.0/24]\n")
+	out, _, _ = runAuditor(t, "catalog", "validate", overlap)
+	for _, want := range []string{
+		overlap + `:6:3: role "sql-servr" is not used by any entry of genesys-pureconnect or allow rule; did you mean "sql-server"?`,
+		overlap + ":7:3: warning: 10.0.0.0/24 (workstation) overlaps 10.0.0.10, cic-server",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	fine := filepath.Join(dir, "fine-site.yaml")
+	write(fine, "schema: 2\nsite: s\nvendors: [genesys-pureconnect]\nroles:\n  cic-server: [10.0.0.10]\n  workstation: [10.0.0.0/24]\n")
+	if out, _, code = runAuditor(t, "catalog", "validate", fine); code != exitOK || !strings.Contains(out, "warning: 10.0.0.0/24") {
+		t.Errorf("warnings only: exit %d, want %d; out %q", code, exitOK, out)
 	}
 	// The user catalog is usable by lookup too.
 	out, _, code = runAuditor(t, "catalog", "lookup", "--catalog", userCat, "--proto", "tcp", "--port", "9000")

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/ccaudit/auditor/report/duckdbtest"
+	"github.com/ccaudit/auditor/internal/duckdbtest"
 )
 
 var sqlBlock = regexp.MustCompile("(?s)```sql\n(.*?)```")
@@ -51,7 +52,7 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 	hive := t.TempDir()
 	part := filepath.Join(hive, "date=2026-11-02", "hour=09")
 	os.MkdirAll(part, 0o755)
-	for _, kind := range []string{"flows", "findings", "calls"} {
+	for _, kind := range []string{"flows", "findings", "calls", "dns", "tunnels"} {
 		data, err := os.ReadFile(filepath.Join(flat, kind+".parquet"))
 		if err != nil {
 			t.Fatal(err)
@@ -68,11 +69,11 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 		"SELECT count(*) AS n FROM '" + flat + "/calls.parquet', unnest(media) AS t(m) WHERE m.packets > 0",
 	}
 	got := duckdbtest.Query(t, checks)
-	if r := got[0]; len(r) != 1 || r[0]["t"] != "TIMESTAMP WITH TIME ZONE" || r[0]["n"] != "302" {
+	if r := got[0]; len(r) != 1 || r[0]["t"] != "TIMESTAMP WITH TIME ZONE" || r[0]["n"] != "212" {
 		t.Errorf("flows.parquet types: %v", r)
 	}
-	if r := got[1]; r[0]["n"] != "604" || r[0]["d"] != "2026-11-02" || r[0]["h"] != "09" {
-		t.Errorf("Hive directory as one table: %v, want 604 rows of date 2026-11-02 hour 09", r)
+	if r := got[1]; r[0]["n"] != "424" || r[0]["d"] != "2026-11-02" || r[0]["h"] != "09" {
+		t.Errorf("Hive directory as one table: %v, want 424 rows of date 2026-11-02 hour 09", r)
 	}
 	if r := got[2]; r[0]["n"] != "3" {
 		t.Errorf("blocked findings: %v", r)
@@ -105,8 +106,30 @@ func TestDuckDBReadsTheOutput(t *testing.T) {
 	if len(readme) < 8 || len(queries) < 10 {
 		t.Fatalf("found %d README and %d QUERIES.md statements: the extraction is broken", len(readme), len(queries))
 	}
-	duckdbtest.Query(t, readme)
+	readmeRows := duckdbtest.Query(t, readme)
 	duckdbtest.Query(t, queries)
+	// README's "what to fix first" query lists the most severe first:
+	// severity sorted as text would put medium above high.
+	rank := map[string]int{"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+	checked := false
+	for i, stmt := range readme {
+		if !strings.HasPrefix(stmt, "SELECT severity,") || !strings.Contains(stmt, "findings.parquet") {
+			continue
+		}
+		checked = true
+		rows := readmeRows[i]
+		if len(rows) < 2 {
+			t.Fatalf("what to fix first: %d rows", len(rows))
+		}
+		for j := 1; j < len(rows); j++ {
+			if rank[fmt.Sprint(rows[j]["severity"])] > rank[fmt.Sprint(rows[j-1]["severity"])] {
+				t.Errorf("what to fix first lists %s after %s", rows[j]["severity"], rows[j-1]["severity"])
+			}
+		}
+	}
+	if !checked {
+		t.Error("README has no 'what to fix first' query on findings.parquet")
+	}
 
 	// The documentation's examples run too, against the same output.
 	docs, err := filepath.Glob("../../docs/*.md")

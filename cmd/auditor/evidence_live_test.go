@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ccaudit/auditor/capture/live/netnstest"
+	"github.com/ccaudit/auditor/internal/netnstest"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 

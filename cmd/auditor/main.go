@@ -14,11 +14,15 @@ import (
 	"syscall"
 )
 
-// Exit codes: 0 success, 1 runtime error, 2 usage error.
+// Exit codes (docs/operations.md lists them): 0 success, 1 runtime error
+// (nothing usable was written), 2 usage error, 3 partial: the outputs were
+// written, but some input was damaged or unreadable, or some alerts could
+// not be delivered.
 const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	exitPartial = 3
 )
 
 // streams are the command's standard streams, passed explicitly so commands
@@ -40,9 +44,9 @@ func commands() []command {
 		{name: "replay", summary: "read pcap/pcapng captures, judge every flow, write Parquet", run: runReplay},
 		{name: "capture", summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", run: runCapture},
 		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs", run: runCatalog},
+		{name: "inventory", summary: "suggest a site inventory from observed flows, or diff one against them", run: runInventory},
 		{name: "report", summary: "render a compliance report from Parquet output", run: runReport},
-		{name: "gen", summary: "write a deterministic synthetic contact-center capture", hidden: true, run: runGen},
-		{name: "bench", summary: "measure auditor replay against tshark, ndpiReader and heplify on a generated capture", hidden: true, run: runBench},
+		{name: "version", summary: "print the version, VCS revision and Go toolchain of this build", run: runVersion},
 	}
 }
 
@@ -67,6 +71,12 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// partialError marks a run that wrote its outputs but could not do all it
+// was asked: exit code 3.
+type partialError struct{ msg string }
+
+func (e *partialError) Error() string { return e.msg }
+
 func main() {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +86,9 @@ func main() {
 }
 
 func run(ctx context.Context, s streams, args []string) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(s.stderr)
 		if len(args) == 0 {
@@ -97,6 +110,7 @@ func run(ctx context.Context, s streams, args []string) int {
 
 func exitCode(stderr io.Writer, name string, err error) int {
 	var ue *usageError
+	var pe *partialError
 	switch {
 	case err == nil:
 		return exitOK
@@ -105,6 +119,9 @@ func exitCode(stderr io.Writer, name string, err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
 		return exitUsage
+	case errors.As(err, &pe):
+		fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
+		return exitPartial
 	}
 	fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
 	return exitFailure

@@ -19,8 +19,8 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/alerts"
-	"github.com/ccaudit/auditor/report/audit"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -35,11 +35,12 @@ type replayOptions struct {
 	workers    int
 	audit      auditFlags
 	top        int
+	recursive  bool
 }
 
 func runReplay(ctx context.Context, s streams, args []string) error {
 	var o replayOptions
-	fs := newFlagSet(s, "replay", "[flags] FILE|DIR...")
+	fs := newFlagSet(s, "replay", "[flags] FILE|DIR|-... (- is standard input; FIFOs and <(process substitution) are streamed)")
 	fs.StringVar(&o.out, "out", "auditor-out", "output directory for flows.parquet")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the summary as one JSON object")
 	fs.IntVar(&o.maxFlows, "max-flows", flow.DefaultConfig().MaxFlows, "bound on concurrently tracked flows; the least recently active is evicted (and counted) beyond it")
@@ -47,6 +48,8 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	fs.StringVar(&o.progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "flow-table workers, packets sharded by flow hash (default: the usable cores); the results do not depend on it")
 	o.audit.register(fs)
+	fs.BoolVar(&o.recursive, "recursive", false, "read the capture files of directories' subdirectories too (a directory's own files are always read)")
+	fs.StringVar(&o.audit.sensor, "sensor", "", "sensor name, in flows and findings rows and alert events (observer.name)")
 	fs.IntVar(&o.top, "top", 10, "rows in the summary's tables of unexpected and blocked flows")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
@@ -96,43 +99,70 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 // replay runs the pipeline over the inputs and writes the outputs. It
 // returns a summary whenever anything was read, even with an error, so the
 // user sees what was processed before the damage.
+//
+// The tables are written to temporary files and take their final names
+// only at the end, flows first, then calls and findings, then the run's
+// manifest. A run that could read no packet at all renames nothing: the
+// previous run's files stay as they were.
 func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
 	start := time.Now()
+	runID := parquetout.NewRunID(start)
+	meta := map[string]string{parquetout.MetaRun: runID}
+	o.audit.meta = meta
 	aud, err := o.audit.load()
 	if err != nil {
 		return nil, err
 	}
-	feed, err := o.audit.openAlerts(s.stdout)
+	feed, err := o.audit.openAlerts(s.stdout, s.stderr)
 	if err != nil {
 		return nil, err
 	}
 	aud.SetFeed(feed)
 	defer aud.CloseFeed()
-	src, err := source.Open(paths, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.OpenContext(ctx, paths, source.Options{LinkTypeSupported: decode.SupportsLinkType, Recursive: o.recursive, Stdin: s.stdin})
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	for _, skipped := range src.SkippedEntries() {
+		fmt.Fprintf(s.stderr, "auditor replay: skipped %s\n", skipped)
+	}
 
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
+	removed, err := parquetout.RemoveStale(o.out)
+	for _, p := range removed {
+		fmt.Fprintf(s.stderr, "auditor replay: removed %s, left by a writer that is gone\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(s.stderr, "auditor replay: %v\n", err)
+	}
 	flowsPath := filepath.Join(o.out, "flows.parquet")
-	fw, err := parquetout.Create(flowsPath, parquetout.Options{})
+	callsPath := filepath.Join(o.out, "calls.parquet")
+	fw, err := parquetout.Create(flowsPath, parquetout.Options{CreatedBy: "auditor replay", Metadata: meta})
 	if err != nil {
 		return nil, err
 	}
-	if err := aud.OpenCalls(filepath.Join(o.out, "calls.parquet")); err != nil {
+	if err := aud.OpenCalls(callsPath); err != nil {
 		fw.Abort()
 		return nil, err
 	}
-	sink := audit.NewFlowSink(fw, "")
+	dnsPath := filepath.Join(o.out, "dns.parquet")
+	if err := aud.OpenDNS(dnsPath); err != nil {
+		fw.Abort()
+		aud.AbortCalls()
+		return nil, err
+	}
+	defer aud.AbortDNS() // no-op once Finish closed it
+	sink := engine.NewFlowSink(fw, o.audit.sensor)
 	cfg := capture.Config{Table: tableCfg, Workers: o.workers, Pipelined: true}
 	aud.Configure(&cfg, sink)
 	pipe, err := capture.New(cfg)
 	if err != nil {
 		sink.Drain()
 		fw.Abort()
+		aud.AbortCalls()
 		return nil, err
 	}
 
@@ -142,18 +172,41 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 
 	sink.Drain()
 	sum := newSummary(src, pipe, time.Since(start))
-	sum.Outputs = map[string]string{"flows": flowsPath}
+	sum.Outputs = map[string]string{}
+	for _, e := range sum.Errors {
+		fmt.Fprintf(s.stderr, "auditor replay: %s\n", e)
+	}
+	if sum.TimeBackwards > 0 {
+		fmt.Fprintf(s.stderr, "auditor replay: warning: %d packets are timestamped more than %s before an earlier packet (a clock stepped back, or inputs that overlap); their flows start at their earliest packet\n",
+			sum.TimeBackwards, capture.BackwardsSlack)
+	}
+	canceled := errors.Is(runErr, context.Canceled)
+	if sum.Packets == 0 && sum.FilesFailed > 0 && !canceled {
+		// Nothing readable at all: a runtime error (exit 1), with each
+		// file's problem listed above. The previous run's files stay.
+		fw.Abort()
+		aud.AbortCalls()
+		return sum, fmt.Errorf("no packets could be read from %s; %s left as it was", strings.Join(failedFiles(src), ", "), o.out)
+	}
 	if err := sink.Err(); err != nil {
 		fw.Abort()
+		aud.AbortCalls()
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
+	}
+	// The SIP tracker's limits, for the compliance report's capture
+	// section, as capture records them per window.
+	for k, v := range aud.SIPLimits().Metadata() {
+		fw.SetMetadata(k, v)
 	}
 	if err := fw.Close(); err != nil {
+		aud.AbortCalls()
 		return sum, fmt.Errorf("write %s: %w", flowsPath, err)
 	}
+	sum.Outputs["flows"] = flowsPath
 	sum.Flows = sink.Rows()
 	// The decoding goroutine has ended: its tunnel record is complete.
 	tunnelsPath := filepath.Join(o.out, "tunnels.parquet")
-	if err := audit.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
+	if err := engine.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
 		return sum, err
 	}
 	sum.Outputs["tunnels"] = tunnelsPath
@@ -164,22 +217,76 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		return sum, err
 	}
 	sum.Outputs["findings"] = findingsPath
+	sum.Outputs["dns"] = dnsPath
 	sum.Alerts = aud.CloseFeed()
+	man := &parquetout.Manifest{Run: runID, CreatedBy: "auditor replay", Finished: time.Now().UTC(), Extra: o.audit.provenance(aud)}
+	for _, t := range []struct {
+		table, path string
+		rows        uint64
+	}{{"flows", flowsPath, sum.Flows}, {"calls", res.Calls, sum.callRows()}, {"findings", findingsPath, sum.findingRows()}} {
+		if err := man.Add(o.out, t.table, t.path, t.rows); err != nil {
+			return sum, err
+		}
+	}
+	if err := parquetout.WriteManifest(o.out, parquetout.ManifestName, man); err != nil {
+		return sum, err
+	}
+	sum.Outputs["manifest"] = filepath.Join(o.out, parquetout.ManifestName)
 	sum.Elapsed = time.Since(start).Seconds()
 	sum.PacketsPerSecond = float64(sum.Packets) / sum.Elapsed
 
 	switch {
-	case errors.Is(runErr, context.Canceled):
+	case canceled:
 		sum.Interrupted = true
 		return sum, errors.New("interrupted: flows seen so far were written")
 	case runErr != nil:
 		return sum, runErr
-	case sum.Packets == 0 && sum.FilesFailed > 0:
-		// Nothing readable at all: a runtime error (exit 1), with each
-		// file's problem already listed in the summary.
-		return sum, errors.New("no packets could be read")
+	}
+	var problems []string
+	if sum.FilesFailed > 0 {
+		problems = append(problems, fmt.Sprintf("%d input file(s) damaged or unreadable (see above)", sum.FilesFailed))
+	}
+	if a := sum.Alerts; a != nil && a.Undelivered() > 0 {
+		problems = append(problems, fmt.Sprintf("%d alert(s) not delivered (%s)", a.Undelivered(), a.FailureSummary()))
+	}
+	if len(problems) > 0 {
+		return sum, &partialError{strings.Join(problems, "; ") + ": outputs written from what was read"}
 	}
 	return sum, nil
+}
+
+// failedFiles names the inputs that ended on an error.
+func failedFiles(src *source.Reader) []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, e := range src.Errors() {
+		var fe *source.FileError
+		if errors.As(e, &fe) && !seen[fe.File] {
+			seen[fe.File] = true
+			names = append(names, fe.File)
+		}
+	}
+	if len(names) == 0 {
+		names = append(names, "the input")
+	}
+	return names
+}
+
+// callRows is the number of rows in calls.parquet: one per SIP call.
+func (sum *replaySummary) callRows() uint64 {
+	if sum.Parsers == nil {
+		return 0
+	}
+	return sum.Parsers.SIPCalls
+}
+
+// findingRows is the number of rows in findings.parquet.
+func (sum *replaySummary) findingRows() uint64 {
+	var n uint64
+	for _, c := range sum.Findings {
+		n += c
+	}
+	return n
 }
 
 // parseTimeouts reads "tcp=5m,udp=30s" into the table configuration.
@@ -216,45 +323,51 @@ func parseTimeouts(spec string, cfg *flow.Config) error {
 
 // replaySummary is what replay prints; its JSON form is the --json output.
 type replaySummary struct {
-	Files            int                   `json:"files"`
-	FilesFailed      int                   `json:"files_failed"`
-	Frames           uint64                `json:"frames"`
-	Bytes            uint64                `json:"bytes"`
-	Packets          uint64                `json:"packets"`
-	Flows            uint64                `json:"flows"`
-	FlowsEvicted     uint64                `json:"flows_evicted"`
-	CaptureStart     *time.Time            `json:"capture_start,omitempty"`
-	CaptureEnd       *time.Time            `json:"capture_end,omitempty"`
-	CaptureSpan      float64               `json:"capture_span_seconds"`
-	Elapsed          float64               `json:"elapsed_seconds"`
-	PacketsPerSecond float64               `json:"packets_per_second"`
-	Skipped          map[string]uint64     `json:"skipped"`
-	Errors           []string              `json:"errors"`
-	Outputs          map[string]string     `json:"outputs"`
-	Site             string                `json:"site,omitempty"`
-	Verdicts         map[string]uint64     `json:"verdicts,omitempty"`
-	Findings         map[string]uint64     `json:"findings,omitempty"`
-	FindingsDropped  uint64                `json:"findings_dropped,omitempty"`
-	TopFindings      []findingLine         `json:"top_findings,omitempty"`
-	Parsers          *parserSummary        `json:"parsers,omitempty"`
-	Alerts           *alerts.Stats         `json:"alerts,omitempty"`
-	Evidence         *audit.EvidenceCounts `json:"evidence,omitempty"`
-	Interrupted      bool                  `json:"interrupted,omitempty"`
+	Files            int                    `json:"files"`
+	FilesFailed      int                    `json:"files_failed"`
+	Frames           uint64                 `json:"frames"`
+	Bytes            uint64                 `json:"bytes"`
+	Packets          uint64                 `json:"packets"`
+	Flows            uint64                 `json:"flows"`
+	FlowsEvicted     uint64                 `json:"flows_evicted"`
+	BadChecksums     uint64                 `json:"bad_checksums"`
+	CaptureStart     *time.Time             `json:"capture_start,omitempty"`
+	CaptureEnd       *time.Time             `json:"capture_end,omitempty"`
+	CaptureSpan      float64                `json:"capture_span_seconds"`
+	Elapsed          float64                `json:"elapsed_seconds"`
+	PacketsPerSecond float64                `json:"packets_per_second"`
+	Skipped          map[string]uint64      `json:"skipped"`
+	Errors           []string               `json:"errors"`
+	Outputs          map[string]string      `json:"outputs"`
+	Site             string                 `json:"site,omitempty"`
+	Verdicts         map[string]uint64      `json:"verdicts,omitempty"`
+	Findings         map[string]uint64      `json:"findings,omitempty"`
+	FindingsDropped  uint64                 `json:"findings_dropped,omitempty"`
+	TopFindings      []findingLine          `json:"top_findings,omitempty"`
+	Parsers          *parserSummary         `json:"parsers,omitempty"`
+	Alerts           *alerts.Stats          `json:"alerts,omitempty"`
+	Evidence         *engine.EvidenceCounts `json:"evidence,omitempty"`
+	Interrupted      bool                   `json:"interrupted,omitempty"`
+	// TimeBackwards counts packets timestamped more than a second before
+	// an earlier one.
+	TimeBackwards uint64 `json:"timestamps_backwards,omitempty"`
 }
 
 func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duration) *replaySummary {
 	st := src.Stats()
 	ps := pipe.Stats()
 	sum := &replaySummary{
-		Files:        int(st.FilesOpened.Load()),
-		FilesFailed:  int(st.FilesFailed.Load()),
-		Frames:       ps.Frames.Load(),
-		Bytes:        ps.Bytes.Load(),
-		Packets:      ps.Packets.Load(),
-		FlowsEvicted: pipe.FlowsEnded(flow.EndEvicted),
-		Elapsed:      elapsed.Seconds(),
-		Skipped:      map[string]uint64{},
-		Errors:       []string{},
+		Files:         int(st.FilesOpened.Load()),
+		FilesFailed:   int(st.FilesFailed.Load()),
+		Frames:        ps.Frames.Load(),
+		Bytes:         ps.Bytes.Load(),
+		Packets:       ps.Packets.Load(),
+		FlowsEvicted:  pipe.FlowsEnded(flow.EndEvicted),
+		BadChecksums:  badChecksums(pipe),
+		TimeBackwards: ps.TimeBackwards.Load(),
+		Elapsed:       elapsed.Seconds(),
+		Skipped:       map[string]uint64{},
+		Errors:        []string{},
 	}
 	if first, last := ps.FirstPacket.Load(), ps.LastPacket.Load(); first != 0 {
 		a, b := time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
@@ -275,6 +388,16 @@ func newSummary(src *source.Reader, pipe *capture.Pipeline, elapsed time.Duratio
 	return sum
 }
 
+// badChecksums sums the packets whose IPv4 header or transport checksum
+// failed, over the pipeline's flow tables.
+func badChecksums(pipe *capture.Pipeline) uint64 {
+	var n uint64
+	for _, t := range pipe.Tables() {
+		n += t.Stats().BadChecksum.Load()
+	}
+	return n
+}
+
 func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
@@ -292,11 +415,17 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 		fmt.Fprintf(&b, " (%d evicted early: table full, raise --max-flows)", sum.FlowsEvicted)
 	}
 	b.WriteString("\n")
+	if sum.BadChecksums > 0 {
+		fmt.Fprintf(&b, "checksums  %d packets bad (history c/C; otherwise ignored, as Zeek does)\n", sum.BadChecksums)
+	}
 	if sum.CaptureStart != nil {
 		fmt.Fprintf(&b, "capture    %s .. %s (%s)\n", sum.CaptureStart.Format(time.RFC3339Nano),
 			sum.CaptureEnd.Format(time.RFC3339Nano), time.Duration(sum.CaptureSpan*float64(time.Second)).Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "processing %.3fs, %.0f packets/s\n", sum.Elapsed, sum.PacketsPerSecond)
+	if sum.TimeBackwards > 0 {
+		fmt.Fprintf(&b, "warning    %d packets timestamped over %s before an earlier one\n", sum.TimeBackwards, capture.BackwardsSlack)
+	}
 	if len(sum.Skipped) > 0 {
 		b.WriteString("skipped\n")
 		reasons := make([]string, 0, len(sum.Skipped))
@@ -314,6 +443,10 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if p := sum.Parsers; p != nil {
 		fmt.Fprintf(&b, "parsers    %d SIP calls, %d TLS + %d QUIC client hellos, %d DNS queries / %d responses\n",
 			p.SIPCalls, p.TLSHandshakes, p.QUICHellos, p.DNSQueries, p.DNSResponses)
+		if l := p.SIPLimits; l != (sipLimitsSummary{}) {
+			fmt.Fprintf(&b, "sip limits %d calls refused (concurrent-call cap), %d streams dropped (per-call cap), %d oversized messages dropped\n",
+				l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
+		}
 	}
 	if sum.Verdicts != nil {
 		writeVerdicts(&b, sum)
@@ -329,6 +462,7 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if a := sum.Alerts; a != nil {
 		fmt.Fprintf(&b, "alerts     %d published, %d emitted, %d deduplicated, %d rate-limited, %d dropped (queue full)\n",
 			a.Published, a.Emitted, a.Deduplicated, a.RateLimited, a.DroppedQueueFull)
+		writeDelivery(&b, a)
 	}
 	keys := make([]string, 0, len(sum.Outputs))
 	for k := range sum.Outputs {
@@ -340,6 +474,26 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDelivery adds what each alert destination got, and what it did not
+// get and why.
+func writeDelivery(b *strings.Builder, a *alerts.Stats) {
+	for _, sk := range a.Sinks {
+		fmt.Fprintf(b, "           %s: %d delivered", sk.Name, sk.Sent)
+		if lost := sk.Failed + sk.Dropped; lost > 0 {
+			causes := make([]string, 0, len(sk.FailedBy))
+			for c, n := range sk.FailedBy {
+				causes = append(causes, fmt.Sprintf("%d %s", n, c))
+			}
+			sort.Strings(causes)
+			fmt.Fprintf(b, ", %d NOT DELIVERED (%s)", lost, strings.Join(causes, ", "))
+			if sk.LastError != "" {
+				fmt.Fprintf(b, ": %s", sk.LastError)
+			}
+		}
+		b.WriteString("\n")
+	}
 }
 
 func humanBytes(n uint64) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/capture/synth"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -66,13 +67,17 @@ func TestReplayExitCodes(t *testing.T) {
 }
 
 // A damaged file still yields the flows read before the damage, names the
-// packet and offset, and is not a failure when something was read.
+// file, packet and offset on stderr, and exits 3 (partial): the outputs
+// are there, but a script must not take them for the whole capture.
 func TestReplayDamagedFileKeepsEarlierPackets(t *testing.T) {
 	out := t.TempDir()
 	stdout, stderr, code := runCLI(t, "replay", "--json", "--out", out,
 		"../../testdata/pcaps/malformed/tls_DER-incomplete-header.pcap")
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, stderr)
+	if code != exitPartial {
+		t.Fatalf("exit %d, want %d: %s", code, exitPartial, stderr)
+	}
+	if !strings.Contains(stderr, "tls_DER-incomplete-header.pcap: packet 7 at offset 5035") {
+		t.Errorf("stderr does not name the damage:\n%s", stderr)
 	}
 	var sum replaySummary
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
@@ -182,8 +187,8 @@ func firstDiff(want, got string) string {
 }
 
 // The demo's intentional problems come out of findings.parquet as exactly
-// these rows: one unexpected flow, three blocked attempts, one required
-// entry never seen.
+// these rows: two unexpected flows (one across vendors), three blocked
+// attempts, and the required host pairs never seen working.
 func TestReplayDemoFindings(t *testing.T) {
 	out := t.TempDir()
 	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, "../../testdata/demo.pcapng"); code != exitOK {
@@ -194,20 +199,47 @@ func TestReplayDemoFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
+	missing := map[string]string{}
 	for _, r := range rows {
+		if r.Kind == "missing" {
+			missing[r.EntryID] = r.HostPairs
+			continue
+		}
 		got = append(got, fmt.Sprintf("%s %s %s %s>%s:%d %s %s->%s count=%d %s", r.Kind, r.Severity, r.Proto, r.SrcIP, r.DstIP, r.DstPort,
 			r.EntryID, r.FromRole, r.ToRole, r.Count, r.HostPairs))
 	}
 	sort.Strings(got)
+	// Both vendors have a workstation role with hosts here, so reports
+	// name the vendor; a Sinch agent PC gets no Genesys port.
 	want := []string{
-		"blocked high tcp 10.10.2.117>10.10.1.5:1433 genesys-pureconnect/mssql workstation->sql-server count=1 ",
-		"blocked high tcp 10.10.2.227>10.10.1.11:3952 genesys-pureconnect/session-manager workstation->cic-server count=1 ",
+		"blocked high tcp 10.10.2.181>10.10.1.11:3952 genesys-pureconnect/session-manager genesys-pureconnect/workstation->cic-server count=1 ",
+		"blocked high tcp 10.10.2.201>10.10.1.5:1433 genesys-pureconnect/mssql genesys-pureconnect/workstation->sql-server count=1 ",
 		"blocked high udp 10.10.1.10>10.10.3.210:5060 genesys-pureconnect/sip cic-server->ip-phone count=1 ",
-		"missing medium tcp >:0 genesys-pureconnect/cic-switchover cic-server->cic-server count=1 10.10.1.10 -> 10.10.1.11; 10.10.1.11 -> 10.10.1.10",
-		"unexpected medium tcp 10.10.2.154>10.10.3.162:23  workstation->ip-phone count=1 ",
+		"unexpected medium tcp 10.10.2.168>10.10.3.185:23  genesys-pureconnect/workstation->ip-phone count=1 ",
+		"unexpected medium tcp 10.10.5.29>10.10.1.10:3952 genesys-pureconnect/session-manager sinch-contact-center/workstation->cic-server count=1 ",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("findings.parquet rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Missing is judged per host pair: the primary CIC server and its
+	// standby never switch over, and the second media server never opens
+	// Notifier to the primary although the first does. The standby is
+	// excused from every other pair.
+	if got := missing["genesys-pureconnect/cic-switchover"]; got != "10.10.1.10 <-> any peer; 10.10.1.11 <-> any peer" {
+		t.Errorf("cic-switchover missing pairs %q", got)
+	}
+	if got := missing["genesys-pureconnect/notifier-tls"]; !strings.Contains(got, "10.10.1.21 -> 10.10.1.10") {
+		t.Errorf("notifier-tls missing pairs %q, want the second media server's", got)
+	}
+	for id, pairs := range missing {
+		if id == "genesys-pureconnect/cic-switchover" {
+			continue
+		}
+		for _, p := range strings.Split(pairs, "; ") {
+			if strings.HasPrefix(p, "10.10.1.11 ") || strings.HasSuffix(p, " 10.10.1.11") {
+				t.Errorf("%s: pair %q with the standby CIC server", id, p)
+			}
+		}
 	}
 }
 
@@ -216,10 +248,15 @@ func TestReplayDemoFindings(t *testing.T) {
 func TestReplayEveryFindingKind(t *testing.T) {
 	dir := t.TempDir()
 	capture := filepath.Join(dir, "kinds.pcapng")
-	if _, stderr, code := runCLI(t, "gen", "--out", capture, "--scenario",
-		"tcp,syn-unanswered,syn-rst,udp-unreachable,unexpected,wrong-direction"); code != exitOK {
-		t.Fatalf("gen: exit %d: %s", code, stderr)
+	var scenarios []synth.Scenario
+	for _, name := range []string{"tcp", "syn-unanswered", "syn-rst", "udp-unreachable", "unexpected", "wrong-direction"} {
+		s, err := synth.ParseScenario(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scenarios = append(scenarios, s)
 	}
+	writeCapture(t, capture, synth.Options{Seed: 1, Scenarios: scenarios})
 	out := filepath.Join(dir, "out")
 	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--out", out, capture); code != exitOK {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
@@ -272,8 +309,20 @@ func TestReplayAlertsFile(t *testing.T) {
 		}
 		actions[ev.Event.Action]++
 	}
-	if actions["blocked"] != 3 || actions["unexpected"] != 1 || actions["missing"] != 1 {
-		t.Errorf("alert actions %v, want 3 blocked, 1 unexpected, 1 missing", actions)
+	// One missing alert per entry with silent host pairs, as in
+	// findings.parquet.
+	rows, err := parquetout.ReadFindings(filepath.Join(dir, "findings.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := 0
+	for _, r := range rows {
+		if r.Kind == "missing" {
+			missing++
+		}
+	}
+	if actions["blocked"] != 3 || actions["unexpected"] != 2 || missing < 2 || actions["missing"] != missing {
+		t.Errorf("alert actions %v, want 3 blocked, 2 unexpected, %d missing (at least 2)", actions, missing)
 	}
 }
 

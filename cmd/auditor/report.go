@@ -3,16 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/internal/version"
 	"github.com/ccaudit/auditor/report/compliance"
+	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 type reportOptions struct {
@@ -68,6 +73,9 @@ func runReport(ctx context.Context, s streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkManifest(o.in); err != nil {
+		return err
+	}
 	b := compliance.NewBuilder(opts)
 	if err := compliance.Load(o.in, b); err != nil {
 		return err
@@ -113,7 +121,16 @@ func (o *reportOptions) load(window compliance.Window, now time.Time) (complianc
 			return opts, err
 		}
 		opts.Sites = append(opts.Sites, inv)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return opts, err
+		}
+		sum := sha256.Sum256(data)
+		opts.Provenance.Inventories = append(opts.Provenance.Inventories,
+			compliance.InventoryHash{Site: inv.Site, File: path, SHA256: hex.EncodeToString(sum[:])})
 	}
+	opts.Provenance.Tool = version.Get().String()
+	opts.Provenance.CatalogDocuments = catalogDocuments(cat, opts.Sites)
 	if o.previous != "" {
 		prev, err := compliance.ReadPrevious(o.previous)
 		switch {
@@ -128,6 +145,49 @@ func (o *reportOptions) load(window compliance.Window, now time.Time) (complianc
 		}
 	}
 	return opts, nil
+}
+
+// catalogDocuments names the vendor documents behind the verdicts: those
+// of the inventories' vendors, or of every vendor without inventories.
+func catalogDocuments(cat *catalog.Catalog, sites []*catalog.Inventory) []string {
+	var vendors []string
+	for _, inv := range sites {
+		vendors = append(vendors, inv.Vendors...)
+	}
+	var docs []string
+	for _, v := range cat.Vendors() {
+		if len(vendors) > 0 && !slices.Contains(vendors, v.ID) {
+			continue
+		}
+		if v.Document != "" && !slices.Contains(docs, v.Document) {
+			docs = append(docs, v.Document)
+		}
+	}
+	slices.Sort(docs)
+	return docs
+}
+
+// checkManifest refuses an output directory whose tables are not all from
+// the run their manifest names: a run killed between renaming its tables
+// leaves such a mix, and a report of it would join two runs. It checks a
+// replay's DIR/manifest.json and each capture window's
+// DIR/date=*/hour=*/manifest-<sensor>-<seq>.json.
+func checkManifest(dir string) error {
+	paths, _ := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", "manifest-*.json"))
+	paths = append([]string{filepath.Join(dir, parquetout.ManifestName)}, paths...)
+	for _, p := range paths {
+		m, err := parquetout.ReadManifest(filepath.Dir(p), filepath.Base(p))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := m.Verify(filepath.Dir(p)); err != nil {
+			return fmt.Errorf("%s: the tables are not the set of run %s (was it interrupted? replay again): %w", p, m.Run, err)
+		}
+	}
+	return nil
 }
 
 // parseWindow reads --from and --to. A date-only --to includes that day.

@@ -53,6 +53,10 @@ type Dest struct {
 	// an HTTP destination (the URL's token_env parameter); empty: use
 	// Options.TokenEnv.
 	TokenEnv string
+	// Format is the HTTP body (the URL's format parameter): "ndjson"
+	// (default), "bulk" (Elasticsearch/OpenSearch _bulk) or "json" (a
+	// JSON array, as Filebeat's http_endpoint input takes it).
+	Format string
 }
 
 // String is the destination in the form ParseDest reads, with any URL
@@ -73,9 +77,14 @@ func (d Dest) String() string {
 		if err != nil {
 			return d.URL
 		}
-		if d.TokenEnv != "" {
+		if d.TokenEnv != "" || (d.Format != "" && d.Format != "ndjson") {
 			q := u.Query()
-			q.Set("token_env", d.TokenEnv)
+			if d.TokenEnv != "" {
+				q.Set("token_env", d.TokenEnv)
+			}
+			if d.Format != "" && d.Format != "ndjson" {
+				q.Set("format", d.Format)
+			}
 			u.RawQuery = q.Encode()
 		}
 		return u.Redacted()
@@ -100,9 +109,12 @@ func (e *DestError) Error() string {
 //	"-"                       stdout, one JSON event per line
 //	syslog+tcp://HOST:PORT    RFC 5424 over TCP, octet-counting framing (RFC 6587)
 //	syslog+udp://HOST:PORT    RFC 5424 over UDP, one message per datagram
-//	http(s)://HOST[:PORT]/PATH[?token_env=NAME]
-//	                          batched POST of NDJSON; NAME is the environment
-//	                          variable holding a bearer token
+//	http(s)://HOST[:PORT]/PATH[?token_env=NAME][&format=ndjson|bulk|json]
+//	                          batched POST; NAME is the environment variable
+//	                          holding a bearer token; format=bulk posts an
+//	                          Elasticsearch/OpenSearch _bulk body (PATH ends
+//	                          in /_bulk or /INDEX/_bulk), format=json a JSON
+//	                          array (Filebeat's http_endpoint input)
 //
 // Anything with "://" must use one of these schemes, so that a mistyped
 // scheme is an error rather than a file of that name.
@@ -173,6 +185,15 @@ func ParseDest(s string) (Dest, error) {
 			}
 			d.TokenEnv = names[0]
 			q.Del("token_env")
+			u.RawQuery = q.Encode()
+		}
+		d.Format = "ndjson"
+		if fs, ok := q["format"]; ok {
+			if len(fs) != 1 || (fs[0] != "ndjson" && fs[0] != "bulk" && fs[0] != "json") {
+				return bad("format wants ndjson, bulk (Elasticsearch/OpenSearch _bulk) or json (a JSON array, Filebeat http_endpoint)")
+			}
+			d.Format = fs[0]
+			q.Del("format")
 			u.RawQuery = q.Encode()
 		}
 		u.Scheme = strings.ToLower(u.Scheme)

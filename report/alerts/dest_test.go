@@ -20,9 +20,11 @@ func TestParseDest(t *testing.T) {
 		{in: "syslog+tcp://siem.example.net:514", want: Dest{Kind: DestSyslogTCP, Addr: "siem.example.net:514"}},
 		{in: "SYSLOG+UDP://10.0.0.5:514", want: Dest{Kind: DestSyslogUDP, Addr: "10.0.0.5:514"}},
 		{in: "syslog+udp://[2001:db8::5]:1514", want: Dest{Kind: DestSyslogUDP, Addr: "[2001:db8::5]:1514"}},
-		{in: "https://siem.example.net/_bulk", want: Dest{Kind: DestHTTP, URL: "https://siem.example.net/_bulk"}},
+		{in: "https://siem.example.net/_bulk", want: Dest{Kind: DestHTTP, URL: "https://siem.example.net/_bulk", Format: "ndjson"}},
+		{in: "https://siem.example.net/auditor/_bulk?format=bulk", want: Dest{Kind: DestHTTP, URL: "https://siem.example.net/auditor/_bulk", Format: "bulk"}},
+		{in: "http://filebeat:8080/?format=json&token_env=T", want: Dest{Kind: DestHTTP, URL: "http://filebeat:8080/", Format: "json", TokenEnv: "T"}},
 		{in: "http://127.0.0.1:8080/ingest?token_env=SIEM_TOKEN&pipeline=x",
-			want: Dest{Kind: DestHTTP, URL: "http://127.0.0.1:8080/ingest?pipeline=x", TokenEnv: "SIEM_TOKEN"}},
+			want: Dest{Kind: DestHTTP, URL: "http://127.0.0.1:8080/ingest?pipeline=x", TokenEnv: "SIEM_TOKEN", Format: "ndjson"}},
 
 		{in: "", wantErr: "empty"},
 		{in: "a\x00b", wantErr: "NUL"},
@@ -43,6 +45,7 @@ func TestParseDest(t *testing.T) {
 		{in: "http://h/x?token_env=A&token_env=B", wantErr: "token_env"},
 		{in: "http://h/%zz", wantErr: "invalid URL escape"},
 		{in: "https://user:s3cret@h/x?token_env=", wantErr: "token_env"},
+		{in: "http://h/x?format=xml", wantErr: "format wants"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -70,7 +70,9 @@
 //
 // ICMP events carry no ports (the flow's pseudo ports are ICMP types);
 // network.transport is the IANA keyword (ipv6-icmp for ICMPv6). Strings
-// learnt from the wire are cut to 1 KiB and made valid UTF-8.
+// learnt from the wire are made valid UTF-8 reversibly, as in the Parquet
+// tables: a byte that is not UTF-8 becomes \xHH and a backslash \\
+// (package safetext), and the result is cut to 1 KiB.
 //
 // # Deduplication, rate limit, drops
 //

@@ -2,11 +2,13 @@ package alerts
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/safetext"
 )
 
 // ECSVersion is the Elastic Common Schema version the events follow.
@@ -91,6 +93,7 @@ func AppendEncode(dst []byte, ev *Event) []byte {
 	w.str("name", ev.Sensor)
 	w.str("product", "auditor")
 	w.str("type", "sensor")
+	w.str("version", ev.Version)
 	w.close()
 
 	icmp := ev.Proto == flow.ProtoICMP || ev.Proto == flow.ProtoICMPv6
@@ -111,8 +114,10 @@ func AppendEncode(dst []byte, ev *Event) []byte {
 		w.str("domain", ev.ServerName)
 		w.close()
 	}
-	if ev.Proto != 0 || ev.CommunityID != "" || ev.Src.IsValid() {
+	if ev.Proto != 0 || ev.CommunityID != "" || ev.Src.IsValid() || ev.App != "" {
 		w.open("network")
+		// ECS network.protocol: the application protocol, lowercase.
+		w.str("protocol", strings.ToLower(ev.App))
 		if ev.Proto != 0 {
 			w.str("transport", ecsTransport(ev.Proto))
 			w.key("iana_number")
@@ -275,17 +280,17 @@ func (w *jsonWriter) time(k string, t time.Time) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string, at most maxString bytes of it
-// cut on a rune boundary. Invalid UTF-8 becomes U+FFFD, control characters
-// and U+2028/U+2029 are escaped, as encoding/json does, so that every line
-// is valid JSON whatever the wire taught the parsers.
+// appendString appends s as a JSON string. Bytes that are not UTF-8 are
+// first escaped reversibly as the Parquet tables escape them (\xHH, and a
+// backslash as \\; see package safetext), so the feed and the tables show
+// a hostile name alike and no byte is lost to U+FFFD; at most maxString
+// bytes of that are kept, cut between characters and escapes. Control
+// characters and U+2028/U+2029 are then escaped, as encoding/json does, so
+// that every line is valid JSON whatever the wire taught the parsers.
 func appendString(b []byte, s string) []byte {
-	if len(s) > maxString {
-		cut := maxString
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
+	if len(s) > maxString || !safetext.Clean(s) {
+		n, _ := safetext.EscapedLen(s, maxString)
+		s = safetext.String(s[:n])
 	}
 	b = append(b, '"')
 	start := 0
@@ -314,13 +319,6 @@ func appendString(b []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
 		if r == '\u2028' || r == '\u2029' {
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/safetext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -123,10 +124,12 @@ type ecsDoc struct {
 		Name    string `json:"name,omitempty"`
 		Product string `json:"product"`
 		Type    string `json:"type"`
+		Version string `json:"version,omitempty"`
 	} `json:"observer"`
 	Source      *ecsEndpoint `json:"source,omitempty"`
 	Destination *ecsEndpoint `json:"destination,omitempty"`
 	Network     *struct {
+		Protocol    string `json:"protocol,omitempty"`
 		Transport   string `json:"transport,omitempty"`
 		IANANumber  string `json:"iana_number,omitempty"`
 		Type        string `json:"type,omitempty"`
@@ -220,7 +223,8 @@ func TestEncodeFields(t *testing.T) {
 			}
 		}},
 		{"hostile names", evs[3], func(t *testing.T, d ecsDoc) {
-			if want := "evil\"\\\n\x00\u2028\ufffd.example"; d.TLS.Client.ServerName != want {
+			// The backslash doubled and 0xFF as \xFF: reversible, as in the tables.
+			if want := "evil\"\\\\\n\x00\u2028\\xFF.example"; d.TLS.Client.ServerName != want {
 				t.Errorf("sni %q, want %q", d.TLS.Client.ServerName, want)
 			}
 			if n := len(d.Destination.Domain); n > maxString || n < maxString-4 {
@@ -235,8 +239,9 @@ func TestEncodeFields(t *testing.T) {
 	}
 }
 
-// appendString must agree with encoding/json on every string it does not
-// cut, invalid UTF-8 included.
+// appendString must agree with encoding/json, on the safetext escape of
+// every string it does not cut, invalid UTF-8 included: the escape is
+// reversible where encoding/json's U+FFFD loses the byte.
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{
 		"", "plain", `quote " back \ slash`, "tab\tnl\ncr\r", "\x00\x01\x1f\x7f",
@@ -245,7 +250,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
+		if err := enc.Encode(safetext.String(s)); err != nil {
 			t.Fatal(err)
 		}
 		got := appendString(nil, s)
@@ -269,7 +274,13 @@ func FuzzEncode(f *testing.F) {
 		if !json.Valid(b) {
 			t.Fatalf("invalid JSON: %s", b)
 		}
-		decodeECS(t, b)
+		d := decodeECS(t, b)
+		// The wire's bytes are recoverable: the field unescapes to the
+		// name, or to a prefix of it when the name was cut.
+		got, err := safetext.Unescape(d.Auditor.SNI)
+		if err != nil || !strings.HasPrefix(name, got) || len(name) <= maxString/4 && got != name {
+			t.Fatalf("sni %q of %q: unescapes to %q, %v", d.Auditor.SNI, name, got, err)
+		}
 	})
 }
 

@@ -55,6 +55,8 @@ type Event struct {
 	// Repeat marks the follow-up event that reports the occurrences a
 	// dedup window absorbed after the first one.
 	Repeat bool
+	// Version is the auditor build that judged it (observer.version).
+	Version string
 }
 
 // FlowEvent builds the event for one judged flow whose result has a

@@ -5,11 +5,16 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ccaudit/auditor/internal/version"
 )
 
 // FeedOptions tune a Feed. The zero value gives the defaults.
@@ -39,6 +44,17 @@ type FeedOptions struct {
 	// FlushInterval is how often closed dedup windows are looked for
 	// (default 1s): a follow-up event comes at most this late.
 	FlushInterval time.Duration
+	// Log, if set, gets a line per destination when its deliveries fail:
+	// the cause, the attempts and events lost, the last error; at most
+	// one line per LogInterval (default 30s) per destination, and the
+	// rest at Close.
+	Log         io.Writer
+	LogInterval time.Duration
+	// Observer is observer.name of events that name no sensor (default:
+	// the host name), so that a replay's events say where they were
+	// judged. Version is observer.version (default: this build's).
+	Observer string
+	Version  string
 	// Now is the clock of dedup windows and the rate limit (default
 	// time.Now). It is processing time, not packet time: the limits are
 	// there to spare the receiver, however fast a replay runs.
@@ -81,6 +97,15 @@ func (o *FeedOptions) defaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.LogInterval <= 0 {
+		o.LogInterval = 30 * time.Second
+	}
+	if o.Observer == "" {
+		o.Observer, _ = os.Hostname()
+	}
+	if o.Version == "" {
+		o.Version = version.Get().String()
+	}
 }
 
 // Feed deduplicates, rate-limits and fans finding events out to sinks.
@@ -98,6 +123,7 @@ type Feed struct {
 	abort  context.CancelFunc
 
 	sinks  []*sinkWorker
+	log    *failureLog
 	dedup  *deduper
 	limit  *limiter
 	idBase string
@@ -118,6 +144,7 @@ type sinkWorker struct {
 	retried    atomic.Uint64
 	dropped    atomic.Uint64
 	lastErr    atomic.Pointer[string]
+	fails      sinkFailures
 	batchSlice []Record
 }
 
@@ -131,6 +158,9 @@ func New(sinks []Sink, opts FeedOptions) *Feed {
 		stop: make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, abort: cancel,
 		limit: newLimiter(opts.Rate, opts.Burst), idBase: newIDBase(),
+	}
+	if opts.Log != nil {
+		f.log = &failureLog{w: opts.Log, interval: opts.LogInterval, now: opts.Now}
 	}
 	if opts.DedupWindow > 0 {
 		f.dedup = newDeduper(opts.DedupWindow, opts.MaxWindows)
@@ -237,13 +267,25 @@ func (f *Feed) emit(ev *Event) {
 	f.seq++
 	ev.ID = f.idBase + strconv.FormatUint(f.seq, 10)
 	ev.Created = now
-	rec := Record{JSON: AppendEncode(make([]byte, 0, 1024), ev), Kind: ev.Kind, Severity: ev.Severity, Host: ev.Sensor, Created: now}
+	// Record.Host stays empty for an event without a sensor, so that a
+	// syslog sink uses its own configured host name.
+	host := ev.Sensor
+	if ev.Sensor == "" {
+		ev.Sensor = f.opts.Observer
+	}
+	ev.Version = f.opts.Version
+	rec := Record{JSON: AppendEncode(make([]byte, 0, 1024), ev), ID: ev.ID, Kind: ev.Kind, Severity: ev.Severity, Host: host, Created: now}
 	f.emitted.Add(1)
 	for _, w := range f.sinks {
 		select {
 		case w.q <- rec:
 		default:
 			w.dropped.Add(1)
+			if w.dropped.Load()&(w.dropped.Load()-1) == 0 {
+				// Logged at 1, 2, 4, 8... drops: a full queue means
+				// the sink is far behind, and this runs per event.
+				f.log.note(w.sink.Name(), &w.fails, errors.New("queue full: the destination is too slow"), 0, CauseQueueFull)
+			}
 		}
 	}
 }
@@ -311,10 +353,18 @@ func (f *Feed) fill(w *sinkWorker, batch []Record) ([]Record, bool) {
 // jitter, and counts the outcome.
 func (f *Feed) deliver(w *sinkWorker, batch []Record) {
 	n := uint64(len(batch))
+	// A batch abandoned at Close after failed attempts is counted under
+	// the cause of those failures: that is what the operator must fix.
+	lastCause := CauseAbandoned
 	for attempt := 0; ; attempt++ {
 		if err := f.ctx.Err(); err != nil {
+			err = errors.New("feed closed before delivery: " + err.Error())
 			w.failed.Add(n)
-			w.setErr(errors.New("feed closed before delivery: " + err.Error()))
+			if last := w.lastErr.Load(); last != nil && lastCause != CauseAbandoned {
+				err = fmt.Errorf("%w; last error: %s", err, *last)
+			}
+			w.setErr(err)
+			f.log.note(w.sink.Name(), &w.fails, err, n, lastCause)
 			return
 		}
 		err := w.sink.Write(f.ctx, batch)
@@ -323,10 +373,17 @@ func (f *Feed) deliver(w *sinkWorker, batch []Record) {
 			return
 		}
 		w.setErr(err)
+		cause := causeOf(err)
+		if f.ctx.Err() != nil && cause == CauseAbandoned {
+			cause = lastCause
+		}
+		lastCause = cause
 		if errors.Is(err, errPermanent) || attempt >= f.opts.MaxRetries {
 			w.failed.Add(n)
+			f.log.note(w.sink.Name(), &w.fails, err, n, cause)
 			return
 		}
+		f.log.note(w.sink.Name(), &w.fails, err, 0, cause)
 		w.retried.Add(1)
 		t := time.NewTimer(f.backoff(attempt))
 		select {
@@ -382,6 +439,7 @@ func (f *Feed) Close(ctx context.Context) error {
 	}
 	f.abort()
 	for _, w := range f.sinks {
+		f.log.flush(w.sink.Name(), &w.fails)
 		if err := w.sink.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -426,6 +484,9 @@ type SinkStats struct {
 	Retried uint64 `json:"retried"`
 	// Dropped events never reached the sink: its queue was full.
 	Dropped uint64 `json:"dropped_queue_full"`
+	// FailedBy splits Failed and Dropped by cause (Cause names); causes
+	// with no event are left out.
+	FailedBy map[string]uint64 `json:"failed_by_cause,omitempty"`
 	// LastError is the last delivery error, empty if there was none.
 	LastError string `json:"last_error,omitempty"`
 }
@@ -442,6 +503,18 @@ func (f *Feed) Stats() Stats {
 		ss := SinkStats{
 			Name: w.sink.Name(), Sent: w.sent.Load(), Failed: w.failed.Load(),
 			Retried: w.retried.Load(), Dropped: w.dropped.Load(),
+		}
+		for c := range numCauses {
+			n := w.fails.events[c].Load()
+			if c == CauseQueueFull {
+				n = ss.Dropped
+			}
+			if n > 0 {
+				if ss.FailedBy == nil {
+					ss.FailedBy = map[string]uint64{}
+				}
+				ss.FailedBy[c.String()] = n
+			}
 		}
 		if e := w.lastErr.Load(); e != nil {
 			ss.LastError = *e

@@ -17,6 +17,7 @@ import (
 type Record struct {
 	// JSON is the ECS event (Encode), without a trailing newline.
 	JSON     []byte
+	ID       string // event.id, the document id of a bulk index
 	Kind     verdict.Kind
 	Severity verdict.Severity
 	// Host is the event's sensor name, empty when it has none.

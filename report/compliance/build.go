@@ -36,6 +36,8 @@ type Options struct {
 	Input string
 	// GeneratedAt is the report's time; tests fix it.
 	GeneratedAt time.Time
+	// Provenance is copied into the report.
+	Provenance Provenance
 }
 
 // Site names used when no inventory claims a host.
@@ -273,6 +275,7 @@ func (b *Builder) addLoss(f File, md map[string]string) {
 	if f.Table != FlowsTable {
 		return
 	}
+	b.addSIPLimits(md)
 	var recv, drop int64
 	if _, err := fmt.Sscan(md[MetaPacketsReceived], &recv); err != nil {
 		return
@@ -283,6 +286,28 @@ func (b *Builder) addLoss(f File, md map[string]string) {
 	s.LossRecorded = true
 	s.Received += recv
 	s.Dropped += drop
+}
+
+// addSIPLimits adds the SIP tracker's limit counters of a flows file's
+// metadata, when it recorded them.
+func (b *Builder) addSIPLimits(md map[string]string) {
+	var l SIPLimits
+	for _, c := range []struct {
+		key string
+		n   *int64
+	}{{parquetout.MetaSIPCallsRefused, &l.CallsRefused}, {parquetout.MetaSIPStreamsDropped, &l.StreamsDropped},
+		{parquetout.MetaSIPMessagesOversized, &l.MessagesOversized}} {
+		if _, err := fmt.Sscan(md[c.key], c.n); err != nil {
+			return
+		}
+	}
+	if b.capture.SIPLimits == nil {
+		b.capture.SIPLimits = &SIPLimits{}
+	}
+	s := b.capture.SIPLimits
+	s.CallsRefused += l.CallsRefused
+	s.StreamsDropped += l.StreamsDropped
+	s.MessagesOversized += l.MessagesOversized
 }
 
 func (b *Builder) seen(t time.Time) {
@@ -754,7 +779,7 @@ func orderIndex(order []string, s string) int {
 func (b *Builder) Report() *Report {
 	r := &Report{
 		Schema: SchemaVersion, GeneratedAt: b.opts.GeneratedAt.UTC(), Input: b.opts.Input,
-		Window: b.opts.Window, Data: b.data,
+		Window: b.opts.Window, Data: b.data, Provenance: b.opts.Provenance,
 	}
 	r.Verdicts = sortedCounts(b.verdicts)
 	slices.SortStableFunc(r.Verdicts, func(a, b Count) int {

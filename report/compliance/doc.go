@@ -52,7 +52,12 @@
 //     plaintext-on-tls-port findings.
 //   - Capture loss, from the flows files' metadata keys
 //     [MetaPacketsReceived] and [MetaPacketsDropped]; a file without them
-//     is reported as "not recorded", never as zero loss.
+//     is reported as "not recorded", never as zero loss. Beside it, what
+//     the SIP tracker refused or dropped at its bounds (INVITEs past the
+//     concurrent-call cap, media streams past the per-call cap, oversized
+//     SIP messages), summed from the flows files' auditor.sip.* keys
+//     (parquetout.MetaSIPCallsRefused and its siblings) when they carry
+//     them: calls and media in those were not followed.
 //   - Changes since the previous report: --previous takes a previous
 //     report's JSON output and lists new and resolved findings, matched
 //     by [Finding].Key (kind, protocol, hosts, port, entry). A missing

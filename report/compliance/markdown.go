@@ -155,6 +155,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var m mdWriter
 	m.p("# %s\n", r.Title())
 	m.p("**%s** · window %s · generated %s · input `%s`\n", r.VerdictText(), r.WindowText(), timeText(r.GeneratedAt), r.Input)
+	if r.Provenance.Tool != "" {
+		m.p("Made by %s\n", r.Provenance.Text())
+	}
 
 	m.p("## Verdict\n")
 	var rows [][]string
@@ -221,6 +224,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	m.p("## Capture\n")
 	m.p("Files read: %d (%d outside the window skipped). Flows in the window: %d. Capture loss: %s.\n",
 		r.Capture.FilesRead, r.Capture.FilesSkipped, r.Capture.Flows, r.Capture.LossText())
+	if s := r.Capture.SIPLimitsText(); s != "" {
+		m.p("%s\n", s)
+	}
 	rows = nil
 	for _, s := range r.Capture.Sensors {
 		loss := "not recorded"

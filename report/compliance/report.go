@@ -20,6 +20,9 @@ type Report struct {
 	Schema      string    `json:"schema"`
 	GeneratedAt time.Time `json:"generated_at"`
 	Input       string    `json:"input"`
+	// Provenance says which build of auditor made the report and what it
+	// judged against.
+	Provenance Provenance `json:"provenance,omitzero"`
 	// Window is the requested window; Data is the span the rows in it
 	// actually cover.
 	Window Window `json:"window"`
@@ -287,6 +290,29 @@ type Capture struct {
 	LossRecorded bool  `json:"loss_recorded"`
 	Received     int64 `json:"packets_received"`
 	Dropped      int64 `json:"packets_dropped"`
+	// SIPLimits sums what the SIP tracker refused or dropped at its
+	// bounds; nil when no flows file recorded it.
+	SIPLimits *SIPLimits `json:"sip_limits,omitempty"`
+}
+
+// SIPLimits counts the SIP tracker's drops by reason.
+type SIPLimits struct {
+	CallsRefused      int64 `json:"calls_refused"`      // INVITEs past the concurrent-call cap
+	StreamsDropped    int64 `json:"streams_dropped"`    // media streams past the per-call cap
+	MessagesOversized int64 `json:"messages_oversized"` // SIP messages over the size bound
+}
+
+// SIPLimitsText states the SIP tracker's drops, or "" when not recorded.
+func (c *Capture) SIPLimitsText() string {
+	l := c.SIPLimits
+	if l == nil {
+		return ""
+	}
+	if *l == (SIPLimits{}) {
+		return "SIP tracker limits: none hit."
+	}
+	return fmt.Sprintf("SIP tracker limits: %d calls refused (concurrent-call cap), %d media streams dropped (per-call cap), %d oversized SIP messages dropped: calls and media in those were not followed.",
+		l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
 }
 
 // Sensor is one sensor's share of the window.
@@ -334,4 +360,36 @@ func DecodeJSON(data []byte) (*Report, error) {
 		return nil, fmt.Errorf("decode report: schema %q, want %q", r.Schema, SchemaVersion)
 	}
 	return &r, nil
+}
+
+// Provenance traces a report to the tool and the inputs that made it.
+type Provenance struct {
+	// Tool is the auditor version (with its VCS revision when known).
+	Tool string `json:"tool"`
+	// CatalogDocuments are the vendor documents the catalog encodes.
+	CatalogDocuments []string `json:"catalog_documents"`
+	// Inventories are the site inventories given, with their files'
+	// SHA-256.
+	Inventories []InventoryHash `json:"inventories,omitempty"`
+}
+
+// InventoryHash names one inventory file by site and content hash.
+type InventoryHash struct {
+	Site   string `json:"site"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+}
+
+// Text is the one-line form the Markdown and HTML reports show.
+func (p Provenance) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "auditor %s · catalog: %s", p.Tool, strings.Join(p.CatalogDocuments, ", "))
+	for _, inv := range p.Inventories {
+		sum := inv.SHA256
+		if len(sum) > 12 {
+			sum = sum[:12]
+		}
+		fmt.Fprintf(&b, " · inventory %s sha256:%s", inv.Site, sum)
+	}
+	return b.String()
 }

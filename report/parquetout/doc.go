@@ -46,6 +46,7 @@
 //	to_role        STRING optional               role of the responder
 //	sni            STRING optional               TLS server name indication
 //	server_name    STRING optional               DNS name whose answer to the originator gave the responder's address
+//	                                             (for DNS flows too: the resolver's name, not the name asked; see dns_query)
 //	alpn           STRING optional               TLS ALPN protocol
 //	tls_version    STRING optional               negotiated TLS version
 //	ja4            STRING optional               JA4 TLS client fingerprint
@@ -56,6 +57,19 @@
 //	                                             ("gre 10.0.0.1->10.0.0.2", "vxlan 10.0.0.1:51000->10.0.0.2:4789");
 //	                                             the tunnels themselves are in tunnels.parquet
 //	proxy_target   STRING optional               host:port asked of an explicit proxy (HTTP CONNECT, SOCKS4/4a/5)
+//	seq_bytes_out  INT64                         payload bytes the originator sent as Zeek's orig_bytes counts them (see below)
+//	seq_bytes_in   INT64                         payload bytes the responder sent as Zeek's resp_bytes counts them
+//
+// payload_out/payload_in count every frame's payload, retransmissions
+// included, and nothing the capture missed. seq_bytes_out/seq_bytes_in are
+// Zeek's conn.log orig_bytes/resp_bytes: for TCP, the span of sequence
+// space each side used (the highest sequence sent or acknowledged, less
+// the first, less the SYN and FIN octets), so a retransmission counts once
+// and a hole the capture missed counts as sent; for other protocols they
+// equal payload_out/payload_in. docs/conn-state.md has the details.
+//
+//	dns_query      STRING optional               DNS flows: the first query name the flow carried
+//	dns_rcode      STRING optional               DNS flows: response code of that query's answer (NOERROR, NXDOMAIN, ...)
 //
 // DuckDB reads the types as TIMESTAMP WITH TIME ZONE, VARCHAR, INTEGER and
 // BIGINT. Duration is not stored: it is last_seen - first_seen. The low-cardinality
@@ -90,6 +104,22 @@
 //	bytes_in       INT64                         their frame bytes
 //	tunnel         STRING                        the flows' tunnel value for this tunnel (join key)
 //	sensor         STRING optional               name of the sensor that captured it
+//
+// # Strings from the wire
+// Every STRING column of every table holds valid UTF-8, whatever bytes a
+// packet put in a name, a URI or an ALPN value: the writers escape each
+// value with package safetext, reversibly. A value that is valid UTF-8
+// without a backslash is written as it is (checked without allocating,
+// once per distinct value in a dictionary column); otherwise each byte that
+// is not part of a UTF-8 character is written as \xHH (upper-case hex) and
+// each backslash as \\. safetext.Unescape gives the original bytes back;
+// the readers return the escaped form. Unescaped, a single ClientHello
+// offering ALPN bytes 0xBA 0xAD would make the whole file unreadable to
+// DuckDB, which checks every STRING value.
+// # dns.parquet (schema "dns/1")
+// One row per DNS query/response transaction; docs/schema-dns.md lists the
+// columns, the pairing rules and DuckDB examples. [FromDNS] fills a row
+// from a dnsinfo.Transaction.
 //
 // # Adding a table
 //

@@ -48,6 +48,11 @@ type FindingRow struct {
 	FindingID       string `parquet:"finding_id"`
 	EvidenceFile    string `parquet:"evidence_file,optional"`
 	EvidencePackets int32  `parquet:"evidence_packets"`
+
+	// SeverityRank orders severity: 0 info, 1 low, 2 medium, 3 high,
+	// 4 critical. Sorting by the severity text puts medium before high;
+	// ORDER BY severity_rank DESC puts what to fix first on top.
+	SeverityRank int32 `parquet:"severity_rank,optional"`
 }
 
 // CreateFindings opens findings.parquet for writing.
@@ -81,6 +86,8 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 		HostPairs:  strings.Join(g.HostPairs, "; "),
 		Ports:      g.Ports,
 		FindingID:  g.ID(),
+
+		SeverityRank: int32(g.Severity),
 	}
 	if g.Proto != 0 {
 		row.Proto = flow.ProtoName(g.Proto)

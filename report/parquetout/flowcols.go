@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
@@ -62,6 +63,8 @@ type flowWriter struct {
 	callID, sensor                                                stringColumn
 	tunnel                                                        stringColumn
 	proxyTarget                                                   stringColumn
+	seqOut, seqIn                                                 int64Column
+	dnsQuery, dnsRCode                                            stringColumn
 
 	cols []flowColumn // in schema order
 
@@ -104,6 +107,8 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
 	w.tunnel = stringColumn{col: "tunnel"}
 	w.proxyTarget = stringColumn{col: "proxy_target"}
+	w.seqOut, w.seqIn = int64Column{col: "seq_bytes_out"}, int64Column{col: "seq_bytes_in"}
+	w.dnsQuery, w.dnsRCode = stringColumn{col: "dns_query"}, stringColumn{col: "dns_rcode"}
 	w.cols = []flowColumn{
 		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
 		&w.packetsOut, &w.bytesOut, &w.packetsIn, &w.bytesIn, &w.payOut, &w.payIn,
@@ -112,6 +117,8 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
 		&w.tunnel,
 		&w.proxyTarget,
+		&w.seqOut, &w.seqIn,
+		&w.dnsQuery, &w.dnsRCode,
 	}
 	if err := w.takeFooter(opts); err != nil {
 		return nil, err
@@ -176,6 +183,7 @@ func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 		}
 		var dict, delta bool
 		if enc := fields[i].Encoding(); enc != nil {
+			//lint:ignore SA1019 a schema may still name PLAIN_DICTIONARY, the deprecated spelling of a dictionary column
 			dict = enc.Encoding() == format.RLEDictionary || enc.Encoding() == format.PlainDictionary
 			delta = enc.Encoding() == format.DeltaBinaryPacked
 		}
@@ -226,6 +234,10 @@ func (w *flowWriter) write(rows []FlowRow) error {
 		w.sensor.add(r.Sensor)
 		w.tunnel.add(r.Tunnel)
 		w.proxyTarget.add(r.ProxyTarget)
+		w.seqOut.add(r.SeqBytesOut)
+		w.seqIn.add(r.SeqBytesIn)
+		w.dnsQuery.add(r.DNSQuery)
+		w.dnsRCode.add(r.DNSRCode)
 		w.n++
 		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
 			for _, c := range w.cols {
@@ -499,7 +511,8 @@ func (c *intColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
 // keeps each distinct value once per row group and a row's index into
 // them (-1 for NULL), looked up as the row comes, so its page holds no
 // strings; once the distinct values pass dictionaryMaxBytes, the rest of
-// the row group's pages are plain, as parquet-mr falls back.
+// the row group's pages are plain, as parquet-mr falls back. Values are
+// written escaped by safetext, as every string column of every table is.
 type stringColumn struct {
 	col            string
 	dict, optional bool
@@ -556,9 +569,13 @@ func (c *stringColumn) lookup(v string) int32 {
 		}
 		i = int32(len(c.values))
 		c.index[v] = i
-		c.values = append(c.values, v)
-		c.dictBytes += 4 + len(v)
-		c.note(v)
+		// The index keeps the row's string, the dictionary its escape
+		// (the same string unless it is not UTF-8 or has a backslash):
+		// the check costs once per distinct value, not per row.
+		e := safetext.String(v)
+		c.values = append(c.values, e)
+		c.dictBytes += 4 + len(e)
+		c.note(e)
 	}
 	c.last, c.lastIdx = v, i+1
 	return i
@@ -635,6 +652,7 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		if v == "" && c.optional {
 			continue
 		}
+		v = safetext.String(v)
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
 		c.note(v)

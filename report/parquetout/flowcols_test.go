@@ -12,7 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/ccaudit/auditor/report/duckdbtest"
+	"github.com/ccaudit/auditor/internal/duckdbtest"
 )
 
 // writeParquetGo writes rows to path with parquet-go's own writer, the way
@@ -59,7 +59,15 @@ func encoderCases(tb testing.TB) map[string][]FlowRow {
 		wide[i].History = fmt.Sprintf("%060d", i)
 		wide[i].SNI = strings.Repeat("x", i%50)
 	}
-	return map[string][]FlowRow{"replay mix": mix, "edges": edges, "dictionary past its bound": wide, "empty": nil}
+	// Bytes that are not UTF-8 and backslashes, in dictionary and plain
+	// columns (call_id, community_id), escaped alike by both writers.
+	var bad []FlowRow
+	for i, s := range hostile {
+		r := manyRows(tb, 1)[0]
+		r.SNI, r.ALPN, r.CallID, r.CommunityID, r.DNSQuery = s, s+"x", s, fmt.Sprint(s, i), s
+		bad = append(bad, r)
+	}
+	return map[string][]FlowRow{"replay mix": mix, "edges": edges, "dictionary past its bound": wide, "hostile strings": bad, "empty": nil}
 }
 
 // encoderOptions cut row groups of 20,000 rows: a full page of 16,384 and

@@ -75,6 +75,12 @@ type FlowRow struct {
 	// ProxyTarget is the host:port an explicit proxy (HTTP CONNECT,
 	// SOCKS) was asked to reach, from flow.Meta.
 	ProxyTarget string `parquet:"proxy_target,optional,dict"`
+	// Payload bytes by sequence numbers, as Zeek's orig_bytes/resp_bytes.
+	SeqBytesOut int64 `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64 `parquet:"seq_bytes_in"`
+	// A DNS flow's own question (flow.Meta.DNSQuery, DNSRCode).
+	DNSQuery string `parquet:"dns_query,optional,dict"`
+	DNSRCode string `parquet:"dns_rcode,optional,dict"`
 }
 
 // FromFlow overwrites every field of row with what the flow table knows
@@ -112,6 +118,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		EndReason:   f.End.String(),
 		ICMPUnreach: int32(min(f.ICMPUnreach, math.MaxInt32)),
 	}
+	seqOut, seqIn := f.SeqBytes()
+	row.SeqBytesOut, row.SeqBytesIn = toInt64(seqOut), toInt64(seqIn)
 	if m := f.Meta; m != nil {
 		row.App = m.App
 		row.SNI = m.SNI
@@ -123,6 +131,8 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 		row.CallID = m.CallID
 		row.Tunnel = m.Tunnel
 		row.ProxyTarget = m.ProxyTarget
+		row.DNSQuery = m.DNSQuery
+		row.DNSRCode = m.DNSRCode
 	}
 }
 

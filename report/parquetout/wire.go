@@ -3,6 +3,7 @@ package parquetout
 import (
 	"time"
 
+	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
 )
 
@@ -33,6 +34,23 @@ func opt[V comparable](v *V) *V {
 	}
 	return v
 }
+
+// optStr is opt for strings, escaped by safetext so that the file holds
+// valid UTF-8 whatever bytes the wire put in the row. A clean string is
+// not copied: the pointer points into the row.
+func optStr(v *string) *string {
+	if *v == "" {
+		return nil
+	}
+	if safetext.Clean(*v) {
+		return v
+	}
+	e := safetext.String(*v)
+	return &e
+}
+
+// str is a required string column's value, escaped.
+func str(v string) string { return safetext.String(v) }
 
 // optTime is opt for times: the zero time is NULL.
 func optTime(t *time.Time) *time.Time {
@@ -111,23 +129,28 @@ type flowWire struct {
 
 	Tunnel      *string `parquet:"tunnel,optional,dict"`
 	ProxyTarget *string `parquet:"proxy_target,optional,dict"`
+	SeqBytesOut int64   `parquet:"seq_bytes_out"`
+	SeqBytesIn  int64   `parquet:"seq_bytes_in"`
+
+	DNSQuery *string `parquet:"dns_query,optional,dict"`
+	DNSRCode *string `parquet:"dns_rcode,optional,dict"`
 }
 
 func (r *FlowRow) wire(w *flowWire) {
 	*w = flowWire{
 		FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
-		Proto: r.Proto, SrcIP: r.SrcIP, SrcPort: r.SrcPort, DstIP: r.DstIP, DstPort: r.DstPort,
+		Proto: str(r.Proto), SrcIP: str(r.SrcIP), SrcPort: r.SrcPort, DstIP: str(r.DstIP), DstPort: r.DstPort,
 		PacketsOut: r.PacketsOut, BytesOut: r.BytesOut, PacketsIn: r.PacketsIn, BytesIn: r.BytesIn,
 		PayloadOut: r.PayloadOut, PayloadIn: r.PayloadIn,
-		State: r.State, History: r.History, VLAN: r.VLAN, CommunityID: r.CommunityID,
-		EndReason: r.EndReason, ICMPUnreach: r.ICMPUnreach,
-		App: opt(&r.App), Verdict: opt(&r.Verdict), Vendor: opt(&r.Vendor), EntryID: opt(&r.EntryID),
-		Reason: opt(&r.Reason), ClassifiedBy: opt(&r.ClassifiedBy), FromRole: opt(&r.FromRole), ToRole: opt(&r.ToRole),
-		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), ALPN: opt(&r.ALPN), TLSVersion: opt(&r.TLSVersion),
-		JA4: opt(&r.JA4), JA3: opt(&r.JA3), CallID: opt(&r.CallID),
-		Sensor:      opt(&r.Sensor),
-		Tunnel:      opt(&r.Tunnel),
-		ProxyTarget: opt(&r.ProxyTarget),
+		State: str(r.State), History: str(r.History), VLAN: r.VLAN, CommunityID: str(r.CommunityID),
+		EndReason: str(r.EndReason), ICMPUnreach: r.ICMPUnreach,
+		App: optStr(&r.App), Verdict: optStr(&r.Verdict), Vendor: optStr(&r.Vendor), EntryID: optStr(&r.EntryID),
+		Reason: optStr(&r.Reason), ClassifiedBy: optStr(&r.ClassifiedBy), FromRole: optStr(&r.FromRole), ToRole: optStr(&r.ToRole),
+		SNI: optStr(&r.SNI), ServerName: optStr(&r.ServerName), ALPN: optStr(&r.ALPN), TLSVersion: optStr(&r.TLSVersion),
+		JA4: optStr(&r.JA4), JA3: optStr(&r.JA3), CallID: optStr(&r.CallID),
+		Sensor: optStr(&r.Sensor), Tunnel: optStr(&r.Tunnel), ProxyTarget: optStr(&r.ProxyTarget),
+		SeqBytesOut: r.SeqBytesOut, SeqBytesIn: r.SeqBytesIn,
+		DNSQuery: optStr(&r.DNSQuery), DNSRCode: optStr(&r.DNSRCode),
 	}
 }
 
@@ -162,18 +185,23 @@ type findingWire struct {
 	FindingID       string  `parquet:"finding_id"`
 	EvidenceFile    *string `parquet:"evidence_file,optional"`
 	EvidencePackets int32   `parquet:"evidence_packets"`
+
+	// Optional only so that files written before the column existed
+	// read back; every row written has it, info's 0 included.
+	SeverityRank *int32 `parquet:"severity_rank,optional"`
 }
 
 func (r *FindingRow) wire(w *findingWire) {
 	*w = findingWire{
-		Kind: r.Kind, Severity: r.Severity,
-		Proto: opt(&r.Proto), SrcIP: opt(&r.SrcIP), DstIP: opt(&r.DstIP), DstPort: opt(&r.DstPort),
-		Vendor: opt(&r.Vendor), EntryID: opt(&r.EntryID), FromRole: opt(&r.FromRole), ToRole: opt(&r.ToRole),
-		App: opt(&r.App), Reason: r.Reason,
-		SNI: opt(&r.SNI), ServerName: opt(&r.ServerName), CallID: opt(&r.CallID),
+		Kind: str(r.Kind), Severity: str(r.Severity),
+		Proto: optStr(&r.Proto), SrcIP: optStr(&r.SrcIP), DstIP: optStr(&r.DstIP), DstPort: opt(&r.DstPort),
+		Vendor: optStr(&r.Vendor), EntryID: optStr(&r.EntryID), FromRole: optStr(&r.FromRole), ToRole: optStr(&r.ToRole),
+		App: optStr(&r.App), Reason: str(r.Reason),
+		SNI: optStr(&r.SNI), ServerName: optStr(&r.ServerName), CallID: optStr(&r.CallID),
 		Count: r.Count, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
-		HostPairs: opt(&r.HostPairs), Ports: opt(&r.Ports), Sensor: opt(&r.Sensor),
-		FindingID: r.FindingID, EvidenceFile: opt(&r.EvidenceFile), EvidencePackets: r.EvidencePackets,
+		HostPairs: optStr(&r.HostPairs), Ports: optStr(&r.Ports), Sensor: optStr(&r.Sensor),
+		FindingID: str(r.FindingID), EvidenceFile: optStr(&r.EvidenceFile), EvidencePackets: r.EvidencePackets,
+		SeverityRank: &r.SeverityRank,
 	}
 }
 
@@ -210,14 +238,14 @@ type callWire struct {
 
 func (r *CallRow) wire(w *callWire) {
 	*w = callWire{
-		CallID: r.CallID, FromURI: r.FromURI, ToURI: r.ToURI,
-		CallerUA: opt(&r.CallerUA), CalleeUA: opt(&r.CalleeUA),
-		CallerIP: r.CallerIP, CallerPrt: r.CallerPrt, CalleeIP: r.CalleeIP, CalleePrt: r.CalleePrt, Transport: r.Transport,
+		CallID: str(r.CallID), FromURI: str(r.FromURI), ToURI: str(r.ToURI),
+		CallerUA: optStr(&r.CallerUA), CalleeUA: optStr(&r.CalleeUA),
+		CallerIP: str(r.CallerIP), CallerPrt: r.CallerPrt, CalleeIP: str(r.CalleeIP), CalleePrt: r.CalleePrt, Transport: str(r.Transport),
 		Start: optTime(&r.Start), Answer: optTime(&r.Answer), End: optTime(&r.End),
-		FinalStatus: r.FinalStatus, EndReason: r.EndReason, Reinvites: r.Reinvites,
-		Codecs: opt(&r.Codecs), Findings: opt(&r.Findings), StreamsDropped: r.StreamsDropped,
+		FinalStatus: r.FinalStatus, EndReason: str(r.EndReason), Reinvites: r.Reinvites,
+		Codecs: optStr(&r.Codecs), Findings: optStr(&r.Findings), StreamsDropped: r.StreamsDropped,
 		MOS: r.MOS, RFactor: r.RFactor,
-		Sensor: opt(&r.Sensor),
+		Sensor: optStr(&r.Sensor),
 	}
 	if len(r.Media) > 0 {
 		w.Media = make([]mediaWire, len(r.Media))
@@ -254,10 +282,10 @@ type mediaWire struct {
 
 func (r *CallMediaRow) wire(w *mediaWire) {
 	*w = mediaWire{
-		Index: r.Index, Type: r.Type, Proto: r.Proto,
-		CallerRTP: opt(&r.CallerRTP), CallerRTCP: opt(&r.CallerRTCP), CalleeRTP: opt(&r.CalleeRTP), CalleeRTCP: opt(&r.CalleeRTCP),
-		CallerDirection: opt(&r.CallerDirection), CalleeDirection: opt(&r.CalleeDirection),
-		Codecs: opt(&r.Codecs), Observed: opt(&r.Observed),
+		Index: r.Index, Type: str(r.Type), Proto: str(r.Proto),
+		CallerRTP: optStr(&r.CallerRTP), CallerRTCP: optStr(&r.CallerRTCP), CalleeRTP: optStr(&r.CalleeRTP), CalleeRTCP: optStr(&r.CalleeRTCP),
+		CallerDirection: optStr(&r.CallerDirection), CalleeDirection: optStr(&r.CalleeDirection),
+		Codecs: optStr(&r.Codecs), Observed: optStr(&r.Observed),
 		Flows: r.Flows, Packets: r.Packets, Bytes: r.Bytes, Lost: r.Lost, JitterMillis: r.JitterMillis,
 		Missing: r.Missing, OneWay: r.OneWay,
 		PoorQuality: r.PoorQuality, CallerToCallee: r.CallerToCallee, CalleeToCaller: r.CalleeToCaller,

@@ -18,6 +18,7 @@ func TestWireSchemasMatchRows(t *testing.T) {
 		{"flows", new(FlowRow), new(flowWire)},
 		{"findings", new(FindingRow), new(findingWire)},
 		{"calls", new(CallRow), new(callWire)},
+		{"dns", new(DNSRow), new(dnsWire)},
 	}
 	for _, tt := range tests {
 		row := parquet.SchemaOf(tt.row)

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
-	"strconv"
 	"sync/atomic"
 
+	"github.com/ccaudit/auditor/internal/version"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 )
@@ -70,10 +69,14 @@ type Options struct {
 }
 
 // TableWriter writes rows of type T, a struct with parquet tags, to a
-// Parquet file. Rows go to path.tmp-<pid> in the same directory, which
-// Close syncs and renames to path: the final name only ever holds a complete
-// file. The temporary name does not end in .parquet so that a glob over a
-// directory of outputs skips unfinished files.
+// Parquet file. Rows go to a new file path.tmp-<pid>-<random> in the same
+// directory, which Close syncs and renames to path: the final name only ever
+// holds a complete file. The temporary file is created exclusively
+// (O_CREAT|O_EXCL, which also refuses a symbolic link planted under the
+// name), so whoever can write the output directory cannot make the writer
+// truncate or follow into another file. The temporary name does not end in
+// .parquet so that a glob over a directory of outputs skips unfinished
+// files; RemoveStale reclaims those of processes that died.
 //
 // A TableWriter is not safe for concurrent use, except Rows, which a
 // metrics reader may call at any time. The usual pattern is
@@ -101,19 +104,18 @@ func Create(path string, opts Options) (*Writer, error) {
 // Writer writes flows.parquet.
 type Writer = TableWriter[FlowRow]
 
-// NewTableWriter creates the temporary file for path and returns a writer
-// whose file metadata names schema. A stale temporary file of the same name
-// (left by a killed process that had this pid) is truncated.
+// NewTableWriter creates a new temporary file for path and returns a
+// writer whose file metadata names schema.
 func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], error) {
 	wopts, settings, err := writerOptions(schema, opts)
 	if err != nil {
 		return nil, fmt.Errorf("parquet %s: %w", path, err)
 	}
-	tmp := path + ".tmp-" + strconv.Itoa(os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := createTemp(path)
 	if err != nil {
 		return nil, fmt.Errorf("create parquet temp file: %w", err)
 	}
+	tmp := f.Name()
 	pw, err := newRowWriter[T](f, wopts, settings)
 	if err != nil {
 		f.Close()
@@ -165,6 +167,8 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSetting
 		w = &wireWriter[CallRow, callWire, *CallRow]{pw: parquet.NewGenericWriter[callWire](f, named("CallRow", new(callWire))...)}
 	case TunnelRow:
 		w = &wireWriter[TunnelRow, tunnelWire, *TunnelRow]{pw: parquet.NewGenericWriter[tunnelWire](f, named("TunnelRow", new(tunnelWire))...)}
+	case DNSRow:
+		w = newDNSWriter(parquet.NewGenericWriter[dnsWire](f, named("DNSRow", new(dnsWire))...))
 	default:
 		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 	}
@@ -198,9 +202,9 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, tableSe
 	if rowGroup <= 0 {
 		rowGroup = DefaultRowGroupRows
 	}
-	version, revision := buildVersion()
+	ver, revision := buildVersion()
 	if opts.Version != "" {
-		version = opts.Version
+		ver = opts.Version
 	}
 	createdBy := opts.CreatedBy
 	if createdBy == "" {
@@ -220,9 +224,9 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, tableSe
 		// parquet-go compute them twice, looking every value of a
 		// dictionary page up and comparing strings: 7% of writing.
 		parquet.DataPageStatistics(false),
-		parquet.CreatedBy("auditor", version, revision),
+		parquet.CreatedBy("auditor", ver, revision),
 		parquet.KeyValueMetadata(MetaSchema, schema),
-		parquet.KeyValueMetadata(MetaVersion, version),
+		parquet.KeyValueMetadata(MetaVersion, ver),
 		parquet.KeyValueMetadata(MetaCreatedBy, createdBy),
 	}
 	for k, v := range opts.Metadata {
@@ -231,23 +235,15 @@ func writerOptions(schema string, opts Options) ([]parquet.WriterOption, tableSe
 	return wopts, tableSettings{codec: codec, rowGroupRows: int(rowGroup)}, nil
 }
 
-// buildVersion is the main module's version, "(devel)" for a plain go
-// build, and the VCS revision the binary was built from, if recorded.
-func buildVersion() (version, revision string) {
-	version, revision = "(devel)", "unknown"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return version, revision
+// buildVersion is the running binary's version (with its VCS revision
+// when the build recorded one) and the revision alone, "unknown" if not.
+func buildVersion() (ver, revision string) {
+	in := version.Get()
+	revision = in.Revision
+	if revision == "" {
+		revision = "unknown"
 	}
-	if bi.Main.Version != "" {
-		version = bi.Main.Version
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && s.Value != "" {
-			revision = s.Value
-		}
-	}
-	return version, revision
+	return in.String(), revision
 }
 
 // Path is the final file name.

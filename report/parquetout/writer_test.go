@@ -42,6 +42,7 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 			if i%4 == 0 {
 				r.ProxyTarget = fmt.Sprintf("sbc%d.example.com:5061", i%3)
 			}
+			r.DNSQuery, r.DNSRCode = fmt.Sprintf("q%d.example.com", i%5), "NXDOMAIN"
 		} else {
 			r.App, r.CallID = "", ""
 		}
@@ -50,7 +51,8 @@ func manyRows(tb testing.TB, n int) []FlowRow {
 	return rows
 }
 
-// readsBack fails t unless the flows file at path holds want, row for row.
+// readsBack fails t unless the flows file at path holds want, row for row,
+// once unescaped (see safetext).
 func readsBack(t *testing.T, path string, want []FlowRow) {
 	t.Helper()
 	got, err := ReadFlows(path)
@@ -61,6 +63,7 @@ func readsBack(t *testing.T, path string, want []FlowRow) {
 		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
 	}
 	for i := range want {
+		unescapeStrings(t, reflect.ValueOf(&got[i]), "flows")
 		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Fatalf("row %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
@@ -173,6 +176,8 @@ func TestSchema(t *testing.T) {
 		{"ja3", "STRING", true, true}, {"call_id", "STRING", true, false}, {"sensor", "STRING", true, true},
 		{"tunnel", "STRING", true, true},
 		{"proxy_target", "STRING", true, true},
+		{"seq_bytes_out", "INT(64,true)", false, false}, {"seq_bytes_in", "INT(64,true)", false, false},
+		{"dns_query", "STRING", true, true}, {"dns_rcode", "STRING", true, true},
 	}
 	deltaColumns := map[string]bool{"first_seen": true, "last_seen": true, "src_port": true, "vlan": true, "icmp_unreach": true}
 	path := filepath.Join(t.TempDir(), "flows.parquet")
@@ -348,7 +353,7 @@ func dirNames(t *testing.T, dir string) []string {
 
 func TestLifecycle(t *testing.T) {
 	row := sipCall(t)
-	tmpName := fmt.Sprintf("flows.parquet.tmp-%d", os.Getpid())
+	tmpPrefix := fmt.Sprintf("flows.parquet.tmp-%d-", os.Getpid())
 
 	t.Run("close renames", func(t *testing.T) {
 		dir := t.TempDir()
@@ -359,8 +364,8 @@ func TestLifecycle(t *testing.T) {
 		if err := w.Write(&row); err != nil {
 			t.Fatal(err)
 		}
-		if got := dirNames(t, dir); !slices.Equal(got, []string{tmpName}) {
-			t.Errorf("before Close: %v, want only the temp file", got)
+		if got := dirNames(t, dir); len(got) != 1 || !strings.HasPrefix(got[0], tmpPrefix) {
+			t.Errorf("before Close: %v, want only the temp file %s*", got, tmpPrefix)
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
@@ -421,7 +426,11 @@ func TestLifecycle(t *testing.T) {
 		if _, err := os.Stat(final); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("final file exists before Close: %v", err)
 		}
-		if _, err := ReadFlows(filepath.Join(dir, tmpName)); err == nil {
+		names := dirNames(t, dir)
+		if len(names) != 1 || !strings.HasPrefix(names[0], tmpPrefix) {
+			t.Fatalf("files %v, want one temp file", names)
+		}
+		if _, err := ReadFlows(filepath.Join(dir, names[0])); err == nil {
 			t.Error("unfinished temp file reads as a valid Parquet file")
 		}
 	})
@@ -499,9 +508,14 @@ func TestKilledWriter(t *testing.T) {
 	if _, err := os.Stat(final); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("final file exists after kill: %v", err)
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d", final, cmd.Process.Pid)
-	if _, err := os.Stat(tmp); err != nil {
-		t.Errorf("the killed writer's temp file is missing: %v", err)
+	tmps, _ := filepath.Glob(fmt.Sprintf("%s.tmp-%d-*", final, cmd.Process.Pid))
+	if len(tmps) != 1 {
+		t.Fatalf("the killed writer's temp file: %v, want one", tmps)
+	}
+	// The next run reclaims it: its writer is dead.
+	removed, err := RemoveStale(dir)
+	if err != nil || !slices.Equal(removed, tmps) {
+		t.Errorf("RemoveStale = %v, %v; want %v", removed, err, tmps)
 	}
 }
 

@@ -1,0 +1,128 @@
+package capture
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/ccaudit/auditor/capture/flow"
+)
+
+// Quotes carries ICMP errors between the pipelines of a live capture.
+//
+// A kernel fanout (AF_PACKET's PACKET_FANOUT_HASH) spreads packets over
+// sockets by a hash of their own addresses, with a seed userspace cannot
+// know: an ICMP port unreachable, addressed from the probed host back to
+// the prober, may reach another socket, and so another pipeline, than the
+// UDP flow it quotes. Replay shards by the quoted flow's key instead (see
+// runParallel); live capture cannot choose, so a pipeline whose own table
+// lacks the quoted flow posts the error here, and every other pipeline
+// looks it up in its table at its next tick. The flow lives in exactly one
+// table (the fanout hash is symmetric), so at most one pipeline counts it.
+//
+// By the tick the probe has long been read from its own ring: the error
+// comes a round trip after it. A quote no table knows is kept for one more
+// tick (a ring that lagged), then dropped and counted.
+type Quotes struct {
+	inboxes []quoteInbox
+	// Unmatched counts ICMP errors that quoted a flow no pipeline had.
+	Unmatched atomic.Uint64
+	// Dropped counts ICMP errors not forwarded because an inbox was
+	// full: a flood of ICMP errors must not grow memory without bound.
+	Dropped atomic.Uint64
+}
+
+// maxPendingQuotes bounds each pipeline's inbox.
+const maxPendingQuotes = 1 << 16
+
+type quote struct {
+	key       flow.Key
+	typ, code uint8
+	// misses counts the ticks at which the quote found no flow here.
+	misses uint8
+	// from is the pipeline that posted it: it already looked.
+	from int
+}
+
+type quoteInbox struct {
+	mu      sync.Mutex
+	pending []quote
+}
+
+// NewQuotes returns the exchange of n pipelines; pipeline i is configured
+// with Config.Quotes and Config.QuotesIndex = i.
+func NewQuotes(n int) *Quotes { return &Quotes{inboxes: make([]quoteInbox, n)} }
+
+// post hands an ICMP error that pipeline from could not attribute to every
+// other pipeline.
+func (q *Quotes) post(from int, k flow.Key, typ, code uint8) {
+	for i := range q.inboxes {
+		if i == from {
+			continue
+		}
+		in := &q.inboxes[i]
+		in.mu.Lock()
+		if len(in.pending) < maxPendingQuotes {
+			in.pending = append(in.pending, quote{key: k, typ: typ, code: code, from: from})
+		} else {
+			q.Dropped.Add(1)
+		}
+		in.mu.Unlock()
+	}
+}
+
+// take empties pipeline i's inbox into buf.
+func (q *Quotes) take(i int, buf []quote) []quote {
+	in := &q.inboxes[i]
+	in.mu.Lock()
+	buf = append(buf, in.pending...)
+	in.pending = in.pending[:0]
+	in.mu.Unlock()
+	return buf
+}
+
+// keep puts back the quotes pipeline i will look for again at its next
+// tick.
+func (q *Quotes) keep(i int, qs []quote) {
+	if len(qs) == 0 {
+		return
+	}
+	in := &q.inboxes[i]
+	in.mu.Lock()
+	in.pending = append(in.pending, qs...)
+	in.mu.Unlock()
+}
+
+// applyQuotes attributes the ICMP errors other pipelines posted to the
+// flows of this pipeline's table. A quote is posted to every other
+// pipeline, so a miss here is the normal case; only the last pipeline to
+// give up on it counts it as unmatched.
+func (p *Pipeline) applyQuotes() {
+	q := p.quotes
+	if q == nil {
+		return
+	}
+	p.quoteBuf = q.take(p.quoteIndex, p.quoteBuf[:0])
+	w := p.workers[0]
+	var again []quote
+	for _, qt := range p.quoteBuf {
+		if w.table.ICMPUnreachable(qt.key, qt.typ, qt.code) {
+			w.stats.ICMPQuoted.Add(1)
+			continue
+		}
+		if qt.misses == 0 {
+			qt.misses++
+			again = append(again, qt)
+		} else if p.quoteIndex == lastOther(qt.from, len(q.inboxes)) {
+			q.Unmatched.Add(1)
+		}
+	}
+	q.keep(p.quoteIndex, again)
+}
+
+// lastOther is the highest pipeline index other than from.
+func lastOther(from, n int) int {
+	if from == n-1 {
+		return n - 2
+	}
+	return n - 1
+}

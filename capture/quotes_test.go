@@ -1,0 +1,96 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/capture/synth"
+)
+
+// fanoutRun replays path as a live capture with n sockets in a fanout
+// group would see it: each frame goes to the pipeline its own flow key
+// hashes to (the ICMP error's key, not the quoted flow's, as the kernel's
+// fanout hash does), every pipeline ticks once a second of packet time,
+// and it returns the UDP flows that had an ICMP error attributed.
+func fanoutRun(t *testing.T, path string, n int, exchange bool) (unreached []string, quotes *Quotes) {
+	t.Helper()
+	src, err := source.Open([]string{path}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if exchange && n > 1 {
+		quotes = NewQuotes(n)
+	}
+	pipes := make([]*Pipeline, n)
+	for i := range pipes {
+		pipes[i], err = New(Config{Quotes: quotes, QuotesIndex: i, OnFlow: func(f *flow.Flow) {
+			if f.Key.Proto() == flow.ProtoUDP && f.ICMPUnreach > 0 {
+				unreached = append(unreached, fmt.Sprintf("%v>%v", f.Src(), f.Dst()))
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	dec := decode.New(decode.Options{})
+	var pkt decode.Packet
+	var nextTick int64
+	for {
+		fr, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := 0
+		if dec.Decode(fr.LinkType, fr.Data, fr.Time, fr.WireLen, &pkt) == nil {
+			owner = int(pkt.Key.Hash() % uint64(n))
+		}
+		pipes[owner].Frame(fr.LinkType, fr.Data, fr.Time, fr.WireLen)
+		if fr.Time >= nextTick {
+			for _, p := range pipes {
+				p.Advance(fr.Time)
+			}
+			nextTick = fr.Time + 1e9
+		}
+	}
+	for _, p := range pipes {
+		p.Flush()
+	}
+	slices.Sort(unreached)
+	return unreached, quotes
+}
+
+// Every UDP probe answered by ICMP port unreachable is attributed, with 2
+// and 4 sockets as with one; without the exchange some are lost (the
+// failure the exchange fixes).
+func TestQuotesAcrossFanout(t *testing.T) {
+	path, _ := generate(t, synth.Options{Seed: 7, Scenarios: []synth.Scenario{synth.UDPUnreachable}, Counts: map[synth.Scenario]int{synth.UDPUnreachable: 24}})
+	want, _ := fanoutRun(t, path, 1, false)
+	if len(want) < 2 {
+		t.Fatalf("the capture has %d unreachable UDP flows; the test needs several", len(want))
+	}
+	lost := false
+	for _, n := range []int{2, 4} {
+		got, q := fanoutRun(t, path, n, true)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d sockets: unreachable flows %v, want %v", n, got, want)
+		}
+		if q.Dropped.Load() != 0 {
+			t.Errorf("%d sockets: %d quotes dropped", n, q.Dropped.Load())
+		}
+		without, _ := fanoutRun(t, path, n, false)
+		lost = lost || len(without) < len(want)
+	}
+	if !lost {
+		t.Error("without the exchange no ICMP error was lost: the test does not exercise the fanout")
+	}
+}

@@ -1,0 +1,134 @@
+package dnsinfo
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// Transaction is one DNS query and its response, as a passive observer
+// pairs them: by flow, transaction ID, question name and type. Either
+// half may be missing: a query nobody answered (before the flow ended),
+// or a response whose query the capture did not see. Its strings are
+// copies, owned by the Transaction.
+type Transaction struct {
+	// QueryTime and ResponseTime are unix nanoseconds; 0 when that
+	// message was not seen.
+	QueryTime, ResponseTime int64
+	// Client sent the query (or received the response); Server answered.
+	Client, Server netip.AddrPort
+	// Proto is the transport's IP protocol number (UDP or TCP).
+	Proto uint8
+	// Service is "dns", "mdns" or "llmnr", by port.
+	Service string
+	ID      uint16
+	Opcode  Opcode
+	// Name and Type are the first question's, Name in presentation form
+	// (see Parse); empty and 0 for a message without a question.
+	Name  string
+	Type  Type
+	Class Class
+	// RCode and Flags are the response's; Flags is the query's when
+	// there was no response.
+	RCode RCode
+	Flags Flags
+	// Answers are the response's A, AAAA and CNAME records, in message
+	// order; OtherAnswers counts the answer records of other types.
+	Answers      []TxAnswer
+	OtherAnswers int
+	// CommunityID is the Community ID v1 of the flow that carried it, when
+	// the producer computed it; flow.CommunityID(Proto, Client, Server, 0)
+	// gives it, as the ID does not depend on the endpoints' order.
+	CommunityID string
+}
+
+// TxAnswer is an A, AAAA or CNAME record of a Transaction's response.
+type TxAnswer struct {
+	Name string
+	Type Type
+	TTL  uint32
+	// Addr is an A or AAAA record's address, Target a CNAME's canonical
+	// name.
+	Addr   netip.Addr
+	Target string
+}
+
+// Answered reports whether the response was seen.
+func (t *Transaction) Answered() bool { return t.ResponseTime != 0 }
+
+// CNAMEChain is the alias chain the answers give from the question name:
+// the question name, then each CNAME target in turn; nil when the
+// question name has no CNAME. It stops at a loop and after maxChain
+// steps, as the cache does.
+func (t *Transaction) CNAMEChain() []string {
+	var chain []string
+	name := t.Name
+	for range maxChain {
+		next := ""
+		for i := range t.Answers {
+			a := &t.Answers[i]
+			if a.Type == TypeCNAME && strings.EqualFold(a.Name, name) {
+				next = a.Target
+				break
+			}
+		}
+		if next == "" {
+			break
+		}
+		for _, seen := range chain {
+			if strings.EqualFold(seen, next) {
+				return append(chain, next)
+			}
+		}
+		if chain == nil {
+			chain = append(chain, name)
+		}
+		chain = append(chain, next)
+		name = next
+	}
+	return chain
+}
+
+// SetQuestion fills the question fields from m's first question. name,
+// when it equals the question's name, is used rather than a new copy.
+func (t *Transaction) SetQuestion(m *Message, name string) {
+	t.ID, t.Opcode = m.ID, m.Opcode
+	if len(m.Questions) > 0 {
+		q := &m.Questions[0]
+		if name != string(q.Name) {
+			name = string(q.Name)
+		}
+		t.Name, t.Type, t.Class = name, q.Type, q.Class
+	}
+}
+
+// SetResponse fills the response fields from m. The answers' names share
+// one copy of the message's names, in two allocations for any number of
+// records.
+func (t *Transaction) SetResponse(m *Message, at int64) {
+	t.ResponseTime, t.RCode, t.Flags = at, m.RCode, m.Flags
+	t.OtherAnswers = m.OtherAnswers
+	if len(m.Answers) == 0 {
+		return
+	}
+	n := 0
+	for i := range m.Answers {
+		n += len(m.Answers[i].Name) + len(m.Answers[i].Target)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range m.Answers {
+		b.Write(m.Answers[i].Name)
+		b.Write(m.Answers[i].Target)
+	}
+	names := b.String()
+	t.Answers = make([]TxAnswer, len(m.Answers))
+	off := 0
+	for i := range m.Answers {
+		a := &m.Answers[i]
+		name := names[off : off+len(a.Name)]
+		off += len(a.Name)
+		target := names[off : off+len(a.Target)]
+		off += len(a.Target)
+		t.Answers[i] = TxAnswer{Name: name, Type: a.Type, TTL: a.TTL, Addr: a.Addr, Target: target}
+	}
+}

@@ -1,0 +1,126 @@
+package names
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+)
+
+// DefaultMaxPendingDNS bounds the queries of one flow waiting for their
+// response. A client that sends more before any answer (a scanner, a
+// flood on one socket) has its oldest reported unanswered.
+const DefaultMaxPendingDNS = 64
+
+// dnsFlowTx are the queries of one flow waiting for their response;
+// they are recycled through DNS.freeTx.
+type dnsFlowTx struct {
+	pending []*dnsinfo.Transaction
+}
+
+// transactions pairs the queries and responses of flow f, reporting each
+// transaction to d.cfg.OnTransaction: when its response comes, when a
+// response comes whose query was not seen, and, for queries never
+// answered, when the flow ends (flushTx). A retransmitted query (same ID,
+// name and type while the first is pending) reports the first
+// unanswered: its answer, if any, was not seen.
+func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, response bool) {
+	name, typ := questionOf(m)
+	ft := d.pending[f.Key]
+	if !response {
+		if ft == nil {
+			if n := len(d.freeTx); n > 0 {
+				ft, d.freeTx = d.freeTx[n-1], d.freeTx[:n-1]
+			} else {
+				ft = new(dnsFlowTx)
+			}
+			d.pending[f.Key] = ft
+		}
+		for i, t := range ft.pending {
+			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
+				d.emit(t)
+				ft.pending = slices.Delete(ft.pending, i, i+1)
+				break
+			}
+		}
+		if len(ft.pending) >= d.cfg.MaxPending {
+			d.stats.PendingEvicted.Add(1)
+			d.emit(ft.pending[0])
+			ft.pending = slices.Delete(ft.pending, 0, 1)
+		}
+		t := d.newTx(f, p, false)
+		t.SetQuestion(m, f.Meta.DNSQuery)
+		t.QueryTime, t.Flags = p.Time, m.Flags
+		ft.pending = append(ft.pending, t)
+		return
+	}
+	if ft != nil {
+		for i, t := range ft.pending {
+			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
+				ft.pending = slices.Delete(ft.pending, i, i+1)
+				t.SetResponse(m, p.Time)
+				d.emit(t)
+				return
+			}
+		}
+	}
+	d.stats.ResponsesUnmatched.Add(1)
+	t := d.newTx(f, p, true)
+	t.SetQuestion(m, f.Meta.DNSQuery)
+	t.SetResponse(m, p.Time)
+	d.emit(t)
+}
+
+func questionOf(m *dnsinfo.Message) ([]byte, dnsinfo.Type) {
+	if len(m.Questions) == 0 {
+		return nil, 0
+	}
+	return m.Questions[0].Name, m.Questions[0].Type
+}
+
+// newTx starts the transaction of packet p: its sender is the client of a
+// query and the server of a response.
+func (d *DNS) newTx(f *flow.Flow, p *decode.Packet, response bool) *dnsinfo.Transaction {
+	src, dst := p.Key.Endpoint(p.Dir), p.Key.Endpoint(p.Dir.Flip())
+	if response {
+		src, dst = dst, src
+	}
+	// The Community ID is left to the consumer: it hashes, and it is the
+	// same computed from client and server as from the flow's endpoints.
+	return &dnsinfo.Transaction{Client: src, Server: dst, Proto: f.Key.Proto(), Service: dnsService(src, dst)}
+}
+
+func dnsService(a, b netip.AddrPort) string {
+	switch {
+	case a.Port() == portDNS || b.Port() == portDNS:
+		return "dns"
+	case a.Port() == portMDNS || b.Port() == portMDNS:
+		return "mdns"
+	}
+	return "llmnr"
+}
+
+func (d *DNS) emit(t *dnsinfo.Transaction) {
+	d.stats.Transactions.Add(1)
+	if !t.Answered() {
+		d.stats.Unanswered.Add(1)
+	}
+	d.cfg.OnTransaction(t)
+}
+
+// flushTx reports the flow's pending queries unanswered.
+func (d *DNS) flushTx(k flow.Key) {
+	ft := d.pending[k]
+	if ft == nil {
+		return
+	}
+	for _, t := range ft.pending {
+		d.emit(t)
+	}
+	delete(d.pending, k)
+	clear(ft.pending)
+	ft.pending = ft.pending[:0]
+	d.freeTx = append(d.freeTx, ft)
+}

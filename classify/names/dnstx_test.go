@@ -1,0 +1,196 @@
+package names
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+)
+
+// dnsMsg builds a DNS message: a query for name/typ when rcode < 0, else
+// a response with that rcode and the given answer records.
+func dnsMsg(id uint16, name string, typ dnsinfo.Type, rcode int, answers ...[]byte) []byte {
+	bits := uint16(0x0100) // RD
+	if rcode >= 0 {
+		bits |= 0x8000 | 0x0080 | uint16(rcode) // QR, RA
+	}
+	b := binary.BigEndian.AppendUint16(nil, id)
+	b = binary.BigEndian.AppendUint16(b, bits)
+	b = binary.BigEndian.AppendUint16(b, 1)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(answers)))
+	b = append(b, 0, 0, 0, 0)
+	b = appendWireName(b, name)
+	b = binary.BigEndian.AppendUint16(b, uint16(typ))
+	b = binary.BigEndian.AppendUint16(b, 1)
+	for _, a := range answers {
+		b = append(b, a...)
+	}
+	return b
+}
+
+func appendWireName(b []byte, name string) []byte {
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' {
+			b = append(b, byte(i-start))
+			b = append(b, name[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(b, 0)
+}
+
+func rr(name string, typ dnsinfo.Type, ttl uint32, rdata []byte) []byte {
+	b := appendWireName(nil, name)
+	b = binary.BigEndian.AppendUint16(b, uint16(typ))
+	b = binary.BigEndian.AppendUint16(b, 1)
+	b = binary.BigEndian.AppendUint32(b, ttl)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(rdata)))
+	return append(b, rdata...)
+}
+
+// txFlow is a flow of the DNS dissector whose packets carry times.
+type txFlow struct {
+	d   *DNS
+	f   flow.Flow
+	pkt decode.Packet
+	on  bool
+}
+
+func newTxFlow(d *DNS, proto uint8, client, server string) *txFlow {
+	k, dir := keyOf(proto, client, server)
+	return &txFlow{d: d, f: flow.Flow{Key: k, OrigDir: dir}}
+}
+
+func (tf *txFlow) send(fromOrig bool, at int64, payload []byte) {
+	dir := tf.f.OrigDir
+	if !fromOrig {
+		dir = dir.Flip()
+	}
+	tf.pkt = decode.Packet{Packet: flow.Packet{Key: tf.f.Key, Dir: dir, Time: at}, Payload: payload}
+	if tf.f.First == 0 {
+		tf.f.First = at
+		tf.on = tf.d.Start(&tf.f, &tf.pkt)
+	}
+	if tf.on {
+		tf.on = tf.d.Packet(&tf.f, &tf.pkt, fromOrig)
+	}
+}
+
+func collectTx(cfg DNSConfig) (*DNS, *[]*dnsinfo.Transaction) {
+	var got []*dnsinfo.Transaction
+	cfg.OnTransaction = func(t *dnsinfo.Transaction) { got = append(got, t) }
+	return NewDNS(nil, cfg), &got
+}
+
+// TestDNSTransactions pins the pairing: by ID, name and type within a
+// flow; client and server by role, not by who sent first; unanswered
+// queries reported when the flow ends; responses without a query on
+// their own; a retransmitted query ends the first one unanswered.
+func TestDNSTransactions(t *testing.T) {
+	const ms = int64(1e6)
+	addrA := rr("www.example.com", dnsinfo.TypeCNAME, 300, appendWireName(nil, "edge.cdn.net"))
+	addrB := rr("edge.cdn.net", dnsinfo.TypeA, 60, []byte{192, 0, 2, 7})
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoUDP, "10.0.0.1:40000", "10.0.0.53:53")
+	f.send(true, 1000*ms, dnsMsg(7, "www.example.com", dnsinfo.TypeA, -1))
+	f.send(true, 1001*ms, dnsMsg(8, "www.example.com", dnsinfo.TypeAAAA, -1))
+	f.send(true, 1002*ms, dnsMsg(9, "nx.example.com", dnsinfo.TypeA, -1))
+	// Answers out of order; the AAAA query is never answered.
+	f.send(false, 1030*ms, dnsMsg(9, "nx.example.com", dnsinfo.TypeA, 3))
+	f.send(false, 1040*ms, dnsMsg(7, "www.example.com", dnsinfo.TypeA, 0, addrA, addrB))
+	// Same ID, other name: not this query's answer.
+	f.send(false, 1050*ms, dnsMsg(8, "other.example.com", dnsinfo.TypeAAAA, 0))
+	if len(*got) != 3 {
+		t.Fatalf("%d transactions before the flow ended, want 3", len(*got))
+	}
+	f.d.End(&f.f)
+	if len(*got) != 4 {
+		t.Fatalf("%d transactions after End, want 4", len(*got))
+	}
+	client, server := netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.53:53")
+	nx, ok, stray, open := (*got)[0], (*got)[1], (*got)[2], (*got)[3]
+	if nx.Name != "nx.example.com" || nx.RCode != dnsinfo.RCodeNameError || nx.QueryTime != 1002*ms || nx.ResponseTime != 1030*ms {
+		t.Errorf("NXDOMAIN transaction %+v", nx)
+	}
+	if ok.Client != client || ok.Server != server || ok.Service != "dns" || ok.Proto != flow.ProtoUDP {
+		t.Errorf("endpoints %v -> %v %s/%d", ok.Client, ok.Server, ok.Service, ok.Proto)
+	}
+	if ok.ID != 7 || ok.Type != dnsinfo.TypeA || ok.QueryTime != 1000*ms || ok.ResponseTime != 1040*ms || len(ok.Answers) != 2 {
+		t.Errorf("answered transaction %+v", ok)
+	}
+	if c := ok.CNAMEChain(); !reflect.DeepEqual(c, []string{"www.example.com", "edge.cdn.net"}) {
+		t.Errorf("CNAME chain %q", c)
+	}
+	if ok.Answers[1].Addr != netip.MustParseAddr("192.0.2.7") || ok.Answers[1].TTL != 60 || ok.Answers[0].Target != "edge.cdn.net" {
+		t.Errorf("answers %+v", ok.Answers)
+	}
+	if stray.QueryTime != 0 || stray.ResponseTime != 1050*ms || stray.Name != "other.example.com" || stray.Client != client || stray.Server != server {
+		t.Errorf("response without a query: %+v", stray)
+	}
+	if open.Answered() || open.ID != 8 || open.QueryTime != 1001*ms {
+		t.Errorf("unanswered query %+v", open)
+	}
+	st := d.Stats()
+	if st.Transactions.Load() != 4 || st.Unanswered.Load() != 1 || st.ResponsesUnmatched.Load() != 1 {
+		t.Errorf("stats: %d transactions, %d unanswered, %d unmatched", st.Transactions.Load(), st.Unanswered.Load(), st.ResponsesUnmatched.Load())
+	}
+	if f.f.Meta.DNSQuery != "www.example.com" || f.f.Meta.DNSRCode != "NOERROR" {
+		t.Errorf("flow's own question %q %q, want the first query and its answer's code", f.f.Meta.DNSQuery, f.f.Meta.DNSRCode)
+	}
+	if len(d.pending) != 0 {
+		t.Errorf("%d flows pending after End", len(d.pending))
+	}
+}
+
+// A flow whose only query got NXDOMAIN says so; a retransmission closes
+// the first attempt unanswered; past MaxPending the oldest query goes.
+func TestDNSTransactionLimits(t *testing.T) {
+	d, got := collectTx(DNSConfig{MaxPending: 2})
+	f := newTxFlow(d, flow.ProtoUDP, "10.0.0.1:40001", "10.0.0.53:53")
+	f.send(true, 1, dnsMsg(1, "a.example", dnsinfo.TypeA, -1))
+	f.send(true, 2, dnsMsg(1, "a.example", dnsinfo.TypeA, -1)) // retransmission
+	if len(*got) != 1 || (*got)[0].QueryTime != 1 || (*got)[0].Answered() {
+		t.Fatalf("retransmission: %d transactions", len(*got))
+	}
+	f.send(true, 3, dnsMsg(2, "b.example", dnsinfo.TypeA, -1))
+	f.send(true, 4, dnsMsg(3, "c.example", dnsinfo.TypeA, -1)) // evicts the retransmitted a.example
+	if len(*got) != 2 || (*got)[1].QueryTime != 2 || d.Stats().PendingEvicted.Load() != 1 {
+		t.Fatalf("eviction: %d transactions, %d evicted", len(*got), d.Stats().PendingEvicted.Load())
+	}
+	f.send(false, 5, dnsMsg(3, "c.example", dnsinfo.TypeA, 3))
+	if (*got)[2].Name != "c.example" || (*got)[2].RCode != dnsinfo.RCodeNameError {
+		t.Fatalf("answer after eviction %+v", (*got)[2])
+	}
+	if f.f.Meta.DNSQuery != "a.example" || f.f.Meta.DNSRCode != "" {
+		t.Errorf("flow question %q rcode %q: the first query was never answered", f.f.Meta.DNSQuery, f.f.Meta.DNSRCode)
+	}
+	// An mDNS announcement is a response without a query.
+	m := newTxFlow(d, flow.ProtoUDP, "10.0.0.9:5353", "224.0.0.251:5353")
+	m.send(true, 6, dnsMsg(0, "printer.local", dnsinfo.TypeA, 0))
+	if last := (*got)[len(*got)-1]; last.Service != "mdns" || last.Server != netip.MustParseAddrPort("10.0.0.9:5353") {
+		t.Errorf("mDNS announcement %+v", last)
+	}
+}
+
+// Over TCP the pairing is the same, and a flow given up on (broken
+// framing both ways) reports its pending queries at once.
+func TestDNSTransactionsTCP(t *testing.T) {
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoTCP, "10.0.0.1:40002", "10.0.0.53:53")
+	q := dnsMsg(5, "tcp.example", dnsinfo.TypeTXT, -1)
+	r := dnsMsg(5, "tcp.example", dnsinfo.TypeTXT, 0)
+	f.send(true, 10, append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...))
+	f.send(false, 20, append(binary.BigEndian.AppendUint16(nil, uint16(len(r))), r...))
+	if len(*got) != 1 || (*got)[0].Proto != flow.ProtoTCP || (*got)[0].ResponseTime != 20 {
+		t.Fatalf("TCP transaction: %d", len(*got))
+	}
+	d.End(&f.f)
+	if len(d.pending) != 0 {
+		t.Error("state left after End")
+	}
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/ccaudit/auditor/internal/duckdbtest"
+	"github.com/ccaudit/auditor/report/parquetout"
+	"github.com/ccaudit/auditor/report/safetext"
+)
+
+// hostilePcap writes a capture whose every parsed string carries bytes
+// that are not UTF-8, and backslashes: a TLS ClientHello (SNI, ALPN), a
+// SIP INVITE (URIs, Call-ID, User-Agent) and a DNS query and answer.
+func hostilePcap(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	write := func(src, dst string, sport, dport uint16, tcp *layers.TCP, payload []byte) {
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
+		var l4 gopacket.SerializableLayer
+		if tcp != nil {
+			ip.Protocol = layers.IPProtocolTCP
+			tcp.SrcPort, tcp.DstPort, tcp.Window = layers.TCPPort(sport), layers.TCPPort(dport), 65535
+			tcp.SetNetworkLayerForChecksum(ip)
+			l4 = tcp
+		} else {
+			ip.Protocol = layers.IPProtocolUDP
+			udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+			udp.SetNetworkLayerForChecksum(ip)
+			l4 = udp
+		}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, l4, gopacket.Payload(payload)); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Millisecond)
+		data := buf.Bytes()
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// TLS: handshake, then a ClientHello offering SNI and ALPN with bytes
+	// that are not UTF-8, from a workstation to a phone of the demo site,
+	// which no catalog entry allows: an alert.
+	c, s := "10.10.2.154", "10.10.3.162"
+	write(c, s, 50000, 443, &layers.TCP{SYN: true, Seq: 100}, nil)
+	write(s, c, 443, 50000, &layers.TCP{SYN: true, ACK: true, Seq: 900, Ack: 101}, nil)
+	write(c, s, 50000, 443, &layers.TCP{ACK: true, Seq: 101, Ack: 901}, nil)
+	hello := clientHello("evil\xba\\.example", "\xba\xad")
+	write(c, s, 50000, 443, &layers.TCP{ACK: true, PSH: true, Seq: 101, Ack: 901}, hello)
+	write(s, c, 443, 50000, &layers.TCP{ACK: true, Seq: 901, Ack: 101 + uint32(len(hello))}, nil)
+
+	// SIP: an INVITE and its answer.
+	invite := "INVITE sip:b\xffob@example.com SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n" +
+		"From: <sip:al\xbaice@example.com>;tag=1\r\n" +
+		"To: <sip:b\xffob@example.com>\r\n" +
+		"Call-ID: call\xba1@host\r\n" +
+		"CSeq: 1 INVITE\r\n" +
+		"User-Agent: Phone\xba\xad \\ v1\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	ok := "SIP/2.0 200 OK\r\n" +
+		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n" +
+		"From: <sip:al\xbaice@example.com>;tag=1\r\n" +
+		"To: <sip:b\xffob@example.com>;tag=2\r\n" +
+		"Call-ID: call\xba1@host\r\n" +
+		"CSeq: 1 INVITE\r\n" +
+		"Server: PBX\xc3\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	write(c, s, 5060, 5060, nil, []byte(invite))
+	write(s, c, 5060, 5060, nil, []byte(ok))
+
+	// DNS: a query and its answer for a name whose label is not ASCII.
+	name := appendDNSName(nil, "ev\xbail.example")
+	q := append([]byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}, name...)
+	q = append(q, 0, 1, 0, 1)
+	r := append([]byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0}, name...)
+	r = append(r, 0, 1, 0, 1)
+	r = append(r, name...)
+	r = append(r, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 2)
+	write(c, "10.0.0.53", 40000, 53, nil, q)
+	write("10.0.0.53", c, 53, 40000, nil, r)
+}
+
+func appendDNSName(b []byte, name string) []byte {
+	for _, l := range strings.Split(name, ".") {
+		b = append(b, byte(len(l)))
+		b = append(b, l...)
+	}
+	return append(b, 0)
+}
+
+// clientHello is a TLS 1.3 ClientHello record offering sni and one ALPN
+// protocol.
+func clientHello(sni, alpn string) []byte {
+	u16 := func(b []byte, v int) []byte { return binary.BigEndian.AppendUint16(b, uint16(v)) }
+	var ext []byte
+	sniList := append(append([]byte{0}, u16(nil, len(sni))...), sni...)
+	ext = u16(ext, 0)
+	ext = u16(ext, len(sniList)+2)
+	ext = u16(ext, len(sniList))
+	ext = append(ext, sniList...)
+	ext = u16(ext, 16)
+	ext = u16(ext, len(alpn)+3)
+	ext = u16(ext, len(alpn)+1)
+	ext = append(ext, byte(len(alpn)))
+	ext = append(ext, alpn...)
+	ext = u16(ext, 43) // supported_versions: TLS 1.3
+	ext = append(ext, 0, 3, 2, 3, 4)
+	body := []byte{3, 3}
+	body = append(body, make([]byte, 32)...)
+	body = append(body, 0)                // session id
+	body = append(body, 0, 2, 0x13, 0x01) // TLS_AES_128_GCM_SHA256
+	body = append(body, 1, 0)             // null compression
+	body = u16(body, len(ext))
+	body = append(body, ext...)
+	hs := append([]byte{1, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+	return append(append([]byte{0x16, 3, 1}, u16(nil, len(hs))...), hs...)
+}
+
+// checkStrings fails t unless every string field of the rows is valid
+// UTF-8 and unescapes.
+func checkStrings(t *testing.T, v reflect.Value, path string, seen map[string]bool) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		checkStrings(t, v.Elem(), path, seen)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			checkStrings(t, v.Field(i), path+"."+v.Type().Field(i).Name, seen)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			checkStrings(t, v.Index(i), path, seen)
+		}
+	case reflect.String:
+		s := v.String()
+		if !utf8.ValidString(s) {
+			t.Errorf("%s = %q is not UTF-8", path, s)
+		}
+		raw, err := safetext.Unescape(s)
+		if err != nil {
+			t.Errorf("%s = %q does not unescape: %v", path, s, err)
+		}
+		seen[raw] = true
+	}
+}
+
+// TestReplayHostileStrings replays a capture whose SNI, ALPN, SIP URIs,
+// Call-ID, User-Agent, Server and DNS names carry bytes that are not
+// UTF-8: every table reads back with parquet-go as valid UTF-8 holding
+// the wire's bytes once unescaped, DuckDB reads every table, and every
+// alert is JSON.
+func TestReplayHostileStrings(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "hostile.pcap")
+	hostilePcap(t, pcap)
+	out := filepath.Join(dir, "out")
+	alertsPath := filepath.Join(dir, "alerts.ndjson")
+	if _, stderr, code := runCLI(t, "replay", "--site", "../../testdata/demo-site.yaml", "--alerts", alertsPath, "--out", out, pcap); code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	seen := map[string]bool{}
+	flows, err := parquetout.ReadFlows(filepath.Join(out, "flows.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStrings(t, reflect.ValueOf(flows), "flows", seen)
+	findings, err := parquetout.ReadFindings(filepath.Join(out, "findings.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStrings(t, reflect.ValueOf(findings), "findings", seen)
+	calls, err := parquetout.ReadCalls(filepath.Join(out, "calls.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStrings(t, reflect.ValueOf(calls), "calls", seen)
+	dns, err := parquetout.ReadDNS(filepath.Join(out, "dns.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStrings(t, reflect.ValueOf(dns), "dns", seen)
+	// The wire's bytes, recovered by unescaping (DNS names are in RFC
+	// 1035 presentation form already: \186 for the byte 0xBA).
+	for _, want := range []string{"evil\xba\\.example", "\xba\xad", "call\xba1@host", "Phone\xba\xad \\ v1", "PBX\xc3", `ev\186il.example`} {
+		if !seen[want] {
+			t.Errorf("no column holds %q once unescaped", want)
+		}
+	}
+	if len(calls) != 1 || !strings.Contains(calls[0].FromURI, `al\xBAice`) {
+		t.Errorf("calls: %+v", calls)
+	}
+
+	data, err := os.ReadFile(alertsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if line == "" {
+			continue
+		}
+		var ev map[string]any
+		if !utf8.ValidString(line) || json.Unmarshal([]byte(line), &ev) != nil {
+			t.Errorf("alert is not UTF-8 JSON: %q", line)
+		}
+		alerts++
+	}
+	if alerts == 0 || !strings.Contains(string(data), `evil\\xBA\\\\.example`) {
+		t.Errorf("%d alerts; the TLS flow's should carry its SNI escaped:\n%s", alerts, data)
+	}
+
+	res := duckdbtest.Query(t, []string{
+		"SELECT count(*) AS n, count(*) FILTER (WHERE alpn = '\\xBA\\xAD' AND sni = 'evil\\xBA\\\\.example') AS tls FROM '" + out + "/flows.parquet'",
+		"SELECT count(*) AS n, max(caller_user_agent) AS ua FROM '" + out + "/calls.parquet'",
+		"SELECT count(*) AS n, max(query) AS q FROM '" + out + "/dns.parquet'",
+		"SELECT count(*) AS n FROM '" + out + "/findings.parquet'",
+	})
+	if r := res[0][0]; r["tls"] != "1" {
+		t.Errorf("DuckDB flows: %v", r)
+	}
+	if r := res[1][0]; r["n"] != "1" || r["ua"] != `Phone\xBA\xAD \\ v1` {
+		t.Errorf("DuckDB calls: %v", r)
+	}
+	if r := res[2][0]; r["n"] != "1" || r["q"] != `ev\\186il.example` {
+		t.Errorf("DuckDB dns: %v", r)
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// gather returns the registry's samples as "name{label=value,...}" -> value.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "sensor" {
+					continue
+				}
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			out[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = value(mf.GetType(), m)
+		}
+	}
+	return out
+}
+
+func value(t dto.MetricType, m *dto.Metric) float64 {
+	switch t {
+	case dto.MetricType_COUNTER:
+		return m.GetCounter().GetValue()
+	case dto.MetricType_GAUGE:
+		return m.GetGauge().GetValue()
+	}
+	return 1
+}
+
+// The metrics of a capture that judged the demo capture's flows in one
+// window, then rotated: the judged and findings counters keep their
+// values across the rotation, and the build, Go and process metrics are
+// there.
+func TestMetricsCountersSurviveRotation(t *testing.T) {
+	aud, err := engine.New(engine.Config{Site: "../../testdata/demo-site.yaml", Sensor: "t1", Metadata: map[string]string{parquetout.MetaRun: "run-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	win := engine.NewWindow(aud, engine.WindowConfig{Dir: dir, Sensor: "t1", Rotation: time.Hour, Run: "run-1"})
+	// A complete window, boundary to boundary: it judges missing flows.
+	now := time.Now().Truncate(time.Hour)
+	if err := win.Open(now); err != nil {
+		t.Fatal(err)
+	}
+	cfg := capture.Config{}
+	aud.Configure(&cfg, win.Sink())
+	pipe, err := capture.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := source.Open([]string{demo}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := pipe.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	pipe.Flush()
+	ms := &metricsSource{pipes: []*capture.Pipeline{pipe}, aud: aud, sensor: "t1"}
+	reg := newRegistry(ms)
+	before := gather(t, reg)
+	if before["auditor_flows_judged_total{verdict=expected}"] != 288 || before["auditor_flows_judged_total{verdict=blocked}"] != 3 {
+		t.Fatalf("judged before rotation: %v", before)
+	}
+	if before["auditor_findings_total{kind=blocked}"] != 3 {
+		t.Errorf("findings before rotation: blocked=%v", before["auditor_findings_total{kind=blocked}"])
+	}
+	ms.endWindow()
+	if err := win.Close(now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := win.Open(now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	after := gather(t, reg)
+	for _, k := range []string{"auditor_flows_judged_total{verdict=expected}", "auditor_flows_judged_total{verdict=blocked}", "auditor_findings_total{kind=blocked}"} {
+		if after[k] != before[k] {
+			t.Errorf("%s: %v before the rotation, %v after: a counter must not reset", k, before[k], after[k])
+		}
+	}
+	if after["auditor_findings_total{kind=missing}"] != 1 {
+		t.Errorf("the window's missing finding is not counted: %v", after["auditor_findings_total{kind=missing}"])
+	}
+	win.Close(now.Add(time.Hour + time.Minute))
+	// Each window ends with a manifest of its three files, all of the run.
+	manifests, _ := filepath.Glob(filepath.Join(dir, "*", "*", "manifest-t1-*.json"))
+	if len(manifests) != 2 {
+		t.Fatalf("window manifests %v, want 2", manifests)
+	}
+	for _, p := range manifests {
+		m, err := parquetout.ReadManifest(filepath.Dir(p), filepath.Base(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Verify(filepath.Dir(p)); err != nil || len(m.Tables) != 3 || m.Run != "run-1" {
+			t.Errorf("%s: %+v, %v", p, m, err)
+		}
+	}
+	// Live findings name their sensor, as flows do.
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "findings-t1-*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no findings files")
+	}
+	for _, f := range files {
+		rows, err := parquetout.ReadFindings(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Sensor != "t1" {
+				t.Errorf("%s: finding %s has sensor %q, want t1", f, r.Kind, r.Sensor)
+			}
+		}
+	}
+	var build, goroutines, process bool
+	for k := range after {
+		build = build || strings.HasPrefix(k, "auditor_build_info{") && strings.Contains(k, "goversion=go1.")
+		goroutines = goroutines || strings.HasPrefix(k, "go_goroutines")
+		process = process || strings.HasPrefix(k, "process_resident_memory_bytes")
+	}
+	if !build || !goroutines || !process {
+		t.Errorf("build info %v, Go collector %v, process collector %v", build, goroutines, process)
+	}
+}
+
+func TestMetricsWarnBeyondLoopback(t *testing.T) {
+	aud, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		addr string
+		warn bool
+	}{{"127.0.0.1:0", false}, {"[::1]:0", false}, {":0", true}, {"0.0.0.0:0", true}} {
+		var logs bytes.Buffer
+		stop, err := serveMetrics(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), tt.addr, &metricsSource{aud: aud, sensor: "s"})
+		if err != nil {
+			if _, ok := err.(*net.OpError); ok && strings.Contains(tt.addr, "::1") {
+				continue // no IPv6 here
+			}
+			t.Fatal(err)
+		}
+		stop()
+		if got := strings.Contains(logs.String(), "beyond loopback"); got != tt.warn {
+			t.Errorf("%s: warned %v, want %v: %s", tt.addr, got, tt.warn, logs.String())
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/capture/source"
+	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// oversizedSIPPcap writes a SIP-over-TCP connection carrying one INVITE
+// larger than the tracker's 64 KiB message bound.
+func oversizedSIPPcap(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	c, s := net.ParseIP("10.0.0.1").To4(), net.ParseIP("10.0.0.2").To4()
+	write := func(fromClient bool, tcp *layers.TCP, payload []byte) {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: c, DstIP: s}
+		tcp.SrcPort, tcp.DstPort, tcp.Window = 40000, 5060, 65535
+		if !fromClient {
+			ip.SrcIP, ip.DstIP = s, c
+			tcp.SrcPort, tcp.DstPort = 5060, 40000
+		}
+		tcp.SetNetworkLayerForChecksum(ip)
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Millisecond)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(true, &layers.TCP{SYN: true, Seq: 100}, nil)
+	write(false, &layers.TCP{SYN: true, ACK: true, Seq: 900, Ack: 101}, nil)
+	invite := []byte("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK1\r\n" +
+		"From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: big@host\r\nCSeq: 1 INVITE\r\n" +
+		"X-Padding: " + strings.Repeat("x", 70_000) + "\r\nContent-Length: 0\r\n\r\n")
+	seq := uint32(101)
+	for i := 0; i < len(invite); i += 1400 {
+		seg := invite[i:min(i+1400, len(invite))]
+		write(true, &layers.TCP{ACK: true, PSH: true, Seq: seq, Ack: 901}, seg)
+		seq += uint32(len(seg))
+	}
+	write(false, &layers.TCP{ACK: true, Seq: 901, Ack: seq}, nil)
+}
+
+// TestSIPLimitsReported: a SIP message past the size bound is counted in
+// the summary, --json, the flows file's metadata (for the compliance
+// report) and the Prometheus metrics.
+func TestSIPLimitsReported(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "big-invite.pcap")
+	oversizedSIPPcap(t, pcap)
+
+	stdout, stderr, code := runCLI(t, "replay", "--json", "--progress", "never", "--out", filepath.Join(dir, "json"), pcap)
+	if code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	var sum struct {
+		Parsers struct {
+			SIPLimits map[string]uint64 `json:"sip_limits"`
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	if want := map[string]uint64{"calls_refused": 0, "streams_dropped": 0, "messages_oversized": 1}; !maps.Equal(sum.Parsers.SIPLimits, want) {
+		t.Errorf("--json sip_limits %v, want %v", sum.Parsers.SIPLimits, want)
+	}
+	md, err := parquetout.ReadMetadata(filepath.Join(dir, "json", "flows.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md[parquetout.MetaSIPMessagesOversized] != "1" || md[parquetout.MetaSIPCallsRefused] != "0" {
+		t.Errorf("flows metadata %v", md)
+	}
+	stdout, _, code = runCLI(t, "replay", "--progress", "never", "--out", filepath.Join(dir, "text"), pcap)
+	if code != exitOK || !strings.Contains(stdout, "sip limits 0 calls refused (concurrent-call cap), 0 streams dropped (per-call cap), 1 oversized messages dropped") {
+		t.Errorf("summary does not state the SIP limits:\n%s", stdout)
+	}
+
+	// The metrics read the same counters from a running auditor.
+	aud, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, err := parquetout.Create(filepath.Join(dir, "metrics-flows.parquet"), parquetout.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fw.Abort()
+	sink := engine.NewFlowSink(fw, "")
+	cfg := capture.Config{Table: flow.DefaultConfig()}
+	aud.Configure(&cfg, sink)
+	pipe, err := capture.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// With a DNS query and its answer from the hostile capture.
+	dnsPcap := filepath.Join(dir, "hostile.pcap")
+	hostilePcap(t, dnsPcap)
+	src, err := source.Open([]string{pcap, dnsPcap}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := pipe.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	sink.Drain()
+	got := gather(t, newRegistry(&metricsSource{pipes: []*capture.Pipeline{pipe}, aud: aud, sensor: "m"}))
+	for name, want := range map[string]float64{
+		`auditor_sip_limit_drops_total{reason=calls_refused}`:      0,
+		`auditor_sip_limit_drops_total{reason=streams_dropped}`:    0,
+		`auditor_sip_limit_drops_total{reason=messages_oversized}`: 1,
+		`auditor_dns_transactions_total{result=answered}`:          1,
+		`auditor_dns_transactions_total{result=unanswered}`:        0,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("metric %s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+const (
+	// dnsBatch is how many transactions a worker collects before handing
+	// them to the writer goroutine.
+	dnsBatch = 256
+	// dnsRowGroupRows bounds dns.parquet's row groups: parquet-go keeps a
+	// row group in memory, and DNS rows with their answer lists are wide.
+	dnsRowGroupRows = 16 << 10
+)
+
+// dnsLog writes dns.parquet on a goroutine of its own, as FlowSink writes
+// flows: every worker's DNS dissector hands its transactions to a
+// dnsBuffer of its own, which passes full batches over a bounded channel,
+// so building and encoding rows stays off the packet path. Between
+// windows the workers are paused (or finished), which orders their
+// buffers' use with Open and Close.
+type dnsLog struct {
+	mu   sync.Mutex // guards bufs
+	bufs []*dnsBuffer
+
+	batches chan []*dnsinfo.Transaction // nil while no file is open
+	done    chan struct{}
+	w       *parquetout.TableWriter[parquetout.DNSRow]
+	sensor  string
+	err     error  // first write error; read after done
+	rows    uint64 // read after done
+}
+
+type dnsBuffer struct {
+	log     *dnsLog
+	txs     []*dnsinfo.Transaction
+	dropped uint64 // transactions while no file was open
+}
+
+func (l *dnsLog) buffer() *dnsBuffer {
+	b := &dnsBuffer{log: l, txs: make([]*dnsinfo.Transaction, 0, dnsBatch)}
+	l.mu.Lock()
+	l.bufs = append(l.bufs, b)
+	l.mu.Unlock()
+	return b
+}
+
+// add is the DNS dissector's OnTransaction.
+func (b *dnsBuffer) add(t *dnsinfo.Transaction) {
+	if b.log.batches == nil {
+		b.dropped++
+		return
+	}
+	b.txs = append(b.txs, t)
+	if len(b.txs) == cap(b.txs) {
+		b.send()
+	}
+}
+
+func (b *dnsBuffer) send() {
+	if len(b.txs) == 0 {
+		return
+	}
+	b.log.batches <- b.txs
+	b.txs = make([]*dnsinfo.Transaction, 0, dnsBatch)
+}
+
+func (l *dnsLog) run() {
+	defer close(l.done)
+	var row parquetout.DNSRow
+	for batch := range l.batches {
+		for _, t := range batch {
+			if l.err != nil {
+				break
+			}
+			parquetout.FromDNS(t, &row)
+			row.Sensor = l.sensor
+			if l.err = l.w.Write(&row); l.err == nil {
+				l.rows++
+			}
+		}
+	}
+}
+
+// OpenDNS starts the DNS transaction log at path; transactions are
+// written while the pipeline runs, labelled with the configured sensor.
+// The workers must be idle. On error no file is open and transactions
+// are counted as discarded until the next OpenDNS.
+func (a *Auditor) OpenDNS(path string) error {
+	l := &a.dnsLog
+	opts := parquetout.Options{RowGroupRows: dnsRowGroupRows}
+	if a.cfg.Sensor != "" {
+		opts.Metadata = map[string]string{"auditor.sensor": a.cfg.Sensor}
+	}
+	w, err := parquetout.CreateDNS(path, opts)
+	if err != nil {
+		return err
+	}
+	l.w, l.err, l.sensor = w, nil, a.cfg.Sensor
+	l.batches = make(chan []*dnsinfo.Transaction, 16)
+	l.done = make(chan struct{})
+	go l.run()
+	return nil
+}
+
+// stop hands the workers' partial batches to the writer and waits for it;
+// the file stays for the caller to close or abort.
+func (l *dnsLog) stop() *parquetout.TableWriter[parquetout.DNSRow] {
+	if l.batches == nil {
+		return nil
+	}
+	l.mu.Lock()
+	for _, b := range l.bufs {
+		b.send()
+	}
+	l.mu.Unlock()
+	close(l.batches)
+	<-l.done
+	l.batches = nil
+	w := l.w
+	l.w = nil
+	return w
+}
+
+// CloseDNS writes the workers' buffered transactions and finishes the
+// file. The workers must be idle.
+func (a *Auditor) CloseDNS() error {
+	l := &a.dnsLog
+	w := l.stop()
+	if w == nil {
+		return nil
+	}
+	if l.err != nil {
+		w.Abort()
+		return fmt.Errorf("write %s: %w", w.Path(), l.err)
+	}
+	return w.Close()
+}
+
+// AbortDNS removes the unfinished DNS file (startup failures). The
+// workers must be idle.
+func (a *Auditor) AbortDNS() {
+	if w := a.dnsLog.stop(); w != nil {
+		w.Abort()
+	}
+}
+
+// DNSRows counts the transactions written to dns.parquet files, and
+// those discarded while no file was open. The workers must be idle.
+func (a *Auditor) DNSRows() (written, discarded uint64) {
+	l := &a.dnsLog
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.bufs {
+		discarded += b.dropped
+	}
+	return l.rows, discarded
+}

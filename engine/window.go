@@ -1,0 +1,252 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// WindowConfig says where a live capture's windows go and how a lossy
+// window is judged.
+type WindowConfig struct {
+	// Dir is the root of the Hive partitions date=YYYY-MM-DD/hour=HH.
+	Dir string
+	// Sensor names the capturing host, in file names, rows and metadata,
+	// so many sensors can write into one directory.
+	Sensor string
+	// Rotation is the window length; windows end on multiples of it.
+	Rotation time.Duration
+	// LossThreshold is the capture loss ratio above which a window's
+	// missing findings are downgraded to info: absence is no proof when
+	// packets were lost.
+	LossThreshold float64
+	// Stats, if set, returns the capture engine's cumulative counts of
+	// packets received and lost; their growth over a window is its loss.
+	Stats func() (packets, lost uint64)
+	// Tunnels, if set, returns (and forgets) the outer tunnels the
+	// decoders recorded since the last call; Close writes them to the
+	// window's tunnels file. It is called with the workers paused or
+	// stopped.
+	Tunnels func() []decode.TunnelStats
+	// Run, if set, is the capture's run id: written in the flows files'
+	// metadata (the Auditor's Config.Metadata should carry it for calls
+	// and findings), and each window ends with a manifest of its three
+	// files, manifest-<sensor>-<seq>.json, written last.
+	Run string
+}
+
+// Window is the set of Parquet files of the current capture window, in a
+// Hive partition of the window's start time (UTC), so DuckDB, Spark or
+// Trino read a directory written by many sensors as one table.
+//
+// Open starts a window and Close ends it; in between the workers write
+// into it through Sink. A rotation is Close then Open with every worker
+// paused, so that no flow is written between the two.
+type Window struct {
+	aud *Auditor
+	cfg WindowConfig
+
+	sink  *FlowSink
+	flows *parquetout.Writer
+	start time.Time
+	until time.Time
+	seq   int
+
+	// capture counters at the start of the window
+	basePackets, baseLost uint64
+	baseSIP               SIPLimits
+}
+
+// NewWindow returns the windows of a live capture judged by a; none is
+// open until Open.
+func NewWindow(a *Auditor, cfg WindowConfig) *Window {
+	return &Window{aud: a, cfg: cfg}
+}
+
+// Sink is the flow sink the workers write into; the same across windows
+// (Open swaps its file), so the pipelines' stages are built once. Nil
+// before the first Open.
+func (w *Window) Sink() *FlowSink { return w.sink }
+
+// Until is when the current window is due to end.
+func (w *Window) Until() time.Time { return w.until }
+
+// Seq numbers the windows from 1, in file names.
+func (w *Window) Seq() int { return w.seq }
+
+func (w *Window) partition(t time.Time, kind string) string {
+	t = t.UTC()
+	return filepath.Join(w.cfg.Dir, "date="+t.Format("2006-01-02"), "hour="+t.Format("15"),
+		fmt.Sprintf("%s-%s-%06d.parquet", kind, w.cfg.Sensor, w.seq))
+}
+
+// Open starts the next window at now: its flows, calls and dns files are
+// created in their partition. When they cannot be (a full or read-only
+// disk), Open returns the error but the window still runs, discarding its
+// flows (FlowSink.Discarded): the capture and its alerts go on, and the
+// next rotation tries again.
+func (w *Window) Open(now time.Time) error {
+	w.seq++
+	w.start = now
+	w.until = now.Truncate(w.cfg.Rotation).Add(w.cfg.Rotation)
+	fw, err := w.create(now)
+	if w.sink == nil {
+		w.sink = NewFlowSink(fw, w.cfg.Sensor)
+	} else {
+		w.sink.Swap(fw)
+	}
+	w.flows = fw
+	if w.cfg.Stats != nil {
+		w.basePackets, w.baseLost = w.cfg.Stats()
+	}
+	w.baseSIP = w.aud.SIPLimits()
+	return err
+}
+
+// create makes the window's flows and calls files; on error neither is
+// open.
+func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
+	path := w.partition(now, "flows")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create output partition: %w", err)
+	}
+	opts := parquetout.Options{CreatedBy: "auditor capture", Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
+	if w.cfg.Run != "" {
+		opts.Metadata[parquetout.MetaRun] = w.cfg.Run
+	}
+	fw, err := parquetout.Create(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.aud.OpenCalls(w.partition(now, "calls")); err != nil {
+		fw.Abort()
+		return nil, err
+	}
+	if err := w.aud.OpenDNS(w.partition(now, "dns")); err != nil {
+		fw.Abort()
+		w.aud.AbortCalls()
+		return nil, err
+	}
+	return fw, nil
+}
+
+// Close writes the window's files: flows, calls, and its findings judged
+// at now (missing flows included). The workers have flushed their flows
+// into it and wait, or have stopped.
+func (w *Window) Close(now time.Time) error {
+	w.sink.Drain()
+	if w.flows == nil {
+		// Open failed: nothing was written, and the findings would land
+		// where the files could not.
+		_, dns := w.aud.DNSRows()
+		return fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions since the start)", w.seq, w.sink.Discarded(), dns)
+	}
+	errs := []error{}
+	if w.cfg.Stats != nil {
+		// The compliance report reads the window's capture loss from here.
+		packets, lost := w.cfg.Stats()
+		w.flows.SetMetadata("auditor.capture.packets_received", strconv.FormatUint(packets-w.basePackets, 10))
+		w.flows.SetMetadata("auditor.capture.packets_dropped", strconv.FormatUint(lost-w.baseLost, 10))
+	}
+	// The SIP limits hit in this window, for the report's capture section.
+	sip := w.aud.SIPLimits()
+	for k, v := range sip.Sub(w.baseSIP).Metadata() {
+		w.flows.SetMetadata(k, v)
+	}
+	flowRows, callRows := w.flows.Rows(), w.aud.calls.Rows()
+	if err := w.sink.Err(); err != nil {
+		w.flows.Abort()
+		errs = append(errs, fmt.Errorf("write flows: %w", err))
+	} else if err := w.flows.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := w.aud.CloseCalls(); err != nil {
+		errs = append(errs, err)
+	}
+	if w.cfg.Tunnels != nil {
+		if err := WriteTunnels(w.partition(w.start, "tunnels"), w.cfg.Tunnels(), w.cfg.Sensor); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := w.aud.CloseDNS(); err != nil {
+		errs = append(errs, err)
+	}
+	loss := w.lossRatio()
+	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
+	_, findings, err := w.aud.endWindow(w.partition(w.start, "findings"), prefix, now.UnixNano(), w.partial(now), func(all []verdict.Finding) []verdict.Finding {
+		if loss <= w.cfg.LossThreshold {
+			return all
+		}
+		for i := range all {
+			if all[i].Kind == verdict.KindMissing {
+				all[i].Severity = verdict.Info
+				all[i].Reason += fmt.Sprintf(" (capture lost %.2f%% of packets in this window: absence is not proof)", loss*100)
+			}
+		}
+		return all
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 && w.cfg.Run != "" {
+		errs = append(errs, w.writeManifest(now, flowRows, callRows, uint64(len(findings))))
+	}
+	return errors.Join(errs...)
+}
+
+// writeManifest lists the window's three files, once all are in place.
+func (w *Window) writeManifest(now time.Time, flows, calls, findings uint64) error {
+	dir := filepath.Dir(w.partition(w.start, "flows"))
+	m := &parquetout.Manifest{Run: w.cfg.Run, CreatedBy: "auditor capture", Finished: now.UTC()}
+	for _, t := range []struct {
+		table string
+		rows  uint64
+	}{{"flows", flows}, {"calls", calls}, {"findings", findings}} {
+		if err := m.Add(dir, t.table, w.partition(w.start, t.table), t.rows); err != nil {
+			return err
+		}
+	}
+	return parquetout.WriteManifest(dir, fmt.Sprintf("manifest-%s-%06d.json", w.cfg.Sensor, w.seq), m)
+}
+
+// startSlack is how late after a rotation boundary a window may start and
+// still count as starting there: the rotation runs on a one-second tick.
+const startSlack = 5 * time.Second
+
+// partial says whether the window ending at now did not cover a whole
+// rotation period: the capture's first window (it starts when the capture
+// does), and one ended early by a reload or the shutdown. Only complete
+// windows judge missing flows.
+func (w *Window) partial(now time.Time) bool {
+	boundary := w.start.Truncate(w.cfg.Rotation)
+	return w.start.Sub(boundary) > startSlack || now.Before(w.until)
+}
+
+func (w *Window) lossRatio() float64 {
+	if w.cfg.Stats == nil {
+		return 0
+	}
+	packets, lost := w.cfg.Stats()
+	p, l := packets-w.basePackets, lost-w.baseLost
+	if p+l == 0 {
+		return 0
+	}
+	return float64(l) / float64(p+l)
+}
+
+// Abort removes the window's unfinished files (startup failures).
+func (w *Window) Abort() {
+	w.sink.Drain()
+	if w.flows != nil {
+		w.flows.Abort()
+		w.aud.AbortCalls()
+		w.aud.AbortDNS()
+	}
+}

@@ -1,0 +1,52 @@
+package alerts
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/verdict"
+)
+
+// TestDedupKeyFields: two occurrences that differ in any part of the
+// finding's identity (kind, protocol, source host, destination host and
+// port, catalog entry) are two findings, each emitted at once; a new source
+// port alone is the same finding. Two hosts hitting the same service must
+// never merge into one alert.
+func TestDedupKeyFields(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(e *Event)
+		same   bool
+	}{
+		{"another source port", func(e *Event) { e.Src = netip.AddrPortFrom(e.Src.Addr(), e.Src.Port()+1) }, true},
+		{"another source host", func(e *Event) { e.Src = netip.AddrPortFrom(netip.MustParseAddr("10.1.0.6"), e.Src.Port()) }, false},
+		{"another destination host", func(e *Event) { e.Dst = netip.AddrPortFrom(netip.MustParseAddr("10.0.0.11"), e.Dst.Port()) }, false},
+		{"another destination port", func(e *Event) { e.Dst = netip.AddrPortFrom(e.Dst.Addr(), e.Dst.Port()+1) }, false},
+		{"another protocol", func(e *Event) { e.Proto = flow.ProtoUDP }, false},
+		{"another kind", func(e *Event) { e.Kind = verdict.KindUnexpected }, false},
+		{"another catalog entry", func(e *Event) { e.EntryID = "acme/sip-tls" }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDeduper(time.Minute, 100)
+			first := occurrence(40000, 5060, t0)
+			if emit, tracked := d.add(&first, t0); !emit || !tracked {
+				t.Fatalf("first occurrence: emit %v tracked %v", emit, tracked)
+			}
+			second := occurrence(40000, 5060, t0.Add(time.Second))
+			tt.change(&second)
+			emit, tracked := d.add(&second, t0.Add(time.Second))
+			if !tracked {
+				t.Fatal("second occurrence not tracked")
+			}
+			if emit == tt.same {
+				t.Errorf("second occurrence emitted %v, want %v (same finding: %v)", emit, !tt.same, tt.same)
+			}
+			if want := map[bool]int{true: 1, false: 2}[tt.same]; len(d.open) != want {
+				t.Errorf("%d open windows, want %d", len(d.open), want)
+			}
+		})
+	}
+}

@@ -1,0 +1,213 @@
+package parquetout
+
+import (
+	"strings"
+	"time"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+	"github.com/parquet-go/parquet-go"
+)
+
+// DNSSchema names the dns.parquet schema; it follows the same versioning
+// rule as SchemaVersion.
+const DNSSchema = "dns/1"
+
+// DNSRow is one row of dns.parquet: a DNS query and its response
+// (docs/schema-dns.md describes the columns). An unanswered query has
+// NULL response columns; a response whose query was not seen has a NULL
+// query_time and latency.
+type DNSRow struct {
+	Time         time.Time `parquet:"ts,timestamp(microsecond:utc)"`
+	QueryTime    time.Time `parquet:"query_time,timestamp(microsecond:utc),optional"`
+	ResponseTime time.Time `parquet:"response_time,timestamp(microsecond:utc),optional"`
+	// LatencyMillis is response_time - query_time; NULL unless both were
+	// seen (HasLatency).
+	LatencyMillis float64 `parquet:"latency_ms,optional"`
+	HasLatency    bool    `parquet:"-"`
+
+	Proto      string `parquet:"proto,dict"`
+	Service    string `parquet:"service,dict"`
+	ClientIP   string `parquet:"client_ip,dict"`
+	ClientPort int32  `parquet:"client_port"`
+	ServerIP   string `parquet:"server_ip,dict"`
+	ServerPort int32  `parquet:"server_port"`
+
+	TransID int32  `parquet:"trans_id"`
+	Opcode  int32  `parquet:"opcode"`
+	Query   string `parquet:"query,optional,dict"`
+	QType   string `parquet:"qtype,optional,dict"`
+	QClass  int32  `parquet:"qclass"`
+
+	Answered bool   `parquet:"answered"`
+	RCode    string `parquet:"rcode,optional,dict"`
+	RCodeNum int32  `parquet:"rcode_num,optional"`
+	Flags    string `parquet:"flags,optional,dict"`
+
+	Answers      []DNSAnswerRow `parquet:"answers,list"`
+	CNAMEChain   []string       `parquet:"cname_chain,list"`
+	OtherAnswers int32          `parquet:"other_answers"`
+
+	CommunityID string `parquet:"community_id"`
+	Sensor      string `parquet:"sensor,optional,dict"`
+}
+
+// DNSAnswerRow is an A, AAAA or CNAME record of a response.
+type DNSAnswerRow struct {
+	Name string `parquet:"name"`
+	Type string `parquet:"type"`
+	TTL  int64  `parquet:"ttl"`
+	// Data is the address of an A or AAAA record, the canonical name of
+	// a CNAME.
+	Data string `parquet:"data"`
+}
+
+// CreateDNS opens dns.parquet for writing.
+func CreateDNS(path string, opts Options) (*TableWriter[DNSRow], error) {
+	return NewTableWriter[DNSRow](path, DNSSchema, opts)
+}
+
+// ReadDNS reads a dns.parquet file back. A NULL latency reads as 0 with
+// HasLatency false only when query_time or response_time is NULL.
+func ReadDNS(path string) ([]DNSRow, error) {
+	rows, err := ReadTable[DNSRow](path, DNSSchema)
+	for i := range rows {
+		rows[i].HasLatency = !rows[i].QueryTime.IsZero() && !rows[i].ResponseTime.IsZero()
+	}
+	return rows, err
+}
+
+// FromDNS fills row from a transaction, overwriting every field. DNS
+// transactions are far fewer than packets, so this allocates freely.
+func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
+	*row = DNSRow{
+		QueryTime: optionalTime(t.QueryTime), ResponseTime: optionalTime(t.ResponseTime),
+		Proto: flow.ProtoName(t.Proto), Service: t.Service,
+		ClientIP: addrString(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
+		ServerIP: addrString(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
+		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: t.Name, QClass: int32(t.Class),
+		Answered: t.Answered(), Flags: flagString(t.Flags),
+		CNAMEChain: t.CNAMEChain(), OtherAnswers: int32(t.OtherAnswers),
+		CommunityID: t.CommunityID,
+	}
+	if row.CommunityID == "" && t.Client.IsValid() && t.Server.IsValid() {
+		row.CommunityID = flow.CommunityID(t.Proto, t.Client, t.Server, 0)
+	}
+	row.Time = row.QueryTime
+	if row.Time.IsZero() {
+		row.Time = row.ResponseTime
+	}
+	if t.Name != "" || t.Type != 0 {
+		row.QType = t.Type.String()
+	}
+	if t.Answered() {
+		row.RCode, row.RCodeNum = t.RCode.String(), int32(t.RCode)
+		if t.QueryTime != 0 {
+			row.HasLatency = true
+			row.LatencyMillis = float64(t.ResponseTime-t.QueryTime) / 1e6
+		}
+	}
+	if len(t.Answers) > 0 {
+		row.Answers = make([]DNSAnswerRow, len(t.Answers))
+		for i := range t.Answers {
+			a := &t.Answers[i]
+			data := a.Target
+			if a.Type != dnsinfo.TypeCNAME {
+				data = addrString(a.Addr)
+			}
+			row.Answers[i] = DNSAnswerRow{Name: a.Name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
+		}
+	}
+}
+
+// flagString lists the header flags set, in header order: "aa tc rd ra
+// ad cd".
+func flagString(f dnsinfo.Flags) string {
+	var b strings.Builder
+	for _, fl := range []struct {
+		bit  dnsinfo.Flags
+		name string
+	}{{dnsinfo.FlagAA, "aa"}, {dnsinfo.FlagTC, "tc"}, {dnsinfo.FlagRD, "rd"}, {dnsinfo.FlagRA, "ra"}, {dnsinfo.FlagAD, "ad"}, {dnsinfo.FlagCD, "cd"}} {
+		if f&fl.bit != 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(fl.name)
+		}
+	}
+	return b.String()
+}
+
+type dnsWire struct {
+	Time          time.Time  `parquet:"ts,timestamp(microsecond:utc)"`
+	QueryTime     *time.Time `parquet:"query_time,timestamp(microsecond:utc),optional"`
+	ResponseTime  *time.Time `parquet:"response_time,timestamp(microsecond:utc),optional"`
+	LatencyMillis *float64   `parquet:"latency_ms,optional"`
+
+	Proto      string `parquet:"proto,dict"`
+	Service    string `parquet:"service,dict"`
+	ClientIP   string `parquet:"client_ip,dict"`
+	ClientPort int32  `parquet:"client_port"`
+	ServerIP   string `parquet:"server_ip,dict"`
+	ServerPort int32  `parquet:"server_port"`
+
+	TransID int32   `parquet:"trans_id"`
+	Opcode  int32   `parquet:"opcode"`
+	Query   *string `parquet:"query,optional,dict"`
+	QType   *string `parquet:"qtype,optional,dict"`
+	QClass  int32   `parquet:"qclass"`
+
+	Answered bool    `parquet:"answered"`
+	RCode    *string `parquet:"rcode,optional,dict"`
+	RCodeNum *int32  `parquet:"rcode_num,optional"`
+	Flags    *string `parquet:"flags,optional,dict"`
+
+	Answers      []dnsAnswerWire `parquet:"answers,list"`
+	CNAMEChain   []string        `parquet:"cname_chain,list"`
+	OtherAnswers int32           `parquet:"other_answers"`
+
+	CommunityID string  `parquet:"community_id"`
+	Sensor      *string `parquet:"sensor,optional,dict"`
+}
+
+type dnsAnswerWire struct {
+	Name string `parquet:"name"`
+	Type string `parquet:"type"`
+	TTL  int64  `parquet:"ttl"`
+	Data string `parquet:"data"`
+}
+
+func (r *DNSRow) wire(w *dnsWire) {
+	*w = dnsWire{
+		Time: r.Time, QueryTime: optTime(&r.QueryTime), ResponseTime: optTime(&r.ResponseTime),
+		Proto: str(r.Proto), Service: str(r.Service),
+		ClientIP: str(r.ClientIP), ClientPort: r.ClientPort, ServerIP: str(r.ServerIP), ServerPort: r.ServerPort,
+		TransID: r.TransID, Opcode: r.Opcode, Query: optStr(&r.Query), QType: optStr(&r.QType), QClass: r.QClass,
+		Answered: r.Answered, Flags: optStr(&r.Flags), OtherAnswers: r.OtherAnswers,
+		CommunityID: str(r.CommunityID), Sensor: optStr(&r.Sensor),
+	}
+	if r.HasLatency {
+		w.LatencyMillis = &r.LatencyMillis
+	}
+	if r.Answered {
+		w.RCode, w.RCodeNum = optStr(&r.RCode), &r.RCodeNum
+	}
+	if len(r.Answers) > 0 {
+		w.Answers = make([]dnsAnswerWire, len(r.Answers))
+		for i := range r.Answers {
+			a := &r.Answers[i]
+			w.Answers[i] = dnsAnswerWire{Name: str(a.Name), Type: str(a.Type), TTL: a.TTL, Data: str(a.Data)}
+		}
+	}
+	if len(r.CNAMEChain) > 0 {
+		w.CNAMEChain = make([]string, len(r.CNAMEChain))
+		for i, s := range r.CNAMEChain {
+			w.CNAMEChain[i] = str(s)
+		}
+	}
+}
+
+// newDNSWriter is newRowWriter's case for dns.parquet.
+func newDNSWriter(pw *parquet.GenericWriter[dnsWire]) rowWriter[DNSRow] {
+	return &wireWriter[DNSRow, dnsWire, *DNSRow]{pw: pw}
+}

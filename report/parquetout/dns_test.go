@@ -1,0 +1,72 @@
+package parquetout
+
+import (
+	"net/netip"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/dnsinfo"
+)
+
+func TestFromDNS(t *testing.T) {
+	client, server := netip.MustParseAddrPort("10.1.2.3:50000"), netip.MustParseAddrPort("10.0.0.53:53")
+	answered := &dnsinfo.Transaction{
+		QueryTime: t0, ResponseTime: t0 + 2_500_000, Client: client, Server: server, Proto: flow.ProtoUDP, Service: "dns",
+		ID: 77, Name: "api.example.com", Type: dnsinfo.TypeA, Class: 1, RCode: dnsinfo.RCodeSuccess,
+		Flags: dnsinfo.FlagRD | dnsinfo.FlagRA | dnsinfo.FlagAD,
+		Answers: []dnsinfo.TxAnswer{
+			{Name: "api.example.com", Type: dnsinfo.TypeCNAME, TTL: 300, Target: "edge.cdn.net"},
+			{Name: "edge.cdn.net", Type: dnsinfo.TypeA, TTL: 60, Addr: netip.MustParseAddr("192.0.2.1")},
+		},
+		OtherAnswers: 1,
+	}
+	var r DNSRow
+	FromDNS(answered, &r)
+	k, _ := flow.NewKey(flow.ProtoUDP, client, server)
+	f := flow.Flow{Key: k}
+	if r.CommunityID != f.CommunityID() || r.CommunityID != flow.CommunityID(flow.ProtoUDP, server, client, 0) {
+		t.Errorf("community id %q, the flow's %q", r.CommunityID, f.CommunityID())
+	}
+	want := DNSRow{
+		Time: unixMicro(t0), QueryTime: unixMicro(t0), ResponseTime: unixMicro(t0 + 2_500_000), LatencyMillis: 2.5, HasLatency: true,
+		Proto: "udp", Service: "dns", ClientIP: "10.1.2.3", ClientPort: 50000, ServerIP: "10.0.0.53", ServerPort: 53,
+		TransID: 77, Query: "api.example.com", QType: "A", QClass: 1, Answered: true, RCode: "NOERROR", Flags: "rd ra ad",
+		Answers:    []DNSAnswerRow{{"api.example.com", "CNAME", 300, "edge.cdn.net"}, {"edge.cdn.net", "A", 60, "192.0.2.1"}},
+		CNAMEChain: []string{"api.example.com", "edge.cdn.net"}, OtherAnswers: 1, CommunityID: r.CommunityID,
+	}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("answered:\n got %+v\nwant %+v", r, want)
+	}
+
+	unanswered := &dnsinfo.Transaction{QueryTime: t0, Client: client, Server: server, Proto: flow.ProtoUDP, Service: "dns",
+		Name: "nx.example.com", Type: dnsinfo.TypeAAAA, Flags: dnsinfo.FlagRD}
+	FromDNS(unanswered, &r)
+	if r.Answered || r.RCode != "" || !r.ResponseTime.IsZero() || r.HasLatency || r.Time != unixMicro(t0) || r.Flags != "rd" {
+		t.Errorf("unanswered: %+v", r)
+	}
+	stray := &dnsinfo.Transaction{ResponseTime: t0 + 1000, Client: client, Server: server, Proto: flow.ProtoUDP, Service: "mdns",
+		Name: "printer.local", Type: dnsinfo.TypeA, RCode: dnsinfo.RCodeNameError}
+	var s DNSRow
+	FromDNS(stray, &s)
+	if !s.Answered || s.HasLatency || !s.QueryTime.IsZero() || s.Time != unixMicro(t0+1000) || s.RCode != "NXDOMAIN" || s.RCodeNum != 3 {
+		t.Errorf("response without query: %+v", s)
+	}
+
+	// NULLs where the transaction lacks a half; the rest reads back.
+	path := filepath.Join(t.TempDir(), "dns.parquet")
+	FromDNS(answered, &want)
+	writeTable(t, path, DNSSchema, want, r, s)
+	got, err := ReadDNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || !reflect.DeepEqual(got[0], want) || got[1].HasLatency || got[1].RCode != "" || got[2].HasLatency || !got[2].QueryTime.IsZero() {
+		t.Errorf("read back %+v", got)
+	}
+	md, err := ReadMetadata(path)
+	if err != nil || md[MetaSchema] != DNSSchema {
+		t.Errorf("schema %q, %v", md[MetaSchema], err)
+	}
+}

@@ -1,0 +1,143 @@
+// Package suggest proposes a site inventory from observed flows: which host
+// plays which role of the chosen vendors, with the evidence for each
+// (the catalog entries whose ports it serves or uses, the peers, counts,
+// first and last seen) and a confidence, and where a written inventory
+// contradicts the traffic. It reads the flows the replay and capture
+// commands write (flows.parquet), so it sits after the sinks: it imports
+// catalog and report/parquetout, and nothing imports it but the CLI.
+package suggest
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/report/parquetout"
+)
+
+// Flow is what the suggestion needs of one flow: its endpoints as the flow
+// table oriented them (Src opened it), and whether the responder answered.
+type Flow struct {
+	Src, Dst         netip.Addr
+	Proto            uint8
+	SrcPort, DstPort uint16
+	First, Last      time.Time
+	// Answered: the responder took part (a TCP handshake completed, a UDP
+	// reply came back, or enough UDP packets went one way to be a media
+	// stream rather than a probe).
+	Answered bool
+}
+
+// unanswered are the Zeek states of a TCP connection the responder never
+// accepted.
+var unanswered = []string{"S0", "REJ", "SH", "SHR", "OTH", "RSTOS0", "RSTRH"}
+
+// minOneWayUDP is how many packets one way make a UDP flow count as
+// served without a reply: one-way RTP is common (hold, music on hold),
+// a probe is a packet or two.
+const minOneWayUDP = 5
+
+// FromRow converts a flows.parquet row; ok is false for a row whose
+// addresses do not parse.
+func FromRow(r *parquetout.FlowRow) (Flow, bool) {
+	src, err1 := netip.ParseAddr(r.SrcIP)
+	dst, err2 := netip.ParseAddr(r.DstIP)
+	if err1 != nil || err2 != nil {
+		return Flow{}, false
+	}
+	proto, err := catalog.ParseProto(r.Proto)
+	if err != nil {
+		return Flow{}, false
+	}
+	f := Flow{Src: src.Unmap(), Dst: dst.Unmap(), Proto: proto, SrcPort: uint16(r.SrcPort), DstPort: uint16(r.DstPort),
+		First: r.FirstSeen, Last: r.LastSeen}
+	switch proto {
+	case 6:
+		f.Answered = r.PacketsIn > 0 && !slices.Contains(unanswered, r.State)
+	case 17:
+		f.Answered = r.PacketsIn > 0 || r.PacketsOut >= minOneWayUDP
+	}
+	return f, true
+}
+
+// ReadStats counts what reading found.
+type ReadStats struct {
+	Files int `json:"files"`
+	Rows  int `json:"rows"`
+	// NonIP are rows of flows without IP addresses (ARP and other
+	// layer-2 protocols); BadRows those whose addresses or protocol do
+	// not parse.
+	NonIP   int `json:"non_ip"`
+	BadRows int `json:"bad_rows"`
+	// Unreadable lists files that could not be read (a live capture's
+	// window still being written has no footer yet), with the reason.
+	Unreadable []string `json:"unreadable,omitempty"`
+}
+
+// FlowFiles returns the flows Parquet files under path: path itself when it
+// is a file, else every flows*.parquet below it (a replay's flows.parquet,
+// a live capture's date=/hour= partitions), sorted.
+func FlowFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	var out []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if !d.IsDir() && strings.HasPrefix(name, "flows") && strings.HasSuffix(name, ".parquet") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// ReadParquet reads the flows of the given files into a. A file that
+// cannot be read is listed in the stats and skipped, so one damaged or
+// unfinished window does not hide the others; the error is set only when
+// no file could be read.
+func ReadParquet(a *Analyzer, files []string) (ReadStats, error) {
+	var st ReadStats
+	var errs []error
+	for _, path := range files {
+		rows, err := parquetout.ReadFlows(path)
+		if err != nil {
+			st.Unreadable = append(st.Unreadable, err.Error())
+			errs = append(errs, err)
+			continue
+		}
+		st.Files++
+		for i := range rows {
+			st.Rows++
+			if rows[i].SrcIP == "" && rows[i].DstIP == "" {
+				st.NonIP++
+				continue
+			}
+			f, ok := FromRow(&rows[i])
+			if !ok {
+				st.BadRows++
+				continue
+			}
+			a.Add(f)
+		}
+	}
+	if st.Files == 0 && len(errs) > 0 {
+		return st, fmt.Errorf("no flows file could be read: %w", errors.Join(errs...))
+	}
+	return st, nil
+}
