@@ -368,8 +368,11 @@ func (w *worker) attribute(pkt *decode.Packet) bool {
 }
 
 func (w *worker) packet(pkt *decode.Packet) {
-	pkt.FinishChecksum()
-	f, fromOrig := w.table.Packet(&pkt.Packet)
+	var sum flow.PayloadChecksum
+	if pkt.ChecksumPending() {
+		sum = pkt
+	}
+	f, fromOrig := w.table.PacketChecked(&pkt.Packet, sum)
 	w.pkt = pkt
 	if f.Orig.Packets+f.Resp.Packets == 1 {
 		if pkt.Tunnel != decode.TunnelNone {

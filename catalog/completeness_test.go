@@ -266,3 +266,50 @@ func TestEveryEntryTraceable(t *testing.T) {
 		t.Errorf("got %d vendors, want 5", got)
 	}
 }
+
+// The Genesys document draws a plain and a secured variant of one service
+// side by side ("HTTP TCP 8084 /WAN  TCP/TLS 443 /WAN", "SIP TCP/UDP 5060
+// /WAN  TLS/TCP 5061"): a host pair uses one of them, so each set below is
+// one alternative group, and entries of different sets are not.
+func TestGenesysAlternativeGroups(t *testing.T) {
+	c, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := [][]string{
+		{"media-server-web-http-packaged", "media-server-web-https-packaged", "media-server-web-http", "media-server-web-https"},
+		{"fax-retrieval-http", "fax-retrieval-https"},
+		{"recording-retrieval-http", "recording-retrieval-https"},
+		{"sip", "sip-tls"},
+		{"sip-phones", "sip-tls-phones"},
+		{"sip-soft-phone-bridge", "sip-tls-soft-phone-bridge"},
+		{"cic-sip-8060", "cic-sip-8061-tls"},
+		{"sip-provisioning-http", "sip-provisioning-https"},
+		{"sip-provisioning-http-proxy", "sip-provisioning-https-proxy"},
+		{"sip-bridge-provisioning-http", "sip-bridge-provisioning-https"},
+		{"sip-bridge-provisioning-http-cic", "sip-bridge-provisioning-https-cic"},
+	}
+	seen := map[string]int{}
+	for i, g := range groups {
+		var name string
+		for _, id := range g {
+			e, ok := c.Entry("genesys-pureconnect/" + id)
+			switch {
+			case !ok:
+				t.Errorf("%s: no such entry", id)
+				continue
+			case e.OneOf == "":
+				t.Errorf("%s: in no one_of group, want the group of %v", id, g)
+				continue
+			case name == "":
+				name = e.OneOf
+			case e.OneOf != name:
+				t.Errorf("%s: one_of %q, want %q as %s", id, e.OneOf, name, g[0])
+			}
+			if j, ok := seen[e.OneOf]; ok && j != i {
+				t.Errorf("%s: one_of %q also holds %v", id, e.OneOf, groups[j])
+			}
+			seen[e.OneOf] = i
+		}
+	}
+}

@@ -214,7 +214,8 @@ func ValidateInventory(r io.Reader, name string, c *Catalog) (*Inventory, error)
 }
 
 // decodeInventory decodes and builds an inventory, recording its problems
-// in the returned doc; err is set only when nothing could be decoded.
+// in the returned doc; err is set only when nothing could be decoded. The
+// steps read the file's sections in turn.
 func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	var raw rawInventory
 	d, err := decodeStrict(data, name, &raw)
@@ -232,10 +233,27 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	if inv.Parameters == nil {
 		inv.Parameters = make(map[string]int)
 	}
+	checkInventorySchema(d, &raw)
+	inv.readHeader(d, raw.Options)
+	inv.readRoles(d, raw.Roles, raw.Schema)
+	inv.readStandby(d, raw.Standby)
+	inv.readOverrides(d, raw.Overrides)
+	for i, a := range raw.Allow {
+		inv.readAllow(d, name, i, a)
+	}
+	inv.readExpect(d, raw.Expect)
+	for i, r := range raw.Ignore {
+		inv.Ignore = append(inv.Ignore, readIgnore(d, i, r))
+	}
+	return inv, d, nil
+}
+
+// checkInventorySchema accepts schema 1 and the current schema. Schema 1
+// has one role namespace; the fields of schema 2 would be misread by an
+// older reader, so they need the new version.
+func checkInventorySchema(d *doc, raw *rawInventory) {
 	switch raw.Schema {
 	case 1:
-		// Schema 1 has one role namespace; the fields of schema 2 would
-		// be misread by an older reader, so they need the new version.
 		if len(raw.Standby) > 0 {
 			d.errorf(path("standby"), "standby needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
 		}
@@ -246,7 +264,11 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	default:
 		d.errorf(path("schema"), "schema: got %d, this auditor reads inventory schema 1 and %d", raw.Schema, InventorySchema)
 	}
-	for k, vs := range raw.Options {
+}
+
+// readHeader checks the site's options, name, vendors and parameters.
+func (inv *Inventory) readHeader(d *doc, options map[string]scalars) {
+	for k, vs := range options {
 		inv.optionAt[k] = path("options", keyStep(k))
 		if len(vs) == 0 {
 			d.errorf(inv.optionAt[k], "option %s: give a value", k)
@@ -263,52 +285,83 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	for k := range inv.Parameters {
 		inv.paramAt[k] = path("parameters", keyStep(k))
 	}
+}
 
-	var spans []span
-	var spanRole []string
-	var spanHost []int32
-	for _, role := range slices.Sorted(maps.Keys(raw.Roles)) {
+// readRoles reads each role's hosts, numbers every distinct host, and
+// builds the address index from the roles' prefixes.
+func (inv *Inventory) readRoles(d *doc, roles map[string]scalars, schema int) {
+	var ix addrIndexBuilder
+	for _, role := range slices.Sorted(maps.Keys(roles)) {
 		inv.roleAt[role] = path("roles", keyStep(role))
-		vendor, bare := SplitRole(role)
-		switch {
-		case vendor != "" && raw.Schema == 1:
-			d.errorf(path("roles", keyStep(role)), "role name %q: vendor-qualified roles need schema: 2 (schema 2 reads every schema 1 file: change the first line)", role)
-		case !idPattern.MatchString(bare) || (vendor != "" && !idPattern.MatchString(vendor)):
-			d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.', optionally after \"vendor/\"", role)
-		}
-		for j, h := range raw.Roles[role] {
+		checkRoleName(d, role, schema)
+		for j, h := range roles[role] {
 			host, err := parseHost(h)
 			if err != nil {
 				d.errorf(path("roles", role, j), "role %s: %v", role, err)
 				continue
 			}
 			inv.roles[role] = append(inv.roles[role], host)
-			hid, ok := inv.hostIndex[host]
-			if !ok {
-				hid = int32(len(inv.hostList))
-				inv.hostIndex[host] = hid
-				inv.hostList = append(inv.hostList, host)
-			}
+			hid := inv.hostID(host)
 			if host.Name != "" {
 				inv.names[host.Name] = appendUnique(inv.names[host.Name], role)
 				continue
 			}
-			lo, hi := prefixSpan(host.Prefix)
-			spans = append(spans, span{lo: lo, hi: hi, id: len(spanRole)})
-			spanRole = append(spanRole, role)
-			spanHost = append(spanHost, hid)
+			ix.add(host.Prefix, role, hid)
 		}
 	}
-	inv.addrs = buildSegments(spans)
+	ix.build(inv)
+}
+
+// checkRoleName checks a role name, bare or (schema 2) "vendor/role".
+func checkRoleName(d *doc, role string, schema int) {
+	vendor, bare := SplitRole(role)
+	switch {
+	case vendor != "" && schema == 1:
+		d.errorf(path("roles", keyStep(role)), "role name %q: vendor-qualified roles need schema: 2 (schema 2 reads every schema 1 file: change the first line)", role)
+	case !idPattern.MatchString(bare) || (vendor != "" && !idPattern.MatchString(vendor)):
+		d.errorf(path("roles", keyStep(role)), "role name %q: want lower-case letters, digits, '-' and '.', optionally after \"vendor/\"", role)
+	}
+}
+
+// hostID numbers host the first time a role lists it.
+func (inv *Inventory) hostID(host Host) int32 {
+	hid, ok := inv.hostIndex[host]
+	if !ok {
+		hid = int32(len(inv.hostList))
+		inv.hostIndex[host] = hid
+		inv.hostList = append(inv.hostList, host)
+	}
+	return hid
+}
+
+// addrIndexBuilder collects the roles' address prefixes, each with its
+// role and host, for the inventory's address segments.
+type addrIndexBuilder struct {
+	spans    []span
+	spanRole []string
+	spanHost []int32
+}
+
+func (b *addrIndexBuilder) add(p netip.Prefix, role string, host int32) {
+	lo, hi := prefixSpan(p)
+	b.spans = append(b.spans, span{lo: lo, hi: hi, id: len(b.spanRole)})
+	b.spanRole = append(b.spanRole, role)
+	b.spanHost = append(b.spanHost, host)
+}
+
+// build cuts the address space into segments and gives each the sorted
+// roles and hosts whose prefixes cover it.
+func (b *addrIndexBuilder) build(inv *Inventory) {
+	inv.addrs = buildSegments(b.spans)
 	inv.addrRoles = make([][]string, len(inv.addrs.cover))
 	inv.addrHosts = make([][]int32, len(inv.addrs.cover))
 	for i, ids := range inv.addrs.cover {
 		var rs []string
 		var hs []int32
 		for _, id := range ids {
-			rs = appendUnique(rs, spanRole[id])
-			if !slices.Contains(hs, spanHost[id]) {
-				hs = append(hs, spanHost[id])
+			rs = appendUnique(rs, b.spanRole[id])
+			if !slices.Contains(hs, b.spanHost[id]) {
+				hs = append(hs, b.spanHost[id])
 			}
 		}
 		slices.Sort(rs)
@@ -316,8 +369,11 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 		inv.addrRoles[i] = rs
 		inv.addrHosts[i] = hs
 	}
+}
 
-	for i, h := range raw.Standby {
+// readStandby reads the standby hosts, each of which a role must list.
+func (inv *Inventory) readStandby(d *doc, standby scalars) {
+	for i, h := range standby {
 		host, err := parseHost(h)
 		at := path("standby", i)
 		_, known := inv.hostIndex[host]
@@ -332,8 +388,11 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 		inv.Standby = append(inv.Standby, host)
 		inv.standbyAt = append(inv.standbyAt, at)
 	}
+}
 
-	for i, o := range raw.Overrides {
+// readOverrides reads the site's port overrides, one per entry.
+func (inv *Inventory) readOverrides(d *doc, overrides []rawOverride) {
+	for i, o := range overrides {
 		at := path("overrides", i)
 		if o.Entry == "" {
 			d.errorf(at, "override: entry is required")
@@ -353,46 +412,51 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 		inv.Overrides[o.Entry] = ps
 		inv.overrideAt[o.Entry] = append(at, "entry")
 	}
+}
 
-	for i, a := range raw.Allow {
-		at := path("allow", i)
-		e := &Entry{
-			ID: SiteVendor + "/" + a.Name, Vendor: SiteVendor, Component: "site allow rule " + a.Name,
-			From: Roles(a.From), To: Roles(a.To), App: strings.ToLower(a.App), Notes: a.Notes,
-			Configurable: true, Required: false,
-			Source: Source{Document: name, Section: fmt.Sprintf("allow[%d] (line %d)", i, lineOf(d, at))},
-		}
-		if !idPattern.MatchString(a.Name) {
-			d.errorf(append(at, "name"), "allow rule name %q: want lower-case letters, digits, '-' and '.'", a.Name)
-		}
-		if len(e.From) == 0 || len(e.To) == 0 {
-			d.errorf(at, "allow %s: from and to roles are required", a.Name)
-		}
-		if a.Direction != "" {
-			if err := e.Direction.UnmarshalText([]byte(a.Direction)); err != nil {
-				d.errorf(append(at, "direction"), "%v", err)
-			}
-		}
-		t, err := ParseTransport(a.Transport)
-		if err != nil {
-			d.errorf(append(at, "transport"), "allow %s: %v", a.Name, err)
-		}
-		e.Transport = t
-		ps, err := ParsePorts(a.Ports...)
-		if err == nil && ps.IsZero() && t != ICMP {
-			err = fmt.Errorf("ports are required")
-		}
-		if err != nil {
-			d.errorf(append(at, "ports"), "allow %s: %v", a.Name, err)
-		}
-		e.Ports = ps
-		if slices.ContainsFunc(inv.Allowed, func(o *Entry) bool { return o.ID == e.ID }) {
-			d.errorf(append(at, "name"), "allow rule %q given twice", a.Name)
-		}
-		inv.Allowed = append(inv.Allowed, e)
+// readAllow builds the site allow rule allow[i] as an entry of the site
+// vendor, citing the inventory file and line as its source.
+func (inv *Inventory) readAllow(d *doc, name string, i int, a rawAllow) {
+	at := path("allow", i)
+	e := &Entry{
+		ID: SiteVendor + "/" + a.Name, Vendor: SiteVendor, Component: "site allow rule " + a.Name,
+		From: Roles(a.From), To: Roles(a.To), App: strings.ToLower(a.App), Notes: a.Notes,
+		Configurable: true, Required: false,
+		Source: Source{Document: name, Section: fmt.Sprintf("allow[%d] (line %d)", i, lineOf(d, at))},
 	}
+	if !idPattern.MatchString(a.Name) {
+		d.errorf(append(at, "name"), "allow rule name %q: want lower-case letters, digits, '-' and '.'", a.Name)
+	}
+	if len(e.From) == 0 || len(e.To) == 0 {
+		d.errorf(at, "allow %s: from and to roles are required", a.Name)
+	}
+	if a.Direction != "" {
+		if err := e.Direction.UnmarshalText([]byte(a.Direction)); err != nil {
+			d.errorf(append(at, "direction"), "%v", err)
+		}
+	}
+	t, err := ParseTransport(a.Transport)
+	if err != nil {
+		d.errorf(append(at, "transport"), "allow %s: %v", a.Name, err)
+	}
+	e.Transport = t
+	ps, err := ParsePorts(a.Ports...)
+	if err == nil && ps.IsZero() && t != ICMP {
+		err = fmt.Errorf("ports are required")
+	}
+	if err != nil {
+		d.errorf(append(at, "ports"), "allow %s: %v", a.Name, err)
+	}
+	e.Ports = ps
+	if slices.ContainsFunc(inv.Allowed, func(o *Entry) bool { return o.ID == e.ID }) {
+		d.errorf(append(at, "name"), "allow rule %q given twice", a.Name)
+	}
+	inv.Allowed = append(inv.Allowed, e)
+}
 
-	for i, p := range raw.Expect {
+// readExpect reads the entry IDs and patterns the site relies on.
+func (inv *Inventory) readExpect(d *doc, expect scalars) {
+	for i, p := range expect {
 		if _, err := pathpkg.Match(p, ""); err != nil || p == "" {
 			d.errorf(path("expect", i), "expect: %q is not an entry ID or pattern", p)
 			continue
@@ -400,40 +464,40 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 		inv.Expect = append(inv.Expect, p)
 		inv.expectAt = append(inv.expectAt, path("expect", i))
 	}
+}
 
-	for i, r := range raw.Ignore {
-		at := path("ignore", i)
-		rule := IgnoreRule{Reason: r.Reason, Line: lineOf(d, at)}
-		var err error
-		if r.From != "" {
-			if rule.From, err = parsePrefix(r.From); err != nil {
-				d.errorf(append(at, "from"), "ignore: %v", err)
-			}
+// readIgnore builds the ignore rule ignore[i]; it needs a from or a to.
+func readIgnore(d *doc, i int, r rawIgnore) IgnoreRule {
+	at := path("ignore", i)
+	rule := IgnoreRule{Reason: r.Reason, Line: lineOf(d, at)}
+	var err error
+	if r.From != "" {
+		if rule.From, err = parsePrefix(r.From); err != nil {
+			d.errorf(append(at, "from"), "ignore: %v", err)
 		}
-		if r.To != "" {
-			if rule.To, err = parsePrefix(r.To); err != nil {
-				d.errorf(append(at, "to"), "ignore: %v", err)
-			}
-		}
-		if r.From == "" && r.To == "" {
-			d.errorf(at, "ignore: give from, to or both (a host or CIDR)")
-		}
-		if r.Direction != "" {
-			if err := rule.Direction.UnmarshalText([]byte(r.Direction)); err != nil {
-				d.errorf(append(at, "direction"), "%v", err)
-			}
-		}
-		if r.Transport != "" {
-			if rule.Transport, err = ParseTransport(r.Transport); err != nil {
-				d.errorf(append(at, "transport"), "ignore: %v", err)
-			}
-		}
-		if rule.Ports, err = ParsePorts(r.Ports...); err != nil {
-			d.errorf(append(at, "ports"), "ignore: %v", err)
-		}
-		inv.Ignore = append(inv.Ignore, rule)
 	}
-	return inv, d, nil
+	if r.To != "" {
+		if rule.To, err = parsePrefix(r.To); err != nil {
+			d.errorf(append(at, "to"), "ignore: %v", err)
+		}
+	}
+	if r.From == "" && r.To == "" {
+		d.errorf(at, "ignore: give from, to or both (a host or CIDR)")
+	}
+	if r.Direction != "" {
+		if err := rule.Direction.UnmarshalText([]byte(r.Direction)); err != nil {
+			d.errorf(append(at, "direction"), "%v", err)
+		}
+	}
+	if r.Transport != "" {
+		if rule.Transport, err = ParseTransport(r.Transport); err != nil {
+			d.errorf(append(at, "transport"), "ignore: %v", err)
+		}
+	}
+	if rule.Ports, err = ParsePorts(r.Ports...); err != nil {
+		d.errorf(append(at, "ports"), "ignore: %v", err)
+	}
+	return rule
 }
 
 func lineOf(d *doc, at []any) int {
@@ -474,6 +538,17 @@ func (inv *Inventory) Check(c *Catalog) error {
 	if inv.src != nil {
 		d = &doc{name: inv.src.name, file: inv.src.file}
 	}
+	inv.checkVendors(d, c)
+	inv.checkOverrides(d, c)
+	inv.checkExpect(d, c)
+	inv.checkParameters(d, c)
+	inv.resolve(c, d)
+	inv.checkRolesUsed(d, c)
+	return d.result()
+}
+
+// checkVendors checks that the catalog has every deployed vendor.
+func (inv *Inventory) checkVendors(d *doc, c *Catalog) {
 	for i, v := range inv.Vendors {
 		if _, ok := c.Vendor(v); !ok {
 			var ids []string
@@ -483,6 +558,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(append(slices.Clone(inv.vendorAt), i), "vendor %q is not in the catalog%s", v, didYouMean(v, ids))
 		}
 	}
+}
+
+// checkOverrides checks that each override names a configurable entry of
+// a deployed vendor with a port list (an area is set by its parameters).
+func (inv *Inventory) checkOverrides(d *doc, c *Catalog) {
 	for _, id := range slices.Sorted(maps.Keys(inv.Overrides)) {
 		e, ok := c.Entry(id)
 		switch {
@@ -496,6 +576,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.overrideAt[id], "override: %s belongs to vendor %s, which the site does not deploy", id, e.Vendor)
 		}
 	}
+}
+
+// checkExpect checks that each expect pattern matches an entry of the
+// site's vendors.
+func (inv *Inventory) checkExpect(d *doc, c *Catalog) {
 	for i, p := range inv.Expect {
 		match := func(e *Entry) bool {
 			ok, _ := pathpkg.Match(p, e.ID)
@@ -505,6 +590,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.expectAt[i], "expect: %q matches no entry of the site's vendors%s", p, didYouMean(p, entryIDs(c)))
 		}
 	}
+}
+
+// checkParameters checks that every parameter the site sets is a vendor's
+// and that each deployed area still fits the port space with them.
+func (inv *Inventory) checkParameters(d *doc, c *Catalog) {
 	for _, name := range slices.Sorted(maps.Keys(inv.Parameters)) {
 		if _, ok := c.Parameter(name); !ok {
 			var names []string
@@ -528,7 +618,11 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(at, "%s: %v", e.ID, err)
 		}
 	}
-	inv.resolve(c, d)
+}
+
+// checkRolesUsed reports each unqualified or site role that no entry of
+// the deployed vendors and no allow rule uses: most often a typo.
+func (inv *Inventory) checkRolesUsed(d *doc, c *Catalog) {
 	used := make(map[string]bool)
 	for _, r := range c.Roles(inv.Vendors...) {
 		used[r] = true
@@ -550,7 +644,6 @@ func (inv *Inventory) Check(c *Catalog) error {
 			d.errorf(inv.roleAt[role], "role %q is not used by any entry of %s or allow rule%s", role, strings.Join(inv.Vendors, ", "), didYouMean(role, known))
 		}
 	}
-	return d.result()
 }
 
 // RolesOf returns the roles of the host at addr, sorted; nil when the

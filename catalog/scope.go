@@ -63,7 +63,9 @@ func (s *Scope) id(name string) RoleID {
 	return id
 }
 
-// resolve builds the scope, reporting problems through d.
+// resolve builds the scope, reporting problems through d. Role IDs are
+// given out in the order of these steps, which the display names and the
+// role lists' order follow.
 func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 	s := &Scope{
 		inv: inv, ids: make(map[string]RoleID), resolved: make(map[string][]RoleID),
@@ -75,74 +77,11 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 			deployed = append(deployed, v)
 		}
 	}
-	// Every role of a deployed vendor gets an ID, so entries can be
-	// numbered whether or not the site has hosts for them.
-	var qualified []string
-	for _, v := range deployed {
-		for _, r := range slices.Sorted(maps.Keys(v.Roles)) {
-			s.id(QualifyRole(v.ID, r))
-			qualified = append(qualified, QualifyRole(v.ID, r))
-		}
-	}
-	var implied func(v *Vendor, role string, out []RoleID, depth int) []RoleID
-	implied = func(v *Vendor, role string, out []RoleID, depth int) []RoleID {
-		id := s.id(QualifyRole(v.ID, role))
-		if slices.Contains(out, id) || depth > len(v.Roles) {
-			return out
-		}
-		out = append(out, id)
-		for _, r := range v.Implies[role] {
-			out = implied(v, r, out, depth+1)
-		}
-		return out
-	}
+	qualified := s.numberVendorRoles(deployed)
 	for _, key := range slices.Sorted(maps.Keys(inv.roles)) {
-		at := inv.roleAt[key]
-		vendor, bare := SplitRole(key)
-		var ids []RoleID
-		switch {
-		case vendor == SiteVendor:
-			ids = []RoleID{s.id(key)}
-		case vendor != "":
-			i := slices.IndexFunc(deployed, func(v *Vendor) bool { return v.ID == vendor })
-			if i < 0 {
-				d.errorf(at, "role %q: vendor %s is not deployed at the site (vendors: %s)", key, vendor, strings.Join(inv.Vendors, ", "))
-				continue
-			}
-			if _, ok := deployed[i].Roles[bare]; !ok {
-				d.errorf(at, "role %q: %s has no role %q%s", key, vendor, bare, didYouMean(key, qualified))
-				continue
-			}
-			ids = implied(deployed[i], bare, nil, 0)
-		default:
-			var owners []*Vendor
-			for _, v := range deployed {
-				if _, ok := v.Roles[bare]; ok {
-					owners = append(owners, v)
-				}
-			}
-			switch len(owners) {
-			case 0:
-				// Not a vendor role: the site's own, for its allow rules.
-				ids = []RoleID{s.id(QualifyRole(SiteVendor, bare))}
-			case 1:
-				ids = implied(owners[0], bare, nil, 0)
-			default:
-				if inv.Schema == 1 {
-					// Schema 1 had one role namespace: the host plays the
-					// role for every deployed vendor that has it.
-					for _, v := range owners {
-						ids = implied(v, bare, ids, 0)
-					}
-					break
-				}
-				var alts []string
-				for _, v := range owners {
-					alts = append(alts, `"`+QualifyRole(v.ID, bare)+`"`)
-				}
-				d.errorf(at, "role %q is a role of several deployed vendors; did you mean %s?", key, strings.Join(alts, " or "))
-				continue
-			}
+		ids, ok := s.resolveKey(d, key, deployed, qualified)
+		if !ok {
+			continue
 		}
 		s.resolved[key] = ids
 		for _, h := range inv.roles[key] {
@@ -152,21 +91,124 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 			}
 		}
 	}
+	s.indexHosts()
+	s.displayNames()
+	s.resolveOptions(d, deployed)
+	s.standby = make([]bool, len(inv.hostList))
+	for _, h := range inv.Standby {
+		s.standby[inv.hostIndex[h]] = true
+	}
+	s.numberEntries(c, deployed)
+	// Roles first numbered by the allow rules show bare.
+	for len(s.display) < len(s.names) {
+		_, bare := SplitRole(s.names[len(s.display)])
+		s.display = append(s.display, bare)
+	}
+	return s
+}
+
+// numberVendorRoles gives every role of a deployed vendor an ID, so
+// entries can be numbered whether or not the site has hosts for them, and
+// returns their qualified names.
+func (s *Scope) numberVendorRoles(deployed []*Vendor) (qualified []string) {
+	for _, v := range deployed {
+		for _, r := range slices.Sorted(maps.Keys(v.Roles)) {
+			s.id(QualifyRole(v.ID, r))
+			qualified = append(qualified, QualifyRole(v.ID, r))
+		}
+	}
+	return qualified
+}
+
+// implied appends role of v and every role it implies, transitively.
+func (s *Scope) implied(v *Vendor, role string, out []RoleID, depth int) []RoleID {
+	id := s.id(QualifyRole(v.ID, role))
+	if slices.Contains(out, id) || depth > len(v.Roles) {
+		return out
+	}
+	out = append(out, id)
+	for _, r := range v.Implies[role] {
+		out = s.implied(v, r, out, depth+1)
+	}
+	return out
+}
+
+// resolveKey returns the scoped roles an inventory role key names: a
+// site role, a vendor-qualified role, or a bare name (see resolveBare).
+func (s *Scope) resolveKey(d *doc, key string, deployed []*Vendor, qualified []string) ([]RoleID, bool) {
+	at := s.inv.roleAt[key]
+	vendor, bare := SplitRole(key)
+	switch vendor {
+	case SiteVendor:
+		return []RoleID{s.id(key)}, true
+	case "":
+		return s.resolveBare(d, key, deployed)
+	}
+	i := slices.IndexFunc(deployed, func(v *Vendor) bool { return v.ID == vendor })
+	if i < 0 {
+		d.errorf(at, "role %q: vendor %s is not deployed at the site (vendors: %s)", key, vendor, strings.Join(s.inv.Vendors, ", "))
+		return nil, false
+	}
+	if _, ok := deployed[i].Roles[bare]; !ok {
+		d.errorf(at, "role %q: %s has no role %q%s", key, vendor, bare, didYouMean(key, qualified))
+		return nil, false
+	}
+	return s.implied(deployed[i], bare, nil, 0), true
+}
+
+// resolveBare resolves a role name without a vendor: the site's own when
+// no deployed vendor has it, that vendor's when one has, and an error
+// naming the choices when several have (schema 1 had one namespace: the
+// host plays the role for each of them).
+func (s *Scope) resolveBare(d *doc, key string, deployed []*Vendor) ([]RoleID, bool) {
+	var owners []*Vendor
+	for _, v := range deployed {
+		if _, ok := v.Roles[key]; ok {
+			owners = append(owners, v)
+		}
+	}
+	switch {
+	case len(owners) == 0:
+		// Not a vendor role: the site's own, for its allow rules.
+		return []RoleID{s.id(QualifyRole(SiteVendor, key))}, true
+	case len(owners) == 1:
+		return s.implied(owners[0], key, nil, 0), true
+	case s.inv.Schema == 1:
+		var ids []RoleID
+		for _, v := range owners {
+			ids = s.implied(v, key, ids, 0)
+		}
+		return ids, true
+	}
+	var alts []string
+	for _, v := range owners {
+		alts = append(alts, `"`+QualifyRole(v.ID, key)+`"`)
+	}
+	d.errorf(s.inv.roleAt[key], "role %q is a role of several deployed vendors; did you mean %s?", key, strings.Join(alts, " or "))
+	return nil, false
+}
+
+// indexHosts sorts each role's hosts and gives every address segment and
+// host name its scoped roles.
+func (s *Scope) indexHosts() {
 	// A host listed under two keys of one role (a role and one that
 	// implies it) is one host of it.
 	for id, hs := range s.roleHosts {
 		slices.Sort(hs)
 		s.roleHosts[id] = slices.Compact(hs)
 	}
-	s.seg = make([][]RoleID, len(inv.addrRoles))
-	for i, keys := range inv.addrRoles {
+	s.seg = make([][]RoleID, len(s.inv.addrRoles))
+	for i, keys := range s.inv.addrRoles {
 		s.seg[i] = s.union(keys)
 	}
-	for name, keys := range inv.names {
+	for name, keys := range s.inv.names {
 		s.byName[name] = s.union(keys)
 	}
-	// Reports show a role without its vendor unless another vendor's
-	// role of the same name has hosts here.
+}
+
+// displayNames names each role for reports: without its vendor unless
+// another vendor's role of the same name has hosts here.
+func (s *Scope) displayNames() {
 	bareHosts := make(map[string]int)
 	for id, name := range s.names {
 		if _, bare := SplitRole(name); len(s.roleHosts[id]) > 0 {
@@ -181,6 +223,11 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 			s.display[id] = name
 		}
 	}
+}
+
+// resolveOptions starts from the deployed vendors' option defaults and
+// applies the site's choices, each checked against the option's values.
+func (s *Scope) resolveOptions(d *doc, deployed []*Vendor) {
 	for _, v := range deployed {
 		for _, o := range v.Options {
 			if o.Default != "" {
@@ -190,40 +237,48 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 			}
 		}
 	}
+	inv := s.inv
 	for _, name := range slices.Sorted(maps.Keys(inv.Options)) {
 		vals := inv.Options[name]
-		var opt *Option
-		for _, v := range deployed {
-			for i := range v.Options {
-				if v.Options[i].Name == name {
-					opt = &v.Options[i]
-				}
+		opt := findOption(deployed, name)
+		if opt == nil {
+			var names []string
+			for n := range s.options {
+				names = append(names, n)
 			}
-		}
-		var names []string
-		for n := range s.options {
-			names = append(names, n)
-		}
-		switch {
-		case opt == nil:
 			d.errorf(inv.optionAt[name], "option %q is not an option of the deployed vendors%s", name, didYouMean(name, names))
-		default:
-			ok := true
-			for _, val := range vals {
-				if !slices.Contains(opt.Values, val) {
-					d.errorf(inv.optionAt[name], "option %s: %q is not one of %s", name, val, strings.Join(opt.Values, ", "))
-					ok = false
-				}
+			continue
+		}
+		ok := true
+		for _, val := range vals {
+			if !slices.Contains(opt.Values, val) {
+				d.errorf(inv.optionAt[name], "option %s: %q is not one of %s", name, val, strings.Join(opt.Values, ", "))
+				ok = false
 			}
-			if ok {
-				s.options[name] = vals
+		}
+		if ok {
+			s.options[name] = vals
+		}
+	}
+}
+
+// findOption returns the deployed vendors' option of that qualified name
+// (the last one, should two declare it); nil when none does.
+func findOption(deployed []*Vendor, name string) *Option {
+	var opt *Option
+	for _, v := range deployed {
+		for i := range v.Options {
+			if v.Options[i].Name == name {
+				opt = &v.Options[i]
 			}
 		}
 	}
-	s.standby = make([]bool, len(inv.hostList))
-	for _, h := range inv.Standby {
-		s.standby[inv.hostIndex[h]] = true
-	}
+	return opt
+}
+
+// numberEntries gives each entry of the deployed vendors, and each site
+// allow rule, its From and To roles in the scope.
+func (s *Scope) numberEntries(c *Catalog, deployed []*Vendor) {
 	for _, v := range deployed {
 		for _, e := range c.EntriesOf(v.ID) {
 			er := &entryRoles{}
@@ -236,34 +291,31 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 			s.entries[e] = er
 		}
 	}
-	// Allow rules: a qualified name is that role; an unqualified one is
-	// every vendor's role of that name, and the site's own.
-	siteRoles := func(names Roles) []RoleID {
-		var out []RoleID
-		for _, n := range names {
-			if vendor, _ := SplitRole(n); vendor != "" {
-				out = append(out, s.id(n))
-				continue
-			}
-			for id, q := range s.names {
-				if _, bare := SplitRole(q); bare == n && !slices.Contains(out, RoleID(id)) {
-					out = append(out, RoleID(id))
-				}
-			}
-			if id := s.id(QualifyRole(SiteVendor, n)); !slices.Contains(out, id) {
-				out = append(out, id)
+	for _, e := range s.inv.Allowed {
+		s.entries[e] = &entryRoles{from: s.siteRoles(e.From), to: s.siteRoles(e.To)}
+	}
+}
+
+// siteRoles resolves an allow rule's roles: a qualified name is that
+// role; an unqualified one is every vendor's role of that name, and the
+// site's own.
+func (s *Scope) siteRoles(names Roles) []RoleID {
+	var out []RoleID
+	for _, n := range names {
+		if vendor, _ := SplitRole(n); vendor != "" {
+			out = append(out, s.id(n))
+			continue
+		}
+		for id, q := range s.names {
+			if _, bare := SplitRole(q); bare == n && !slices.Contains(out, RoleID(id)) {
+				out = append(out, RoleID(id))
 			}
 		}
-		return out
+		if id := s.id(QualifyRole(SiteVendor, n)); !slices.Contains(out, id) {
+			out = append(out, id)
+		}
 	}
-	for _, e := range inv.Allowed {
-		s.entries[e] = &entryRoles{from: siteRoles(e.From), to: siteRoles(e.To)}
-	}
-	for len(s.display) < len(s.names) {
-		_, bare := SplitRole(s.names[len(s.display)])
-		s.display = append(s.display, bare)
-	}
-	return s
+	return out
 }
 
 func (s *Scope) union(keys []string) []RoleID {
@@ -392,65 +444,82 @@ func (inv *Inventory) Warnings(c *Catalog) []*Error {
 		d = &doc{name: inv.src.name, file: inv.src.file}
 	}
 	s := inv.resolve(c, &doc{name: d.name})
-	cohost := func(a, b string) bool {
-		va, ra := SplitRole(a)
-		vb, rb := SplitRole(b)
-		if va != vb {
-			return false
-		}
-		v, ok := c.Vendor(va)
-		if !ok {
-			return false
-		}
-		for _, g := range v.Cohost {
-			if slices.Contains(g, ra) && slices.Contains(g, rb) {
-				return true
-			}
-		}
-		return false
-	}
-	mayShare := func(k1, k2 string) bool {
-		ids1, ids2 := s.resolved[k1], s.resolved[k2]
-		if len(ids1) == 0 || len(ids2) == 0 {
-			return true // unresolved: Check reports it
-		}
-		for _, a := range ids1 {
-			for _, b := range ids2 {
-				na, nb := s.names[a], s.names[b]
-				va, ra := SplitRole(na)
-				vb, rb := SplitRole(nb)
-				if a == b || va == SiteVendor || vb == SiteVendor || (ra == rb && va != vb) || cohost(na, nb) {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	keys := slices.Sorted(maps.Keys(inv.roles))
 	for i, k1 := range keys {
-		for j, h := range inv.roles[k1] {
-			if slices.Contains(inv.roles[k1][:j], h) {
-				d.errorf(append(slices.Clone(inv.roleAt[k1]), j), "warning: %s is listed twice under %s", h, k1)
-			}
-		}
+		inv.warnListedTwice(d, k1)
 		for _, k2 := range keys[i+1:] {
-			if mayShare(k1, k2) {
-				continue
-			}
-			for _, h1 := range inv.roles[k1] {
-				for j, h2 := range inv.roles[k2] {
-					overlap := h1 == h2 || (h1.Name == "" && h2.Name == "" && h1.Prefix.Overlaps(h2.Prefix))
-					if !overlap {
-						continue
-					}
-					what := "is also"
-					if h1 != h2 {
-						what = "overlaps " + h1.String() + ","
-					}
-					d.errorf(append(slices.Clone(inv.roleAt[k2]), j), "warning: %s (%s) %s %s: the documents do not put these roles on one host", h2, k2, what, k1)
-				}
+			if !s.mayShare(c, k1, k2) {
+				inv.warnShared(d, k1, k2)
 			}
 		}
 	}
 	return d.errs
+}
+
+// warnListedTwice warns of a host listed twice under the role key.
+func (inv *Inventory) warnListedTwice(d *doc, key string) {
+	for j, h := range inv.roles[key] {
+		if slices.Contains(inv.roles[key][:j], h) {
+			d.errorf(append(slices.Clone(inv.roleAt[key]), j), "warning: %s is listed twice under %s", h, key)
+		}
+	}
+}
+
+// warnShared warns of each host of k2 that is, or overlaps, a host of k1.
+func (inv *Inventory) warnShared(d *doc, k1, k2 string) {
+	for _, h1 := range inv.roles[k1] {
+		for j, h2 := range inv.roles[k2] {
+			overlap := h1 == h2 || (h1.Name == "" && h2.Name == "" && h1.Prefix.Overlaps(h2.Prefix))
+			if !overlap {
+				continue
+			}
+			what := "is also"
+			if h1 != h2 {
+				what = "overlaps " + h1.String() + ","
+			}
+			d.errorf(append(slices.Clone(inv.roleAt[k2]), j), "warning: %s (%s) %s %s: the documents do not put these roles on one host", h2, k2, what, k1)
+		}
+	}
+}
+
+// mayShare reports whether the roles of two inventory keys may sit on one
+// host: one is (or implies) the other, they are one Cohost group's, the
+// same role of two vendors, or a site role; or a key did not resolve,
+// which Check reports.
+func (s *Scope) mayShare(c *Catalog, k1, k2 string) bool {
+	ids1, ids2 := s.resolved[k1], s.resolved[k2]
+	if len(ids1) == 0 || len(ids2) == 0 {
+		return true
+	}
+	for _, a := range ids1 {
+		for _, b := range ids2 {
+			na, nb := s.names[a], s.names[b]
+			va, ra := SplitRole(na)
+			vb, rb := SplitRole(nb)
+			if a == b || va == SiteVendor || vb == SiteVendor || (ra == rb && va != vb) || cohosted(c, na, nb) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cohosted reports whether two qualified roles are of one vendor's
+// Cohost group.
+func cohosted(c *Catalog, a, b string) bool {
+	va, ra := SplitRole(a)
+	vb, rb := SplitRole(b)
+	if va != vb {
+		return false
+	}
+	v, ok := c.Vendor(va)
+	if !ok {
+		return false
+	}
+	for _, g := range v.Cohost {
+		if slices.Contains(g, ra) && slices.Contains(g, rb) {
+			return true
+		}
+	}
+	return false
 }

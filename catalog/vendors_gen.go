@@ -543,7 +543,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8083"},
 						App:       "http",
 						TLS:       "none",
-						OneOf:     "media-server-web-http",
+						OneOf:     "media-server-web",
 						RequiredWhen: map[string]scalars{
 							"media-server": {"packaged"},
 						},
@@ -561,7 +561,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"446"},
 						App:       "https",
 						TLS:       "required",
-						OneOf:     "media-server-web-https",
+						OneOf:     "media-server-web",
 						RequiredWhen: map[string]scalars{
 							"media-server": {"packaged"},
 						},
@@ -579,7 +579,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8084"},
 						App:       "http",
 						TLS:       "none",
-						OneOf:     "media-server-web-http",
+						OneOf:     "media-server-web",
 						RequiredWhen: map[string]scalars{
 							"media-server": {"software-only"},
 						},
@@ -597,7 +597,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"443"},
 						App:       "https",
 						TLS:       "required",
-						OneOf:     "media-server-web-https",
+						OneOf:     "media-server-web",
 						RequiredWhen: map[string]scalars{
 							"media-server": {"software-only"},
 						},
@@ -1081,6 +1081,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8112"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "fax-retrieval",
 						Source: rawSource{
 							Section: "Interaction Media Server",
 							Quote:   "HTTP (Fax retrieval) TCP 8112 /WAN",
@@ -1096,6 +1097,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8113"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "fax-retrieval",
 						Source: rawSource{
 							Section: "Interaction Media Server",
 							Quote:   "HTTPS (Fax retrieval) TCP 8113 /WAN",
@@ -1111,6 +1113,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8102"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "recording-retrieval",
 						Peers:     "any-from",
 						Notes:     "CIC servers fetch recordings only when IRRCS is not used; IRRCS fetches them otherwise.",
 						Source: rawSource{
@@ -1131,6 +1134,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8103"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "recording-retrieval",
 						Peers:     "any-from",
 						Source: rawSource{
 							Section: "Interaction Media Server",
@@ -1151,6 +1155,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5060"},
 						App:       "sip",
 						TLS:       "none",
+						OneOf:     "sip",
 						Notes:     "Every SIP peer the diagrams draw with the CIC servers: phones (also Speech Recognition, VoiceXML), SIP gateways, SIP Proxy, SIP Bridge, Exchange (Mail Server Integration) and the MRCP TTS server. Phones to the SIP Proxy and gateways are sip-phones, soft phones to the SIP Bridge sip-soft-phone-bridge; no diagram draws phone to phone, proxy to gateway or server to server.",
 						Source: rawSource{
 							Section: "SIP Communication",
@@ -1177,6 +1182,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5060"},
 						App:       "sip",
 						TLS:       "none",
+						OneOf:     "sip-phones",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "IP phone ↔ Interaction SIP Proxy ↔ SIP TCP/UDP 5060 /WAN; ↔ Any SIP Gateway ↔ SIP TCP/UDP 5060 /WAN",
@@ -1193,6 +1199,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5060"},
 						App:       "sip",
 						TLS:       "none",
+						OneOf:     "sip-soft-phone-bridge",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "IP Soft phone ↔ Interaction SIP Bridge ↔ SIP TCP/UDP 5060 /WAN",
@@ -1208,6 +1215,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5061"},
 						App:       "sip",
 						TLS:       "required",
+						OneOf:     "sip",
 						Notes:     "The diagrams draw TLS 5061 to the CIC servers from soft phones, gateways, SIP Proxy, SIP Bridge and the MRCP TTS server; IP phones reach the CIC servers on 5060 and 8060 only.",
 						Source: rawSource{
 							Section: "SIP Communication",
@@ -1230,6 +1238,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5061"},
 						App:       "sip",
 						TLS:       "required",
+						OneOf:     "sip-phones",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "IP phone ↔ Interaction SIP Proxy ↔ TLS TCP 5061 /WAN; ↔ Any SIP Gateway ↔ TLS TCP 5061 /WAN",
@@ -1246,6 +1255,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"5061"},
 						App:       "sip",
 						TLS:       "required",
+						OneOf:     "sip-soft-phone-bridge",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "IP Soft phone ↔ Interaction SIP Bridge ↔ TLS/TCP 5061",
@@ -1261,6 +1271,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8060"},
 						App:       "sip",
 						TLS:       "none",
+						OneOf:     "cic-sip-8060",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "SIP TCP/UDP 8060 /WAN",
@@ -1280,6 +1291,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8061"},
 						App:       "sip",
 						TLS:       "required",
+						OneOf:     "cic-sip-8060",
 						Source:    rawSource{Section: "SIP Communication", Quote: "TLS/TCP 8061 /WAN"},
 					},
 					{
@@ -1291,6 +1303,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8088"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "sip-provisioning",
 						Notes:     "Phones provision from the SIP Proxy or the CIC servers; the proxy's own link is sip-provisioning-http-proxy.",
 						Source: rawSource{
 							Section: "IP Phone Operations",
@@ -1307,6 +1320,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8088"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "sip-provisioning-proxy",
 						Source: rawSource{
 							Section: "Interaction Edge > Interaction SIP Proxy (hosted)",
 							Quote:   "Interaction SIP Proxy → CIC Servers HTTP (Provisioning) TCP 8088 /WAN",
@@ -1322,6 +1336,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8089"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "sip-provisioning",
 						Source: rawSource{
 							Section: "IP Phone Operations",
 							Quote:   "HTTPS (Provision from Proxy) TCP 8089 /WAN",
@@ -1337,6 +1352,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8089"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "sip-provisioning-proxy",
 						Source: rawSource{
 							Section: "Interaction Edge > Interaction SIP Proxy (hosted)",
 							Quote:   "Interaction SIP Proxy → CIC Servers HTTPS (Provisioning) TCP 8089 /WAN",
@@ -1352,6 +1368,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8078"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "sip-bridge-provisioning",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "IP Soft phone → Interaction SIP Bridge HTTP (Provisioning) TCP 8078 /WAN",
@@ -1366,6 +1383,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8078"},
 						App:       "http",
 						TLS:       "none",
+						OneOf:     "sip-bridge-provisioning-cic",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "Interaction SIP Bridge → CIC Servers HTTP (Provisioning) TCP 8078 /WAN",
@@ -1380,6 +1398,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8079"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "sip-bridge-provisioning",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "IP Soft phone → Interaction SIP Bridge HTTPS (Provisioning) TCP 8079 /WAN",
@@ -1394,6 +1413,7 @@ func embeddedVendors() []embeddedVendor {
 						Ports:     scalars{"8079"},
 						App:       "https",
 						TLS:       "required",
+						OneOf:     "sip-bridge-provisioning-cic",
 						Source: rawSource{
 							Section: "SIP Communication",
 							Quote:   "Interaction SIP Bridge → CIC Servers HTTPS (Provisioning) TCP 8079 /WAN",
@@ -3600,6 +3620,15 @@ func embeddedVendors() []embeddedVendor {
 							"web-server",
 						},
 					},
+					Options: []rawOption{
+						{
+							Name:    "server-side-recording",
+							Values:  scalars{"enabled", "disabled"},
+							Default: "disabled",
+							Doc:     "Whether the site records calls on the server (the MRS recording area). Undeclared, the recording area is allowed but not required.",
+							Quote:   "\"Server-side recording and NAT services require relaying all voice streams to a MRS server.\" \"For the recording operations: To reserve enough resources, define the number of Maximum Number of Simultaneous Recordings.\"",
+						},
+					},
 					Defaults: rawDefaults{Configurable: ptr(true), Required: ptr(true), Direction: "one-way"},
 				},
 				Parameters: []rawParam{
@@ -3994,8 +4023,11 @@ func embeddedVendors() []embeddedVendor {
 						Area:      &rawArea{First: "mrs-recording-first-port", Count: "mrs-max-recordings", PortsPer: 6},
 						App:       "rtp",
 						TLS:       "none",
-						Peers:     "any-from",
-						Notes:     "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
+						RequiredWhen: map[string]scalars{
+							"server-side-recording": {"enabled"},
+						},
+						Peers: "any-from",
+						Notes: "\"starts from the First Port of Recording Area (default value is 9000) and extends to six times the number defined for Maximum Number of Simultaneous Recordings\" (200 by default: 9000-10200).",
 						Source: rawSource{
 							Section: "Media Routing Server (MRS)",
 							Quote:   "UDP | 9000 + six times the maximum number of streams | Configurable | For recording",

@@ -335,7 +335,7 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 		slot.Load().Classify(f, &r)
 		*j = judgement{verdict: r.Verdict.String(), classifiedBy: r.ClassifiedBy.String(), vendor: r.Vendor,
 			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID,
-			kind: r.Kind, findingEntry: r.EntryID}
+			kind: r.Kind, findingEntry: r.FindingEntryID()}
 		if r.Kind == "" && verdict.TLSTooOld(f) {
 			// raised beside the verdict, without an entry (Findings.Observe)
 			j.kind, j.findingEntry = verdict.KindTLSTooOld, ""
@@ -438,6 +438,9 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool
 type Result struct {
 	// Calls is the path of the calls file, once it is complete.
 	Calls string
+	// DNSRows counts the rows of the DNS file (OpenDNS), once it is
+	// complete.
+	DNSRows uint64
 	// Parsers counts what the protocol parsers saw; nil if the calls file
 	// could not be finished.
 	Parsers *ParserCounts
@@ -543,7 +546,8 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 		return res, err
 	}
 	res.Calls = a.calls.Path()
-	if err := a.CloseDNS(); err != nil {
+	var err error
+	if res.DNSRows, err = a.CloseDNS(); err != nil {
 		return res, err
 	}
 	res.Parsers = a.parserCounts()

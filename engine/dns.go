@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/ccaudit/auditor/classify/dnsinfo"
@@ -92,9 +93,14 @@ func (l *dnsLog) run() {
 // are counted as discarded until the next OpenDNS.
 func (a *Auditor) OpenDNS(path string) error {
 	l := &a.dnsLog
-	opts := parquetout.Options{RowGroupRows: dnsRowGroupRows}
+	// The run id in Config.Metadata makes the file one of its run's set,
+	// as calls and findings are: a manifest lists it and Verify checks it.
+	opts := parquetout.Options{RowGroupRows: dnsRowGroupRows, Metadata: maps.Clone(a.cfg.Metadata)}
 	if a.cfg.Sensor != "" {
-		opts.Metadata = map[string]string{"auditor.sensor": a.cfg.Sensor}
+		if opts.Metadata == nil {
+			opts.Metadata = map[string]string{}
+		}
+		opts.Metadata["auditor.sensor"] = a.cfg.Sensor
 	}
 	w, err := parquetout.CreateDNS(path, opts)
 	if err != nil {
@@ -127,18 +133,23 @@ func (l *dnsLog) stop() *parquetout.TableWriter[parquetout.DNSRow] {
 }
 
 // CloseDNS writes the workers' buffered transactions and finishes the
-// file. The workers must be idle.
-func (a *Auditor) CloseDNS() error {
+// file, returning its rows (for the run's manifest). The workers must be
+// idle.
+func (a *Auditor) CloseDNS() (rows uint64, err error) {
 	l := &a.dnsLog
 	w := l.stop()
 	if w == nil {
-		return nil
+		return 0, nil
 	}
 	if l.err != nil {
 		w.Abort()
-		return fmt.Errorf("write %s: %w", w.Path(), l.err)
+		return 0, fmt.Errorf("write %s: %w", w.Path(), l.err)
 	}
-	return w.Close()
+	rows = w.Rows()
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return rows, nil
 }
 
 // AbortDNS removes the unfinished DNS file (startup failures). The

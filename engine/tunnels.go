@@ -9,10 +9,11 @@ import (
 
 // WriteTunnels writes the outer tunnel connections the decoder recorded
 // (decode.Decoder.Tunnels) to a tunnels.parquet at path, each row stamped
-// with sensor. The file is written even when there are none, so a query
-// over an output directory always finds the table.
-func WriteTunnels(path string, tunnels []decode.TunnelStats, sensor string) error {
-	w, err := parquetout.CreateTunnels(path, parquetout.Options{})
+// with sensor; meta is the file's extra metadata (the run id that makes
+// it one of its run's set). The file is written even when there are none,
+// so a query over an output directory always finds the table.
+func WriteTunnels(path string, tunnels []decode.TunnelStats, sensor string, meta map[string]string) error {
+	w, err := parquetout.CreateTunnels(path, parquetout.Options{Metadata: meta})
 	if err != nil {
 		return err
 	}

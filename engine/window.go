@@ -35,10 +35,11 @@ type WindowConfig struct {
 	// window's tunnels file. It is called with the workers paused or
 	// stopped.
 	Tunnels func() []decode.TunnelStats
-	// Run, if set, is the capture's run id: written in the flows files'
-	// metadata (the Auditor's Config.Metadata should carry it for calls
-	// and findings), and each window ends with a manifest of its three
-	// files, manifest-<sensor>-<seq>.json, written last.
+	// Run, if set, is the capture's run id: written in the flows and
+	// tunnels files' metadata (the Auditor's Config.Metadata should carry
+	// it for calls, dns and findings), and each window ends with a
+	// manifest of its files (flows, calls, dns, findings, and tunnels when
+	// Tunnels is set), manifest-<sensor>-<seq>.json, written last.
 	Run string
 }
 
@@ -117,10 +118,7 @@ func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create output partition: %w", err)
 	}
-	opts := parquetout.Options{CreatedBy: "auditor capture", Metadata: map[string]string{"auditor.sensor": w.cfg.Sensor}}
-	if w.cfg.Run != "" {
-		opts.Metadata[parquetout.MetaRun] = w.cfg.Run
-	}
+	opts := parquetout.Options{CreatedBy: "auditor capture", Metadata: w.metadata()}
 	fw, err := parquetout.Create(path, opts)
 	if err != nil {
 		return nil, err
@@ -160,7 +158,8 @@ func (w *Window) Close(now time.Time) error {
 	for k, v := range sip.Sub(w.baseSIP).Metadata() {
 		w.flows.SetMetadata(k, v)
 	}
-	flowRows, callRows := w.flows.Rows(), w.aud.calls.Rows()
+	// Every file of the window, with its rows, for the manifest.
+	tables := []windowTable{{"flows", w.flows.Rows()}, {"calls", w.aud.calls.Rows()}}
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
 		errs = append(errs, fmt.Errorf("write flows: %w", err))
@@ -170,13 +169,17 @@ func (w *Window) Close(now time.Time) error {
 	if err := w.aud.CloseCalls(); err != nil {
 		errs = append(errs, err)
 	}
+	dnsRows, err := w.aud.CloseDNS()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	tables = append(tables, windowTable{"dns", dnsRows})
 	if w.cfg.Tunnels != nil {
-		if err := WriteTunnels(w.partition(w.start, "tunnels"), w.cfg.Tunnels(), w.cfg.Sensor); err != nil {
+		tunnels := w.cfg.Tunnels()
+		if err := WriteTunnels(w.partition(w.start, "tunnels"), tunnels, w.cfg.Sensor, w.metadata()); err != nil {
 			errs = append(errs, err)
 		}
-	}
-	if err := w.aud.CloseDNS(); err != nil {
-		errs = append(errs, err)
+		tables = append(tables, windowTable{"tunnels", uint64(len(tunnels))})
 	}
 	loss := w.lossRatio()
 	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
@@ -195,20 +198,35 @@ func (w *Window) Close(now time.Time) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	tables = append(tables, windowTable{"findings", uint64(len(findings))})
 	if len(errs) == 0 && w.cfg.Run != "" {
-		errs = append(errs, w.writeManifest(now, flowRows, callRows, uint64(len(findings))))
+		errs = append(errs, w.writeManifest(now, tables))
 	}
 	return errors.Join(errs...)
 }
 
-// writeManifest lists the window's three files, once all are in place.
-func (w *Window) writeManifest(now time.Time, flows, calls, findings uint64) error {
+// windowTable is one file of a window: its table (the kind in its name)
+// and rows.
+type windowTable struct {
+	table string
+	rows  uint64
+}
+
+// metadata is the metadata of the window's files the Auditor does not
+// write: the sensor, and the run id that ties them to their manifest.
+func (w *Window) metadata() map[string]string {
+	md := map[string]string{"auditor.sensor": w.cfg.Sensor}
+	if w.cfg.Run != "" {
+		md[parquetout.MetaRun] = w.cfg.Run
+	}
+	return md
+}
+
+// writeManifest lists the window's files, once all are in place.
+func (w *Window) writeManifest(now time.Time, tables []windowTable) error {
 	dir := filepath.Dir(w.partition(w.start, "flows"))
 	m := &parquetout.Manifest{Run: w.cfg.Run, CreatedBy: "auditor capture", Finished: now.UTC()}
-	for _, t := range []struct {
-		table string
-		rows  uint64
-	}{{"flows", flows}, {"calls", calls}, {"findings", findings}} {
+	for _, t := range tables {
 		if err := m.Add(dir, t.table, w.partition(w.start, t.table), t.rows); err != nil {
 			return err
 		}

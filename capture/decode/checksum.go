@@ -171,14 +171,28 @@ func deferChecksum(p *Packet, is4 bool, src, dst *[16]byte, proto uint8, l4 []by
 }
 
 // FinishChecksum completes a transport checksum the decoder left pending
-// (see deferChecksum), setting BadChecksum. The pipeline calls it before
-// the flow table sees the packet; p.Payload may have been copied since.
+// (see deferChecksum), setting BadChecksum; p.Payload may have been copied
+// since.
 func (p *Packet) FinishChecksum() {
+	if p.csumPending {
+		p.BadChecksum = p.PayloadChecksumBad()
+	}
+}
+
+// ChecksumPending reports whether the transport checksum still has to be
+// completed over the payload (FinishChecksum or PayloadChecksumBad).
+func (p *Packet) ChecksumPending() bool { return p.csumPending }
+
+// PayloadChecksumBad completes a transport checksum the decoder left
+// pending and reports whether it is bad (false when none is pending). The
+// pipeline hands it to the flow table (flow.Table.PacketChecked), which
+// decides whether the payload is summed.
+func (p *Packet) PayloadChecksumBad() bool {
 	if !p.csumPending {
-		return
+		return false
 	}
 	p.csumPending = false
-	p.BadChecksum = fold(csum(p.csumAcc, p.Payload)) != 0xffff
+	return fold(csum(p.csumAcc, p.Payload)) != 0xffff
 }
 
 // checkFast verifies the checksums of a packet the fast path decoded:

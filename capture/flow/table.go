@@ -152,6 +152,33 @@ func (t *Table) Lookup(k Key) *Flow { return t.flows[k] }
 // came from the originator. The flow stays valid until the next call that
 // can end flows (Packet, Advance, Flush).
 func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
+	return t.PacketChecked(p, nil)
+}
+
+// PayloadChecksum completes a transport checksum the decoder verified
+// only up to the payload; it reports whether the checksum is bad.
+type PayloadChecksum interface {
+	PayloadChecksumBad() bool
+}
+
+// udpVerifiedPackets is how many datagrams of each direction of a UDP flow
+// have their checksum verified over the payload when all of them were
+// good; after them only a direction that had a bad one is verified
+// further. A long UDP flow is media (RTP): summing every byte of it costs
+// a tenth of the replay's time, and the c/C letters, on Zeek's scale of
+// 1, 10, 100..., come from the first bad datagrams of a direction.
+const udpVerifiedPackets = 100
+
+// PacketChecked is Packet for a packet whose transport checksum is still
+// to be completed over the payload by sum (nil when the decoder settled
+// it). TCP, ICMP and short UDP flows are always verified; a UDP direction
+// whose first udpVerifiedPackets datagrams all had good checksums is
+// trusted from then on and its later datagrams count as good.
+func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig bool) {
+	if sum != nil && p.Key.proto != ProtoUDP {
+		p.BadChecksum = sum.PayloadChecksumBad()
+		sum = nil
+	}
 	if p.Time > t.now {
 		t.now = p.Time
 		if !t.cfg.ExpireOnAdvance && t.now-t.swept >= int64(time.Second) {
@@ -186,6 +213,9 @@ func (t *Table) Packet(p *Packet) (f *Flow, fromOrig bool) {
 	side.Packets++
 	side.Bytes += uint64(p.WireLen)
 	side.Payload += uint64(p.PayloadLen)
+	if sum != nil && (side.Packets <= udpVerifiedPackets || side.chkCnt != 0 || side.chkExp != 0) {
+		p.BadChecksum = sum.PayloadChecksumBad()
+	}
 	if p.Time > f.Last {
 		f.Last = p.Time
 	} else if p.Time < f.First {

@@ -499,118 +499,156 @@ func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, 
 	}
 }
 
+// withRoles judges a TCP or UDP flow against the entries between its
+// hosts' inventory roles, in named steps: the entries on the service port,
+// then (without a handshake) those on the source port read as the
+// service's reply, then the entries naming the destination by address or
+// name; a flow none of them allows is unexpected, and the reason says why.
 func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da netip.Addr, sp, dp uint16, uncertain bool) {
-	s := c.shared
-	srcRoles := s.scope.RolesOf(sa)
-	dstRoles := s.scope.RolesOf(da)
-	ev := ByCatalog
-	if len(dstRoles) == 0 {
-		sni, server := names(f)
-		for _, n := range [2]string{sni, server} {
-			if n == "" {
-				continue
-			}
-			if rs := s.scope.RolesOfName(n); len(rs) > 0 {
-				dstRoles, ev = rs, ByName
-				break
-			}
-		}
-	}
-	var near *catalog.Entry
-	wrongDir := false
-	reason := ""
-	c.scratch = s.ix.Lookup(proto, dp, c.scratch[:0])
-	for _, e := range c.scratch {
-		in := s.info[e]
-		if in.fromPorts && !e.FromPorts.Contains(sp) {
-			if near == nil {
-				near = e
-			}
-			continue
-		}
-		if fr, ok := pick(in.qfrom, srcRoles); ok {
-			if to, ok := pick(in.qto, dstRoles); ok {
-				if len(r.Matches) == 0 {
-					r.FromRole, r.ToRole, reason = s.scope.Display(fr), s.scope.Display(to), in.expected
-				}
-				r.Matches = append(r.Matches, e)
-				continue
-			}
-		}
-		fr, okFrom := pick(in.qfrom, dstRoles)
-		to, okTo := pick(in.qto, srcRoles)
-		switch {
-		case okFrom && okTo && e.Direction == catalog.BothWays:
-			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole, reason = s.scope.Display(to), s.scope.Display(fr), in.bothWays
-			}
-			r.Matches = append(r.Matches, e)
-		case okFrom && okTo:
-			if !wrongDir {
-				near, wrongDir = e, true
-			}
-		case near == nil:
-			near = e
-		}
-	}
+	srcRoles, dstRoles, ev := c.flowRoles(f, sa, da)
+	miss := c.matchService(r, proto, srcRoles, dstRoles, sp, dp)
 	if len(r.Matches) == 0 && uncertain && sp != dp {
-		// The first packet seen came from the service side: the entry's
-		// port is the source port and the roles are reversed.
-		c.scratch = s.ix.Lookup(proto, sp, c.scratch[:0])
-		for _, e := range c.scratch {
-			in := s.info[e]
-			to, okTo := pick(in.qto, srcRoles)
-			fr, okFrom := pick(in.qfrom, dstRoles)
-			if !okTo || !okFrom {
-				if e.Direction != catalog.BothWays {
-					continue
-				}
-				if fr, okFrom = pick(in.qfrom, srcRoles); !okFrom {
-					continue
-				}
-				if to, okTo = pick(in.qto, dstRoles); !okTo {
-					continue
-				}
-				to, fr = fr, to
-			}
-			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole, reason = s.scope.Display(to), s.scope.Display(fr), in.reply
-			}
-			r.Matches = append(r.Matches, e)
-		}
+		c.matchReply(r, proto, srcRoles, dstRoles, sp)
 	}
 	if len(r.Matches) > 0 {
-		r.ClassifiedBy, r.Reason = ev, reason
+		r.ClassifiedBy = ev
 		return
 	}
 	c.cloud(f, r, proto, da, dp, srcRoles)
 	if len(r.Matches) > 0 {
 		return
 	}
+	c.unexpected(f, r, sa, da, srcRoles, dstRoles, miss, ev)
+}
+
+// flowRoles returns the inventory roles of the originator and the
+// responder. A responder the inventory does not list by address takes the
+// roles of the name the flow gave it (TLS SNI, then the server name), and
+// ev says so.
+func (c *Classifier) flowRoles(f *flow.Flow, sa, da netip.Addr) (srcRoles, dstRoles []catalog.RoleID, ev Evidence) {
+	s := c.shared
+	srcRoles, dstRoles, ev = s.scope.RolesOf(sa), s.scope.RolesOf(da), ByCatalog
+	if len(dstRoles) > 0 {
+		return srcRoles, dstRoles, ev
+	}
+	sni, server := names(f)
+	for _, n := range [2]string{sni, server} {
+		if n == "" {
+			continue
+		}
+		if rs := s.scope.RolesOfName(n); len(rs) > 0 {
+			return srcRoles, rs, ByName
+		}
+	}
+	return srcRoles, dstRoles, ev
+}
+
+// nearMiss is the entry an unexpected flow came closest to: one on its
+// port whose roles fit only the wrong way round (wrongDir), else the first
+// one on its port.
+type nearMiss struct {
+	entry    *catalog.Entry
+	wrongDir bool
+}
+
+// matchService adds the entries on the destination port whose roles the
+// hosts fit by the direction rule, and returns the nearest miss. An entry
+// stating its opener's ports needs the source port among them.
+func (c *Classifier) matchService(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp, dp uint16) (miss nearMiss) {
+	s := c.shared
+	c.scratch = s.ix.Lookup(proto, dp, c.scratch[:0])
+	for _, e := range c.scratch {
+		in := s.info[e]
+		if in.fromPorts && !e.FromPorts.Contains(sp) {
+			if miss.entry == nil {
+				miss.entry = e
+			}
+			continue
+		}
+		switch w := c.creditRoles(r, e, in, srcRoles, dstRoles); {
+		case w == wrongWay && !miss.wrongDir:
+			miss = nearMiss{entry: e, wrongDir: true}
+		case w == noWay && miss.entry == nil:
+			miss.entry = e
+		}
+	}
+	return miss
+}
+
+// matchReply adds the entries on the source port whose roles the hosts
+// fit with the responder as the opener: without a handshake the first
+// packet seen may be the service's reply, so the entry's port is the
+// source port and the roles are reversed.
+func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp uint16) {
+	s := c.shared
+	c.scratch = s.ix.Lookup(proto, sp, c.scratch[:0])
+	for _, e := range c.scratch {
+		in := s.info[e]
+		dr, sr, w := in.direction(dstRoles, srcRoles)
+		if w == forward || w == backward {
+			c.credit(r, e, sr, dr, in.reply)
+		}
+	}
+}
+
+// creditRoles credits e when the hosts fit it by the direction rule
+// (forward, or backward for a both-way entry) and returns how they fit.
+func (c *Classifier) creditRoles(r *Result, e *catalog.Entry, in *entryInfo, srcRoles, dstRoles []catalog.RoleID) way {
+	sr, dr, w := in.direction(srcRoles, dstRoles)
+	switch w {
+	case forward:
+		c.credit(r, e, sr, dr, in.expected)
+	case backward:
+		c.credit(r, e, sr, dr, in.bothWays)
+	}
+	return w
+}
+
+// credit adds e to the flow's matches; the first match names the
+// originator's and the responder's roles and gives the reason.
+func (c *Classifier) credit(r *Result, e *catalog.Entry, srcRole, dstRole catalog.RoleID, reason string) {
+	if len(r.Matches) == 0 {
+		sc := c.shared.scope
+		r.FromRole, r.ToRole, r.Reason = sc.Display(srcRole), sc.Display(dstRole), reason
+	}
+	r.Matches = append(r.Matches, e)
+}
+
+// unexpected judges a flow no entry allows between its hosts: the kind,
+// the severity (low when a host has no role), the reason and the roles.
+func (c *Classifier) unexpected(f *flow.Flow, r *Result, sa, da netip.Addr, srcRoles, dstRoles []catalog.RoleID, miss nearMiss, ev Evidence) {
 	r.Verdict, r.Kind, r.Severity = Unexpected, KindUnexpected, Medium
 	c.unknownRoles(r, sa, da)
 	if r.FromRole == "" || r.ToRole == "" {
 		r.Severity = Low
 	}
-	switch {
-	case wrongDir:
-		r.Kind, r.Entry, r.Reason = KindWrongDirection, near, s.info[near].wrongDirection
-	case len(srcRoles) == 0 && len(dstRoles) == 0:
-		r.Reason = reasonBothUnknown
-	case len(srcRoles) == 0:
-		r.Reason = reasonSrcUnknown
-	case len(dstRoles) == 0:
-		r.Reason = reasonDstUnknown
-	case near != nil:
-		r.Entry, r.Reason = near, s.info[near].otherRoles
-	default:
-		r.Reason = reasonNotInCatalog
-	}
+	c.unexpectedReason(r, len(srcRoles) > 0, len(dstRoles) > 0, miss)
 	if ev == ByName && r.ToRole == "" {
+		s := c.shared
 		sni, server := names(f)
 		if r.ToRole = c.join(s.inv.RolesOfName(sni)); r.ToRole == "" {
 			r.ToRole = c.join(s.inv.RolesOfName(server))
 		}
+	}
+}
+
+// unexpectedReason explains an unexpected flow: the wrong direction of an
+// entry comes first, then a host without a role, then an entry on the
+// port for other roles.
+func (c *Classifier) unexpectedReason(r *Result, srcKnown, dstKnown bool, miss nearMiss) {
+	switch {
+	case miss.wrongDir:
+		r.Kind, r.Entry, r.Reason = KindWrongDirection, miss.entry, c.shared.info[miss.entry].wrongDirection
+	case !srcKnown && !dstKnown:
+		r.Reason = reasonBothUnknown
+	case !srcKnown:
+		r.Reason = reasonSrcUnknown
+	case !dstKnown:
+		r.Reason = reasonDstUnknown
+	case miss.entry != nil:
+		r.Entry, r.Reason = miss.entry, c.shared.info[miss.entry].otherRoles
+	default:
+		r.Reason = reasonNotInCatalog
 	}
 }
 
@@ -652,32 +690,17 @@ func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr, sp,
 		c.scratch = s.ix.Lookup(flow.ProtoUDP, sp, c.scratch[:0])
 	}
 	c.fixedMedia(r, dstRoles, srcRoles, true)
-	if len(r.Matches) > 0 {
-		r.Reason = s.info[r.Matches[0]].negotiated
-	}
 	// Then the entries that leave the port to signalling.
 	c.scratch = s.ix.Dynamic(flow.ProtoUDP, c.scratch[:0])
 	for _, e := range c.scratch {
 		if !e.Transport.Matches(flow.ProtoUDP) || slices.Contains(r.Matches, e) {
 			continue
 		}
-		in := s.info[e]
-		fr, okF := pick(in.qfrom, srcRoles)
-		to, okT := pick(in.qto, dstRoles)
-		if !okF || !okT {
-			// Media flows either way once negotiated.
-			if fr, okF = pick(in.qfrom, dstRoles); !okF {
-				continue
-			}
-			if to, okT = pick(in.qto, srcRoles); !okT {
-				continue
-			}
-			fr, to = to, fr
+		// Media flows either way once negotiated: the wrong way of a
+		// one-way entry is credited too.
+		if sr, dr, w := s.info[e].direction(srcRoles, dstRoles); w != noWay {
+			c.credit(r, e, sr, dr, reasonNegotiated)
 		}
-		if len(r.Matches) == 0 {
-			r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
-		}
-		r.Matches = append(r.Matches, e)
 	}
 	if len(r.Matches) > 0 {
 		return
@@ -696,18 +719,14 @@ func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, 
 		if !isMediaApp(e.App) || slices.Contains(r.Matches, e) {
 			continue
 		}
-		fr, okF := pick(in.qfrom, fromRoles)
-		to, okT := pick(in.qto, toRoles)
-		if !okF || !okT {
+		fr, to, ok := in.sides(fromRoles, toRoles)
+		if !ok {
 			continue
 		}
-		if len(r.Matches) == 0 {
-			r.FromRole, r.ToRole = s.scope.Display(fr), s.scope.Display(to)
-			if flip {
-				r.FromRole, r.ToRole = r.ToRole, r.FromRole
-			}
+		if flip {
+			fr, to = to, fr
 		}
-		r.Matches = append(r.Matches, e)
+		c.credit(r, e, fr, to, in.negotiated)
 	}
 }
 
@@ -749,25 +768,7 @@ func (c *Classifier) classifyICMP(f *flow.Flow, r *Result, proto uint8, sa, da n
 	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
 	var wrong *catalog.Entry
 	for _, e := range s.icmp {
-		in := s.info[e]
-		if fr, ok := pick(in.qfrom, srcRoles); ok {
-			if to, ok := pick(in.qto, dstRoles); ok {
-				if len(r.Matches) == 0 {
-					r.FromRole, r.ToRole, r.Reason = s.scope.Display(fr), s.scope.Display(to), in.expected
-				}
-				r.Matches = append(r.Matches, e)
-				continue
-			}
-		}
-		fr, okF := pick(in.qfrom, dstRoles)
-		to, okT := pick(in.qto, srcRoles)
-		switch {
-		case okF && okT && e.Direction == catalog.BothWays:
-			if len(r.Matches) == 0 {
-				r.FromRole, r.ToRole, r.Reason = s.scope.Display(to), s.scope.Display(fr), in.bothWays
-			}
-			r.Matches = append(r.Matches, e)
-		case okF && okT && wrong == nil:
+		if c.creditRoles(r, e, s.info[e], srcRoles, dstRoles) == wrongWay && wrong == nil {
 			wrong = e
 		}
 	}

@@ -127,7 +127,11 @@
 // to signalling without a range, or a site allow rule covering the port,
 // lets any port through; a side no entry states a range for is not
 // judged. The finding's Dst is the host whose port is outside (the flow's
-// originator when only its port is). Severity medium. Without an
+// originator when only its port is); its vendor and entry are those of the
+// entry whose range the port missed, which its reason cites
+// (Result.FindingEntry), even when that entry does not allow the flow (the
+// Sinch MRS prompt area) or the flow is credited to the other side's entry.
+// Severity medium. Without an
 // inventory the ports are checked against the union of every media range
 // of the vendors in scope, severity low, and not at all when one of those
 // entries leaves its ports to signalling without a range (Genesys phone

@@ -28,6 +28,8 @@ type entryInfo struct {
 	ports, narrow catalog.PortSet
 	// fromPorts is set when a one-way entry states the opener's ports.
 	fromPorts bool
+	// twoWay: the entry is both-way, so either side may open the flow.
+	twoWay bool
 
 	from, to string // roles, comma-separated
 	// qfrom and qto are the entry's roles in the site's scope (nil in
@@ -114,6 +116,7 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 		}
 	}
 	in.fromPorts = e.Direction == catalog.OneWay && !e.FromPorts.IsZero() && !e.FromPorts.IsAny() && len(e.FromPorts.Ranges) > 0
+	in.twoWay = e.Direction == catalog.BothWays
 	in.portsLabel = portsLabel(e.Transport, ports)
 	arrow := "->"
 	if e.Direction == catalog.BothWays {
@@ -171,22 +174,38 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 	}
 	from, to := hostsOf(sc, in.qfrom), hostsOf(sc, in.qto)
 	if e.Peers != "all" && e.Peers != "any-from" {
-		for _, r := range in.qfrom {
-			if !slices.Contains(in.qto, r) {
-				continue
+		in.findPeers(sc)
+	}
+	in.peerNeeds(sc, e.Peers == "any")
+	if e.Peers == "any-from" {
+		in.anyFromNeeds(sc, from, to)
+		in.inScope = len(in.needs) > 0
+		return
+	}
+	in.requiredPairs(sc, from, to)
+	in.inScope = len(in.pairs)+len(in.needs) > 0
+}
+
+// findPeers marks the hosts holding a role of both sides.
+func (in *entryInfo) findPeers(sc *catalog.Scope) {
+	for _, r := range in.qfrom {
+		if !slices.Contains(in.qto, r) {
+			continue
+		}
+		for _, h := range sc.RoleHosts(r) {
+			if in.peers == nil {
+				in.peers = make(map[int32]bool)
 			}
-			for _, h := range sc.RoleHosts(r) {
-				if in.peers == nil {
-					in.peers = make(map[int32]bool)
-				}
-				in.peers[h] = true
-			}
+			in.peers[h] = true
 		}
 	}
-	// Peers: a host needs a peer of a compatible address family. Standby
-	// hosts are excused, unless the entry names its peers explicitly
-	// (a switchover between a primary and its standby).
-	explicit := e.Peers == "any"
+}
+
+// peerNeeds gives each peer with a peer of a compatible address family a
+// need for one working flow with a peer. Standby hosts are excused,
+// unless the entry names its peers explicitly (a switchover between a
+// primary and its standby).
+func (in *entryInfo) peerNeeds(sc *catalog.Scope, explicit bool) {
 	var peerFam familyCount
 	for h := range in.peers {
 		if explicit || !sc.Standby(h) {
@@ -201,30 +220,37 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			in.needs = append(in.needs, hostNeed{host: h})
 		}
 	}
-	if e.Peers == "any-from" {
-		var fromFam familyCount
-		isFrom := make(map[int32]bool, len(from))
-		for _, a := range from {
-			if !sc.Standby(a) {
-				fromFam.add(sc.Host(a))
-				isFrom[a] = true
-			}
+}
+
+// anyFromNeeds gives each to-host (standby hosts excused) a need for one
+// working flow from any from-host of a compatible address family.
+func (in *entryInfo) anyFromNeeds(sc *catalog.Scope, from, to []int32) {
+	var fromFam familyCount
+	isFrom := make(map[int32]bool, len(from))
+	for _, a := range from {
+		if !sc.Standby(a) {
+			fromFam.add(sc.Host(a))
+			isFrom[a] = true
 		}
-		for _, b := range to {
-			if sc.Standby(b) {
-				continue
-			}
-			n := fromFam.compatible(sc.Host(b))
-			if isFrom[b] {
-				n-- // not with itself
-			}
-			if n > 0 {
-				in.needs = append(in.needs, hostNeed{host: b})
-			}
-		}
-		in.inScope = len(in.needs) > 0
-		return
 	}
+	for _, b := range to {
+		if sc.Standby(b) {
+			continue
+		}
+		n := fromFam.compatible(sc.Host(b))
+		if isFrom[b] {
+			n-- // not with itself
+		}
+		if n > 0 {
+			in.needs = append(in.needs, hostNeed{host: b})
+		}
+	}
+}
+
+// requiredPairs lists the host pairs the entry is required between: not
+// a host with itself, two peers, a standby host, or IPv4 with IPv6; two
+// hosts each on both sides need one flow between them, whoever opens it.
+func (in *entryInfo) requiredPairs(sc *catalog.Scope, from, to []int32) {
 	seen := make(map[hostPair]bool)
 	for _, a := range from {
 		for _, b := range to {
@@ -236,14 +262,11 @@ func (in *entryInfo) scopeInventory(e *catalog.Entry, sc *catalog.Scope) {
 			}
 			p := hostPair{a, b}
 			if !seen[p] && !seen[p.reversed()] {
-				// Two hosts each on both sides need one flow between
-				// them, whoever opens it.
 				seen[p] = true
 				in.pairs = append(in.pairs, p)
 			}
 		}
 	}
-	in.inScope = len(in.pairs)+len(in.needs) > 0
 }
 
 // compatible reports whether a flow can run between two hosts: not from
@@ -311,6 +334,52 @@ func hostsOf(sc *catalog.Scope, roles []catalog.RoleID) []int32 {
 		}
 	}
 	return out
+}
+
+// way is how a flow's originator and responder sit on an entry's sides.
+type way uint8
+
+const (
+	noWay    way = iota // the hosts' roles fit the entry neither way round
+	forward             // originator on the From side, responder on the To side
+	backward            // originator on the To side, and the entry allows it
+	wrongWay            // originator on the To side of a one-way entry
+)
+
+// direction is the classifier's one direction rule: a flow fits an entry
+// forward when its originator holds one of the entry's From roles and its
+// responder one of its To roles; the other way round it fits backward
+// when the entry is both-way, and the wrong way when it is one-way.
+// Forward is tried first, so hosts holding roles of both sides read
+// forward. srcRole and dstRole are the originator's and the responder's
+// matching roles, whichever way they fit. Each caller decides which ways
+// it credits: a flow the ports found takes forward and backward, a
+// negotiated media stream any way (signalling set it up), and a flow
+// with the responder seen first is asked with the hosts swapped.
+func (in *entryInfo) direction(src, dst []catalog.RoleID) (srcRole, dstRole catalog.RoleID, w way) {
+	if fr, to, ok := in.sides(src, dst); ok {
+		return fr, to, forward
+	}
+	fr, to, ok := in.sides(dst, src)
+	switch {
+	case !ok:
+		return 0, 0, noWay
+	case in.twoWay:
+		return to, fr, backward
+	}
+	return to, fr, wrongWay
+}
+
+// sides reports whether a host with roles from plays the entry's From side
+// towards a host with roles to on its To side, and the first such roles.
+func (in *entryInfo) sides(from, to []catalog.RoleID) (fromRole, toRole catalog.RoleID, ok bool) {
+	if fromRole, ok = pick(in.qfrom, from); !ok {
+		return 0, 0, false
+	}
+	if toRole, ok = pick(in.qto, to); !ok {
+		return 0, 0, false
+	}
+	return fromRole, toRole, true
 }
 
 // pick returns the first host role that is one of the entry's roles.

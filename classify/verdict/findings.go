@@ -131,7 +131,7 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		if r.flip {
 			src, dst = dst, src
 		}
-		k := findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.Entry}
+		k := findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.FindingEntry()}
 		fs.observe(k, f, r.Severity, r.Reason, r)
 	}
 	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
@@ -272,7 +272,7 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 		Count: 1, FirstSeen: f.First, LastSeen: f.Last,
 	}
 	if r != nil {
-		g.Vendor, g.EntryID, g.FromRole, g.ToRole, g.App = r.Vendor, r.EntryID, r.FromRole, r.ToRole, r.App
+		g.Vendor, g.EntryID, g.FromRole, g.ToRole, g.App = r.FindingVendor(), r.FindingEntryID(), r.FromRole, r.ToRole, r.App
 		if r.flip {
 			g.FromRole, g.ToRole = g.ToRole, g.FromRole
 		}

@@ -338,43 +338,43 @@ func (c *Classifier) mediaRange(r *Result, sa, da netip.Addr, sp, dp uint16) {
 		return
 	}
 	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
-	reason, outside := c.mediaSide(dstRoles, srcRoles, dp)
-	if !outside {
-		if reason, outside = c.mediaSide(srcRoles, dstRoles, sp); !outside {
+	judged, reason := c.mediaSide(dstRoles, srcRoles, dp)
+	if judged == nil {
+		if judged, reason = c.mediaSide(srcRoles, dstRoles, sp); judged == nil {
 			return
 		}
 		r.flip = true
 	}
 	r.Kind, r.Severity, r.Reason = KindMediaOutsideRange, Medium, reason
+	r.judged = judged
 }
 
 // mediaSide reports whether port, on a host with roles host talking to a
 // peer with roles peer, lies outside every range the media entries between
-// those roles state for the host's side. An entry's ports are its To
+// those roles state for the host's side: it returns the first vendor entry
+// whose range it missed, which the finding names and its reason cites, or
+// nil when the port is not outside. An entry's ports are its To
 // side's range (the media server's 16384-32767, not its callers'), and
 // stated FromPorts its From side's (Imagicle's server ">= 5000"): unlike
 // signalling, media entries marked both-way do not give the same range to
 // both sides. An entry that leaves the To side's port to signalling
 // (dynamic, no range) or a site allow rule covering the port lets any port
 // through; when no entry states a range for the side, nothing is outside.
-func (c *Classifier) mediaSide(host, peer []catalog.RoleID, port uint16) (reason string, outside bool) {
+func (c *Classifier) mediaSide(host, peer []catalog.RoleID, port uint16) (judged *catalog.Entry, reason string) {
 	if len(host) == 0 || len(peer) == 0 {
-		return "", false
+		return nil, ""
 	}
 	s := c.shared
 	for _, e := range s.mediaEntries {
 		in := s.info[e]
 		var ps catalog.PortSet
 		var why string
-		_, hostTo := pick(in.qto, host)
-		_, peerFrom := pick(in.qfrom, peer)
+		_, _, hostTo := in.sides(peer, host)
 		switch {
-		case hostTo && peerFrom:
+		case hostTo:
 			ps, why = in.ports, in.outsideTo
 		case in.fromRange:
-			_, hostFrom := pick(in.qfrom, host)
-			_, peerTo := pick(in.qto, peer)
-			if !hostFrom || !peerTo {
+			if _, _, hostFrom := in.sides(host, peer); !hostFrom {
 				continue
 			}
 			ps, why = e.FromPorts, in.outsideFrom
@@ -383,18 +383,18 @@ func (c *Classifier) mediaSide(host, peer []catalog.RoleID, port uint16) (reason
 		}
 		if len(ps.Ranges) == 0 {
 			if ps.Dynamic {
-				return "", false
+				return nil, ""
 			}
 			continue
 		}
 		if ps.Contains(port) {
-			return "", false
+			return nil, ""
 		}
-		if e.Vendor != catalog.SiteVendor && reason == "" {
-			reason = why
+		if e.Vendor != catalog.SiteVendor && judged == nil && why != "" {
+			judged, reason = e, why
 		}
 	}
-	return reason, reason != ""
+	return judged, reason
 }
 
 // portBitmap is a set of ports.

@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"testing"
@@ -289,7 +290,10 @@ func TestMediaOutsideDocumentedRange(t *testing.T) {
 		server  string
 		media   uint16 // port the signalling negotiated
 		want    want
-		finding string // "dst:port" of the finding; "" for none
+		// finding is "dst:port entry" of the finding ("-": no entry), ""
+		// for none. Its entry is the one whose documented range the media
+		// missed, which need not be the flow's entry (the credited side's).
+		finding string
 	}{
 		{"media server inside its range", nil, "10.30.1.2:4000", "10.1.0.20:16500", 16500,
 			want{verdict: verdict.Negotiated, entry: "genesys-pureconnect/media-server-rtp", by: verdict.BySDP, reason: "SIP/SDP"}, ""},
@@ -297,25 +301,25 @@ func TestMediaOutsideDocumentedRange(t *testing.T) {
 		// entry is credited, and the media server's side is judged.
 		{"media server outside its range", nil, "10.30.1.2:4000", "10.1.0.20:40000", 40000,
 			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "genesys-pureconnect/phone-rtp-audiocodes", by: verdict.BySDP,
-				reason: "Interaction Media Server RTP documents for media-server: 16384-32767/udp (genesys-pureconnect/media-server-rtp)", severity: verdict.Medium}, "10.1.0.20:40000"},
+				reason: "Interaction Media Server RTP documents for media-server: 16384-32767/udp (genesys-pureconnect/media-server-rtp)", severity: verdict.Medium}, "10.1.0.20:40000 genesys-pureconnect/media-server-rtp"},
 		{"phone outside the phone ranges, media server sent first", nil, "10.1.0.20:16500", "10.30.1.2:5004", 16500,
-			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "genesys-pureconnect/media-server-rtp", by: verdict.BySDP, reason: "Polycom VVX-1500 RTP ports documents for ip-phone", severity: verdict.Medium}, "10.30.1.2:5004"},
+			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "genesys-pureconnect/media-server-rtp", by: verdict.BySDP, reason: "Polycom VVX-1500 RTP ports documents for ip-phone", severity: verdict.Medium}, "10.30.1.2:5004 genesys-pureconnect/phone-rtp-polycom-vvx1500"},
 		{"phone outside, phone sent first: the finding names the phone", nil, "10.30.1.2:5004", "10.1.0.20:16500", 16500,
-			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "genesys-pureconnect/media-server-rtp", by: verdict.BySDP, reason: "documents for ip-phone"}, "10.30.1.2:5004"},
+			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "genesys-pureconnect/media-server-rtp", by: verdict.BySDP, reason: "documents for ip-phone"}, "10.30.1.2:5004 genesys-pureconnect/phone-rtp-polycom-vvx1500"},
 		{"gateway ports are left to signalling", nil, "10.30.1.2:4002", "203.0.113.10:31000", 31000,
 			want{verdict: verdict.Negotiated, entry: "genesys-pureconnect/phone-rtp-audiocodes", by: verdict.BySDP}, ""},
 		{"imagicle server below its >= 5000", nil, "10.2.0.5:4000", "10.2.0.9:20000", 20000,
-			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "imagicle-ucx/rtp", by: verdict.BySDP, reason: "RTP voice and T.38 fax streams documents for ucx-server: >=5000/udp (imagicle-ucx/rtp)"}, "10.2.0.5:4000"},
+			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, entry: "imagicle-ucx/rtp", by: verdict.BySDP, reason: "RTP voice and T.38 fax streams documents for ucx-server: >=5000/udp (imagicle-ucx/rtp)"}, "10.2.0.5:4000 imagicle-ucx/rtp"},
 		{"imagicle server inside", nil, "10.2.0.5:6000", "10.2.0.9:20000", 20000,
 			want{verdict: verdict.Negotiated, entry: "imagicle-ucx/rtp", by: verdict.BySDP, reason: "in the documented range"}, ""},
 		{"MRS prompt area moved by the site", nil, "10.4.0.1:30000", "10.4.0.7:20150", 20150,
 			want{verdict: verdict.Negotiated, entry: "sinch-contact-center/mrs-prompts", by: verdict.BySDP, reason: "in the documented range"}, ""},
 		{"MRS at the documented default, no longer the site's", nil, "10.4.0.1:30000", "10.4.0.7:8100", 8100,
-			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, by: verdict.BySDP, reason: "documents for mrs: 20000-20200/udp (sinch-contact-center/mrs-prompts)"}, "10.4.0.7:8100"},
+			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, by: verdict.BySDP, reason: "documents for mrs: 20000-20200/udp (sinch-contact-center/mrs-prompts)"}, "10.4.0.7:8100 sinch-contact-center/mrs-prompts"},
 		{"port-only: outside every Tegsoft range", []string{"tegsoft"}, "10.0.0.1:12000", "10.0.0.2:30000", 30000,
-			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, by: verdict.BySDP, reason: "port-only", severity: verdict.Low}, "10.0.0.2:30000"},
+			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, by: verdict.BySDP, reason: "port-only", severity: verdict.Low}, "10.0.0.2:30000 -"},
 		{"port-only: the originator's port outside", []string{"tegsoft"}, "10.0.0.1:30000", "10.0.0.2:12000", 12000,
-			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, by: verdict.BySDP, severity: verdict.Low}, "10.0.0.1:30000"},
+			want{verdict: verdict.Negotiated, kind: verdict.KindMediaOutsideRange, by: verdict.BySDP, severity: verdict.Low}, "10.0.0.1:30000 -"},
 		{"port-only: inside", []string{"tegsoft"}, "10.0.0.1:12002", "10.0.0.2:12000", 12000,
 			want{verdict: verdict.Negotiated, by: verdict.BySDP}, ""},
 		{"port-only: Genesys leaves some media to signalling", []string{"genesys-pureconnect"}, "10.0.0.1:5004", "10.0.0.2:65000", 65000,
@@ -345,8 +349,12 @@ func TestMediaOutsideDocumentedRange(t *testing.T) {
 				t.Errorf("findings %+v, want one %s", all, verdict.KindMediaOutsideRange)
 			case tt.finding != "":
 				g := all[0]
-				if got := g.Dst.String() + ":" + itoa(g.DstPort); got != tt.finding || g.CallID != "call-1@lab" || g.Proto != udp {
+				entry := cmp.Or(g.EntryID, "-")
+				if got := g.Dst.String() + ":" + itoa(g.DstPort) + " " + entry; got != tt.finding || g.CallID != "call-1@lab" || g.Proto != udp {
 					t.Errorf("finding at %s (call %q), want %s: %+v", got, g.CallID, tt.finding, g)
+				}
+				if vendor, _, _ := strings.Cut(g.EntryID, "/"); g.Vendor != vendor {
+					t.Errorf("finding vendor %q for entry %q", g.Vendor, g.EntryID)
 				}
 			}
 		})

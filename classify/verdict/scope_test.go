@@ -360,12 +360,18 @@ roles:
 		{"declared mssql and software only, both seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: software-only\n",
 			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, nil},
 		{"undeclared: either variant satisfies, even per pair", "", []string{"oracle", "ws-mssql", "packed-http", "sw-https"}, nil},
+		// The web interface's four ports (two variants, each HTTP or
+		// HTTPS) are one group: one finding, naming the others.
 		{"undeclared, nothing seen: one finding per group", "", nil,
-			[]string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/media-server-web-https-packaged", "genesys-pureconnect/oracle-sql"}},
+			[]string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/oracle-sql"}},
+		{"declared software only, its HTTPS alone seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: software-only\n",
+			[]string{"mssql", "ws-mssql", "sw-https"}, nil},
+		{"declared packaged, its HTTP alone seen", "options:\n  genesys-pureconnect/database: mssql\n  genesys-pureconnect/media-server: packaged\n",
+			[]string{"mssql", "ws-mssql", "packed-http"}, nil},
 		{"declared oracle, mssql seen", "options:\n  genesys-pureconnect/database: oracle\n  genesys-pureconnect/media-server: software-only\n",
 			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/oracle-sql"}},
 		{"declared packaged, software only seen", "options:\n  genesys-pureconnect/media-server: packaged\n",
-			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/media-server-web-http-packaged", "genesys-pureconnect/media-server-web-https-packaged"}},
+			[]string{"mssql", "ws-mssql", "sw-http", "sw-https"}, []string{"genesys-pureconnect/media-server-web-http-packaged"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := loadInventoryText(t, cat, site+tt.options)
@@ -400,6 +406,69 @@ roles:
 			slices.Sort(got)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("missing %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// The Sinch MRS recording area is required only where the site records on
+// the server ("Server-side recording and NAT services require relaying all
+// voice streams to a MRS server"): undeclared, the option's default says it
+// does not; a recording-area flow is allowed either way.
+func TestSinchServerSideRecording(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const site = `schema: 2
+site: s
+vendors: [sinch-contact-center]
+roles:
+  mrs: [10.0.0.20]
+  agent-server: [10.0.0.10]
+  workstation: [10.1.0.0/24]
+  pstn-gateway: [198.51.100.5]
+`
+	for _, tt := range []struct {
+		name, options string
+		want          []string
+	}{
+		{"undeclared: not required", "", nil},
+		{"declared disabled", "options:\n  sinch-contact-center/server-side-recording: disabled\n", nil},
+		{"declared enabled", "options:\n  sinch-contact-center/server-side-recording: enabled\n",
+			[]string{"sinch-contact-center/mrs-recording: any workstation,pstn-gateway -> 10.0.0.20"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inv := loadInventoryText(t, cat, site+tt.options)
+			cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: inv, Expect: []string{"sinch-contact-center/mrs-*"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+			var r verdict.Result
+			// The gateway's media in the prompt area; the recording area
+			// sees none.
+			fl := play(t, udp, "198.51.100.5:30000", "10.0.0.20:8100", exchange)
+			cl.Classify(fl, &r)
+			if r.Verdict != verdict.Expected || r.EntryID != "sinch-contact-center/mrs-prompts" {
+				t.Fatalf("prompt area: %v %s %s", r.Verdict, r.EntryID, r.Reason)
+			}
+			fs.Observe(fl, &r)
+			// Recording-area media is allowed whatever the option says.
+			rec := play(t, udp, "198.51.100.5:30002", "10.0.0.20:9050", exchange)
+			cl.Classify(rec, &r)
+			if r.Verdict != verdict.Expected || r.EntryID != "sinch-contact-center/mrs-recording" {
+				t.Errorf("recording area: %v %s %s", r.Verdict, r.EntryID, r.Reason)
+			}
+			fs.Finish(0)
+			var got []string
+			for _, g := range fs.All() {
+				if g.Kind == verdict.KindMissing {
+					got = append(got, g.EntryID+": "+strings.Join(g.HostPairs, "; "))
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("missing %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -213,6 +213,40 @@ type Result struct {
 	flip bool
 	// byAddr: matched by a cloud entry's CIDRs.
 	byAddr bool
+	// judged is the entry whose documented range a
+	// media-outside-documented-range finding judged the media against,
+	// which the finding names; nil for other kinds, whose finding names
+	// Entry.
+	judged *catalog.Entry
+}
+
+// FindingEntry returns the entry the flow's finding (Kind) is about:
+// Entry, except for media outside the documented range, where it is the
+// entry whose range the media missed (a fixed-range media entry such as
+// the Sinch MRS prompt area, which does not allow the flow and so is not
+// its Entry). Nil when the finding concerns no entry.
+func (r *Result) FindingEntry() *catalog.Entry {
+	if r.judged != nil {
+		return r.judged
+	}
+	return r.Entry
+}
+
+// FindingVendor and FindingEntryID are FindingEntry's vendor and id,
+// empty without one.
+func (r *Result) FindingVendor() string {
+	if e := r.FindingEntry(); e != nil {
+		return e.Vendor
+	}
+	return ""
+}
+
+// FindingEntryID: see FindingVendor.
+func (r *Result) FindingEntryID() string {
+	if e := r.FindingEntry(); e != nil {
+		return e.ID
+	}
+	return ""
 }
 
 func (r *Result) reset() {

@@ -563,13 +563,15 @@ var mvFindingsNoExpect = []mvFinding{
 	mvMissing(mvG, "prompt-server", "10.88.0.11 -> 10.88.0.10", "Interaction Media Server: Prompt Server 8098"),
 	mvMissing(mvG, "recording-retrieval-http", "any cic-server,irrcs -> 10.88.0.11", "Interaction Media Server: recording retrieval HTTP 8102"),
 	mvMissing(mvG, "session-manager-ion-tls", "10.88.0.21 -> 10.88.0.10", "Session Manager ION TLS 8019/8109"),
-	mvMissing(mvG, "sip-bridge-provisioning-http", "10.88.0.31 -> 10.88.0.10", "SIP Communication: provisioning HTTP 8078"),
 	mvMissing(mvG, "sip-provisioning-http", "10.88.0.31 -> 10.88.0.10", "IP Phone Operations: provisioning HTTP 8088"),
 	mvMissing(mvG, "smb", "10.88.0.21 -> 10.88.0.10", "Client operations: SMB 445"),
 	mvMissing(mvG, "sso-secure-token-server", "10.88.0.21 <-> 10.88.0.10", "Single Sign-On: Secure Token Server 8043"),
 	mvMissing(mvG, "sso-session-manager", "10.88.0.21 <-> 10.88.0.10", "Single Sign-On: Session Manager 8019"),
-	mvMissing(mvS, "cdt-rtp", "any workstation,mrs,pstn-gateway -> 10.88.0.41", "CDT: UDP 5004-5030 even ports RTP"),
-	mvMissing(mvS, "cdt-rtcp", "any workstation,mrs,pstn-gateway -> 10.88.0.41", "CDT: UDP 5005-5031 odd ports RTCP"),
+	// A gateway's media reaches a desktop through the MRS ("all calls
+	// going via a PSTN gateway ... are consuming ports on a MRS server"):
+	// the desktop's peers are other desktops and the MRS.
+	mvMissing(mvS, "cdt-rtp", "any workstation,mrs -> 10.88.0.41", "CDT: UDP 5004-5030 even ports RTP"),
+	mvMissing(mvS, "cdt-rtcp", "any workstation,mrs -> 10.88.0.41", "CDT: UDP 5005-5031 odd ports RTCP"),
 	mvMissing(mvS, "connection-server-servers", "any cc-server -> 10.88.0.60", "Connection Server: TCP 21017 For servers"),
 	mvMissing(mvS, "sip-bridge-gatekeeper", "any cc-server -> 10.88.0.62", "SIP Bridge: TCP 21006 gatekeeper"),
 	mvMissing(mvS, "sip-bridge-gateway", "any cc-server -> 10.88.0.62", "SIP Bridge: TCP 21007 gateway"),
@@ -592,7 +594,7 @@ var mvFindingsNoExpect = []mvFinding{
 	mvAlternative("sip-provisioning-https", "sip-provisioning-alternatives",
 		`"HTTP (Provisioning) TCP 8088 /WAN  HTTPS (Provisioning) TCP 8089 /WAN": sip-provisioning-http's finding stands for the pair`),
 	mvAlternative("sip-bridge-provisioning-https", "sip-bridge-provisioning-alternatives",
-		`"HTTP (Provisioning) TCP 8078 /WAN  HTTPS (Provisioning) TCP 8079 /WAN": sip-bridge-provisioning-http's finding stands for the pair`),
+		`"HTTP (Provisioning) TCP 8078 /WAN  HTTPS (Provisioning) TCP 8079 /WAN", drawn from the soft phone to the SIP Bridge: this site has neither, so neither variant is required`),
 	{kind: "missing", vendor: mvS, entry: mvS + "/mrs-recording", absent: true,
 		disagree: "mrs-recording-required-without-server-side-recording",
 		doc:      `"Server-side recording and NAT services require relaying all voice streams to a MRS server": the recording area is needed where the site records on the server, which this site does not`},

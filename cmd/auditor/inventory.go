@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,8 +78,20 @@ func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors
 		}
 		defer os.RemoveAll(tmp)
 		o := replayOptions{out: tmp, progress: "never", workers: runtime.GOMAXPROCS(0), top: 1}
-		_, err = replay(ctx, streams{stdin: s.stdin, stdout: io.Discard, stderr: s.stderr}, captures, o, flow.DefaultConfig())
-		if err != nil {
+		sum, err := replay(ctx, streams{stdin: s.stdin, stdout: io.Discard, stderr: s.stderr}, captures, o, flow.DefaultConfig())
+		var partial *partialError
+		switch {
+		case errors.As(err, &partial):
+			// The flows of what could be read were written: a damaged
+			// capture among good ones still tells which roles the
+			// readable traffic shows. Each file's problem is on stderr
+			// above; the files are named again here.
+			names := "some input"
+			if sum != nil && len(sum.FailedFiles) > 0 {
+				names = strings.Join(sum.FailedFiles, ", ")
+			}
+			fmt.Fprintf(s.stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: %s\n", names)
+		case err != nil:
 			return nil, fmt.Errorf("replay %s: %w", strings.Join(captures, " "), err)
 		}
 		parquets = append(parquets, filepath.Join(tmp, "flows.parquet"))

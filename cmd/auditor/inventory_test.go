@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -130,6 +131,44 @@ func TestInventorySuggestPublicCaptures(t *testing.T) {
 	}
 	if n < 5 {
 		t.Fatalf("only %d capture directories", n)
+	}
+}
+
+// A damaged capture among readable ones does not fail suggest or diff: the
+// readable flows give the same result as without it, stderr names the
+// damaged file (each with its reason, then together), exit 0.
+func TestInventoryDamagedInput(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pcap")
+	// A pcap header, then a record claiming 2 GiB.
+	hdr := []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0x7f}
+	if err := os.WriteFile(bad, hdr, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const demo = "../../testdata/demo.pcapng"
+	for _, args := range [][]string{
+		{"inventory", "suggest", "--vendor", "genesys-pureconnect"},
+		{"inventory", "diff", "../../testdata/demo-site.yaml"},
+	} {
+		want, _, code := runCLI(t, append(slices.Clone(args), demo)...)
+		if code != 0 {
+			t.Fatalf("%v on the demo: exit %d", args, code)
+		}
+		got, stderr, code := runCLI(t, append(slices.Clone(args), demo, bad)...)
+		if code != 0 {
+			t.Errorf("%v with a damaged capture: exit %d: %s", args, code, stderr)
+		}
+		if got != want {
+			t.Errorf("%v: the damaged capture changed the result:\n%s\nwant\n%s", args, got, want)
+		}
+		if !strings.Contains(stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: "+bad) {
+			t.Errorf("%v: stderr does not name the damaged file: %q", args, stderr)
+		}
+	}
+	// Nothing readable at all is still an error.
+	if _, stderr, code := runCLI(t, "inventory", "suggest", bad); code != 1 {
+		t.Errorf("only a damaged capture: exit %d, want 1: %s", code, stderr)
 	}
 }
 

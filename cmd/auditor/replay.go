@@ -101,8 +101,8 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 // user sees what was processed before the damage.
 //
 // The tables are written to temporary files and take their final names
-// only at the end, flows first, then calls and findings, then the run's
-// manifest. A run that could read no packet at all renames nothing: the
+// only at the end, flows first, then tunnels, calls, dns and findings,
+// then the run's manifest, which lists all five. A run that could read no packet at all renames nothing: the
 // previous run's files stay as they were.
 func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
 	start := time.Now()
@@ -148,6 +148,7 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 		fw.Abort()
 		return nil, err
 	}
+	defer aud.AbortCalls() // no-op once Finish closed it
 	dnsPath := filepath.Join(o.out, "dns.parquet")
 	if err := aud.OpenDNS(dnsPath); err != nil {
 		fw.Abort()
@@ -173,6 +174,9 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	sink.Drain()
 	sum := newSummary(src, pipe, time.Since(start))
 	sum.Outputs = map[string]string{}
+	if sum.FilesFailed > 0 {
+		sum.FailedFiles = failedFiles(src)
+	}
 	for _, e := range sum.Errors {
 		fmt.Fprintf(s.stderr, "auditor replay: %s\n", e)
 	}
@@ -206,7 +210,8 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	sum.Flows = sink.Rows()
 	// The decoding goroutine has ended: its tunnel record is complete.
 	tunnelsPath := filepath.Join(o.out, "tunnels.parquet")
-	if err := engine.WriteTunnels(tunnelsPath, pipe.Decoder().Tunnels(), ""); err != nil {
+	tunnels := pipe.Decoder().Tunnels()
+	if err := engine.WriteTunnels(tunnelsPath, tunnels, "", meta); err != nil {
 		return sum, err
 	}
 	sum.Outputs["tunnels"] = tunnelsPath
@@ -223,7 +228,8 @@ func replay(ctx context.Context, s streams, paths []string, o replayOptions, tab
 	for _, t := range []struct {
 		table, path string
 		rows        uint64
-	}{{"flows", flowsPath, sum.Flows}, {"calls", res.Calls, sum.callRows()}, {"findings", findingsPath, sum.findingRows()}} {
+	}{{"flows", flowsPath, sum.Flows}, {"calls", res.Calls, sum.callRows()}, {"dns", dnsPath, res.DNSRows},
+		{"tunnels", tunnelsPath, uint64(len(tunnels))}, {"findings", findingsPath, sum.findingRows()}} {
 		if err := man.Add(o.out, t.table, t.path, t.rows); err != nil {
 			return sum, err
 		}
@@ -325,6 +331,7 @@ func parseTimeouts(spec string, cfg *flow.Config) error {
 type replaySummary struct {
 	Files            int                    `json:"files"`
 	FilesFailed      int                    `json:"files_failed"`
+	FailedFiles      []string               `json:"failed_files,omitempty"` // the inputs that ended on an error
 	Frames           uint64                 `json:"frames"`
 	Bytes            uint64                 `json:"bytes"`
 	Packets          uint64                 `json:"packets"`

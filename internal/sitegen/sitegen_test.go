@@ -63,12 +63,6 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-type convKey struct {
-	proto      uint8
-	a, b       netip.AddrPort // a: the side that sent the first packet
-	normalized string
-}
-
 type conv struct {
 	client, server netip.AddrPort
 	proto          uint8

@@ -60,13 +60,14 @@ type Event struct {
 }
 
 // FlowEvent builds the event for one judged flow whose result has a
-// finding kind (r.Kind != "").
+// finding kind (r.Kind != ""); it names the finding's entry, as
+// findings.parquet does.
 func FlowEvent(f *flow.Flow, r *verdict.Result, sensor string) Event {
 	ev := Event{
 		Kind: r.Kind, Severity: r.Severity, Verdict: r.Verdict,
 		Start: f.FirstTime(), End: f.LastTime(),
 		Proto: f.Key.Proto(), Src: f.Src(), Dst: f.Dst(), CommunityID: f.CommunityID(),
-		EntryID: r.EntryID, Vendor: r.Vendor, FromRole: r.FromRole, ToRole: r.ToRole,
+		EntryID: r.FindingEntryID(), Vendor: r.FindingVendor(), FromRole: r.FromRole, ToRole: r.ToRole,
 		App: r.App, Reason: r.Reason, CallID: r.CallID, Sensor: sensor,
 	}
 	if m := f.Meta; m != nil {

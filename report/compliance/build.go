@@ -60,6 +60,10 @@ type Builder struct {
 
 	verdicts map[string]int64
 	findings map[string]*Finding
+	// byLegacy maps the legacy key of a finding read with a finding_id to
+	// that id, so rows of files written before the column merge into it
+	// whichever file is read first.
+	byLegacy map[string]string
 	windows  map[windowKey]struct{}
 	timeline []timePoint
 	entries  map[string]*entryAcc
@@ -82,7 +86,7 @@ type Builder struct {
 type siteAcc struct {
 	name      string
 	inv       *catalog.Inventory
-	ranges    []PortRange
+	media     documented
 	flows     int64
 	issues    map[string]int64
 	flowMedia map[string]int64 // media issues judged from flows
@@ -118,13 +122,17 @@ type tlsAcc struct {
 type mediaAcc struct {
 	Media
 	ports map[uint16][2]int64 // port -> in a documented range, outside every range
-	// outside counts the endpoints behind ports[p][1], so that Report can
-	// tell those a media-outside-documented-range finding names (the
-	// verdict engine's role-aware judgement) from the rest (the other
-	// side of a stream, which no range constrains). Bounded: endpoints
-	// past maxDistinct stay in the second group.
-	outside map[netip.AddrPort]int64
+	// endpoints counts the endpoints behind ports, so that Report can
+	// move those a media-outside-documented-range finding names (the
+	// verdict engine's role-aware judgement) to the judged group, whether
+	// or not their port lies in some other entry's range: the union of
+	// the site's ranges never overrules the engine. Bounded: endpoints
+	// past maxEndpoints stay in the group their port gave them.
+	endpoints map[netip.AddrPort][2]int64
 }
+
+// maxEndpoints bounds the media endpoints the chart remembers, a few MB.
+const maxEndpoints = 1 << 16
 
 type callsAcc struct {
 	Calls
@@ -151,7 +159,7 @@ func NewBuilder(opts Options) *Builder {
 		opts.Top = 10
 	}
 	b := &Builder{
-		opts: opts, verdicts: map[string]int64{}, findings: map[string]*Finding{}, windows: map[windowKey]struct{}{},
+		opts: opts, verdicts: map[string]int64{}, findings: map[string]*Finding{}, byLegacy: map[string]string{}, windows: map[windowKey]struct{}{},
 		entries: map[string]*entryAcc{}, talkers: map[string]*talkerAcc{},
 		tlsVers: map[string]*tlsAcc{}, plain: map[string]*PlainFlow{},
 		sensors: map[string]*Sensor{}, flowMedia: newMediaAcc(), callMedia: newMediaAcc(),
@@ -167,7 +175,7 @@ func NewBuilder(opts Options) *Builder {
 }
 
 func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
-	return &siteAcc{name: name, inv: inv, ranges: mediaRanges(b.opts.Catalog, inv),
+	return &siteAcc{name: name, inv: inv, media: mediaRanges(b.opts.Catalog, inv),
 		issues: map[string]int64{}, flowMedia: map[string]int64{}, callMedia: map[string]int64{},
 		vendors: map[string]*vendorAcc{}}
 }
@@ -175,14 +183,28 @@ func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
 // mediaEntryApps are the catalog apps whose ports are media ports.
 var mediaEntryApps = []string{"rtp", "rtcp", "srtp", "udptl"}
 
-// mediaRanges are the documented UDP media ranges of the site's vendors
-// (every vendor without an inventory), with the site's overrides. Ranges
-// wider than half the port space ("UDP >= 1025") document nothing.
-func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) []PortRange {
+// broadMedia is the widest range that documents media ports: a range
+// covering more than half the port space ("UDP >= 1025") documents
+// nothing, as the verdict engine's port-only mode also holds.
+const broadMedia = 32768
+
+// documented are a site's documented UDP media ports: the ranges the
+// report lists and the set the chart tests ports against. Membership is
+// the catalog's own (catalog.PortSet.Contains), so an /even or /odd range
+// holds only its even or odd ports, as the documents state RTP and RTCP.
+type documented struct {
+	ranges []PortRange
+	set    catalog.PortSet
+}
+
+// mediaRanges are the documented UDP media ports of the site's vendors
+// (every vendor without an inventory), with the site's overrides and
+// area parameters applied (Inventory.EffectivePorts).
+func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
+	var d documented
 	if cat == nil {
-		return nil
+		return d
 	}
-	var out []PortRange
 	for _, e := range cat.Entries() {
 		if !slices.Contains(mediaEntryApps, e.App) || e.Transport&catalog.UDP == 0 {
 			continue
@@ -195,25 +217,27 @@ func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) []PortRange {
 			ports = inv.EffectivePorts(e)
 		}
 		for _, r := range ports.Ranges {
-			if int(r.Hi)-int(r.Lo) > 32768 {
+			if int(r.Hi)-int(r.Lo)+1 > broadMedia {
 				continue
 			}
-			out = append(out, PortRange{Entry: e.ID, Lo: r.Lo, Hi: r.Hi})
+			d.set.Ranges = append(d.set.Ranges, r)
+			d.ranges = append(d.ranges, PortRange{Entry: e.ID, Lo: r.Lo, Hi: r.Hi, Parity: parityName(r.Parity)})
 		}
 	}
-	slices.SortFunc(out, func(a, b PortRange) int {
-		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Entry, b.Entry))
+	slices.SortFunc(d.ranges, func(a, b PortRange) int {
+		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Parity, b.Parity), cmp.Compare(a.Entry, b.Entry))
 	})
-	return out
+	return d
 }
 
-func inRanges(rs []PortRange, port int32) bool {
-	for _, r := range rs {
-		if port >= int32(r.Lo) && port <= int32(r.Hi) {
-			return true
-		}
+func parityName(p catalog.Parity) string {
+	switch p {
+	case catalog.EvenPorts:
+		return "even"
+	case catalog.OddPorts:
+		return "odd"
 	}
-	return false
+	return ""
 }
 
 // siteOf returns the first site whose inventory lists one of the
@@ -235,7 +259,7 @@ func (b *Builder) siteOf(addrs ...string) *siteAcc {
 func (b *Builder) otherSite() *siteAcc {
 	if b.other == nil {
 		b.other = b.newSite(OtherSite, nil)
-		b.other.ranges = nil
+		b.other.media = documented{}
 	}
 	return b.other
 }
@@ -449,18 +473,18 @@ func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) 
 		m.OneWay++
 		m.issue(site.flowMedia, v.flowMedia, "one-way media", MediaFlow{Site: site.name, Flow: flow, CallID: r.CallID, Issue: "one-way"})
 	}
-	if len(site.ranges) == 0 {
+	if len(site.media.set.Ranges) == 0 {
 		return
 	}
 	// The ports feed the chart; whether a stream is out of its documented
 	// range is the verdict engine's call (role-aware, in findings.parquet),
 	// counted in addFinding, so report and findings never disagree.
-	m.port(endpointOf(r.SrcIP, r.SrcPort), site.ranges)
-	m.port(endpointOf(r.DstIP, r.DstPort), site.ranges)
+	m.port(endpointOf(r.SrcIP, r.SrcPort), site.media.set)
+	m.port(endpointOf(r.DstIP, r.DstPort), site.media.set)
 }
 
 func newMediaAcc() mediaAcc {
-	return mediaAcc{ports: map[uint16][2]int64{}, outside: map[netip.AddrPort]int64{}}
+	return mediaAcc{ports: map[uint16][2]int64{}, endpoints: map[netip.AddrPort][2]int64{}}
 }
 
 // endpointOf makes an endpoint of a row's address and port; the zero
@@ -473,22 +497,26 @@ func endpointOf(ip string, port int32) netip.AddrPort {
 	return netip.AddrPortFrom(a, uint16(port))
 }
 
-// port counts one observed media endpoint for the chart.
-func (m *mediaAcc) port(ap netip.AddrPort, ranges []PortRange) {
+// port counts one observed media endpoint for the chart: in a documented
+// range by the catalog's membership, else outside every range. Whether it
+// is out of the range that constrains it is the verdict engine's call
+// (judge), never this one.
+func (m *mediaAcc) port(ap netip.AddrPort, documented catalog.PortSet) {
 	if !ap.IsValid() || ap.Port() == 0 {
 		return
 	}
 	p := ap.Port()
-	c := m.ports[p]
-	if inRanges(ranges, int32(p)) {
-		c[0]++
-	} else {
-		c[1]++
-		if _, ok := m.outside[ap]; ok || len(m.outside) < maxDistinct {
-			m.outside[ap]++
-		}
+	group := 1
+	if documented.Contains(p) {
+		group = 0
 	}
+	c := m.ports[p]
+	c[group]++
 	m.ports[p] = c
+	if e, ok := m.endpoints[ap]; ok || len(m.endpoints) < maxEndpoints {
+		e[group]++
+		m.endpoints[ap] = e
+	}
 }
 
 // issue counts a media problem for the site (and vendor, when known) and
@@ -518,20 +546,70 @@ func (b *Builder) AddFindings(f File, rows []parquetout.FindingRow) {
 // finding seen in every window of a month has one per window.
 const maxEvidenceFiles = 5
 
-// FindingKey is how findings are matched across files and reports.
+// FindingKey is how findings are matched across files and reports: the
+// verdict engine's finding_id (stable over windows and sensors), or for
+// files written before that column the fields it is computed from.
 func FindingKey(r *parquetout.FindingRow) string {
-	return strings.Join([]string{r.Kind, r.Proto, r.SrcIP, r.DstIP, fmt.Sprint(r.DstPort), r.EntryID}, "|")
+	if r.FindingID != "" {
+		return r.FindingID
+	}
+	return legacyKey(r.Kind, r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID)
+}
+
+// legacyKey is the key of findings without a finding_id: kind, protocol,
+// hosts, port and entry.
+func legacyKey(kind, proto, src, dst string, port int32, entry string) string {
+	return strings.Join([]string{kind, proto, src, dst, fmt.Sprint(port), entry}, "|")
+}
+
+func (f *Finding) legacyKey() string {
+	return legacyKey(f.Kind, f.Proto, f.Src, f.Dst, f.DstPort, f.EntryID)
+}
+
+// severityRankOf is the verdict engine's severity rank of a row. Files
+// written before the severity_rank column read back 0 on every row, so a
+// 0 beside a severity other than info is ranked by the severity's name.
+func severityRankOf(severity string, rank int32) int32 {
+	if rank != 0 || severity == "info" {
+		return rank
+	}
+	return legacySeverityRank(severity)
+}
+
+// findingKey resolves the key a row merges under, moving a finding first
+// read from older files (legacy key) under the finding_id a newer file
+// gives it.
+func (b *Builder) findingKey(r *parquetout.FindingRow) string {
+	key := FindingKey(r)
+	if r.FindingID == "" {
+		if id, ok := b.byLegacy[key]; ok {
+			return id
+		}
+		return key
+	}
+	lk := legacyKey(r.Kind, r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID)
+	if _, ok := b.byLegacy[lk]; ok {
+		return key
+	}
+	b.byLegacy[lk] = key
+	if g, ok := b.findings[lk]; ok {
+		delete(b.findings, lk)
+		g.Key, g.FindingID = key, r.FindingID
+		b.findings[key] = g
+	}
+	return key
 }
 
 func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 	b.seen(r.FirstSeen)
 	b.seen(r.LastSeen)
-	key := FindingKey(r)
+	key := b.findingKey(r)
+	rank := severityRankOf(r.Severity, r.SeverityRank)
 	sensor := cmp.Or(r.Sensor, f.Sensor)
 	g, ok := b.findings[key]
 	if !ok {
 		g = &Finding{
-			Key: key, Kind: r.Kind, Severity: r.Severity, Site: b.findingSite(r).name,
+			Key: key, FindingID: r.FindingID, Kind: r.Kind, Severity: r.Severity, SeverityRank: rank, Site: b.findingSite(r).name,
 			Proto: r.Proto, Src: r.SrcIP, Dst: r.DstIP, DstPort: r.DstPort,
 			Vendor: r.Vendor, EntryID: r.EntryID, FromRole: r.FromRole, ToRole: r.ToRole, App: r.App,
 			Reason: r.Reason, SNI: r.SNI, ServerName: r.ServerName, CallID: r.CallID,
@@ -571,23 +649,26 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 		g.Sensors = append(g.Sensors, sensor)
 		slices.Sort(g.Sensors)
 	}
+	g.EvidencePackets += int64(r.EvidencePackets)
 	if r.EvidenceFile != "" && !slices.Contains(g.EvidenceFiles, r.EvidenceFile) && len(g.EvidenceFiles) < maxEvidenceFiles {
 		g.EvidenceFiles = append(g.EvidenceFiles, r.EvidenceFile)
 		slices.Sort(g.EvidenceFiles)
 	}
 	if r.Kind == "missing" || r.Kind == "unobservable" {
 		// Counts are capture windows; sensors covering the same hour
-		// report the same window, which counts once.
-		w := windowKey{key, r.FirstSeen.UnixMicro(), r.LastSeen.UnixMicro()}
+		// report the same window, which counts once. The legacy key
+		// names the window alike in files with and without finding_id.
+		w := windowKey{legacyKey(r.Kind, r.Proto, r.SrcIP, r.DstIP, r.DstPort, r.EntryID), r.FirstSeen.UnixMicro(), r.LastSeen.UnixMicro()}
 		if _, dup := b.windows[w]; dup {
 			return
 		}
 		b.windows[w] = struct{}{}
 	}
 	if ok {
-		if severityRank(r.Severity) > severityRank(g.Severity) {
-			g.Severity, g.Reason = r.Severity, r.Reason
+		if rank > g.SeverityRank {
+			g.Severity, g.SeverityRank, g.Reason = r.Severity, rank, r.Reason
 		}
+		g.FindingID = cmp.Or(g.FindingID, r.FindingID)
 		if r.FirstSeen.Before(g.FirstSeen) {
 			g.FirstSeen = r.FirstSeen
 		}
@@ -639,7 +720,9 @@ func (b *Builder) findingSite(r *parquetout.FindingRow) *siteAcc {
 	return b.otherSite()
 }
 
-func severityRank(s string) int {
+// legacySeverityRank ranks a severity by name, for rows and previous
+// reports written before severity_rank existed.
+func legacySeverityRank(s string) int32 {
 	switch s {
 	case "info":
 		return 0
@@ -713,10 +796,10 @@ func (b *Builder) addCall(r *parquetout.CallRow) {
 			issues = append(issues, name+" one-way")
 			media.issue(site.callMedia, nil, "one-way media", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "one-way"})
 		}
-		if len(site.ranges) > 0 {
+		if len(site.media.set.Ranges) > 0 {
 			for _, ep := range []string{m.CallerRTP, m.CalleeRTP} {
 				ap, _ := netip.ParseAddrPort(ep)
-				media.port(ap, site.ranges)
+				media.port(ap, site.media.set)
 			}
 		}
 		if m.Packets > 0 && m.Lost*20 > m.Packets {
@@ -820,10 +903,12 @@ func (b *Builder) finishFindings(r *Report) {
 
 func compareFindings(a, b Finding) int {
 	return cmp.Or(
-		cmp.Compare(severityRank(b.Severity), severityRank(a.Severity)),
+		cmp.Compare(b.SeverityRank, a.SeverityRank),
 		cmp.Compare(orderIndex(kindOrder, a.Kind), orderIndex(kindOrder, b.Kind)),
 		cmp.Compare(a.Kind, b.Kind),
 		cmp.Compare(b.Count, a.Count),
+		// Readable fields before the id, so that ties read in flow order.
+		cmp.Compare(a.legacyKey(), b.legacyKey()),
 		cmp.Compare(a.Key, b.Key),
 	)
 }
@@ -880,7 +965,7 @@ func (b *Builder) finishSites(r *Report) {
 	// vendor) non-compliant; info findings (unobservable) are shown only.
 	for _, g := range r.Findings {
 		s := byName[g.Site]
-		if s == nil || severityRank(g.Severity) < 1 {
+		if s == nil || g.SeverityRank < 1 {
 			continue
 		}
 		s.issues[g.Kind]++
@@ -987,7 +1072,7 @@ func (b *Builder) finishMedia(r *Report) {
 	}
 	seen := map[PortRange]bool{}
 	for _, s := range b.sites {
-		for _, pr := range s.ranges {
+		for _, pr := range s.media.ranges {
 			if !seen[pr] {
 				seen[pr] = true
 				r.Media.Ranges = append(r.Media.Ranges, pr)
@@ -1004,21 +1089,24 @@ func (b *Builder) finishMedia(r *Report) {
 	}
 }
 
-// judge splits the ports outside every range into those a finding judged
-// out of their documented range and the rest: port -> in range, not
-// constrained, judged out of range.
+// judge moves the endpoints a finding judged out of their documented
+// range to the third group: port -> in a documented range, outside every
+// range and not constrained, judged out of range.
 func (m *mediaAcc) judge(judged map[netip.AddrPort]bool) map[uint16][3]int64 {
 	out := make(map[uint16][3]int64, len(m.ports))
 	for p, c := range m.ports {
 		out[p] = [3]int64{c[0], c[1], 0}
 	}
-	for ap, n := range m.outside {
-		if judged[ap] {
-			c := out[ap.Port()]
-			c[1] -= n
-			c[2] += n
-			out[ap.Port()] = c
+	for ap := range judged {
+		e, ok := m.endpoints[ap]
+		if !ok {
+			continue
 		}
+		c := out[ap.Port()]
+		c[0] -= e[0]
+		c[1] -= e[1]
+		c[2] += e[0] + e[1]
+		out[ap.Port()] = c
 	}
 	return out
 }
@@ -1135,19 +1223,22 @@ func (b *Builder) changes(r *Report) Changes {
 	}
 	c := Changes{Compared: true, New: []Finding{}, Resolved: []Finding{},
 		Previous: fmt.Sprintf("report generated %s for %s", prev.GeneratedAt.Format(time.RFC3339), windowText(prev.Window, prev.Data))}
+	// A previous report written before finding_id keys its findings by
+	// the legacy key: each side is matched under both forms.
 	old := map[string]bool{}
 	for _, g := range prev.Findings {
 		old[g.Key] = true
 	}
 	now := map[string]bool{}
 	for _, g := range r.Findings {
-		now[g.Key] = true
-		if !old[g.Key] {
+		now[g.Key], now[g.legacyKey()] = true, true
+		if !old[g.Key] && !old[g.legacyKey()] {
 			c.New = append(c.New, g)
 		}
 	}
 	for _, g := range prev.Findings {
 		if !now[g.Key] {
+			g.SeverityRank = severityRankOf(g.Severity, g.SeverityRank)
 			c.Resolved = append(c.Resolved, g)
 		}
 	}

@@ -2,6 +2,7 @@ package compliance_test
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,10 +97,11 @@ func testFlows() []parquetout.FlowRow {
 func testFindings(hour int) []parquetout.FindingRow {
 	g := func(kind, sev, proto, src, dst string, port int32, entry, reason string, count int64, first, last time.Time) parquetout.FindingRow {
 		r := parquetout.FindingRow{Kind: kind, Severity: sev, Proto: proto, SrcIP: src, DstIP: dst, DstPort: port,
-			EntryID: entry, Reason: reason, Count: count, FirstSeen: first, LastSeen: last}
+			EntryID: entry, Reason: reason, Count: count, FirstSeen: first, LastSeen: last, SeverityRank: severityRanks[sev]}
 		if entry != "" {
 			r.Vendor = "genesys-pureconnect"
 		}
+		r.FindingID = testFindingID(kind, proto, src, dst, port, entry)
 		return r
 	}
 	missing := g("missing", "medium", "udp", "", "", 0, "genesys-pureconnect/phone-dns",
@@ -134,7 +136,19 @@ func testFindings(hour int) []parquetout.FindingRow {
 	return rows
 }
 
-// yesterdayFinding is outside the report's window.
+// severityRanks are the verdict engine's severity_rank values.
+var severityRanks = map[string]int32{"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+// testFindingID stands in for the engine's finding_id (16 hex digits
+// over what findings aggregate by); the report only needs it stable.
+func testFindingID(fields ...any) string {
+	h := fnv.New64a()
+	fmt.Fprint(h, fields...)
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// yesterdayFinding is outside the report's window; it is a row of a file
+// written before finding_id and severity_rank.
 func yesterdayFinding() parquetout.FindingRow {
 	return parquetout.FindingRow{Kind: "unexpected", Severity: "medium", Proto: "tcp", SrcIP: "10.10.2.156", DstIP: "10.10.3.113", DstPort: 2323,
 		Reason: "no catalog entry allows this port between these hosts' roles", Count: 4, FirstSeen: day.Add(-time.Hour), LastSeen: day.Add(-time.Minute)}

@@ -44,9 +44,13 @@
 //   - SIP calls and media: from calls.parquet when present (calls,
 //     answers, failures, codecs, RTP loss and jitter, negotiated ports
 //     plotted against the documented ranges, one-way and missing streams),
-//     else from the media flows the parsers recognised. Which streams are
-//     out of their documented range is the verdict engine's judgement
-//     (media-outside-documented-range findings), not recomputed here.
+//     else from the media flows the parsers recognised. A port is in a
+//     documented range by the catalog's own membership
+//     (catalog.PortSet.Contains, with the site's overrides and area
+//     parameters), so an /even RTP or /odd RTCP range holds only its even
+//     or odd ports. Which streams are out of their documented range is
+//     the verdict engine's judgement (media-outside-documented-range
+//     findings), not recomputed here.
 //   - TLS posture: flows per negotiated version (SSL 3.0, TLS 1.0 and 1.1
 //     flagged, RFC 8996), and plaintext on TLS ports, from the
 //     plaintext-on-tls-port findings.
@@ -60,12 +64,18 @@
 //     them: calls and media in those were not followed.
 //   - Changes since the previous report: --previous takes a previous
 //     report's JSON output and lists new and resolved findings, matched
-//     by [Finding].Key (kind, protocol, hosts, port, entry). A missing
-//     file is noted in the report rather than failing the first night.
+//     by [Finding].Key: the verdict engine's finding_id, or kind,
+//     protocol, hosts, port and entry for findings of files written
+//     before that column (a previous report keyed so still matches). A
+//     missing file is noted in the report rather than failing the first
+//     night.
 //
 // Findings that several files report are merged by key: counts add up,
 // except capture windows of missing and unobservable entries that two
-// sensors covering the same hour both report, which count once.
+// sensors covering the same hour both report, which count once. A merged
+// finding keeps the highest severity by the engine's severity_rank, which
+// also orders the findings tables; rows of files written before that
+// column are ranked by the severity's name.
 //
 // # Formats
 //

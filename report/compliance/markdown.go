@@ -279,7 +279,7 @@ func (m *mdWriter) calls(r *Report) {
 	m.p("%s\n", md.Text())
 	var rows [][]string
 	for _, pr := range md.Ranges {
-		rows = append(rows, []string{pr.Entry, fmt.Sprintf("%d-%d", pr.Lo, pr.Hi)})
+		rows = append(rows, []string{pr.Entry, pr.Text()})
 	}
 	if len(rows) > 0 {
 		m.p("Documented media ranges:\n")

@@ -86,34 +86,45 @@ type VendorVerdict struct {
 // Finding is one finding of findings.parquet merged over the files of the
 // window.
 type Finding struct {
-	// Key identifies the finding across reports: kind, protocol, hosts,
-	// port and entry; not the sensor or the times.
-	Key        string    `json:"key"`
-	Kind       string    `json:"kind"`
-	Severity   string    `json:"severity"`
-	Site       string    `json:"site"`
-	Proto      string    `json:"proto,omitempty"`
-	Src        string    `json:"src,omitempty"`
-	Dst        string    `json:"dst,omitempty"`
-	DstPort    int32     `json:"dst_port,omitempty"`
-	Vendor     string    `json:"vendor,omitempty"`
-	EntryID    string    `json:"entry_id,omitempty"`
-	FromRole   string    `json:"from_role,omitempty"`
-	ToRole     string    `json:"to_role,omitempty"`
-	App        string    `json:"app,omitempty"`
-	Reason     string    `json:"reason"`
-	SNI        string    `json:"sni,omitempty"`
-	ServerName string    `json:"server_name,omitempty"`
-	CallID     string    `json:"call_id,omitempty"`
-	Count      int64     `json:"count"`
-	FirstSeen  time.Time `json:"first_seen"`
-	LastSeen   time.Time `json:"last_seen"`
-	HostPairs  string    `json:"host_pairs,omitempty"`
-	Ports      string    `json:"ports,omitempty"`
-	Sensors    []string  `json:"sensors,omitempty"`
+	// Key identifies the finding across reports: its FindingID, or for
+	// findings read only from files written before that column, kind,
+	// protocol, hosts, port and entry joined by "|"; never the sensor or
+	// the times.
+	Key string `json:"key"`
+	// FindingID is the verdict engine's stable id of the finding
+	// (findings.parquet finding_id), empty from older files.
+	FindingID string `json:"finding_id,omitempty"`
+	Kind      string `json:"kind"`
+	Severity  string `json:"severity"`
+	// SeverityRank is the engine's order of severity (0 info to 4
+	// critical), the highest of the merged rows; reports sort by it.
+	SeverityRank int32     `json:"severity_rank"`
+	Site         string    `json:"site"`
+	Proto        string    `json:"proto,omitempty"`
+	Src          string    `json:"src,omitempty"`
+	Dst          string    `json:"dst,omitempty"`
+	DstPort      int32     `json:"dst_port,omitempty"`
+	Vendor       string    `json:"vendor,omitempty"`
+	EntryID      string    `json:"entry_id,omitempty"`
+	FromRole     string    `json:"from_role,omitempty"`
+	ToRole       string    `json:"to_role,omitempty"`
+	App          string    `json:"app,omitempty"`
+	Reason       string    `json:"reason"`
+	SNI          string    `json:"sni,omitempty"`
+	ServerName   string    `json:"server_name,omitempty"`
+	CallID       string    `json:"call_id,omitempty"`
+	Count        int64     `json:"count"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	HostPairs    string    `json:"host_pairs,omitempty"`
+	Ports        string    `json:"ports,omitempty"`
+	Sensors      []string  `json:"sensors,omitempty"`
 	// EvidenceFiles are the pcapng files --evidence wrote for the finding,
 	// one per window that had packets of it.
 	EvidenceFiles []string `json:"evidence_files,omitempty"`
+	// EvidencePackets sums the packets the evidence files hold, over
+	// every window (files past the listed ones included).
+	EvidencePackets int64 `json:"evidence_packets,omitempty"`
 }
 
 // Flow renders the finding's flow or, for missing entries, its ports and
@@ -198,14 +209,28 @@ type PortRange struct {
 	Entry string `json:"entry"`
 	Lo    uint16 `json:"lo"`
 	Hi    uint16 `json:"hi"`
+	// Parity is "even" or "odd" when the range holds only its even or
+	// odd ports (RTP and RTCP of one area), empty for every port.
+	Parity string `json:"parity,omitempty"`
+}
+
+// Text renders the range as "lo-hi", with "/even" or "/odd".
+func (r PortRange) Text() string {
+	s := fmt.Sprintf("%d-%d", r.Lo, r.Hi)
+	if r.Parity != "" {
+		s += "/" + r.Parity
+	}
+	return s
 }
 
 // PortBin counts observed media endpoints whose port is in [Lo, Hi]: in a
-// documented range, outside every range but constrained by none (the
-// other side of a stream: the verdict engine judges a stream by the
-// documented range of the host it is sent to), and judged out of its
-// documented range by a media-outside-documented-range finding. So the
-// chart's red is exactly what the findings count.
+// documented range of the site (catalog membership, parity included),
+// outside every range but constrained by none (the other side of a
+// stream: the verdict engine judges a stream by the documented range of
+// the host it is sent to), and judged out of its documented range by a
+// media-outside-documented-range finding, whichever of the first two its
+// port alone would give. So the chart's red is exactly what the findings
+// count.
 type PortBin struct {
 	Lo            uint16 `json:"lo"`
 	Hi            uint16 `json:"hi"`

@@ -37,7 +37,7 @@ type Manifest struct {
 
 // ManifestTable is one file of a run.
 type ManifestTable struct {
-	Table string `json:"table"` // flows, findings or calls
+	Table string `json:"table"` // flows, calls, dns, tunnels or findings
 	File  string `json:"file"`  // relative to the manifest's directory
 	Rows  uint64 `json:"rows"`
 	Bytes int64  `json:"bytes"`

@@ -54,3 +54,49 @@ func TestRefineBothWaysServedEachOther(t *testing.T) {
 		})
 	}
 }
+
+// A port several entries share makes a role the listening one only
+// through an entry that pairs it with the peers seen: the CIC server's SIP
+// to a phone (5060, the both-way entry "sip", phone on its From side) does
+// not make the phone a SIP Bridge because the bridge listens on 5060 for
+// soft phones (sip-soft-phone-bridge). A phone that also looks up its
+// server (phone-dns) and sends RTP to a media server is an IP phone; one
+// that only answered the CIC server's SIP could be any SIP peer of the CIC
+// server and gets no role.
+func TestSharedPortNeedsMatchingPeer(t *testing.T) {
+	a, err := New(Config{Catalog: defaultCatalog(t), Vendors: []string{"genesys-pureconnect"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cic, media, dns = "10.20.1.10", "10.20.1.20", "10.20.1.6"
+	for i := range 3 {
+		w := fmt.Sprintf("10.20.2.%d", 100+i)
+		for _, p := range []uint16{3952, 8019, 8043} {
+			a.Add(flowOf(w, cic, 6, p))
+		}
+		for _, p := range []uint16{8019, 8043} {
+			a.Add(flowOf(cic, w, 6, p))
+		}
+	}
+	a.Add(flowOf(cic, media, 6, 8102))
+	a.Add(flowOf(cic, media, 6, 8103))
+	const phone, bare = "10.20.3.50", "10.20.3.51"
+	for _, p := range []string{phone, bare} {
+		a.Add(flowOf(cic, p, 17, 5060))
+	}
+	a.Add(flowOf(phone, dns, 17, 53))
+	a.Add(flowOf(phone, media, 17, 17220))
+	rep := a.Suggest()
+	if h := hostOf(rep, cic); h == nil || h.Roles[0].Role != "genesys-pureconnect/cic-server" {
+		t.Fatalf("%s: %+v, want the CIC server", cic, h)
+	}
+	if h := hostOf(rep, media); h == nil || h.Roles[0].Role != "genesys-pureconnect/media-server" {
+		t.Fatalf("%s: %+v, want the media server", media, h)
+	}
+	if h := hostOf(rep, phone); h == nil || len(h.Roles) != 1 || h.Roles[0].Role != "genesys-pureconnect/ip-phone" {
+		t.Errorf("%s: %+v, want genesys-pureconnect/ip-phone", phone, h)
+	}
+	if h := hostOf(rep, bare); h != nil {
+		t.Errorf("%s answered only the CIC server's SIP, yet suggested as %+v", bare, h.Roles)
+	}
+}

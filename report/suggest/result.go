@@ -118,12 +118,14 @@ type guess struct {
 // host's served units are explained by as few roles as possible (greedy
 // set cover): the role covering most still unexplained units first;
 // between roles covering as many, the one the entries name on their
-// listening side (a both-way entry's To side), then the one whose
-// catalog addresses hold the host, then the one explaining more of the
-// host's units generic ones included, then the one listening on the
-// largest share of its entries that the host served. Roles still equal
-// tie: the host is reported as ambiguous and gets none of them. A host
-// that serves nothing distinctive is explained by the units it opened
+// listening side (a both-way entry's To side; once peers have roles, only
+// through an entry that draws the role with one of them), then the one
+// whose catalog addresses hold the host, then the one explaining more of
+// the host's units generic ones included, then the one explaining more of
+// its units on the other side (what it opened), then the one listening on
+// the largest share of its entries that the host served. Roles still
+// equal tie: the host is reported as ambiguous and gets none of them. A
+// host that serves nothing distinctive is explained by the units it opened
 // (client roles such as a workstation; last, between equal roles, the one
 // the documents draw opening more kinds of flow). Two
 // rounds follow for hosts still without a role: a generic unit they serve
@@ -139,16 +141,15 @@ func (a *Analyzer) Suggest() *Report {
 	roles := make(map[netip.Addr][]guess)
 	amb := make(map[netip.Addr]*Ambiguity)
 	distinctive := func(u *unit) bool { return u.distinctive }
-	any := func(*unit, string) bool { return true }
-	assign := func(h *host, valid func(*unit, string) bool) {
-		gs, am := a.cover(h, h.served, "serves", distinctive, valid)
+	assign := func(h *host, j *peerJudge) {
+		gs, am := a.cover(h, h.served, "serves", distinctive, j)
 		if len(gs) == 0 && am == nil {
-			gs, am = a.cover(h, h.opened, "uses", distinctive, valid)
+			gs, am = a.cover(h, h.opened, "uses", distinctive, j)
 		}
 		roles[h.addr], amb[h.addr] = gs, am
 	}
 	for _, h := range hosts {
-		assign(h, any)
+		assign(h, a.judge(h, nil, false))
 	}
 	// Refine with the peers' roles: a host the CIC server opens 8019 on
 	// is the workstation side of the both-way SSO entry, not a CIC server.
@@ -164,7 +165,7 @@ func (a *Analyzer) Suggest() *Report {
 		changed := false
 		for _, h := range order {
 			before := roleNames(roles[h.addr])
-			assign(h, a.consistent(h, roles, false))
+			assign(h, a.judge(h, roles, false))
 			changed = changed || !slices.Equal(before, roleNames(roles[h.addr]))
 		}
 		if !changed {
@@ -177,7 +178,7 @@ func (a *Analyzer) Suggest() *Report {
 			if len(roles[h.addr]) > 0 || amb[h.addr] != nil {
 				continue
 			}
-			gs, am := a.cover(h, h.served, "serves", func(*unit) bool { return true }, a.consistent(h, prev, true))
+			gs, am := a.cover(h, h.served, "serves", func(*unit) bool { return true }, a.judge(h, prev, true))
 			for i := range gs {
 				gs[i].conf = Low
 			}
@@ -262,48 +263,103 @@ func (a *Analyzer) Suggest() *Report {
 	return rep
 }
 
-// consistent returns the test a role r of host h must pass for its unit
-// u: every peer of u with a role (in known) plays one that an entry of u
-// pairs with r. The peer opened the flow when h served u, so it is on the
-// entry's From side and r on its To side, or, for a both-way entry, the
-// reverse; when h opened the flow, the other way round. With corroborate,
-// at least half the peers must have a role.
-func (a *Analyzer) consistent(h *host, known map[netip.Addr][]guess, corroborate bool) func(*unit, string) bool {
-	return func(u *unit, r string) bool {
-		served := h.served[u.key] == u
-		v, bare := catalog.SplitRole(r)
-		n := 0
-		for peer := range u.peers {
-			gs := known[peer]
-			if len(gs) == 0 {
-				continue
-			}
-			n++
-			ok := slices.ContainsFunc(gs, func(g guess) bool {
-				if pv, _ := catalog.SplitRole(g.role); pv != v {
-					return false
-				}
-				return slices.ContainsFunc(a.implied(g.role), func(y string) bool {
-					return slices.ContainsFunc(u.entries, func(in *entryInfo) bool {
-						if in.e.Vendor != v {
-							return false
-						}
-						hostTo, hostFrom := in.e.To.Has(bare) && in.e.From.Has(y), in.e.From.Has(bare) && in.e.To.Has(y)
-						if !served {
-							hostTo, hostFrom = hostFrom, hostTo
-						}
-						return hostTo || (in.e.Direction == catalog.BothWays && hostFrom)
-					})
-				})
-			})
-			if !ok {
-				return false
-			}
-		}
-		// Corroboration needs half the peers known: an internet service
-		// a few known workstations use is not yet a site server.
-		return !corroborate || (n > 0 && 2*n >= len(u.peers))
+// peerJudge tests roles of one host against its peers' roles (known;
+// nil in the first round, when no peer has a role yet).
+type peerJudge struct {
+	a           *Analyzer
+	h           *host
+	known       map[netip.Addr][]guess
+	corroborate bool
+}
+
+// judge returns the test for host h against known. With corroborate, at
+// least half a unit's peers must have a role.
+func (a *Analyzer) judge(h *host, known map[netip.Addr][]guess, corroborate bool) *peerJudge {
+	return &peerJudge{a: a, h: h, known: known, corroborate: corroborate}
+}
+
+// pairs reports whether entry in draws the host (role bare) with a peer of
+// role y on the flows of u: the peer opened the flow when the host served
+// u, so it is on the entry's From side and the host on its To side, or, for
+// a both-way entry, the reverse; when the host opened the flow, the other
+// way round. With nativeOnly, only the first reading counts (the host on
+// the side the entry names for what it did: To when it served, From when
+// it opened).
+func pairs(in *entryInfo, bare, y string, served, nativeOnly bool) bool {
+	hostTo, hostFrom := in.e.To.Has(bare) && in.e.From.Has(y), in.e.From.Has(bare) && in.e.To.Has(y)
+	if !served {
+		hostTo, hostFrom = hostFrom, hostTo
 	}
+	return hostTo || (!nativeOnly && in.e.Direction == catalog.BothWays && hostFrom)
+}
+
+// peerFits reports whether one of the roles gs of a peer, implied roles
+// included, is drawn with role r (qualified) of the host by one of ins.
+func (j *peerJudge) peerFits(gs []guess, ins []*entryInfo, r string, served, nativeOnly bool) bool {
+	v, bare := catalog.SplitRole(r)
+	return slices.ContainsFunc(gs, func(g guess) bool {
+		if pv, _ := catalog.SplitRole(g.role); pv != v {
+			return false
+		}
+		return slices.ContainsFunc(j.a.implied(g.role), func(y string) bool {
+			return slices.ContainsFunc(ins, func(in *entryInfo) bool {
+				return in.e.Vendor == v && pairs(in, bare, y, served, nativeOnly)
+			})
+		})
+	})
+}
+
+// valid: role r may explain unit u of the host: every peer of u with a
+// role plays one that an entry of u pairs with r.
+func (j *peerJudge) valid(u *unit, r string) bool {
+	if j.known == nil {
+		return true
+	}
+	served := j.h.served[u.key] == u
+	n := 0
+	for peer := range u.peers {
+		gs := j.known[peer]
+		if len(gs) == 0 {
+			continue
+		}
+		n++
+		if !j.peerFits(gs, u.entries, r, served, false) {
+			return false
+		}
+	}
+	// Corroboration needs half the peers known: an internet service
+	// a few known workstations use is not yet a site server.
+	return !j.corroborate || (n > 0 && 2*n >= len(u.peers))
+}
+
+// native: entry in names r on the side of what the host did on u (To when
+// it served, From when it opened) and, when some peer of u has a role, it
+// draws r with one of those roles that way. A port an entry shares with
+// others does not make r native through an entry whose other side no peer
+// plays: a phone the CIC server sends SIP to on 5060 is not on the
+// listening side of the SIP Bridge's soft-phone entry, which covers the
+// same port.
+func (j *peerJudge) native(u *unit, in *entryInfo, r string) bool {
+	served := j.h.served[u.key] == u
+	bare := roleName(r)
+	if served && !in.e.To.Has(bare) || !served && !in.e.From.Has(bare) {
+		return false
+	}
+	if j.known == nil {
+		return true
+	}
+	anyKnown := false
+	for peer := range u.peers {
+		gs := j.known[peer]
+		if len(gs) == 0 {
+			continue
+		}
+		anyKnown = true
+		if j.peerFits(gs, []*entryInfo{in}, r, served, true) {
+			return true
+		}
+	}
+	return !anyKnown
 }
 
 // implied returns the bare role names a host of the qualified role plays:
@@ -326,8 +382,8 @@ func (a *Analyzer) implied(role string) []string {
 	return out
 }
 
-// cover explains the units of m that pass use by roles that pass valid.
-func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*unit) bool, valid func(*unit, string) bool) ([]guess, *Ambiguity) {
+// cover explains the units of m that pass use by roles j finds valid.
+func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*unit) bool, j *peerJudge) ([]guess, *Ambiguity) {
 	var todo []*unit
 	for _, u := range sortedUnits(m) {
 		if use(u) {
@@ -340,19 +396,31 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 		}
 		return in.listen
 	}
-	native := func(in *entryInfo, r string) bool {
-		if side == "uses" {
-			return in.e.From.Has(roleName(r))
-		}
-		return in.e.To.Has(roleName(r))
-	}
 	all := sortedUnits(m)
 	// support: how many of the host's units, generic ones included, the
 	// role explains.
 	support := func(r string) int {
 		n := 0
 		for _, u := range all {
-			if slices.ContainsFunc(u.entries, func(in *entryInfo) bool { return slices.Contains(rolesOf(in), r) }) && valid(u, r) {
+			if slices.ContainsFunc(u.entries, func(in *entryInfo) bool { return slices.Contains(rolesOf(in), r) }) && j.valid(u, r) {
+				n++
+			}
+		}
+		return n
+	}
+	// otherSide: how many units of the host's other side (what it opened,
+	// when it is judged by what it served, and the reverse), generic ones
+	// included, the role explains. A phone and a SIP Bridge both answer the
+	// CIC server's SIP; the phone also looks up its server (phone-dns) and
+	// sends its RTP to a media server, which a SIP Bridge is not drawn doing.
+	otherSide := func(r string) int {
+		other, otherRoles := h.opened, func(in *entryInfo) []string { return in.open }
+		if side == "uses" {
+			other, otherRoles = h.served, func(in *entryInfo) []string { return in.listen }
+		}
+		n := 0
+		for _, u := range other {
+			if slices.ContainsFunc(u.entries, func(in *entryInfo) bool { return slices.Contains(otherRoles(in), r) }) && j.valid(u, r) {
 				n++
 			}
 		}
@@ -398,14 +466,14 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 			natSeen := make(map[string]bool)
 			for _, in := range u.entries {
 				for _, r := range rolesOf(in) {
-					if !valid(u, r) {
+					if !j.valid(u, r) {
 						continue
 					}
 					if !seen[r] {
 						seen[r] = true
 						cands[r] = append(cands[r], u)
 					}
-					if native(in, r) && !natSeen[r] {
+					if !natSeen[r] && j.native(u, in, r) {
 						natSeen[r] = true
 						nat[r]++
 					}
@@ -413,12 +481,12 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 			}
 		}
 		type score struct {
-			cover, native, cidr, support int
-			prior                        float64
+			cover, native, cidr, support, other int
+			prior                               float64
 		}
 		sc := make(map[string]score, len(cands))
 		for r, us := range cands {
-			sc[r] = score{len(us), nat[r], inCIDRs(r), support(r), prior(r)}
+			sc[r] = score{len(us), nat[r], inCIDRs(r), support(r), otherSide(r), prior(r)}
 		}
 		if len(cands) == 0 {
 			return out, nil
@@ -427,7 +495,7 @@ func (a *Analyzer) cover(h *host, m map[unitKey]*unit, side string, use func(*un
 		slices.SortStableFunc(names, func(x, y string) int {
 			sx, sy := sc[x], sc[y]
 			return cmp.Or(cmp.Compare(sy.cover, sx.cover), cmp.Compare(sy.native, sx.native), cmp.Compare(sy.cidr, sx.cidr),
-				cmp.Compare(sy.support, sx.support), cmp.Compare(sy.prior, sx.prior))
+				cmp.Compare(sy.support, sx.support), cmp.Compare(sy.other, sx.other), cmp.Compare(sy.prior, sx.prior))
 		})
 		best := names[0]
 		var tied, also []string
