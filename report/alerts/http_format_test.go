@@ -107,14 +107,23 @@ func TestHTTPBulkFormat(t *testing.T) {
 
 func TestHTTPJSONArrayFormat(t *testing.T) {
 	ctx := testCtx(t, 10*time.Second)
+	// The feed may send the events in one POST or several, as its batches
+	// fill: each POST must be one JSON array, and all of them together the
+	// three events.
+	var mu sync.Mutex
 	var got []map[string]any
 	var ctype string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctype = r.Header.Get("Content-Type")
 		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &got); err != nil {
+		var batch []map[string]any
+		if err := json.Unmarshal(body, &batch); err != nil {
 			http.Error(w, err.Error(), 400)
+			return
 		}
+		mu.Lock()
+		defer mu.Unlock()
+		ctype = r.Header.Get("Content-Type")
+		got = append(got, batch...)
 	}))
 	defer srv.Close()
 	s, err := Open(srv.URL+"/?format=json", Options{})
@@ -128,6 +137,8 @@ func TestHTTPJSONArrayFormat(t *testing.T) {
 	if err := feed.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if ctype != "application/json" || len(got) != 3 {
 		t.Fatalf("content type %q, %d events", ctype, len(got))
 	}
