@@ -17,7 +17,7 @@ import (
 	"github.com/ccaudit/auditor/catalog"
 )
 
-const catalogSynopsis = `<list|show|lookup|roles|validate> [flags] [args]
+const catalogSynopsis = `<list|show|lookup|roles|validate|rules> [flags] [args]
 
   list     [--vendor V] [--json]                       list catalog entries
   roles    [VENDOR] [--json]                           the roles an inventory may give hosts, with
@@ -28,6 +28,9 @@ const catalogSynopsis = `<list|show|lookup|roles|validate> [flags] [args]
   validate [FILE...]                                   check catalog and inventory files (default:
                                                        the built-in catalog); every problem listed,
                                                        then warnings (overlapping host addresses)
+  rules    --site FILE [--format csv|nft|iptables|ip6tables|json] [--vendor V]
+                                                       the firewall allow-list the catalog and the
+                                                       site imply, each rule citing its document
 
   --catalog FILE (repeatable) adds a user catalog to the built-in one.`
 
@@ -59,7 +62,7 @@ func runCatalog(ctx context.Context, s streams, args []string) error {
 	case "rules":
 		return catalogRules(s, args[1:])
 	}
-	return usagef("unknown catalog subcommand %q (want list, show, lookup, roles or validate)", args[0])
+	return usagef("unknown catalog subcommand %q (want list, show, lookup, roles, validate or rules)", args[0])
 }
 
 // loadCatalog returns the built-in catalog with the user catalogs merged in.

@@ -43,7 +43,7 @@ func commands() []command {
 	return []command{
 		{name: "replay", summary: "read pcap/pcapng captures, judge every flow, write Parquet", run: runReplay},
 		{name: "capture", summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", run: runCapture},
-		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs", run: runCatalog},
+		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs; firewall rules for a site", run: runCatalog},
 		{name: "inventory", summary: "suggest a site inventory from observed flows, or diff one against them", run: runInventory},
 		{name: "report", summary: "render a compliance report from Parquet output", run: runReport},
 		{name: "version", summary: "print the version, VCS revision and Go toolchain of this build", run: runVersion},
