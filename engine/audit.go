@@ -494,6 +494,11 @@ type ParserCounts struct {
 	DNSTransactions uint64
 	DNSUnanswered   uint64
 	SIPLimits       SIPLimits
+	// TLSUpgrades counts flows a cleartext protocol handed over to TLS
+	// (STARTTLS, database SSL requests, RDP, HTTP CONNECT, SOCKS) of the
+	// TLSUpgradeCandidates that began such a protocol; TunnelsNotTLS the
+	// proxy tunnels opened without TLS through them.
+	TLSUpgradeCandidates, TLSUpgrades, TunnelsNotTLS uint64
 }
 
 // SIPLimits counts what the SIP tracker refused or dropped at its bounds,
@@ -585,6 +590,9 @@ func (a *Auditor) parserCounts() *ParserCounts {
 	for _, t := range a.tlsDiss {
 		st := t.Stats()
 		p.TLSClientHellos += st.ClientHellos.Load()
+		p.TLSUpgradeCandidates += st.UpgradeCandidates.Load()
+		p.TLSUpgrades += st.Upgrades.Load()
+		p.TunnelsNotTLS += st.TunnelNotTLS.Load()
 		p.QUICClientHellos += st.QUICHellos.Load()
 	}
 	for _, d := range a.dnsDiss {

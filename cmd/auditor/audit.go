@@ -159,6 +159,11 @@ type parserSummary struct {
 	DNSUnanswered   uint64 `json:"dns_unanswered"`
 	// SIPLimits is what the SIP tracker refused or dropped at its bounds.
 	SIPLimits sipLimitsSummary `json:"sip_limits"`
+	// TLS after a cleartext hand-over: flows that began a protocol that can
+	// upgrade, those that did, and proxy tunnels opened without TLS.
+	TLSUpgradeCandidates uint64 `json:"tls_upgrade_candidates"`
+	TLSUpgrades          uint64 `json:"tls_upgrades"`
+	TunnelsNotTLS        uint64 `json:"tunnels_not_tls"`
 }
 
 // sipLimitsSummary counts the SIP tracker's drops by reason.
@@ -176,6 +181,7 @@ func sipLimitsOf(l engine.SIPLimits) sipLimitsSummary {
 func (sum *replaySummary) summarize(res *engine.Result) {
 	if p := res.Parsers; p != nil {
 		sum.Parsers = &parserSummary{SIPCalls: p.SIPCalls, TLSHandshakes: p.TLSClientHellos, QUICHellos: p.QUICClientHellos,
+			TLSUpgradeCandidates: p.TLSUpgradeCandidates, TLSUpgrades: p.TLSUpgrades, TunnelsNotTLS: p.TunnelsNotTLS,
 			DNSQueries: p.DNSQueries, DNSResponses: p.DNSResponses,
 			DNSTransactions: p.DNSTransactions, DNSUnanswered: p.DNSUnanswered, SIPLimits: sipLimitsOf(p.SIPLimits)}
 	}

@@ -259,6 +259,10 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	if p := sum.Parsers; p != nil {
 		fmt.Fprintf(&b, "parsers    %d SIP calls, %d TLS + %d QUIC client hellos, %d DNS queries / %d responses\n",
 			p.SIPCalls, p.TLSHandshakes, p.QUICHellos, p.DNSQueries, p.DNSResponses)
+		if p.TLSUpgradeCandidates > 0 {
+			fmt.Fprintf(&b, "tls after  %d of %d cleartext starts upgraded (STARTTLS, SSL requests, RDP, proxies); %d proxy tunnels without TLS\n",
+				p.TLSUpgrades, p.TLSUpgradeCandidates, p.TunnelsNotTLS)
+		}
 		if l := p.SIPLimits; l != (sipLimitsSummary{}) {
 			fmt.Fprintf(&b, "sip limits %d calls refused (concurrent-call cap), %d streams dropped (per-call cap), %d oversized messages dropped\n",
 				l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
