@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ccaudit/auditor/internal/cli"
 	"io"
 	"os"
 	"os/signal"
@@ -43,11 +44,10 @@ func commands() []command {
 }
 
 // usageError marks errors that are the caller's fault: exit code 2.
-type usageError struct{ msg string }
+// usageError is the user's mistake on the command line: exit code 2.
+type usageError = cli.UsageError
 
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return cli.Usagef(format, args...) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -97,51 +97,10 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'auditor-dev <command> --help' for a command's flags.")
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting, so
-// the caller maps them to exit codes; usage text goes to stderr.
 func newFlagSet(s streams, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet("auditor-dev "+name, flag.ContinueOnError)
-	fs.SetOutput(s.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(s.stderr, "Usage: auditor-dev %s %s\n\nFlags:\n", name, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+	return cli.NewFlagSet(s.stderr, "auditor-dev", name, synopsis)
 }
 
-// parseFlags parses args, turning flag errors into usage errors, and
-// accepts flags after positional arguments too.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) { return cli.ParseFlags(fs, args) }
 
-// humanBytes prints a size with binary units, as the auditor does.
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n uint64) string { return cli.HumanBytes(n) }

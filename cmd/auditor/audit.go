@@ -80,7 +80,7 @@ func (a *auditFlags) openAlerts(stdout, stderr io.Writer) (*alerts.Feed, error) 
 			}
 			var de *alerts.DestError
 			if errors.As(err, &de) {
-				return nil, &usageError{err.Error()}
+				return nil, &usageError{Msg: err.Error()}
 			}
 			return nil, err
 		}

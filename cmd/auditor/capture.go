@@ -91,25 +91,25 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 		if path, ok := strings.CutPrefix(text, "@"); ok {
 			data, err := os.ReadFile(path)
 			if err != nil {
-				return &usageError{fmt.Sprintf("--filter-bpf: %v", err)}
+				return &usageError{Msg: fmt.Sprintf("--filter-bpf: %v", err)}
 			}
 			text = string(data)
 		}
 		prog, err := live.ParseBytecode(text)
 		if err != nil {
-			return &usageError{"--filter-bpf: " + err.Error()}
+			return &usageError{Msg: "--filter-bpf: " + err.Error()}
 		}
 		// A filter is an AF_PACKET feature: auto picks that engine.
 		o.program, o.engine = prog, "afpacket"
 	}
 	hook, err := bpf.ParseHook(o.hook)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &usageError{Msg: err.Error()}
 	}
 	tableCfg := flow.DefaultConfig()
 	tableCfg.MaxFlows = o.maxFlows
 	if err := parseTimeouts(o.timeouts, &tableCfg); err != nil {
-		return &usageError{err.Error()}
+		return &usageError{Msg: err.Error()}
 	}
 	var log *slog.Logger
 	if o.logFormat == "json" {

@@ -51,7 +51,7 @@ func runInventory(ctx context.Context, s streams, args []string) error {
 func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors []string, inputs []string) (*suggest.Analyzer, error) {
 	an, err := suggest.New(suggest.Config{Catalog: cat, Vendors: vendors})
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, &usageError{Msg: err.Error()}
 	}
 	var parquets, captures []string
 	for _, in := range inputs {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ccaudit/auditor/internal/cli"
 	"io"
 	"os"
 	"os/signal"
@@ -65,11 +66,10 @@ func tuneGC() {
 }
 
 // usageError marks errors that are the caller's fault: exit code 2.
-type usageError struct{ msg string }
+// usageError is the user's mistake on the command line: exit code 2.
+type usageError = cli.UsageError
 
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return cli.Usagef(format, args...) }
 
 // partialError marks a run that wrote its outputs but could not do all it
 // was asked: exit code 3.
@@ -138,38 +138,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'auditor <command> --help' for a command's flags.")
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting, so
-// the caller maps them to exit codes; usage text goes to stderr.
 func newFlagSet(s streams, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet("auditor "+name, flag.ContinueOnError)
-	fs.SetOutput(s.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(s.stderr, "Usage: auditor %s %s\n\nFlags:\n", name, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+	return cli.NewFlagSet(s.stderr, "auditor", name, synopsis)
 }
 
-// parseFlags parses args, turning flag errors into usage errors. It accepts
-// flags after positional arguments too (auditor replay file.pcap --json), as
-// users of tcpdump-like tools expect.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, &usageError{err.Error()}
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) { return cli.ParseFlags(fs, args) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ccaudit/auditor/internal/cli"
 	"io"
 	"os"
 	"runtime"
@@ -63,7 +64,7 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 	tableCfg := flow.DefaultConfig()
 	tableCfg.MaxFlows = o.maxFlows
 	if err := parseTimeouts(o.timeouts, &tableCfg); err != nil {
-		return &usageError{err.Error()}
+		return &usageError{Msg: err.Error()}
 	}
 	switch o.progress {
 	case "auto", "always", "never":
@@ -316,18 +317,7 @@ func writeDelivery(b *strings.Builder, a *alerts.Stats) {
 	}
 }
 
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n uint64) string { return cli.HumanBytes(n) }
 
 func startCPUProfile(path string) (func(), error) {
 	f, err := os.Create(path)

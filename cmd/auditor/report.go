@@ -63,11 +63,11 @@ func runReport(ctx context.Context, s streams, args []string) error {
 	now := time.Now().UTC()
 	window, err := parseWindow(o.from, o.to, now)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &usageError{Msg: err.Error()}
 	}
 	formats, err := outputFormats(o.format, o.outs)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &usageError{Msg: err.Error()}
 	}
 	opts, err := o.load(window, now)
 	if err != nil {
