@@ -100,10 +100,14 @@ type Auditor struct {
 	// without Config.Evidence.Dir.
 	evidence *evidence.Store
 
-	calls    *parquetout.TableWriter[parquetout.CallRow]
-	callRow  parquetout.CallRow
-	callsErr error
-	nCalls   uint64
+	calls     *parquetout.TableWriter[parquetout.CallRow]
+	callsOpen bool // OpenCalls succeeded and the file is not closed yet
+	callRow   parquetout.CallRow
+	callsErr  error
+	nCalls    uint64
+	// callsNotWritten counts calls that ended while no calls file could
+	// take them (CallsNotWritten).
+	callsNotWritten atomic.Uint64
 
 	// dnsLog writes dns.parquet when a file is open (OpenDNS).
 	dnsLog dnsLog
@@ -269,11 +273,15 @@ func (a *Auditor) FlushCalls() { a.tracker.Flush() }
 func (a *Auditor) OpenCalls(path string) error {
 	w, err := parquetout.CreateCalls(path, parquetout.Options{Metadata: a.cfg.Metadata})
 	a.calls = w
+	// A write error belongs to the file it happened in: each window's
+	// calls file starts clean.
+	a.callsErr, a.callsOpen = nil, err == nil
 	return err
 }
 
 // CloseCalls finishes the current calls file.
 func (a *Auditor) CloseCalls() error {
+	a.callsOpen = false
 	if a.callsErr != nil {
 		a.calls.Abort()
 		return fmt.Errorf("write %s: %w", a.calls.Path(), a.callsErr)
@@ -281,8 +289,16 @@ func (a *Auditor) CloseCalls() error {
 	return a.calls.Close()
 }
 
+// CallsNotWritten counts the calls that ended while no calls file was
+// open or after the open one failed to write; they are still counted and
+// judged.
+func (a *Auditor) CallsNotWritten() uint64 { return a.callsNotWritten.Load() }
+
 // AbortCalls removes the unfinished calls file (startup failures).
-func (a *Auditor) AbortCalls() { a.calls.Abort() }
+func (a *Auditor) AbortCalls() {
+	a.callsOpen = false
+	a.calls.Abort()
+}
 
 // call writes one finished SIP call. The tracker never calls it
 // concurrently with itself.
@@ -301,7 +317,10 @@ func (a *Auditor) call(c *sipcall.Call) {
 			}
 		}
 	}
-	if a.calls == nil || a.callsErr != nil {
+	if !a.callsOpen || a.callsErr != nil {
+		// No calls file is open (a window whose files could not be
+		// created) or this one failed: the call is counted, not written.
+		a.callsNotWritten.Add(1)
 		return
 	}
 	parquetout.FromCall(c, &a.callRow)
