@@ -97,6 +97,10 @@ type frame struct {
 	wire   int
 	lt     layers.LinkType
 	quoted flow.Key // for an ICMP error: the flow it quotes
+	// kept marks a quote that is also a frame of a kept flow (an ICMP
+	// error flow that raised a finding itself): freed with that flow, not
+	// with the quotes.
+	kept bool
 }
 
 type keptFlow struct {
@@ -139,6 +143,17 @@ func (s *Store) free(frames []frame) {
 	var n int64
 	for _, f := range frames {
 		n += int64(len(f.data))
+	}
+	s.used.Add(-n)
+}
+
+// freeQuotes frees the quotes no kept flow owns.
+func (s *Store) freeQuotes(frames []frame) {
+	var n int64
+	for _, f := range frames {
+		if !f.kept {
+			n += int64(len(f.data))
+		}
 	}
 	s.used.Add(-n)
 }
@@ -215,6 +230,11 @@ func (r *Recorder) Judged(f *flow.Flow, kind verdict.Kind, entryID string) {
 	ring := r.ended
 	r.endedFlow, r.ended = nil, nil
 	s := r.s
+	if len(ring) == 0 {
+		// Started, but memory ran out before its first packet: there is
+		// nothing to write for it.
+		return
+	}
 	var quotes int
 	for _, fr := range ring {
 		if fr.quoted != (flow.Key{}) {
@@ -229,6 +249,7 @@ func (r *Recorder) Judged(f *flow.Flow, kind verdict.Kind, entryID string) {
 	defer s.mu.Unlock()
 	for _, fr := range ring {
 		if fr.quoted != (flow.Key{}) {
+			fr.kept = kind != ""
 			s.quotes[fr.quoted] = append(s.quotes[fr.quoted], fr)
 			s.stats.QuotesKept.Add(1)
 		}
@@ -277,7 +298,7 @@ func (s *Store) Write(prefix string, findings []verdict.Finding) (map[string]Fil
 			s.free(k.frames)
 		}
 		for _, q := range quotes {
-			s.free(q)
+			s.freeQuotes(q)
 		}
 	}()
 	files := map[string]File{}
@@ -295,6 +316,13 @@ func (s *Store) Write(prefix string, findings []verdict.Finding) (map[string]Fil
 			}
 		}
 		if len(flows) == 0 {
+			continue
+		}
+		var packets int
+		for _, k := range flows {
+			packets += len(k.frames) + len(quotes[k.key])
+		}
+		if packets == 0 {
 			continue
 		}
 		id := g.ID()

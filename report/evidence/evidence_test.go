@@ -268,3 +268,60 @@ func TestStoreTrim(t *testing.T) {
 		t.Error("removals not counted")
 	}
 }
+
+// A flow started just under the memory bound whose first packet did not
+// fit has no packets; when it raises a finding, the window's Write must
+// neither panic nor write an empty file.
+func TestStoreFlowWithoutPackets(t *testing.T) {
+	s, err := NewStore(Config{Dir: t.TempDir(), MaxMemory: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewRecorder()
+	s.used.Store(90) // what other flows hold
+	f, pkt := flowOf(flow.ProtoTCP, "10.0.0.1:40000", "10.0.0.2:1433")
+	p := pkt(1, frameOf(60, 1), true)
+	if !r.Start(f, p) {
+		t.Fatal("not started under the bound")
+	}
+	if r.Packet(f, p, true) {
+		t.Fatal("a packet over the bound was kept")
+	}
+	r.End(f)
+	r.Judged(f, verdict.KindBlocked, "v/e")
+	files, err := s.Write("", []verdict.Finding{blockedFinding("10.0.0.1", "10.0.0.2", 1433)})
+	if err != nil || len(files) != 0 {
+		t.Errorf("files %v, err %v: want none", files, err)
+	}
+	if used := s.used.Load(); used != 90 {
+		t.Errorf("held %d bytes, want the others' 90", used)
+	}
+}
+
+// An ICMP error flow that raised a finding of its own keeps its quote both
+// as its own packet and for the flow it quotes; Write frees it once, so the
+// memory bound keeps counting right.
+func TestStoreQuoteOfAKeptFlowFreedOnce(t *testing.T) {
+	s, err := NewStore(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewRecorder()
+	udp, _ := flowOf(flow.ProtoUDP, "10.0.0.1:5060", "10.0.0.9:5060")
+	icmp, ipkt := flowOf(flow.ProtoICMP, "10.0.0.9:0", "10.0.0.1:0")
+	p := ipkt(5, frameOf(70, 0xee), true)
+	p.QuotedKey = udp.Key
+	r.Start(icmp, p)
+	r.Packet(icmp, p, true)
+	r.End(icmp)
+	r.Judged(icmp, verdict.KindUnexpected, "")
+	if used := s.used.Load(); used != 70 {
+		t.Fatalf("held %d bytes, want the one 70-byte frame", used)
+	}
+	if _, err := s.Write("", nil); err != nil {
+		t.Fatal(err)
+	}
+	if used := s.used.Load(); used != 0 {
+		t.Errorf("after Write %d bytes held, want 0 (freed twice if negative)", used)
+	}
+}
