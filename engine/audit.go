@@ -89,6 +89,10 @@ type Auditor struct {
 	// lastMissing holds the missing findings of the last complete
 	// window, so that one still missing is not alerted again.
 	lastMissing map[string]bool
+	// dnsAlerted is, per failing name, the failure count last raised: the
+	// DNS cache's failures are cumulative, so every window lists a name
+	// that ever failed, and only new failures of it are raised again.
+	dnsAlerted map[string]uint64
 	// raised counts finding occurrences by kind since start, for
 	// metrics; guarded by mu.
 	raised map[verdict.Kind]uint64
@@ -407,19 +411,24 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool
 			}
 		}
 	}
+	// Flow findings were counted and went out as they happened; the
+	// window adds those that no single flow raised: a missing entry only
+	// when it was not already missing in the last window, a DNS failure
+	// only when its name failed again since it was last raised.
+	if a.dnsAlerted == nil {
+		a.dnsAlerted = map[string]uint64{}
+	}
+	raise := windowRaises(all, known, a.dnsAlerted)
 	a.mu.Lock()
 	for i := range all {
-		if !all[i].Dst.IsValid() {
+		if raise[i] {
 			a.countRaised(all[i].Kind)
 		}
 	}
 	a.mu.Unlock()
 	if a.feed != nil {
 		for i := range all {
-			// Flow findings went out as they happened; the window adds
-			// those that no single flow raised, a missing entry only
-			// when it was not already missing in the last window.
-			if !all[i].Dst.IsValid() && !(all[i].Kind == verdict.KindMissing && known[missingKey(&all[i])]) {
+			if raise[i] {
 				a.feed.Publish(alerts.FindingEvent(&all[i], a.cfg.Sensor))
 			}
 		}
@@ -648,6 +657,29 @@ func (a *Auditor) DNSTransactions() (all, unanswered uint64) {
 		unanswered += d.Stats().Unanswered.Load()
 	}
 	return all, unanswered
+}
+
+// windowRaises says which of a window's findings are raised (counted and
+// alerted) at its end: not those a flow raised (they were, as it ended),
+// a missing entry only when the last complete window (known) did not
+// already miss it, a DNS failure only when its name failed more often than
+// when it was last raised (dnsAlerted, updated here).
+func windowRaises(all []verdict.Finding, known map[string]bool, dnsAlerted map[string]uint64) []bool {
+	raise := make([]bool, len(all))
+	for i := range all {
+		g := &all[i]
+		switch {
+		case g.Dst.IsValid():
+		case g.Kind == verdict.KindMissing:
+			raise[i] = !known[missingKey(g)]
+		case g.Kind == verdict.KindDNSFailure:
+			raise[i] = g.Count > dnsAlerted[g.ServerName]
+			dnsAlerted[g.ServerName] = max(dnsAlerted[g.ServerName], g.Count)
+		default:
+			raise[i] = true
+		}
+	}
+	return raise
 }
 
 // missingKey identifies a missing finding across windows.
