@@ -143,11 +143,18 @@ func openEBPF(cfg *CaptureConfig) (*liveEngine, error) {
 		sensor.Close()
 		return nil, fmt.Errorf("attach eBPF sensor to %s: %w", cfg.Interface, err)
 	}
+	// The kernel's counters only grow. A read that fails returns the last
+	// good one, not zeros: a window's counts are differences, and zeros
+	// would wrap them around to a loss of nearly every packet.
+	var mu sync.Mutex
+	var last bpf.Stats
 	return &liveEngine{name: "ebpf", srcs: []capture.LiveSource{sensor}, close: sensor.Close, sensor: sensor, stats: func() (uint64, uint64, map[string]uint64) {
-		st, err := sensor.Stats()
-		if err != nil {
-			return 0, 0, nil
+		mu.Lock()
+		defer mu.Unlock()
+		if st, err := sensor.Stats(); err == nil {
+			last = st
 		}
+		st := last
 		return st.RingRecords + st.MapPackets + st.Lost, st.Lost, map[string]uint64{
 			"lost": st.Lost, "ring-full": st.RingFull, "map-full": st.MapFull, "bad-record": st.BadRecords}
 	}}, nil
