@@ -41,6 +41,16 @@ type quote struct {
 	misses uint8
 	// from is the pipeline that posted it: it already looked.
 	from int
+	// fate is shared by the copies posted to the other pipelines.
+	fate *quoteFate
+}
+
+// quoteFate is what the pipelines a quote was posted to decided: whether
+// one of them had the flow, and how many are still looking. The last to
+// give up counts the quote as unmatched when none had it.
+type quoteFate struct {
+	matched atomic.Bool
+	looking atomic.Int32
 }
 
 type quoteInbox struct {
@@ -55,6 +65,8 @@ func NewQuotes(n int) *Quotes { return &Quotes{inboxes: make([]quoteInbox, n)} }
 // post hands an ICMP error that pipeline from could not attribute to every
 // other pipeline.
 func (q *Quotes) post(from int, k flow.Key, typ, code uint8) {
+	fate := &quoteFate{}
+	fate.looking.Store(int32(len(q.inboxes) - 1))
 	for i := range q.inboxes {
 		if i == from {
 			continue
@@ -62,11 +74,19 @@ func (q *Quotes) post(from int, k flow.Key, typ, code uint8) {
 		in := &q.inboxes[i]
 		in.mu.Lock()
 		if len(in.pending) < maxPendingQuotes {
-			in.pending = append(in.pending, quote{key: k, typ: typ, code: code, from: from})
+			in.pending = append(in.pending, quote{key: k, typ: typ, code: code, from: from, fate: fate})
 		} else {
 			q.Dropped.Add(1)
+			q.gaveUp(fate)
 		}
 		in.mu.Unlock()
+	}
+}
+
+// gaveUp records that one more pipeline stopped looking for a quote's flow.
+func (q *Quotes) gaveUp(f *quoteFate) {
+	if f.looking.Add(-1) == 0 && !f.matched.Load() {
+		q.Unmatched.Add(1)
 	}
 }
 
@@ -94,8 +114,8 @@ func (q *Quotes) keep(i int, qs []quote) {
 
 // applyQuotes attributes the ICMP errors other pipelines posted to the
 // flows of this pipeline's table. A quote is posted to every other
-// pipeline, so a miss here is the normal case; only the last pipeline to
-// give up on it counts it as unmatched.
+// pipeline, so a miss here is the normal case; it counts as unmatched when
+// every pipeline gave up on it and none had its flow.
 func (p *Pipeline) applyQuotes() {
 	q := p.quotes
 	if q == nil {
@@ -107,22 +127,16 @@ func (p *Pipeline) applyQuotes() {
 	for _, qt := range p.quoteBuf {
 		if w.table.ICMPUnreachable(qt.key, qt.typ, qt.code) {
 			w.stats.ICMPQuoted.Add(1)
+			qt.fate.matched.Store(true)
+			q.gaveUp(qt.fate)
 			continue
 		}
 		if qt.misses == 0 {
 			qt.misses++
 			again = append(again, qt)
-		} else if p.quoteIndex == lastOther(qt.from, len(q.inboxes)) {
-			q.Unmatched.Add(1)
+		} else {
+			q.gaveUp(qt.fate)
 		}
 	}
 	q.keep(p.quoteIndex, again)
-}
-
-// lastOther is the highest pipeline index other than from.
-func lastOther(from, n int) int {
-	if from == n-1 {
-		return n - 2
-	}
-	return n - 1
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -84,13 +85,43 @@ func TestQuotesAcrossFanout(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%d sockets: unreachable flows %v, want %v", n, got, want)
 		}
-		if q.Dropped.Load() != 0 {
-			t.Errorf("%d sockets: %d quotes dropped", n, q.Dropped.Load())
+		if q.Dropped.Load() != 0 || q.Unmatched.Load() != 0 {
+			t.Errorf("%d sockets: %d quotes dropped, %d unmatched, want none: every probe's flow exists",
+				n, q.Dropped.Load(), q.Unmatched.Load())
 		}
 		without, _ := fanoutRun(t, path, n, false)
 		lost = lost || len(without) < len(want)
 	}
 	if !lost {
 		t.Error("without the exchange no ICMP error was lost: the test does not exercise the fanout")
+	}
+}
+
+// A quote of a flow no pipeline has is counted unmatched once, when the
+// last of the other pipelines gives up on it; one that a pipeline had is
+// never counted, whichever pipeline had it.
+func TestQuotesUnmatchedCountedOnce(t *testing.T) {
+	for _, n := range []int{2, 3, 4} {
+		q := NewQuotes(n)
+		pipes := make([]*Pipeline, n)
+		for i := range pipes {
+			p, err := New(Config{Quotes: q, QuotesIndex: i})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pipes[i] = p
+		}
+		var missing flow.Key
+		missing, _ = flow.NewKey(flow.ProtoUDP, netip.MustParseAddrPort("10.9.9.9:4000"), netip.MustParseAddrPort("10.9.9.8:53"))
+		q.post(0, missing, 3, 3)
+		// Two ticks each: a quote is looked for twice before it is given up.
+		for range 2 {
+			for _, p := range pipes {
+				p.applyQuotes()
+			}
+		}
+		if got := q.Unmatched.Load(); got != 1 {
+			t.Errorf("%d pipelines: unmatched %d, want 1", n, got)
+		}
 	}
 }

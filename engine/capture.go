@@ -73,6 +73,10 @@ type CaptureRun struct {
 	// Stats returns the capture engine's packet and loss counters, and
 	// the losses by cause.
 	Stats func() (packets, lost uint64, causes map[string]uint64)
+	// Quotes is the ICMP-error exchange of an AF_PACKET fanout (nil with
+	// one socket): its counters of quotes no pipeline matched or that a
+	// full inbox dropped.
+	Quotes *capture.Quotes
 }
 
 // liveEngine is the live sources plus what the capture loop needs from them.
@@ -199,7 +203,7 @@ func Capture(ctx context.Context, cfg CaptureConfig, hooks CaptureHooks) error {
 		return err
 	}
 	if hooks.Started != nil {
-		stop, err := hooks.Started(ctx, &CaptureRun{Pipes: r.pipes, Auditor: aud, Stats: eng.stats})
+		stop, err := hooks.Started(ctx, &CaptureRun{Pipes: r.pipes, Auditor: aud, Stats: eng.stats, Quotes: r.quotes})
 		if err != nil {
 			r.out.Abort()
 			return err
@@ -241,9 +245,12 @@ type liveRun struct {
 	eng   *liveEngine
 	out   *Window
 	pipes []*capture.Pipeline
-	ctls  []chan pause
-	errs  []error
-	wg    sync.WaitGroup
+	// quotes carries ICMP errors between the pipelines of a fanout; nil
+	// with one pipeline.
+	quotes *capture.Quotes
+	ctls   []chan pause
+	errs   []error
+	wg     sync.WaitGroup
 	// reload: each value received reloads between two windows.
 	reload <-chan os.Signal
 }
@@ -292,7 +299,7 @@ func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string)
 			return nil, err
 		}
 	}
-	r.pipes = pipes
+	r.pipes, r.quotes = pipes, quotes
 	return r, nil
 }
 

@@ -143,7 +143,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	}
 	if o.metrics != "" {
 		hooks.Started = func(ctx context.Context, run *engine.CaptureRun) (func(), error) {
-			ms = &metricsSource{pipes: run.Pipes, aud: run.Auditor, stats: run.Stats, sensor: o.sensor}
+			ms = &metricsSource{pipes: run.Pipes, aud: run.Auditor, stats: run.Stats, quotes: run.Quotes, sensor: o.sensor}
 			stop, err := serveMetrics(ctx, log, o.metrics, ms)
 			if err != nil {
 				return nil, err

@@ -31,6 +31,7 @@ type metricsSource struct {
 	pipes  []*capture.Pipeline
 	aud    *engine.Auditor
 	stats  func() (packets, lost uint64, causes map[string]uint64)
+	quotes *capture.Quotes // nil with one pipeline
 	sensor string
 
 	// judged holds the verdict counts of the windows already closed:
@@ -56,7 +57,7 @@ var (
 	descs       = struct {
 		frames, bytes, packets, active, evicted, skipped, drops, dnsErrors,
 		judged, findings, alertsPublished, alertsEmitted, alertsSuppressed,
-		alertsSent, alertsFailed, dnsTransactions, sipLimitDrops, evidenceFiles, evidenceSkipped *prometheus.Desc
+		alertsSent, alertsFailed, dnsTransactions, sipLimitDrops, evidenceFiles, evidenceSkipped, icmpQuotes *prometheus.Desc
 	}{
 		frames:           prometheus.NewDesc("auditor_frames_total", "Frames offered to the decoder, plus packets counted in the kernel.", sensorLabel, nil),
 		bytes:            prometheus.NewDesc("auditor_bytes_total", "Wire bytes of those frames.", sensorLabel, nil),
@@ -75,6 +76,7 @@ var (
 		alertsFailed:     prometheus.NewDesc("auditor_alerts_failed_total", "Alert events a destination did not get, by cause (connect, timeout, rejected, server-error, write, abandoned, queue-full).", []string{"sensor", "destination", "cause"}, nil),
 		dnsTransactions:  prometheus.NewDesc("auditor_dns_transactions_total", "DNS query/response transactions logged to dns.parquet, by result.", []string{"sensor", "result"}, nil),
 		sipLimitDrops:    prometheus.NewDesc("auditor_sip_limit_drops_total", "What the SIP tracker refused or dropped at its bounds, by reason.", []string{"sensor", "reason"}, nil),
+		icmpQuotes:       prometheus.NewDesc("auditor_icmp_quotes_unattributed_total", "ICMP errors an AF_PACKET fanout passed between its pipelines that no pipeline could attribute, by cause: unmatched (no pipeline had the quoted flow), dropped (an inbox was full).", []string{"sensor", "cause"}, nil),
 		evidenceFiles:    prometheus.NewDesc("auditor_evidence_files_total", "Evidence pcapng files written (--evidence).", sensorLabel, nil),
 		evidenceSkipped:  prometheus.NewDesc("auditor_evidence_skipped_total", "Evidence not kept, by cause: flows and packets over --evidence-memory, flows over --evidence-flows, files removed to stay under --evidence-max-bytes, write errors.", []string{"sensor", "cause"}, nil),
 	}
@@ -129,6 +131,10 @@ func (m *metricsSource) Collect(ch chan<- prometheus.Metric) {
 	counter(descs.sipLimitDrops, sip.CallsRefused, "calls_refused")
 	counter(descs.sipLimitDrops, sip.StreamsDropped, "streams_dropped")
 	counter(descs.sipLimitDrops, sip.MessagesOversized, "messages_oversized")
+	if q := m.quotes; q != nil {
+		counter(descs.icmpQuotes, q.Unmatched.Load(), "unmatched")
+		counter(descs.icmpQuotes, q.Dropped.Load(), "dropped")
+	}
 	if e := m.aud.EvidenceCounts(); e != nil {
 		counter(descs.evidenceFiles, e.Files)
 		counter(descs.evidenceSkipped, e.FlowsSkipped, "flows_over_memory")
