@@ -1,6 +1,7 @@
 package parquetout
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
@@ -77,16 +78,69 @@ func ReadDNS(path string) ([]DNSRow, error) {
 	return rows, err
 }
 
-// FromDNS fills row from a transaction, overwriting every field. DNS
-// transactions are far fewer than packets, so this allocates freely.
+// FromDNS fills row from a transaction, overwriting every field.
 func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
+	fromDNS(t, row, nil)
+}
+
+// DNSRowBuilder fills DNS rows as FromDNS does, reusing the text of the
+// addresses it saw recently: the same resolvers, clients and answers
+// recur in most rows, and formatting each anew was an allocation per
+// address per row. Not safe for concurrent use; the zero value is ready.
+type DNSRowBuilder struct {
+	addrs     map[netip.Addr]string
+	flagNames map[dnsinfo.Flags]string // at most 64 sets of the flags flagString names
+}
+
+// addrCacheMax bounds the addresses a DNSRowBuilder remembers; past it
+// the cache starts over, so a scan of many addresses costs no more
+// memory than this.
+const addrCacheMax = 4096
+
+// Fill is FromDNS.
+func (b *DNSRowBuilder) Fill(t *dnsinfo.Transaction, row *DNSRow) {
+	fromDNS(t, row, b)
+}
+
+func (b *DNSRowBuilder) addr(a netip.Addr) string {
+	if b == nil || !a.IsValid() {
+		return addrString(a)
+	}
+	if s, ok := b.addrs[a]; ok {
+		return s
+	}
+	if b.addrs == nil || len(b.addrs) >= addrCacheMax {
+		b.addrs = make(map[netip.Addr]string, addrCacheMax)
+	}
+	s := a.String()
+	b.addrs[a] = s
+	return s
+}
+
+func (b *DNSRowBuilder) flags(f dnsinfo.Flags) string {
+	if b == nil {
+		return flagString(f)
+	}
+	f &= dnsinfo.FlagAA | dnsinfo.FlagTC | dnsinfo.FlagRD | dnsinfo.FlagRA | dnsinfo.FlagAD | dnsinfo.FlagCD
+	s, ok := b.flagNames[f]
+	if !ok {
+		if b.flagNames == nil {
+			b.flagNames = make(map[dnsinfo.Flags]string)
+		}
+		s = flagString(f)
+		b.flagNames[f] = s
+	}
+	return s
+}
+
+func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 	*row = DNSRow{
 		QueryTime: optionalTime(t.QueryTime), ResponseTime: optionalTime(t.ResponseTime),
 		Proto: flow.ProtoName(t.Proto), Service: t.Service,
-		ClientIP: addrString(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
-		ServerIP: addrString(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
+		ClientIP: b.addr(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
+		ServerIP: b.addr(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
 		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: t.Name, QClass: int32(t.Class),
-		Answered: t.Answered(), Flags: flagString(t.Flags),
+		Answered: t.Answered(), Flags: b.flags(t.Flags),
 		CNAMEChain: t.CNAMEChain(), OtherAnswers: int32(t.OtherAnswers),
 		CommunityID: t.CommunityID,
 	}
@@ -113,7 +167,7 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 			a := &t.Answers[i]
 			data := a.Target
 			if a.Type != dnsinfo.TypeCNAME {
-				data = addrString(a.Addr)
+				data = b.addr(a.Addr)
 			}
 			row.Answers[i] = DNSAnswerRow{Name: a.Name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
 		}

@@ -70,3 +70,30 @@ func TestFromDNS(t *testing.T) {
 		t.Errorf("schema %q, %v", md[MetaSchema], err)
 	}
 }
+
+// The builder's remembered address and flag texts give the rows FromDNS
+// gives, also after its address cache has started over.
+func TestDNSRowBuilderMatchesFromDNS(t *testing.T) {
+	var b DNSRowBuilder
+	server := netip.MustParseAddrPort("10.0.0.53:53")
+	for i := range addrCacheMax + 100 {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(40000+i%1000))
+		if i%3 == 0 {
+			client = netip.MustParseAddrPort("[2001:db8::7]:5353")
+		}
+		tx := &dnsinfo.Transaction{
+			QueryTime: t0, ResponseTime: t0 + int64(i), Client: client, Server: server, Proto: flow.ProtoUDP, Service: "dns",
+			ID: uint16(i), Name: "api.example.com", Type: dnsinfo.TypeA, Class: 1, Flags: dnsinfo.Flags(i) & 0x7ff,
+			Answers: []dnsinfo.TxAnswer{{Name: "api.example.com", Type: dnsinfo.TypeA, TTL: 60, Addr: client.Addr()}},
+		}
+		var got, want DNSRow
+		b.Fill(tx, &got)
+		FromDNS(tx, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	if len(b.addrs) > addrCacheMax {
+		t.Errorf("address cache holds %d, bound %d", len(b.addrs), addrCacheMax)
+	}
+}
