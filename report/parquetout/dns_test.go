@@ -1,6 +1,7 @@
 package parquetout
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -95,5 +96,45 @@ func TestDNSRowBuilderMatchesFromDNS(t *testing.T) {
 	}
 	if len(b.addrs) > addrCacheMax {
 		t.Errorf("address cache holds %d, bound %d", len(b.addrs), addrCacheMax)
+	}
+}
+
+// Rows written in several batches through the answer-list arena read
+// back with each row's own answers and chain, whatever its neighbours'
+// list lengths.
+func TestDNSAnswerArenaAcrossBatches(t *testing.T) {
+	var b DNSRowBuilder
+	rows := make([]DNSRow, 3*batchRows+17)
+	for i := range rows {
+		tx := &dnsinfo.Transaction{
+			QueryTime: t0 + int64(i)*1000, ResponseTime: t0 + int64(i)*1000 + 500, Proto: flow.ProtoUDP, Service: "dns",
+			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 40000),
+			Server: netip.MustParseAddrPort("10.0.0.53:53"), ID: uint16(i), Name: fmt.Sprintf("q%d.example.com", i), Type: dnsinfo.TypeA, Class: 1,
+		}
+		prev := tx.Name
+		for j := range i % 4 {
+			next := fmt.Sprintf("c%d-%d.example.net", i, j)
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: prev, Type: dnsinfo.TypeCNAME, TTL: uint32(j), Target: next})
+			prev = next
+		}
+		for j := range i % 3 {
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: prev, Type: dnsinfo.TypeA, TTL: uint32(i), Addr: netip.AddrFrom4([4]byte{192, 0, byte(i), byte(j)})})
+		}
+		b.Fill(tx, &rows[i])
+	}
+	path := filepath.Join(t.TempDir(), "dns.parquet")
+	writeTable(t, path, DNSSchema, rows...)
+	got, err := ReadDNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(rows))
+	}
+	for i := range rows {
+		if !reflect.DeepEqual(got[i].Answers, rows[i].Answers) && len(got[i].Answers)+len(rows[i].Answers) > 0 ||
+			!reflect.DeepEqual(got[i].CNAMEChain, rows[i].CNAMEChain) && len(got[i].CNAMEChain)+len(rows[i].CNAMEChain) > 0 {
+			t.Fatalf("row %d: answers %+v chain %q, wrote %+v %q", i, got[i].Answers, got[i].CNAMEChain, rows[i].Answers, rows[i].CNAMEChain)
+		}
 	}
 }
