@@ -73,12 +73,13 @@ func (b *dnsBuffer) send() {
 func (l *dnsLog) run() {
 	defer close(l.done)
 	var row parquetout.DNSRow
+	var rb parquetout.DNSRowBuilder
 	for batch := range l.batches {
 		for _, t := range batch {
 			if l.err != nil {
 				break
 			}
-			parquetout.FromDNS(t, &row)
+			rb.Fill(t, &row)
 			row.Sensor = l.sensor
 			if l.err = l.w.Write(&row); l.err == nil {
 				l.rows++

@@ -197,7 +197,7 @@ func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig
 		t.end(f, idleReason(f.class))
 		f = nil
 	}
-	if f != nil && f.Key.proto == ProtoTCP && f.tcp.closed() && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN && !p.BadChecksum {
+	if f != nil && f.Key.proto == ProtoTCP && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN && !p.BadChecksum && f.tcp.closed() {
 		// A fresh SYN on a closed connection's 4-tuple is a new connection.
 		t.end(f, EndReused)
 		f = nil

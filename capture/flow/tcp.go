@@ -97,9 +97,11 @@ func (c *tcpConn) respEP() *tcpEndpoint { return &c.ep[c.orig^1] }
 
 // closed reports whether the connection is over for the table's linger:
 // a RST from either side or a FIN from both.
+// Both endpoints are tested alike, so which one is the originator does
+// not matter.
 func (c *tcpConn) closed() bool {
-	o, r := c.origEP(), c.respEP()
-	return o.state == epReset || r.state == epReset || (o.state == epClosed && r.state == epClosed)
+	a, b := c.ep[0].state, c.ep[1].state
+	return a == epReset || b == epReset || (a == epClosed && b == epClosed)
 }
 
 func seqDelta(a, b uint32) int32 { return int32(a - b) }

@@ -80,6 +80,15 @@ func (t *Transaction) CNAMEChain() []string {
 			}
 		}
 		if chain == nil {
+			// The chain has at most one step per CNAME record: one
+			// allocation instead of growing it step by step.
+			n := 0
+			for i := range t.Answers {
+				if t.Answers[i].Type == TypeCNAME {
+					n++
+				}
+			}
+			chain = make([]string, 0, min(n, maxChain)+1)
 			chain = append(chain, name)
 		}
 		chain = append(chain, next)

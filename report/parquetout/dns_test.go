@@ -1,6 +1,7 @@
 package parquetout
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -68,5 +69,69 @@ func TestFromDNS(t *testing.T) {
 	md, err := ReadMetadata(path)
 	if err != nil || md[MetaSchema] != DNSSchema {
 		t.Errorf("schema %q, %v", md[MetaSchema], err)
+	}
+}
+
+// The builder's remembered flag texts give the rows FromDNS gives, for
+// every combination of header bits.
+func TestDNSRowBuilderMatchesFromDNS(t *testing.T) {
+	var b DNSRowBuilder
+	server := netip.MustParseAddrPort("10.0.0.53:53")
+	for i := range 5000 {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(40000+i%1000))
+		if i%3 == 0 {
+			client = netip.MustParseAddrPort("[2001:db8::7]:5353")
+		}
+		tx := &dnsinfo.Transaction{
+			QueryTime: t0, ResponseTime: t0 + int64(i), Client: client, Server: server, Proto: flow.ProtoUDP, Service: "dns",
+			ID: uint16(i), Name: "api.example.com", Type: dnsinfo.TypeA, Class: 1, Flags: dnsinfo.Flags(i) & 0x7ff,
+			Answers: []dnsinfo.TxAnswer{{Name: "api.example.com", Type: dnsinfo.TypeA, TTL: 60, Addr: client.Addr()}},
+		}
+		var got, want DNSRow
+		b.Fill(tx, &got)
+		FromDNS(tx, &want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+}
+
+// Rows written in several batches through the answer-list arena read
+// back with each row's own answers and chain, whatever its neighbours'
+// list lengths.
+func TestDNSAnswerArenaAcrossBatches(t *testing.T) {
+	var b DNSRowBuilder
+	rows := make([]DNSRow, 3*batchRows+17)
+	for i := range rows {
+		tx := &dnsinfo.Transaction{
+			QueryTime: t0 + int64(i)*1000, ResponseTime: t0 + int64(i)*1000 + 500, Proto: flow.ProtoUDP, Service: "dns",
+			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 40000),
+			Server: netip.MustParseAddrPort("10.0.0.53:53"), ID: uint16(i), Name: fmt.Sprintf("q%d.example.com", i), Type: dnsinfo.TypeA, Class: 1,
+		}
+		prev := tx.Name
+		for j := range i % 4 {
+			next := fmt.Sprintf("c%d-%d.example.net", i, j)
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: prev, Type: dnsinfo.TypeCNAME, TTL: uint32(j), Target: next})
+			prev = next
+		}
+		for j := range i % 3 {
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: prev, Type: dnsinfo.TypeA, TTL: uint32(i), Addr: netip.AddrFrom4([4]byte{192, 0, byte(i), byte(j)})})
+		}
+		b.Fill(tx, &rows[i])
+	}
+	path := filepath.Join(t.TempDir(), "dns.parquet")
+	writeTable(t, path, DNSSchema, rows...)
+	got, err := ReadDNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(rows))
+	}
+	for i := range rows {
+		if !reflect.DeepEqual(got[i].Answers, rows[i].Answers) && len(got[i].Answers)+len(rows[i].Answers) > 0 ||
+			!reflect.DeepEqual(got[i].CNAMEChain, rows[i].CNAMEChain) && len(got[i].CNAMEChain)+len(rows[i].CNAMEChain) > 0 {
+			t.Fatalf("row %d: answers %+v chain %q, wrote %+v %q", i, got[i].Answers, got[i].CNAMEChain, rows[i].Answers, rows[i].CNAMEChain)
+		}
 	}
 }
