@@ -20,8 +20,8 @@ type FlowSink struct {
 	free    chan []endedFlow
 	done    chan struct{}
 	rows    uint64 // written; read after done is closed
-	// discarded counts flows dropped for want of a writer; read after
-	// done is closed.
+	// discarded counts flows dropped for want of a writer or after a
+	// write error; read after done is closed.
 	discarded uint64
 	err       error // first write error; read after done is closed
 
@@ -90,6 +90,9 @@ func (k *FlowSink) run() {
 		}
 		for i := range b {
 			if k.err != nil {
+				// The file is lost from its first error on: the rest of
+				// its flows are counted, not written.
+				k.discarded += uint64(len(b) - i)
 				break
 			}
 			parquetout.FromFlow(&b[i].flow, &row)
@@ -97,6 +100,7 @@ func (k *FlowSink) run() {
 			row.Sensor = k.sensor
 			if err := k.w.Write(&row); err != nil {
 				k.err = err
+				k.discarded += uint64(len(b) - i)
 				break
 			}
 			k.rows++
@@ -134,8 +138,8 @@ func (k *FlowSink) Drain() {
 // after Drain.
 func (k *FlowSink) Rows() uint64 { return k.rows }
 
-// Discarded counts the flows dropped while the sink had no writer. Read it
-// after Drain.
+// Discarded counts the flows dropped while the sink had no writer or after
+// its writer failed, since the sink started. Read it after Drain.
 func (k *FlowSink) Discarded() uint64 { return k.discarded }
 
 // Err is the first write error since the last Swap; the rows after it

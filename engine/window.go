@@ -162,7 +162,7 @@ func (w *Window) Close(now time.Time) error {
 	tables := []windowTable{{"flows", w.flows.Rows()}, {"calls", w.aud.calls.Rows()}}
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
-		errs = append(errs, fmt.Errorf("write flows: %w", err))
+		errs = append(errs, fmt.Errorf("write flows: %w (%d flows not written since the start)", err, w.sink.Discarded()))
 	} else if err := w.flows.Close(); err != nil {
 		errs = append(errs, err)
 	}
