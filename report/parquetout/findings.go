@@ -22,7 +22,7 @@ type FindingRow struct {
 	Proto   string `parquet:"proto,optional,dict"`
 	SrcIP   string `parquet:"src_ip,optional,dict"`
 	DstIP   string `parquet:"dst_ip,optional,dict"`
-	DstPort int32  `parquet:"dst_port,optional"`
+	DstPort int32  `parquet:"dst_port,optional" wire:"zeroif=DstIP"`
 
 	Vendor   string `parquet:"vendor,optional,dict"`
 	EntryID  string `parquet:"entry_id,optional,dict"`
@@ -52,7 +52,7 @@ type FindingRow struct {
 	// SeverityRank orders severity: 0 info, 1 low, 2 medium, 3 high,
 	// 4 critical. Sorting by the severity text puts medium before high;
 	// ORDER BY severity_rank DESC puts what to fix first on top.
-	SeverityRank int32 `parquet:"severity_rank,optional"`
+	SeverityRank int32 `parquet:"severity_rank,optional" wire:"always"`
 }
 
 // CreateFindings opens findings.parquet for writing.
