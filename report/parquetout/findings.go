@@ -65,9 +65,11 @@ func ReadFindings(path string) ([]FindingRow, error) {
 	return ReadTable[FindingRow](path, FindingsSchema)
 }
 
-// FromFinding fills row from a verdict finding, overwriting every field.
-func FromFinding(g *verdict.Finding, row *FindingRow) {
-	*row = FindingRow{
+// FindingRowOf is finding g as a row of findings.parquet, captured by
+// sensor; the evidence columns are left for the evidence writer's file
+// (named by FindingID).
+func FindingRowOf(g *verdict.Finding, sensor string) FindingRow {
+	row := FindingRow{
 		Kind:       string(g.Kind),
 		Severity:   g.Severity.String(),
 		DstPort:    int32(g.DstPort),
@@ -85,6 +87,7 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 		LastSeen:   unixMicro(g.LastSeen),
 		HostPairs:  strings.Join(g.HostPairs, "; "),
 		Ports:      g.Ports,
+		Sensor:     sensor,
 		FindingID:  g.ID(),
 
 		SeverityRank: int32(g.Severity),
@@ -98,4 +101,5 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 	if g.Dst.IsValid() {
 		row.DstIP = g.Dst.String()
 	}
+	return row
 }
