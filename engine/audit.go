@@ -317,7 +317,7 @@ func (a *Auditor) call(c *sipcall.Call) {
 		a.mu.Unlock()
 		if a.feed != nil {
 			for i := range gs {
-				a.feed.Publish(alerts.FindingEvent(&gs[i], a.cfg.Sensor))
+				a.feed.Publish(alerts.EventOf(&gs[i], nil, verdict.Unclassified, a.cfg.Sensor))
 			}
 		}
 	}
@@ -370,7 +370,8 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 		}
 		a.mu.Unlock()
 		if a.feed != nil && r.Kind != "" {
-			a.feed.Publish(alerts.FlowEvent(f, &r, a.cfg.Sensor))
+			g := verdict.FlowFinding(f, &r)
+			a.feed.Publish(alerts.EventOf(&g, f, r.Verdict, a.cfg.Sensor))
 		}
 	}
 }
@@ -429,7 +430,7 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool
 	if a.feed != nil {
 		for i := range all {
 			if raise[i] {
-				a.feed.Publish(alerts.FindingEvent(&all[i], a.cfg.Sensor))
+				a.feed.Publish(alerts.EventOf(&all[i], nil, verdict.Unclassified, a.cfg.Sensor))
 			}
 		}
 	}
@@ -443,13 +444,11 @@ func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool
 		return fs, all, errors.Join(err, evidenceErr)
 	}
 	defer w.Abort()
-	var row parquetout.FindingRow
 	for i := range all {
-		parquetout.FromFinding(&all[i], &row)
+		row := parquetout.FindingRowOf(&all[i], a.cfg.Sensor)
 		if f, ok := files[row.FindingID]; ok {
 			row.EvidenceFile, row.EvidencePackets = f.Name, int32(f.Packets)
 		}
-		row.Sensor = a.cfg.Sensor
 		if err := w.Write(&row); err != nil {
 			return fs, all, fmt.Errorf("write %s: %w", path, err)
 		}

@@ -127,12 +127,7 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		}
 	}
 	if r.Kind != "" {
-		src, dst := f.Src(), f.Dst()
-		if r.flip {
-			src, dst = dst, src
-		}
-		k := findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.FindingEntry()}
-		fs.observe(k, f, r.Severity, r.Reason, r)
+		fs.observe(flowKey(f, r), f, r.Severity, r.Reason, r)
 	}
 	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
 		return
@@ -239,18 +234,12 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 			}
 		}
 	}
-	sni, server := names(f)
-	callID := ""
-	if r != nil {
-		callID = r.CallID
-	} else if f.Meta != nil {
-		callID = f.Meta.CallID
-	}
 	if i, ok := fs.byKey[k]; ok {
 		g := &fs.list[i]
 		g.Count++
 		g.FirstSeen = min(g.FirstSeen, f.First)
 		g.LastSeen = max(g.LastSeen, f.Last)
+		sni, server := names(f)
 		if g.SNI == "" {
 			g.SNI = sni
 		}
@@ -258,7 +247,7 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 			g.ServerName = server
 		}
 		if g.CallID == "" {
-			g.CallID = callID
+			g.CallID = callIDOf(f, r)
 		}
 		return
 	}
@@ -266,9 +255,49 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 		fs.dropped++
 		return
 	}
+	g := occurrence(k, f, sev, reason, r)
+	if k.entry != nil {
+		g.Ports = fs.c.info[k.entry].portsLabel
+	}
+	if perSource && k.src.IsValid() {
+		fs.sources[tk]++
+	}
+	fs.byKey[k] = len(fs.list)
+	fs.list = append(fs.list, g)
+}
+
+// flowKey is the key of the finding r gives flow f: the flow's endpoints,
+// swapped when the finding is about the originator (r.flip).
+func flowKey(f *flow.Flow, r *Result) findingKey {
+	src, dst := f.Src(), f.Dst()
+	if r.flip {
+		src, dst = dst, src
+	}
+	return findingKey{kind: r.Kind, proto: f.Key.Proto(), src: src.Addr(), dst: dst.Addr(), dport: dst.Port(), entry: r.FindingEntry()}
+}
+
+// FlowFinding is the finding one judged flow shows on its own, as
+// Findings.Observe opens it: Count 1, the flow's times and names, the
+// result's kind, severity, reason, entry, roles and app, with source and
+// destination (and roles) swapped when the finding is about the
+// originator. Ports, which only a Findings knows, are empty. It is the
+// zero Finding when r has no finding kind. Sinks that report each
+// occurrence (the alert feed) build from it what findings.parquet
+// aggregates.
+func FlowFinding(f *flow.Flow, r *Result) Finding {
+	if r.Kind == "" {
+		return Finding{}
+	}
+	return occurrence(flowKey(f, r), f, r.Severity, r.Reason, r)
+}
+
+// occurrence is flow f as one occurrence of the finding k, described by
+// r (nil: no entry, roles or app but the flow's own).
+func occurrence(k findingKey, f *flow.Flow, sev Severity, reason string, r *Result) Finding {
+	sni, server := names(f)
 	g := Finding{
 		Kind: k.kind, Severity: sev, Proto: k.proto, Src: k.src, Dst: k.dst, DstPort: k.dport,
-		Reason: reason, SNI: sni, ServerName: server, CallID: callID,
+		Reason: reason, SNI: sni, ServerName: server, CallID: callIDOf(f, r),
 		Count: 1, FirstSeen: f.First, LastSeen: f.Last,
 	}
 	if r != nil {
@@ -279,14 +308,20 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 	} else if f.Meta != nil {
 		g.App = f.Meta.App
 	}
-	if k.entry != nil {
-		g.Ports = fs.c.info[k.entry].portsLabel
+	return g
+}
+
+// callIDOf is the Call-ID a finding of flow f names: the result's, which
+// holds the flow's own when a parser set one, or without a result the
+// flow's.
+func callIDOf(f *flow.Flow, r *Result) string {
+	if r != nil {
+		return r.CallID
 	}
-	if perSource && k.src.IsValid() {
-		fs.sources[tk]++
+	if f.Meta != nil {
+		return f.Meta.CallID
 	}
-	fs.byKey[k] = len(fs.list)
-	fs.list = append(fs.list, g)
+	return ""
 }
 
 // collapse merges the per-source findings of target tk into one row

@@ -2,6 +2,7 @@ package verdict_test
 
 import (
 	"cmp"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -355,6 +356,13 @@ func TestMediaOutsideDocumentedRange(t *testing.T) {
 				}
 				if vendor, _, _ := strings.Cut(g.EntryID, "/"); g.Vendor != vendor {
 					t.Errorf("finding vendor %q for entry %q", g.Vendor, g.EntryID)
+				}
+				// The alert feed's occurrence is the finding the
+				// aggregate opened, swapped sides included.
+				one := verdict.FlowFinding(f, &r)
+				one.Ports = g.Ports
+				if !reflect.DeepEqual(one, g) {
+					t.Errorf("FlowFinding %+v\nwant the finding opened %+v", one, g)
 				}
 			}
 		})

@@ -6,12 +6,12 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/alerts"
 	"github.com/ccaudit/auditor/report/evidence"
+	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 // listFlag is a repeatable flag that also splits on commas.
@@ -131,20 +131,13 @@ type findingLine struct {
 	Reason   string `json:"reason"`
 }
 
+// lineOf is finding g as the summary shows it: the columns of its
+// findings.parquet row that fit a line.
 func lineOf(g *verdict.Finding) findingLine {
-	l := findingLine{Kind: string(g.Kind), Severity: g.Severity.String(), DstPort: g.DstPort,
-		EntryID: g.EntryID, FromRole: g.FromRole, ToRole: g.ToRole, Count: g.Count, Ports: g.Ports,
-		Hosts: strings.Join(g.HostPairs, "; "), Reason: g.Reason}
-	if g.Proto != 0 {
-		l.Proto = flow.ProtoName(g.Proto)
-	}
-	if g.Src.IsValid() {
-		l.Src = g.Src.String()
-	}
-	if g.Dst.IsValid() {
-		l.Dst = g.Dst.String()
-	}
-	return l
+	r := parquetout.FindingRowOf(g, "")
+	return findingLine{Kind: r.Kind, Severity: r.Severity, Proto: r.Proto, Src: r.SrcIP, Dst: r.DstIP, DstPort: uint16(r.DstPort),
+		EntryID: r.EntryID, FromRole: r.FromRole, ToRole: r.ToRole, Count: uint64(r.Count), Ports: r.Ports,
+		Hosts: r.HostPairs, Reason: r.Reason}
 }
 
 // parserSummary is what the protocol parsers saw, for the summary.

@@ -59,37 +59,32 @@ type Event struct {
 	Version string
 }
 
-// FlowEvent builds the event for one judged flow whose result has a
-// finding kind (r.Kind != ""); it names the finding's entry, as
-// findings.parquet does.
-func FlowEvent(f *flow.Flow, r *verdict.Result, sensor string) Event {
-	ev := Event{
-		Kind: r.Kind, Severity: r.Severity, Verdict: r.Verdict,
-		Start: f.FirstTime(), End: f.LastTime(),
-		Proto: f.Key.Proto(), Src: f.Src(), Dst: f.Dst(), CommunityID: f.CommunityID(),
-		EntryID: r.FindingEntryID(), Vendor: r.FindingVendor(), FromRole: r.FromRole, ToRole: r.ToRole,
-		App: r.App, Reason: r.Reason, CallID: r.CallID, Sensor: sensor,
-	}
-	if m := f.Meta; m != nil {
-		ev.SNI, ev.ServerName = m.SNI, m.ServerName
-		if ev.CallID == "" {
-			ev.CallID = m.CallID
-		}
-	}
-	return ev
-}
-
-// FindingEvent builds the event for a finding about a capture window
-// (missing, unobservable) as verdict.Findings.Finish produced it. Count is
-// left at one occurrence: g.Count accumulates over the whole run, while the
-// feed wants each window once.
-func FindingEvent(g *verdict.Finding, sensor string) Event {
+// EventOf builds the event for one occurrence of finding g: the finding
+// one judged flow f showed (verdict.FlowFinding) with the flow's verdict
+// v, or, with f nil, a finding about a capture window (missing,
+// unobservable) or a call as the verdict engine produced it.
+//
+// From the flow come what a finding does not keep: the source port, the
+// Community ID and the packet times; source and destination are the
+// finding's (the flow's responder first when the finding is about the
+// originator). A window finding's Count is left at one occurrence: g.Count
+// accumulates over the whole run, while the feed wants each window once.
+func EventOf(g *verdict.Finding, f *flow.Flow, v verdict.Verdict, sensor string) Event {
 	ev := Event{
 		Kind: g.Kind, Severity: g.Severity, Proto: g.Proto,
 		Start: time.Unix(0, g.FirstSeen).UTC(), End: time.Unix(0, g.LastSeen).UTC(),
 		EntryID: g.EntryID, Vendor: g.Vendor, FromRole: g.FromRole, ToRole: g.ToRole,
 		App: g.App, Reason: g.Reason, SNI: g.SNI, ServerName: g.ServerName, CallID: g.CallID,
 		Ports: g.Ports, HostPairs: g.HostPairs, Sensor: sensor,
+	}
+	if f != nil {
+		ev.Verdict, ev.CommunityID = v, f.CommunityID()
+		ev.Start, ev.End = f.FirstTime(), f.LastTime()
+		ev.Src, ev.Dst = f.Src(), f.Dst()
+		if ev.Dst.Addr() != g.Dst || ev.Dst.Port() != g.DstPort {
+			ev.Src, ev.Dst = ev.Dst, ev.Src
+		}
+		return ev
 	}
 	if g.Src.IsValid() {
 		ev.Src = netip.AddrPortFrom(g.Src, 0)

@@ -35,7 +35,7 @@ func ExampleNew() {
 
 	start := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC)
 	for i := range 3 {
-		// In the CLI: feed.Publish(alerts.FlowEvent(f, &result, sensor)).
+		// In the engine: g := verdict.FlowFinding(f, &result); feed.Publish(alerts.EventOf(&g, f, result.Verdict, sensor)).
 		feed.Publish(alerts.Event{
 			Kind: verdict.KindBlocked, Severity: verdict.High, Verdict: verdict.Blocked,
 			Proto: flow.ProtoTCP, EntryID: "acme/sip-tls", Sensor: "dc1-span",

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/dnsinfo"
-	"github.com/parquet-go/parquet-go"
 )
 
 // DNSSchema names the dns.parquet schema; it follows the same versioning
@@ -23,7 +22,7 @@ type DNSRow struct {
 	ResponseTime time.Time `parquet:"response_time,timestamp(microsecond:utc),optional"`
 	// LatencyMillis is response_time - query_time; NULL unless both were
 	// seen (HasLatency).
-	LatencyMillis float64 `parquet:"latency_ms,optional"`
+	LatencyMillis float64 `parquet:"latency_ms,optional" wire:"if=HasLatency"`
 	HasLatency    bool    `parquet:"-"`
 
 	Proto      string `parquet:"proto,dict"`
@@ -40,8 +39,8 @@ type DNSRow struct {
 	QClass  int32  `parquet:"qclass"`
 
 	Answered bool   `parquet:"answered"`
-	RCode    string `parquet:"rcode,optional,dict"`
-	RCodeNum int32  `parquet:"rcode_num,optional"`
+	RCode    string `parquet:"rcode,optional,dict" wire:"if=Answered"`
+	RCodeNum int32  `parquet:"rcode_num,optional" wire:"if=Answered"`
 	Flags    string `parquet:"flags,optional,dict"`
 
 	Answers      []DNSAnswerRow `parquet:"answers,list"`
@@ -171,143 +170,4 @@ func flagString(f dnsinfo.Flags) string {
 		}
 	}
 	return b.String()
-}
-
-type dnsWire struct {
-	Time          time.Time  `parquet:"ts,timestamp(microsecond:utc)"`
-	QueryTime     *time.Time `parquet:"query_time,timestamp(microsecond:utc),optional"`
-	ResponseTime  *time.Time `parquet:"response_time,timestamp(microsecond:utc),optional"`
-	LatencyMillis *float64   `parquet:"latency_ms,optional"`
-
-	Proto      string `parquet:"proto,dict"`
-	Service    string `parquet:"service,dict"`
-	ClientIP   string `parquet:"client_ip,dict"`
-	ClientPort int32  `parquet:"client_port"`
-	ServerIP   string `parquet:"server_ip,dict"`
-	ServerPort int32  `parquet:"server_port"`
-
-	TransID int32   `parquet:"trans_id"`
-	Opcode  int32   `parquet:"opcode"`
-	Query   *string `parquet:"query,optional,dict"`
-	QType   *string `parquet:"qtype,optional,dict"`
-	QClass  int32   `parquet:"qclass"`
-
-	Answered bool    `parquet:"answered"`
-	RCode    *string `parquet:"rcode,optional,dict"`
-	RCodeNum *int32  `parquet:"rcode_num,optional"`
-	Flags    *string `parquet:"flags,optional,dict"`
-
-	Answers      []dnsAnswerWire `parquet:"answers,list"`
-	CNAMEChain   []string        `parquet:"cname_chain,list"`
-	OtherAnswers int32           `parquet:"other_answers"`
-
-	CommunityID string  `parquet:"community_id"`
-	Sensor      *string `parquet:"sensor,optional,dict"`
-}
-
-type dnsAnswerWire struct {
-	Name string `parquet:"name"`
-	Type string `parquet:"type"`
-	TTL  int64  `parquet:"ttl"`
-	Data string `parquet:"data"`
-}
-
-func (r *DNSRow) wire(w *dnsWire) {
-	var a dnsArena
-	a.reserve(len(r.Answers), len(r.CNAMEChain))
-	r.wireInto(w, &a)
-}
-
-// dnsArena holds the answer lists of a batch of wire rows in two backing
-// arrays rather than two allocations per row. parquet-go copies the
-// values it is given (its byte-array column buffers append the bytes),
-// so the arrays are reused from batch to batch.
-type dnsArena struct {
-	answers []dnsAnswerWire
-	names   []string
-}
-
-// reserve makes room for answers and names more; it must be called
-// before any row of the batch takes its part, as growing moves the
-// arrays.
-func (a *dnsArena) reserve(answers, names int) {
-	if cap(a.answers)-len(a.answers) < answers {
-		a.answers = make([]dnsAnswerWire, len(a.answers), len(a.answers)+answers)
-	}
-	if cap(a.names)-len(a.names) < names {
-		a.names = make([]string, len(a.names), len(a.names)+names)
-	}
-}
-
-func (a *dnsArena) reset() {
-	clear(a.answers)
-	clear(a.names)
-	a.answers, a.names = a.answers[:0], a.names[:0]
-}
-
-func (r *DNSRow) wireInto(w *dnsWire, a *dnsArena) {
-	*w = dnsWire{
-		Time: r.Time, QueryTime: optTime(&r.QueryTime), ResponseTime: optTime(&r.ResponseTime),
-		Proto: str(r.Proto), Service: str(r.Service),
-		ClientIP: str(r.ClientIP), ClientPort: r.ClientPort, ServerIP: str(r.ServerIP), ServerPort: r.ServerPort,
-		TransID: r.TransID, Opcode: r.Opcode, Query: optStr(&r.Query), QType: optStr(&r.QType), QClass: r.QClass,
-		Answered: r.Answered, Flags: optStr(&r.Flags), OtherAnswers: r.OtherAnswers,
-		CommunityID: str(r.CommunityID), Sensor: optStr(&r.Sensor),
-	}
-	if r.HasLatency {
-		w.LatencyMillis = &r.LatencyMillis
-	}
-	if r.Answered {
-		w.RCode, w.RCodeNum = optStr(&r.RCode), &r.RCodeNum
-	}
-	if n := len(r.Answers); n > 0 {
-		k := len(a.answers)
-		for i := range r.Answers {
-			x := &r.Answers[i]
-			a.answers = append(a.answers, dnsAnswerWire{Name: str(x.Name), Type: str(x.Type), TTL: x.TTL, Data: str(x.Data)})
-		}
-		w.Answers = a.answers[k : k+n : k+n]
-	}
-	if n := len(r.CNAMEChain); n > 0 {
-		k := len(a.names)
-		for _, s := range r.CNAMEChain {
-			a.names = append(a.names, str(s))
-		}
-		w.CNAMEChain = a.names[k : k+n : k+n]
-	}
-}
-
-// dnsWriter is wireWriter for dns.parquet, with the answer lists of a
-// batch in one arena.
-type dnsWriter struct {
-	pw    *parquet.GenericWriter[dnsWire]
-	buf   []dnsWire
-	arena dnsArena
-}
-
-func (w *dnsWriter) write(rows []DNSRow) error {
-	answers, names := 0, 0
-	for i := range rows {
-		answers += len(rows[i].Answers)
-		names += len(rows[i].CNAMEChain)
-	}
-	w.arena.reserve(answers, names)
-	buf := w.buf[:0]
-	for i := range rows {
-		buf = append(buf, dnsWire{})
-		rows[i].wireInto(&buf[len(buf)-1], &w.arena)
-	}
-	_, err := w.pw.Write(buf)
-	clear(buf) // the pointers point into rows, which the caller reuses
-	w.buf = buf[:0]
-	w.arena.reset()
-	return err
-}
-
-func (w *dnsWriter) setKeyValueMetadata(k, v string) { w.pw.SetKeyValueMetadata(k, v) }
-func (w *dnsWriter) close() error                    { return w.pw.Close() }
-
-// newDNSWriter is newRowWriter's case for dns.parquet.
-func newDNSWriter(pw *parquet.GenericWriter[dnsWire]) rowWriter[DNSRow] {
-	return &dnsWriter{pw: pw}
 }

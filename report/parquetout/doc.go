@@ -121,12 +121,27 @@
 // columns, the pairing rules and DuckDB examples. [FromDNS] fills a row
 // from a dnsinfo.Transaction.
 //
+// # One declaration per table
+//
+// A table's row struct (FlowRow, FindingRow, CallRow, TunnelRow, DNSRow)
+// is the one place its columns are declared: name, order, type, encoding
+// and nullability are its fields' parquet tags, and a wire tag states a
+// NULL rule other than "an optional column's zero value is NULL"
+// (internal/schemagen lists them). From it, go generate writes the wire
+// form parquet-go writes (wire_gen.go, see wire.go) and the flows
+// encoder's columns (flowcols_gen.go); TestGeneratedCodeUpToDate fails
+// when they are stale, and TestDocTablesMatchRows when a column is not in
+// this file's tables or in docs/schema.md and docs/schema-dns.md.
+//
 // # Adding a table
 //
-// A new table is a row struct with parquet tags, a schema name constant and
-// one constructor line, as [Create] is for flows:
+// A new table is a row struct with parquet tags, a schema name constant,
+// its name in schemagen.Tables, go generate, a column table in the docs,
+// and one constructor line, as [Create] is for flows:
 //
 //	func CreateFindings(path string, opts Options) (*TableWriter[FindingRow], error) {
 //		return NewTableWriter[FindingRow](path, FindingsSchema, opts)
 //	}
 package parquetout
+
+//go:generate go run ./internal/schemagen/cmd

@@ -22,7 +22,7 @@ type FindingRow struct {
 	Proto   string `parquet:"proto,optional,dict"`
 	SrcIP   string `parquet:"src_ip,optional,dict"`
 	DstIP   string `parquet:"dst_ip,optional,dict"`
-	DstPort int32  `parquet:"dst_port,optional"`
+	DstPort int32  `parquet:"dst_port,optional" wire:"zeroif=DstIP"`
 
 	Vendor   string `parquet:"vendor,optional,dict"`
 	EntryID  string `parquet:"entry_id,optional,dict"`
@@ -52,7 +52,7 @@ type FindingRow struct {
 	// SeverityRank orders severity: 0 info, 1 low, 2 medium, 3 high,
 	// 4 critical. Sorting by the severity text puts medium before high;
 	// ORDER BY severity_rank DESC puts what to fix first on top.
-	SeverityRank int32 `parquet:"severity_rank,optional"`
+	SeverityRank int32 `parquet:"severity_rank,optional" wire:"always"`
 }
 
 // CreateFindings opens findings.parquet for writing.
@@ -65,9 +65,11 @@ func ReadFindings(path string) ([]FindingRow, error) {
 	return ReadTable[FindingRow](path, FindingsSchema)
 }
 
-// FromFinding fills row from a verdict finding, overwriting every field.
-func FromFinding(g *verdict.Finding, row *FindingRow) {
-	*row = FindingRow{
+// FindingRowOf is finding g as a row of findings.parquet, captured by
+// sensor; the evidence columns are left for the evidence writer's file
+// (named by FindingID).
+func FindingRowOf(g *verdict.Finding, sensor string) FindingRow {
+	row := FindingRow{
 		Kind:       string(g.Kind),
 		Severity:   g.Severity.String(),
 		DstPort:    int32(g.DstPort),
@@ -85,6 +87,7 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 		LastSeen:   unixMicro(g.LastSeen),
 		HostPairs:  strings.Join(g.HostPairs, "; "),
 		Ports:      g.Ports,
+		Sensor:     sensor,
 		FindingID:  g.ID(),
 
 		SeverityRank: int32(g.Severity),
@@ -98,4 +101,5 @@ func FromFinding(g *verdict.Finding, row *FindingRow) {
 	if g.Dst.IsValid() {
 		row.DstIP = g.Dst.String()
 	}
+	return row
 }

@@ -19,15 +19,18 @@ import (
 )
 
 // flows.parquet, the one table written at packet rate, has an encoder of
-// its own; findings and calls keep parquet-go's writer. parquet-go reaches
+// its own; the other tables keep parquet-go's writer. parquet-go reaches
 // a row's values through closures built by reflection, a pointer for each
 // optional column (see wire.go), and keeps a row group's values before
 // encoding them. flowWriter appends each field to a typed column, looks
 // dictionary values up as the row comes, and encodes and compresses a page
-// as soon as its rows are in. That took the benchmark replay from 1.11 to
-// 1.06 s (CPU 2.01 -> 1.89 s; 10 of 10 interleaved pairs). What is left
-// is the work itself: a lookup or a copy for each of five million values,
-// and the compression.
+// as soon as its rows are in.
+//
+// FlowRow declares the columns; nothing here names one. The typed columns
+// and the code that adds a row to them (flowColumns, flowcols_gen.go) are
+// generated from FlowRow's fields by internal/schemagen, and each column's
+// encoding and nullability are read from its tag when the writer starts
+// (takeFooter), so the per-row path has no reflection.
 //
 // The files are what parquet-go wrote. The schema, column orders, format
 // version, created_by and key/value metadata come from the footer of an
@@ -53,18 +56,7 @@ type flowWriter struct {
 	meta     format.FileMetaData // schema and metadata; row groups as written
 	n        int                 // rows in the row group being built
 
-	firstSeen, lastSeen                                           int64Column
-	proto, srcIP, dstIP, state, history, endReason                stringColumn
-	srcPort, dstPort, vlan, icmpUnreach                           int32Column
-	packetsOut, bytesOut, packetsIn, bytesIn, payOut, payIn       int64Column
-	communityID                                                   stringColumn
-	app, verdict, vendor, entryID, reason, classifiedBy           stringColumn
-	fromRole, toRole, sni, serverName, alpn, tlsVersion, ja4, ja3 stringColumn
-	callID, sensor                                                stringColumn
-	tunnel                                                        stringColumn
-	proxyTarget                                                   stringColumn
-	seqOut, seqIn                                                 int64Column
-	dnsQuery, dnsRCode                                            stringColumn
+	flowColumns // generated from FlowRow (flowcols_gen.go)
 
 	cols []flowColumn // in schema order
 
@@ -90,36 +82,7 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 	w := &flowWriter{out: bufio.NewWriterSize(f, 1<<20), codec: s.codec, maxGroup: s.rowGroupRows}
 	// The columns' encodings and nullability are flowWire's tags, set by
 	// takeFooter.
-	w.firstSeen, w.lastSeen = int64Column{col: "first_seen"}, int64Column{col: "last_seen"}
-	w.proto, w.srcIP, w.dstIP = stringColumn{col: "proto"}, stringColumn{col: "src_ip"}, stringColumn{col: "dst_ip"}
-	w.srcPort, w.dstPort = int32Column{col: "src_port"}, int32Column{col: "dst_port"}
-	w.packetsOut, w.bytesOut = int64Column{col: "packets_out"}, int64Column{col: "bytes_out"}
-	w.packetsIn, w.bytesIn = int64Column{col: "packets_in"}, int64Column{col: "bytes_in"}
-	w.payOut, w.payIn = int64Column{col: "payload_out"}, int64Column{col: "payload_in"}
-	w.state, w.history = stringColumn{col: "state"}, stringColumn{col: "history"}
-	w.vlan, w.icmpUnreach = int32Column{col: "vlan"}, int32Column{col: "icmp_unreach"}
-	w.communityID, w.endReason = stringColumn{col: "community_id"}, stringColumn{col: "end_reason"}
-	w.app, w.verdict, w.vendor = stringColumn{col: "app"}, stringColumn{col: "verdict"}, stringColumn{col: "vendor"}
-	w.entryID, w.reason = stringColumn{col: "entry_id"}, stringColumn{col: "reason"}
-	w.classifiedBy, w.fromRole, w.toRole = stringColumn{col: "classified_by"}, stringColumn{col: "from_role"}, stringColumn{col: "to_role"}
-	w.sni, w.serverName, w.alpn = stringColumn{col: "sni"}, stringColumn{col: "server_name"}, stringColumn{col: "alpn"}
-	w.tlsVersion, w.ja4, w.ja3 = stringColumn{col: "tls_version"}, stringColumn{col: "ja4"}, stringColumn{col: "ja3"}
-	w.callID, w.sensor = stringColumn{col: "call_id"}, stringColumn{col: "sensor"}
-	w.tunnel = stringColumn{col: "tunnel"}
-	w.proxyTarget = stringColumn{col: "proxy_target"}
-	w.seqOut, w.seqIn = int64Column{col: "seq_bytes_out"}, int64Column{col: "seq_bytes_in"}
-	w.dnsQuery, w.dnsRCode = stringColumn{col: "dns_query"}, stringColumn{col: "dns_rcode"}
-	w.cols = []flowColumn{
-		&w.firstSeen, &w.lastSeen, &w.proto, &w.srcIP, &w.srcPort, &w.dstIP, &w.dstPort,
-		&w.packetsOut, &w.bytesOut, &w.packetsIn, &w.bytesIn, &w.payOut, &w.payIn,
-		&w.state, &w.history, &w.vlan, &w.communityID, &w.endReason, &w.icmpUnreach,
-		&w.app, &w.verdict, &w.vendor, &w.entryID, &w.reason, &w.classifiedBy, &w.fromRole, &w.toRole,
-		&w.sni, &w.serverName, &w.alpn, &w.tlsVersion, &w.ja4, &w.ja3, &w.callID, &w.sensor,
-		&w.tunnel,
-		&w.proxyTarget,
-		&w.seqOut, &w.seqIn,
-		&w.dnsQuery, &w.dnsRCode,
-	}
+	w.cols = w.flowColumns.list()
 	if err := w.takeFooter(opts); err != nil {
 		return nil, err
 	}
@@ -150,8 +113,8 @@ func newFlowWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*
 
 // takeFooter fills w.meta from the footer of an empty file that
 // parquet-go writes with opts, checks that its columns are w's, and gives
-// each column the encoding and nullability of flowWire's tags: the one
-// place flows.parquet's columns are declared.
+// each column the encoding and nullability of its tag in FlowRow (as
+// flowWire, generated from it, carries them).
 func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 	var buf bytes.Buffer
 	pw := parquet.NewGenericWriter[flowWire](&buf, append(slices.Clip(opts), parquet.NewSchema("FlowRow", parquet.SchemaOf(new(flowWire))))...)
@@ -196,48 +159,7 @@ func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 
 func (w *flowWriter) write(rows []FlowRow) error {
 	for i := range rows {
-		r := &rows[i]
-		w.firstSeen.add(r.FirstSeen.UnixMicro())
-		w.lastSeen.add(r.LastSeen.UnixMicro())
-		w.proto.add(r.Proto)
-		w.srcIP.add(r.SrcIP)
-		w.srcPort.add(r.SrcPort)
-		w.dstIP.add(r.DstIP)
-		w.dstPort.add(r.DstPort)
-		w.packetsOut.add(r.PacketsOut)
-		w.bytesOut.add(r.BytesOut)
-		w.packetsIn.add(r.PacketsIn)
-		w.bytesIn.add(r.BytesIn)
-		w.payOut.add(r.PayloadOut)
-		w.payIn.add(r.PayloadIn)
-		w.state.add(r.State)
-		w.history.add(r.History)
-		w.vlan.add(r.VLAN)
-		w.communityID.add(r.CommunityID)
-		w.endReason.add(r.EndReason)
-		w.icmpUnreach.add(r.ICMPUnreach)
-		w.app.add(r.App)
-		w.verdict.add(r.Verdict)
-		w.vendor.add(r.Vendor)
-		w.entryID.add(r.EntryID)
-		w.reason.add(r.Reason)
-		w.classifiedBy.add(r.ClassifiedBy)
-		w.fromRole.add(r.FromRole)
-		w.toRole.add(r.ToRole)
-		w.sni.add(r.SNI)
-		w.serverName.add(r.ServerName)
-		w.alpn.add(r.ALPN)
-		w.tlsVersion.add(r.TLSVersion)
-		w.ja4.add(r.JA4)
-		w.ja3.add(r.JA3)
-		w.callID.add(r.CallID)
-		w.sensor.add(r.Sensor)
-		w.tunnel.add(r.Tunnel)
-		w.proxyTarget.add(r.ProxyTarget)
-		w.seqOut.add(r.SeqBytesOut)
-		w.seqIn.add(r.SeqBytesIn)
-		w.dnsQuery.add(r.DNSQuery)
-		w.dnsRCode.add(r.DNSRCode)
+		w.flowColumns.add(&rows[i])
 		w.n++
 		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
 			for _, c := range w.cols {

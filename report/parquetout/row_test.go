@@ -186,7 +186,7 @@ func TestFromFlowProxyTarget(t *testing.T) {
 		t.Errorf("proxy_target %q app %q, want apache.org:443 http-connect+tls", row.ProxyTarget, row.App)
 	}
 	var w flowWire
-	row.wire(&w)
+	row.wire(&w, new(wireArena))
 	if w.ProxyTarget == nil || *w.ProxyTarget != "apache.org:443" {
 		t.Errorf("wire proxy_target %v", w.ProxyTarget)
 	}

@@ -17,8 +17,7 @@ func TestSeverityRank(t *testing.T) {
 	}
 	sevs := []verdict.Severity{verdict.Medium, verdict.High, verdict.Info, verdict.Critical, verdict.Low}
 	for _, s := range sevs {
-		var row FindingRow
-		FromFinding(&verdict.Finding{Kind: verdict.KindBlocked, Severity: s, Reason: "r"}, &row)
+		row := FindingRowOf(&verdict.Finding{Kind: verdict.KindBlocked, Severity: s, Reason: "r"}, "")
 		if err := w.Write(&row); err != nil {
 			t.Fatal(err)
 		}

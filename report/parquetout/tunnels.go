@@ -38,35 +38,6 @@ type TunnelRow struct {
 	Sensor string `parquet:"sensor,optional,dict"`
 }
 
-type tunnelWire struct {
-	FirstSeen time.Time `parquet:"first_seen,timestamp(microsecond:utc)"`
-	LastSeen  time.Time `parquet:"last_seen,timestamp(microsecond:utc)"`
-
-	Kind    string `parquet:"kind,dict"`
-	Proto   string `parquet:"proto,dict"`
-	SrcIP   string `parquet:"src_ip,dict"`
-	SrcPort int32  `parquet:"src_port"`
-	DstIP   string `parquet:"dst_ip,dict"`
-	DstPort int32  `parquet:"dst_port"`
-
-	PacketsOut int64 `parquet:"packets_out"`
-	BytesOut   int64 `parquet:"bytes_out"`
-	PacketsIn  int64 `parquet:"packets_in"`
-	BytesIn    int64 `parquet:"bytes_in"`
-
-	Tunnel string  `parquet:"tunnel,dict"`
-	Sensor *string `parquet:"sensor,optional,dict"`
-}
-
-func (r *TunnelRow) wire(w *tunnelWire) {
-	*w = tunnelWire{
-		FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
-		Kind: r.Kind, Proto: r.Proto, SrcIP: r.SrcIP, SrcPort: r.SrcPort, DstIP: r.DstIP, DstPort: r.DstPort,
-		PacketsOut: r.PacketsOut, BytesOut: r.BytesOut, PacketsIn: r.PacketsIn, BytesIn: r.BytesIn,
-		Tunnel: r.Tunnel, Sensor: opt(&r.Sensor),
-	}
-}
-
 // CreateTunnels opens tunnels.parquet for writing.
 func CreateTunnels(path string, opts Options) (*TableWriter[TunnelRow], error) {
 	return NewTableWriter[TunnelRow](path, TunnelsSchema, opts)

@@ -19,6 +19,7 @@ func TestWireSchemasMatchRows(t *testing.T) {
 		{"findings", new(FindingRow), new(findingWire)},
 		{"calls", new(CallRow), new(callWire)},
 		{"dns", new(DNSRow), new(dnsWire)},
+		{"tunnels", new(TunnelRow), new(tunnelWire)},
 	}
 	for _, tt := range tests {
 		row := parquet.SchemaOf(tt.row)
@@ -122,5 +123,44 @@ func TestOptionalColumnsKeepNulls(t *testing.T) {
 				t.Errorf("row %d column %d: NULL %v, want %v", i, c, isNull, null)
 			}
 		}
+	}
+}
+
+// The NULL rules the row types' wire tags declare: severity_rank is
+// written for info's 0; dst_port 0 is a value beside a destination (ICMP
+// echo's counterpart type) and NULL without one; a DNS rcode_num 0
+// (NOERROR) is a value when answered, NULL when not; latency is NULL
+// unless both times were seen.
+func TestWireNullRules(t *testing.T) {
+	var fw findingWire
+	g := FindingRow{Kind: "unexpected", Proto: "icmp", DstIP: "10.0.0.2"}
+	g.wire(&fw, new(wireArena))
+	if fw.SeverityRank == nil || *fw.SeverityRank != 0 {
+		t.Errorf("severity_rank of an info finding: %v, want 0", fw.SeverityRank)
+	}
+	if fw.DstPort == nil || *fw.DstPort != 0 {
+		t.Errorf("dst_port 0 beside dst_ip: %v, want 0", fw.DstPort)
+	}
+	g = FindingRow{Kind: "missing", DstPort: 0}
+	g.wire(&fw, new(wireArena))
+	if fw.DstPort != nil {
+		t.Errorf("dst_port without dst_ip: %d, want NULL", *fw.DstPort)
+	}
+	g = FindingRow{Kind: "missing", DstPort: 5061}
+	g.wire(&fw, new(wireArena))
+	if fw.DstPort == nil || *fw.DstPort != 5061 {
+		t.Errorf("dst_port 5061 without dst_ip: %v, want 5061", fw.DstPort)
+	}
+
+	var dw dnsWire
+	d := DNSRow{Answered: true, RCode: "NOERROR", LatencyMillis: 0, HasLatency: true}
+	d.wire(&dw, new(wireArena))
+	if dw.RCodeNum == nil || *dw.RCodeNum != 0 || dw.RCode == nil || dw.LatencyMillis == nil {
+		t.Errorf("answered NOERROR: rcode_num %v rcode %v latency %v, want 0, NOERROR, 0", dw.RCodeNum, dw.RCode, dw.LatencyMillis)
+	}
+	d = DNSRow{Answered: false, LatencyMillis: 3}
+	d.wire(&dw, new(wireArena))
+	if dw.RCodeNum != nil || dw.RCode != nil || dw.LatencyMillis != nil {
+		t.Errorf("unanswered: rcode_num %v rcode %v latency %v, want NULLs", dw.RCodeNum, dw.RCode, dw.LatencyMillis)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 
 	"github.com/ccaudit/auditor/internal/version"
@@ -149,30 +148,17 @@ type tableSettings struct {
 // its other tables through their wire form (see wire.go), and any other
 // row type as it is.
 func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSettings) (rowWriter[T], error) {
-	// The file's schema keeps the row type's name.
-	named := func(name string, wire any) []parquet.WriterOption {
-		return append(slices.Clip(opts), parquet.NewSchema(name, parquet.SchemaOf(wire)))
-	}
-	var w any
-	switch any(*new(T)).(type) {
-	case FlowRow:
+	if _, ok := any(*new(T)).(FlowRow); ok {
 		fw, err := newFlowWriter(f, opts, s)
 		if err != nil {
 			return nil, err
 		}
-		w = fw
-	case FindingRow:
-		w = &wireWriter[FindingRow, findingWire, *FindingRow]{pw: parquet.NewGenericWriter[findingWire](f, named("FindingRow", new(findingWire))...)}
-	case CallRow:
-		w = &wireWriter[CallRow, callWire, *CallRow]{pw: parquet.NewGenericWriter[callWire](f, named("CallRow", new(callWire))...)}
-	case TunnelRow:
-		w = &wireWriter[TunnelRow, tunnelWire, *TunnelRow]{pw: parquet.NewGenericWriter[tunnelWire](f, named("TunnelRow", new(tunnelWire))...)}
-	case DNSRow:
-		w = newDNSWriter(parquet.NewGenericWriter[dnsWire](f, named("DNSRow", new(dnsWire))...))
-	default:
-		return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
+		return any(fw).(rowWriter[T]), nil
 	}
-	return w.(rowWriter[T]), nil
+	if w, ok := newTableWireWriter[T](f, opts); ok {
+		return w, nil
+	}
+	return &directWriter[T]{pw: parquet.NewGenericWriter[T](f, opts...)}, nil
 }
 
 // directWriter hands rows to parquet-go as they are.
