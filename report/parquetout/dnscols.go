@@ -20,7 +20,8 @@ import (
 // does (flowcols.go), sharing its page, chunk and footer code: parquet-go
 // reached each value of a row through reflection and kept a row group's
 // values before encoding them. The schema, encodings and nullability
-// still come from dnsWire's tags through the footer of an empty file
+// still come from DNSRow's tags (through the generated dnsWire) and the
+// footer of an empty file
 // parquet-go writes; TestDNSWriterMatchesParquetGo compares what both
 // writers write.
 
@@ -79,7 +80,7 @@ func newDNSColWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) 
 	return d, nil
 }
 
-// takeFooter is flowWriter.takeFooter for dnsWire: the file's schema
+// takeFooter is flowWriter.takeFooter for dns.parquet: the file's schema
 // and metadata from parquet-go, each leaf column's encoding and
 // nullability from the tags.
 func (d *dnsColWriter) takeFooter(opts []parquet.WriterOption) error {
