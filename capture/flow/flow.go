@@ -94,6 +94,10 @@ type Meta struct {
 	// (presentation form) and the response code of its answer ("NOERROR",
 	// "NXDOMAIN"; empty while unanswered).
 	DNSQuery, DNSRCode string
+	// DNSPending is the DNS dissector's handle on the flow's queries
+	// awaiting their response (0: none), so pairing them with responses
+	// takes no lookup keyed by the flow. Only that dissector reads it.
+	DNSPending uint32
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

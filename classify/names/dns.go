@@ -79,8 +79,12 @@ type DNS struct {
 	msg     dnsinfo.Message
 	streams map[flow.Key]*dnsStream
 	free    []*dnsStream
-	pending map[flow.Key]*dnsFlowTx // with OnTransaction only
-	freeTx  []*dnsFlowTx
+	// txSlab holds the flows' pending queries (dnstx.go), with
+	// OnTransaction only; freeTx are its free slots, txFlows the slots in
+	// use.
+	txSlab  []dnsFlowTx
+	freeTx  []uint32
+	txFlows int
 	stats   DNSStats
 }
 
@@ -101,9 +105,6 @@ func NewDNS(cache *dnsinfo.Cache, cfg DNSConfig) *DNS {
 		cfg.MaxPending = DefaultMaxPendingDNS
 	}
 	d := &DNS{cfg: cfg, streams: make(map[flow.Key]*dnsStream)}
-	if cfg.OnTransaction != nil {
-		d.pending = make(map[flow.Key]*dnsFlowTx)
-	}
 	switch {
 	case cfg.Group != nil:
 		d.stage = cfg.Group.NewStage()
@@ -147,12 +148,12 @@ func (d *DNS) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 // End drops the state of a DNS-over-TCP flow and reports the flow's
 // unanswered queries.
 func (d *DNS) End(f *flow.Flow) {
-	if s := d.streams[f.Key]; s != nil {
-		d.release(f.Key, s)
+	if f.Key.Proto() == flow.ProtoTCP {
+		if s := d.streams[f.Key]; s != nil {
+			d.release(f.Key, s)
+		}
 	}
-	if d.pending != nil {
-		d.flushTx(f.Key)
-	}
+	d.flushTx(f)
 }
 
 func (d *DNS) tcpPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
@@ -200,9 +201,7 @@ func (d *DNS) tcpPacket(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	}
 	if s.broken[0] && s.broken[1] {
 		d.release(f.Key, s)
-		if d.pending != nil {
-			d.flushTx(f.Key)
-		}
+		d.flushTx(f)
 		return false
 	}
 	return true
@@ -265,7 +264,7 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 			meta.DNSRCode = d.msg.RCode.String()
 		}
 	}
-	if d.pending != nil {
+	if d.cfg.OnTransaction != nil {
 		d.transactions(f, p, &d.msg, response)
 	}
 	if response && d.stage != nil {

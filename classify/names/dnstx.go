@@ -14,10 +14,34 @@ import (
 // flood on one socket) has its oldest reported unanswered.
 const DefaultMaxPendingDNS = 64
 
-// dnsFlowTx are the queries of one flow waiting for their response;
-// they are recycled through DNS.freeTx.
+// dnsFlowTx are the queries of one flow waiting for their response. The
+// DNS dissector keeps them in a slab its flows index by Meta.DNSPending;
+// a slot and its slice are reused once the flow ends.
 type dnsFlowTx struct {
 	pending []*dnsinfo.Transaction
+}
+
+// pendingOf returns the flow's pending queries; with claim, a slot is
+// given to a flow that has none. The pointer is valid until the next
+// claim.
+func (d *DNS) pendingOf(m *flow.Meta, claim bool) *dnsFlowTx {
+	if m.DNSPending == 0 {
+		if !claim {
+			return nil
+		}
+		if n := len(d.freeTx); n > 0 {
+			m.DNSPending, d.freeTx = d.freeTx[n-1], d.freeTx[:n-1]
+		} else {
+			if len(d.txSlab) == 0 {
+				// Slot 0 means none.
+				d.txSlab = append(d.txSlab, dnsFlowTx{})
+			}
+			d.txSlab = append(d.txSlab, dnsFlowTx{})
+			m.DNSPending = uint32(len(d.txSlab) - 1)
+		}
+		d.txFlows++
+	}
+	return &d.txSlab[m.DNSPending]
 }
 
 // transactions pairs the queries and responses of flow f, reporting each
@@ -28,16 +52,8 @@ type dnsFlowTx struct {
 // unanswered: its answer, if any, was not seen.
 func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, response bool) {
 	name, typ := questionOf(m)
-	ft := d.pending[f.Key]
+	ft := d.pendingOf(f.Meta, !response)
 	if !response {
-		if ft == nil {
-			if n := len(d.freeTx); n > 0 {
-				ft, d.freeTx = d.freeTx[n-1], d.freeTx[:n-1]
-			} else {
-				ft = new(dnsFlowTx)
-			}
-			d.pending[f.Key] = ft
-		}
 		for i, t := range ft.pending {
 			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
 				d.emit(t)
@@ -110,17 +126,19 @@ func (d *DNS) emit(t *dnsinfo.Transaction) {
 	d.cfg.OnTransaction(t)
 }
 
-// flushTx reports the flow's pending queries unanswered.
-func (d *DNS) flushTx(k flow.Key) {
-	ft := d.pending[k]
-	if ft == nil {
+// flushTx reports the flow's pending queries unanswered and frees its
+// slot.
+func (d *DNS) flushTx(f *flow.Flow) {
+	if f.Meta == nil || f.Meta.DNSPending == 0 {
 		return
 	}
+	ft := &d.txSlab[f.Meta.DNSPending]
 	for _, t := range ft.pending {
 		d.emit(t)
 	}
-	delete(d.pending, k)
 	clear(ft.pending)
 	ft.pending = ft.pending[:0]
-	d.freeTx = append(d.freeTx, ft)
+	d.freeTx = append(d.freeTx, f.Meta.DNSPending)
+	f.Meta.DNSPending = 0
+	d.txFlows--
 }

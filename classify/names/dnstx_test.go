@@ -142,8 +142,8 @@ func TestDNSTransactions(t *testing.T) {
 	if f.f.Meta.DNSQuery != "www.example.com" || f.f.Meta.DNSRCode != "NOERROR" {
 		t.Errorf("flow's own question %q %q, want the first query and its answer's code", f.f.Meta.DNSQuery, f.f.Meta.DNSRCode)
 	}
-	if len(d.pending) != 0 {
-		t.Errorf("%d flows pending after End", len(d.pending))
+	if d.txFlows != 0 {
+		t.Errorf("%d flows pending after End", d.txFlows)
 	}
 }
 
@@ -190,7 +190,7 @@ func TestDNSTransactionsTCP(t *testing.T) {
 		t.Fatalf("TCP transaction: %d", len(*got))
 	}
 	d.End(&f.f)
-	if len(d.pending) != 0 {
+	if d.txFlows != 0 {
 		t.Error("state left after End")
 	}
 }

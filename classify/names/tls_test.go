@@ -314,7 +314,7 @@ func FuzzDNSDissector(f *testing.F) {
 		}
 		tcp.end()
 		udp.end()
-		if len(d.streams) != 0 || len(d.pending) != 0 {
+		if len(d.streams) != 0 || d.txFlows != 0 {
 			t.Fatal("state left after End")
 		}
 		// The staged responses reach the cache, parsed again, at commit.

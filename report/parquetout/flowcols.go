@@ -305,7 +305,7 @@ func (p *chunkPages) write(w *flowWriter, c flowColumn, dict *chunkPages) (forma
 		FileOffset: w.off,
 		MetaData: format.ColumnMetaData{
 			Type:         c.physical(),
-			PathInSchema: []string{c.name()},
+			PathInSchema: strings.Split(c.name(), "."), // a nested column's name is its dotted path
 			Codec:        format.Zstd,
 			NumValues:    p.values,
 		},

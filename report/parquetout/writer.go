@@ -155,6 +155,13 @@ func newRowWriter[T any](f *os.File, opts []parquet.WriterOption, s tableSetting
 		}
 		return any(fw).(rowWriter[T]), nil
 	}
+	if _, ok := any(*new(T)).(DNSRow); ok {
+		dw, err := newDNSColWriter(f, opts, s)
+		if err != nil {
+			return nil, err
+		}
+		return any(dw).(rowWriter[T]), nil
+	}
 	if w, ok := newTableWireWriter[T](f, opts); ok {
 		return w, nil
 	}

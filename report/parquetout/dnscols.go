@@ -1,0 +1,459 @@
+package parquetout
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/ccaudit/auditor/report/safetext"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// dns.parquet is written at the rate of DNS transactions, a row with two
+// answer lists each, so it has an encoder of its own as flows.parquet
+// does (flowcols.go), sharing its page, chunk and footer code: parquet-go
+// reached each value of a row through reflection and kept a row group's
+// values before encoding them. The schema, encodings and nullability
+// still come from DNSRow's tags (through the generated dnsWire) and the
+// footer of an empty file
+// parquet-go writes; TestDNSWriterMatchesParquetGo compares what both
+// writers write.
+
+// dnsPageRows bounds a dns.parquet data page, in rows.
+const dnsPageRows = 8 << 10
+
+// dnsColWriter writes DNSRows to dns.parquet.
+type dnsColWriter struct {
+	w *flowWriter // file, pages and footer; its cols are the columns below
+
+	ts                                                     int64Column
+	queryTime, responseTime                                optColumn[int64]
+	latency                                                optColumn[float64]
+	proto, service, clientIP, serverIP                     stringColumn
+	clientPort, serverPort, transID, opcode, qclass, other int32Column
+	query, qtype, rcode, flags                             stringColumn
+	answered                                               boolColumn
+	rcodeNum                                               optColumn[int32]
+	ansName, ansType, ansData, cname                       listColumn[string]
+	ansTTL                                                 listColumn[int64]
+	communityID, sensor                                    stringColumn
+}
+
+func newDNSColWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*dnsColWriter, error) {
+	d := &dnsColWriter{
+		ts: int64Column{col: "ts"}, queryTime: optColumn[int64]{col: "query_time"}, responseTime: optColumn[int64]{col: "response_time"},
+		latency: optColumn[float64]{col: "latency_ms"},
+		proto:   stringColumn{col: "proto"}, service: stringColumn{col: "service"},
+		clientIP: stringColumn{col: "client_ip"}, clientPort: int32Column{col: "client_port"},
+		serverIP: stringColumn{col: "server_ip"}, serverPort: int32Column{col: "server_port"},
+		transID: int32Column{col: "trans_id"}, opcode: int32Column{col: "opcode"},
+		query: stringColumn{col: "query"}, qtype: stringColumn{col: "qtype"}, qclass: int32Column{col: "qclass"},
+		answered: boolColumn{col: "answered"}, rcode: stringColumn{col: "rcode"}, rcodeNum: optColumn[int32]{col: "rcode_num"},
+		flags:   stringColumn{col: "flags"},
+		ansName: listColumn[string]{col: "answers.list.element.name"}, ansType: listColumn[string]{col: "answers.list.element.type"},
+		ansTTL: listColumn[int64]{col: "answers.list.element.ttl"}, ansData: listColumn[string]{col: "answers.list.element.data"},
+		cname: listColumn[string]{col: "cname_chain.list.element"},
+		other: int32Column{col: "other_answers"}, communityID: stringColumn{col: "community_id"}, sensor: stringColumn{col: "sensor"},
+	}
+	cols := []flowColumn{
+		&d.ts, &d.queryTime, &d.responseTime, &d.latency,
+		&d.proto, &d.service, &d.clientIP, &d.clientPort, &d.serverIP, &d.serverPort,
+		&d.transID, &d.opcode, &d.query, &d.qtype, &d.qclass,
+		&d.answered, &d.rcode, &d.rcodeNum, &d.flags,
+		&d.ansName, &d.ansType, &d.ansTTL, &d.ansData, &d.cname,
+		&d.other, &d.communityID, &d.sensor,
+	}
+	d.w = &flowWriter{out: bufio.NewWriterSize(f, 1<<20), codec: s.codec, maxGroup: s.rowGroupRows, cols: cols}
+	if err := d.takeFooter(opts); err != nil {
+		return nil, err
+	}
+	if _, err := d.w.out.WriteString("PAR1"); err != nil {
+		return nil, err
+	}
+	d.w.off = 4
+	return d, nil
+}
+
+// takeFooter is flowWriter.takeFooter for dns.parquet: the file's schema
+// and metadata from parquet-go, each leaf column's encoding and
+// nullability from the tags.
+func (d *dnsColWriter) takeFooter(opts []parquet.WriterOption) error {
+	schema := parquet.NewSchema("DNSRow", parquet.SchemaOf(new(dnsWire)))
+	var buf bytes.Buffer
+	pw := parquet.NewGenericWriter[dnsWire](&buf, append(slices.Clip(opts), schema)...)
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("dns schema: %w", err)
+	}
+	pf, err := parquet.OpenFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		return fmt.Errorf("dns schema: %w", err)
+	}
+	md := pf.Metadata()
+	d.w.meta = format.FileMetaData{
+		Version:          md.Version,
+		Schema:           slices.Clone(md.Schema),
+		KeyValueMetadata: slices.Clone(md.KeyValueMetadata),
+		CreatedBy:        md.CreatedBy,
+		ColumnOrders:     slices.Clone(md.ColumnOrders),
+	}
+	paths := schema.Columns()
+	if len(paths) != len(d.w.cols) {
+		return fmt.Errorf("dns schema: %d columns, the encoder has %d", len(paths), len(d.w.cols))
+	}
+	for i, c := range d.w.cols {
+		leaf, _ := schema.Lookup(paths[i]...)
+		name := strings.Join(paths[i], ".")
+		if name != c.name() || format.Type(leaf.Node.Type().Kind()) != c.physical() {
+			return fmt.Errorf("dns schema: column %d is %s, the encoder's is %s", i, name, c.name())
+		}
+		var dict, delta bool
+		if enc := leaf.Node.Encoding(); enc != nil {
+			//lint:ignore SA1019 a schema may still name PLAIN_DICTIONARY, the deprecated spelling of a dictionary column
+			dict = enc.Encoding() == format.RLEDictionary || enc.Encoding() == format.PlainDictionary
+			delta = enc.Encoding() == format.DeltaBinaryPacked
+		}
+		if lc, ok := c.(interface{ levels(rep, def int) bool }); ok {
+			if !lc.levels(leaf.MaxRepetitionLevel, leaf.MaxDefinitionLevel) || dict || delta {
+				return fmt.Errorf("dns schema: column %s: the encoder cannot write its levels or encoding", name)
+			}
+			continue
+		}
+		if leaf.MaxRepetitionLevel != 0 || !c.encode(leaf.Node.Optional(), dict, delta) {
+			return fmt.Errorf("dns schema: column %s: the encoder cannot write its encoding", name)
+		}
+	}
+	return nil
+}
+
+func (d *dnsColWriter) write(rows []DNSRow) error {
+	for i := range rows {
+		r := &rows[i]
+		d.ts.add(r.Time.UnixMicro())
+		d.queryTime.add(r.QueryTime.UnixMicro(), !r.QueryTime.IsZero())
+		d.responseTime.add(r.ResponseTime.UnixMicro(), !r.ResponseTime.IsZero())
+		d.latency.add(r.LatencyMillis, r.HasLatency)
+		d.proto.add(r.Proto)
+		d.service.add(r.Service)
+		d.clientIP.add(r.ClientIP)
+		d.clientPort.add(r.ClientPort)
+		d.serverIP.add(r.ServerIP)
+		d.serverPort.add(r.ServerPort)
+		d.transID.add(r.TransID)
+		d.opcode.add(r.Opcode)
+		d.query.add(r.Query)
+		d.qtype.add(r.QType)
+		d.qclass.add(r.QClass)
+		d.answered.add(r.Answered)
+		rcode := ""
+		if r.Answered {
+			rcode = r.RCode
+		}
+		d.rcode.add(rcode)
+		d.rcodeNum.add(r.RCodeNum, r.Answered)
+		d.flags.add(r.Flags)
+		if len(r.Answers) == 0 {
+			d.ansName.empty()
+			d.ansType.empty()
+			d.ansTTL.empty()
+			d.ansData.empty()
+		}
+		for j := range r.Answers {
+			a := &r.Answers[j]
+			d.ansName.add(j > 0, a.Name)
+			d.ansType.add(j > 0, a.Type)
+			d.ansTTL.add(j > 0, a.TTL)
+			d.ansData.add(j > 0, a.Data)
+		}
+		if len(r.CNAMEChain) == 0 {
+			d.cname.empty()
+		}
+		for j, s := range r.CNAMEChain {
+			d.cname.add(j > 0, s)
+		}
+		d.other.add(r.OtherAnswers)
+		d.communityID.add(r.CommunityID)
+		d.sensor.add(r.Sensor)
+		w := d.w
+		w.n++
+		if w.n%dnsPageRows == 0 || w.n == w.maxGroup {
+			for _, c := range w.cols {
+				if err := c.flushPage(w); err != nil {
+					return fmt.Errorf("column %s: %w", c.name(), err)
+				}
+			}
+		}
+		if w.n == w.maxGroup {
+			if err := w.flushGroup(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *dnsColWriter) setKeyValueMetadata(k, v string) { d.w.setKeyValueMetadata(k, v) }
+func (d *dnsColWriter) close() error                    { return d.w.close() }
+
+// optColumn is an optional INT32, INT64 or DOUBLE column, plain encoded.
+type optColumn[T int32 | int64 | float64] struct {
+	col     string
+	vals    []T    // the page's values, NULLs left out
+	present []bool // the page's rows: false for NULL
+	lo, hi  T
+	have    bool
+	levels  []uint8 // scratch
+	pages   chunkPages
+}
+
+func (c *optColumn[T]) add(v T, present bool) {
+	c.present = append(c.present, present)
+	if !present {
+		return
+	}
+	c.vals = append(c.vals, v)
+	switch {
+	case !c.have:
+		c.lo, c.hi, c.have = v, v, true
+	case v < c.lo:
+		c.lo = v
+	case v > c.hi:
+		c.hi = v
+	}
+}
+
+func (c *optColumn[T]) name() string { return c.col }
+
+func (c *optColumn[T]) encode(optional, dict, delta bool) bool { return optional && !dict && !delta }
+
+func (c *optColumn[T]) physical() format.Type {
+	switch any(c.vals).(type) {
+	case []int32:
+		return format.Int32
+	case []int64:
+		return format.Int64
+	}
+	return format.Double
+}
+
+func appendPlainNumber[T int32 | int64 | float64](dst []byte, v T) []byte {
+	switch v := any(v).(type) {
+	case int32:
+		return binary.LittleEndian.AppendUint32(dst, uint32(v))
+	case int64:
+		return binary.LittleEndian.AppendUint64(dst, uint64(v))
+	case float64:
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
+	}
+	return dst
+}
+
+func (c *optColumn[T]) flushPage(w *flowWriter) error {
+	if len(c.present) == 0 {
+		return nil
+	}
+	c.levels = c.levels[:0]
+	for _, p := range c.present {
+		if p {
+			c.levels = append(c.levels, 1)
+		} else {
+			c.levels = append(c.levels, 0)
+		}
+	}
+	var err error
+	if w.page, err = appendLevels(w.page[:0], c.levels); err != nil {
+		return err
+	}
+	for _, v := range c.vals {
+		w.page = appendPlainNumber(w.page, v)
+	}
+	n, nulls := len(c.present), len(c.present)-len(c.vals)
+	c.present, c.vals = c.present[:0], c.vals[:0]
+	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+}
+
+func (c *optColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
+	cc, err := c.pages.write(w, c, nil)
+	if c.have {
+		cc.MetaData.Statistics.MinValue = appendPlainNumber(nil, c.lo)
+		cc.MetaData.Statistics.MaxValue = appendPlainNumber(nil, c.hi)
+	}
+	c.have = false
+	return cc, err
+}
+
+// boolColumn is a required BOOLEAN column, plain encoded: one bit a
+// value, the first in the lowest bit.
+type boolColumn struct {
+	col   string
+	vals  []bool
+	seen  [2]bool // false and true, for the statistics
+	pages chunkPages
+}
+
+func (c *boolColumn) add(v bool) {
+	c.vals = append(c.vals, v)
+	if v {
+		c.seen[1] = true
+	} else {
+		c.seen[0] = true
+	}
+}
+
+func (c *boolColumn) name() string                           { return c.col }
+func (c *boolColumn) encode(optional, dict, delta bool) bool { return !optional && !dict && !delta }
+func (c *boolColumn) physical() format.Type                  { return format.Boolean }
+
+func (c *boolColumn) flushPage(w *flowWriter) error {
+	if len(c.vals) == 0 {
+		return nil
+	}
+	w.page = w.page[:0]
+	for i := 0; i < len(c.vals); i += 8 {
+		var b byte
+		for j, v := range c.vals[i:min(i+8, len(c.vals))] {
+			if v {
+				b |= 1 << j
+			}
+		}
+		w.page = append(w.page, b)
+	}
+	n := len(c.vals)
+	c.vals = c.vals[:0]
+	return c.pages.addDataPage(w, w.page, n, 0, format.Plain)
+}
+
+func (c *boolColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
+	cc, err := c.pages.write(w, c, nil)
+	if c.seen[0] || c.seen[1] {
+		lo, hi := byte(1), byte(0)
+		if c.seen[0] {
+			lo = 0
+		}
+		if c.seen[1] {
+			hi = 1
+		}
+		cc.MetaData.Statistics.MinValue = []byte{lo}
+		cc.MetaData.Statistics.MaxValue = []byte{hi}
+	}
+	c.seen = [2]bool{}
+	return cc, err
+}
+
+// listColumn is the leaf of a required LIST of required values (a
+// repetition and a definition level of one each), plain encoded: a row
+// adds either one empty entry or one value per element. Strings are
+// written escaped by safetext, as every string column is.
+type listColumn[T string | int64] struct {
+	col      string
+	vals     []T
+	rep, def []uint8 // the page's levels, one per entry
+	lo, hi   T
+	have     bool
+	pages    chunkPages
+}
+
+// levels accepts the schema's maximum levels: the encoder writes one of
+// each.
+func (c *listColumn[T]) levels(rep, def int) bool { return rep == 1 && def == 1 }
+
+func (c *listColumn[T]) empty() {
+	c.rep, c.def = append(c.rep, 0), append(c.def, 0)
+}
+
+// add adds an element; next is false for a row's first.
+func (c *listColumn[T]) add(next bool, v T) {
+	r := uint8(0)
+	if next {
+		r = 1
+	}
+	c.rep, c.def = append(c.rep, r), append(c.def, 1)
+	if s, ok := any(v).(string); ok {
+		v = any(safetext.String(s)).(T)
+	}
+	c.vals = append(c.vals, v)
+	switch {
+	case !c.have:
+		c.lo, c.hi, c.have = v, v, true
+	case v < c.lo:
+		c.lo = v
+	case v > c.hi:
+		c.hi = v
+	}
+}
+
+func (c *listColumn[T]) name() string                           { return c.col }
+func (c *listColumn[T]) encode(optional, dict, delta bool) bool { return false }
+
+func (c *listColumn[T]) physical() format.Type {
+	if _, ok := any(c.vals).([]int64); ok {
+		return format.Int64
+	}
+	return format.ByteArray
+}
+
+func (c *listColumn[T]) flushPage(w *flowWriter) error {
+	if len(c.def) == 0 {
+		return nil
+	}
+	var err error
+	if w.page, err = appendLevels(w.page[:0], c.rep); err != nil {
+		return err
+	}
+	if w.page, err = appendLevels(w.page, c.def); err != nil {
+		return err
+	}
+	for _, v := range c.vals {
+		switch v := any(v).(type) {
+		case string:
+			w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
+			w.page = append(w.page, v...)
+		case int64:
+			w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
+		}
+	}
+	n, nulls := len(c.def), len(c.def)-len(c.vals)
+	clear(c.vals) // drop the rows' strings for the collector
+	c.rep, c.def, c.vals = c.rep[:0], c.def[:0], c.vals[:0]
+	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+}
+
+func (c *listColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
+	cc, err := c.pages.write(w, c, nil)
+	if !slices.Contains(cc.MetaData.Encoding, format.RLE) {
+		// The levels are RLE whether or not a list was empty.
+		cc.MetaData.Encoding = append(cc.MetaData.Encoding, format.RLE)
+		slices.Sort(cc.MetaData.Encoding)
+	}
+	if c.have {
+		switch lo := any(c.lo).(type) {
+		case string:
+			cc.MetaData.Statistics.MinValue = []byte(lo)
+			cc.MetaData.Statistics.MaxValue = []byte(any(c.hi).(string))
+		case int64:
+			cc.MetaData.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(lo))
+			cc.MetaData.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(any(c.hi).(int64)))
+		}
+	}
+	var zero T
+	c.lo, c.hi, c.have = zero, zero, false
+	return cc, err
+}
+
+// appendLevels appends levels of bit width 1 as a data page v1 holds
+// them: their length, then the RLE/bit-packed hybrid.
+func appendLevels(dst []byte, levels []uint8) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst, err := appendRLE(dst, levels, 1)
+	if err != nil {
+		return dst, err
+	}
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst, nil
+}
