@@ -336,7 +336,8 @@ func (a *Auditor) call(c *sipcall.Call) {
 // DNS dissector of any worker put in the shared cache).
 func (a *Auditor) dissectors(calls *sipcall.Group, answers *dnsinfo.Group) []capture.Dissector {
 	tls := names.NewTLS(names.TLSConfig{})
-	dns := names.NewDNS(a.dns, names.DNSConfig{Group: answers, OnTransaction: a.dnsLog.buffer().add})
+	txs := a.dnsLog.buffer()
+	dns := names.NewDNS(a.dns, names.DNSConfig{Group: answers, OnTransaction: txs.add, NewTransaction: txs.get})
 	a.dmu.Lock()
 	a.tlsDiss = append(a.tlsDiss, tls)
 	a.dnsDiss = append(a.dnsDiss, dns)

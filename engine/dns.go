@@ -29,6 +29,9 @@ type dnsLog struct {
 	bufs []*dnsBuffer
 
 	batches chan []*dnsinfo.Transaction // nil while no file is open
+	// free are written batches, their transactions reset, that the
+	// workers take their next transactions from.
+	free chan []*dnsinfo.Transaction
 	done    chan struct{}
 	w       *parquetout.TableWriter[parquetout.DNSRow]
 	sensor  string
@@ -39,21 +42,46 @@ type dnsLog struct {
 type dnsBuffer struct {
 	log     *dnsLog
 	txs     []*dnsinfo.Transaction
-	dropped uint64 // transactions while no file was open
+	spare   []*dnsinfo.Transaction // reset, for get
+	dropped uint64                 // transactions while no file was open
 }
 
 func (l *dnsLog) buffer() *dnsBuffer {
 	b := &dnsBuffer{log: l, txs: make([]*dnsinfo.Transaction, 0, dnsBatch)}
 	l.mu.Lock()
+	if l.free == nil {
+		l.free = make(chan []*dnsinfo.Transaction, 16)
+	}
 	l.bufs = append(l.bufs, b)
 	l.mu.Unlock()
 	return b
+}
+
+// get is the DNS dissector's NewTransaction: a transaction the writer
+// has written, when one came back, or a new one.
+func (b *dnsBuffer) get() *dnsinfo.Transaction {
+	if len(b.spare) == 0 {
+		select {
+		case b.spare = <-b.log.free:
+		default:
+			return new(dnsinfo.Transaction)
+		}
+	}
+	n := len(b.spare) - 1
+	t := b.spare[n]
+	b.spare[n] = nil
+	b.spare = b.spare[:n]
+	return t
 }
 
 // add is the DNS dissector's OnTransaction.
 func (b *dnsBuffer) add(t *dnsinfo.Transaction) {
 	if b.log.batches == nil {
 		b.dropped++
+		if len(b.spare) < dnsBatch {
+			t.Reset()
+			b.spare = append(b.spare, t)
+		}
 		return
 	}
 	b.txs = append(b.txs, t)
@@ -84,6 +112,15 @@ func (l *dnsLog) run() {
 			if l.err = l.w.Write(&row); l.err == nil {
 				l.rows++
 			}
+		}
+		// The rows copied what they keep: the transactions go back to
+		// the workers.
+		for _, t := range batch {
+			t.Reset()
+		}
+		select {
+		case l.free <- batch:
+		default:
 		}
 	}
 }

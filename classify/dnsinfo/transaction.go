@@ -2,6 +2,7 @@ package dnsinfo
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -50,6 +51,12 @@ type TxAnswer struct {
 	// name.
 	Addr   netip.Addr
 	Target string
+}
+
+// Reset zeroes t for reuse, keeping the capacity of its answers.
+func (t *Transaction) Reset() {
+	clear(t.Answers)
+	*t = Transaction{Answers: t.Answers[:0]}
 }
 
 // Answered reports whether the response was seen.
@@ -130,7 +137,7 @@ func (t *Transaction) SetResponse(m *Message, at int64) {
 		b.Write(m.Answers[i].Target)
 	}
 	names := b.String()
-	t.Answers = make([]TxAnswer, len(m.Answers))
+	t.Answers = slices.Grow(t.Answers[:0], len(m.Answers))[:len(m.Answers)]
 	off := 0
 	for i := range m.Answers {
 		a := &m.Answers[i]

@@ -63,6 +63,10 @@ type DNSConfig struct {
 	// OnTransaction, if set, gets every query/response transaction (see
 	// dnstx.go), on the worker's goroutine; it owns the Transaction.
 	OnTransaction func(*dnsinfo.Transaction)
+	// NewTransaction, if set, supplies the Transactions given to
+	// OnTransaction, zeroed but for the capacity of Answers, so a
+	// consumer can recycle the ones it has written; nil allocates each.
+	NewTransaction func() *dnsinfo.Transaction
 	// MaxPending bounds the unanswered queries kept per flow;
 	// DefaultMaxPendingDNS if 0.
 	MaxPending int

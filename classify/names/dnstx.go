@@ -105,7 +105,14 @@ func (d *DNS) newTx(f *flow.Flow, p *decode.Packet, response bool) *dnsinfo.Tran
 	}
 	// The Community ID is left to the consumer: it hashes, and it is the
 	// same computed from client and server as from the flow's endpoints.
-	return &dnsinfo.Transaction{Client: src, Server: dst, Proto: f.Key.Proto(), Service: dnsService(src, dst)}
+	var t *dnsinfo.Transaction
+	if d.cfg.NewTransaction != nil {
+		t = d.cfg.NewTransaction()
+	} else {
+		t = new(dnsinfo.Transaction)
+	}
+	t.Client, t.Server, t.Proto, t.Service = src, dst, f.Key.Proto(), dnsService(src, dst)
+	return t
 }
 
 func dnsService(a, b netip.AddrPort) string {
