@@ -31,12 +31,12 @@ type dnsLog struct {
 	batches chan []*dnsinfo.Transaction // nil while no file is open
 	// free are written batches, their transactions reset, that the
 	// workers take their next transactions from.
-	free chan []*dnsinfo.Transaction
-	done    chan struct{}
-	w       *parquetout.TableWriter[parquetout.DNSRow]
-	sensor  string
-	err     error  // first write error; read after done
-	rows    uint64 // read after done
+	free   chan []*dnsinfo.Transaction
+	done   chan struct{}
+	w      *parquetout.TableWriter[parquetout.DNSRow]
+	sensor string
+	err    error  // first write error; read after done
+	rows   uint64 // read after done
 }
 
 type dnsBuffer struct {
