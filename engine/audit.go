@@ -96,6 +96,11 @@ type Auditor struct {
 	// raised counts finding occurrences by kind since start, for
 	// metrics; guarded by mu.
 	raised map[verdict.Kind]uint64
+	// judged counts the flows of the windows already ended, by verdict;
+	// guarded by mu, and folded in with the same lock that swaps the
+	// window's findings, so that FlowsJudged never counts a window twice
+	// or not at all.
+	judged [verdict.NumVerdicts]uint64
 
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
@@ -389,6 +394,9 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool, adjust func([]verdict.Finding) []verdict.Finding) (*verdict.Findings, []verdict.Finding, error) {
 	a.mu.Lock()
 	fs := a.findings
+	for v, n := range fs.Counts() {
+		a.judged[v] += n
+	}
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
 	a.mu.Unlock()
 	fs.DNSFailures(a.dns.Failures(), now)
@@ -712,6 +720,19 @@ func (a *Auditor) FeedStats() *alerts.Stats {
 	}
 	st := a.feed.Stats()
 	return &st
+}
+
+// FlowsJudged counts the flows judged since the start by verdict (indexed
+// by verdict.Verdict), over every window: a counter that never decreases,
+// also while a window ends. Safe to call while the pipelines run.
+func (a *Auditor) FlowsJudged() [verdict.NumVerdicts]uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	all := a.findings.Counts()
+	for v, n := range a.judged {
+		all[v] += n
+	}
+	return all
 }
 
 // WindowVerdicts counts the flows judged in the current window by verdict

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,23 +32,6 @@ type metricsSource struct {
 	stats  func() (packets, lost uint64, causes map[string]uint64)
 	quotes *capture.Quotes // nil with one pipeline
 	sensor string
-
-	// judged holds the verdict counts of the windows already closed:
-	// the auditor's counts restart with each window, the counter must
-	// not.
-	judged [verdict.NumVerdicts]atomic.Uint64
-}
-
-// endWindow adds the ending window's verdict counts to the totals. It is
-// called with the workers paused, just before the window closes, so no
-// flow is judged between the read and the auditor's reset.
-func (m *metricsSource) endWindow() {
-	if m == nil {
-		return
-	}
-	for v, n := range m.aud.WindowVerdicts() {
-		m.judged[v].Add(n)
-	}
 }
 
 var (
@@ -143,9 +125,8 @@ func (m *metricsSource) Collect(ch chan<- prometheus.Metric) {
 		counter(descs.evidenceSkipped, e.FilesRemoved, "files_removed")
 		counter(descs.evidenceSkipped, e.WriteErrors, "write_errors")
 	}
-	window := m.aud.WindowVerdicts()
-	for v := range window {
-		counter(descs.judged, m.judged[v].Load()+window[v], verdict.Verdict(v).String())
+	for v, n := range m.aud.FlowsJudged() {
+		counter(descs.judged, n, verdict.Verdict(v).String())
 	}
 	for k, n := range m.aud.FindingsRaised() {
 		counter(descs.findings, n, string(k))
