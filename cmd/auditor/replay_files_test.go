@@ -123,7 +123,9 @@ func TestReplayRemovesStaleTemporaries(t *testing.T) {
 		t.Skip(err)
 	}
 	host, err := os.Hostname()
-	if err != nil || strings.ContainsFunc(host, func(r rune) bool { return !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789.-_ABCDEFGHIJKLMNOPQRSTUVWXYZ", r) }) {
+	if err != nil || strings.ContainsFunc(host, func(r rune) bool {
+		return !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789.-_ABCDEFGHIJKLMNOPQRSTUVWXYZ", r)
+	}) {
 		t.Skipf("host name %q is tagged differently in file names", host)
 	}
 	dead := cmd.Process.Pid

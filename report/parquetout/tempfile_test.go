@@ -175,7 +175,7 @@ func TestRemoveStaleCapture(t *testing.T) {
 		{name: tmp(recent, "flows-edge-2-000007.parquet"), age: 2 * time.Hour}, // another sensor
 		{name: tmp(recent, "flows.parquet"), age: 2 * time.Hour},               // a replay's
 		{name: tmp(lastWeek, "flows-edge-1-000001.parquet"), age: 200 * time.Hour},
-		{name: tmp("", "flows-edge-1-000001.parquet"), age: 2 * time.Hour},           // not a partition
+		{name: tmp("", "flows-edge-1-000001.parquet"), age: 2 * time.Hour},              // not a partition
 		{name: tmp("other/hour=11", "flows-edge-1-000001.parquet"), age: 2 * time.Hour}, // not a partition
 	}
 	writeStaleFiles(t, dir, files, now)
