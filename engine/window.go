@@ -144,7 +144,7 @@ func (w *Window) Close(now time.Time) error {
 		// Open failed: nothing was written, and the findings would land
 		// where the files could not.
 		_, dns := w.aud.DNSRows()
-		return fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions since the start)", w.seq, w.sink.Discarded(), dns)
+		return fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions not written since the start)", w.seq, w.sink.Discarded(), dns)
 	}
 	errs := []error{}
 	if w.cfg.Stats != nil {

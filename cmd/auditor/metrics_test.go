@@ -109,6 +109,9 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 			t.Errorf("%s: %v before the rotation, %v after: a counter must not reset", k, before[k], after[k])
 		}
 	}
+	if v, ok := after["auditor_dns_transactions_not_written_total{}"]; !ok || v != 0 {
+		t.Errorf("auditor_dns_transactions_not_written_total: %v, %v; want it exported, 0", v, ok)
+	}
 	// The demo misses 8 catalog entries the site requires (as a replay
 	// of it reports).
 	if after["auditor_findings_total{kind=missing}"] != 8 {
