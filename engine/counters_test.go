@@ -1,11 +1,16 @@
 package engine
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ccaudit/auditor/capture"
+	"github.com/ccaudit/auditor/classify/verdict"
+	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 // FlowsJudged is a counter: readers running while windows end (as a
@@ -69,4 +74,60 @@ func TestFlowsJudgedNeverStepsBack(t *testing.T) {
 		t.Errorf("the new window starts with %v", got)
 	}
 	w.Close(start.Add(time.Hour))
+}
+
+// A window whose files could not be created still ends: its flows'
+// findings are raised and written in its own partition when that can be
+// made by then, its verdicts are folded, and nothing of it rolls into the
+// next window.
+func TestWindowWithoutFilesEndsItsFindings(t *testing.T) {
+	start := time.Date(2026, 3, 9, 10, 0, 30, 0, time.UTC)
+	aud, err := New(Config{Site: demoSite, Sensor: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "p1", Rotation: time.Hour})
+	blocker := filepath.Join(dir, "date=2026-03-09")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Open(start); err == nil {
+		t.Fatal("Open succeeded with its partition path taken by a file")
+	}
+	var cfg capture.Config
+	aud.Configure(&cfg, w.Sink())
+	onFlow := cfg.Stages(0).OnFlow
+	const n = 3
+	for i := range n {
+		onFlow(testFlow(i)) // unexpected: raises a finding each
+	}
+	if err := os.Remove(blocker); err != nil { // the disk is back
+		t.Fatal(err)
+	}
+	if err := w.Close(start.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "had no output files") {
+		t.Errorf("Close of the window without files: %v", err)
+	}
+	if got := aud.WindowVerdicts(); sum(got[:]) != 0 {
+		t.Errorf("the window's verdicts rolled on: %v", got)
+	}
+	if got := aud.FlowsJudged(); got[verdict.Unexpected] != n {
+		t.Errorf("FlowsJudged %v, want %d unexpected", got, n)
+	}
+	part := filepath.Join(dir, "date=2026-03-09", "hour=10")
+	first, err := parquetout.ReadFindings(filepath.Join(part, "findings-p1-000001.parquet"))
+	if err != nil || len(first) != 1 || first[0].Kind != string(verdict.KindUnexpected) || first[0].Count != n {
+		t.Errorf("the window's findings: %+v, %v; want its one unexpected finding of %d flows", first, err, n)
+	}
+	next := start.Add(2 * time.Minute)
+	if err := w.Open(next); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(next.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	second, err := parquetout.ReadFindings(filepath.Join(part, "findings-p1-000002.parquet"))
+	if err != nil || len(second) != 0 {
+		t.Errorf("the next window's findings: %+v, %v; want none", second, err)
+	}
 }
