@@ -214,8 +214,8 @@ func (a *Auditor) CloseFeed() *alerts.Stats {
 	return &st
 }
 
-// Reload rereads the catalogs and the inventory (SIGHUP). On error the
-// running configuration stays. The caller ends the current window first:
+// Reload rereads the catalogs and the inventory (SIGHUP), and the SIP
+// ports the catalogs name. On error the running configuration stays. The caller ends the current window first:
 // findings of one window are judged by one configuration.
 func (a *Auditor) Reload() error {
 	cat, err := loadCatalog(a.cfg.Catalogs)
@@ -226,6 +226,9 @@ func (a *Auditor) Reload() error {
 	if err != nil {
 		return err
 	}
+	// The SIP ports come from the catalog too. Replacing them mid-call
+	// is safe: flows already followed as SIP stay followed.
+	a.tracker.SetSIPPorts(sipcall.PortsFromCatalog(cat))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.base, a.inv = cl, inv
@@ -235,6 +238,10 @@ func (a *Auditor) Reload() error {
 	}
 	return nil
 }
+
+// SIPPorts are the ports whose flows the SIP tracker follows as SIP from
+// their first packet: the built-in ones and the catalog's.
+func (a *Auditor) SIPPorts() []uint16 { return a.tracker.SIPPorts() }
 
 // Configure sets up one pipeline: cfg.Stages gives each worker its
 // dissectors and a flow handler judging ended flows into sink, and

@@ -342,7 +342,7 @@ func (r *liveRun) loop(ctx context.Context, hooks CaptureHooks) {
 		if err != nil {
 			r.log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
 		} else {
-			r.log.Info("reloaded catalog and inventory")
+			r.log.Info("reloaded catalog and inventory", "sip_ports", len(r.aud.SIPPorts()))
 		}
 	}
 	ticker := time.NewTicker(time.Second)
