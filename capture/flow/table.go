@@ -102,11 +102,11 @@ type Table struct {
 	// See Config.MaxFlows.
 	parked    map[Key]*Flow
 	parkLists [numClasses]lruList
-	free     []*Flow
-	onEnd    EndFunc
-	now      int64 // latest packet time seen
-	swept    int64 // time of the last expiry sweep
-	stats    Stats
+	free      []*Flow
+	onEnd     EndFunc
+	now       int64 // latest packet time seen
+	swept     int64 // time of the last expiry sweep
+	stats     Stats
 }
 
 // NewTable returns an empty table; onEnd receives every flow that ends.
