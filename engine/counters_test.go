@@ -131,3 +131,47 @@ func TestWindowWithoutFilesEndsItsFindings(t *testing.T) {
 		t.Errorf("the next window's findings: %+v, %v; want none", second, err)
 	}
 }
+
+// A window whose flows file is lost at Close (here its partition vanished
+// before the rename) counts every flow of it as not written, as it does
+// after a write error, and the next window counts from there.
+func TestWindowCountsFlowsOfAFailedFile(t *testing.T) {
+	start := time.Date(2026, 3, 9, 10, 0, 30, 0, time.UTC)
+	aud, err := New(Config{Sensor: "p1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := NewWindow(aud, WindowConfig{Dir: dir, Sensor: "p1", Rotation: time.Hour})
+	if err := w.Open(start); err != nil {
+		t.Fatal(err)
+	}
+	var cfg capture.Config
+	aud.Configure(&cfg, w.Sink())
+	onFlow := cfg.Stages(0).OnFlow
+	const n = 1500 // more than a batch
+	for i := range n {
+		onFlow(testFlow(i))
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "date=2026-03-09")); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Close(start.Add(time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "(1500 flows of this window not written, 1500 since the start)") {
+		t.Errorf("Close: %v; want the window's %d flows counted as not written", err, n)
+	}
+	if got := w.Sink().Rows(); got != 0 {
+		t.Errorf("Rows %d after the only file was lost", got)
+	}
+	next := start.Add(time.Hour)
+	if err := w.Open(next); err != nil {
+		t.Fatal(err)
+	}
+	onFlow(testFlow(0))
+	if err := w.Close(next.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if w.Sink().Rows() != 1 || w.Sink().Discarded() != n {
+		t.Errorf("after a good window: Rows %d, Discarded %d; want 1, %d", w.Sink().Rows(), w.Sink().Discarded(), n)
+	}
+}

@@ -63,6 +63,7 @@ type Window struct {
 	// capture counters at the start of the window
 	basePackets, baseLost uint64
 	baseSIP               SIPLimits
+	baseDiscarded         uint64
 }
 
 // NewWindow returns the windows of a live capture judged by a; none is
@@ -104,6 +105,7 @@ func (w *Window) Open(now time.Time) error {
 		w.sink.Swap(fw)
 	}
 	w.flows = fw
+	w.baseDiscarded = w.sink.Discarded()
 	if w.cfg.Stats != nil {
 		w.basePackets, w.baseLost = w.cfg.Stats()
 	}
@@ -159,9 +161,12 @@ func (w *Window) Close(now time.Time) error {
 	tables := []windowTable{{"flows", w.flows.Rows()}, {"calls", w.aud.calls.Rows()}}
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
-		errs = append(errs, fmt.Errorf("write flows: %w (%d flows not written since the start)", err, w.sink.Discarded()))
+		errs = append(errs, fmt.Errorf("write flows: %w (%d flows of this window not written, %d since the start)",
+			err, w.sink.Discarded()-w.baseDiscarded, w.sink.Discarded()))
 	} else if err := w.flows.Close(); err != nil {
-		errs = append(errs, err)
+		w.sink.FileFailed()
+		errs = append(errs, fmt.Errorf("%w (%d flows of this window not written, %d since the start)",
+			err, w.sink.Discarded()-w.baseDiscarded, w.sink.Discarded()))
 	}
 	if err := w.aud.CloseCalls(); err != nil {
 		errs = append(errs, err)
