@@ -27,7 +27,7 @@ type FlowSink struct {
 	discarded uint64
 	// fileRows are the rows written to the current writer.
 	fileRows uint64
-	err       error // first write error; read after done is closed
+	err      error // first write error; read after done is closed
 
 	mu       sync.Mutex
 	batchers []*rowBatcher
