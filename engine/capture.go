@@ -263,7 +263,7 @@ func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string)
 	// finished: reclaim them before writing. The lake may be shared: only
 	// this sensor's, written on this host, unlocked and older than any
 	// window of its own are taken.
-	removeStale(r.log, parquetout.StaleScope{Dir: cfg.Out, Sensor: cfg.Sensor, MinAge: max(2*cfg.Rotate, parquetout.DefaultStaleAge)})
+	removeStale(r.log, captureStaleScope(cfg))
 	r.out = NewWindow(aud, WindowConfig{Dir: cfg.Out, Sensor: cfg.Sensor, Rotation: cfg.Rotate,
 		LossThreshold: cfg.LossThreshold, Run: runID, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
@@ -298,6 +298,13 @@ func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string)
 	}
 	r.pipes, r.quotes = pipes, quotes
 	return r, nil
+}
+
+// captureStaleScope is what a capture may reclaim: its own sensor's
+// temporaries in the lake's recent partitions, older than any window of
+// its own could be.
+func captureStaleScope(cfg *CaptureConfig) parquetout.StaleScope {
+	return parquetout.StaleScope{Dir: cfg.Out, Sensor: cfg.Sensor, MinAge: max(2*cfg.Rotate, parquetout.DefaultStaleAge)}
 }
 
 // removeStale reclaims the temporaries in scope and logs what it removed

@@ -175,3 +175,52 @@ func TestWindowCountsFlowsOfAFailedFile(t *testing.T) {
 		t.Errorf("after a good window: Rows %d, Discarded %d; want 1, %d", w.Sink().Rows(), w.Sink().Discarded(), n)
 	}
 }
+
+// A capture reclaims only its own sensor's temporaries, and only those
+// older than two of its windows (an hour at least), in a shared lake.
+func TestCaptureStaleScope(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || strings.ContainsFunc(host, func(r rune) bool {
+		return !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789.-_ABCDEFGHIJKLMNOPQRSTUVWXYZ", r)
+	}) {
+		t.Skipf("host name %q is tagged differently in file names", host)
+	}
+	now := time.Now()
+	for _, tt := range []struct {
+		rotate    time.Duration
+		youngKept bool
+		youngAge  time.Duration
+	}{
+		{rotate: time.Hour, youngAge: 90 * time.Minute, youngKept: true},    // within two windows
+		{rotate: time.Minute, youngAge: 90 * time.Minute, youngKept: false}, // past an hour
+		{rotate: time.Minute, youngAge: 50 * time.Minute, youngKept: true},  // an hour at least
+	} {
+		dir := t.TempDir()
+		part := filepath.Join(dir, "date="+now.UTC().Format("2006-01-02"), "hour="+now.UTC().Format("15"))
+		if err := os.MkdirAll(part, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp := func(final string, age time.Duration) string {
+			p := filepath.Join(part, final+".tmp-"+host+"-999999999-1")
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, now.Add(-age), now.Add(-age)); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		mine := tmp("flows-s1-000001.parquet", 3*time.Hour)
+		young := tmp("flows-s1-000002.parquet", tt.youngAge)
+		theirs := tmp("flows-s2-000001.parquet", 3*time.Hour)
+		res, err := parquetout.RemoveStale(captureStaleScope(&CaptureConfig{Out: dir, Sensor: "s1", Rotate: tt.rotate}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+		if exists(mine) || !exists(theirs) || exists(young) != tt.youngKept {
+			t.Errorf("rotate %s: this sensor's old file kept %v, another sensor's kept %v, a %s old one kept %v (want %v); %+v",
+				tt.rotate, exists(mine), exists(theirs), tt.youngAge, exists(young), tt.youngKept, res)
+		}
+	}
+}
