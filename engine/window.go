@@ -223,7 +223,8 @@ func (w *Window) endFindings(now time.Time) ([]verdict.Finding, error) {
 // manifest, since its flows, calls and dns files do not exist.
 func (w *Window) closeWithoutFiles(now time.Time) error {
 	_, dns := w.aud.DNSRows()
-	errs := []error{fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions not written since the start)", w.seq, w.sink.Discarded(), dns)}
+	errs := []error{fmt.Errorf("window %d had no output files: %d flows discarded (%d since the start; %d DNS transactions not written since the start)",
+		w.seq, w.sink.Discarded()-w.baseDiscarded, w.sink.Discarded(), dns)}
 	dirErr := os.MkdirAll(filepath.Dir(w.partition(w.start, "findings")), 0o755)
 	if w.cfg.Tunnels != nil {
 		if tunnels := w.cfg.Tunnels(); dirErr == nil {
