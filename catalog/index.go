@@ -67,81 +67,108 @@ func NewIndex(entries []*Entry, opts ...IndexOption) *Index {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ix := &Index{entries: slices.Clone(entries)}
-	for _, e := range ix.entries {
-		if len(e.FQDNs) > 0 {
-			ix.named = append(ix.named, e)
+	b := indexBuilder{ix: &Index{entries: slices.Clone(entries)}, ports: cfg.ports}
+	for i, e := range b.ix.entries {
+		b.add(i, e)
+	}
+	b.ix.tcp = b.portTable(b.tcpSpans)
+	b.ix.udp = b.portTable(b.udpSpans)
+	b.ix.addrs = b.addrTable()
+	return b.ix
+}
+
+// indexBuilder collects the spans of every entry's ports and addresses,
+// from which NewIndex builds the segment tables.
+type indexBuilder struct {
+	ix    *Index
+	ports func(*Entry) PortSet // nil: e.Ports
+	// recs are the port ranges, by span id: whose they are and which
+	// parities they match.
+	recs                          []portRec
+	tcpSpans, udpSpans, addrSpans []span
+}
+
+type portRec struct {
+	entry int
+	mask  uint8
+}
+
+// add records entry i: its names, its port ranges under its transports,
+// whether its ports are negotiated, and its address ranges.
+func (b *indexBuilder) add(i int, e *Entry) {
+	if len(e.FQDNs) > 0 {
+		b.ix.named = append(b.ix.named, e)
+	}
+	ports := e.Ports
+	if b.ports != nil {
+		ports = b.ports(e)
+	}
+	b.addPorts(i, e, ports)
+	if e.Direction == BothWays && !e.FromPorts.IsZero() && !e.FromPorts.IsAny() {
+		// Either side may listen: the stated source ports index too.
+		b.addPorts(i, e, e.FromPorts)
+	}
+	if ports.Dynamic {
+		if e.Transport&TCP != 0 {
+			b.ix.dynamic[0] = append(b.ix.dynamic[0], e)
+		}
+		if e.Transport&UDP != 0 {
+			b.ix.dynamic[1] = append(b.ix.dynamic[1], e)
 		}
 	}
-	type rec struct {
-		entry int
-		mask  uint8
+	for _, p := range e.CIDRs {
+		lo, hi := prefixSpan(p)
+		b.addrSpans = append(b.addrSpans, span{lo: lo, hi: hi, id: i})
 	}
-	var recs []rec
-	var tcpSpans, udpSpans, addrSpans []span
-	for i, e := range ix.entries {
-		ports := e.Ports
-		if cfg.ports != nil {
-			ports = cfg.ports(e)
+}
+
+// addPorts records the ranges of ps as entry i's, under each transport
+// the entry uses.
+func (b *indexBuilder) addPorts(i int, e *Entry, ps PortSet) {
+	for _, r := range ps.Ranges {
+		s := span{lo: portKey(r.Lo), hi: portKey(r.Hi), id: len(b.recs)}
+		b.recs = append(b.recs, portRec{entry: i, mask: parityMask(r.Parity)})
+		if e.Transport&TCP != 0 {
+			b.tcpSpans = append(b.tcpSpans, s)
 		}
-		sets := []PortSet{ports}
-		if e.Direction == BothWays && !e.FromPorts.IsZero() && !e.FromPorts.IsAny() {
-			sets = append(sets, e.FromPorts)
-		}
-		for _, ps := range sets {
-			for _, r := range ps.Ranges {
-				s := span{lo: portKey(r.Lo), hi: portKey(r.Hi), id: len(recs)}
-				recs = append(recs, rec{entry: i, mask: parityMask(r.Parity)})
-				if e.Transport&TCP != 0 {
-					tcpSpans = append(tcpSpans, s)
-				}
-				if e.Transport&UDP != 0 {
-					udpSpans = append(udpSpans, s)
-				}
-			}
-		}
-		if ports.Dynamic {
-			if e.Transport&TCP != 0 {
-				ix.dynamic[0] = append(ix.dynamic[0], e)
-			}
-			if e.Transport&UDP != 0 {
-				ix.dynamic[1] = append(ix.dynamic[1], e)
-			}
-		}
-		for _, p := range e.CIDRs {
-			lo, hi := prefixSpan(p)
-			addrSpans = append(addrSpans, span{lo: lo, hi: hi, id: i})
+		if e.Transport&UDP != 0 {
+			b.udpSpans = append(b.udpSpans, s)
 		}
 	}
-	buildPorts := func(spans []span) portTable {
-		t := portTable{seg: buildSegments(spans)}
-		t.hits = make([][]portHit, len(t.seg.cover))
-		for i, ids := range t.seg.cover {
-			var hs []portHit
-			// ids ascend, and records of one entry are consecutive, so
-			// merging with the last hit dedupes an entry whose ranges overlap.
-			for _, id := range ids {
-				r := recs[id]
-				if n := len(hs); n > 0 && hs[n-1].entry == ix.entries[r.entry] {
-					hs[n-1].mask |= r.mask
-					continue
-				}
-				hs = append(hs, portHit{entry: ix.entries[r.entry], mask: r.mask})
-			}
-			t.hits[i] = hs
-		}
-		return t
-	}
-	ix.tcp = buildPorts(tcpSpans)
-	ix.udp = buildPorts(udpSpans)
-	ix.addrs.seg = buildSegments(addrSpans)
-	ix.addrs.hits = make([][]*Entry, len(ix.addrs.seg.cover))
-	for i, ids := range ix.addrs.seg.cover {
+}
+
+// portTable builds one transport's segments and, per segment, the
+// entries covering it with the parities they match.
+func (b *indexBuilder) portTable(spans []span) portTable {
+	t := portTable{seg: buildSegments(spans)}
+	t.hits = make([][]portHit, len(t.seg.cover))
+	for i, ids := range t.seg.cover {
+		var hs []portHit
+		// ids ascend, and records of one entry are consecutive, so
+		// merging with the last hit dedupes an entry whose ranges overlap.
 		for _, id := range ids {
-			ix.addrs.hits[i] = append(ix.addrs.hits[i], ix.entries[id])
+			r := b.recs[id]
+			if n := len(hs); n > 0 && hs[n-1].entry == b.ix.entries[r.entry] {
+				hs[n-1].mask |= r.mask
+				continue
+			}
+			hs = append(hs, portHit{entry: b.ix.entries[r.entry], mask: r.mask})
+		}
+		t.hits[i] = hs
+	}
+	return t
+}
+
+// addrTable builds the address segments and the entries covering each.
+func (b *indexBuilder) addrTable() addrTable {
+	t := addrTable{seg: buildSegments(b.addrSpans)}
+	t.hits = make([][]*Entry, len(t.seg.cover))
+	for i, ids := range t.seg.cover {
+		for _, id := range ids {
+			t.hits[i] = append(t.hits[i], b.ix.entries[id])
 		}
 	}
-	return ix
+	return t
 }
 
 // Len returns the number of indexed entries.

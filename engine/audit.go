@@ -96,6 +96,11 @@ type Auditor struct {
 	// raised counts finding occurrences by kind since start, for
 	// metrics; guarded by mu.
 	raised map[verdict.Kind]uint64
+	// judged counts the flows of the windows already ended, by verdict;
+	// guarded by mu, and folded in with the same lock that swaps the
+	// window's findings, so that FlowsJudged never counts a window twice
+	// or not at all.
+	judged [verdict.NumVerdicts]uint64
 
 	// feed, when set, gets every finding as it happens.
 	feed *alerts.Feed
@@ -209,8 +214,8 @@ func (a *Auditor) CloseFeed() *alerts.Stats {
 	return &st
 }
 
-// Reload rereads the catalogs and the inventory (SIGHUP). On error the
-// running configuration stays. The caller ends the current window first:
+// Reload rereads the catalogs and the inventory (SIGHUP), and the SIP
+// ports the catalogs name. On error the running configuration stays. The caller ends the current window first:
 // findings of one window are judged by one configuration.
 func (a *Auditor) Reload() error {
 	cat, err := loadCatalog(a.cfg.Catalogs)
@@ -221,6 +226,9 @@ func (a *Auditor) Reload() error {
 	if err != nil {
 		return err
 	}
+	// The SIP ports come from the catalog too. Replacing them mid-call
+	// is safe: flows already followed as SIP stay followed.
+	a.tracker.SetSIPPorts(sipcall.PortsFromCatalog(cat))
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.base, a.inv = cl, inv
@@ -230,6 +238,10 @@ func (a *Auditor) Reload() error {
 	}
 	return nil
 }
+
+// SIPPorts are the ports whose flows the SIP tracker follows as SIP from
+// their first packet: the built-in ones and the catalog's.
+func (a *Auditor) SIPPorts() []uint16 { return a.tracker.SIPPorts() }
 
 // Configure sets up one pipeline: cfg.Stages gives each worker its
 // dissectors and a flow handler judging ended flows into sink, and
@@ -391,6 +403,9 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 func (a *Auditor) endWindow(path, evidencePrefix string, now int64, partial bool, adjust func([]verdict.Finding) []verdict.Finding) (*verdict.Findings, []verdict.Finding, error) {
 	a.mu.Lock()
 	fs := a.findings
+	for v, n := range fs.Counts() {
+		a.judged[v] += n
+	}
 	a.findings = verdict.NewFindings(a.base, verdict.FindingsConfig{})
 	a.mu.Unlock()
 	fs.DNSFailures(a.dns.Failures(), now)
@@ -712,6 +727,19 @@ func (a *Auditor) FeedStats() *alerts.Stats {
 	}
 	st := a.feed.Stats()
 	return &st
+}
+
+// FlowsJudged counts the flows judged since the start by verdict (indexed
+// by verdict.Verdict), over every window: a counter that never decreases,
+// also while a window ends. Safe to call while the pipelines run.
+func (a *Auditor) FlowsJudged() [verdict.NumVerdicts]uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	all := a.findings.Counts()
+	for v, n := range a.judged {
+		all[v] += n
+	}
+	return all
 }
 
 // WindowVerdicts counts the flows judged in the current window by verdict

@@ -365,7 +365,7 @@ func TestWindowOpenFailureDiscards(t *testing.T) {
 	for range 300 { // more than a DNS batch
 		dnsBuf.add(&dnsinfo.Transaction{Name: "lost.example"})
 	}
-	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded (300 DNS transactions") {
+	if err := w.Close(next.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "2000 flows discarded (2000 since the start; 300 DNS transactions") {
 		t.Errorf("Close of the failed window: %v, want 2000 flows and 300 DNS transactions discarded", err)
 	}
 	if err := os.Remove(blocker); err != nil {

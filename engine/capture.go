@@ -260,14 +260,10 @@ type liveRun struct {
 func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string) (*liveRun, error) {
 	r := &liveRun{log: cfg.Log, aud: aud, eng: eng, reload: cfg.Reload}
 	// Temporary files of a sensor that crashed or was killed can never be
-	// finished: reclaim them before writing.
-	removed, err := parquetout.RemoveStale(cfg.Out)
-	for _, p := range removed {
-		r.log.Info("removed a temporary file left by a writer that is gone", "path", p)
-	}
-	if err != nil {
-		r.log.Warn("reclaim stale temporary files", "err", err)
-	}
+	// finished: reclaim them before writing. The lake may be shared: only
+	// this sensor's, written on this host, unlocked and older than any
+	// window of its own are taken.
+	removeStale(r.log, captureStaleScope(cfg))
 	r.out = NewWindow(aud, WindowConfig{Dir: cfg.Out, Sensor: cfg.Sensor, Rotation: cfg.Rotate,
 		LossThreshold: cfg.LossThreshold, Run: runID, Stats: func() (packets, lost uint64) {
 			packets, lost, _ = eng.stats()
@@ -294,6 +290,7 @@ func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string)
 	for i := range pipes {
 		pcfg := capture.Config{Table: cfg.Table, Quotes: quotes, QuotesIndex: i}
 		aud.Configure(&pcfg, r.out.Sink())
+		var err error
 		if pipes[i], err = capture.New(pcfg); err != nil {
 			r.out.Abort()
 			return nil, err
@@ -301,6 +298,29 @@ func newLiveRun(cfg *CaptureConfig, aud *Auditor, eng *liveEngine, runID string)
 	}
 	r.pipes, r.quotes = pipes, quotes
 	return r, nil
+}
+
+// captureStaleScope is what a capture may reclaim: its own sensor's
+// temporaries in the lake's recent partitions, older than any window of
+// its own could be.
+func captureStaleScope(cfg *CaptureConfig) parquetout.StaleScope {
+	return parquetout.StaleScope{Dir: cfg.Out, Sensor: cfg.Sensor, MinAge: max(2*cfg.Rotate, parquetout.DefaultStaleAge)}
+}
+
+// removeStale reclaims the temporaries in scope and logs what it removed
+// and what it left.
+func removeStale(log *slog.Logger, scope parquetout.StaleScope) {
+	res, err := parquetout.RemoveStale(scope)
+	for _, p := range res.Removed {
+		log.Info("removed a temporary file left by a writer that is gone", "path", p)
+	}
+	if len(res.Removed) > 0 || res.Left() > 0 {
+		log.Info("stale temporary files", "removed", len(res.Removed), "left_live", res.Live, "left_recent", res.Recent,
+			"left_other_host", res.OtherHost, "left_unowned", res.Unowned, "min_age", scope.MinAge)
+	}
+	if err != nil {
+		log.Warn("reclaim stale temporary files", "err", err)
+	}
 }
 
 // startWorkers starts one worker per pipeline: read, decode, track, judge.
@@ -329,7 +349,7 @@ func (r *liveRun) loop(ctx context.Context, hooks CaptureHooks) {
 		if err != nil {
 			r.log.Error("reload catalog and inventory: keeping the running configuration", "err", err)
 		} else {
-			r.log.Info("reloaded catalog and inventory")
+			r.log.Info("reloaded catalog and inventory", "sip_ports", len(r.aud.SIPPorts()))
 		}
 	}
 	ticker := time.NewTicker(time.Second)

@@ -119,6 +119,9 @@ func TestCaptureHooksAndReload(t *testing.T) {
 		t.Errorf("hooks: started %d, stopped %d, window endings %d, reload errors %d; want 1, 1, 2, 1",
 			started.Load(), stopped.Load(), endings.Load(), reworded.Load())
 	}
+	if !strings.Contains(logs.String(), `msg="reloaded catalog and inventory" sip_ports=`) {
+		t.Errorf("the reload does not say how many SIP ports it took:\n%s", logs)
+	}
 	if !strings.Contains(logs.String(), "err=\"reworded: ") {
 		t.Errorf("the reload error was not reworded:\n%s", logs)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ccaudit/auditor/classify/dnsinfo"
 	"github.com/ccaudit/auditor/report/parquetout"
@@ -36,14 +37,19 @@ type dnsLog struct {
 	w      *parquetout.TableWriter[parquetout.DNSRow]
 	sensor string
 	err    error  // first write error; read after done
-	rows   uint64 // read after done
+	rows   uint64 // written to files that were finished; read after done
+	// received counts the transactions handed to the open file; read
+	// after done. A file that failed is removed, and all of them with it.
+	received uint64
+	// notWritten counts the transactions that are in no file: those
+	// while no file was open, and those of a file that failed to write.
+	notWritten atomic.Uint64
 }
 
 type dnsBuffer struct {
-	log     *dnsLog
-	txs     []*dnsinfo.Transaction
-	spare   []*dnsinfo.Transaction // reset, for get
-	dropped uint64                 // transactions while no file was open
+	log   *dnsLog
+	txs   []*dnsinfo.Transaction
+	spare []*dnsinfo.Transaction // reset, for get
 }
 
 func (l *dnsLog) buffer() *dnsBuffer {
@@ -77,7 +83,7 @@ func (b *dnsBuffer) get() *dnsinfo.Transaction {
 // add is the DNS dissector's OnTransaction.
 func (b *dnsBuffer) add(t *dnsinfo.Transaction) {
 	if b.log.batches == nil {
-		b.dropped++
+		b.log.notWritten.Add(1)
 		if len(b.spare) < dnsBatch {
 			t.Reset()
 			b.spare = append(b.spare, t)
@@ -103,15 +109,16 @@ func (l *dnsLog) run() {
 	var row parquetout.DNSRow
 	var rb parquetout.DNSRowBuilder
 	for batch := range l.batches {
+		// After a write error the file is lost: its transactions are
+		// counted, not written.
+		l.received += uint64(len(batch))
 		for _, t := range batch {
 			if l.err != nil {
 				break
 			}
 			rb.Fill(t, &row)
 			row.Sensor = l.sensor
-			if l.err = l.w.Write(&row); l.err == nil {
-				l.rows++
-			}
+			l.err = l.w.Write(&row)
 		}
 		// The rows copied what they keep: the transactions go back to
 		// the workers.
@@ -144,7 +151,7 @@ func (a *Auditor) OpenDNS(path string) error {
 	if err != nil {
 		return err
 	}
-	l.w, l.err, l.sensor = w, nil, a.cfg.Sensor
+	l.w, l.err, l.sensor, l.received = w, nil, a.cfg.Sensor, 0
 	l.batches = make(chan []*dnsinfo.Transaction, 16)
 	l.done = make(chan struct{})
 	go l.run()
@@ -181,12 +188,15 @@ func (a *Auditor) CloseDNS() (rows uint64, err error) {
 	}
 	if l.err != nil {
 		w.Abort()
-		return 0, fmt.Errorf("write %s: %w", w.Path(), l.err)
+		l.notWritten.Add(l.received)
+		return 0, fmt.Errorf("write %s: %w (%d DNS transactions not written)", w.Path(), l.err, l.received)
 	}
 	rows = w.Rows()
 	if err := w.Close(); err != nil {
-		return 0, err
+		l.notWritten.Add(l.received)
+		return 0, fmt.Errorf("%w (%d DNS transactions not written)", err, l.received)
 	}
+	l.rows += rows
 	return rows, nil
 }
 
@@ -195,17 +205,17 @@ func (a *Auditor) CloseDNS() (rows uint64, err error) {
 func (a *Auditor) AbortDNS() {
 	if w := a.dnsLog.stop(); w != nil {
 		w.Abort()
+		a.dnsLog.notWritten.Add(a.dnsLog.received)
 	}
 }
 
-// DNSRows counts the transactions written to dns.parquet files, and
-// those discarded while no file was open. The workers must be idle.
-func (a *Auditor) DNSRows() (written, discarded uint64) {
-	l := &a.dnsLog
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, b := range l.bufs {
-		discarded += b.dropped
-	}
-	return l.rows, discarded
+// DNSRows counts the transactions written to finished dns.parquet files,
+// and those in no file: while no file was open, or in a file that failed
+// to write. The workers must be idle.
+func (a *Auditor) DNSRows() (written, notWritten uint64) {
+	return a.dnsLog.rows, a.dnsLog.notWritten.Load()
 }
+
+// DNSNotWritten counts the DNS transactions in no dns.parquet file since
+// the start (see DNSRows). Safe to call while the pipelines run.
+func (a *Auditor) DNSNotWritten() uint64 { return a.dnsLog.notWritten.Load() }

@@ -182,9 +182,13 @@ func openReplayRun(cfg *ReplayConfig, aud *Auditor, runID string) (*replayRun, e
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("create output directory: %w", err)
 	}
-	removed, err := parquetout.RemoveStale(cfg.Out)
-	for _, p := range removed {
+	stale, err := parquetout.RemoveStale(parquetout.StaleScope{Dir: cfg.Out, MinAge: parquetout.DefaultStaleAge})
+	for _, p := range stale.Removed {
 		cfg.Notify("removed " + p + ", left by a writer that is gone")
+	}
+	if n := stale.Left(); n > 0 {
+		cfg.Notify(fmt.Sprintf("left %d temporary file(s) in %s: %d being written, %d modified within %s, %d of another host, %d of an older version (remove those by hand)",
+			n, cfg.Out, stale.Live, stale.Recent, parquetout.DefaultStaleAge, stale.OtherHost, stale.Unowned))
 	}
 	if err != nil {
 		cfg.Notify(err.Error())

@@ -20,10 +20,14 @@ type FlowSink struct {
 	free    chan []endedFlow
 	done    chan struct{}
 	rows    uint64 // written; read after done is closed
-	// discarded counts flows dropped for want of a writer or after a
-	// write error; read after done is closed.
+	// discarded counts flows dropped for want of a writer, or in a file
+	// that failed to write (the whole file is lost: the rows written to
+	// it before the error move from rows to here); read after done is
+	// closed.
 	discarded uint64
-	err       error // first write error; read after done is closed
+	// fileRows are the rows written to the current writer.
+	fileRows uint64
+	err      error // first write error; read after done is closed
 
 	mu       sync.Mutex
 	batchers []*rowBatcher
@@ -74,7 +78,7 @@ func NewFlowSink(w *parquetout.Writer, sensor string) *FlowSink {
 // them in Discarded: a window whose files could not be created keeps the
 // capture (and its alerts) running until the next window.
 func (k *FlowSink) Swap(w *parquetout.Writer) {
-	k.w, k.err = w, nil
+	k.w, k.err, k.fileRows = w, nil, 0
 	k.batches = make(chan []endedFlow, 4)
 	k.done = make(chan struct{})
 	go k.run()
@@ -100,10 +104,12 @@ func (k *FlowSink) run() {
 			row.Sensor = k.sensor
 			if err := k.w.Write(&row); err != nil {
 				k.err = err
-				k.discarded += uint64(len(b) - i)
+				k.discarded += uint64(len(b)-i) + k.fileRows
+				k.rows -= k.fileRows
 				break
 			}
 			k.rows++
+			k.fileRows++
 		}
 		clear(b) // drop Meta pointers and strings for the collector
 		select {
@@ -134,13 +140,25 @@ func (k *FlowSink) Drain() {
 	<-k.done
 }
 
-// Rows counts the rows written, over every writer the sink had. Read it
-// after Drain.
+// Rows counts the rows written, over every writer the sink had, except
+// those of a writer that failed. Read it after Drain.
 func (k *FlowSink) Rows() uint64 { return k.rows }
 
-// Discarded counts the flows dropped while the sink had no writer or after
-// its writer failed, since the sink started. Read it after Drain.
+// Discarded counts the flows dropped while the sink had no writer, and
+// those of every writer that failed (before its error too: the file is
+// removed), since the sink started. Read it after Drain.
 func (k *FlowSink) Discarded() uint64 { return k.discarded }
+
+// FileFailed counts the rows of the current writer as discarded, not
+// written: its Close failed, and the file with them. Call it after Drain.
+func (k *FlowSink) FileFailed() {
+	if k.err != nil {
+		return // counted at the error
+	}
+	k.discarded += k.fileRows
+	k.rows -= k.fileRows
+	k.fileRows = 0
+}
 
 // Err is the first write error since the last Swap; the rows after it
 // were not written and the file should be aborted. Read it after Drain.

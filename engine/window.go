@@ -63,6 +63,7 @@ type Window struct {
 	// capture counters at the start of the window
 	basePackets, baseLost uint64
 	baseSIP               SIPLimits
+	baseDiscarded         uint64
 }
 
 // NewWindow returns the windows of a live capture judged by a; none is
@@ -104,6 +105,7 @@ func (w *Window) Open(now time.Time) error {
 		w.sink.Swap(fw)
 	}
 	w.flows = fw
+	w.baseDiscarded = w.sink.Discarded()
 	if w.cfg.Stats != nil {
 		w.basePackets, w.baseLost = w.cfg.Stats()
 	}
@@ -141,10 +143,7 @@ func (w *Window) create(now time.Time) (*parquetout.Writer, error) {
 func (w *Window) Close(now time.Time) error {
 	w.sink.Drain()
 	if w.flows == nil {
-		// Open failed: nothing was written, and the findings would land
-		// where the files could not.
-		_, dns := w.aud.DNSRows()
-		return fmt.Errorf("window %d had no output files: %d flows discarded (%d DNS transactions since the start)", w.seq, w.sink.Discarded(), dns)
+		return w.closeWithoutFiles(now)
 	}
 	errs := []error{}
 	if w.cfg.Stats != nil {
@@ -162,9 +161,12 @@ func (w *Window) Close(now time.Time) error {
 	tables := []windowTable{{"flows", w.flows.Rows()}, {"calls", w.aud.calls.Rows()}}
 	if err := w.sink.Err(); err != nil {
 		w.flows.Abort()
-		errs = append(errs, fmt.Errorf("write flows: %w (%d flows not written since the start)", err, w.sink.Discarded()))
+		errs = append(errs, fmt.Errorf("write flows: %w (%d flows of this window not written, %d since the start)",
+			err, w.sink.Discarded()-w.baseDiscarded, w.sink.Discarded()))
 	} else if err := w.flows.Close(); err != nil {
-		errs = append(errs, err)
+		w.sink.FileFailed()
+		errs = append(errs, fmt.Errorf("%w (%d flows of this window not written, %d since the start)",
+			err, w.sink.Discarded()-w.baseDiscarded, w.sink.Discarded()))
 	}
 	if err := w.aud.CloseCalls(); err != nil {
 		errs = append(errs, err)
@@ -181,6 +183,21 @@ func (w *Window) Close(now time.Time) error {
 		}
 		tables = append(tables, windowTable{"tunnels", uint64(len(tunnels))})
 	}
+	findings, err := w.endFindings(now)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	tables = append(tables, windowTable{"findings", uint64(len(findings))})
+	if len(errs) == 0 && w.cfg.Run != "" {
+		errs = append(errs, w.writeManifest(now, tables))
+	}
+	return errors.Join(errs...)
+}
+
+// endFindings judges the window's findings at now (missing flows
+// included, downgraded when the capture lost too much), raises them and
+// writes its findings file; the auditor's next window starts empty.
+func (w *Window) endFindings(now time.Time) ([]verdict.Finding, error) {
 	loss := w.lossRatio()
 	prefix := w.start.UTC().Format("20060102T150405Z") + "-"
 	_, findings, err := w.aud.endWindow(w.partition(w.start, "findings"), prefix, now.UnixNano(), w.partial(now), func(all []verdict.Finding) []verdict.Finding {
@@ -195,12 +212,27 @@ func (w *Window) Close(now time.Time) error {
 		}
 		return all
 	})
-	if err != nil {
-		errs = append(errs, err)
+	return findings, err
+}
+
+// closeWithoutFiles ends a window whose Open could not create its files:
+// its flows were discarded, but they were judged all the same, so the
+// window still ends (its findings raised and counted, its verdicts
+// folded) rather than rolling into the next one. Its findings and
+// tunnels files are written if the partition can be made now; it gets no
+// manifest, since its flows, calls and dns files do not exist.
+func (w *Window) closeWithoutFiles(now time.Time) error {
+	_, dns := w.aud.DNSRows()
+	errs := []error{fmt.Errorf("window %d had no output files: %d flows discarded (%d since the start; %d DNS transactions not written since the start)",
+		w.seq, w.sink.Discarded()-w.baseDiscarded, w.sink.Discarded(), dns)}
+	dirErr := os.MkdirAll(filepath.Dir(w.partition(w.start, "findings")), 0o755)
+	if w.cfg.Tunnels != nil {
+		if tunnels := w.cfg.Tunnels(); dirErr == nil {
+			errs = append(errs, WriteTunnels(w.partition(w.start, "tunnels"), tunnels, w.cfg.Sensor, w.metadata()))
+		}
 	}
-	tables = append(tables, windowTable{"findings", uint64(len(findings))})
-	if len(errs) == 0 && w.cfg.Run != "" {
-		errs = append(errs, w.writeManifest(now, tables))
+	if _, err := w.endFindings(now); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -94,15 +94,19 @@ type Table struct {
 	timeouts [numClasses]int64
 	flows    map[Key]*Flow
 	lists    [numClasses]lruList
-	// parked holds evicted half-open TCP flows, parkList in eviction
-	// order (least recently active first); see Config.MaxFlows.
-	parked   map[Key]*Flow
-	parkList lruList
-	free     []*Flow
-	onEnd    EndFunc
-	now      int64 // latest packet time seen
-	swept    int64 // time of the last expiry sweep
-	stats    Stats
+	// parked holds evicted half-open TCP flows, parkLists by timeout
+	// class as lists does, each in eviction order, which is least
+	// recently active first: expiry looks only at each list's head, and
+	// a flow parked later with a shorter timeout (an attempt its
+	// originator reset) does not wait behind one with a longer timeout.
+	// See Config.MaxFlows.
+	parked    map[Key]*Flow
+	parkLists [numClasses]lruList
+	free      []*Flow
+	onEnd     EndFunc
+	now       int64 // latest packet time seen
+	swept     int64 // time of the last expiry sweep
+	stats     Stats
 }
 
 // NewTable returns an empty table; onEnd receives every flow that ends.
@@ -432,9 +436,24 @@ func (t *Table) expire(now int64) {
 	}
 	// A parked flow no retry brought back ends at its idle timeout, as it
 	// would have in the table, but as evicted: the table had no room.
-	for f := t.parkList.head; f != nil && now-f.Last > t.timeouts[f.class]; f = t.parkList.head {
-		t.endParked(f, EndEvicted)
+	for c := range t.parkLists {
+		l := &t.parkLists[c]
+		for f := l.head; f != nil && now-f.Last > t.timeouts[c]; f = l.head {
+			t.endParked(f, EndEvicted)
+		}
 	}
+}
+
+// oldestParked returns the least recently active parked flow, nil when
+// none is.
+func (t *Table) oldestParked() *Flow {
+	var oldest *Flow
+	for c := range t.parkLists {
+		if h := t.parkLists[c].head; h != nil && (oldest == nil || h.Last < oldest.Last) {
+			oldest = h
+		}
+	}
+	return oldest
 }
 
 // parkMax bounds the parked flows.
@@ -449,10 +468,10 @@ func (t *Table) park(f *Flow) {
 		t.parked = make(map[Key]*Flow)
 	}
 	if len(t.parked) >= t.parkMax() {
-		t.endParked(t.parkList.head, EndEvicted)
+		t.endParked(t.oldestParked(), EndEvicted)
 	}
 	t.parked[f.Key] = f
-	t.parkList.pushBack(f)
+	t.parkLists[f.class].pushBack(f)
 	t.stats.Parked.Add(1)
 }
 
@@ -463,7 +482,7 @@ func (t *Table) unpark(k Key) *Flow {
 	if f == nil {
 		return nil
 	}
-	t.parkList.remove(f)
+	t.parkLists[f.class].remove(f)
 	delete(t.parked, k)
 	if len(t.flows) >= t.cfg.MaxFlows {
 		t.evictOldest()
@@ -476,7 +495,7 @@ func (t *Table) unpark(k Key) *Flow {
 
 // endParked ends a parked flow.
 func (t *Table) endParked(f *Flow, reason EndReason) {
-	t.parkList.remove(f)
+	t.parkLists[f.class].remove(f)
 	delete(t.parked, f.Key)
 	t.finish(f, reason)
 }
@@ -509,7 +528,7 @@ func (t *Table) evictOldest() {
 // already past their idle timeout at the table's clock end as idle.
 func (t *Table) Flush(reason EndReason) {
 	t.expire(t.now)
-	for f := t.parkList.head; f != nil; f = t.parkList.head {
+	for f := t.oldestParked(); f != nil; f = t.oldestParked() {
 		t.endParked(f, EndEvicted)
 	}
 	for len(t.flows) > 0 {

@@ -286,3 +286,58 @@ func TestEvictedHalfOpenFlowIsParked(t *testing.T) {
 		t.Errorf("unparked %d, want 1", tab.Stats().Unparked.Load())
 	}
 }
+
+// Parked flows end at their own idle timeout, whatever the order they
+// were parked in: a half-open attempt its originator reset (linger
+// timeout) parked after an unanswered SYN (TCP timeout) ends once its
+// linger is over, not when the SYN's attempt ends, and neither ends
+// before its time.
+func TestParkedFlowsExpireByTheirOwnTimeout(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 16 // parks 2
+	tab, out := collect(cfg)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	attempt, ad := NewKey(ProtoTCP, netip.MustParseAddrPort("10.0.9.9:40000"), server)
+	reset, rd := NewKey(ProtoTCP, netip.MustParseAddrPort("10.0.9.8:40000"), server)
+	tab.Packet(&Packet{Key: attempt, Dir: ad, Time: base, TCPFlags: FlagSYN})
+	tab.Packet(&Packet{Key: reset, Dir: rd, Time: base + 1, TCPFlags: FlagSYN})
+	tab.Packet(&Packet{Key: reset, Dir: rd, Time: base + 2, TCPFlags: FlagRST})
+	for i := range 40 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
+		k, kd := NewKey(ProtoTCP, src, server)
+		at := base + int64(i+1)*int64(time.Millisecond)
+		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
+		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
+	}
+	if tab.Lookup(attempt) != nil || tab.Lookup(reset) != nil || tab.Stats().Parked.Load() != 2 {
+		t.Fatalf("both attempts should be parked (parked %d)", tab.Stats().Parked.Load())
+	}
+	ended := func(k Key) *Flow {
+		for i := range *out {
+			if (*out)[i].Key == k {
+				return &(*out)[i]
+			}
+		}
+		return nil
+	}
+	// Just before the reset attempt's linger is over: nothing parked ends.
+	tab.Advance(base + 2 + int64(cfg.TCPLinger))
+	if ended(reset) != nil || ended(attempt) != nil {
+		t.Fatal("a parked flow ended before its idle timeout")
+	}
+	tab.Advance(base + 2 + int64(cfg.TCPLinger) + 1)
+	if f := ended(reset); f == nil || f.End != EndEvicted {
+		t.Fatalf("the reset attempt outlived its linger timeout behind the SYN parked before it: %+v", f)
+	}
+	if ended(attempt) != nil {
+		t.Fatal("the unanswered SYN ended with the reset attempt, before its TCP timeout")
+	}
+	tab.Advance(base + int64(cfg.TCPTimeout))
+	if ended(attempt) != nil {
+		t.Fatal("the unanswered SYN ended at its TCP timeout, not after it")
+	}
+	tab.Advance(base + int64(cfg.TCPTimeout) + 1)
+	if f := ended(attempt); f == nil || f.End != EndEvicted || f.State() != "S0" {
+		t.Fatalf("the unanswered SYN after its TCP timeout: %+v", f)
+	}
+}

@@ -87,99 +87,139 @@ func Build(c *catalog.Catalog, inv *catalog.Inventory, opt Options) (*Set, error
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range opt.Vendors {
-		if _, ok := c.Vendor(v); !ok {
-			return nil, fmt.Errorf("vendor %q is not in the catalog", v)
-		}
-		if !inv.Deploys(v) {
-			return nil, fmt.Errorf("vendor %q is not deployed at site %s (vendors: %s)", v, inv.Site, strings.Join(inv.Vendors, ", "))
-		}
+	if err := checkVendors(c, inv, opt.Vendors); err != nil {
+		return nil, err
 	}
-	var entries []*catalog.Entry
-	for _, v := range inv.Vendors {
-		if len(opt.Vendors) > 0 && !slices.Contains(opt.Vendors, v) {
-			continue
-		}
-		entries = append(entries, c.EntriesOf(v)...)
-	}
-	entries = append(entries, inv.Allowed...)
 	set := &Set{Site: inv.Site}
-	for _, e := range entries {
-		if !Needed(sc, e) {
-			continue
-		}
-		from, to, ok := sc.EntryRoles(e)
-		if !ok {
-			continue
-		}
-		fromHosts, fromNames := hostsOf(sc, from)
-		toHosts, toNames := hostsOf(sc, to)
-		cloud := len(e.CIDRs) > 0 || len(e.FQDNs) > 0
-		if len(fromHosts)+len(fromNames) == 0 || (len(toHosts)+len(toNames) == 0 && !cloud) {
-			continue // a side with no host at this site: nothing to open
-		}
-		if len(toHosts)+len(toNames) == 0 {
-			toHosts = append(toHosts, e.CIDRs...)
-		}
-		if names := append(slices.Clone(fromNames), toNames...); len(names) > 0 {
-			set.Skipped = append(set.Skipped, Skipped{e.ID, "hosts listed by DNS name (" + strings.Join(names, ", ") +
-				") are left out: resolve them and list their addresses in the inventory"})
-		}
-		ports := inv.EffectivePorts(e)
-		base := Rule{
-			EntryID: e.ID, Vendor: e.Vendor, Component: e.Component,
-			FromRoles: display(sc, from), ToRoles: display(sc, to),
-			Direction: e.Direction.String(), Required: sc.Required(e),
-			Source: e.Source, Notes: e.Notes, Negotiated: ports.Dynamic,
-		}
-		if e.Transport != catalog.ICMP {
-			switch {
-			case ports.Unspecified && len(ports.Ranges) == 0:
-				set.Skipped = append(set.Skipped, Skipped{e.ID, "the document states no port number; set one with an inventory override"})
-				continue
-			case len(ports.Ranges) == 0:
-				set.Skipped = append(set.Skipped, Skipped{e.ID, "ports are negotiated in SIP/SDP and the document states no range: open them with a SIP helper (conntrack) or an inventory override"})
-				continue
-			}
-			base.Ports = catalog.PortSet{Ranges: ports.Ranges}
-			if !e.FromPorts.IsZero() && !e.FromPorts.IsAny() && len(e.FromPorts.Ranges) > 0 {
-				base.FromPorts = catalog.PortSet{Ranges: e.FromPorts.Ranges}
-			}
-			base.Parity = slices.ContainsFunc(ports.Ranges, func(r catalog.PortRange) bool { return r.Parity != catalog.AllPorts })
-		}
-		if len(toHosts) == 0 && len(e.FQDNs) > 0 {
-			// Only named cloud destinations: a rule a firewall with FQDN
-			// objects can take; nftables and iptables outputs list it as
-			// a comment.
-			for _, fam := range []int{4, 6} {
-				src := family(fromHosts, fam)
-				if len(src) == 0 {
-					continue
-				}
-				r := base
-				r.From, r.FQDNs, r.Family = src, e.FQDNs, fam
-				set.Rules = append(set.Rules, transports(r, e.Transport)...)
-			}
-			continue
-		}
-		for _, fam := range []int{4, 6} {
-			src, dst := family(fromHosts, fam), family(toHosts, fam)
-			if len(src) == 0 || len(dst) == 0 {
-				continue
-			}
-			r := base
-			r.From, r.To, r.Family = src, dst, fam
-			set.Rules = append(set.Rules, transports(r, e.Transport)...)
-			if e.Direction == catalog.BothWays {
-				rev := r
-				rev.From, rev.To, rev.Reverse = dst, src, true
-				rev.FromRoles, rev.ToRoles = r.ToRoles, r.FromRoles
-				set.Rules = append(set.Rules, transports(rev, e.Transport)...)
-			}
+	for _, e := range chosenEntries(c, inv, opt.Vendors) {
+		if Needed(sc, e) {
+			set.addEntry(sc, inv, e)
 		}
 	}
 	set.Rules = dedupe(set.Rules)
 	return set, nil
+}
+
+// checkVendors refuses a chosen vendor the catalog lacks or the site
+// does not deploy.
+func checkVendors(c *catalog.Catalog, inv *catalog.Inventory, vendors []string) error {
+	for _, v := range vendors {
+		if _, ok := c.Vendor(v); !ok {
+			return fmt.Errorf("vendor %q is not in the catalog", v)
+		}
+		if !inv.Deploys(v) {
+			return fmt.Errorf("vendor %q is not deployed at site %s (vendors: %s)", v, inv.Site, strings.Join(inv.Vendors, ", "))
+		}
+	}
+	return nil
+}
+
+// chosenEntries are the catalog entries of the site's vendors (those
+// chosen, when some are), then the site's allow rules.
+func chosenEntries(c *catalog.Catalog, inv *catalog.Inventory, vendors []string) []*catalog.Entry {
+	var entries []*catalog.Entry
+	for _, v := range inv.Vendors {
+		if len(vendors) > 0 && !slices.Contains(vendors, v) {
+			continue
+		}
+		entries = append(entries, c.EntriesOf(v)...)
+	}
+	return append(entries, inv.Allowed...)
+}
+
+// addEntry adds the rules of one needed entry, or says why it has none
+// that a static rule can express.
+func (set *Set) addEntry(sc *catalog.Scope, inv *catalog.Inventory, e *catalog.Entry) {
+	from, to, ok := sc.EntryRoles(e)
+	if !ok {
+		return
+	}
+	fromHosts, fromNames := hostsOf(sc, from)
+	toHosts, toNames := hostsOf(sc, to)
+	cloud := len(e.CIDRs) > 0 || len(e.FQDNs) > 0
+	if len(fromHosts)+len(fromNames) == 0 || (len(toHosts)+len(toNames) == 0 && !cloud) {
+		return // a side with no host at this site: nothing to open
+	}
+	if len(toHosts)+len(toNames) == 0 {
+		toHosts = append(toHosts, e.CIDRs...)
+	}
+	if names := append(slices.Clone(fromNames), toNames...); len(names) > 0 {
+		set.Skipped = append(set.Skipped, Skipped{e.ID, "hosts listed by DNS name (" + strings.Join(names, ", ") +
+			") are left out: resolve them and list their addresses in the inventory"})
+	}
+	base, ok := set.baseRule(sc, inv, e, from, to)
+	if !ok {
+		return
+	}
+	if len(toHosts) == 0 && len(e.FQDNs) > 0 {
+		set.addNamedRules(base, e, fromHosts)
+		return
+	}
+	set.addHostRules(base, e, fromHosts, toHosts)
+}
+
+// baseRule is what every rule of e says, hosts aside. An entry whose
+// ports no static rule can express is skipped, with the reason.
+func (set *Set) baseRule(sc *catalog.Scope, inv *catalog.Inventory, e *catalog.Entry, from, to []catalog.RoleID) (Rule, bool) {
+	ports := inv.EffectivePorts(e)
+	base := Rule{
+		EntryID: e.ID, Vendor: e.Vendor, Component: e.Component,
+		FromRoles: display(sc, from), ToRoles: display(sc, to),
+		Direction: e.Direction.String(), Required: sc.Required(e),
+		Source: e.Source, Notes: e.Notes, Negotiated: ports.Dynamic,
+	}
+	if e.Transport == catalog.ICMP {
+		return base, true
+	}
+	switch {
+	case ports.Unspecified && len(ports.Ranges) == 0:
+		set.Skipped = append(set.Skipped, Skipped{e.ID, "the document states no port number; set one with an inventory override"})
+		return base, false
+	case len(ports.Ranges) == 0:
+		set.Skipped = append(set.Skipped, Skipped{e.ID, "ports are negotiated in SIP/SDP and the document states no range: open them with a SIP helper (conntrack) or an inventory override"})
+		return base, false
+	}
+	base.Ports = catalog.PortSet{Ranges: ports.Ranges}
+	if !e.FromPorts.IsZero() && !e.FromPorts.IsAny() && len(e.FromPorts.Ranges) > 0 {
+		base.FromPorts = catalog.PortSet{Ranges: e.FromPorts.Ranges}
+	}
+	base.Parity = slices.ContainsFunc(ports.Ranges, func(r catalog.PortRange) bool { return r.Parity != catalog.AllPorts })
+	return base, true
+}
+
+// addNamedRules adds the rules of an entry whose only destinations are
+// named cloud services: a rule a firewall with FQDN objects can take;
+// nftables and iptables outputs list it as a comment.
+func (set *Set) addNamedRules(base Rule, e *catalog.Entry, fromHosts []netip.Prefix) {
+	for _, fam := range []int{4, 6} {
+		src := family(fromHosts, fam)
+		if len(src) == 0 {
+			continue
+		}
+		r := base
+		r.From, r.FQDNs, r.Family = src, e.FQDNs, fam
+		set.Rules = append(set.Rules, transports(r, e.Transport)...)
+	}
+}
+
+// addHostRules adds the rules between two sets of hosts, per address
+// family, and for a both-way entry the reverse rules too.
+func (set *Set) addHostRules(base Rule, e *catalog.Entry, fromHosts, toHosts []netip.Prefix) {
+	for _, fam := range []int{4, 6} {
+		src, dst := family(fromHosts, fam), family(toHosts, fam)
+		if len(src) == 0 || len(dst) == 0 {
+			continue
+		}
+		r := base
+		r.From, r.To, r.Family = src, dst, fam
+		set.Rules = append(set.Rules, transports(r, e.Transport)...)
+		if e.Direction == catalog.BothWays {
+			rev := r
+			rev.From, rev.To, rev.Reverse = dst, src, true
+			rev.FromRoles, rev.ToRoles = r.ToRoles, r.FromRoles
+			set.Rules = append(set.Rules, transports(rev, e.Transport)...)
+		}
+	}
 }
 
 // dedupe drops a rule that repeats an earlier one of the same entry (the

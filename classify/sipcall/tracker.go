@@ -138,8 +138,10 @@ const (
 // the per-worker Dissectors and safe for concurrent use: signalling and
 // its media may land on different workers.
 type Tracker struct {
-	cfg   Config
-	ports [1 << 10]uint64 // bit set of SIP ports
+	cfg Config
+	// ports is the set of SIP ports; SetSIPPorts replaces it while the
+	// dissectors read it, which they do once per new flow.
+	ports atomic.Pointer[portSet]
 	stats Stats
 
 	mu      sync.Mutex
@@ -169,21 +171,45 @@ func NewTracker(cfg Config) *Tracker {
 		calls:  make(map[string]*callState),
 		expect: make(map[netip.AddrPort]expectation),
 	}
-	for _, p := range cfg.SIPPorts {
-		t.ports[p>>6] |= 1 << (p & 63)
-	}
+	t.SetSIPPorts(cfg.SIPPorts)
 	t.def = t.NewGroup()
 	return t
 }
+
+// portSet is a bit set of ports, with the list it was made from.
+type portSet struct {
+	bits [1 << 10]uint64
+	list []uint16
+}
+
+// SetSIPPorts replaces the SIP ports (Config.SIPPorts): a configuration
+// reload. Flows that started before keep being followed or not as they
+// were decided at their start; a call whose port left the set still ends
+// normally, since its signalling flow is already followed, and a new flow
+// of it that starts like SIP is followed by its payload.
+func (t *Tracker) SetSIPPorts(ports []uint16) {
+	ps := &portSet{list: slices.Clone(ports)}
+	for _, p := range ports {
+		ps.bits[p>>6] |= 1 << (p & 63)
+	}
+	t.ports.Store(ps)
+}
+
+// SIPPorts returns the SIP ports in use.
+func (t *Tracker) SIPPorts() []uint16 { return slices.Clone(t.ports.Load().list) }
 
 // Stats returns the counters.
 func (t *Tracker) Stats() *Stats { return &t.stats }
 
 // IsSIPPort reports whether port is one of the configured SIP ports.
-func (t *Tracker) IsSIPPort(port uint16) bool { return t.ports[port>>6]&(1<<(port&63)) != 0 }
+func (t *Tracker) IsSIPPort(port uint16) bool {
+	return t.ports.Load().bits[port>>6]&(1<<(port&63)) != 0
+}
 
 func (t *Tracker) sipKey(k flow.Key) bool {
-	return t.IsSIPPort(k.A().Port()) || t.IsSIPPort(k.B().Port())
+	ps := t.ports.Load()
+	a, b := k.A().Port(), k.B().Port()
+	return ps.bits[a>>6]&(1<<(a&63)) != 0 || ps.bits[b>>6]&(1<<(b&63)) != 0
 }
 
 // Media kinds an expectation or flow can have.

@@ -93,23 +93,60 @@ type shared struct {
 
 // NewClassifier builds a classifier and its index.
 func NewClassifier(cfg Config) (*Classifier, error) {
-	if cfg.Catalog == nil {
-		return nil, errors.New("verdict: no catalog")
-	}
-	for _, v := range cfg.Vendors {
-		if _, ok := cfg.Catalog.Vendor(v); !ok {
-			return nil, fmt.Errorf("verdict: vendor %q is not in the catalog", v)
-		}
+	if err := checkConfig(&cfg); err != nil {
+		return nil, err
 	}
 	s := &shared{cat: cfg.Catalog, inv: cfg.Inventory, media: cfg.Media, info: make(map[*catalog.Entry]*entryInfo),
 		byID: make(map[string]*catalog.Entry), tlsInspected: cfg.TLSInspected, tooOld: tooOldReasons(minTLS, "")}
+	if err := s.selectEntries(cfg.Vendors); err != nil {
+		return nil, err
+	}
+	if s.inv != nil {
+		scope, err := catalog.NewScope(cfg.Catalog, s.inv)
+		if err != nil {
+			return nil, fmt.Errorf("verdict: %w", err)
+		}
+		s.scope = scope
+	}
+	s.collectVendors()
+	ports := s.portsOf()
+	s.ix = catalog.NewIndex(s.entries, catalog.WithPorts(ports))
+	if err := checkExpect(cfg.Expect, s.entries); err != nil {
+		return nil, err
+	}
+	s.describeEntries(cfg.Expect, ports)
+	if s.inv == nil {
+		s.mediaPorts = portOnlyMediaPorts(s.mediaEntries)
+	}
+	s.groupAlternatives()
+	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}, nil
+}
+
+// checkConfig refuses a configuration without a catalog or naming a
+// vendor the catalog does not have.
+func checkConfig(cfg *Config) error {
+	if cfg.Catalog == nil {
+		return errors.New("verdict: no catalog")
+	}
+	for _, v := range cfg.Vendors {
+		if _, ok := cfg.Catalog.Vendor(v); !ok {
+			return fmt.Errorf("verdict: vendor %q is not in the catalog", v)
+		}
+	}
+	return nil
+}
+
+// selectEntries puts in scope the catalog entries of the chosen vendors
+// (all, without a choice) that the site deploys, then the site's allow
+// rules. None in scope is an error: nothing could be judged.
+func (s *shared) selectEntries(vendors []string) error {
 	inScope := func(vendor string) bool {
-		if len(cfg.Vendors) > 0 && !slices.Contains(cfg.Vendors, vendor) {
+		if len(vendors) > 0 && !slices.Contains(vendors, vendor) {
 			return false
 		}
 		return s.inv == nil || s.inv.Deploys(vendor)
 	}
-	for _, e := range cfg.Catalog.Entries() {
+	for _, e := range s.cat.Entries() {
 		if inScope(e.Vendor) {
 			s.entries = append(s.entries, e)
 		}
@@ -120,38 +157,53 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 		s.entries = append(s.entries, s.inv.Allowed...)
 	}
 	if len(s.entries) == 0 {
-		return nil, errors.New("verdict: no catalog entry is in scope (check --vendor against the inventory's vendors)")
+		return errors.New("verdict: no catalog entry is in scope (check --vendor against the inventory's vendors)")
 	}
-	if s.inv != nil {
-		scope, err := catalog.NewScope(cfg.Catalog, s.inv)
-		if err != nil {
-			return nil, fmt.Errorf("verdict: %w", err)
-		}
-		s.scope = scope
-	}
+	return nil
+}
+
+// collectVendors lists the vendors of the entries in scope, in entry
+// order.
+func (s *shared) collectVendors() {
 	for _, e := range s.entries {
 		if !slices.Contains(s.vendors, e.Vendor) {
 			s.vendors = append(s.vendors, e.Vendor)
 		}
 	}
-	ports := func(e *catalog.Entry) catalog.PortSet { return e.Ports }
+}
+
+// portsOf is how an entry's ports are read: as the catalog says, or with
+// the inventory's overrides.
+func (s *shared) portsOf() func(*catalog.Entry) catalog.PortSet {
 	if s.inv != nil {
-		ports = s.inv.EffectivePorts
+		return s.inv.EffectivePorts
 	}
-	s.ix = catalog.NewIndex(s.entries, catalog.WithPorts(ports))
-	for _, p := range cfg.Expect {
+	return func(e *catalog.Entry) catalog.PortSet { return e.Ports }
+}
+
+// checkExpect refuses an expect pattern that is malformed or matches no
+// entry in scope: a typo would otherwise silence every missing finding.
+func checkExpect(expect []string, entries []*catalog.Entry) error {
+	for _, p := range expect {
 		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("verdict: expect pattern %q: %w", p, err)
+			return fmt.Errorf("verdict: expect pattern %q: %w", p, err)
 		}
-		if !slices.ContainsFunc(s.entries, func(e *catalog.Entry) bool { return matchAny([]string{p}, e.ID) }) {
-			return nil, fmt.Errorf("verdict: expect pattern %q matches no entry in scope", p)
+		if !slices.ContainsFunc(entries, func(e *catalog.Entry) bool { return matchAny([]string{p}, e.ID) }) {
+			return fmt.Errorf("verdict: expect pattern %q matches no entry in scope", p)
 		}
 	}
+	return nil
+}
+
+// describeEntries builds each entry's judging state (its roles in the
+// site, whether it is expected) and sorts the entries the ICMP and media
+// checks look at.
+func (s *shared) describeEntries(expect []string, ports func(*catalog.Entry) catalog.PortSet) {
 	for i, e := range s.entries {
 		in := newEntryInfo(e, i, ports(e), s.media != nil)
 		if s.scope != nil {
 			in.qfrom, in.qto, _ = s.scope.EntryRoles(e)
-			if len(cfg.Expect) == 0 || matchAny(cfg.Expect, e.ID) {
+			if len(expect) == 0 || matchAny(expect, e.ID) {
 				in.scopeInventory(e, s.scope)
 			}
 		}
@@ -164,11 +216,6 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 			s.mediaEntries = append(s.mediaEntries, e)
 		}
 	}
-	if s.inv == nil {
-		s.mediaPorts = portOnlyMediaPorts(s.mediaEntries)
-	}
-	s.groupAlternatives()
-	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}, nil
 }
 
 // groupAlternatives makes the first in-scope entry of each OneOf group its

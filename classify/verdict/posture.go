@@ -203,42 +203,24 @@ func (in *entryInfo) posture(e *catalog.Entry, flowDesc string) {
 // media, and the posture findings of allowed flows, in order of severity
 // (a Result carries one Kind).
 func (c *Classifier) posture(f *flow.Flow, r *Result, proto uint8, sa, da netip.Addr, sp, dp uint16, fail failure) {
-	s := c.shared
 	media := proto == flow.ProtoUDP && sipcall.LooksLikeMedia(f)
-	switch r.Verdict {
-	case Unexpected:
-		if media && r.Kind == KindUnexpected {
-			r.Kind, r.Reason = KindUnexpectedMedia, reasonUnexpectedMedia
-			if fail != noFailure {
-				r.Reason = reasonUnexpectedMediaFailed
-			}
+	if r.Verdict == Unexpected {
+		if media {
+			unexpectedMedia(r, fail)
 		}
 		return
-	case Expected, Negotiated:
-	default:
+	}
+	if r.Verdict != Expected && r.Verdict != Negotiated {
 		return
 	}
-	var in *entryInfo
-	if r.Entry != nil {
-		in = s.info[r.Entry]
+	in := c.shared.infoOf(r.Entry)
+	if media && r.Verdict == Expected {
+		unsignalledMedia(r, in)
 	}
-	if media && r.Verdict == Expected && in != nil && in.unsignalled != "" {
-		r.Reason = in.unsignalled
-		if r.PortOnly {
-			r.Reason = in.unsignalledPortOnly
-		}
+	if c.tlsTooOld(f, r, in) {
+		return
 	}
-	if v, offered := tlsVersionOf(f.Meta); v != 0 {
-		min, reasons := minTLS, s.tooOld
-		if in != nil && in.tooOld != nil {
-			min, reasons = in.tlsMin, in.tooOld
-		}
-		if tlsRank(v) < min {
-			r.Kind, r.Severity, r.Reason = KindTLSTooOld, High, tooOldReason(reasons, v, offered)
-			return
-		}
-	}
-	if proto == flow.ProtoTCP && s.tlsInspected && c.plaintext(f, r, dp) {
+	if proto == flow.ProtoTCP && c.shared.tlsInspected && c.plaintext(f, r, dp) {
 		return
 	}
 	if r.byAddr && c.sniNotInCatalog(f, r, in) {
@@ -247,6 +229,57 @@ func (c *Classifier) posture(f *flow.Flow, r *Result, proto uint8, sa, da netip.
 	if r.Verdict == Negotiated {
 		c.mediaRange(r, sa, da, sp, dp)
 	}
+}
+
+// infoOf is e's judging state; nil for no entry.
+func (s *shared) infoOf(e *catalog.Entry) *entryInfo {
+	if e == nil {
+		return nil
+	}
+	return s.info[e]
+}
+
+// unexpectedMedia words a flow found unexpected that looks like RTP as
+// unexpected media: no SDP announced it.
+func unexpectedMedia(r *Result, fail failure) {
+	if r.Kind != KindUnexpected {
+		return
+	}
+	r.Kind, r.Reason = KindUnexpectedMedia, reasonUnexpectedMedia
+	if fail != noFailure {
+		r.Reason = reasonUnexpectedMediaFailed
+	}
+}
+
+// unsignalledMedia notes that media the catalog allows by port was seen
+// without the signalling that would have announced it, when the entry has
+// a word for it.
+func unsignalledMedia(r *Result, in *entryInfo) {
+	if in == nil || in.unsignalled == "" {
+		return
+	}
+	r.Reason = in.unsignalled
+	if r.PortOnly {
+		r.Reason = in.unsignalledPortOnly
+	}
+}
+
+// tlsTooOld raises tls-too-old when the handshake's version is below the
+// entry's minimum (or the global one).
+func (c *Classifier) tlsTooOld(f *flow.Flow, r *Result, in *entryInfo) bool {
+	v, offered := tlsVersionOf(f.Meta)
+	if v == 0 {
+		return false
+	}
+	min, reasons := minTLS, c.shared.tooOld
+	if in != nil && in.tooOld != nil {
+		min, reasons = in.tlsMin, in.tooOld
+	}
+	if tlsRank(v) >= min {
+		return false
+	}
+	r.Kind, r.Severity, r.Reason = KindTLSTooOld, High, tooOldReason(reasons, v, offered)
+	return true
 }
 
 // plaintext raises plaintext-on-tls-port or not-tls-on-https-port for a

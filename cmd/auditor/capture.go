@@ -136,14 +136,10 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	defer signal.Stop(hup)
 
 	o.audit.sensor = o.sensor
-	var ms *metricsSource // nil without --metrics
-	hooks := engine.CaptureHooks{
-		WindowEnding: func() { ms.endWindow() },
-		ReloadError:  flagError,
-	}
+	hooks := engine.CaptureHooks{ReloadError: flagError}
 	if o.metrics != "" {
 		hooks.Started = func(ctx context.Context, run *engine.CaptureRun) (func(), error) {
-			ms = &metricsSource{pipes: run.Pipes, aud: run.Auditor, stats: run.Stats, quotes: run.Quotes, sensor: o.sensor}
+			ms := &metricsSource{pipes: run.Pipes, aud: run.Auditor, stats: run.Stats, quotes: run.Quotes, sensor: o.sensor}
 			stop, err := serveMetrics(ctx, log, o.metrics, ms)
 			if err != nil {
 				return nil, err

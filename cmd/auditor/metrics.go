@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,23 +32,6 @@ type metricsSource struct {
 	stats  func() (packets, lost uint64, causes map[string]uint64)
 	quotes *capture.Quotes // nil with one pipeline
 	sensor string
-
-	// judged holds the verdict counts of the windows already closed:
-	// the auditor's counts restart with each window, the counter must
-	// not.
-	judged [verdict.NumVerdicts]atomic.Uint64
-}
-
-// endWindow adds the ending window's verdict counts to the totals. It is
-// called with the workers paused, just before the window closes, so no
-// flow is judged between the read and the auditor's reset.
-func (m *metricsSource) endWindow() {
-	if m == nil {
-		return
-	}
-	for v, n := range m.aud.WindowVerdicts() {
-		m.judged[v].Add(n)
-	}
 }
 
 var (
@@ -57,7 +39,7 @@ var (
 	descs       = struct {
 		frames, bytes, packets, active, evicted, skipped, drops, dnsErrors,
 		judged, findings, alertsPublished, alertsEmitted, alertsSuppressed,
-		alertsSent, alertsFailed, dnsTransactions, sipLimitDrops, evidenceFiles, evidenceSkipped, icmpQuotes *prometheus.Desc
+		alertsSent, alertsFailed, dnsTransactions, dnsNotWritten, sipLimitDrops, evidenceFiles, evidenceSkipped, icmpQuotes *prometheus.Desc
 	}{
 		frames:           prometheus.NewDesc("auditor_frames_total", "Frames offered to the decoder, plus packets counted in the kernel.", sensorLabel, nil),
 		bytes:            prometheus.NewDesc("auditor_bytes_total", "Wire bytes of those frames.", sensorLabel, nil),
@@ -75,6 +57,7 @@ var (
 		alertsSent:       prometheus.NewDesc("auditor_alerts_sent_total", "Alert events a destination accepted.", []string{"sensor", "destination"}, nil),
 		alertsFailed:     prometheus.NewDesc("auditor_alerts_failed_total", "Alert events a destination did not get, by cause (connect, timeout, rejected, server-error, write, abandoned, queue-full).", []string{"sensor", "destination", "cause"}, nil),
 		dnsTransactions:  prometheus.NewDesc("auditor_dns_transactions_total", "DNS query/response transactions logged to dns.parquet, by result.", []string{"sensor", "result"}, nil),
+		dnsNotWritten:    prometheus.NewDesc("auditor_dns_transactions_not_written_total", "DNS transactions in no dns.parquet file: they came while a window had no file, or their window's file failed to write.", sensorLabel, nil),
 		sipLimitDrops:    prometheus.NewDesc("auditor_sip_limit_drops_total", "What the SIP tracker refused or dropped at its bounds, by reason.", []string{"sensor", "reason"}, nil),
 		icmpQuotes:       prometheus.NewDesc("auditor_icmp_quotes_unattributed_total", "ICMP errors an AF_PACKET fanout passed between its pipelines that no pipeline could attribute, by cause: unmatched (no pipeline had the quoted flow), dropped (an inbox was full).", []string{"sensor", "cause"}, nil),
 		evidenceFiles:    prometheus.NewDesc("auditor_evidence_files_total", "Evidence pcapng files written (--evidence).", sensorLabel, nil),
@@ -127,6 +110,7 @@ func (m *metricsSource) Collect(ch chan<- prometheus.Metric) {
 	all, unanswered := m.aud.DNSTransactions()
 	counter(descs.dnsTransactions, all-unanswered, "answered")
 	counter(descs.dnsTransactions, unanswered, "unanswered")
+	counter(descs.dnsNotWritten, m.aud.DNSNotWritten())
 	sip := m.aud.SIPLimits()
 	counter(descs.sipLimitDrops, sip.CallsRefused, "calls_refused")
 	counter(descs.sipLimitDrops, sip.StreamsDropped, "streams_dropped")
@@ -143,9 +127,8 @@ func (m *metricsSource) Collect(ch chan<- prometheus.Metric) {
 		counter(descs.evidenceSkipped, e.FilesRemoved, "files_removed")
 		counter(descs.evidenceSkipped, e.WriteErrors, "write_errors")
 	}
-	window := m.aud.WindowVerdicts()
-	for v := range window {
-		counter(descs.judged, m.judged[v].Load()+window[v], verdict.Verdict(v).String())
+	for v, n := range m.aud.FlowsJudged() {
+		counter(descs.judged, n, verdict.Verdict(v).String())
 	}
 	for k, n := range m.aud.FindingsRaised() {
 		counter(descs.findings, n, string(k))

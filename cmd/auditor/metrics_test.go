@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
+	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/parquetout"
@@ -95,7 +97,6 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 	if before["auditor_findings_total{kind=blocked}"] != 3 {
 		t.Errorf("findings before rotation: blocked=%v", before["auditor_findings_total{kind=blocked}"])
 	}
-	ms.endWindow()
 	if err := win.Close(now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,9 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 		if after[k] != before[k] {
 			t.Errorf("%s: %v before the rotation, %v after: a counter must not reset", k, before[k], after[k])
 		}
+	}
+	if v, ok := after["auditor_dns_transactions_not_written_total{}"]; !ok || v != 0 {
+		t.Errorf("auditor_dns_transactions_not_written_total: %v, %v; want it exported, 0", v, ok)
 	}
 	// The demo misses 8 catalog entries the site requires (as a replay
 	// of it reports).
@@ -181,4 +185,84 @@ func TestMetricsWarnBeyondLoopback(t *testing.T) {
 			t.Errorf("%s: warned %v, want %v: %s", tt.addr, got, tt.warn, logs.String())
 		}
 	}
+}
+
+// auditor_flows_judged_total is a counter: scrapes running while windows
+// rotate never see it step back, and after the last rotation it counts
+// every flow judged once.
+func TestMetricsJudgedNeverStepsBack(t *testing.T) {
+	aud, err := engine.New(engine.Config{Sensor: "t1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := engine.NewWindow(aud, engine.WindowConfig{Dir: t.TempDir(), Sensor: "t1", Rotation: time.Hour})
+	now := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
+	if err := win.Open(now); err != nil {
+		t.Fatal(err)
+	}
+	var cfg capture.Config
+	aud.Configure(&cfg, win.Sink())
+	onFlow := cfg.Stages(0).OnFlow
+	ms := &metricsSource{aud: aud, sensor: "t1"}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ms)
+	judged := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Error(err)
+		}
+		var n float64
+		for _, mf := range mfs {
+			if mf.GetName() == "auditor_flows_judged_total" {
+				for _, m := range mf.GetMetric() {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return n
+	}
+	stop := make(chan struct{})
+	scraped := make(chan int)
+	go func() {
+		var last float64
+		scrapes := 0
+		defer func() { scraped <- scrapes }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if n := judged(); n < last {
+				t.Errorf("auditor_flows_judged_total stepped back from %v to %v", last, n)
+				return
+			} else {
+				last = n
+			}
+			scrapes++
+		}
+	}()
+	const windows, perWindow = 20, 50
+	src := netip.MustParseAddr("10.0.0.1")
+	for w := range windows {
+		for i := range perWindow {
+			key, dir := flow.NewKey(flow.ProtoUDP, netip.AddrPortFrom(src, uint16(1000+w*perWindow+i)), netip.MustParseAddrPort("10.0.0.2:9999"))
+			onFlow(&flow.Flow{Key: key, OrigDir: dir, First: now.UnixNano(), Last: now.UnixNano(), Orig: flow.Side{Packets: 1, Bytes: 60}})
+		}
+		end := now.Add(time.Duration(w+1) * time.Minute)
+		if err := win.Close(end); err != nil {
+			t.Fatal(err)
+		}
+		if err := win.Open(end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if n := <-scraped; n == 0 {
+		t.Error("no scrape ran during the rotations")
+	}
+	if n := judged(); n != windows*perWindow {
+		t.Errorf("auditor_flows_judged_total %v after the rotations, want %d", n, windows*perWindow)
+	}
+	win.Close(now.Add(time.Hour))
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -112,18 +113,43 @@ func TestReplayManifest(t *testing.T) {
 	}
 }
 
-// The temporary files of a writer that died are reclaimed by the next
-// run; those of a running one are not.
+// The temporary files of a writer of this host that died are reclaimed by
+// the next run once they are old enough; those of a live writer (its lock
+// held), of another host, or too recent are not, and stderr says so.
 func TestReplayRemovesStaleTemporaries(t *testing.T) {
 	out := t.TempDir()
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Skip(err)
 	}
-	stale := filepath.Join(out, fmt.Sprintf("flows.parquet.tmp-%d-1", cmd.Process.Pid))
-	live := filepath.Join(out, fmt.Sprintf("flows.parquet.tmp-%d-1", os.Getppid()))
-	os.WriteFile(stale, []byte("half a file"), 0o644)
-	os.WriteFile(live, []byte("being written"), 0o644)
+	host, err := os.Hostname()
+	if err != nil || strings.ContainsFunc(host, func(r rune) bool {
+		return !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789.-_ABCDEFGHIJKLMNOPQRSTUVWXYZ", r)
+	}) {
+		t.Skipf("host name %q is tagged differently in file names", host)
+	}
+	dead := cmd.Process.Pid
+	name := func(host string, n int) string {
+		return filepath.Join(out, fmt.Sprintf("flows.parquet.tmp-%s-%d-%d", host, dead, n))
+	}
+	stale, live, recent, other := name(host, 1), name(host, 2), name(host, 3), name("another-host", 4)
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{stale, live, recent, other} {
+		if err := os.WriteFile(p, []byte("half a file"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if p != recent {
+			os.Chtimes(p, old, old)
+		}
+	}
+	f, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
 	_, stderr, code := runCLI(t, "replay", "--out", out, demo)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -131,11 +157,16 @@ func TestReplayRemovesStaleTemporaries(t *testing.T) {
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale temporary file still there: %v", err)
 	}
-	if _, err := os.Stat(live); err != nil {
-		t.Errorf("a running writer's temporary file was removed: %v", err)
+	for _, p := range []string{live, recent, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
 	}
 	if !strings.Contains(stderr, "removed "+stale) {
 		t.Errorf("stderr does not say what was removed:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "left 3 temporary file(s) in "+out+": 1 being written, 1 modified within 1h0m0s, 1 of another host, 0 of an older version") {
+		t.Errorf("stderr does not say what was left:\n%s", stderr)
 	}
 }
 

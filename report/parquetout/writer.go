@@ -68,7 +68,7 @@ type Options struct {
 }
 
 // TableWriter writes rows of type T, a struct with parquet tags, to a
-// Parquet file. Rows go to a new file path.tmp-<pid>-<random> in the same
+// Parquet file. Rows go to a new file path.tmp-<host>-<pid>-<random> in the same
 // directory, which Close syncs and renames to path: the final name only ever
 // holds a complete file. The temporary file is created exclusively
 // (O_CREAT|O_EXCL, which also refuses a symbolic link planted under the

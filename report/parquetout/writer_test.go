@@ -353,7 +353,7 @@ func dirNames(t *testing.T, dir string) []string {
 
 func TestLifecycle(t *testing.T) {
 	row := sipCall(t)
-	tmpPrefix := fmt.Sprintf("flows.parquet.tmp-%d-", os.Getpid())
+	tmpPrefix := fmt.Sprintf("flows.parquet.tmp-%s-%d-", hostTag(), os.Getpid())
 
 	t.Run("close renames", func(t *testing.T) {
 		dir := t.TempDir()
@@ -508,14 +508,18 @@ func TestKilledWriter(t *testing.T) {
 	if _, err := os.Stat(final); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("final file exists after kill: %v", err)
 	}
-	tmps, _ := filepath.Glob(fmt.Sprintf("%s.tmp-%d-*", final, cmd.Process.Pid))
+	tmps, _ := filepath.Glob(fmt.Sprintf("%s.tmp-%s-%d-*", final, hostTag(), cmd.Process.Pid))
 	if len(tmps) != 1 {
 		t.Fatalf("the killed writer's temp file: %v, want one", tmps)
 	}
-	// The next run reclaims it: its writer is dead.
-	removed, err := RemoveStale(dir)
-	if err != nil || !slices.Equal(removed, tmps) {
-		t.Errorf("RemoveStale = %v, %v; want %v", removed, err, tmps)
+	// The next run reclaims it once it is old enough: its writer is dead
+	// and the kernel dropped its lock.
+	if res, err := RemoveStale(StaleScope{Dir: dir, MinAge: time.Hour}); err != nil || len(res.Removed) != 0 || res.Recent != 1 {
+		t.Errorf("RemoveStale of a fresh file = %+v, %v; want it kept as recent", res, err)
+	}
+	res, err := RemoveStale(StaleScope{Dir: dir, MinAge: time.Hour, Now: time.Now().Add(2 * time.Hour)})
+	if err != nil || !slices.Equal(res.Removed, tmps) {
+		t.Errorf("RemoveStale = %+v, %v; want %v", res, err, tmps)
 	}
 }
 
