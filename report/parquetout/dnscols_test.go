@@ -216,3 +216,16 @@ func TestDNSDuckDB(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriteDNS writes dns.parquet rows of every shape (dnsRows) with
+// the encoder.
+func BenchmarkWriteDNS(b *testing.B) {
+	rows := dnsRows(20_000)
+	path := filepath.Join(b.TempDir(), "dns.parquet")
+	b.ReportAllocs()
+	for b.Loop() {
+		writeDNSRows(b, path, Options{RowGroupRows: 16 << 10}, rows)
+	}
+	total := float64(b.N) * float64(len(rows))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/row")
+}
