@@ -25,8 +25,15 @@ import (
 // parquet-go writes; TestDNSWriterMatchesParquetGo compares what both
 // writers write.
 
-// dnsPageRows bounds a dns.parquet data page, in rows.
-const dnsPageRows = 8 << 10
+// A dns.parquet data page ends after dnsPageRows rows or about
+// dnsPageBytes of values, and a row group after its configured rows or
+// about dnsGroupBytes: a response can carry thousands of answers, and a
+// run of them must not hold gigabytes of pages in memory.
+const (
+	dnsPageRows   = 8 << 10
+	dnsPageBytes  = 1 << 20
+	dnsGroupBytes = 64 << 20
+)
 
 // dnsColWriter writes DNSRows to dns.parquet.
 type dnsColWriter struct {
@@ -43,6 +50,10 @@ type dnsColWriter struct {
 	ansName, ansType, ansData, cname                       listColumn[string]
 	ansTTL                                                 listColumn[int64]
 	communityID, sensor                                    stringColumn
+
+	// pageBytes and groupBytes estimate the values added since the last
+	// page and row group.
+	pageBytes, groupBytes int
 }
 
 func newDNSColWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*dnsColWriter, error) {
@@ -181,20 +192,39 @@ func (d *dnsColWriter) write(rows []DNSRow) error {
 		d.sensor.add(r.Sensor)
 		w := d.w
 		w.n++
-		if w.n%dnsPageRows == 0 || w.n == w.maxGroup {
+		n := rowBytes(r)
+		d.pageBytes += n
+		d.groupBytes += n
+		if w.n%dnsPageRows == 0 || w.n == w.maxGroup || d.pageBytes >= dnsPageBytes || d.groupBytes >= dnsGroupBytes {
+			d.pageBytes = 0
 			for _, c := range w.cols {
 				if err := c.flushPage(w); err != nil {
 					return fmt.Errorf("column %s: %w", c.name(), err)
 				}
 			}
 		}
-		if w.n == w.maxGroup {
+		if w.n == w.maxGroup || d.groupBytes >= dnsGroupBytes {
+			d.groupBytes = 0
 			if err := w.flushGroup(); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// rowBytes estimates what r adds to the pages: its fixed columns, and
+// its strings and lists, which have no bound of their own.
+func rowBytes(r *DNSRow) int {
+	n := 160 + len(r.Query) + len(r.CommunityID) + len(r.ClientIP) + len(r.ServerIP)
+	for i := range r.Answers {
+		a := &r.Answers[i]
+		n += 24 + len(a.Name) + len(a.Type) + len(a.Data)
+	}
+	for _, c := range r.CNAMEChain {
+		n += 8 + len(c)
+	}
+	return n
 }
 
 func (d *dnsColWriter) setKeyValueMetadata(k, v string) { d.w.setKeyValueMetadata(k, v) }

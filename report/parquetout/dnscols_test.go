@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/dnsinfo"
 	"github.com/ccaudit/auditor/internal/duckdbtest"
@@ -228,4 +230,55 @@ func BenchmarkWriteDNS(b *testing.B) {
 	}
 	total := float64(b.N) * float64(len(rows))
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/row")
+}
+
+// TestDNSWriterBoundsPages writes responses with thousands of answers
+// each: pages end by size, not only every dnsPageRows rows, and row
+// groups end by size, so hostile traffic cannot make the writer hold a
+// row group of gigabytes.
+func TestDNSWriterBoundsPages(t *testing.T) {
+	answers := make([]DNSAnswerRow, 2000)
+	name := strings.Repeat("n", 200)
+	for i := range answers {
+		answers[i] = DNSAnswerRow{Name: name, Type: "A", TTL: int64(i), Data: "192.0.2.1"}
+	}
+	rows := dnsRows(150)
+	for i := range rows {
+		rows[i].Answers, rows[i].CNAMEChain = answers, nil
+	}
+	path := filepath.Join(t.TempDir(), "dns.parquet")
+	writeDNSRows(t, path, Options{}, rows)
+
+	got, err := ReadDNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) || len(got[0].Answers) != 2000 || got[149].Answers[1999].TTL != 1999 {
+		t.Fatalf("read back %d rows", len(got))
+	}
+	f := openFile(t, path)
+	groups := f.Metadata().RowGroups
+	if len(groups) < 2 {
+		t.Errorf("%d row groups for %d MB of answers, want them cut by size", len(groups), 150*2000*240>>20)
+	}
+	for g := range groups {
+		if size := groups[g].TotalByteSize; size > dnsGroupBytes+dnsGroupBytes/4 {
+			t.Errorf("row group %d holds %d bytes, more than the %d bound", g, size, dnsGroupBytes)
+		}
+	}
+	col := f.RowGroups()[0].ColumnChunks()[19] // answers.list.element.name
+	pages := col.Pages()
+	defer pages.Close()
+	n := 0
+	for {
+		p, err := pages.ReadPage()
+		if err != nil {
+			break
+		}
+		parquet.Release(p)
+		n++
+	}
+	if n < 20 {
+		t.Errorf("answers.name in the first row group has %d pages, want them cut every ~%d bytes", n, dnsPageBytes)
+	}
 }
