@@ -20,10 +20,9 @@ import (
 // does (flowcols.go), sharing its page, chunk and footer code: parquet-go
 // reached each value of a row through reflection and kept a row group's
 // values before encoding them. The schema, encodings and nullability
-// still come from DNSRow's tags (through the generated dnsWire) and the
-// footer of an empty file
-// parquet-go writes; TestDNSWriterMatchesParquetGo compares what both
-// writers write.
+// still come from DNSRow's tags, through the generated dnsWire and the
+// footer of an empty file parquet-go writes; TestDNSWriterMatchesParquetGo
+// compares what both writers write.
 
 // A dns.parquet data page ends after dnsPageRows rows or about
 // dnsPageBytes of values, and a row group after its configured rows or
