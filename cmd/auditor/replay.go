@@ -5,19 +5,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ccaudit/auditor/internal/cli"
 	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/internal/cli"
 	"github.com/ccaudit/auditor/report/alerts"
 )
 
@@ -373,6 +375,7 @@ func writeVerdicts(b *strings.Builder, sum *replaySummary) {
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KIND\tSEV\tFLOW\tENTRY\tROLES\tCOUNT\tREASON")
+	cut := false
 	for _, l := range sum.TopFindings {
 		where := fmt.Sprintf("%s %s -> %s:%d", l.Proto, l.Src, l.Dst, l.DstPort)
 		if l.Dst == "" {
@@ -382,9 +385,30 @@ func writeVerdicts(b *strings.Builder, sum *replaySummary) {
 		if entry == "" {
 			entry = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s -> %s\t%d\t%s\n", l.Kind, l.Severity, where, entry, orDash(l.FromRole), orDash(l.ToRole), l.Count, l.Reason)
+		roles := orDash(l.FromRole) + " -> " + orDash(l.ToRole)
+		where, roles = cell(where, &cut), cell(roles, &cut)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", l.Kind, l.Severity, where, entry, roles, l.Count, l.Reason)
 	}
 	tw.Flush()
+	if cut {
+		b.WriteString("(cells cut at " + strconv.Itoa(maxCell) + " characters: --json and findings.parquet have them whole)\n")
+	}
+}
+
+// maxCell bounds the FLOW and ROLES cells of the findings table: a missing
+// entry's host pairs and a role list can run to hundreds of characters,
+// which would push every other column off the screen.
+const maxCell = 72
+
+// cell returns s cut to maxCell characters, ending in "...", and notes
+// in cut that it was.
+func cell(s string, cut *bool) string {
+	if utf8.RuneCountInString(s) <= maxCell {
+		return s
+	}
+	*cut = true
+	r := []rune(s)
+	return string(r[:maxCell-3]) + "..."
 }
 
 func orDash(s string) string {

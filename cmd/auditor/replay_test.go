@@ -384,3 +384,29 @@ func TestReplaySnapLengthCutIsNotPlaintext(t *testing.T) {
 		}
 	}
 }
+
+// TestFindingsTableCellsBounded: a missing entry's host pairs and a long
+// role list are cut in the summary's table, with a line saying so, and
+// a short cell is left whole.
+func TestFindingsTableCellsBounded(t *testing.T) {
+	long := strings.Repeat("ip-phone,", 20)
+	sum := &replaySummary{Site: "s", Verdicts: map[string]uint64{}, Findings: map[string]uint64{"missing": 1},
+		TopFindings: []findingLine{
+			{Kind: "missing", Severity: "medium", Ports: "5060/udp", Hosts: "any " + long + " -> 10.0.0.1", EntryID: "v/e", FromRole: long, ToRole: "media-server", Count: 1, Reason: "r"},
+			{Kind: "unexpected", Severity: "medium", Proto: "tcp", Src: "10.0.0.2", Dst: "10.0.0.3", DstPort: 23, FromRole: "workstation", ToRole: "ip-phone", Count: 1, Reason: "r"},
+		}}
+	var b strings.Builder
+	writeVerdicts(&b, sum)
+	out := b.String()
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, long) {
+			t.Errorf("a long cell was not cut: %q", line)
+		}
+	}
+	if !strings.Contains(out, "5060/udp any ip-phone,") || !strings.Contains(out, "...") || !strings.Contains(out, "cells cut at 72 characters") {
+		t.Errorf("the cut cell or its note is missing:\n%s", out)
+	}
+	if !strings.Contains(out, "tcp 10.0.0.2 -> 10.0.0.3:23") || !strings.Contains(out, "workstation -> ip-phone") {
+		t.Errorf("a short cell was changed:\n%s", out)
+	}
+}
