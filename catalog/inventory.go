@@ -27,6 +27,11 @@ type Inventory struct {
 	// are judged as any other, but no missing finding is raised for a pair
 	// of hosts one of which is on standby.
 	Standby []Host
+	// SameHosts groups hosts listed apart that are one host (a dual-stack
+	// or multi-homed server) or one set of hosts (a subnet's IPv4 and
+	// IPv6 prefixes): the missing-flow check pairs the group once, and
+	// one working flow over any of its addresses serves it.
+	SameHosts [][]Host
 	// Options sets the site's variants and optional components by
 	// "vendor/name" (genesys-pureconnect/database: mssql); a site running
 	// several (phone models) lists them. Unset options keep their
@@ -67,6 +72,7 @@ type Inventory struct {
 	expectAt   [][]any
 	optionAt   map[string][]any
 	standbyAt  [][]any
+	sameAt     [][]any
 }
 
 // Host is one inventory host: an address or CIDR, or a DNS name kept for
@@ -127,6 +133,7 @@ type rawInventory struct {
 	Ignore     []rawIgnore        `yaml:"ignore"`
 	Expect     scalars            `yaml:"expect"`
 	Standby    scalars            `yaml:"standby"`
+	SameHosts  []scalars          `yaml:"same_hosts"`
 	Options    map[string]scalars `yaml:"options"`
 }
 
@@ -237,6 +244,7 @@ func decodeInventory(data []byte, name string) (*Inventory, *doc, error) {
 	inv.readHeader(d, raw.Options)
 	inv.readRoles(d, raw.Roles, raw.Schema)
 	inv.readStandby(d, raw.Standby)
+	inv.readSameHosts(d, raw.SameHosts)
 	inv.readOverrides(d, raw.Overrides)
 	for i, a := range raw.Allow {
 		inv.readAllow(d, name, i, a)
@@ -259,6 +267,9 @@ func checkInventorySchema(d *doc, raw *rawInventory) {
 		}
 		if len(raw.Options) > 0 {
 			d.errorf(path("options"), "options needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
+		}
+		if len(raw.SameHosts) > 0 {
+			d.errorf(path("same_hosts"), "same_hosts needs schema: 2 (schema 2 reads every schema 1 file: change the first line)")
 		}
 	case InventorySchema:
 	default:
@@ -387,6 +398,43 @@ func (inv *Inventory) readStandby(d *doc, standby scalars) {
 		}
 		inv.Standby = append(inv.Standby, host)
 		inv.standbyAt = append(inv.standbyAt, at)
+	}
+}
+
+// readSameHosts reads the groups of hosts that are one: at least two
+// hosts each, every one a host of some role and in one group at most.
+func (inv *Inventory) readSameHosts(d *doc, groups []scalars) {
+	grouped := make(map[Host]int)
+	for i, g := range groups {
+		at := path("same_hosts", i)
+		if len(g) < 2 {
+			d.errorf(at, "same_hosts: a group lists two hosts or more, got %d", len(g))
+			continue
+		}
+		var hosts []Host
+		for j, h := range g {
+			host, err := parseHost(h)
+			hat := path("same_hosts", i, j)
+			_, known := inv.hostIndex[host]
+			switch {
+			case err != nil:
+				d.errorf(hat, "same_hosts: %v", err)
+				continue
+			case !known:
+				d.errorf(hat, "same_hosts: %s is not a host of any role (list it under roles too)", host)
+				continue
+			}
+			if k, dup := grouped[host]; dup {
+				d.errorf(hat, "same_hosts: %s is already in group %d", host, k+1)
+				continue
+			}
+			grouped[host] = i
+			hosts = append(hosts, host)
+		}
+		if len(hosts) >= 2 {
+			inv.SameHosts = append(inv.SameHosts, hosts)
+			inv.sameAt = append(inv.sameAt, at)
+		}
 	}
 }
 

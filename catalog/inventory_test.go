@@ -335,3 +335,28 @@ func TestInventoryWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestSameHosts reads same_hosts groups and refuses what cannot be one
+// host: a group of one, a host no role lists, a host in two groups, and
+// the field under schema 1.
+func TestSameHosts(t *testing.T) {
+	const head = "schema: 2\nsite: s\nvendors: [genesys-pureconnect]\nroles:\n  cic-server: [10.0.0.10, \"2001:db8::10\", 10.0.0.11]\n  workstation: [10.1.0.0/24, \"2001:db8:1::/64\"]\n"
+	inv, err := ReadInventory(strings.NewReader(head+"same_hosts:\n  - [10.0.0.10, \"2001:db8::10\"]\n  - [10.1.0.0/24, \"2001:db8:1::/64\"]\n"), "s.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.SameHosts) != 2 || inv.SameHosts[0][1].String() != "2001:db8::10" || inv.SameHosts[1][0].String() != "10.1.0.0/24" {
+		t.Errorf("groups %v", inv.SameHosts)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{head + "same_hosts: [[10.0.0.10]]\n", "a group lists two hosts or more, got 1"},
+		{head + "same_hosts: [[10.0.0.10, 10.9.9.9]]\n", "same_hosts: 10.9.9.9 is not a host of any role"},
+		{head + "same_hosts: [[10.0.0.10, \"2001:db8::10\"], [10.0.0.11, 10.0.0.10]]\n", "same_hosts: 10.0.0.10 is already in group 1"},
+		{strings.Replace(head, "schema: 2", "schema: 1", 1) + "same_hosts: [[10.0.0.10, \"2001:db8::10\"]]\n", "same_hosts needs schema: 2"},
+	} {
+		_, err := ReadInventory(strings.NewReader(tc.text), "s.yaml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.text[len(head)-1:], err, tc.want)
+		}
+	}
+}

@@ -31,8 +31,13 @@ type Scope struct {
 	byName    map[string][]RoleID
 	roleHosts [][]int32 // RoleID -> inventory host indices
 	standby   []bool    // per inventory host
-	entries   map[*Entry]*entryRoles
-	options   map[string][]string // "vendor/name" -> values, none when undeclared
+	// canon maps each inventory host to its same_hosts group's first
+	// host (itself when not grouped); group lists the members of each
+	// group by its first host.
+	canon   []int32
+	group   map[int32][]int32
+	entries map[*Entry]*entryRoles
+	options map[string][]string // "vendor/name" -> values, none when undeclared
 }
 
 type entryRoles struct{ from, to []RoleID }
@@ -94,9 +99,11 @@ func (inv *Inventory) resolve(c *Catalog, d *doc) *Scope {
 	s.indexHosts()
 	s.displayNames()
 	s.resolveOptions(d, deployed)
+	s.groupHosts()
 	s.standby = make([]bool, len(inv.hostList))
 	for _, h := range inv.Standby {
-		s.standby[inv.hostIndex[h]] = true
+		// A group stands by when one of its addresses does.
+		s.standby[s.canon[inv.hostIndex[h]]] = true
 	}
 	s.numberEntries(c, deployed)
 	// Roles first numbered by the allow rules show bare.
@@ -398,8 +405,59 @@ func (s *Scope) NumHosts() int { return len(s.inv.hostList) }
 // implication.
 func (s *Scope) RoleHosts(id RoleID) []int32 { return s.roleHosts[id] }
 
-// Standby reports whether host i is declared on standby.
-func (s *Scope) Standby(i int32) bool { return s.standby[i] }
+// Standby reports whether host i, or a host of its same_hosts group, is
+// declared on standby.
+func (s *Scope) Standby(i int32) bool { return s.standby[s.canon[i]] }
+
+// groupHosts numbers the same_hosts groups by their first host.
+func (s *Scope) groupHosts() {
+	inv := s.inv
+	s.canon = make([]int32, len(inv.hostList))
+	for i := range s.canon {
+		s.canon[i] = int32(i)
+	}
+	for _, g := range inv.SameHosts {
+		first := inv.hostIndex[g[0]]
+		members := make([]int32, 0, len(g))
+		for _, h := range g {
+			i := inv.hostIndex[h]
+			s.canon[i] = first
+			members = append(members, i)
+		}
+		if s.group == nil {
+			s.group = make(map[int32][]int32)
+		}
+		s.group[first] = members
+	}
+}
+
+// Canon returns the host that stands for host i's same_hosts group: its
+// first host, or i itself when it is in none. Pairs of hosts compared
+// through Canon treat a dual-stack or multi-homed host as one.
+func (s *Scope) Canon(i int32) int32 { return s.canon[i] }
+
+// Members returns the hosts of the group host i stands for (Canon(i) ==
+// i): the group's hosts, or i alone.
+func (s *Scope) Members(i int32) []int32 {
+	if m, ok := s.group[i]; ok {
+		return m
+	}
+	return []int32{i}
+}
+
+// HostLabel names host i in reports: its address, prefix or DNS name, or
+// those of its whole same_hosts group joined by " & ".
+func (s *Scope) HostLabel(i int32) string {
+	m, ok := s.group[s.canon[i]]
+	if !ok {
+		return s.inv.hostList[i].String()
+	}
+	parts := make([]string, len(m))
+	for j, h := range m {
+		parts[j] = s.inv.hostList[h].String()
+	}
+	return strings.Join(parts, " & ")
+}
 
 // Option returns the site's values of an option ("vendor/name"): the
 // inventory's, else the option's default; none when neither is given.

@@ -80,6 +80,6 @@ func Example() {
 	// verdict unclassified 1
 	// verdict unexpected 2
 	// finding blocked 3
-	// finding missing 8
+	// finding missing 5
 	// finding unexpected 2
 }

@@ -146,7 +146,7 @@ func TestDemoProblems(t *testing.T) {
 	switchover := false
 	for _, g := range byKind[verdict.KindMissing] {
 		if g.EntryID == "genesys-pureconnect/cic-switchover" {
-			switchover = slices.Equal(g.HostPairs, []string{"10.10.1.10 <-> any peer", "10.10.1.11 <-> any peer"})
+			switchover = slices.Equal(g.HostPairs, []string{"10.10.1.10 & 2001:db8:10:1::10 <-> any peer", "10.10.1.11 <-> any peer"})
 			continue
 		}
 		for _, p := range g.HostPairs {

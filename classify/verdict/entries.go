@@ -196,7 +196,7 @@ func (in *entryInfo) findPeers(sc *catalog.Scope) {
 			if in.peers == nil {
 				in.peers = make(map[int32]bool)
 			}
-			in.peers[h] = true
+			in.peers[sc.Canon(h)] = true
 		}
 	}
 }
@@ -209,14 +209,14 @@ func (in *entryInfo) peerNeeds(sc *catalog.Scope, explicit bool) {
 	var peerFam familyCount
 	for h := range in.peers {
 		if explicit || !sc.Standby(h) {
-			peerFam.add(sc.Host(h))
+			peerFam.add(familiesOf(sc, h))
 		}
 	}
 	for _, h := range sortedHosts(in.peers) {
 		if sc.Standby(h) && !explicit {
 			continue
 		}
-		if peerFam.others(sc.Host(h)) > 0 {
+		if peerFam.others(familiesOf(sc, h)) > 0 {
 			in.needs = append(in.needs, hostNeed{host: h})
 		}
 	}
@@ -229,7 +229,7 @@ func (in *entryInfo) anyFromNeeds(sc *catalog.Scope, from, to []int32) {
 	isFrom := make(map[int32]bool, len(from))
 	for _, a := range from {
 		if !sc.Standby(a) {
-			fromFam.add(sc.Host(a))
+			fromFam.add(familiesOf(sc, a))
 			isFrom[a] = true
 		}
 	}
@@ -237,7 +237,7 @@ func (in *entryInfo) anyFromNeeds(sc *catalog.Scope, from, to []int32) {
 		if sc.Standby(b) {
 			continue
 		}
-		n := fromFam.compatible(sc.Host(b))
+		n := fromFam.compatible(familiesOf(sc, b))
 		if isFrom[b] {
 			n-- // not with itself
 		}
@@ -257,7 +257,7 @@ func (in *entryInfo) requiredPairs(sc *catalog.Scope, from, to []int32) {
 			if a == b || (in.peers[a] && in.peers[b]) || sc.Standby(a) || sc.Standby(b) {
 				continue
 			}
-			if !compatible(sc.Host(a), sc.Host(b)) {
+			if !compatible(familiesOf(sc, a), familiesOf(sc, b)) {
 				continue // no flow runs from IPv4 to IPv6
 			}
 			p := hostPair{a, b}
@@ -269,40 +269,58 @@ func (in *entryInfo) requiredPairs(sc *catalog.Scope, from, to []int32) {
 	}
 }
 
+// families is the address families a host may use: an IPv4 or IPv6
+// address or prefix has one, a host listed by DNS name or a same_hosts
+// group spanning both families has both.
+type families uint8
+
+const (
+	fam4 families = 1 << iota
+	fam6
+)
+
+// familiesOf returns the families of inventory host h (a Scope.Canon
+// host, standing for its whole group).
+func familiesOf(sc *catalog.Scope, h int32) families {
+	var f families
+	for _, m := range sc.Members(h) {
+		switch host := sc.Host(m); {
+		case host.Name != "":
+			f |= fam4 | fam6
+		case host.Prefix.Addr().Is4():
+			f |= fam4
+		default:
+			f |= fam6
+		}
+	}
+	return f
+}
+
 // compatible reports whether a flow can run between two hosts: not from
-// IPv4 to IPv6. A host listed by name may have either.
-func compatible(a, b catalog.Host) bool {
-	return a.Name != "" || b.Name != "" || a.Prefix.Addr().Is4() == b.Prefix.Addr().Is4()
-}
+// IPv4 to IPv6.
+func compatible(a, b families) bool { return a&b != 0 }
 
-// familyCount counts hosts by address family, to tell whether a host has
+// familyCount counts hosts by their families, to tell whether a host has
 // a compatible partner among them without pairing every two.
-type familyCount struct{ v4, v6, named int }
+type familyCount [4]int // indexed by families
 
-func (c *familyCount) add(h catalog.Host) {
-	switch {
-	case h.Name != "":
-		c.named++
-	case h.Prefix.Addr().Is4():
-		c.v4++
-	default:
-		c.v6++
+func (c *familyCount) add(f families) { c[f]++ }
+
+// compatible counts the hosts a flow from or to a host of families f
+// could run with.
+func (c *familyCount) compatible(f families) int {
+	n := 0
+	for g := families(1); g < 4; g++ {
+		if compatible(f, g) {
+			n += c[g]
+		}
 	}
+	return n
 }
 
-// compatible counts the hosts a flow from or to h could run with.
-func (c *familyCount) compatible(h catalog.Host) int {
-	switch {
-	case h.Name != "":
-		return c.v4 + c.v6 + c.named
-	case h.Prefix.Addr().Is4():
-		return c.v4 + c.named
-	}
-	return c.v6 + c.named
-}
-
-// others is compatible less h itself, which is one of the counted hosts.
-func (c *familyCount) others(h catalog.Host) int { return c.compatible(h) - 1 }
+// others is compatible less the host itself, which is one of the counted
+// hosts.
+func (c *familyCount) others(f families) int { return c.compatible(f) - 1 }
 
 func sortedHosts(set map[int32]bool) []int32 {
 	out := make([]int32, 0, len(set))
@@ -319,14 +337,14 @@ type hostNeed struct {
 	host int32
 }
 
+// hostsOf lists the hosts playing any of roles, each same_hosts group
+// once, by the host that stands for it (Scope.Canon).
 func hostsOf(sc *catalog.Scope, roles []catalog.RoleID) []int32 {
-	if len(roles) == 1 {
-		return sc.RoleHosts(roles[0])
-	}
 	var out []int32
 	seen := make(map[int32]bool)
 	for _, r := range roles {
 		for _, h := range sc.RoleHosts(r) {
+			h = sc.Canon(h)
 			if !seen[h] {
 				seen[h] = true
 				out = append(out, h)

@@ -176,6 +176,9 @@ func (fs *Findings) markWorking(f *flow.Flow, r *Result) {
 					}
 				}
 			}
+			// Required pairs are between same_hosts groups, each by
+			// the host that stands for it.
+			src, dst = canonHosts(sc, src), canonHosts(sc, dst)
 		}
 		// The originator is on the From side unless only the To side
 		// has its role (a both-way entry opened by the To side, or a
@@ -194,6 +197,24 @@ func (fs *Findings) markWorking(f *flow.Flow, r *Result) {
 			}
 		}
 	}
+}
+
+// canonHosts returns hosts with each replaced by the host that stands for
+// its same_hosts group; hosts itself when none is grouped, as on most
+// sites, so a flow costs no allocation.
+func canonHosts(sc *catalog.Scope, hosts []int32) []int32 {
+	for i, h := range hosts {
+		if sc.Canon(h) != h {
+			out := slices.Clone(hosts[:i])
+			for _, h := range hosts[i:] {
+				if c := sc.Canon(h); !slices.Contains(out, c) {
+					out = append(out, c)
+				}
+			}
+			return out
+		}
+	}
+	return hosts
 }
 
 // manySources is how many sources one target (kind, protocol, destination,
@@ -532,7 +553,7 @@ func (fs *Findings) describePairs(e *catalog.Entry, pairs []hostPair) []string {
 	}
 	out := make([]string, 0, len(pairs))
 	for _, p := range pairs {
-		out = append(out, sc.Host(p.a).String()+arrow+sc.Host(p.b).String())
+		out = append(out, sc.HostLabel(p.a)+arrow+sc.HostLabel(p.b))
 	}
 	return out
 }
@@ -544,10 +565,10 @@ func (fs *Findings) describeNeeds(e *catalog.Entry, hosts []int32) []string {
 	out := make([]string, 0, len(hosts))
 	for _, h := range hosts {
 		if e.Peers == "any-from" {
-			out = append(out, "any "+fs.c.info[e].from+" -> "+sc.Host(h).String())
+			out = append(out, "any "+fs.c.info[e].from+" -> "+sc.HostLabel(h))
 			continue
 		}
-		out = append(out, sc.Host(h).String()+" <-> any peer")
+		out = append(out, sc.HostLabel(h)+" <-> any peer")
 	}
 	return out
 }

@@ -233,3 +233,71 @@ func TestFindingsManySources(t *testing.T) {
 		t.Errorf("the order of the flows changed the findings:\n%+v\n%+v", got, again)
 	}
 }
+
+// TestSameHostsPairOnce: a dual-stack server and the agents' IPv4 and
+// IPv6 prefixes listed as same_hosts make one required pair, which one
+// working flow over either family serves. Listed apart, the IPv4 pair is
+// missing although the same machines talked over IPv6; a group stands by
+// when one of its addresses does.
+func TestSameHostsPairOnce(t *testing.T) {
+	cat := loadTestCatalog(t)
+	const inv = `schema: 2
+site: lab
+vendors: [acme]
+roles:
+  agent: [10.1.0.0/24, "2001:db8:1::/64"]
+  server: [10.0.0.10, "2001:db8::10"]
+  db: [10.0.0.20]
+  phone: [10.3.0.0/24]
+  gw: [203.0.113.1]
+  monitor: [10.0.0.50]
+`
+	const grouped = inv + "same_hosts:\n  - [10.1.0.0/24, \"2001:db8:1::/64\"]\n  - [10.0.0.10, \"2001:db8::10\"]\n"
+	overIPv6 := func(t *testing.T) *flow.Flow {
+		return play(t, tcp, "[2001:db8:1::5]:50000", "[2001:db8::10]:5597", handshake)
+	}
+	for _, tc := range []struct {
+		name      string
+		inventory string
+		flow      func(*testing.T) *flow.Flow
+		pairs     []string // the notifier's missing pairs; nil: none missing
+		reason    string
+	}{
+		{"grouped, worked over IPv6", grouped, overIPv6, nil, ""},
+		{"apart, worked over IPv6", inv, overIPv6, []string{"10.1.0.0/24 -> 10.0.0.10"}, "(1 of 2 host pairs never seen working, 1 worked)"},
+		{"grouped, silent", grouped, nil, []string{"10.1.0.0/24 & 2001:db8:1::/64 -> 10.0.0.10 & 2001:db8::10"}, "(1 of 1 host pairs never seen working, 0 worked)"},
+		{"grouped, the server's IPv6 address on standby", grouped + "standby: [\"2001:db8::10\"]\n", nil, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl, err := verdict.NewClassifier(verdict.Config{Catalog: cat, Inventory: loadInventoryText(t, cat, tc.inventory), Expect: []string{"acme/notifier"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+			var r verdict.Result
+			// Another flow, so the window is not empty.
+			f := play(t, udp, "10.1.0.5:50000", "10.0.0.10:6235", exchange)
+			cl.Classify(f, &r)
+			fs.Observe(f, &r)
+			if tc.flow != nil {
+				f := tc.flow(t)
+				cl.Classify(f, &r)
+				if r.Verdict != verdict.Expected {
+					t.Fatalf("the IPv6 notifier flow is %v", r.Verdict)
+				}
+				fs.Observe(f, &r)
+			}
+			fs.Finish(0)
+			var got []string
+			var reason string
+			for _, g := range fs.All() {
+				if g.Kind == verdict.KindMissing && g.EntryID == "acme/notifier" {
+					got, reason = g.HostPairs, g.Reason
+				}
+			}
+			if !slices.Equal(got, tc.pairs) || !strings.Contains(reason, tc.reason) {
+				t.Errorf("missing pairs %q (%s), want %q (%s)", got, reason, tc.pairs, tc.reason)
+			}
+		})
+	}
+}

@@ -105,8 +105,8 @@ func TestReplayManifest(t *testing.T) {
 			t.Errorf("manifest table %d: %+v, want %s.parquet with its %d rows (%v)", i, got, w.table, n, err)
 		}
 	}
-	if m.Tables[0].Rows != 212 || m.Tables[2].Rows == 0 || m.Tables[4].Rows != 13 {
-		t.Errorf("manifest tables %+v: want 212 flows, the demo's DNS transactions, 13 findings", m.Tables)
+	if m.Tables[0].Rows != 212 || m.Tables[2].Rows == 0 || m.Tables[4].Rows != 10 {
+		t.Errorf("manifest tables %+v: want 212 flows, the demo's DNS transactions, 10 findings", m.Tables)
 	}
 	if m.Extra["inventory.site"] != "demo-contact-center" || len(m.Extra["inventory.sha256"]) != 64 || m.Extra["catalog.documents"] == "" {
 		t.Errorf("manifest provenance %v", m.Extra)
@@ -239,11 +239,11 @@ func TestReplayUndeliveredAlerts(t *testing.T) {
 		t.Fatalf("exit %d, want %d\n%s%s", code, exitPartial, stdout, stderr)
 	}
 	// One alert per finding of the demo: 2 unexpected and 3 blocked
-	// flows, 8 missing entries.
-	if !strings.Contains(stdout, srv.URL+"/ingest: 0 delivered, 13 NOT DELIVERED (13 rejected)") {
+	// flows, 5 missing entries.
+	if !strings.Contains(stdout, srv.URL+"/ingest: 0 delivered, 10 NOT DELIVERED (10 rejected)") {
 		t.Errorf("summary does not show the undelivered alerts:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "alerts to "+srv.URL+"/ingest failing (rejected)") || !strings.Contains(stderr, "13 alert(s) not delivered") {
+	if !strings.Contains(stderr, "alerts to "+srv.URL+"/ingest failing (rejected)") || !strings.Contains(stderr, "10 alert(s) not delivered") {
 		t.Errorf("stderr does not report the failure:\n%s", stderr)
 	}
 }

@@ -225,10 +225,10 @@ func TestReplayDemoFindings(t *testing.T) {
 	// standby never switch over, and the second media server never opens
 	// Notifier to the primary although the first does. The standby is
 	// excused from every other pair.
-	if got := missing["genesys-pureconnect/cic-switchover"]; got != "10.10.1.10 <-> any peer; 10.10.1.11 <-> any peer" {
+	if got := missing["genesys-pureconnect/cic-switchover"]; got != "10.10.1.10 & 2001:db8:10:1::10 <-> any peer; 10.10.1.11 <-> any peer" {
 		t.Errorf("cic-switchover missing pairs %q", got)
 	}
-	if got := missing["genesys-pureconnect/notifier-tls"]; !strings.Contains(got, "10.10.1.21 -> 10.10.1.10") {
+	if got := missing["genesys-pureconnect/notifier-tls"]; !strings.Contains(got, "10.10.1.21 -> 10.10.1.10 & 2001:db8:10:1::10") {
 		t.Errorf("notifier-tls missing pairs %q, want the second media server's", got)
 	}
 	for id, pairs := range missing {
