@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ccaudit/auditor/catalog"
@@ -147,6 +148,9 @@ type Analyzer struct {
 	openOf   map[string][]*entryInfo
 	hosts    map[netip.Addr]*host
 	scratch  []*catalog.Entry
+	// names maps a DNS name to the addresses its A and AAAA answers gave,
+	// for same_hosts suggestions.
+	names map[string]map[netip.Addr]struct{}
 	// Unanswered counts flows skipped because the responder never took
 	// part: a scan or a blocked port says nothing about roles.
 	unanswered int
@@ -305,6 +309,25 @@ func (a *Analyzer) Add(f Flow) {
 }
 
 // Hosts is the number of hosts seen in answered flows.
+// AddName records that a DNS A or AAAA answer gave name the address
+// addr. A name whose answers give addresses of both families, every one a
+// host of the same roles, is suggested as same_hosts.
+func (a *Analyzer) AddName(name string, addr netip.Addr) {
+	if name == "" || !addr.IsValid() {
+		return
+	}
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	if a.names == nil {
+		a.names = make(map[string]map[netip.Addr]struct{})
+	}
+	set := a.names[name]
+	if set == nil {
+		set = make(map[netip.Addr]struct{})
+		a.names[name] = set
+	}
+	set[addr.Unmap()] = struct{}{}
+}
+
 func (a *Analyzer) Hosts() int { return len(a.hosts) }
 
 // sortedHosts returns the hosts in address order.

@@ -79,6 +79,11 @@ type ReadStats struct {
 	// Unreadable lists files that could not be read (a live capture's
 	// window still being written has no footer yet), with the reason.
 	Unreadable []string `json:"unreadable,omitempty"`
+	// DNSFiles and DNSAnswers count the DNS tables read beside the flows
+	// (dns.parquet, dns-*.parquet) and their A and AAAA answers, which
+	// tie dual-stack hosts together.
+	DNSFiles   int `json:"dns_files"`
+	DNSAnswers int `json:"dns_answers"`
 }
 
 // FlowFiles returns the flows Parquet files under path: path itself when it
@@ -135,9 +140,42 @@ func ReadParquet(a *Analyzer, files []string) (ReadStats, error) {
 			}
 			a.Add(f)
 		}
+		readNames(a, path, &st)
 	}
 	if st.Files == 0 && len(errs) > 0 {
 		return st, fmt.Errorf("no flows file could be read: %w", errors.Join(errs...))
 	}
 	return st, nil
+}
+
+// readNames reads the DNS table written beside a flows file, if there is
+// one (tables of the same run or window share their name after the
+// table's), and gives its A and AAAA answers to a. A DNS table that cannot
+// be read is listed and costs only the same_hosts suggestions.
+func readNames(a *Analyzer, flowsPath string, st *ReadStats) {
+	dir, base := filepath.Split(flowsPath)
+	if !strings.HasPrefix(base, "flows") {
+		return
+	}
+	path := filepath.Join(dir, "dns"+strings.TrimPrefix(base, "flows"))
+	if _, err := os.Stat(path); err != nil {
+		return
+	}
+	rows, err := parquetout.ReadDNS(path)
+	if err != nil {
+		st.Unreadable = append(st.Unreadable, err.Error())
+		return
+	}
+	st.DNSFiles++
+	for i := range rows {
+		for _, ans := range rows[i].Answers {
+			if ans.Type != "A" && ans.Type != "AAAA" {
+				continue
+			}
+			if addr, err := netip.ParseAddr(ans.Data); err == nil {
+				st.DNSAnswers++
+				a.AddName(ans.Name, addr)
+			}
+		}
+	}
 }

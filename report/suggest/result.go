@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ccaudit/auditor/catalog"
@@ -98,6 +99,17 @@ type Report struct {
 	Unknown     []UnknownHost `json:"unknown"`
 	Ambiguities []Ambiguity   `json:"ambiguities,omitempty"`
 	Unanswered  int           `json:"unanswered_flows"`
+	// SameHosts are addresses that look like one dual-stack host: one DNS
+	// name answered with all of them, IPv4 and IPv6, and each suggested
+	// for the same roles.
+	SameHosts []SameHost `json:"same_hosts,omitempty"`
+}
+
+// SameHost is a same_hosts suggestion: the addresses, and the DNS name
+// whose answers tie them.
+type SameHost struct {
+	Name  string       `json:"name"`
+	Addrs []netip.Addr `json:"addrs"`
 }
 
 // topPorts is how many ports an unknown host lists.
@@ -260,7 +272,48 @@ func (a *Analyzer) Suggest() *Report {
 		rep.Vendors = append(rep.Vendors, v)
 	}
 	slices.Sort(rep.Vendors)
+	rep.SameHosts = a.sameHosts(rep.Hosts)
 	return rep
+}
+
+// sameHosts groups the suggested hosts a DNS name ties together: the
+// name's answers gave IPv4 and IPv6 addresses, each is a suggested host,
+// and all have the same roles. A name whose addresses play different roles
+// (a load balancer's pool, a name reused) ties nothing, and an address
+// goes in one group at most: the name first in order that ties it.
+func (a *Analyzer) sameHosts(hosts []HostReport) []SameHost {
+	roles := make(map[netip.Addr]string, len(hosts))
+	for _, h := range hosts {
+		rs := make([]string, len(h.Roles))
+		for i, g := range h.Roles {
+			rs[i] = g.Role
+		}
+		slices.Sort(rs)
+		roles[h.Addr] = strings.Join(rs, " ")
+	}
+	var out []SameHost
+	taken := make(map[netip.Addr]bool)
+	for _, name := range slices.Sorted(maps.Keys(a.names)) {
+		addrs := slices.SortedFunc(maps.Keys(a.names[name]), func(x, y netip.Addr) int { return x.Compare(y) })
+		var v4, v6 bool
+		ok := len(addrs) >= 2
+		for _, ad := range addrs {
+			r, suggested := roles[ad]
+			if !suggested || taken[ad] || r != roles[addrs[0]] {
+				ok = false
+				break
+			}
+			v4, v6 = v4 || ad.Is4(), v6 || ad.Is6()
+		}
+		if !ok || !v4 || !v6 {
+			continue
+		}
+		for _, ad := range addrs {
+			taken[ad] = true
+		}
+		out = append(out, SameHost{Name: name, Addrs: addrs})
+	}
+	return out
 }
 
 // peerJudge tests roles of one host against its peers' roles (known;

@@ -485,3 +485,96 @@ func TestEvidenceRules(t *testing.T) {
 		}
 	})
 }
+
+// TestSameHostsFromDNS: a DNS name answered with an IPv4 and an IPv6
+// address that are both suggested for the same roles is one dual-stack
+// host; a name tying hosts of different roles, an address no role was
+// suggested for, or one family only ties nothing. The written inventory
+// lists the group and validates.
+func TestSameHostsFromDNS(t *testing.T) {
+	c := defaultCatalog(t)
+	a, err := New(Config{Catalog: c, Vendors: []string{"genesys-pureconnect"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		for _, srv := range []string{"10.0.1.10", "2001:db8::10"} { // the CIC server, dual-stack
+			cl := fmt.Sprintf("10.0.2.%d", 10+i)
+			if netip.MustParseAddr(srv).Is6() {
+				cl = fmt.Sprintf("2001:db8:2::%d", 10+i)
+			}
+			for _, p := range []uint16{3952, 8018, 5597} {
+				a.Add(flowOf(cl, srv, 6, p))
+			}
+		}
+		a.Add(flowOf(fmt.Sprintf("10.0.2.%d", 10+i), "10.0.1.5", 6, 1433)) // the SQL server, IPv4 only
+	}
+	a.AddName("cic1.example.net.", netip.MustParseAddr("10.0.1.10"))
+	a.AddName("CIC1.example.net", netip.MustParseAddr("2001:db8::10"))
+	a.AddName("mixed.example.net", netip.MustParseAddr("10.0.1.5"))     // sql-server
+	a.AddName("mixed.example.net", netip.MustParseAddr("2001:db8::10")) // cic-server
+	a.AddName("v4only.example.net", netip.MustParseAddr("10.0.1.10"))
+	a.AddName("v4only.example.net", netip.MustParseAddr("10.0.1.5"))
+	a.AddName("stranger.example.net", netip.MustParseAddr("10.0.1.10"))
+	a.AddName("stranger.example.net", netip.MustParseAddr("2001:db8::99")) // no role suggested
+	rep := a.Suggest()
+	want := []SameHost{{Name: "cic1.example.net", Addrs: []netip.Addr{netip.MustParseAddr("10.0.1.10"), netip.MustParseAddr("2001:db8::10")}}}
+	if !slices.EqualFunc(rep.SameHosts, want, func(x, y SameHost) bool { return x.Name == y.Name && slices.Equal(x.Addrs, y.Addrs) }) {
+		t.Fatalf("same hosts %+v, want %+v", rep.SameHosts, want)
+	}
+	var b bytes.Buffer
+	if err := WriteInventory(&b, rep, "dual", nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "same_hosts:\n  # cic1.example.net\n  - [10.0.1.10, \"2001:db8::10\"]\n") {
+		t.Errorf("inventory lacks the group:\n%s", b.String())
+	}
+	inv := checkInventory(t, c, b.String())
+	if len(inv.SameHosts) != 1 || len(inv.SameHosts[0]) != 2 {
+		t.Errorf("same_hosts read back %v", inv.SameHosts)
+	}
+}
+
+// TestReadNamesBesideFlows: ReadParquet reads the dns table written
+// beside a flows table (dns.parquet for flows.parquet, dns-<window> for
+// flows-<window>) and keeps its A and AAAA answers.
+func TestReadNamesBesideFlows(t *testing.T) {
+	dir := t.TempDir()
+	fw, err := parquetout.Create(filepath.Join(dir, "flows-t1.parquet"), parquetout.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(&parquetout.FlowRow{FirstSeen: t0, LastSeen: t0, Proto: "tcp", SrcIP: "10.0.2.1", DstIP: "10.0.1.10", DstPort: 5597, PacketsIn: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dw, err := parquetout.CreateDNS(filepath.Join(dir, "dns-t1.parquet"), parquetout.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := parquetout.DNSRow{Time: t0, Proto: "udp", Service: "dns", ClientIP: "10.0.2.1", ServerIP: "10.0.0.53", Answered: true,
+		Answers: []parquetout.DNSAnswerRow{
+			{Name: "cic1.example.net", Type: "A", TTL: 60, Data: "10.0.1.10"},
+			{Name: "cic1.example.net", Type: "AAAA", TTL: 60, Data: "2001:db8::10"},
+			{Name: "alias.example.net", Type: "CNAME", TTL: 60, Data: "cic1.example.net"},
+		}}
+	if err := dw.Write(&row); err != nil {
+		t.Fatal(err)
+	}
+	if err := dw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Catalog: defaultCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadParquet(a, []string{filepath.Join(dir, "flows-t1.parquet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 1 || st.DNSFiles != 1 || st.DNSAnswers != 2 || len(a.names["cic1.example.net"]) != 2 {
+		t.Errorf("stats %+v, names %v", st, a.names)
+	}
+}

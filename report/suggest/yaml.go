@@ -63,6 +63,18 @@ func WriteInventory(w io.Writer, rep *Report, site string, chosen []string) erro
 			fmt.Fprintf(&b, "    - %s\n", yamlString(h.Addr.String()))
 		}
 	}
+	if len(rep.SameHosts) > 0 {
+		b.WriteString("# Addresses one DNS name answered with, IPv4 and IPv6, each suggested for\n")
+		b.WriteString("# the same roles: one dual-stack host each, paired once by the missing check.\n")
+		b.WriteString("same_hosts:\n")
+		for _, g := range rep.SameHosts {
+			addrs := make([]string, len(g.Addrs))
+			for i, ad := range g.Addrs {
+				addrs[i] = yamlString(ad.String())
+			}
+			fmt.Fprintf(&b, "  # %s\n  - [%s]\n", g.Name, strings.Join(addrs, ", "))
+		}
+	}
 	if len(rep.Ambiguities) > 0 {
 		b.WriteString("\n# Ambiguous hosts: the traffic does not settle their role.\n")
 		for _, am := range rep.Ambiguities {
