@@ -22,25 +22,7 @@ import (
 // writeDNSParquetGo writes rows as parquet-go writes dnsWire: the
 // reference the dns.parquet encoder is compared with.
 func writeDNSParquetGo(tb testing.TB, path string, opts Options, rows []DNSRow) {
-	tb.Helper()
-	wopts, _, err := writerOptions(DNSSchema, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	w := newWireWriter[DNSRow, dnsWire](f, wopts)
-	for i := 0; i < len(rows); i += batchRows {
-		if err := w.write(rows[i:min(i+batchRows, len(rows))]); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := w.close(); err != nil {
-		tb.Fatal(err)
-	}
+	writeReference[DNSRow, dnsWire](tb, path, DNSSchema, opts, rows)
 }
 
 func writeDNSRows(tb testing.TB, path string, opts Options, rows []DNSRow) {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/ccaudit/auditor/internal/duckdbtest"
 )
 
@@ -19,8 +17,15 @@ import (
 // flows.parquet was written before flowWriter: the reference the encoder
 // is compared with.
 func writeParquetGo(tb testing.TB, path string, opts Options, rows []FlowRow) {
+	writeReference[FlowRow, flowWire](tb, path, SchemaVersion, opts, rows)
+}
+
+// writeReference writes rows of a table through its wire form with
+// parquet-go's writer: what the tables with an encoder of their own
+// (flows, dns) are compared with.
+func writeReference[T any, W any, PT wireRow[T, W]](tb testing.TB, path, schema string, opts Options, rows []T) {
 	tb.Helper()
-	wopts, _, err := writerOptions(SchemaVersion, opts)
+	wopts, _, err := writerOptions(schema, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -29,9 +34,7 @@ func writeParquetGo(tb testing.TB, path string, opts Options, rows []FlowRow) {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	w := &wireWriter[FlowRow, flowWire, *FlowRow]{
-		pw: parquet.NewGenericWriter[flowWire](f, append(wopts, parquet.NewSchema("FlowRow", parquet.SchemaOf(new(flowWire))))...),
-	}
+	w := newWireWriter[T, W, PT](f, wopts)
 	for i := 0; i < len(rows); i += batchRows {
 		if err := w.write(rows[i:min(i+batchRows, len(rows))]); err != nil {
 			tb.Fatal(err)
