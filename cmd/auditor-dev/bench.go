@@ -153,9 +153,9 @@ func runBench(ctx context.Context, s streams, args []string) error {
 		return err
 	}
 	if o.jsonOut {
-		return json.NewEncoder(s.stdout).Encode(res)
+		return json.NewEncoder(s.Stdout).Encode(res)
 	}
-	return printBench(s.stdout, res)
+	return printBench(s.Stdout, res)
 }
 
 // findAuditor looks for the auditor executable beside this one (go build
@@ -341,7 +341,7 @@ func measure(ctx context.Context, s streams, o benchOptions) (*benchResult, erro
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(s.stderr, "bench: round %d/%d: %s\n", round+1, o.runs, t.Name)
+			fmt.Fprintf(s.Stderr, "bench: round %d/%d: %s\n", round+1, o.runs, t.Name)
 			out, err := timedRun(ctx, lock, o.timeout, dir, t)
 			switch {
 			case err != nil && t.peer == nil:
@@ -372,7 +372,7 @@ func profileRun(ctx context.Context, s streams, o benchOptions, dir string, aud 
 	}
 	cpu, mem := filepath.Join(o.profile, "auditor-cpu.pprof"), filepath.Join(o.profile, "auditor-allocs.pprof")
 	args := append(slices.Clone(aud.Command[1:len(aud.Command)-1]), "--cpuprofile", cpu, "--memprofile", mem, aud.Command[len(aud.Command)-1])
-	fmt.Fprintf(s.stderr, "bench: profiling: %s\n", shellQuote(append([]string{aud.Command[0]}, args...)))
+	fmt.Fprintf(s.Stderr, "bench: profiling: %s\n", shellQuote(append([]string{aud.Command[0]}, args...)))
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, aud.Command[0], args...)
@@ -398,7 +398,7 @@ func benchCaptureFile(ctx context.Context, s streams, o benchOptions, dir string
 	if err := ctx.Err(); err != nil {
 		return c, err
 	}
-	fmt.Fprintf(s.stderr, "bench: generating %d packets (seed %d) into %s\n", o.packets, o.seed, c.Path)
+	fmt.Fprintf(s.Stderr, "bench: generating %d packets (seed %d) into %s\n", o.packets, o.seed, c.Path)
 	st, err := synth.WriteFile(c.Path, synth.Options{Seed: o.seed, Packets: o.packets})
 	if err != nil {
 		return c, err

@@ -15,7 +15,7 @@ import (
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), streams{strings.NewReader(""), &out, &errb}, args)
+	code = run(context.Background(), streams{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, args)
 	return out.String(), errb.String(), code
 }
 

@@ -46,7 +46,7 @@ func runGen(ctx context.Context, s streams, args []string) error {
 	}
 
 	if *out == "-" {
-		st, err := synth.Generate(s.stdout, opts)
+		st, err := synth.Generate(s.Stdout, opts)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func runGen(ctx context.Context, s streams, args []string) error {
 }
 
 func report(s streams, st synth.Stats, name string) error {
-	_, err := fmt.Fprintf(s.stderr, "wrote %s: %d packets, %d bytes, %d calls, %d flows, %.1f%% RTP, %s\n",
+	_, err := fmt.Fprintf(s.Stderr, "wrote %s: %d packets, %d bytes, %d calls, %d flows, %.1f%% RTP, %s\n",
 		name, st.Packets, st.Bytes, st.Calls, st.TotalFlows(), 100*float64(st.RTPPackets)/float64(max(st.Packets, 1)), st.Last.Sub(st.First).Round(1e6))
 	return err
 }

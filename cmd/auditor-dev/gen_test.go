@@ -14,7 +14,7 @@ import (
 func runGenCmd(t *testing.T, args ...string) (stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), streams{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}, append([]string{"gen"}, args...))
+	code = run(context.Background(), streams{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, append([]string{"gen"}, args...))
 	return errb.String(), code
 }
 

@@ -113,16 +113,16 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 	}
 	var log *slog.Logger
 	if o.logFormat == "json" {
-		log = slog.New(slog.NewJSONHandler(s.stderr, nil))
+		log = slog.New(slog.NewJSONHandler(s.Stderr, nil))
 	} else {
-		log = slog.New(slog.NewTextHandler(s.stderr, nil))
+		log = slog.New(slog.NewTextHandler(s.Stderr, nil))
 	}
 	if o.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.duration)
 		defer cancel()
 	}
-	return captureLive(ctx, log, s.stdout, o, hook, tableCfg)
+	return captureLive(ctx, log, s.Stdout, o, hook, tableCfg)
 }
 
 // captureLive runs the engine's live capture with the flags'

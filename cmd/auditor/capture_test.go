@@ -48,7 +48,7 @@ func startCapture(t *testing.T, pair *netnstest.Pair, args ...string) (logs *syn
 	go func() {
 		var code int
 		err := pair.B.Do(func() error {
-			code = run(ctx, streams{strings.NewReader(""), logs, logs}, append([]string{"capture", "-i", pair.IfB}, args...))
+			code = run(ctx, streams{Stdin: strings.NewReader(""), Stdout: logs, Stderr: logs}, append([]string{"capture", "-i", pair.IfB}, args...))
 			return nil
 		})
 		if err != nil {

@@ -42,7 +42,7 @@ func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 
 func runCatalog(ctx context.Context, s streams, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(s.stderr, "Usage: auditor catalog %s\n", catalogSynopsis)
+		fmt.Fprintf(s.Stderr, "Usage: auditor catalog %s\n", catalogSynopsis)
 		if len(args) == 0 {
 			return usagef("missing subcommand")
 		}
@@ -105,7 +105,7 @@ func catalogList(s streams, args []string) error {
 			return usagef("unknown vendor %q", *vendor)
 		}
 	}
-	out := newEntryWriter(s.stdout, *asJSON)
+	out := newEntryWriter(s.Stdout, *asJSON)
 	for _, e := range c.Entries() {
 		if *vendor == "" || e.Vendor == *vendor {
 			out.write(e, e.Ports)
@@ -139,10 +139,10 @@ func catalogShow(s streams, args []string) error {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(s.stdout, "%s\n", b)
+		_, err = fmt.Fprintf(s.Stdout, "%s\n", b)
 		return err
 	}
-	return showEntry(s.stdout, e)
+	return showEntry(s.Stdout, e)
 }
 
 func showEntry(w io.Writer, e *catalog.Entry) error {
@@ -249,7 +249,7 @@ func catalogLookup(s streams, args []string) error {
 			}
 		}
 	}
-	out := newEntryWriter(s.stdout, *asJSON)
+	out := newEntryWriter(s.Stdout, *asJSON)
 	for _, e := range matches {
 		out.write(e, ports(e))
 	}
@@ -354,19 +354,19 @@ func catalogValidate(s streams, args []string) error {
 		}
 	}
 	for _, p := range problems {
-		fmt.Fprintln(s.stdout, p)
+		fmt.Fprintln(s.Stdout, p)
 	}
 	for _, w := range warnings {
-		fmt.Fprintln(s.stdout, w)
+		fmt.Fprintln(s.Stdout, w)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%d problem(s)", len(problems))
 	}
 	if len(files) == 0 && len(cats) == 0 {
-		fmt.Fprintf(s.stdout, "ok: built-in catalog, %d vendors, %d entries\n", len(c.Vendors()), len(c.Entries()))
+		fmt.Fprintf(s.Stdout, "ok: built-in catalog, %d vendors, %d entries\n", len(c.Vendors()), len(c.Entries()))
 		return nil
 	}
-	fmt.Fprintf(s.stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", checked, len(c.Vendors()), len(c.Entries()), inventories)
+	fmt.Fprintf(s.Stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", checked, len(c.Vendors()), len(c.Entries()), inventories)
 	return nil
 }
 
@@ -462,6 +462,6 @@ func catalogRoles(s streams, args []string) error {
 			}
 		}
 	}
-	_, err = s.stdout.Write(b.Bytes())
+	_, err = s.Stdout.Write(b.Bytes())
 	return err
 }

@@ -64,15 +64,15 @@ func catalogRules(s streams, args []string) error {
 	}
 	switch *format {
 	case "csv":
-		return rules.WriteCSV(s.stdout, set)
+		return rules.WriteCSV(s.Stdout, set)
 	case "nft":
-		return rules.WriteNft(s.stdout, set, o)
+		return rules.WriteNft(s.Stdout, set, o)
 	case "iptables":
-		return rules.WriteIptables(s.stdout, set, o, 4)
+		return rules.WriteIptables(s.Stdout, set, o, 4)
 	case "ip6tables":
-		return rules.WriteIptables(s.stdout, set, o, 6)
+		return rules.WriteIptables(s.Stdout, set, o, 6)
 	}
-	enc := json.NewEncoder(s.stdout)
+	enc := json.NewEncoder(s.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(set)
 }

@@ -17,7 +17,7 @@ var updateCatalog = flag.Bool("update-catalog", false, "rewrite testdata/catalog
 func runAuditor(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), streams{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}, args)
+	code = run(context.Background(), streams{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, args)
 	return out.String(), errb.String(), code
 }
 

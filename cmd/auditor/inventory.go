@@ -30,7 +30,7 @@ const inventorySynopsis = `<suggest|diff> [flags] FILE|DIR...
 
 func runInventory(ctx context.Context, s streams, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintf(s.stderr, "Usage: auditor inventory %s\n", inventorySynopsis)
+		fmt.Fprintf(s.Stderr, "Usage: auditor inventory %s\n", inventorySynopsis)
 		if len(args) == 0 {
 			return usagef("missing subcommand")
 		}
@@ -78,7 +78,7 @@ func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors
 		}
 		defer os.RemoveAll(tmp)
 		o := replayOptions{out: tmp, progress: "never", workers: runtime.GOMAXPROCS(0), top: 1}
-		sum, err := replay(ctx, streams{stdin: s.stdin, stdout: io.Discard, stderr: s.stderr}, captures, o, flow.DefaultConfig())
+		sum, err := replay(ctx, streams{Stdin: s.Stdin, Stdout: io.Discard, Stderr: s.Stderr}, captures, o, flow.DefaultConfig())
 		var partial *partialError
 		switch {
 		case errors.As(err, &partial):
@@ -90,7 +90,7 @@ func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors
 			if sum != nil && len(sum.FailedFiles) > 0 {
 				names = strings.Join(sum.FailedFiles, ", ")
 			}
-			fmt.Fprintf(s.stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: %s\n", names)
+			fmt.Fprintf(s.Stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: %s\n", names)
 		case err != nil:
 			return nil, fmt.Errorf("replay %s: %w", strings.Join(captures, " "), err)
 		}
@@ -104,10 +104,10 @@ func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors
 
 func readDone(s streams, st suggest.ReadStats, err error) error {
 	for _, u := range st.Unreadable {
-		fmt.Fprintf(s.stderr, "auditor inventory: skipped %s\n", u)
+		fmt.Fprintf(s.Stderr, "auditor inventory: skipped %s\n", u)
 	}
 	if st.BadRows > 0 {
-		fmt.Fprintf(s.stderr, "auditor inventory: skipped %d rows with unparsable addresses\n", st.BadRows)
+		fmt.Fprintf(s.Stderr, "auditor inventory: skipped %d rows with unparsable addresses\n", st.BadRows)
 	}
 	return err
 }
@@ -137,7 +137,7 @@ func inventorySuggest(ctx context.Context, s streams, args []string) error {
 	}
 	rep := an.Suggest()
 	if *asJSON {
-		enc := json.NewEncoder(s.stdout)
+		enc := json.NewEncoder(s.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
@@ -147,7 +147,7 @@ func inventorySuggest(ctx context.Context, s streams, args []string) error {
 			chosen = append(chosen, v.ID)
 		}
 	}
-	return suggest.WriteInventory(s.stdout, rep, *siteName, chosen)
+	return suggest.WriteInventory(s.Stdout, rep, *siteName, chosen)
 }
 
 func inventoryDiff(ctx context.Context, s streams, args []string) error {
@@ -187,7 +187,7 @@ func inventoryDiff(ctx context.Context, s streams, args []string) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(s.stdout)
+		enc := json.NewEncoder(s.Stdout)
 		for _, c := range cs {
 			if err := enc.Encode(c); err != nil {
 				return err
@@ -196,7 +196,7 @@ func inventoryDiff(ctx context.Context, s streams, args []string) error {
 		return nil
 	}
 	if len(cs) == 0 {
-		fmt.Fprintf(s.stdout, "no contradiction: every listed role shows in the traffic, and no host serves a role it is not listed in\n")
+		fmt.Fprintf(s.Stdout, "no contradiction: every listed role shows in the traffic, and no host serves a role it is not listed in\n")
 		return nil
 	}
 	for _, c := range cs {
@@ -204,7 +204,7 @@ func inventoryDiff(ctx context.Context, s streams, args []string) error {
 		if c.Role != "" {
 			role = " " + c.Role
 		}
-		fmt.Fprintf(s.stdout, "%-14s %s%s: %s\n", c.Kind, c.Host, role, c.Detail)
+		fmt.Fprintf(s.Stdout, "%-14s %s%s: %s\n", c.Kind, c.Host, role, c.Detail)
 	}
 	return nil
 }

@@ -6,9 +6,7 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"github.com/ccaudit/auditor/internal/cli"
-	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -20,34 +18,23 @@ import (
 // written, but some input was damaged or unreadable, or some alerts could
 // not be delivered.
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	exitOK      = cli.ExitOK
+	exitFailure = cli.ExitFailure
+	exitUsage   = cli.ExitUsage
 	exitPartial = 3
 )
 
-// streams are the command's standard streams, passed explicitly so commands
-// are testable without touching the process's globals.
-type streams struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-}
+// streams are a command's standard streams.
+type streams = cli.Streams
 
-type command struct {
-	name    string
-	summary string
-	hidden  bool
-	run     func(ctx context.Context, s streams, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{name: "replay", summary: "read pcap/pcapng captures, judge every flow, write Parquet", run: runReplay},
-		{name: "capture", summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", run: runCapture},
-		{name: "catalog", summary: "list, show, look up and validate vendor port catalogs; firewall rules for a site", run: runCatalog},
-		{name: "inventory", summary: "suggest a site inventory from observed flows, or diff one against them", run: runInventory},
-		{name: "report", summary: "render a compliance report from Parquet output", run: runReport},
-		{name: "version", summary: "print the version, VCS revision and Go toolchain of this build", run: runVersion},
+func commands() []cli.Command {
+	return []cli.Command{
+		{Name: "replay", Summary: "read pcap/pcapng captures, judge every flow, write Parquet", Run: runReplay},
+		{Name: "capture", Summary: "capture live from an interface (eBPF or AF_PACKET), judge every flow, write Parquet", Run: runCapture},
+		{Name: "catalog", Summary: "list, show, look up and validate vendor port catalogs; firewall rules for a site", Run: runCatalog},
+		{Name: "inventory", Summary: "suggest a site inventory from observed flows, or diff one against them", Run: runInventory},
+		{Name: "report", Summary: "render a compliance report from Parquet output", Run: runReport},
+		{Name: "version", Summary: "print the version, VCS revision and Go toolchain of this build", Run: runVersion},
 	}
 }
 
@@ -80,66 +67,29 @@ func (e *partialError) Error() string { return e.msg }
 func main() {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, streams{os.Stdin, os.Stdout, os.Stderr}, os.Args[1:])
+	code := run(ctx, streams{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
 
+// run runs the command of args and returns the process's exit code.
 func run(ctx context.Context, s streams, args []string) int {
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
 		args = append([]string{"version"}, args[1:]...)
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(s.stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, s, args[1:])
-		return exitCode(s.stderr, c.name, err)
-	}
-	fmt.Fprintf(s.stderr, "auditor: unknown command %q\n\n", args[0])
-	usage(s.stderr)
-	return exitUsage
+	p := cli.Program{Name: "auditor", Title: "passive flow auditor for contact-center networks",
+		Synopsis: "<command> [flags] [args]", Commands: commands(), ExitCode: partialExit}
+	return p.Run(ctx, s, args)
 }
 
-func exitCode(stderr io.Writer, name string, err error) int {
-	var ue *usageError
+// partialExit maps a partialError to exitPartial.
+func partialExit(err error) (int, bool) {
 	var pe *partialError
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
-		return exitUsage
-	case errors.As(err, &pe):
-		fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
-		return exitPartial
-	}
-	fmt.Fprintf(stderr, "auditor %s: %v\n", name, err)
-	return exitFailure
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "auditor: passive flow auditor for contact-center networks")
-	fmt.Fprintln(w, "\nUsage: auditor <command> [flags] [args]\n\nCommands:")
-	for _, c := range commands() {
-		if !c.hidden {
-			fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-		}
-	}
-	fmt.Fprintln(w, "\nRun 'auditor <command> --help' for a command's flags.")
+	return exitPartial, errors.As(err, &pe)
 }
 
 func newFlagSet(s streams, name, synopsis string) *flag.FlagSet {
-	return cli.NewFlagSet(s.stderr, "auditor", name, synopsis)
+	return cli.NewFlagSet(s.Stderr, "auditor", name, synopsis)
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) { return cli.ParseFlags(fs, args) }

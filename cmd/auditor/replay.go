@@ -83,7 +83,7 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 
 	sum, err := replay(ctx, s, paths, o, tableCfg)
 	if sum != nil {
-		if perr := printSummary(s.stdout, sum, o.jsonOut); perr != nil && err == nil {
+		if perr := printSummary(s.Stdout, sum, o.jsonOut); perr != nil && err == nil {
 			err = perr
 		}
 	}
@@ -101,13 +101,13 @@ func runReplay(ctx context.Context, s streams, args []string) error {
 // damage.
 func replay(ctx context.Context, s streams, paths []string, o replayOptions, tableCfg flow.Config) (*replaySummary, error) {
 	res, err := engine.Replay(ctx, engine.ReplayConfig{
-		Paths: paths, Stdin: s.stdin, Recursive: o.recursive,
+		Paths: paths, Stdin: s.Stdin, Recursive: o.recursive,
 		Out: o.out, Table: tableCfg, Workers: o.workers,
 		Audit: o.audit.config(), Top: o.top, CreatedBy: "auditor replay",
-		OpenFeed: func() (*alerts.Feed, error) { return o.audit.openAlerts(s.stdout, s.stderr) },
-		Notify:   func(msg string) { fmt.Fprintf(s.stderr, "auditor replay: %s\n", msg) },
+		OpenFeed: func() (*alerts.Feed, error) { return o.audit.openAlerts(s.Stdout, s.Stderr) },
+		Notify:   func(msg string) { fmt.Fprintf(s.Stderr, "auditor replay: %s\n", msg) },
 		Progress: func(ctx context.Context, p *engine.ReplayProgress) func() {
-			return startProgress(ctx, s.stderr, o.progress, p)
+			return startProgress(ctx, s.Stderr, o.progress, p)
 		},
 	})
 	var pe *engine.PartialError

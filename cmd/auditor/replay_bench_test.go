@@ -36,7 +36,7 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	info, _ := os.Stat(path)
 
-	s := streams{stdout: io.Discard, stderr: io.Discard}
+	s := streams{Stdout: io.Discard, Stderr: io.Discard}
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			o := replayOptions{out: filepath.Join(dir, "out"), progress: "never", workers: workers}

@@ -203,7 +203,7 @@ func TestReplayStdin(t *testing.T) {
 	data := readOrFail(t, demo)
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), streams{bytes.NewReader(data), &stdout, &stderr},
+	code := run(context.Background(), streams{Stdin: bytes.NewReader(data), Stdout: &stdout, Stderr: &stderr},
 		[]string{"replay", "--site", "../../testdata/demo-site.yaml", "--out", out, "-"})
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr.String())

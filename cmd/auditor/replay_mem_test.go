@@ -116,7 +116,7 @@ func replayMallocs(t testing.TB, path, out string) (mallocs, packets uint64) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	o := replayOptions{out: out, progress: "never", workers: 1}
-	sum, err := replay(context.Background(), streams{stdout: io.Discard, stderr: io.Discard}, []string{path}, o, flow.DefaultConfig())
+	sum, err := replay(context.Background(), streams{Stdout: io.Discard, Stderr: io.Discard}, []string{path}, o, flow.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), streams{strings.NewReader(""), &out, &errb}, args)
+	code = run(context.Background(), streams{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}, args)
 	return out.String(), errb.String(), code
 }
 

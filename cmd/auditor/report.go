@@ -90,7 +90,7 @@ func runReport(ctx context.Context, s streams, args []string) error {
 		}
 	}
 	for _, e := range r.Capture.Errors {
-		fmt.Fprintf(s.stderr, "auditor report: skipped %s\n", e)
+		fmt.Fprintf(s.Stderr, "auditor report: skipped %s\n", e)
 	}
 	return nil
 }
@@ -269,7 +269,7 @@ func writeReport(s streams, r *compliance.Report, out string, f compliance.Forma
 		return err
 	}
 	if out == "-" {
-		_, err := s.stdout.Write(buf.Bytes())
+		_, err := s.Stdout.Write(buf.Bytes())
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")

@@ -20,8 +20,8 @@ func runVersion(_ context.Context, s streams, args []string) error {
 	}
 	in := version.Get()
 	if *asJSON {
-		return json.NewEncoder(s.stdout).Encode(in)
+		return json.NewEncoder(s.Stdout).Encode(in)
 	}
-	_, err = fmt.Fprintf(s.stdout, "auditor %s %s\n", in, in.GoVersion)
+	_, err = fmt.Fprintf(s.Stdout, "auditor %s %s\n", in, in.GoVersion)
 	return err
 }

@@ -1,7 +1,7 @@
 // Package cli holds what the project's commands (auditor, auditor-dev)
-// share about their command lines: usage errors, flag sets that report
-// instead of exiting, flags after positional arguments, and sizes for
-// people.
+// share about their command lines: subcommand dispatch and exit codes,
+// usage errors, flag sets that report instead of exiting, flags after
+// positional arguments, and sizes for people.
 package cli
 
 import (
