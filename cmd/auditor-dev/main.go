@@ -30,10 +30,6 @@ func commands() []cli.Command {
 	}
 }
 
-// usageError marks errors that are the caller's fault: exit code 2.
-// usageError is the user's mistake on the command line: exit code 2.
-type usageError = cli.UsageError
-
 func usagef(format string, args ...any) error { return cli.Usagef(format, args...) }
 
 func main() {

@@ -52,7 +52,6 @@ func tuneGC() {
 	}
 }
 
-// usageError marks errors that are the caller's fault: exit code 2.
 // usageError is the user's mistake on the command line: exit code 2.
 type usageError = cli.UsageError
 
