@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
@@ -29,20 +31,56 @@ const (
 	batchesInFlow = 16
 )
 
-type entryKind uint8
+// entry is a packet as a batch carries it: the fields almost every packet
+// has, inline, and an index into the batch's side array for the few that
+// the rest rarely do (a quoted flow, a tunnel, a kept frame). It is less
+// than half the size of a decode.Packet, which the decoder writes, prime
+// clears and the worker reads for every packet.
+type entry struct {
+	pkt       flow.Packet
+	csumAcc   uint64
+	ordinal   uint64
+	payload   uint32 // arena offset of the payload
+	payLen    uint32
+	fragments uint16
+	linkType  layers.LinkType
+	icmpType  uint8
+	icmpCode  uint8
+	flags     entryFlags
+	side      uint8 // index in batch.sides when flags has entrySide
+}
+
+type entryFlags uint8
 
 const (
-	entryPacket    entryKind = iota // a flow packet
-	entryAttribute                  // an ICMP error to attribute to the quoted flow
+	// entryAttribute: an ICMP error to attribute to the quoted flow,
+	// whose key is in pkt.Key, not a flow packet.
+	entryAttribute entryFlags = 1 << iota
+	entrySide                 // the packet has a side entry
+	entryCsumPending
+	entryReassembled
+	entryTruncated
 )
 
+// sideEntry holds the fields of a packet that most packets do not have.
+type sideEntry struct {
+	quotedKey flow.Key
+	outerKey  flow.Key
+	tunnel    decode.Tunnel
+	outerDir  flow.Dir
+	hasFrame  bool
+	frame     uint32 // arena offset of the kept frame
+	frameLen  uint32
+}
+
 type batch struct {
-	pkts  []decode.Packet
-	kinds []entryKind
+	entries []entry
+	// sides is allocated with the first packet that needs one.
+	sides []sideEntry
 	arena []byte
-	// used is how much of the arena the last round filled: what prime
-	// takes back.
-	used int
+	// used and usedSides are how much of the arena and of sides the last
+	// round filled: what prime takes back.
+	used, usedSides int
 
 	// epochEnd marks the last batch of an epoch for its worker: after its
 	// packets the worker waits for the others, the shared state is
@@ -51,17 +89,19 @@ type batch struct {
 	epochAt  int64
 }
 
+// The side array's index is a uint8.
+var _ [256 - batchPackets]struct{}
+
 func newBatch() *batch {
 	return &batch{
-		pkts:  make([]decode.Packet, 0, batchPackets),
-		kinds: make([]entryKind, 0, batchPackets),
-		arena: make([]byte, 0, batchArena),
+		entries: make([]entry, 0, batchPackets),
+		arena:   make([]byte, 0, batchArena),
 	}
 }
 
 func (b *batch) reset() {
-	b.used = len(b.arena)
-	b.pkts, b.kinds, b.arena = b.pkts[:0], b.kinds[:0], b.arena[:0]
+	b.used, b.usedSides = len(b.arena), len(b.sides)
+	b.entries, b.sides, b.arena = b.entries[:0], b.sides[:0], b.arena[:0]
 	b.epochEnd = false
 }
 
@@ -77,8 +117,8 @@ func (b *batch) reset() {
 // 4.4-5.0 M packets/s with two workers. The arena is primed up to what
 // the last round used, a good guess of what this one will.
 func (b *batch) prime() {
-	clear(b.pkts[:cap(b.pkts)])
-	clear(b.kinds[:cap(b.kinds)])
+	clear(b.entries[:cap(b.entries)])
+	clear(b.sides[:b.usedSides])
 	clear(b.arena[:b.used])
 }
 
@@ -93,39 +133,91 @@ func take(free <-chan *batch) *batch {
 // a larger one would not fit the arena, and goes without its frame.
 const maxKeptFrame = 64 << 10
 
-// add copies pkt into the batch; false when the batch is full.
-func (b *batch) add(pkt *decode.Packet, kind entryKind) bool {
-	n := len(pkt.Payload)
-	if kind == entryAttribute {
-		n = 0
-	}
+// add copies pkt into the batch as a flow packet; false when the batch is
+// full.
+func (b *batch) add(pkt *decode.Packet) bool {
 	frame := pkt.Frame
-	if len(frame) > maxKeptFrame || kind == entryAttribute {
+	if len(frame) > maxKeptFrame {
 		frame = nil
 	}
-	n += len(frame)
-	if len(b.pkts) == cap(b.pkts) || len(b.arena)+n > cap(b.arena) {
+	if len(b.entries) == cap(b.entries) || len(b.arena)+len(pkt.Payload)+len(frame) > cap(b.arena) {
 		return false
 	}
-	b.pkts = append(b.pkts, *pkt)
-	b.kinds = append(b.kinds, kind)
-	cp := &b.pkts[len(b.pkts)-1]
-	cp.Frame = nil
-	if kind == entryAttribute {
-		cp.Payload = nil
-		return true
-	}
-	start := len(b.arena)
+	b.entries = b.entries[:len(b.entries)+1]
+	e := &b.entries[len(b.entries)-1]
+	e.pkt = pkt.Packet
+	acc, pending := pkt.PendingChecksum()
+	e.csumAcc, e.ordinal = acc, pkt.Ordinal
+	e.payload, e.payLen = uint32(len(b.arena)), uint32(len(pkt.Payload))
 	b.arena = append(b.arena, pkt.Payload...)
-	cp.Payload = b.arena[start:len(b.arena):len(b.arena)]
-	if frame != nil {
-		start = len(b.arena)
-		b.arena = append(b.arena, frame...)
-		cp.Frame = b.arena[start:len(b.arena):len(b.arena)]
+	e.fragments, e.linkType = pkt.Fragments, pkt.LinkType
+	e.icmpType, e.icmpCode = pkt.ICMPType, pkt.ICMPCode
+	var fl entryFlags
+	if pending {
+		fl |= entryCsumPending
 	}
-	// The quote is delivered separately to the quoted flow's worker.
-	cp.Quoted = false
+	if pkt.Reassembled {
+		fl |= entryReassembled
+	}
+	if pkt.Truncated {
+		fl |= entryTruncated
+	}
+	if pkt.Quoted || pkt.Tunnel != decode.TunnelNone || frame != nil {
+		fl |= entrySide
+		if b.sides == nil {
+			b.sides = make([]sideEntry, 0, batchPackets)
+		}
+		e.side = uint8(len(b.sides))
+		b.sides = append(b.sides, sideEntry{quotedKey: pkt.QuotedKey, outerKey: pkt.OuterKey,
+			tunnel: pkt.Tunnel, outerDir: pkt.OuterDir, hasFrame: frame != nil,
+			frame: uint32(len(b.arena)), frameLen: uint32(len(frame))})
+		b.arena = append(b.arena, frame...)
+	}
+	e.flags = fl
 	return true
+}
+
+// addAttribute queues the ICMP error pkt for attribution to the flow it
+// quotes; false when the batch is full.
+func (b *batch) addAttribute(pkt *decode.Packet) bool {
+	if len(b.entries) == cap(b.entries) {
+		return false
+	}
+	b.entries = append(b.entries, entry{pkt: flow.Packet{Key: pkt.QuotedKey},
+		icmpType: pkt.ICMPType, icmpCode: pkt.ICMPCode, flags: entryAttribute})
+	return true
+}
+
+// unpack rebuilds into p the flow packet of entry e. Every field of p is
+// written, so one p serves every entry. The quote was delivered separately
+// to the quoted flow's worker, so Quoted is false (QuotedKey stays, for
+// dissectors that keep the packet).
+func (b *batch) unpack(e *entry, p *decode.Packet) {
+	p.Packet = e.pkt
+	end := e.payload + e.payLen
+	p.Payload = b.arena[e.payload:end:end]
+	p.Quoted = false
+	p.ICMPType, p.ICMPCode = e.icmpType, e.icmpCode
+	p.Reassembled = e.flags&entryReassembled != 0
+	p.Truncated = e.flags&entryTruncated != 0
+	p.Fragments = e.fragments
+	p.Ordinal = e.ordinal
+	p.LinkType = e.linkType
+	p.SetPendingChecksum(e.csumAcc, e.flags&entryCsumPending != 0)
+	if e.flags&entrySide == 0 {
+		p.QuotedKey, p.OuterKey = flow.Key{}, flow.Key{}
+		p.Tunnel, p.OuterDir = decode.TunnelNone, 0
+		p.Frame = nil
+		return
+	}
+	s := &b.sides[e.side]
+	p.QuotedKey, p.OuterKey = s.quotedKey, s.outerKey
+	p.Tunnel, p.OuterDir = s.tunnel, s.outerDir
+	p.Frame = nil
+	if s.hasFrame {
+		end := s.frame + s.frameLen
+		p.Frame = b.arena[s.frame:end:end]
+	}
 }
 
 // runParallel decodes on this goroutine and shards packets over the workers
@@ -146,13 +238,16 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var pkt decode.Packet
 			for b := range queues[i] {
-				for j := range b.pkts {
-					if b.kinds[j] == entryAttribute {
-						w.attribute(&b.pkts[j])
-					} else {
-						w.packet(&b.pkts[j])
+				for j := range b.entries {
+					e := &b.entries[j]
+					if e.flags&entryAttribute != 0 {
+						w.attribute(e.pkt.Key, e.icmpType, e.icmpCode)
+						continue
 					}
+					b.unpack(e, &pkt)
+					w.packet(&pkt)
 				}
 				end, at := b.epochEnd, b.epochAt
 				// Return the batch before waiting: the decoder may need
@@ -182,17 +277,18 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 	}
 	pending := make([]*batch, n)
 	send := func(i int) {
-		if b := pending[i]; b != nil && (len(b.pkts) > 0 || b.epochEnd) {
+		if b := pending[i]; b != nil && (len(b.entries) > 0 || b.epochEnd) {
 			queues[i] <- b
 			pending[i] = nil
 		}
 	}
-	put := func(i int, pkt *decode.Packet, kind entryKind) {
+	put := func(i int, pkt *decode.Packet, attribute bool) {
 		for {
 			if pending[i] == nil {
 				pending[i] = take(free)
 			}
-			if pending[i].add(pkt, kind) {
+			b := pending[i]
+			if attribute && b.addAttribute(pkt) || !attribute && b.add(pkt) {
 				return
 			}
 			send(i)
@@ -214,9 +310,9 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 		}
 		pkt := &p.pkt
 		if pkt.Quoted {
-			put(shard(pkt.QuotedKey), pkt, entryAttribute)
+			put(shard(pkt.QuotedKey), pkt, true)
 		}
-		put(shard(pkt.Key), pkt, entryPacket)
+		put(shard(pkt.Key), pkt, false)
 		if p.epoch.due(pkt.Time) {
 			p.publish()
 			endEpoch(p.tally.last)

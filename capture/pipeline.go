@@ -348,7 +348,7 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 		return
 	}
 	w := p.workers[0]
-	if p.pkt.Quoted && !w.attribute(&p.pkt) && p.quotes != nil {
+	if p.pkt.Quoted && !w.attribute(p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode) && p.quotes != nil {
 		p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode)
 	}
 	w.packet(&p.pkt)
@@ -359,8 +359,8 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 
 // attribute records an ICMP error against the flow it quotes; false when
 // that flow is not in the worker's table.
-func (w *worker) attribute(pkt *decode.Packet) bool {
-	if w.table.ICMPUnreachable(pkt.QuotedKey, pkt.ICMPType, pkt.ICMPCode) {
+func (w *worker) attribute(quoted flow.Key, icmpType, icmpCode uint8) bool {
+	if w.table.ICMPUnreachable(quoted, icmpType, icmpCode) {
 		w.stats.ICMPQuoted.Add(1)
 		return true
 	}

@@ -183,6 +183,17 @@ func (p *Packet) FinishChecksum() {
 // completed over the payload (FinishChecksum or PayloadChecksumBad).
 func (p *Packet) ChecksumPending() bool { return p.csumPending }
 
+// PendingChecksum returns the partial sum of a transport checksum left
+// pending (see ChecksumPending), for a pipeline that carries packets in a
+// form of its own and rebuilds them with SetPendingChecksum.
+func (p *Packet) PendingChecksum() (acc uint64, pending bool) { return p.csumAcc, p.csumPending }
+
+// SetPendingChecksum restores what PendingChecksum returned; p.Payload
+// must then hold the payload the sum was left for.
+func (p *Packet) SetPendingChecksum(acc uint64, pending bool) {
+	p.csumAcc, p.csumPending = acc, pending
+}
+
 // PayloadChecksumBad completes a transport checksum the decoder left
 // pending and reports whether it is bad (false when none is pending). The
 // pipeline hands it to the flow table (flow.Table.PacketChecked), which
