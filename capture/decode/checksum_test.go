@@ -35,10 +35,19 @@ func refSum(parts ...[]byte) uint16 {
 }
 
 // TestCsumMatchesRFC1071 checks the word-at-a-time sum against the
-// byte-pair loop for every length up to 200 and random contents.
+// byte-pair loop for every length up to 200 and a spread of longer ones
+// (every tail after the unrolled blocks), random contents.
 func TestCsumMatchesRFC1071(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	lengths := make([]int, 0, 300)
 	for n := 0; n <= 200; n++ {
+		lengths = append(lengths, n)
+	}
+	for n := 1400; n <= 1530; n++ {
+		lengths = append(lengths, n)
+	}
+	lengths = append(lengths, 9000, 65535)
+	for _, n := range lengths {
 		for range 20 {
 			b := make([]byte, n)
 			for i := range b {
