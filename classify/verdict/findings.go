@@ -26,7 +26,7 @@ type Finding struct {
 	// source ports are not kept, since they differ per attempt.
 	DstPort                                        uint16
 	Vendor, EntryID, FromRole, ToRole, App, Reason string
-	// Names the parsers learnt, from the first flow that had them. For
+	// Names the parsers learnt, from the earliest flow that had them. For
 	// dns-failure findings ServerName is the name whose lookups failed;
 	// for media findings CallID is the first call that showed them.
 	SNI, ServerName, CallID string
@@ -40,6 +40,33 @@ type Finding struct {
 	// Ports are the ports a missing entry expects ("5597/tcp"), or the
 	// entry's ports for other findings with an entry.
 	Ports string
+
+	// from is the flow the description (Reason, roles, App) came from,
+	// and sniFrom, serverFrom and callFrom the flows the names came
+	// from: always the earliest flow that had one, so what a row says
+	// never depends on the order workers ended its flows in.
+	from, sniFrom, serverFrom, callFrom origin
+}
+
+// origin identifies a flow by its first packet's time, then its key; the
+// zero origin (a finding raised without a flow) comes after every flow.
+type origin struct {
+	first int64
+	key   flow.Key
+	set   bool
+}
+
+func originOf(f *flow.Flow) origin { return origin{first: f.First, key: f.Key, set: true} }
+
+// before reports whether a flow of origin a came before one of origin b.
+func (a origin) before(b origin) bool {
+	if !a.set || !b.set {
+		return a.set && !b.set
+	}
+	if a.first != b.first {
+		return a.first < b.first
+	}
+	return a.key.Compare(b.key) < 0
 }
 
 // FindingsConfig bounds a Findings.
@@ -127,18 +154,17 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		}
 	}
 	if r.Kind != "" {
-		fs.observe(flowKey(f, r), f, r.Severity, r.Reason, r)
+		k := flowKey(f, r)
+		fs.observe(k, occurrence(k, f, r.Severity, r.Reason, r))
 	}
 	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
 		return
 	}
 	if v, offered := tlsVersionOf(f.Meta); v != 0 && tlsRank(v) < minTLS {
 		k := findingKey{kind: KindTLSTooOld, proto: f.Key.Proto(), src: f.Src().Addr(), dst: f.Dst().Addr(), dport: f.Dst().Port()}
-		n := len(fs.list)
-		fs.observe(k, f, High, tooOldReason(fs.c.tooOld, v, offered), nil)
-		if len(fs.list) > n {
-			fs.list[n].FromRole, fs.list[n].ToRole = r.FromRole, r.ToRole
-		}
+		g := occurrence(k, f, High, tooOldReason(fs.c.tooOld, v, offered), nil)
+		g.FromRole, g.ToRole = r.FromRole, r.ToRole
+		fs.observe(k, g)
 	}
 }
 
@@ -225,6 +251,9 @@ func canonHosts(sc *catalog.Scope, hosts []int32) []int32 {
 // order flows were observed in.
 const manySources = 100
 
+// manySourcesNote ends the reason of a target's one row for all sources.
+var manySourcesNote = fmt.Sprintf(" (more than %d sources: one row for all of them)", manySources)
+
 // targetKey is a findingKey without its source.
 type targetKey struct {
 	kind  Kind
@@ -238,9 +267,9 @@ func targetOf(k findingKey) targetKey {
 	return targetKey{kind: k.kind, proto: k.proto, dst: k.dst, dport: k.dport, entry: k.entry}
 }
 
-// observe counts f towards the finding k, opening it from r (nil: no
-// entry, roles or app) when it is new.
-func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason string, r *Result) {
+// observe counts the occurrence g of the finding k: it opens the finding
+// or is absorbed into it.
+func (fs *Findings) observe(k findingKey, g Finding) {
 	perSource := k.src.IsValid()
 	var tk targetKey
 	if perSource {
@@ -254,29 +283,19 @@ func (fs *Findings) observe(k findingKey, f *flow.Flow, sev Severity, reason str
 				k.src = netip.Addr{}
 			}
 		}
+		if !k.src.IsValid() {
+			g.Src = netip.Addr{}
+			g.Reason += manySourcesNote
+		}
 	}
 	if i, ok := fs.byKey[k]; ok {
-		g := &fs.list[i]
-		g.Count++
-		g.FirstSeen = min(g.FirstSeen, f.First)
-		g.LastSeen = max(g.LastSeen, f.Last)
-		sni, server := names(f)
-		if g.SNI == "" {
-			g.SNI = sni
-		}
-		if g.ServerName == "" {
-			g.ServerName = server
-		}
-		if g.CallID == "" {
-			g.CallID = callIDOf(f, r)
-		}
+		fs.list[i].absorb(&g)
 		return
 	}
 	if len(fs.list) >= fs.max {
 		fs.dropped++
 		return
 	}
-	g := occurrence(k, f, sev, reason, r)
 	if k.entry != nil {
 		g.Ports = fs.c.info[k.entry].portsLabel
 	}
@@ -320,6 +339,17 @@ func occurrence(k findingKey, f *flow.Flow, sev Severity, reason string, r *Resu
 		Kind: k.kind, Severity: sev, Proto: k.proto, Src: k.src, Dst: k.dst, DstPort: k.dport,
 		Reason: reason, SNI: sni, ServerName: server, CallID: callIDOf(f, r),
 		Count: 1, FirstSeen: f.First, LastSeen: f.Last,
+	}
+	o := originOf(f)
+	g.from = o
+	if g.SNI != "" {
+		g.sniFrom = o
+	}
+	if g.ServerName != "" {
+		g.serverFrom = o
+	}
+	if g.CallID != "" {
+		g.callFrom = o
 	}
 	if r != nil {
 		g.Vendor, g.EntryID, g.FromRole, g.ToRole, g.App = r.FindingVendor(), r.FindingEntryID(), r.FromRole, r.ToRole, r.App
@@ -365,19 +395,13 @@ func (fs *Findings) collapse(tk targetKey) {
 			keep = append(keep, g)
 			continue
 		}
+		g.Src = netip.Addr{}
+		g.Reason += manySourcesNote
 		if agg.Count == 0 {
 			agg = g
-			agg.Src = netip.Addr{}
-			agg.Reason += fmt.Sprintf(" (more than %d sources: one row for all of them)", manySources)
 			continue
 		}
-		agg.Count += g.Count
-		agg.Severity = max(agg.Severity, g.Severity)
-		agg.FirstSeen, agg.LastSeen = min(agg.FirstSeen, g.FirstSeen), max(agg.LastSeen, g.LastSeen)
-		if agg.FromRole != g.FromRole {
-			agg.FromRole = "" // the sources play different roles
-		}
-		agg.fillNames(&g)
+		agg.absorb(&g)
 	}
 	clear(fs.list[len(keep):])
 	fs.list = keep
@@ -645,6 +669,38 @@ func (fs *Findings) Top(kind Kind, n int) []Finding {
 		out[k] = fs.list[i]
 	}
 	return out
+}
+
+// absorb counts the occurrences h into g. The description and each name
+// come from the earliest flow that had one, so the result is the same in
+// whichever order the occurrences come; roles that differ between the
+// flows (sources of a many-sources row) are left empty.
+func (g *Finding) absorb(h *Finding) {
+	g.Count += h.Count
+	g.FirstSeen, g.LastSeen = min(g.FirstSeen, h.FirstSeen), max(g.LastSeen, h.LastSeen)
+	g.Severity = max(g.Severity, h.Severity)
+	fromRole, toRole := g.FromRole, g.ToRole
+	if h.from.before(g.from) {
+		g.Reason, g.Vendor, g.EntryID, g.App, g.from = h.Reason, h.Vendor, h.EntryID, h.App, h.from
+	}
+	if fromRole != h.FromRole {
+		fromRole = ""
+	}
+	if toRole != h.ToRole {
+		toRole = ""
+	}
+	g.FromRole, g.ToRole = fromRole, toRole
+	takeName(&g.SNI, &g.sniFrom, h.SNI, h.sniFrom)
+	takeName(&g.ServerName, &g.serverFrom, h.ServerName, h.serverFrom)
+	takeName(&g.CallID, &g.callFrom, h.CallID, h.callFrom)
+}
+
+// takeName sets *name to v when v is set and came from an earlier flow
+// than *name (or *name is empty).
+func takeName(name *string, from *origin, v string, vFrom origin) {
+	if v != "" && (*name == "" || vFrom.before(*from)) {
+		*name, *from = v, vFrom
+	}
 }
 
 // fillNames takes from g the names f lacks when two findings merge into

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
@@ -370,3 +371,42 @@ func TestMediaOutsideDocumentedRange(t *testing.T) {
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+// TestFindingDescribedByEarliestFlow: flows of one finding may end in any
+// order (two workers end theirs independently); the row's reason and
+// names come from the earliest flow that had them, so every order gives
+// the same row.
+func TestFindingDescribedByEarliestFlow(t *testing.T) {
+	cl := postureClassifier(t, true, false)
+	negotiated := withMeta(playAt(t, tcp, "10.1.0.5:50000", "10.0.0.10:7597", time.Second, handshake), tlsMeta("TLS 1.0"))
+	offered := withMeta(playAt(t, tcp, "10.1.0.5:50001", "10.0.0.10:7597", 2*time.Second, handshake),
+		flow.Meta{App: "tls", TLSOfferedMax: 0x0302, TLSOfferedMin: 0x0301, SNI: "late.example"})
+	// Same first packet time: the flow key decides.
+	tie := withMeta(playAt(t, tcp, "10.1.0.5:50002", "10.0.0.10:7597", 2*time.Second, handshake),
+		flow.Meta{App: "tls", TLSVersion: "SSL 3.0", SNI: "tie.example"})
+	judge := func(flows ...*flow.Flow) verdict.Finding {
+		fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+		for _, f := range flows {
+			var r verdict.Result
+			cl.Classify(f, &r)
+			fs.Observe(f, &r)
+		}
+		all := fs.All()
+		if len(all) != 1 {
+			t.Fatalf("%d findings, want one: %+v", len(all), all)
+		}
+		return all[0]
+	}
+	want := judge(negotiated, offered, tie)
+	if !strings.Contains(want.Reason, "TLS 1.0 negotiated") || want.SNI != "late.example" || want.Count != 3 {
+		t.Errorf("finding %+v: want the reason of the earliest flow (TLS 1.0 negotiated), the SNI of the earliest flow with one", want)
+	}
+	for _, order := range [][]*flow.Flow{{offered, negotiated, tie}, {tie, offered, negotiated}, {tie, negotiated, offered}} {
+		if got := judge(order...); !reflect.DeepEqual(got, want) {
+			t.Errorf("another order of the same flows:\n%+v\nwant\n%+v", got, want)
+		}
+	}
+	if got := judge(tie, offered); !strings.Contains(got.Reason, "offered at most TLS 1.1") || got.SNI != "late.example" {
+		t.Errorf("tied first packets: %+v, want the lower flow key's reason and SNI (source port 50001)", got)
+	}
+}
