@@ -98,6 +98,11 @@ type Meta struct {
 	// awaiting their response (0: none), so pairing them with responses
 	// takes no lookup keyed by the flow. Only that dissector reads it.
 	DNSPending uint32
+	// SIP is the SIP dissector's state for the flow (signalling or
+	// media; nil: none), so each RTP packet reaches it without a lookup
+	// keyed by the flow. Only that dissector reads it, and it clears it
+	// when the flow ends.
+	SIP any
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake

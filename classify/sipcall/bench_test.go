@@ -16,7 +16,7 @@ func mediaSetup(tb testing.TB) (*harness, *flow.Flow, *decode.Packet) {
 	c.respond(t0+ms, 200, sdpBody("10.0.0.2", 6000))
 	h.rtpRun("10.0.0.1:4000", "10.0.0.2:6000", t0+2*ms, 3, 1)
 	f := h.flowOf("10.0.0.1:4000", "10.0.0.2:6000")
-	if h.d.media[f] == nil || !h.d.media[f].bound {
+	if _, mf := stateOf(f); mf == nil || !mf.bound {
 		tb.Fatal("media flow not bound")
 	}
 	p := &decode.Packet{Payload: rtp(0, 3, 480, 1, 160)}

@@ -37,13 +37,13 @@ const (
 // for concurrent use; give each worker its own.
 type Dissector struct {
 	t *Tracker
-	// Per-flow state, keyed by the flow record: the table hands the same
-	// *flow.Flow to every call until End, after which it may reuse it, so
-	// End deletes it here. A pointer key costs the RTP path a one-word
-	// hash instead of the 38-byte flow key's.
-	sip   map[*flow.Flow]*sipFlow
-	media map[*flow.Flow]*mediaFlow
-	probe map[*flow.Flow]struct{} // TCP flows waiting for their first payload
+	// A followed flow's *sipFlow or *mediaFlow hangs off its Meta.SIP
+	// until End, so the per-packet path makes no map lookup; followed
+	// counts them. TCP flows waiting for their first payload, a few
+	// packets each, stay in probe, keyed by the flow record (the table
+	// hands the same *flow.Flow to every call until End).
+	followed int
+	probe    map[*flow.Flow]struct{}
 	sess  sdp.Session
 	log   []event // staged for the tracker's next Commit
 	// New media flows, matched by the tracker's next Commit.
@@ -63,8 +63,6 @@ func (t *Tracker) NewDissector() *Dissector { return t.def.NewDissector() }
 func newDissector(t *Tracker) *Dissector {
 	return &Dissector{
 		t:     t,
-		sip:   make(map[*flow.Flow]*sipFlow),
-		media: make(map[*flow.Flow]*mediaFlow),
 		probe: make(map[*flow.Flow]struct{}),
 	}
 }
@@ -117,7 +115,7 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 	switch f.Key.Proto() {
 	case flow.ProtoUDP, flow.ProtoSCTP:
 		if d.t.sipKey(f.Key) || sipinfo.Looks(p.Payload) {
-			d.sip[f] = &sipFlow{}
+			d.follow(f, &sipFlow{})
 			return true
 		}
 		if f.Key.Proto() == flow.ProtoUDP {
@@ -125,7 +123,7 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 		}
 	case flow.ProtoTCP:
 		if d.t.sipKey(f.Key) {
-			d.sip[f] = &sipFlow{tcp: true}
+			d.follow(f, &sipFlow{tcp: true})
 		} else {
 			d.probe[f] = struct{}{}
 		}
@@ -144,7 +142,7 @@ func (d *Dissector) startMedia(f *flow.Flow, p *decode.Packet) bool {
 		return false
 	}
 	mf := &mediaFlow{pending: true, unsure: unsure}
-	d.media[f] = mf
+	d.follow(f, mf)
 	d.pending = append(d.pending, pendingMatch{key: f.Key, ordinal: p.Ordinal, mf: mf})
 	return true
 }
@@ -164,12 +162,44 @@ func (d *Dissector) retryMatch(mf *mediaFlow, f *flow.Flow, p *decode.Packet) {
 	}
 }
 
+// follow attaches the dissector's state st (*sipFlow or *mediaFlow) to f.
+func (d *Dissector) follow(f *flow.Flow, st any) {
+	m := f.MetaOrNew()
+	if m.SIP == nil {
+		d.followed++
+	}
+	m.SIP = st
+}
+
+// unfollow detaches the dissector's state from f.
+func (d *Dissector) unfollow(f *flow.Flow) {
+	if f.Meta != nil && f.Meta.SIP != nil {
+		f.Meta.SIP = nil
+		d.followed--
+	}
+}
+
+// stateOf returns the flow's signalling or media state (nil, nil: none).
+func stateOf(f *flow.Flow) (*sipFlow, *mediaFlow) {
+	if f.Meta == nil {
+		return nil, nil
+	}
+	switch st := f.Meta.SIP.(type) {
+	case *mediaFlow:
+		return nil, st
+	case *sipFlow:
+		return st, nil
+	}
+	return nil, nil
+}
+
 // Packet follows one packet of a wanted flow.
 func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
-	if mf := d.media[f]; mf != nil {
+	sf, mf := stateOf(f)
+	if mf != nil {
 		return d.mediaPacket(mf, f, p)
 	}
-	if sf := d.sip[f]; sf != nil {
+	if sf != nil {
 		return d.sipPacket(sf, f, p)
 	}
 	if _, ok := d.probe[f]; ok {
@@ -183,8 +213,9 @@ func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 // negotiated it.
 func (d *Dissector) End(f *flow.Flow) {
 	delete(d.probe, f)
-	if sf := d.sip[f]; sf != nil {
-		delete(d.sip, f)
+	sf, mf := stateOf(f)
+	d.unfollow(f)
+	if sf != nil {
 		if sf.confirmed {
 			m := f.MetaOrNew()
 			m.App = "sip"
@@ -194,8 +225,7 @@ func (d *Dissector) End(f *flow.Flow) {
 		}
 		return
 	}
-	if mf := d.media[f]; mf != nil {
-		delete(d.media, f)
+	if mf != nil {
 		d.endMedia(f, mf)
 	}
 }
@@ -245,7 +275,7 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 	if !mf.bound {
 		if mf.drop {
 			// Not media-like, and its first commit matched nothing.
-			delete(d.media, f)
+			d.unfollow(f)
 			return false
 		}
 		if !mf.pending {
@@ -286,7 +316,7 @@ func (d *Dissector) mediaPacket(mf *mediaFlow, f *flow.Flow, p *decode.Packet) b
 	// the answer depend on how many packets came before the commit (a
 	// T.38 stream sends more than mediaProbes in a one-second epoch).
 	if !mf.bound && !mf.pending && mf.probes >= mediaProbes {
-		delete(d.media, f)
+		d.unfollow(f)
 		return false
 	}
 	return true
@@ -337,7 +367,7 @@ func (d *Dissector) probePacket(f *flow.Flow, p *decode.Packet) bool {
 		return false
 	}
 	sf := &sipFlow{tcp: true}
-	d.sip[f] = sf
+	d.follow(f, sf)
 	return d.sipPacket(sf, f, p)
 }
 

@@ -37,8 +37,8 @@ func TestSetSIPPortsMidCall(t *testing.T) {
 	sipFlow := func(dst string) bool {
 		h.send(flow.ProtoTCP, "10.0.0.1:40000", dst, h.now+1, []byte("x"))
 		key, _ := flow.NewKey(flow.ProtoTCP, netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort(dst))
-		_, ok := h.d.sip[h.flows[key].f]
-		return ok
+		sf, _ := stateOf(h.flows[key].f)
+		return sf != nil
 	}
 	if !sipFlow("10.0.0.2:15060") {
 		t.Fatal("a flow on a SIP port is not followed as SIP")
