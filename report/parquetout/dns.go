@@ -17,7 +17,7 @@ const DNSSchema = "dns/1"
 // NULL response columns; a response whose query was not seen has a NULL
 // query_time and latency.
 type DNSRow struct {
-	Time         time.Time `parquet:"ts,timestamp(microsecond:utc)"`
+	Time         time.Time `parquet:"ts,timestamp(microsecond:utc),delta"`
 	QueryTime    time.Time `parquet:"query_time,timestamp(microsecond:utc),optional"`
 	ResponseTime time.Time `parquet:"response_time,timestamp(microsecond:utc),optional"`
 	// LatencyMillis is response_time - query_time; NULL unless both were
@@ -44,7 +44,7 @@ type DNSRow struct {
 	Flags    string `parquet:"flags,optional,dict"`
 
 	Answers      []DNSAnswerRow `parquet:"answers,list"`
-	CNAMEChain   []string       `parquet:"cname_chain,list"`
+	CNAMEChain   []string       `parquet:"cname_chain,list" parquet-element:",dict"`
 	OtherAnswers int32          `parquet:"other_answers"`
 
 	CommunityID string `parquet:"community_id"`
@@ -53,12 +53,12 @@ type DNSRow struct {
 
 // DNSAnswerRow is an A, AAAA or CNAME record of a response.
 type DNSAnswerRow struct {
-	Name string `parquet:"name"`
-	Type string `parquet:"type"`
+	Name string `parquet:"name,dict"`
+	Type string `parquet:"type,dict"`
 	TTL  int64  `parquet:"ttl"`
 	// Data is the address of an A or AAAA record, the canonical name of
 	// a CNAME.
-	Data string `parquet:"data"`
+	Data string `parquet:"data,dict"`
 }
 
 // CreateDNS opens dns.parquet for writing.

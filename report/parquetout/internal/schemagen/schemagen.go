@@ -121,6 +121,7 @@ type field struct {
 	name     string // Go field name
 	typ      string // Go type as written
 	tag      string // the parquet tag's value
+	elemTag  string // the parquet-element tag's value: a list's elements
 	col      string // column name
 	optional bool
 	options  []string // the parquet tag's options after the name
@@ -156,6 +157,7 @@ func (g *gen) fields(typ string) ([]field, error) {
 		}
 		parts := strings.Split(pq, ",")
 		fd := field{name: f.Names[0].Name, typ: exprString(f.Type), tag: pq, col: parts[0], options: parts[1:]}
+		fd.elemTag = tag.Get("parquet-element")
 		fd.optional = slices.Contains(fd.options, "optional")
 		switch w := tag.Get("wire"); {
 		case w == "":
@@ -310,7 +312,11 @@ func (g *gen) wireType(b *bytes.Buffer, t string, top bool) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(b, "\t%s %s `parquet:%q`\n", f.name, typ, f.tag)
+		if f.elemTag != "" {
+			fmt.Fprintf(b, "\t%s %s `parquet:%q parquet-element:%q`\n", f.name, typ, f.tag, f.elemTag)
+		} else {
+			fmt.Fprintf(b, "\t%s %s `parquet:%q`\n", f.name, typ, f.tag)
+		}
 	}
 	b.WriteString("}\n\n")
 
