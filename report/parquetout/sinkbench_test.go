@@ -146,8 +146,9 @@ func BenchmarkFlowRowsBuiltAndWritten(b *testing.B) {
 			b.Fatal(err)
 		}
 		var row FlowRow
+		var rb FlowRowBuilder
 		for i := range flows {
-			FromFlow(&flows[i], &row)
+			rb.Fill(&flows[i], &row)
 			r := &rows[i]
 			row.Verdict, row.ClassifiedBy, row.Vendor, row.EntryID, row.Reason = r.Verdict, r.ClassifiedBy, r.Vendor, r.EntryID, r.Reason
 			if err := w.Write(&row); err != nil {
