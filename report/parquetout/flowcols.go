@@ -563,6 +563,8 @@ func (c *stringColumn) add(v string) {
 		c.vals = append(c.vals, v)
 	case c.optional && v == "":
 		c.idx = append(c.idx, -1)
+	case c.d.lastIdx > 0 && v == c.d.last: // lookup's first check, without the call
+		c.idx = append(c.idx, c.d.lastIdx-1)
 	default:
 		c.idx = append(c.idx, c.d.lookup(v, &c.rng))
 	}
