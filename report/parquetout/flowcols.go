@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
@@ -460,13 +461,36 @@ type strDict struct {
 	// value (a verdict, a role) cost a string comparison, not a hash.
 	last    string
 	lastIdx int32
-	page    chunkPages
+	// seen are values looked up before, in slots by the address of their
+	// bytes, with their index plus one. Rows share the strings of a
+	// catalog entry, a constant or a cached address text (FlowRowBuilder,
+	// DNSRowBuilder): the same bytes at the same address are the same
+	// value without hashing them, and a slot keeps its string, so its
+	// address cannot be reused by another.
+	seen *[seenSlots]seenValue
+	page chunkPages
+}
+
+const seenSlots = 256
+
+type seenValue struct {
+	s string
+	i int32 // index plus one
 }
 
 // lookup returns v's index, adding it (escaped, and noted in rng) if new.
 func (d *strDict) lookup(v string, rng *strRange) int32 {
 	if d.lastIdx > 0 && v == d.last {
 		return d.lastIdx - 1
+	}
+	if d.seen == nil {
+		d.seen = new([seenSlots]seenValue)
+	}
+	p := unsafe.StringData(v)
+	slot := &d.seen[uintptr(unsafe.Pointer(p))*0x9e3779b97f4a7c15>>(64-8)]
+	if unsafe.StringData(slot.s) == p && len(slot.s) == len(v) && slot.i > 0 {
+		d.last, d.lastIdx = v, slot.i
+		return slot.i - 1
 	}
 	i, ok := d.index[v]
 	if !ok {
@@ -484,6 +508,7 @@ func (d *strDict) lookup(v string, rng *strRange) int32 {
 		rng.note(e)
 	}
 	d.last, d.lastIdx = v, i+1
+	slot.s, slot.i = v, i+1
 	return i
 }
 
@@ -520,6 +545,9 @@ func (d *strDict) reset() {
 	clear(d.values)
 	d.values = d.values[:0]
 	d.bytes, d.full, d.last, d.lastIdx = 0, false, "", 0
+	if d.seen != nil {
+		clear(d.seen[:])
+	}
 }
 
 // strRange is a string column chunk's minimum and maximum.
