@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -231,14 +232,17 @@ func rowBytes(r *DNSRow) int {
 func (d *dnsColWriter) setKeyValueMetadata(k, v string) { d.w.setKeyValueMetadata(k, v) }
 func (d *dnsColWriter) close() error                    { return d.w.close() }
 
-// optColumn is an optional INT32, INT64 or DOUBLE column, plain encoded.
+// optColumn is an optional INT32, INT64 or DOUBLE column, plain encoded,
+// or delta encoded if an integer.
 type optColumn[T int32 | int64 | float64] struct {
 	col     string
+	delta   bool
 	vals    []T    // the page's values, NULLs left out
 	present []bool // the page's rows: false for NULL
 	lo, hi  T
 	have    bool
 	levels  []uint8 // scratch
+	packed  []byte  // scratch: delta encoded values
 	pages   chunkPages
 }
 
@@ -260,7 +264,10 @@ func (c *optColumn[T]) add(v T, present bool) {
 
 func (c *optColumn[T]) name() string { return c.col }
 
-func (c *optColumn[T]) encode(optional, dict, delta bool) bool { return optional && !dict && !delta }
+func (c *optColumn[T]) encode(optional, dict, delta bool) bool {
+	c.delta = delta
+	return optional && !dict && (!delta || c.physical() != format.Double)
+}
 
 func (c *optColumn[T]) physical() format.Type {
 	switch any(c.vals).(type) {
@@ -300,12 +307,35 @@ func (c *optColumn[T]) flushPage(w *flowWriter) error {
 	if w.page, err = appendLevels(w.page[:0], c.levels); err != nil {
 		return err
 	}
-	for _, v := range c.vals {
-		w.page = appendPlainNumber(w.page, v)
+	enc := format.Plain
+	if c.delta {
+		enc = format.DeltaBinaryPacked
+		if w.page, err = appendDelta(w.page, c.vals, &c.packed); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range c.vals {
+			w.page = appendPlainNumber(w.page, v)
+		}
 	}
 	n, nulls := len(c.present), len(c.present)-len(c.vals)
 	c.present, c.vals = c.present[:0], c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+	return c.pages.addDataPage(w, w.page, n, nulls, enc)
+}
+
+// appendDelta appends integers in DELTA_BINARY_PACKED encoding, which
+// parquet-go's encoder writes into scratch (it overwrites its dst).
+func appendDelta[T int32 | int64 | float64](dst []byte, vals []T, scratch *[]byte) ([]byte, error) {
+	var err error
+	switch vals := any(vals).(type) {
+	case []int32:
+		*scratch, err = new(delta.BinaryPackedEncoding).EncodeInt32(*scratch, vals)
+	case []int64:
+		*scratch, err = new(delta.BinaryPackedEncoding).EncodeInt64(*scratch, vals)
+	default:
+		return dst, fmt.Errorf("delta encoding of %T", vals)
+	}
+	return append(dst, *scratch...), err
 }
 
 func (c *optColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
@@ -377,10 +407,12 @@ func (c *boolColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 }
 
 // listColumn is the leaf of a required LIST of required INT64 values (a
-// repetition and a definition level of one each), plain encoded: a row
-// adds either one empty entry or one value per element.
+// repetition and a definition level of one each), plain or delta encoded:
+// a row adds either one empty entry or one value per element.
 type listColumn struct {
 	col      string
+	delta    bool
+	packed   []byte // scratch: delta encoded values
 	vals     []int64
 	rep, def []uint8 // the page's levels, one per entry
 	lo, hi   int64
@@ -392,7 +424,10 @@ type listColumn struct {
 // each.
 func (c *listColumn) levels(rep, def int) bool { return rep == 1 && def == 1 }
 
-func (c *listColumn) encode(optional, dict, delta bool) bool { return !optional && !dict && !delta }
+func (c *listColumn) encode(optional, dict, delta bool) bool {
+	c.delta = delta
+	return !optional && !dict
+}
 
 func (c *listColumn) empty() {
 	c.rep, c.def = append(c.rep, 0), append(c.def, 0)
@@ -427,12 +462,20 @@ func (c *listColumn) flushPage(w *flowWriter) error {
 	if w.page, err = appendListLevels(w.page[:0], c.rep, c.def); err != nil {
 		return err
 	}
-	for _, v := range c.vals {
-		w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
+	enc := format.Plain
+	if c.delta {
+		enc = format.DeltaBinaryPacked
+		if w.page, err = appendDelta(w.page, c.vals, &c.packed); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range c.vals {
+			w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
+		}
 	}
 	n, nulls := len(c.def), len(c.def)-len(c.vals)
 	c.rep, c.def, c.vals = c.rep[:0], c.def[:0], c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+	return c.pages.addDataPage(w, w.page, n, nulls, enc)
 }
 
 func (c *listColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {

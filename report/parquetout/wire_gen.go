@@ -329,7 +329,7 @@ func (r *TunnelRow) wire(w *tunnelWire, a *wireArena) {
 type dnsAnswerWire struct {
 	Name string `parquet:"name,dict"`
 	Type string `parquet:"type,dict"`
-	TTL  int64  `parquet:"ttl"`
+	TTL  int64  `parquet:"ttl,delta"`
 	Data string `parquet:"data,dict"`
 }
 
@@ -345,8 +345,8 @@ func (r *DNSAnswerRow) wire(w *dnsAnswerWire) {
 // dnsWire is DNSRow as parquet-go writes it (wire.go).
 type dnsWire struct {
 	Time          time.Time       `parquet:"ts,timestamp(microsecond:utc),delta"`
-	QueryTime     *time.Time      `parquet:"query_time,timestamp(microsecond:utc),optional"`
-	ResponseTime  *time.Time      `parquet:"response_time,timestamp(microsecond:utc),optional"`
+	QueryTime     time.Time       `parquet:"query_time,timestamp(microsecond:utc),optional,delta"`
+	ResponseTime  time.Time       `parquet:"response_time,timestamp(microsecond:utc),optional,delta"`
 	LatencyMillis *float64        `parquet:"latency_ms,optional"`
 	Proto         string          `parquet:"proto,dict"`
 	Service       string          `parquet:"service,dict"`
@@ -378,8 +378,8 @@ func (r *DNSRow) wireSize(n *arenaSize) {
 func (r *DNSRow) wire(w *dnsWire, a *wireArena) {
 	*w = dnsWire{
 		Time:         r.Time,
-		QueryTime:    optTime(&r.QueryTime),
-		ResponseTime: optTime(&r.ResponseTime),
+		QueryTime:    zeroTime(r.QueryTime),
+		ResponseTime: zeroTime(r.ResponseTime),
 		Proto:        str(r.Proto),
 		Service:      str(r.Service),
 		ClientIP:     str(r.ClientIP),

@@ -366,6 +366,11 @@ func (g *gen) wireType(b *bytes.Buffer, t string, top bool) error {
 func (g *gen) wireFieldType(t string, f field) (string, error) {
 	switch {
 	case scalars[f.typ]:
+		if f.typ == "time.Time" && f.optional && slices.Contains(f.options, "delta") {
+			// parquet-go delta encodes a time.Time but not a pointer to
+			// one; an optional value writes its zero value as NULL.
+			return f.typ, nil
+		}
 		if f.optional {
 			return "*" + f.typ, nil
 		}
@@ -425,6 +430,8 @@ func valueExpr(f field) string {
 		return "optStr(&r." + f.name + ")"
 	case f.typ == "string":
 		return "str(r." + f.name + ")"
+	case f.typ == "time.Time" && f.optional && slices.Contains(f.options, "delta"):
+		return "zeroTime(r." + f.name + ")"
 	case f.typ == "time.Time" && f.optional:
 		return "optTime(&r." + f.name + ")"
 	case scalars[f.typ] && f.optional:
