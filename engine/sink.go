@@ -87,6 +87,7 @@ func (k *FlowSink) Swap(w *parquetout.Writer) {
 func (k *FlowSink) run() {
 	defer close(k.done)
 	var row parquetout.FlowRow
+	var rb parquetout.FlowRowBuilder
 	for b := range k.batches {
 		if k.w == nil {
 			k.discarded += uint64(len(b))
@@ -99,7 +100,7 @@ func (k *FlowSink) run() {
 				k.discarded += uint64(len(b) - i)
 				break
 			}
-			parquetout.FromFlow(&b[i].flow, &row)
+			rb.Fill(&b[i].flow, &row)
 			b[i].judged.apply(&row)
 			row.Sensor = k.sensor
 			if err := k.w.Write(&row); err != nil {

@@ -1,6 +1,7 @@
 package parquetout
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
@@ -16,10 +17,14 @@ const DNSSchema = "dns/1"
 // (docs/schema-dns.md describes the columns). An unanswered query has
 // NULL response columns; a response whose query was not seen has a NULL
 // query_time and latency.
+//
+// The times and the answers' TTLs are delta encoded and the strings of
+// the answer and alias lists dictionary encoded: a replay spent more CPU
+// compressing them plain than building the rows, for larger files.
 type DNSRow struct {
-	Time         time.Time `parquet:"ts,timestamp(microsecond:utc)"`
-	QueryTime    time.Time `parquet:"query_time,timestamp(microsecond:utc),optional"`
-	ResponseTime time.Time `parquet:"response_time,timestamp(microsecond:utc),optional"`
+	Time         time.Time `parquet:"ts,timestamp(microsecond:utc),delta"`
+	QueryTime    time.Time `parquet:"query_time,timestamp(microsecond:utc),optional,delta"`
+	ResponseTime time.Time `parquet:"response_time,timestamp(microsecond:utc),optional,delta"`
 	// LatencyMillis is response_time - query_time; NULL unless both were
 	// seen (HasLatency).
 	LatencyMillis float64 `parquet:"latency_ms,optional" wire:"if=HasLatency"`
@@ -44,7 +49,7 @@ type DNSRow struct {
 	Flags    string `parquet:"flags,optional,dict"`
 
 	Answers      []DNSAnswerRow `parquet:"answers,list"`
-	CNAMEChain   []string       `parquet:"cname_chain,list"`
+	CNAMEChain   []string       `parquet:"cname_chain,list" parquet-element:",dict"`
 	OtherAnswers int32          `parquet:"other_answers"`
 
 	CommunityID string `parquet:"community_id"`
@@ -53,12 +58,12 @@ type DNSRow struct {
 
 // DNSAnswerRow is an A, AAAA or CNAME record of a response.
 type DNSAnswerRow struct {
-	Name string `parquet:"name"`
-	Type string `parquet:"type"`
-	TTL  int64  `parquet:"ttl"`
+	Name string `parquet:"name,dict"`
+	Type string `parquet:"type,dict"`
+	TTL  int64  `parquet:"ttl,delta"`
 	// Data is the address of an A or AAAA record, the canonical name of
 	// a CNAME.
-	Data string `parquet:"data"`
+	Data string `parquet:"data,dict"`
 }
 
 // CreateDNS opens dns.parquet for writing.
@@ -81,20 +86,47 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 	fromDNS(t, row, nil)
 }
 
-// DNSRowBuilder fills DNS rows as FromDNS does, reusing the text of the
-// header flags (at most 64 sets) rather than building it per row. Not
-// safe for concurrent use; the zero value is ready.
-//
-// Address texts are formatted per row: a cache of them keyed by
-// netip.Addr measured slower on the benchmark capture (map lookups over
-// many distinct clients and answers) than netip.Addr.String.
+// DNSRowBuilder fills DNS rows as FromDNS does, cheaper per row: it
+// reuses the text of the header flags (at most 64 sets) and of recently
+// seen addresses (addrCache), and carves the rows' answer lists out of
+// blocks it allocates a few thousand answers at a time. A block is never
+// written again once carved, so a row keeps its answers however long the
+// writer holds it. Not safe for concurrent use; the zero value is ready.
 type DNSRowBuilder struct {
 	flagNames map[dnsinfo.Flags]string
+	addrs     *addrCache
+	answers   []DNSAnswerRow // the unused rest of the current block
 }
+
+// answerBlock is how many answers DNSRowBuilder allocates at a time.
+const answerBlock = 4096
 
 // Fill is FromDNS.
 func (b *DNSRowBuilder) Fill(t *dnsinfo.Transaction, row *DNSRow) {
+	if b.addrs == nil {
+		b.addrs = new(addrCache)
+	}
 	fromDNS(t, row, b)
+}
+
+func (b *DNSRowBuilder) addr(a netip.Addr) string {
+	if b == nil || !a.IsValid() {
+		return addrString(a)
+	}
+	return b.addrs.text(a)
+}
+
+// answerList returns a list of n answers for a row.
+func (b *DNSRowBuilder) answerList(n int) []DNSAnswerRow {
+	if b == nil {
+		return make([]DNSAnswerRow, n)
+	}
+	if len(b.answers) < n {
+		b.answers = make([]DNSAnswerRow, max(answerBlock, n))
+	}
+	l := b.answers[:n:n]
+	b.answers = b.answers[n:]
+	return l
 }
 
 func (b *DNSRowBuilder) flags(f dnsinfo.Flags) string {
@@ -117,8 +149,8 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 	*row = DNSRow{
 		QueryTime: optionalTime(t.QueryTime), ResponseTime: optionalTime(t.ResponseTime),
 		Proto: flow.ProtoName(t.Proto), Service: t.Service,
-		ClientIP: addrString(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
-		ServerIP: addrString(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
+		ClientIP: b.addr(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
+		ServerIP: b.addr(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
 		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: t.Name, QClass: int32(t.Class),
 		Answered: t.Answered(), Flags: b.flags(t.Flags),
 		CNAMEChain: t.CNAMEChain(), OtherAnswers: int32(t.OtherAnswers),
@@ -142,12 +174,12 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		}
 	}
 	if len(t.Answers) > 0 {
-		row.Answers = make([]DNSAnswerRow, len(t.Answers))
+		row.Answers = b.answerList(len(t.Answers))
 		for i := range t.Answers {
 			a := &t.Answers[i]
 			data := a.Target
 			if a.Type != dnsinfo.TypeCNAME {
-				data = addrString(a.Addr)
+				data = b.addr(a.Addr)
 			}
 			row.Answers[i] = DNSAnswerRow{Name: a.Name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
 		}

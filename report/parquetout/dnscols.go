@@ -12,6 +12,7 @@ import (
 
 	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -46,8 +47,8 @@ type dnsColWriter struct {
 	query, qtype, rcode, flags                             stringColumn
 	answered                                               boolColumn
 	rcodeNum                                               optColumn[int32]
-	ansName, ansType, ansData, cname                       listColumn[string]
-	ansTTL                                                 listColumn[int64]
+	ansName, ansType, ansData, cname                       strListColumn
+	ansTTL                                                 listColumn
 	communityID, sensor                                    stringColumn
 
 	// pageBytes and groupBytes estimate the values added since the last
@@ -66,9 +67,9 @@ func newDNSColWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) 
 		query: stringColumn{col: "query"}, qtype: stringColumn{col: "qtype"}, qclass: int32Column{col: "qclass"},
 		answered: boolColumn{col: "answered"}, rcode: stringColumn{col: "rcode"}, rcodeNum: optColumn[int32]{col: "rcode_num"},
 		flags:   stringColumn{col: "flags"},
-		ansName: listColumn[string]{col: "answers.list.element.name"}, ansType: listColumn[string]{col: "answers.list.element.type"},
-		ansTTL: listColumn[int64]{col: "answers.list.element.ttl"}, ansData: listColumn[string]{col: "answers.list.element.data"},
-		cname: listColumn[string]{col: "cname_chain.list.element"},
+		ansName: strListColumn{col: "answers.list.element.name"}, ansType: strListColumn{col: "answers.list.element.type"},
+		ansTTL: listColumn{col: "answers.list.element.ttl"}, ansData: strListColumn{col: "answers.list.element.data"},
+		cname: strListColumn{col: "cname_chain.list.element"},
 		other: int32Column{col: "other_answers"}, communityID: stringColumn{col: "community_id"}, sensor: stringColumn{col: "sensor"},
 	}
 	cols := []flowColumn{
@@ -129,7 +130,9 @@ func (d *dnsColWriter) takeFooter(opts []parquet.WriterOption) error {
 			delta = enc.Encoding() == format.DeltaBinaryPacked
 		}
 		if lc, ok := c.(interface{ levels(rep, def int) bool }); ok {
-			if !lc.levels(leaf.MaxRepetitionLevel, leaf.MaxDefinitionLevel) || dict || delta {
+			// A list's element is required: its definition level is
+			// the list's.
+			if !lc.levels(leaf.MaxRepetitionLevel, leaf.MaxDefinitionLevel) || !c.encode(false, dict, delta) {
 				return fmt.Errorf("dns schema: column %s: the encoder cannot write its levels or encoding", name)
 			}
 			continue
@@ -229,14 +232,17 @@ func rowBytes(r *DNSRow) int {
 func (d *dnsColWriter) setKeyValueMetadata(k, v string) { d.w.setKeyValueMetadata(k, v) }
 func (d *dnsColWriter) close() error                    { return d.w.close() }
 
-// optColumn is an optional INT32, INT64 or DOUBLE column, plain encoded.
+// optColumn is an optional INT32, INT64 or DOUBLE column, plain encoded,
+// or delta encoded if an integer.
 type optColumn[T int32 | int64 | float64] struct {
 	col     string
+	delta   bool
 	vals    []T    // the page's values, NULLs left out
 	present []bool // the page's rows: false for NULL
 	lo, hi  T
 	have    bool
 	levels  []uint8 // scratch
+	packed  []byte  // scratch: delta encoded values
 	pages   chunkPages
 }
 
@@ -258,7 +264,10 @@ func (c *optColumn[T]) add(v T, present bool) {
 
 func (c *optColumn[T]) name() string { return c.col }
 
-func (c *optColumn[T]) encode(optional, dict, delta bool) bool { return optional && !dict && !delta }
+func (c *optColumn[T]) encode(optional, dict, delta bool) bool {
+	c.delta = delta
+	return optional && !dict && (!delta || c.physical() != format.Double)
+}
 
 func (c *optColumn[T]) physical() format.Type {
 	switch any(c.vals).(type) {
@@ -298,12 +307,35 @@ func (c *optColumn[T]) flushPage(w *flowWriter) error {
 	if w.page, err = appendLevels(w.page[:0], c.levels); err != nil {
 		return err
 	}
-	for _, v := range c.vals {
-		w.page = appendPlainNumber(w.page, v)
+	enc := format.Plain
+	if c.delta {
+		enc = format.DeltaBinaryPacked
+		if w.page, err = appendDelta(w.page, c.vals, &c.packed); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range c.vals {
+			w.page = appendPlainNumber(w.page, v)
+		}
 	}
 	n, nulls := len(c.present), len(c.present)-len(c.vals)
 	c.present, c.vals = c.present[:0], c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+	return c.pages.addDataPage(w, w.page, n, nulls, enc)
+}
+
+// appendDelta appends integers in DELTA_BINARY_PACKED encoding, which
+// parquet-go's encoder writes into scratch (it overwrites its dst).
+func appendDelta[T int32 | int64 | float64](dst []byte, vals []T, scratch *[]byte) ([]byte, error) {
+	var err error
+	switch vals := any(vals).(type) {
+	case []int32:
+		*scratch, err = new(delta.BinaryPackedEncoding).EncodeInt32(*scratch, vals)
+	case []int64:
+		*scratch, err = new(delta.BinaryPackedEncoding).EncodeInt64(*scratch, vals)
+	default:
+		return dst, fmt.Errorf("delta encoding of %T", vals)
+	}
+	return append(dst, *scratch...), err
 }
 
 func (c *optColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
@@ -374,37 +406,40 @@ func (c *boolColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 	return cc, err
 }
 
-// listColumn is the leaf of a required LIST of required values (a
-// repetition and a definition level of one each), plain encoded: a row
-// adds either one empty entry or one value per element. Strings are
-// written escaped by safetext, as every string column is.
-type listColumn[T string | int64] struct {
+// listColumn is the leaf of a required LIST of required INT64 values (a
+// repetition and a definition level of one each), plain or delta encoded:
+// a row adds either one empty entry or one value per element.
+type listColumn struct {
 	col      string
-	vals     []T
+	delta    bool
+	packed   []byte // scratch: delta encoded values
+	vals     []int64
 	rep, def []uint8 // the page's levels, one per entry
-	lo, hi   T
+	lo, hi   int64
 	have     bool
 	pages    chunkPages
 }
 
 // levels accepts the schema's maximum levels: the encoder writes one of
 // each.
-func (c *listColumn[T]) levels(rep, def int) bool { return rep == 1 && def == 1 }
+func (c *listColumn) levels(rep, def int) bool { return rep == 1 && def == 1 }
 
-func (c *listColumn[T]) empty() {
+func (c *listColumn) encode(optional, dict, delta bool) bool {
+	c.delta = delta
+	return !optional && !dict
+}
+
+func (c *listColumn) empty() {
 	c.rep, c.def = append(c.rep, 0), append(c.def, 0)
 }
 
 // add adds an element; next is false for a row's first.
-func (c *listColumn[T]) add(next bool, v T) {
+func (c *listColumn) add(next bool, v int64) {
 	r := uint8(0)
 	if next {
 		r = 1
 	}
 	c.rep, c.def = append(c.rep, r), append(c.def, 1)
-	if s, ok := any(v).(string); ok {
-		v = any(safetext.String(s)).(T)
-	}
 	c.vals = append(c.vals, v)
 	switch {
 	case !c.have:
@@ -416,62 +451,148 @@ func (c *listColumn[T]) add(next bool, v T) {
 	}
 }
 
-func (c *listColumn[T]) name() string                           { return c.col }
-func (c *listColumn[T]) encode(optional, dict, delta bool) bool { return false }
+func (c *listColumn) name() string          { return c.col }
+func (c *listColumn) physical() format.Type { return format.Int64 }
 
-func (c *listColumn[T]) physical() format.Type {
-	if _, ok := any(c.vals).([]int64); ok {
-		return format.Int64
-	}
-	return format.ByteArray
-}
-
-func (c *listColumn[T]) flushPage(w *flowWriter) error {
+func (c *listColumn) flushPage(w *flowWriter) error {
 	if len(c.def) == 0 {
 		return nil
 	}
 	var err error
-	if w.page, err = appendLevels(w.page[:0], c.rep); err != nil {
+	if w.page, err = appendListLevels(w.page[:0], c.rep, c.def); err != nil {
 		return err
 	}
-	if w.page, err = appendLevels(w.page, c.def); err != nil {
-		return err
-	}
-	for _, v := range c.vals {
-		switch v := any(v).(type) {
-		case string:
-			w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
-			w.page = append(w.page, v...)
-		case int64:
+	enc := format.Plain
+	if c.delta {
+		enc = format.DeltaBinaryPacked
+		if w.page, err = appendDelta(w.page, c.vals, &c.packed); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range c.vals {
 			w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
 		}
 	}
 	n, nulls := len(c.def), len(c.def)-len(c.vals)
-	clear(c.vals) // drop the rows' strings for the collector
 	c.rep, c.def, c.vals = c.rep[:0], c.def[:0], c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+	return c.pages.addDataPage(w, w.page, n, nulls, enc)
 }
 
-func (c *listColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
+func (c *listColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 	cc, err := c.pages.write(w, c, nil)
+	addLevelEncoding(&cc)
+	if c.have {
+		cc.MetaData.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(c.lo))
+		cc.MetaData.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(c.hi))
+	}
+	c.lo, c.hi, c.have = 0, 0, false
+	return cc, err
+}
+
+// strListColumn is the leaf of a required LIST of required strings,
+// plain or dictionary encoded as stringColumn is: dictionary indexes
+// looked up as the row comes, plain pages once the dictionary is past
+// dictionaryMaxBytes. Strings are written escaped by safetext, as every
+// string column is.
+type strListColumn struct {
+	col      string
+	dict     bool
+	rep, def []uint8  // the page's levels, one per entry
+	idx      []int32  // the page's values, while the dictionary serves
+	vals     []string // the page's values, otherwise
+	d        strDict
+	rng      strRange
+	pages    chunkPages
+}
+
+func (c *strListColumn) levels(rep, def int) bool { return rep == 1 && def == 1 }
+
+func (c *strListColumn) encode(optional, dict, delta bool) bool {
+	c.dict = dict
+	return !optional && !delta
+}
+
+func (c *strListColumn) name() string          { return c.col }
+func (c *strListColumn) physical() format.Type { return format.ByteArray }
+
+func (c *strListColumn) empty() {
+	c.rep, c.def = append(c.rep, 0), append(c.def, 0)
+}
+
+// add adds an element; next is false for a row's first.
+func (c *strListColumn) add(next bool, v string) {
+	r := uint8(0)
+	if next {
+		r = 1
+	}
+	c.rep, c.def = append(c.rep, r), append(c.def, 1)
+	if c.dict && !c.d.full {
+		c.idx = append(c.idx, c.d.lookup(v, &c.rng))
+		return
+	}
+	c.vals = append(c.vals, v)
+}
+
+func (c *strListColumn) flushPage(w *flowWriter) error {
+	if len(c.def) == 0 {
+		return nil
+	}
+	var err error
+	if w.page, err = appendListLevels(w.page[:0], c.rep, c.def); err != nil {
+		return err
+	}
+	// A page of empty lists only has no values to index: it is written
+	// plain, so a chunk without values has no dictionary.
+	enc := format.Plain
+	if len(c.idx) > 0 {
+		enc = format.RLEDictionary
+		if w.page, err = c.d.appendIndexes(w.page, c.idx); err != nil {
+			return err
+		}
+		// Past its bound the next pages are plain.
+		c.d.full = c.d.bytes > dictionaryMaxBytes
+	}
+	for _, v := range c.vals {
+		v = safetext.String(v)
+		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
+		w.page = append(w.page, v...)
+		c.rng.note(v)
+	}
+	n, nulls := len(c.def), len(c.def)-len(c.vals)-len(c.idx)
+	clear(c.vals) // drop the rows' strings for the collector
+	c.rep, c.def, c.idx, c.vals = c.rep[:0], c.def[:0], c.idx[:0], c.vals[:0]
+	return c.pages.addDataPage(w, w.page, n, nulls, enc)
+}
+
+func (c *strListColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
+	dict, err := c.d.chunkPage(w, &c.pages)
+	if err != nil {
+		return format.ColumnChunk{}, err
+	}
+	cc, err := c.pages.write(w, c, dict)
+	addLevelEncoding(&cc)
+	c.rng.stats(&cc)
+	c.d.reset()
+	return cc, err
+}
+
+// appendListLevels appends a list page's repetition, then definition
+// levels.
+func appendListLevels(dst []byte, rep, def []uint8) ([]byte, error) {
+	dst, err := appendLevels(dst, rep)
+	if err != nil {
+		return dst, err
+	}
+	return appendLevels(dst, def)
+}
+
+// addLevelEncoding lists RLE among a list chunk's encodings: its levels
+// are RLE whether or not a list was empty.
+func addLevelEncoding(cc *format.ColumnChunk) {
 	if !slices.Contains(cc.MetaData.Encoding, format.RLE) {
-		// The levels are RLE whether or not a list was empty.
 		cc.MetaData.Encoding = append(cc.MetaData.Encoding, format.RLE)
 		slices.Sort(cc.MetaData.Encoding)
 	}
-	if c.have {
-		switch lo := any(c.lo).(type) {
-		case string:
-			cc.MetaData.Statistics.MinValue = []byte(lo)
-			cc.MetaData.Statistics.MaxValue = []byte(any(c.hi).(string))
-		case int64:
-			cc.MetaData.Statistics.MinValue = binary.LittleEndian.AppendUint64(nil, uint64(lo))
-			cc.MetaData.Statistics.MaxValue = binary.LittleEndian.AppendUint64(nil, uint64(any(c.hi).(int64)))
-		}
-	}
-	var zero T
-	c.lo, c.hi, c.have = zero, zero, false
-	return cc, err
 }
 
 // appendLevels appends levels of bit width 1 as a data page v1 holds

@@ -1,6 +1,7 @@
 package parquetout
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/dnsinfo"
@@ -109,7 +111,74 @@ func dnsEncoderCases() map[string][]DNSRow {
 		r.CNAMEChain = []string{s, s + "z"}
 		bad = append(bad, r)
 	}
-	return map[string][]DNSRow{"mix": dnsRows(45_000), "hostile strings": bad, "empty": nil}
+	return map[string][]DNSRow{"mix": dnsRows(45_000), "hostile strings": bad, "empty": nil, "list dictionary": listDictRows()}
+}
+
+// listDictRows exercise the list columns' dictionaries: a first row group
+// of empty lists only (no values, so no dictionary), then one whose
+// distinct answer names and chain entries pass dictionaryMaxBytes, so
+// its later pages fall back to plain, and a last, short one that starts
+// a dictionary afresh.
+func listDictRows() []DNSRow {
+	g := encoderOptions.RowGroupRows
+	rows := dnsRows(int(2*g) + 300)
+	for i := range rows {
+		r := &rows[i]
+		switch {
+		case i < int(g):
+			r.Answers, r.CNAMEChain = nil, nil
+		case i < int(2*g) && i%3 != 0:
+			long := fmt.Sprintf("%0120d.example.net", i)
+			r.Answers = []DNSAnswerRow{{Name: long, Type: "CNAME", TTL: 1, Data: "x" + long}, {Name: "x" + long, Type: "A", TTL: 2, Data: "192.0.2.7"}}
+			r.CNAMEChain = []string{r.Query, long}
+		}
+	}
+	return rows
+}
+
+// A list column past its dictionary's bound writes its next pages plain,
+// and starts the next row group with a dictionary again.
+func TestStrListDictionaryFallsBack(t *testing.T) {
+	var buf bytes.Buffer
+	codec, err := newZstdCodec(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &flowWriter{out: bufio.NewWriter(&buf), codec: codec, off: 4}
+	c := &strListColumn{col: "x", dict: true}
+	n := 0
+	for ; c.d.bytes <= dictionaryMaxBytes; n++ {
+		c.add(false, fmt.Sprintf("%0100d", n))
+	}
+	if len(c.idx) == 0 || len(c.vals) != 0 {
+		t.Fatalf("%d indexes and %d plain values before the first page, want indexes only", len(c.idx), len(c.vals))
+	}
+	if err := c.flushPage(w); err != nil {
+		t.Fatal(err)
+	}
+	c.add(false, "after")
+	c.empty()
+	if len(c.vals) != 1 || len(c.idx) != 0 {
+		t.Fatalf("after the bound: %d plain values and %d indexes, want the value plain", len(c.vals), len(c.idx))
+	}
+	if err := c.flushPage(w); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.pages.encodings, []format.Encoding{format.RLEDictionary, format.Plain}) {
+		t.Errorf("page encodings %v, want a dictionary page, then a plain one", c.pages.encodings)
+	}
+	cc, err := c.chunk(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := cc.MetaData; md.DictionaryPageOffset != 4 || md.DataPageOffset <= 4 || md.NumValues != int64(n+2) || md.Statistics.NullCount != 1 {
+		t.Errorf("chunk: dictionary page at %d, data at %d, %d values (%d empty), want the dictionary first and %d values, 1 empty",
+			md.DictionaryPageOffset, md.DataPageOffset, md.NumValues, md.Statistics.NullCount, n+2)
+	}
+	c.add(false, "next group")
+	if len(c.idx) != 1 || c.d.full {
+		t.Errorf("the next row group does not start a dictionary")
+	}
 }
 
 // TestDNSWriterMatchesParquetGo writes the same rows with the dns.parquet

@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/report/safetext"
 	"github.com/parquet-go/parquet-go"
@@ -442,22 +443,137 @@ type stringColumn struct {
 	idx  []int32  // the page being filled, while the dictionary serves
 	vals []string // the page being filled, otherwise
 
-	index     map[string]int32
-	values    []string
-	dictBytes int
-	full      bool // past dictionaryMaxBytes: plain pages
+	d     strDict
+	rng   strRange
+	pages chunkPages
+
+	levels  []uint8 // scratch: a page's definition levels
+	nonNull []int32 // scratch: a page's indexes without the NULLs
+}
+
+// strDict is a string column chunk's dictionary.
+type strDict struct {
+	index  map[string]int32
+	values []string // escaped, in index order
+	bytes  int
+	full   bool // past dictionaryMaxBytes: plain pages
 	// last is the previous value and its index plus one: runs of one
 	// value (a verdict, a role) cost a string comparison, not a hash.
 	last    string
 	lastIdx int32
+	// seen are values looked up before, in slots by the address of their
+	// bytes, with their index plus one. Rows share the strings of a
+	// catalog entry, a constant or a cached address text (FlowRowBuilder,
+	// DNSRowBuilder): the same bytes at the same address are the same
+	// value without hashing them, and a slot keeps its string, so its
+	// address cannot be reused by another.
+	seen *[seenSlots]seenValue
+	page chunkPages
+}
 
-	lo, hi   string
-	have     bool
-	pages    chunkPages
-	dictPage chunkPages
+const seenSlots = 256
 
-	levels  []uint8 // scratch: a page's definition levels
-	nonNull []int32 // scratch: a page's indexes without the NULLs
+type seenValue struct {
+	s string
+	i int32 // index plus one
+}
+
+// lookup returns v's index, adding it (escaped, and noted in rng) if new.
+func (d *strDict) lookup(v string, rng *strRange) int32 {
+	if d.lastIdx > 0 && v == d.last {
+		return d.lastIdx - 1
+	}
+	if d.seen == nil {
+		d.seen = new([seenSlots]seenValue)
+	}
+	p := unsafe.StringData(v)
+	slot := &d.seen[uintptr(unsafe.Pointer(p))*0x9e3779b97f4a7c15>>(64-8)]
+	if unsafe.StringData(slot.s) == p && len(slot.s) == len(v) && slot.i > 0 {
+		d.last, d.lastIdx = v, slot.i
+		return slot.i - 1
+	}
+	i, ok := d.index[v]
+	if !ok {
+		if d.index == nil {
+			d.index = make(map[string]int32)
+		}
+		i = int32(len(d.values))
+		d.index[v] = i
+		// The index keeps the row's string, the dictionary its escape
+		// (the same string unless it is not UTF-8 or has a backslash):
+		// the check costs once per distinct value, not per row.
+		e := safetext.String(v)
+		d.values = append(d.values, e)
+		d.bytes += 4 + len(e)
+		rng.note(e)
+	}
+	d.last, d.lastIdx = v, i+1
+	slot.s, slot.i = v, i+1
+	return i
+}
+
+// appendIndexes appends a dictionary data page's values: the bit width,
+// then the indexes in the RLE/bit-packed hybrid.
+func (d *strDict) appendIndexes(dst []byte, idx []int32) ([]byte, error) {
+	width := max(bits.Len32(uint32(max(len(d.values)-1, 0))), 1)
+	dst = append(dst, byte(width))
+	return appendRLEInt32(dst, idx, width)
+}
+
+// chunkPage encodes the dictionary page of a chunk whose pages used it,
+// and returns it for chunkPages.write; nil if none did.
+func (d *strDict) chunkPage(w *flowWriter, pages *chunkPages) (*chunkPages, error) {
+	if !slices.Contains(pages.encodings, format.RLEDictionary) {
+		return nil, nil
+	}
+	w.page = w.page[:0]
+	for _, v := range d.values {
+		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
+		w.page = append(w.page, v...)
+	}
+	err := d.page.addPage(w, w.page, &format.PageHeader{
+		Type:                 format.DictionaryPage,
+		DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(d.values)), Encoding: format.Plain}),
+	})
+	return &d.page, err
+}
+
+// reset empties the dictionary for the next row group.
+func (d *strDict) reset() {
+	d.page.compressed, d.page.uncompressed = 0, 0
+	clear(d.index)
+	clear(d.values)
+	d.values = d.values[:0]
+	d.bytes, d.full, d.last, d.lastIdx = 0, false, "", 0
+	if d.seen != nil {
+		clear(d.seen[:])
+	}
+}
+
+// strRange is a string column chunk's minimum and maximum.
+type strRange struct {
+	lo, hi string
+	have   bool
+}
+
+func (r *strRange) note(v string) {
+	switch {
+	case !r.have:
+		r.lo, r.hi, r.have = strings.Clone(v), strings.Clone(v), true
+	case v < r.lo:
+		r.lo = strings.Clone(v)
+	case v > r.hi:
+		r.hi = strings.Clone(v)
+	}
+}
+
+// stats sets the chunk's minimum and maximum and empties r.
+func (r *strRange) stats(cc *format.ColumnChunk) {
+	if r.have {
+		cc.MetaData.Statistics.MinValue = []byte(r.lo)
+		cc.MetaData.Statistics.MaxValue = []byte(r.hi)
+	}
+	*r = strRange{}
 }
 
 func (c *stringColumn) name() string { return c.col }
@@ -471,46 +587,14 @@ func (c *stringColumn) physical() format.Type { return format.ByteArray }
 
 func (c *stringColumn) add(v string) {
 	switch {
-	case !c.dict || c.full:
+	case !c.dict || c.d.full:
 		c.vals = append(c.vals, v)
 	case c.optional && v == "":
 		c.idx = append(c.idx, -1)
-	case c.lastIdx > 0 && v == c.last:
-		c.idx = append(c.idx, c.lastIdx-1)
+	case c.d.lastIdx > 0 && v == c.d.last: // lookup's first check, without the call
+		c.idx = append(c.idx, c.d.lastIdx-1)
 	default:
-		c.idx = append(c.idx, c.lookup(v))
-	}
-}
-
-// lookup returns v's dictionary index, adding it if new.
-func (c *stringColumn) lookup(v string) int32 {
-	i, ok := c.index[v]
-	if !ok {
-		if c.index == nil {
-			c.index = make(map[string]int32)
-		}
-		i = int32(len(c.values))
-		c.index[v] = i
-		// The index keeps the row's string, the dictionary its escape
-		// (the same string unless it is not UTF-8 or has a backslash):
-		// the check costs once per distinct value, not per row.
-		e := safetext.String(v)
-		c.values = append(c.values, e)
-		c.dictBytes += 4 + len(e)
-		c.note(e)
-	}
-	c.last, c.lastIdx = v, i+1
-	return i
-}
-
-func (c *stringColumn) note(v string) {
-	switch {
-	case !c.have:
-		c.lo, c.hi, c.have = strings.Clone(v), strings.Clone(v), true
-	case v < c.lo:
-		c.lo = strings.Clone(v)
-	case v > c.hi:
-		c.hi = strings.Clone(v)
+		c.idx = append(c.idx, c.d.lookup(v, &c.rng))
 	}
 }
 
@@ -551,16 +635,14 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 				c.nonNull = append(c.nonNull, i)
 			}
 		}
-		width := max(bits.Len32(uint32(max(len(c.values)-1, 0))), 1)
-		w.page = append(w.page, byte(width))
-		if w.page, err = appendRLEInt32(w.page, c.nonNull, width); err != nil {
+		if w.page, err = c.d.appendIndexes(w.page, c.nonNull); err != nil {
 			return err
 		}
 		n := len(c.idx)
 		c.idx = c.idx[:0]
 		// The page is written against the dictionary as it stands; past
 		// its bound the next pages are plain.
-		c.full = c.dictBytes > dictionaryMaxBytes
+		c.d.full = c.d.bytes > dictionaryMaxBytes
 		return c.pages.addDataPage(w, w.page, n, nulls, format.RLEDictionary)
 	}
 	if len(c.vals) == 0 {
@@ -577,7 +659,7 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		v = safetext.String(v)
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
-		c.note(v)
+		c.rng.note(v)
 	}
 	n := len(c.vals)
 	clear(c.vals) // drop the rows' strings for the collector
@@ -586,35 +668,13 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 }
 
 func (c *stringColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
-	var dict *chunkPages
-	if slices.Contains(c.pages.encodings, format.RLEDictionary) {
-		dict = &c.dictPage
-		w.page = w.page[:0]
-		for _, v := range c.values {
-			w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
-			w.page = append(w.page, v...)
-		}
-		err := dict.addPage(w, w.page, &format.PageHeader{
-			Type:                 format.DictionaryPage,
-			DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(c.values)), Encoding: format.Plain}),
-		})
-		if err != nil {
-			return format.ColumnChunk{}, err
-		}
+	dict, err := c.d.chunkPage(w, &c.pages)
+	if err != nil {
+		return format.ColumnChunk{}, err
 	}
 	cc, err := c.pages.write(w, c, dict)
-	if dict != nil {
-		dict.compressed, dict.uncompressed = 0, 0
-	}
-	if c.have {
-		cc.MetaData.Statistics.MinValue = []byte(c.lo)
-		cc.MetaData.Statistics.MaxValue = []byte(c.hi)
-	}
-	clear(c.index)
-	clear(c.values)
-	c.values = c.values[:0]
-	c.dictBytes, c.full, c.last, c.lastIdx = 0, false, "", 0
-	c.lo, c.hi, c.have = "", "", false
+	c.rng.stats(&cc)
+	c.d.reset()
 	return cc, err
 }
 

@@ -161,3 +161,27 @@ func TestDuckDB(t *testing.T) {
 		t.Errorf("DuckDB reads %v, want TIMESTAMP WITH TIME ZONE, 10 rows, 5 verdicts, the first time, 3 proxy targets", r)
 	}
 }
+
+// A dictionary finds a value again by the address of its bytes only when
+// the length matches too: a prefix shares its string's address.
+func TestStrDictSeenByAddress(t *testing.T) {
+	var d strDict
+	var rng strRange
+	s := strings.Repeat("abcdef", 3)
+	want := map[string]int32{}
+	for round := range 3 {
+		for _, v := range []string{s, s[:6], s[:3], strings.Clone(s), s[6:], strings.Clone(s[:3]), s} {
+			i := d.lookup(v, &rng)
+			if w, ok := want[v]; ok && i != w {
+				t.Fatalf("round %d: %q has index %d, first %d", round, v, i, w)
+			}
+			want[v] = i
+			if d.values[i] != v {
+				t.Fatalf("round %d: %q looked up as %q", round, v, d.values[i])
+			}
+		}
+	}
+	if len(d.values) != 4 {
+		t.Errorf("dictionary %q, want the 4 distinct values", d.values)
+	}
+}

@@ -96,14 +96,41 @@ type FlowRow struct {
 // It allocates the address, history and Community ID strings; everything
 // else is shared with f or a constant.
 func FromFlow(f *flow.Flow, row *FlowRow) {
+	fromFlow(f, row, nil)
+}
+
+// FlowRowBuilder fills flow rows as FromFlow does, reusing the text of
+// recently seen addresses (addrCache) instead of formatting and
+// allocating two per row. Not safe for concurrent use; the zero value is
+// ready.
+type FlowRowBuilder struct {
+	addrs *addrCache
+}
+
+// Fill is FromFlow.
+func (b *FlowRowBuilder) Fill(f *flow.Flow, row *FlowRow) {
+	if b.addrs == nil {
+		b.addrs = new(addrCache)
+	}
+	fromFlow(f, row, b.addrs)
+}
+
+// fromFlow is FromFlow, with addresses from addrs when it is not nil.
+func fromFlow(f *flow.Flow, row *FlowRow, addrs *addrCache) {
 	src, dst := f.Src(), f.Dst()
+	var srcIP, dstIP string
+	if addrs != nil {
+		srcIP, dstIP = addrs.text(src.Addr()), addrs.text(dst.Addr())
+	} else {
+		srcIP, dstIP = src.Addr().String(), dst.Addr().String()
+	}
 	*row = FlowRow{
 		FirstSeen:   unixMicro(f.First),
 		LastSeen:    unixMicro(f.Last),
 		Proto:       flow.ProtoName(f.Key.Proto()),
-		SrcIP:       src.Addr().String(),
+		SrcIP:       srcIP,
 		SrcPort:     int32(src.Port()),
-		DstIP:       dst.Addr().String(),
+		DstIP:       dstIP,
 		DstPort:     int32(dst.Port()),
 		PacketsOut:  toInt64(f.Orig.Packets),
 		BytesOut:    toInt64(f.Orig.Bytes),

@@ -1,7 +1,9 @@
 package parquetout
 
 import (
+	"fmt"
 	"math"
+	"net/netip"
 	"reflect"
 	"testing"
 	"time"
@@ -194,5 +196,50 @@ func TestFromFlowProxyTarget(t *testing.T) {
 	FromFlow(&f, &row)
 	if row.ProxyTarget != "" {
 		t.Errorf("stale proxy_target %q", row.ProxyTarget)
+	}
+}
+
+// The builder's cached address texts give the rows FromFlow gives,
+// IPv4, IPv6 and zoned, across slot collisions and reuse.
+func TestFlowRowBuilderMatchesFromFlow(t *testing.T) {
+	var b FlowRowBuilder
+	for i := range 20_000 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+		dst := netip.MustParseAddrPort("10.0.0.2:5060")
+		switch i % 5 {
+		case 1:
+			src = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}), 40000)
+			dst = netip.MustParseAddrPort("[2001:db8::1]:5060")
+		case 2:
+			src = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0xfe, 0x80, 15: byte(i)}).WithZone(fmt.Sprint("eth", i%3)), 40000)
+			dst = netip.MustParseAddrPort("[fe80::1%eth0]:5060")
+		case 3: // an IPv4-mapped IPv6 address is not its IPv4 address
+			src = netip.AddrPortFrom(netip.AddrFrom16(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}).As16()), 40000)
+			dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), 5060)
+		}
+		f := endedFlows(t, flow.ProtoUDP, packet{at: t0, src: src.String(), dst: dst.String(), payload: 10})[0]
+		var got, want FlowRow
+		b.Fill(&f, &got)
+		FromFlow(&f, &want)
+		if got != want {
+			t.Fatalf("flow %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+}
+
+// Addresses that share 16 bytes (an IPv4 address and its IPv4-mapped
+// IPv6 form, zoned and unzoned) keep their own texts in the cache.
+func TestAddrCacheKeepsTexts(t *testing.T) {
+	var c addrCache
+	for range 2 {
+		for _, s := range []string{"10.0.0.2", "::ffff:10.0.0.2", "fe80::1", "fe80::1%eth0", "fe80::1%eth1", "2001:db8::1"} {
+			a := netip.MustParseAddr(s)
+			if got := c.text(a); got != s {
+				t.Errorf("text(%s) = %q", s, got)
+			}
+		}
+	}
+	if got := c.text(netip.Addr{}); got != (netip.Addr{}).String() {
+		t.Errorf("text of the zero address = %q", got)
 	}
 }

@@ -59,6 +59,15 @@ func optTime(t *time.Time) *time.Time {
 	return t
 }
 
+// zeroTime is optTime for a time written as a value: any zero time is
+// the zero value, which parquet-go writes as NULL.
+func zeroTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t
+}
+
 // wireRow is a row type with its wire form W; wire_gen.go has the
 // conversions, generated from the row types (internal/schemagen).
 type wireRow[T, W any] interface {

@@ -327,10 +327,10 @@ func (r *TunnelRow) wire(w *tunnelWire, a *wireArena) {
 
 // dnsAnswerWire is DNSAnswerRow as parquet-go writes it (wire.go).
 type dnsAnswerWire struct {
-	Name string `parquet:"name"`
-	Type string `parquet:"type"`
-	TTL  int64  `parquet:"ttl"`
-	Data string `parquet:"data"`
+	Name string `parquet:"name,dict"`
+	Type string `parquet:"type,dict"`
+	TTL  int64  `parquet:"ttl,delta"`
+	Data string `parquet:"data,dict"`
 }
 
 func (r *DNSAnswerRow) wire(w *dnsAnswerWire) {
@@ -344,9 +344,9 @@ func (r *DNSAnswerRow) wire(w *dnsAnswerWire) {
 
 // dnsWire is DNSRow as parquet-go writes it (wire.go).
 type dnsWire struct {
-	Time          time.Time       `parquet:"ts,timestamp(microsecond:utc)"`
-	QueryTime     *time.Time      `parquet:"query_time,timestamp(microsecond:utc),optional"`
-	ResponseTime  *time.Time      `parquet:"response_time,timestamp(microsecond:utc),optional"`
+	Time          time.Time       `parquet:"ts,timestamp(microsecond:utc),delta"`
+	QueryTime     time.Time       `parquet:"query_time,timestamp(microsecond:utc),optional,delta"`
+	ResponseTime  time.Time       `parquet:"response_time,timestamp(microsecond:utc),optional,delta"`
 	LatencyMillis *float64        `parquet:"latency_ms,optional"`
 	Proto         string          `parquet:"proto,dict"`
 	Service       string          `parquet:"service,dict"`
@@ -364,7 +364,7 @@ type dnsWire struct {
 	RCodeNum      *int32          `parquet:"rcode_num,optional"`
 	Flags         *string         `parquet:"flags,optional,dict"`
 	Answers       []dnsAnswerWire `parquet:"answers,list"`
-	CNAMEChain    []string        `parquet:"cname_chain,list"`
+	CNAMEChain    []string        `parquet:"cname_chain,list" parquet-element:",dict"`
 	OtherAnswers  int32           `parquet:"other_answers"`
 	CommunityID   string          `parquet:"community_id"`
 	Sensor        *string         `parquet:"sensor,optional,dict"`
@@ -378,8 +378,8 @@ func (r *DNSRow) wireSize(n *arenaSize) {
 func (r *DNSRow) wire(w *dnsWire, a *wireArena) {
 	*w = dnsWire{
 		Time:         r.Time,
-		QueryTime:    optTime(&r.QueryTime),
-		ResponseTime: optTime(&r.ResponseTime),
+		QueryTime:    zeroTime(r.QueryTime),
+		ResponseTime: zeroTime(r.ResponseTime),
 		Proto:        str(r.Proto),
 		Service:      str(r.Service),
 		ClientIP:     str(r.ClientIP),

@@ -121,6 +121,7 @@ type field struct {
 	name     string // Go field name
 	typ      string // Go type as written
 	tag      string // the parquet tag's value
+	elemTag  string // the parquet-element tag's value: a list's elements
 	col      string // column name
 	optional bool
 	options  []string // the parquet tag's options after the name
@@ -156,6 +157,7 @@ func (g *gen) fields(typ string) ([]field, error) {
 		}
 		parts := strings.Split(pq, ",")
 		fd := field{name: f.Names[0].Name, typ: exprString(f.Type), tag: pq, col: parts[0], options: parts[1:]}
+		fd.elemTag = tag.Get("parquet-element")
 		fd.optional = slices.Contains(fd.options, "optional")
 		switch w := tag.Get("wire"); {
 		case w == "":
@@ -310,7 +312,11 @@ func (g *gen) wireType(b *bytes.Buffer, t string, top bool) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(b, "\t%s %s `parquet:%q`\n", f.name, typ, f.tag)
+		if f.elemTag != "" {
+			fmt.Fprintf(b, "\t%s %s `parquet:%q parquet-element:%q`\n", f.name, typ, f.tag, f.elemTag)
+		} else {
+			fmt.Fprintf(b, "\t%s %s `parquet:%q`\n", f.name, typ, f.tag)
+		}
 	}
 	b.WriteString("}\n\n")
 
@@ -360,6 +366,11 @@ func (g *gen) wireType(b *bytes.Buffer, t string, top bool) error {
 func (g *gen) wireFieldType(t string, f field) (string, error) {
 	switch {
 	case scalars[f.typ]:
+		if f.typ == "time.Time" && f.optional && slices.Contains(f.options, "delta") {
+			// parquet-go delta encodes a time.Time but not a pointer to
+			// one; an optional value writes its zero value as NULL.
+			return f.typ, nil
+		}
 		if f.optional {
 			return "*" + f.typ, nil
 		}
@@ -419,6 +430,8 @@ func valueExpr(f field) string {
 		return "optStr(&r." + f.name + ")"
 	case f.typ == "string":
 		return "str(r." + f.name + ")"
+	case f.typ == "time.Time" && f.optional && slices.Contains(f.options, "delta"):
+		return "zeroTime(r." + f.name + ")"
 	case f.typ == "time.Time" && f.optional:
 		return "optTime(&r." + f.name + ")"
 	case scalars[f.typ] && f.optional:
