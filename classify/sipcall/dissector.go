@@ -44,8 +44,8 @@ type Dissector struct {
 	// hands the same *flow.Flow to every call until End).
 	followed int
 	probe    map[*flow.Flow]struct{}
-	sess  sdp.Session
-	log   []event // staged for the tracker's next Commit
+	sess     sdp.Session
+	log      []event // staged for the tracker's next Commit
 	// New media flows, matched by the tracker's next Commit.
 	pending []pendingMatch
 }
