@@ -288,16 +288,15 @@ func (c *captureFile) nextPcap() error {
 func (c *captureFile) nextPcapNG() error {
 	for {
 		packet := c.packets + 1
-		if fr, ok := c.fastEPB(packet); ok {
+		if c.fastEPB(packet, &c.frame) {
 			c.packets = packet
-			if c.env.supported != nil && !c.env.supported(fr.LinkType) {
+			if fr := &c.frame; c.env.supported != nil && !c.env.supported(fr.LinkType) {
 				if c.skipped != nil {
 					c.skipped(c.skipErr(packet, fr.Offset, fr.Interface, fr.LinkType))
 				}
 				continue
 			}
 			c.fixedTime = false
-			c.frame = fr
 			return nil
 		}
 		start := c.offset()

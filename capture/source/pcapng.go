@@ -177,6 +177,23 @@ type ngClock struct {
 	linkType        layers.LinkType
 }
 
+// unixNano converts a timestamp of the clock's interface. The two
+// resolutions nearly every capture uses divide by a constant, which the
+// compiler turns into a multiplication; a division by a variable costs
+// more than the rest of reading a packet block.
+func (clk *ngClock) unixNano(ts uint64) int64 {
+	var sec, frac uint64
+	switch clk.perSecond {
+	case 1e6:
+		sec, frac = ts/1e6, ts%1e6
+	case 1e9:
+		sec, frac = ts/1e9, ts%1e9
+	default:
+		sec, frac = ts/clk.perSecond, ts%clk.perSecond
+	}
+	return (int64(sec)+clk.offset)*1e9 + int64(frac)*clk.scaleUp
+}
+
 // fastEPB reads the enhanced packet block at the current position directly
 // from the read buffer, without pcapgo, which copies every packet from the
 // buffer into its own (a third of replay's reading time on a large
@@ -189,38 +206,39 @@ type ngClock struct {
 // goes the walk and pcapgo way, which reports it; pcapgo reads block by
 // block and holds nothing between packets, so skipping it keeps its state.
 // The data stays valid until the next read, as Frame promises.
-func (c *captureFile) fastEPB(packet uint64) (Frame, bool) {
+//
+// It fills fr in place: a Frame is a hundred bytes, and returning one by
+// value copied it twice per packet.
+func (c *captureFile) fastEPB(packet uint64, fr *Frame) bool {
 	w := &c.ngw
 	if w.blind {
-		return Frame{}, false
+		return false
 	}
 	big := w.bigEndian
 	b, _ := c.br.Peek(28)
 	if len(b) < 28 || ngU32(big, b) != ngEnhancedPacket {
-		return Frame{}, false
+		return false
 	}
 	blen, ifc := ngU32(big, b[4:]), ngU32(big, b[8:])
 	capLen, wireLen := ngU32(big, b[20:]), ngU32(big, b[24:])
 	maxRecord := uint32(c.env.maxRecord)
 	if blen%4 != 0 || blen > ngMaxBlock+maxRecord || capLen > maxRecord || uint64(capLen)+32 > uint64(blen) || capLen > wireLen {
-		return Frame{}, false
+		return false
 	}
-	clock, ok := c.ngClockOf(int(ifc))
-	if !ok {
-		return Frame{}, false
+	clock := c.ngClockOf(int(ifc))
+	if clock == nil {
+		return false
 	}
 	// This Peek may refill the buffer and move its contents: b is stale
 	// from here on.
 	whole, _ := c.br.Peek(int(blen))
 	if len(whole) < int(blen) || ngU32(big, whole[blen-4:]) != blen {
-		return Frame{}, false
+		return false
 	}
 	ts := uint64(ngU32(big, whole[12:]))<<32 | uint64(ngU32(big, whole[16:]))
-	sec := int64(ts/clock.perSecond) + clock.offset
-	nsec := int64(ts%clock.perSecond) * clock.scaleUp
-	fr := Frame{
+	*fr = Frame{
 		Data:       whole[28 : 28+capLen : 28+capLen],
-		Time:       sec*1e9 + nsec,
+		Time:       clock.unixNano(ts),
 		CaptureLen: int(capLen),
 		WireLen:    int(wireLen),
 		LinkType:   clock.linkType,
@@ -231,17 +249,27 @@ func (c *captureFile) fastEPB(packet uint64) (Frame, bool) {
 	}
 	c.br.Discard(int(blen))
 	w.next = big
-	return fr, true
+	return true
 }
 
-// ngClockOf returns interface i's clock, learning new interfaces from pcapgo.
-func (c *captureFile) ngClockOf(i int) (ngClock, bool) {
+// ngClockOf returns interface i's clock, learning new interfaces from
+// pcapgo; nil when fastEPB cannot convert its timestamps.
+func (c *captureFile) ngClockOf(i int) *ngClock {
 	if i < len(c.ngTime) {
-		return c.ngTime[i], c.ngTime[i].ok
+		if clk := &c.ngTime[i]; clk.ok {
+			return clk
+		}
+		return nil
 	}
+	return c.learnClocks(i)
+}
+
+// learnClocks adds the clocks of the interfaces pcapgo has read since the
+// last call and returns interface i's, as ngClockOf does.
+func (c *captureFile) learnClocks(i int) *ngClock {
 	n := c.ng.NInterfaces()
 	if i >= n {
-		return ngClock{}, false
+		return nil
 	}
 	for j := len(c.ngTime); j < n; j++ {
 		var clk ngClock
@@ -254,7 +282,10 @@ func (c *captureFile) ngClockOf(i int) (ngClock, bool) {
 		}
 		c.ngTime = append(c.ngTime, clk)
 	}
-	return c.ngTime[i], c.ngTime[i].ok
+	if clk := &c.ngTime[i]; clk.ok {
+		return clk
+	}
+	return nil
 }
 
 func pow10(e uint8) uint64 {

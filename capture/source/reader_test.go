@@ -633,3 +633,25 @@ func TestPcapNGBlocksAcrossBufferRefills(t *testing.T) {
 		}
 	}
 }
+
+// TestNGClockUnixNano covers the constant-divisor paths of the two common
+// resolutions and the general one, with an interface's time offset.
+func TestNGClockUnixNano(t *testing.T) {
+	for _, tc := range []struct {
+		exp    uint8
+		offset int64
+		ts     uint64
+		want   int64
+	}{
+		{6, 0, 1_700_000_000_123456, 1_700_000_000_123456000},
+		{9, 0, 1_700_000_000_123456789, 1_700_000_000_123456789},
+		{3, 0, 1_700_000_000_123, 1_700_000_000_123000000},
+		{6, -3600, 1_700_000_000_000001, 1_699_996_400_000001000},
+		{9, 10, 999_999_999, 10_999_999_999},
+	} {
+		clk := ngClock{ok: true, perSecond: pow10(tc.exp), scaleUp: int64(pow10(9 - tc.exp)), offset: tc.offset}
+		if got := clk.unixNano(tc.ts); got != tc.want {
+			t.Errorf("10^-%d s, offset %d: %d -> %d, want %d", tc.exp, tc.offset, tc.ts, got, tc.want)
+		}
+	}
+}
