@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -74,6 +75,25 @@ func endpointLess(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
 		return a1 < b1
 	}
 	return ap < bp
+}
+
+// recentSlots is the size of a table's recent-flow cache, a power of two:
+// 128 KiB of pointers, a few times the flows a busy worker has active.
+const (
+	recentBits  = 14
+	recentSlots = 1 << recentBits
+)
+
+// recentSlot is k's slot in a table's recent-flow cache: a multiplicative
+// hash of the addresses' low halves (all of an IPv4 address) and the
+// ports. It need not resist chosen keys: a collision only sends the
+// lookup to the map.
+func (k *Key) recentSlot() uint32 {
+	h := binary.LittleEndian.Uint64(k.addrA[8:]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(k.addrB[8:]), 29)
+	h ^= uint64(k.portA)<<16 | uint64(k.portB) | uint64(k.proto)<<56
+	h ^= h >> 32
+	h *= 0x9e3779b97f4a7c15
+	return uint32(h >> (64 - recentBits))
 }
 
 // Proto is the IP protocol number.

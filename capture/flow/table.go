@@ -102,11 +102,17 @@ type Table struct {
 	// See Config.MaxFlows.
 	parked    map[Key]*Flow
 	parkLists [numClasses]lruList
-	free      []*Flow
-	onEnd     EndFunc
-	now       int64 // latest packet time seen
-	swept     int64 // time of the last expiry sweep
-	stats     Stats
+	// recent is a direct-mapped cache of flows in the map, by a cheap
+	// hash of their key (Key.recentSlot): most packets belong to a flow
+	// that had one a moment ago, and finding it here takes one load and
+	// one key compare where the map hashes 38 bytes and probes its groups.
+	// A flow leaves it when it leaves the map (forget).
+	recent *[recentSlots]*Flow
+	free   []*Flow
+	onEnd  EndFunc
+	now    int64 // latest packet time seen
+	swept  int64 // time of the last expiry sweep
+	stats  Stats
 }
 
 // NewTable returns an empty table; onEnd receives every flow that ends.
@@ -123,7 +129,7 @@ func NewTable(cfg Config, onEnd EndFunc) *Table {
 	// The map grows with the traffic: presizing it for a busy link cost
 	// every run, however small, tens of milliseconds of page faults
 	// before the first packet.
-	t := &Table{cfg: cfg, flows: make(map[Key]*Flow, min(cfg.MaxFlows, 1<<10)), onEnd: onEnd}
+	t := &Table{cfg: cfg, flows: make(map[Key]*Flow, min(cfg.MaxFlows, 1<<10)), onEnd: onEnd, recent: new([recentSlots]*Flow)}
 	t.timeouts = [numClasses]int64{
 		classTCP:       int64(cfg.TCPTimeout),
 		classTCPClosed: int64(cfg.TCPLinger),
@@ -190,7 +196,12 @@ func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig
 			t.swept = t.now
 		}
 	}
-	f = t.flows[p.Key]
+	slot := &t.recent[p.Key.recentSlot()]
+	if f = *slot; f == nil || f.Key != p.Key {
+		if f = t.flows[p.Key]; f != nil {
+			*slot = f
+		}
+	}
 	if f == nil && len(t.parked) > 0 {
 		f = t.unpark(p.Key)
 	}
@@ -341,6 +352,7 @@ func (t *Table) create(p *Packet) *Flow {
 	}
 	f.class = classOf(p.Key.proto)
 	t.flows[p.Key] = f
+	t.recent[p.Key.recentSlot()] = f
 	t.lists[f.class].pushBack(f)
 	t.stats.Created.Add(1)
 	t.stats.Active.Add(1)
@@ -463,7 +475,7 @@ func (t *Table) parkMax() int { return max(t.cfg.MaxFlows/8, 1) }
 // it; when the park is full, its oldest flow ends, evicted.
 func (t *Table) park(f *Flow) {
 	t.lists[f.class].remove(f)
-	delete(t.flows, f.Key)
+	t.forget(f)
 	if t.parked == nil {
 		t.parked = make(map[Key]*Flow)
 	}
@@ -544,8 +556,16 @@ func (t *Table) Flush(reason EndReason) {
 
 func (t *Table) end(f *Flow, reason EndReason) {
 	t.lists[f.class].remove(f)
-	delete(t.flows, f.Key)
+	t.forget(f)
 	t.finish(f, reason)
+}
+
+// forget takes f out of the map and the recent cache.
+func (t *Table) forget(f *Flow) {
+	delete(t.flows, f.Key)
+	if slot := &t.recent[f.Key.recentSlot()]; *slot == f {
+		*slot = nil
+	}
 }
 
 // finish hands a flow out of the table to onEnd and recycles it.

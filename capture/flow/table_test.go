@@ -341,3 +341,61 @@ func TestParkedFlowsExpireByTheirOwnTimeout(t *testing.T) {
 		t.Fatalf("the unanswered SYN after its TCP timeout: %+v", f)
 	}
 }
+
+// A flow the recent-flow cache holds and that is then parked must be found
+// in the park, not in the cache: the retry unparks it into the table, so
+// it is counted and ended once, with all its packets.
+func TestRecentCacheForgetsParkedFlow(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 16 // parks 2
+	tab, out := collect(cfg)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	probe, d := NewKey(ProtoTCP, netip.MustParseAddrPort("10.0.9.9:40000"), server)
+	syn := func(at int64) { tab.Packet(&Packet{Key: probe, Dir: d, Time: at, TCPFlags: FlagSYN}) }
+	// The SYN and its retry both leave the flow in the cache.
+	syn(base)
+	syn(base + 1)
+	for i := range 40 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
+		k, kd := NewKey(ProtoTCP, src, server)
+		at := base + int64(i+1)*int64(time.Millisecond)
+		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
+		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
+	}
+	if tab.Lookup(probe) != nil {
+		t.Fatal("the probe was not evicted")
+	}
+	syn(base + int64(time.Second))
+	if tab.Stats().Unparked.Load() != 1 || tab.Lookup(probe) == nil {
+		t.Fatalf("the retry did not unpark its attempt (unparked %d)", tab.Stats().Unparked.Load())
+	}
+	tab.Flush(EndFlush)
+	n := 0
+	for i := range *out {
+		if f := &(*out)[i]; f.Key == probe {
+			n++
+			if f.Orig.Packets != 3 {
+				t.Errorf("probe flow with %d packets, want 3", f.Orig.Packets)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d probe flows, want 1", n)
+	}
+}
+
+// recentSlot spreads keys that differ only in a port or the last address
+// byte, as the flows of one busy server do.
+func TestRecentSlotSpreads(t *testing.T) {
+	seen := map[uint32]bool{}
+	for i := range 256 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
+		k, _ := NewKey(ProtoUDP, src, server)
+		seen[k.recentSlot()] = true
+		k, _ = NewKey(ProtoUDP, netip.AddrPortFrom(src.Addr(), uint16(20000+i)), server)
+		seen[k.recentSlot()] = true
+	}
+	if len(seen) < 480 {
+		t.Errorf("512 keys fill %d of %d slots", len(seen), recentSlots)
+	}
+}
