@@ -75,18 +75,23 @@ func BenchmarkMapKey(b *testing.B) {
 // still spread evenly.
 func TestHashSpreadsFlows(t *testing.T) {
 	for _, shards := range []uint64{2, 3, 4, 8} {
-		counts := make([]int, shards)
+		// By the low bits (modulo) and by the high bits, as the pipeline
+		// maps a hash onto its workers (multiply-shift).
+		low, high := make([]int, shards), make([]int, shards)
 		const n = 20000
 		for i := range n {
 			a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 10, 2, byte(i % 200)}), uint16(2222+2*(i/200)))
 			b := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 10, 1, 30}), uint16(16384+2*i))
 			k, _ := NewKey(ProtoUDP, a, b)
-			counts[k.Hash()%shards]++
+			low[k.Hash()%shards]++
+			high[(k.Hash()>>32)*shards>>32]++
 		}
 		want := n / int(shards)
-		for s, c := range counts {
-			if c < want*9/10 || c > want*11/10 {
-				t.Errorf("%d shards: shard %d got %d flows, want %d±10%%", shards, s, c, want)
+		for s := range shards {
+			for _, c := range []int{low[s], high[s]} {
+				if c < want*9/10 || c > want*11/10 {
+					t.Errorf("%d shards: shard %d got %d flows (low bits %d, high bits %d), want %d±10%%", shards, s, c, low[s], high[s], want)
+				}
 			}
 		}
 	}
