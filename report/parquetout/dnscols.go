@@ -410,36 +410,46 @@ func (c *boolColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 // repetition and a definition level of one each), plain or delta encoded:
 // a row adds either one empty entry or one value per element.
 type listColumn struct {
-	col      string
-	delta    bool
-	packed   []byte // scratch: delta encoded values
-	vals     []int64
-	rep, def []uint8 // the page's levels, one per entry
-	lo, hi   int64
-	have     bool
-	pages    chunkPages
+	col    string
+	delta  bool
+	packed []byte // scratch: delta encoded values
+	vals   []int64
+	listLevels
+	lo, hi int64
+	have   bool
+	pages  chunkPages
 }
+
+// listLevels are the repetition and definition levels of a page of a
+// required list of required values, one of each per entry: an empty
+// list is one entry (0, 0), each element one entry (0 for a row's first,
+// else 1; defined).
+type listLevels struct{ rep, def []uint8 }
 
 // levels accepts the schema's maximum levels: the encoder writes one of
 // each.
-func (c *listColumn) levels(rep, def int) bool { return rep == 1 && def == 1 }
+func (l *listLevels) levels(rep, def int) bool { return rep == 1 && def == 1 }
+
+// empty adds a row with an empty list.
+func (l *listLevels) empty() { l.rep, l.def = append(l.rep, 0), append(l.def, 0) }
+
+// element adds an element's levels; next is false for a row's first.
+func (l *listLevels) element(next bool) {
+	r := uint8(0)
+	if next {
+		r = 1
+	}
+	l.rep, l.def = append(l.rep, r), append(l.def, 1)
+}
 
 func (c *listColumn) encode(optional, dict, delta bool) bool {
 	c.delta = delta
 	return !optional && !dict
 }
 
-func (c *listColumn) empty() {
-	c.rep, c.def = append(c.rep, 0), append(c.def, 0)
-}
-
 // add adds an element; next is false for a row's first.
 func (c *listColumn) add(next bool, v int64) {
-	r := uint8(0)
-	if next {
-		r = 1
-	}
-	c.rep, c.def = append(c.rep, r), append(c.def, 1)
+	c.element(next)
 	c.vals = append(c.vals, v)
 	switch {
 	case !c.have:
@@ -495,17 +505,15 @@ func (c *listColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 // dictionaryMaxBytes. Strings are written escaped by safetext, as every
 // string column is.
 type strListColumn struct {
-	col      string
-	dict     bool
-	rep, def []uint8  // the page's levels, one per entry
-	idx      []int32  // the page's values, while the dictionary serves
-	vals     []string // the page's values, otherwise
-	d        strDict
-	rng      strRange
-	pages    chunkPages
+	col  string
+	dict bool
+	listLevels
+	idx   []int32  // the page's values, while the dictionary serves
+	vals  []string // the page's values, otherwise
+	d     strDict
+	rng   strRange
+	pages chunkPages
 }
-
-func (c *strListColumn) levels(rep, def int) bool { return rep == 1 && def == 1 }
 
 func (c *strListColumn) encode(optional, dict, delta bool) bool {
 	c.dict = dict
@@ -515,17 +523,9 @@ func (c *strListColumn) encode(optional, dict, delta bool) bool {
 func (c *strListColumn) name() string          { return c.col }
 func (c *strListColumn) physical() format.Type { return format.ByteArray }
 
-func (c *strListColumn) empty() {
-	c.rep, c.def = append(c.rep, 0), append(c.def, 0)
-}
-
 // add adds an element; next is false for a row's first.
 func (c *strListColumn) add(next bool, v string) {
-	r := uint8(0)
-	if next {
-		r = 1
-	}
-	c.rep, c.def = append(c.rep, r), append(c.def, 1)
+	c.element(next)
 	if c.dict && !c.d.full {
 		c.idx = append(c.idx, c.d.lookup(v, &c.rng))
 		return
