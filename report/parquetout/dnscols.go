@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 
@@ -277,18 +276,6 @@ func (c *optColumn[T]) physical() format.Type {
 		return format.Int64
 	}
 	return format.Double
-}
-
-func appendPlainNumber[T int32 | int64 | float64](dst []byte, v T) []byte {
-	switch v := any(v).(type) {
-	case int32:
-		return binary.LittleEndian.AppendUint32(dst, uint32(v))
-	case int64:
-		return binary.LittleEndian.AppendUint64(dst, uint64(v))
-	case float64:
-		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
-	}
-	return dst
 }
 
 func (c *optColumn[T]) flushPage(w *flowWriter) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
@@ -383,12 +384,18 @@ func (c *intColumn[T]) physical() format.Type {
 	return format.Int64
 }
 
-// appendPlain appends v in PLAIN encoding: little-endian, 4 or 8 bytes.
-func appendPlain[T int32 | int64](dst []byte, v T) []byte {
-	if _, ok := any(v).(int32); ok {
+// appendPlainNumber appends v in PLAIN encoding: little-endian, 4 bytes
+// for an INT32, 8 for an INT64 or a DOUBLE.
+func appendPlainNumber[T int32 | int64 | float64](dst []byte, v T) []byte {
+	switch v := any(v).(type) {
+	case int32:
 		return binary.LittleEndian.AppendUint32(dst, uint32(v))
+	case int64:
+		return binary.LittleEndian.AppendUint64(dst, uint64(v))
+	case float64:
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 	}
-	return binary.LittleEndian.AppendUint64(dst, uint64(v))
+	return dst
 }
 
 func (c *intColumn[T]) flushPage(w *flowWriter) error {
@@ -411,7 +418,7 @@ func (c *intColumn[T]) flushPage(w *flowWriter) error {
 		}
 	} else {
 		for _, v := range c.vals {
-			w.page = appendPlain(w.page, v)
+			w.page = appendPlainNumber(w.page, v)
 		}
 	}
 	n := len(c.vals)
@@ -422,8 +429,8 @@ func (c *intColumn[T]) flushPage(w *flowWriter) error {
 func (c *intColumn[T]) chunk(w *flowWriter) (format.ColumnChunk, error) {
 	cc, err := c.pages.write(w, c, nil)
 	if c.started {
-		cc.MetaData.Statistics.MinValue = appendPlain(nil, c.lo)
-		cc.MetaData.Statistics.MaxValue = appendPlain(nil, c.hi)
+		cc.MetaData.Statistics.MinValue = appendPlainNumber(nil, c.lo)
+		cc.MetaData.Statistics.MaxValue = appendPlainNumber(nil, c.hi)
 	}
 	c.started = false
 	return cc, err
