@@ -1,12 +1,10 @@
 package parquetout
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -90,33 +88,7 @@ func TestFlowWriterMatchesParquetGo(t *testing.T) {
 
 			readsBack(t, ours, rows)
 
-			a, b := openFile(t, ours), openFile(t, theirs)
-			if a.Schema().String() != b.Schema().String() {
-				t.Errorf("schema\n%s\nparquet-go's\n%s", a.Schema(), b.Schema())
-			}
-			ma, mb := a.Metadata(), b.Metadata()
-			if !reflect.DeepEqual(ma.KeyValueMetadata, mb.KeyValueMetadata) || ma.CreatedBy != mb.CreatedBy || ma.NumRows != mb.NumRows {
-				t.Errorf("metadata %v %q %d, parquet-go's %v %q %d", ma.KeyValueMetadata, ma.CreatedBy, ma.NumRows, mb.KeyValueMetadata, mb.CreatedBy, mb.NumRows)
-			}
-			if len(ma.RowGroups) != len(mb.RowGroups) {
-				t.Fatalf("%d row groups, parquet-go %d", len(ma.RowGroups), len(mb.RowGroups))
-			}
-			for g := range ma.RowGroups {
-				ra, rb := &ma.RowGroups[g], &mb.RowGroups[g]
-				if ra.NumRows != rb.NumRows {
-					t.Errorf("row group %d: %d rows, parquet-go %d", g, ra.NumRows, rb.NumRows)
-				}
-				for c := range ra.Columns {
-					ca, cb := &ra.Columns[c].MetaData, &rb.Columns[c].MetaData
-					sa, sb := ca.Statistics, cb.Statistics
-					if ca.NumValues != cb.NumValues || sa.NullCount != sb.NullCount ||
-						!bytes.Equal(sa.MinValue, sb.MinValue) || !bytes.Equal(sa.MaxValue, sb.MaxValue) {
-						t.Errorf("row group %d, %s: values %d nulls %d min %q max %q; parquet-go %d %d %q %q",
-							g, ca.PathInSchema[0], ca.NumValues, sa.NullCount, sa.MinValue, sa.MaxValue,
-							cb.NumValues, sb.NullCount, sb.MinValue, sb.MaxValue)
-					}
-				}
-			}
+			sameFooter(t, ours, theirs)
 		})
 	}
 }

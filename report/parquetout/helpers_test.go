@@ -1,7 +1,11 @@
 package parquetout
 
 import (
+	"bytes"
 	"net/netip"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/flow"
@@ -75,3 +79,38 @@ func sipCall(tb testing.TB) FlowRow {
 }
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// sameFooter compares the footers of a file an own encoder wrote and the
+// file parquet-go wrote for the same rows: schema, key-value metadata,
+// creator, row counts, row groups, and per column chunk its path, value
+// and null counts and min/max statistics.
+func sameFooter(t *testing.T, ours, theirs string) {
+	t.Helper()
+	fa, fb := openFile(t, ours), openFile(t, theirs)
+	if fa.Schema().String() != fb.Schema().String() {
+		t.Errorf("schema\n%s\nparquet-go's\n%s", fa.Schema(), fb.Schema())
+	}
+	ma, mb := fa.Metadata(), fb.Metadata()
+	if !reflect.DeepEqual(ma.KeyValueMetadata, mb.KeyValueMetadata) || ma.CreatedBy != mb.CreatedBy || ma.NumRows != mb.NumRows {
+		t.Errorf("metadata %v %q %d, parquet-go's %v %q %d", ma.KeyValueMetadata, ma.CreatedBy, ma.NumRows, mb.KeyValueMetadata, mb.CreatedBy, mb.NumRows)
+	}
+	if len(ma.RowGroups) != len(mb.RowGroups) {
+		t.Fatalf("%d row groups, parquet-go %d", len(ma.RowGroups), len(mb.RowGroups))
+	}
+	for g := range ma.RowGroups {
+		ra, rb := &ma.RowGroups[g], &mb.RowGroups[g]
+		if ra.NumRows != rb.NumRows || len(ra.Columns) != len(rb.Columns) {
+			t.Fatalf("row group %d: %d rows %d columns, parquet-go %d %d", g, ra.NumRows, len(ra.Columns), rb.NumRows, len(rb.Columns))
+		}
+		for c := range ra.Columns {
+			ca, cb := &ra.Columns[c].MetaData, &rb.Columns[c].MetaData
+			sa, sb := ca.Statistics, cb.Statistics
+			if !slices.Equal(ca.PathInSchema, cb.PathInSchema) || ca.NumValues != cb.NumValues || sa.NullCount != sb.NullCount ||
+				!bytes.Equal(sa.MinValue, sb.MinValue) || !bytes.Equal(sa.MaxValue, sb.MaxValue) {
+				t.Errorf("row group %d, %s: values %d nulls %d min %q max %q; parquet-go %s %d %d %q %q",
+					g, strings.Join(ca.PathInSchema, "."), ca.NumValues, sa.NullCount, sa.MinValue, sa.MaxValue,
+					strings.Join(cb.PathInSchema, "."), cb.NumValues, sb.NullCount, sb.MinValue, sb.MaxValue)
+			}
+		}
+	}
+}
