@@ -256,13 +256,7 @@ func TestEvictedHalfOpenFlowIsParked(t *testing.T) {
 	syn := func(at int64) { tab.Packet(&Packet{Key: probe, Dir: d, Time: at, TCPFlags: FlagSYN}) }
 	syn(base)
 	// 40 answered connections push the probe out of the table.
-	for i := range 40 {
-		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
-		k, kd := NewKey(ProtoTCP, src, server)
-		at := base + int64(i+1)*int64(time.Millisecond)
-		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
-		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
-	}
+	answerConnections(tab, base, 40)
 	if tab.Lookup(probe) != nil || tab.Stats().Parked.Load() == 0 {
 		t.Fatalf("the probe was not evicted into the park (parked %d)", tab.Stats().Parked.Load())
 	}
@@ -302,13 +296,7 @@ func TestParkedFlowsExpireByTheirOwnTimeout(t *testing.T) {
 	tab.Packet(&Packet{Key: attempt, Dir: ad, Time: base, TCPFlags: FlagSYN})
 	tab.Packet(&Packet{Key: reset, Dir: rd, Time: base + 1, TCPFlags: FlagSYN})
 	tab.Packet(&Packet{Key: reset, Dir: rd, Time: base + 2, TCPFlags: FlagRST})
-	for i := range 40 {
-		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
-		k, kd := NewKey(ProtoTCP, src, server)
-		at := base + int64(i+1)*int64(time.Millisecond)
-		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
-		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
-	}
+	answerConnections(tab, base, 40)
 	if tab.Lookup(attempt) != nil || tab.Lookup(reset) != nil || tab.Stats().Parked.Load() != 2 {
 		t.Fatalf("both attempts should be parked (parked %d)", tab.Stats().Parked.Load())
 	}
@@ -355,13 +343,7 @@ func TestRecentCacheForgetsParkedFlow(t *testing.T) {
 	// The SYN and its retry both leave the flow in the cache.
 	syn(base)
 	syn(base + 1)
-	for i := range 40 {
-		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
-		k, kd := NewKey(ProtoTCP, src, server)
-		at := base + int64(i+1)*int64(time.Millisecond)
-		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
-		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
-	}
+	answerConnections(tab, base, 40)
 	if tab.Lookup(probe) != nil {
 		t.Fatal("the probe was not evicted")
 	}
@@ -397,5 +379,17 @@ func TestRecentSlotSpreads(t *testing.T) {
 	}
 	if len(seen) < 480 {
 		t.Errorf("512 keys fill %d of %d slots", len(seen), recentSlots)
+	}
+}
+
+// answerConnections opens n connections to server, one a millisecond
+// after base, each answered: in a small table they push older flows out.
+func answerConnections(tab *Table, base int64, n int) {
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 2, byte(i)}), 5000)
+		k, kd := NewKey(ProtoTCP, src, server)
+		at := base + int64(i+1)*int64(time.Millisecond)
+		tab.Packet(&Packet{Key: k, Dir: kd, Time: at, TCPFlags: FlagSYN})
+		tab.Packet(&Packet{Key: k, Dir: kd.Flip(), Time: at + 1000, TCPFlags: FlagSYN | FlagACK})
 	}
 }
