@@ -89,8 +89,11 @@ type Upgrade struct {
 	// stream where the cleartext ends and TLS (or, for a proxy, the
 	// tunnelled stream) begins.
 	ClientOff, ServerOff int
-	// Target is the host:port a proxy was asked to connect to; bytes
-	// outside printable ASCII are written \xHH.
+	// Target is the host:port a proxy was asked to connect to, the host
+	// as the client sent it: its bytes are the wire's, not necessarily
+	// UTF-8, and the sinks escape them like every string from the wire.
+	// Its length is bounded by the request's: the stream the caller
+	// buffered for CONNECT, 255 bytes of name for SOCKS.
 	Target string
 }
 
@@ -625,7 +628,7 @@ func scanHTTPConnect(client, server []byte, u *Upgrade) error {
 		if len(f) != 3 || !equalFold(f[0], "CONNECT") || !hasPrefixFold(f[2], "HTTP/") {
 			return fmt.Errorf("%w: not a CONNECT request", ErrNoUpgrade)
 		}
-		u.Target = printable(f[1])
+		u.Target = string(f[1])
 		cOff += len(head)
 		resp, err := httpHead(server[sOff:])
 		if err != nil {
@@ -703,7 +706,7 @@ func scanSOCKS4(client, server []byte, u *Upgrade) error {
 		if end, err = nulString(client, start); err != nil {
 			return err
 		}
-		host = printable(client[start : end-1])
+		host = string(client[start : end-1])
 	}
 	u.Target = joinHostPort(host, port)
 	if len(server) < 8 {
@@ -812,7 +815,7 @@ func socks5Address(b []byte) (int, string, error) {
 	case 1:
 		host = netip.AddrFrom4([4]byte(b[4:8])).String()
 	case 3:
-		host = printable(b[5 : n-2])
+		host = string(b[5 : n-2])
 	case 4:
 		host = netip.AddrFrom16([16]byte(b[4:20])).String()
 	}
@@ -824,31 +827,6 @@ func joinHostPort(host string, port int) string {
 		return "[" + host + "]:" + strconv.Itoa(port)
 	}
 	return host + ":" + strconv.Itoa(port)
-}
-
-// printable returns b as a string with bytes outside printable ASCII
-// written \xHH, so that a hostile target name stays one readable token.
-func printable(b []byte) string {
-	clean := true
-	for _, c := range b {
-		if c < 0x21 || c > 0x7e || c == '\\' {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return string(b)
-	}
-	const hexDigits = "0123456789ABCDEF"
-	out := make([]byte, 0, len(b)+8)
-	for _, c := range b {
-		if c < 0x21 || c > 0x7e || c == '\\' {
-			out = append(out, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-			continue
-		}
-		out = append(out, c)
-	}
-	return string(out)
 }
 
 // hasPrefixFold is an ASCII case-insensitive bytes.HasPrefix.

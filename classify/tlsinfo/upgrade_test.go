@@ -109,11 +109,15 @@ func TestScanUpgrade(t *testing.T) {
 			"CONNECT a.example:443 HTTP/1.1\r\n\r\nCONNECT a.example:443 HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n" + hello,
 			"HTTP/1.1 407 Auth\r\nContent-Length: 4\r\n\r\nnope" + "HTTP/1.1 200 OK\r\n\r\n" + hello, nil, UpgradeHTTPConnect, "a.example:443"},
 		{"CONNECT refused", UpgradeHTTPConnect, "CONNECT a.example:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n", ErrNoUpgrade, UpgradeHTTPConnect, "a.example:443"},
-		{"CONNECT hostile target", UpgradeHTTPConnect, "CONNECT a\xba\xad\\:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n", nil, UpgradeHTTPConnect, `a\xBA\xAD\x5C:443`},
+		// Hostile targets keep their wire bytes: the sinks escape them
+		// once, as every string from the wire (report/safetext).
+		{"CONNECT hostile target", UpgradeHTTPConnect, "CONNECT a\xba\xad\\x5C\x01:443 HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n", nil, UpgradeHTTPConnect, "a\xba\xad\\x5C\x01:443"},
 		{"SOCKS4", UpgradeSOCKS4, "\x04\x01\x01\xbb\x0a\x00\x00\x02user\x00" + hello, "\x00\x5a\x01\xbb\x0a\x00\x00\x02" + hello, nil, UpgradeSOCKS4, "10.0.0.2:443"},
 		{"SOCKS4a", UpgradeSOCKS4, "\x04\x01\x20\xfb\x00\x00\x00\x01\x00example.org\x00", "\x00\x5a\x00\x00\x00\x00\x00\x00", nil, UpgradeSOCKS4, "example.org:8443"},
+		{"SOCKS4a hostile name", UpgradeSOCKS4, "\x04\x01\x20\xfb\x00\x00\x00\x01\x00ev\xba\\x\x7f \x00", "\x00\x5a\x00\x00\x00\x00\x00\x00", nil, UpgradeSOCKS4, "ev\xba\\x\x7f :8443"},
 		{"SOCKS4 rejected", UpgradeSOCKS4, "\x04\x01\x01\xbb\x0a\x00\x00\x02\x00", "\x00\x5b\x00\x00\x00\x00\x00\x00", ErrNoUpgrade, UpgradeSOCKS4, "10.0.0.2:443"},
 		{"SOCKS5", UpgradeSOCKS5, "\x05\x01\x00" + socks5Req + hello, "\x05\x00" + socks5Rep + hello, nil, UpgradeSOCKS5, "example.com:443"},
+		{"SOCKS5 hostile name", UpgradeSOCKS5, "\x05\x01\x00" + "\x05\x01\x00\x03\x07\xc3\x28\\\x00\x1b.t\x01\xbb", "\x05\x00" + socks5Rep, nil, UpgradeSOCKS5, "\xc3\x28\\\x00\x1b.t:443"},
 		{"SOCKS5 user/pass", UpgradeSOCKS5, "\x05\x02\x00\x02" + "\x01\x01u\x02pw" + "\x05\x01\x00\x04" + strings.Repeat("\x00", 15) + "\x01\x20\xfb",
 			"\x05\x02" + "\x01\x00" + socks5Rep, nil, UpgradeSOCKS5, "[::1]:8443"},
 		{"SOCKS5 auth failed", UpgradeSOCKS5, "\x05\x01\x02\x01\x01u\x02pw", "\x05\x02\x01\x01", ErrNoUpgrade, UpgradeSOCKS5, ""},
