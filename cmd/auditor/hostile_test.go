@@ -22,8 +22,9 @@ import (
 )
 
 // hostilePcap writes a capture whose every parsed string carries bytes
-// that are not UTF-8, and backslashes: a TLS ClientHello (SNI, ALPN), a
-// SIP INVITE (URIs, Call-ID, User-Agent) and a DNS query and answer.
+// that are not UTF-8, and backslashes: a TLS ClientHello (SNI, ALPN), an
+// HTTP CONNECT and a SOCKS5 request (proxy target, SNI inside), a SIP
+// INVITE (URIs, Call-ID, User-Agent) and a DNS query and answer.
 func hostilePcap(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Create(path)
@@ -73,6 +74,36 @@ func hostilePcap(t *testing.T, path string) {
 	write(c, s, 50000, 443, &layers.TCP{ACK: true, PSH: true, Seq: 101, Ack: 901}, hello)
 	write(s, c, 443, 50000, &layers.TCP{ACK: true, Seq: 901, Ack: 101 + uint32(len(hello))}, nil)
 
+	// An explicit proxy asked by HTTP CONNECT, then by SOCKS5 with a
+	// domain name, for a host holding a byte that is not UTF-8, a
+	// backslash and a control byte; each tunnel carries a ClientHello
+	// whose SNI is that host.
+	conversation := func(sport, dport uint16, msgs ...[]byte) {
+		cs, ss := uint32(1000), uint32(5000)
+		write(c, s, sport, dport, &layers.TCP{SYN: true, Seq: cs - 1}, nil)
+		write(s, c, dport, sport, &layers.TCP{SYN: true, ACK: true, Seq: ss - 1, Ack: cs}, nil)
+		write(c, s, sport, dport, &layers.TCP{ACK: true, Seq: cs, Ack: ss}, nil)
+		for i, m := range msgs {
+			if i%2 == 0 {
+				write(c, s, sport, dport, &layers.TCP{ACK: true, PSH: true, Seq: cs, Ack: ss}, m)
+				cs += uint32(len(m))
+			} else {
+				write(s, c, dport, sport, &layers.TCP{ACK: true, PSH: true, Seq: ss, Ack: cs}, m)
+				ss += uint32(len(m))
+			}
+		}
+		write(s, c, dport, sport, &layers.TCP{ACK: true, Seq: ss, Ack: cs}, nil)
+	}
+	conversation(50001, 3128,
+		[]byte("CONNECT "+hostileConnectHost+":443 HTTP/1.1\r\nHost: "+hostileConnectHost+":443\r\n\r\n"),
+		[]byte("HTTP/1.1 200 Connection established\r\n\r\n"),
+		clientHello(hostileConnectHost, "h2"))
+	socksReq := append([]byte{5, 1, 0, 3, byte(len(hostileSOCKSHost))}, hostileSOCKSHost...)
+	conversation(50002, 1080,
+		[]byte{5, 1, 0}, []byte{5, 0},
+		append(socksReq, 0x01, 0xbb), []byte{5, 0, 0, 1, 10, 0, 0, 9, 0x01, 0xbb},
+		clientHello(hostileSOCKSHost, "h2"))
+
 	// SIP: an INVITE and its answer.
 	invite := "INVITE sip:b\xffob@example.com SIP/2.0\r\n" +
 		"Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1\r\n" +
@@ -104,6 +135,15 @@ func hostilePcap(t *testing.T, path string) {
 	write(c, "10.0.0.53", 40000, 53, nil, q)
 	write("10.0.0.53", c, 53, 40000, nil, r)
 }
+
+// The hosts the proxies are asked for: a byte that is not UTF-8 (0xBA;
+// 0xFF, and 0xC3 before an ASCII letter), a backslash (one followed by
+// "x", one by "x5C", which an escape applied twice would confuse) and a
+// control byte (0x01, ESC).
+const (
+	hostileConnectHost = "ev\xbail\\x\x01.test"
+	hostileSOCKSHost   = "so\xff\xc3ks\\x5C\x1b.test"
+)
 
 func appendDNSName(b []byte, name string) []byte {
 	for _, l := range strings.Split(name, ".") {
@@ -168,9 +208,9 @@ func checkStrings(t *testing.T, v reflect.Value, path string, seen map[string]bo
 	}
 }
 
-// TestReplayHostileStrings replays a capture whose SNI, ALPN, SIP URIs,
-// Call-ID, User-Agent, Server and DNS names carry bytes that are not
-// UTF-8: every table reads back with parquet-go as valid UTF-8 holding
+// TestReplayHostileStrings replays a capture whose SNI, ALPN, proxy
+// targets, SIP URIs, Call-ID, User-Agent, Server and DNS names carry
+// bytes that are not UTF-8: every table reads back with parquet-go as valid UTF-8 holding
 // the wire's bytes once unescaped, DuckDB reads every table, and every
 // alert is JSON.
 func TestReplayHostileStrings(t *testing.T) {
@@ -205,7 +245,7 @@ func TestReplayHostileStrings(t *testing.T) {
 	checkStrings(t, reflect.ValueOf(dns), "dns", seen)
 	// The wire's bytes, recovered by unescaping (DNS names are in RFC
 	// 1035 presentation form already: \186 for the byte 0xBA).
-	for _, want := range []string{"evil\xba\\.example", "\xba\xad", "call\xba1@host", "Phone\xba\xad \\ v1", "PBX\xc3", `ev\186il.example`} {
+	for _, want := range []string{hostileConnectHost + ":443", hostileSOCKSHost + ":443", "evil\xba\\.example", "\xba\xad", "call\xba1@host", "Phone\xba\xad \\ v1", "PBX\xc3", `ev\186il.example`} {
 		if !seen[want] {
 			t.Errorf("no column holds %q once unescaped", want)
 		}
@@ -238,6 +278,7 @@ func TestReplayHostileStrings(t *testing.T) {
 		"SELECT count(*) AS n, max(caller_user_agent) AS ua FROM '" + out + "/calls.parquet'",
 		"SELECT count(*) AS n, max(query) AS q FROM '" + out + "/dns.parquet'",
 		"SELECT count(*) AS n FROM '" + out + "/findings.parquet'",
+		"SELECT dst_port AS port, proxy_target AS target, sni, proxy_target = sni || ':443' AS same FROM '" + out + "/flows.parquet' WHERE proxy_target IS NOT NULL ORDER BY dst_port",
 	})
 	if r := res[0][0]; r["tls"] != "1" {
 		t.Errorf("DuckDB flows: %v", r)
@@ -247,5 +288,21 @@ func TestReplayHostileStrings(t *testing.T) {
 	}
 	if r := res[2][0]; r["n"] != "1" || r["q"] != `ev\\186il.example` {
 		t.Errorf("DuckDB dns: %v", r)
+	}
+	// proxy_target holds the target escaped once, by the rule of every
+	// string column (report/parquetout/doc.go): the bytes that are not
+	// UTF-8 as \xHH, the backslash doubled, the control bytes as they
+	// are; the same text as the SNI of the same host.
+	wantTargets := []map[string]any{
+		{"port": 1080.0, "target": `so\xFF\xC3ks\\x5C` + "\x1b" + `.test:443`, "sni": `so\xFF\xC3ks\\x5C` + "\x1b" + `.test`, "same": true},
+		{"port": 3128.0, "target": `ev\xBAil\\x` + "\x01" + `.test:443`, "sni": `ev\xBAil\\x` + "\x01" + `.test`, "same": true},
+	}
+	if got := res[4]; !reflect.DeepEqual(got, wantTargets) {
+		t.Errorf("DuckDB proxy targets:\n got %#v\nwant %#v", got, wantTargets)
+	}
+	for i, wire := range []string{hostileSOCKSHost, hostileConnectHost} {
+		if raw, err := safetext.Unescape(wantTargets[i]["target"].(string)); err != nil || raw != wire+":443" {
+			t.Errorf("%q unescapes to %q (%v), not the request's %q", wantTargets[i]["target"], raw, err, wire+":443")
+		}
 	}
 }
