@@ -17,8 +17,9 @@ type wantFlow struct {
 }
 
 // checkFlows finds each wanted flow by its originator and compares the
-// labels; an empty want field is not checked, except SNI and ALPN, which
-// must be empty when the hello had none ("-" in want).
+// labels. An empty want field is not checked; "-" asserts that the flow
+// has none (a hello without SNI or ALPN, a flow that went through no
+// proxy, no JA4 where no hello was parsed).
 func checkFlows(t *testing.T, r *replayed, wants []wantFlow) {
 	t.Helper()
 	for _, w := range wants {

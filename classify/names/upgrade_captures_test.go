@@ -20,6 +20,8 @@ import "testing"
 // sorted ciphers; sorted extensions without SNI and ALPN, then the
 // signature_algorithms extension's values in wire order, which tshark's
 // sig_hash_alg mixes with delegated_credentials' in http_connect.pcap).
+// ALPN "-" is a hello without the extension (no type 16 in
+// tls.handshake.extension.type).
 func TestUpgradeCaptures(t *testing.T) {
 	tests := []struct {
 		file                    string
@@ -40,12 +42,12 @@ func TestUpgradeCaptures(t *testing.T) {
 		},
 		{
 			file: "testdata/imap-starttls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
-			flows: []wantFlow{{client: "192.168.17.53:49640", app: "imap+tls", sni: "-", version: "TLS 1.2",
+			flows: []wantFlow{{client: "192.168.17.53:49640", app: "imap+tls", sni: "-", alpn: "-", version: "TLS 1.2",
 				ja3: "c369db2c355ad05c76f5660af3179b01", ja4: "t12i910500_383454ac02f4_a1e935682795"}},
 		},
 		{
 			file: "testdata/pop3_stls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
-			flows: []wantFlow{{client: "192.168.20.18:50583", app: "pop3+tls", sni: "pop.lavabit.com", version: "TLS 1.0",
+			flows: []wantFlow{{client: "192.168.20.18:50583", app: "pop3+tls", sni: "pop.lavabit.com", alpn: "-", version: "TLS 1.0",
 				ja3: "207409c2b30e670ca50e1eac016a4831", ja4: "t10d360400_77f462745360_a875e5012fde"}},
 		},
 		{
@@ -53,7 +55,7 @@ func TestUpgradeCaptures(t *testing.T) {
 			// tells FTP from SMTP. The client offers TLS 1.2, the server
 			// answers TLS 1.0.
 			file: "testdata/ftp-start-tls.pcap", candidates: 1, upgrades: 1, serverHellos: 1,
-			flows: []wantFlow{{client: "10.238.26.36:62092", app: "ftp+tls", sni: "-", version: "TLS 1.0",
+			flows: []wantFlow{{client: "10.238.26.36:62092", app: "ftp+tls", sni: "-", alpn: "-", version: "TLS 1.0",
 				ja3: "398076b7fcad56308a762b3c79fe1f44", ja4: "t12i410100_d572b635dddf_5f8d9ea464d3", offeredMax: 0x0303, offeredMin: 0x0303}},
 		},
 		{
