@@ -11,8 +11,9 @@ import (
 )
 
 // TestReplayWritesDNS checks replay's dns.parquet against the demo
-// capture (every query answered; 31 NXDOMAIN among 193), that DNS flows
-// carry their own question, and runs every SQL example of
+// capture (124 queries, each answered; 27 of the answers NXDOMAIN, as
+// tshark -Y 'dns.flags.response==1 && dns.flags.rcode==3' counts), that
+// DNS flows carry their own question, and runs every SQL example of
 // docs/schema-dns.md in DuckDB.
 func TestReplayWritesDNS(t *testing.T) {
 	flat := t.TempDir()
