@@ -1,7 +1,9 @@
 package tlsinfo
 
 import (
+	"bytes"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -213,8 +215,10 @@ func FuzzUpgradeCandidate(f *testing.F) {
 	})
 }
 
-// FuzzScanUpgrade: any streams, any protocol, never a panic, and offsets
-// within the streams when an upgrade is reported.
+// FuzzScanUpgrade: any streams, any protocol, never a panic, offsets
+// within the streams when an upgrade is reported, and a proxy target
+// whose host is either an address or bytes the client sent as they are
+// (the sinks escape them, once).
 func FuzzScanUpgrade(f *testing.F) {
 	f.Add(uint8(UpgradeMailBanner), []byte("EHLO a\r\nSTARTTLS\r\n"), []byte("220 a\r\n220 go\r\n\x16"))
 	f.Add(uint8(UpgradeLDAP), []byte(ldapStartTLS), []byte(ldapStartTLSOK))
@@ -225,11 +229,25 @@ func FuzzScanUpgrade(f *testing.F) {
 	f.Add(uint8(UpgradeSOCKS5), []byte("\x05\x01\x02\x01\x01u\x01p\x05\x01\x00\x01\x01\x02\x03\x04\x00\x50"), []byte("\x05\x02\x01\x00\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00"))
 	f.Add(uint8(UpgradeMySQL), []byte("\x20\x00\x00\x01\x05\xae\x0f\x00"), []byte("\x0a\x00\x00\x00\x0a8.0.36\x00abc"))
 	f.Add(uint8(UpgradePostgreSQL), pgSSLRequest, []byte("S"))
+	f.Add(uint8(UpgradeHTTPConnect), []byte("CONNECT a\xba\\x\x01:443 HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n"))
+	f.Add(uint8(UpgradeSOCKS5), []byte("\x05\x01\x00\x05\x01\x00\x03\x03\xff\\\x1b\x01\xbb"), []byte("\x05\x00\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, p uint8, client, server []byte) {
 		var u Upgrade
 		if ScanUpgrade(UpgradeProto(p%uint8(UpgradeSOCKS5+2)), client, server, &u) == nil {
 			if u.ClientOff < 0 || u.ClientOff > len(client) || u.ServerOff < 0 || u.ServerOff > len(server) {
 				t.Fatalf("offsets %d/%d outside streams of %d/%d", u.ClientOff, u.ServerOff, len(client), len(server))
+			}
+		}
+		// CONNECT's target is the request's as it is; SOCKS builds
+		// host:port from an address or a name.
+		if u.Target != "" && !bytes.Contains(client, []byte(u.Target)) {
+			i := strings.LastIndexByte(u.Target, ':')
+			if i < 0 {
+				t.Fatalf("target %q is not in the client's bytes", u.Target)
+			}
+			host := u.Target[:i]
+			if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil && !bytes.Contains(client, []byte(host)) {
+				t.Fatalf("target host %q is not in the client's bytes", host)
 			}
 		}
 	})
