@@ -112,11 +112,14 @@ type Stats struct {
 	FramingErrors atomic.Uint64 // TCP/WebSocket bytes discarded or messages dropped while framing
 	SDPErrors     atomic.Uint64 // SIP bodies announced as SDP that were not
 
-	Calls          atomic.Uint64 // calls started by an INVITE
-	CallsEmitted   atomic.Uint64
-	CallsDropped   atomic.Uint64 // INVITEs refused: MaxCalls reached
-	UnknownDialog  atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
-	StreamsDropped atomic.Uint64 // media streams beyond the per-call bound
+	Calls         atomic.Uint64 // calls started by an INVITE
+	CallsEmitted  atomic.Uint64
+	CallsDropped  atomic.Uint64 // INVITEs refused: MaxCalls reached
+	UnknownDialog atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
+	// StreamsDropped counts media streams not kept: new streams beyond
+	// the per-call bound, and m= lines an SDP had beyond sdp.MaxMedia,
+	// which the parser counts without looking at them.
+	StreamsDropped atomic.Uint64
 	// MessagesOversized counts messages dropped for passing MaxMessage
 	// (TCP, WebSocket or SCTP reassembly); they are among FramingErrors.
 	MessagesOversized atomic.Uint64
@@ -255,6 +258,10 @@ type callState struct {
 
 	streams []*stream
 	cur     []*stream // by m= line position: the stream it now describes
+	// unparsed is the largest number of m= lines any SDP of the call had
+	// beyond sdp.MaxMedia: the positions the parser never looked at,
+	// counted as dropped streams once each.
+	unparsed int
 }
 
 type stream struct {
@@ -594,6 +601,15 @@ func (c *callState) sender(m *sipinfo.Message) uint8 {
 // media type starts a new stream, and the old one's expectations go as
 // each side moves.
 func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session) {
+	if sess.ExtraMedia > c.unparsed {
+		// The parser keeps no address for these positions, so a later
+		// SDP cannot tell a moved stream from the same one: each position
+		// counts once, and an answer repeating the offer's adds nothing.
+		n := sess.ExtraMedia - c.unparsed
+		c.unparsed = sess.ExtraMedia
+		c.rec.StreamsDropped += n
+		t.stats.StreamsDropped.Add(uint64(n))
+	}
 	for i := range sess.Media {
 		md := &sess.Media[i]
 		for len(c.cur) <= i {
