@@ -135,3 +135,39 @@ func TestStreamsDroppedBySDPBound(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamDroppedOnce: a stream past the per-call bound is one dropped
+// stream however many SDPs describe it: the answer that moves the other
+// side of it, and a session refresh repeating offer and answer, add
+// nothing; moving it again is a new stream, dropped again.
+func TestStreamDroppedOnce(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := h.newCall("dropped-once")
+	reinvite := func(ts int64, cseq, callerBase, calleeBase int) {
+		h.udp(c.caller, c.callee, ts, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", cseq, "INVITE", mediaLines("10.0.0.1", callerBase, 40, 0)))
+		h.udp(c.callee, c.caller, ts+ms, sipMsg("SIP/2.0 200 OK", c.id, "ft", "tt", cseq, "INVITE", mediaLines("10.0.0.2", calleeBase, 40, 0)))
+	}
+	dropped := func(step string, want uint64) {
+		t.Helper()
+		if got := h.tr.Stats().StreamsDropped.Load(); got != want {
+			t.Errorf("%s: %d streams dropped, want %d", step, got, want)
+		}
+	}
+	c.invite(t0, mediaLines("10.0.0.1", 4000, 40, 0))
+	c.respond(t0+ms, 200, mediaLines("10.0.0.2", 8000, 40, 0))
+	c.ack(t0 + 2*ms)
+	dropped("40 streams answered", 0)
+	// Both sides move every stream: 24 new streams fit, 16 do not.
+	reinvite(t0+10*ms, 3, 20000, 24000)
+	dropped("both sides moved", 16)
+	// A session refresh repeats both SDPs.
+	reinvite(t0+20*ms, 4, 20000, 24000)
+	dropped("refresh", 16)
+	// The caller moves every stream again: none of the 40 fits now.
+	reinvite(t0+30*ms, 5, 30000, 24000)
+	dropped("caller moved again", 56)
+	h.finish()
+	if len(h.calls) != 1 || h.calls[0].StreamsDropped != 56 {
+		t.Errorf("call record: %d calls, want 1 with 56 streams dropped", len(h.calls))
+	}
+}
