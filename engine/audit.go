@@ -550,7 +550,8 @@ type SIPLimits struct {
 	// CallsRefused are INVITEs not tracked: the concurrent-call cap was
 	// reached.
 	CallsRefused uint64
-	// StreamsDropped are media streams past the per-call cap.
+	// StreamsDropped are media streams not followed: past the per-call
+	// cap, or m= lines past what the SDP parser keeps of one body.
 	StreamsDropped uint64
 	// MessagesOversized are SIP messages dropped for their size.
 	MessagesOversized uint64

@@ -60,7 +60,9 @@ type Call struct {
 	// stream triggered them.
 	Findings []string
 
-	// StreamsDropped counts streams beyond the per-call bound.
+	// StreamsDropped counts streams not kept: new streams beyond the
+	// per-call bound (each once, however many SDPs describe it), and each
+	// m= line position beyond sdp.MaxMedia that an SDP of the call had.
 	StreamsDropped int
 
 	// MOS and RFactor rate the worst direction of the worst audio stream

@@ -43,12 +43,16 @@ func TestLimitCounters(t *testing.T) {
 		c.respond(t0+ms, 200, sdpBody("10.0.0.2", 8000))
 		c.ack(t0 + 2*ms)
 		h.udp(c.caller, c.callee, t0+3*ms, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", 3, "INVITE", offer(20000)))
-		if got := read(h); got != (counts{streams: 80 - maxStreamsPerCall}) {
-			t.Errorf("counters %+v, want %d streams dropped", got, 80-maxStreamsPerCall)
+		// 16, not 80-maxStreamsPerCall: the bound itself is pinned.
+		if got := read(h); got != (counts{streams: 16}) {
+			t.Errorf("counters %+v, want 16 streams dropped", got)
 		}
 		h.finish()
-		if len(h.calls) != 1 || h.calls[0].StreamsDropped != 80-maxStreamsPerCall {
-			t.Errorf("call record: %d calls, streams dropped %d", len(h.calls), h.calls[0].StreamsDropped)
+		if len(h.calls) != 1 {
+			t.Fatalf("%d calls", len(h.calls))
+		}
+		if h.calls[0].StreamsDropped != 16 {
+			t.Errorf("call record: streams dropped %d, want 16", h.calls[0].StreamsDropped)
 		}
 	})
 	t.Run("messages past MaxMessage", func(t *testing.T) {
@@ -68,4 +72,102 @@ func TestLimitCounters(t *testing.T) {
 			t.Error("an oversized message is a framing error too")
 		}
 	})
+}
+
+// mediaLines returns an SDP body with n m= lines in all: the first
+// disabled of them have port 0 (RFC 3264 section 8.2: a removed stream
+// keeps its m= line), the rest are audio at ports from base up.
+func mediaLines(addr string, base, n, disabled int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n", addr, addr)
+	for i := range n {
+		port := base + 2*i
+		if i < disabled {
+			port = 0
+		}
+		fmt.Fprintf(&b, "m=audio %d RTP/AVP 0\r\n", port)
+	}
+	return b.String()
+}
+
+// TestStreamsDroppedBySDPBound: m= lines past what the SDP parser keeps
+// are streams the tracker never follows, so they count as dropped, in the
+// call record and the tracker's counter, once per position however many
+// SDPs of the call repeat them.
+func TestStreamsDroppedBySDPBound(t *testing.T) {
+	cases := []struct {
+		name             string
+		lines, disabled  int
+		wantDropped      int
+		wantMedia        int
+		reofferSameLines bool
+	}{
+		{name: "64 m= lines", lines: 64, wantDropped: 0, wantMedia: 64},
+		{name: "65 m= lines", lines: 65, wantDropped: 1, wantMedia: 64},
+		{name: "80 m= lines", lines: 80, wantDropped: 16, wantMedia: 64},
+		{name: "80 m= lines re-offered", lines: 80, wantDropped: 16, wantMedia: 64, reofferSameLines: true},
+		// A long call's SDP grows by one m= line per stream ever added;
+		// with 60 of 70 removed the call is far below its own stream
+		// bound, and still the last 6 lines are never parsed.
+		{name: "70 m= lines, 60 removed", lines: 70, disabled: 60, wantDropped: 6, wantMedia: 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			c := h.newCall("wide-sdp")
+			c.invite(t0, mediaLines("10.0.0.1", 4000, tc.lines, tc.disabled))
+			c.respond(t0+ms, 200, mediaLines("10.0.0.2", 8000, tc.lines, tc.disabled))
+			c.ack(t0 + 2*ms)
+			if tc.reofferSameLines {
+				body := mediaLines("10.0.0.1", 4000, tc.lines, tc.disabled)
+				h.udp(c.caller, c.callee, t0+3*ms, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", 3, "INVITE", body))
+			}
+			if got := h.tr.Stats().StreamsDropped.Load(); got != uint64(tc.wantDropped) {
+				t.Errorf("Stats.StreamsDropped %d, want %d", got, tc.wantDropped)
+			}
+			h.finish()
+			if len(h.calls) != 1 {
+				t.Fatalf("%d calls", len(h.calls))
+			}
+			if r := h.calls[0]; r.StreamsDropped != tc.wantDropped || len(r.Media) != tc.wantMedia {
+				t.Errorf("call record: streams dropped %d, media %d; want %d, %d", r.StreamsDropped, len(r.Media), tc.wantDropped, tc.wantMedia)
+			}
+		})
+	}
+}
+
+// TestStreamDroppedOnce: a stream past the per-call bound is one dropped
+// stream however many SDPs describe it: the answer that moves the other
+// side of it, and a session refresh repeating offer and answer, add
+// nothing; moving it again is a new stream, dropped again.
+func TestStreamDroppedOnce(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := h.newCall("dropped-once")
+	reinvite := func(ts int64, cseq, callerBase, calleeBase int) {
+		h.udp(c.caller, c.callee, ts, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", cseq, "INVITE", mediaLines("10.0.0.1", callerBase, 40, 0)))
+		h.udp(c.callee, c.caller, ts+ms, sipMsg("SIP/2.0 200 OK", c.id, "ft", "tt", cseq, "INVITE", mediaLines("10.0.0.2", calleeBase, 40, 0)))
+	}
+	dropped := func(step string, want uint64) {
+		t.Helper()
+		if got := h.tr.Stats().StreamsDropped.Load(); got != want {
+			t.Errorf("%s: %d streams dropped, want %d", step, got, want)
+		}
+	}
+	c.invite(t0, mediaLines("10.0.0.1", 4000, 40, 0))
+	c.respond(t0+ms, 200, mediaLines("10.0.0.2", 8000, 40, 0))
+	c.ack(t0 + 2*ms)
+	dropped("40 streams answered", 0)
+	// Both sides move every stream: 24 new streams fit, 16 do not.
+	reinvite(t0+10*ms, 3, 20000, 24000)
+	dropped("both sides moved", 16)
+	// A session refresh repeats both SDPs.
+	reinvite(t0+20*ms, 4, 20000, 24000)
+	dropped("refresh", 16)
+	// The caller moves every stream again: none of the 40 fits now.
+	reinvite(t0+30*ms, 5, 30000, 24000)
+	dropped("caller moved again", 56)
+	h.finish()
+	if len(h.calls) != 1 || h.calls[0].StreamsDropped != 56 {
+		t.Errorf("call record: %d calls, want 1 with 56 streams dropped", len(h.calls))
+	}
 }

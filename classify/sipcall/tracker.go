@@ -112,11 +112,15 @@ type Stats struct {
 	FramingErrors atomic.Uint64 // TCP/WebSocket bytes discarded or messages dropped while framing
 	SDPErrors     atomic.Uint64 // SIP bodies announced as SDP that were not
 
-	Calls          atomic.Uint64 // calls started by an INVITE
-	CallsEmitted   atomic.Uint64
-	CallsDropped   atomic.Uint64 // INVITEs refused: MaxCalls reached
-	UnknownDialog  atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
-	StreamsDropped atomic.Uint64 // media streams beyond the per-call bound
+	Calls         atomic.Uint64 // calls started by an INVITE
+	CallsEmitted  atomic.Uint64
+	CallsDropped  atomic.Uint64 // INVITEs refused: MaxCalls reached
+	UnknownDialog atomic.Uint64 // INVITE-dialog messages for a Call-ID not tracked
+	// StreamsDropped counts media streams not kept: new streams beyond
+	// the per-call bound, each once however many SDPs describe it, and
+	// m= lines an SDP had beyond sdp.MaxMedia, which the parser counts
+	// without looking at them.
+	StreamsDropped atomic.Uint64
 	// MessagesOversized counts messages dropped for passing MaxMessage
 	// (TCP, WebSocket or SCTP reassembly); they are among FramingErrors.
 	MessagesOversized atomic.Uint64
@@ -255,6 +259,31 @@ type callState struct {
 
 	streams []*stream
 	cur     []*stream // by m= line position: the stream it now describes
+	// unparsed is the largest number of m= lines any SDP of the call had
+	// beyond sdp.MaxMedia: the positions the parser never looked at,
+	// counted as dropped streams once each.
+	unparsed int
+	// dropped is, by m= line position, the stream last refused there for
+	// the per-call bound, so that the SDPs that go on describing it (the
+	// answer, session refreshes) do not count it again. Allocated on the
+	// first refusal only.
+	dropped []droppedStream
+}
+
+// droppedStream is what the SDPs said of a stream that was not kept: the
+// same test as for a kept stream tells whether a later SDP describes it
+// or a new one.
+type droppedStream struct {
+	valid bool
+	typ   sdp.MediaType
+	set   [2]bool
+	rtp   [2]netip.AddrPort
+}
+
+// same reports whether party from describing rtp of type typ is still
+// this stream: the type is the same and the party has not moved.
+func (d *droppedStream) same(from uint8, typ sdp.MediaType, rtp netip.AddrPort) bool {
+	return d.valid && d.typ == typ && (!d.set[from] || d.rtp[from] == rtp)
 }
 
 type stream struct {
@@ -594,6 +623,15 @@ func (c *callState) sender(m *sipinfo.Message) uint8 {
 // media type starts a new stream, and the old one's expectations go as
 // each side moves.
 func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session) {
+	if sess.ExtraMedia > c.unparsed {
+		// The parser keeps no address for these positions, so a later
+		// SDP cannot tell a moved stream from the same one: each position
+		// counts once, and an answer repeating the offer's adds nothing.
+		n := sess.ExtraMedia - c.unparsed
+		c.unparsed = sess.ExtraMedia
+		c.rec.StreamsDropped += n
+		t.stats.StreamsDropped.Add(uint64(n))
+	}
 	for i := range sess.Media {
 		md := &sess.Media[i]
 		for len(c.cur) <= i {
@@ -617,7 +655,11 @@ func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session) {
 		if cur == nil || cur.typ != md.Type || cur.side[from].set && !cur.side[from].disabled && cur.side[from].rtp != rtp {
 			ns := t.newStream(c, i, md)
 			if ns == nil {
+				t.dropStream(c, i, from, md.Type, rtp)
 				continue
+			}
+			if i < len(c.dropped) {
+				c.dropped[i] = droppedStream{}
 			}
 			if cur != nil {
 				t.unregister(cur, from)
@@ -658,16 +700,32 @@ func (t *Tracker) rollback(c *callState, offerer uint8) {
 	}
 }
 
+// newStream starts a stream at m= line position index, or returns nil
+// when the call has maxStreamsPerCall streams already.
 func (t *Tracker) newStream(c *callState, index int, md *sdp.Media) *stream {
 	if len(c.streams) >= maxStreamsPerCall {
-		c.rec.StreamsDropped++
-		t.stats.StreamsDropped.Add(1)
 		return nil
 	}
 	t.nextID++
 	s := &stream{c: c, id: t.nextID, index: index, typ: md.Type, proto: md.Proto}
 	c.streams = append(c.streams, s)
 	return s
+}
+
+// dropStream counts a stream refused at position index for the per-call
+// bound, unless it is the stream refused there last, which party from
+// describes again.
+func (t *Tracker) dropStream(c *callState, index int, from uint8, typ sdp.MediaType, rtp netip.AddrPort) {
+	for len(c.dropped) <= index {
+		c.dropped = append(c.dropped, droppedStream{})
+	}
+	d := &c.dropped[index]
+	if !d.same(from, typ, rtp) {
+		*d = droppedStream{valid: true, typ: typ}
+		c.rec.StreamsDropped++
+		t.stats.StreamsDropped.Add(1)
+	}
+	d.set[from], d.rtp[from] = true, rtp
 }
 
 func codecs(md *sdp.Media) []string {

@@ -162,7 +162,7 @@ type parserSummary struct {
 // sipLimitsSummary counts the SIP tracker's drops by reason.
 type sipLimitsSummary struct {
 	CallsRefused      uint64 `json:"calls_refused"`      // INVITEs past the concurrent-call cap
-	StreamsDropped    uint64 `json:"streams_dropped"`    // media streams past the per-call cap
+	StreamsDropped    uint64 `json:"streams_dropped"`    // media streams past the per-call or per-SDP cap
 	MessagesOversized uint64 `json:"messages_oversized"` // SIP messages over the size bound
 }
 

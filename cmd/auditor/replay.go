@@ -267,7 +267,7 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 				p.TLSUpgrades, p.TLSUpgradeCandidates, p.TunnelsNotTLS)
 		}
 		if l := p.SIPLimits; l != (sipLimitsSummary{}) {
-			fmt.Fprintf(&b, "sip limits %d calls refused (concurrent-call cap), %d streams dropped (per-call cap), %d oversized messages dropped\n",
+			fmt.Fprintf(&b, "sip limits %d calls refused (concurrent-call cap), %d streams dropped (per-call and per-SDP caps), %d oversized messages dropped\n",
 				l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
 		}
 	}

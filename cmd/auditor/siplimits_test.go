@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net"
 	"os"
@@ -70,15 +71,79 @@ func oversizedSIPPcap(t *testing.T, path string) {
 	write(false, &layers.TCP{ACK: true, Seq: 901, Ack: seq}, nil)
 }
 
-// TestSIPLimitsReported: a SIP message past the size bound is counted in
-// the summary, --json, the flows file's metadata (for the compliance
-// report) and the Prometheus metrics.
+// wideSDPPcap writes a SIP call over UDP whose INVITE and 200 OK each
+// offer 80 audio streams: 16 more m= lines than the SDP parser keeps, so
+// 16 streams of the call are dropped.
+func wideSDPPcap(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 9, 0, 1, 0, time.UTC)
+	c, s := net.ParseIP("10.0.1.1").To4(), net.ParseIP("10.0.1.2").To4()
+	write := func(fromCaller bool, payload string) {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: c, DstIP: s}
+		if !fromCaller {
+			ip.SrcIP, ip.DstIP = s, c
+		}
+		udp := &layers.UDP{SrcPort: 5060, DstPort: 5060}
+		udp.SetNetworkLayerForChecksum(ip)
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 1, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 1, 2}, EthernetType: layers.EthernetTypeIPv4}
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+			t.Fatal(err)
+		}
+		at = at.Add(time.Millisecond)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := func(addr net.IP, base int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n", addr, addr)
+		for i := range 80 {
+			fmt.Fprintf(&b, "m=audio %d RTP/AVP 0\r\n", base+2*i)
+		}
+		return b.String()
+	}
+	msg := func(first, toTag string, cseq int, method, sdp string) string {
+		to := "<sip:bob@example.com>"
+		if toTag != "" {
+			to += ";tag=" + toTag
+		}
+		m := first + "\r\nVia: SIP/2.0/UDP 10.0.1.1:5060;branch=z9hG4bKwide" + method + "\r\n" +
+			"From: <sip:alice@example.com>;tag=a1\r\nTo: " + to + "\r\nCall-ID: wide-sdp@host\r\n" +
+			fmt.Sprintf("CSeq: %d %s\r\n", cseq, method)
+		if sdp != "" {
+			m += "Content-Type: application/sdp\r\n"
+		}
+		return m + fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(sdp), sdp)
+	}
+	write(true, msg("INVITE sip:bob@example.com SIP/2.0", "", 1, "INVITE", body(c, 20000)))
+	write(false, msg("SIP/2.0 200 OK", "b1", 1, "INVITE", body(s, 30000)))
+	write(true, msg("ACK sip:bob@example.com SIP/2.0", "b1", 1, "ACK", ""))
+	write(true, msg("BYE sip:bob@example.com SIP/2.0", "b1", 2, "BYE", ""))
+	write(false, msg("SIP/2.0 200 OK", "b1", 2, "BYE", ""))
+}
+
+// TestSIPLimitsReported: a SIP message past the size bound and the media
+// streams of an SDP past the parser's bound are counted in the summary,
+// --json, calls.parquet, the flows file's metadata, the compliance
+// report's capture section and the Prometheus metrics.
 func TestSIPLimitsReported(t *testing.T) {
 	dir := t.TempDir()
 	pcap := filepath.Join(dir, "big-invite.pcap")
 	oversizedSIPPcap(t, pcap)
+	wide := filepath.Join(dir, "wide-sdp.pcap")
+	wideSDPPcap(t, wide)
 
-	stdout, stderr, code := runCLI(t, "replay", "--json", "--progress", "never", "--out", filepath.Join(dir, "json"), pcap)
+	stdout, stderr, code := runCLI(t, "replay", "--json", "--progress", "never", "--out", filepath.Join(dir, "json"), pcap, wide)
 	if code != exitOK {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
 	}
@@ -90,18 +155,45 @@ func TestSIPLimitsReported(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatalf("--json: %v\n%s", err, stdout)
 	}
-	if want := map[string]uint64{"calls_refused": 0, "streams_dropped": 0, "messages_oversized": 1}; !maps.Equal(sum.Parsers.SIPLimits, want) {
+	if want := map[string]uint64{"calls_refused": 0, "streams_dropped": 16, "messages_oversized": 1}; !maps.Equal(sum.Parsers.SIPLimits, want) {
 		t.Errorf("--json sip_limits %v, want %v", sum.Parsers.SIPLimits, want)
+	}
+	calls, err := parquetout.ReadCalls(filepath.Join(dir, "json", "calls.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 || calls[0].CallID != "wide-sdp@host" || calls[0].StreamsDropped != 16 || len(calls[0].Media) != 64 {
+		for _, c := range calls {
+			t.Logf("call %s: streams dropped %d, %d media", c.CallID, c.StreamsDropped, len(c.Media))
+		}
+		t.Errorf("calls.parquet: want the one wide-sdp call with 64 media and 16 streams dropped")
 	}
 	md, err := parquetout.ReadMetadata(filepath.Join(dir, "json", "flows.parquet"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if md[parquetout.MetaSIPMessagesOversized] != "1" || md[parquetout.MetaSIPCallsRefused] != "0" {
+	if md[parquetout.MetaSIPMessagesOversized] != "1" || md[parquetout.MetaSIPCallsRefused] != "0" || md[parquetout.MetaSIPStreamsDropped] != "16" {
 		t.Errorf("flows metadata %v", md)
 	}
-	stdout, _, code = runCLI(t, "replay", "--progress", "never", "--out", filepath.Join(dir, "text"), pcap)
-	if code != exitOK || !strings.Contains(stdout, "sip limits 0 calls refused (concurrent-call cap), 0 streams dropped (per-call cap), 1 oversized messages dropped") {
+	report := filepath.Join(dir, "report.json")
+	if _, stderr, code := runCLI(t, "report", "--in", filepath.Join(dir, "json"), "--format", "json", "--out", report); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Capture struct {
+			SIPLimits map[string]int64 `json:"sip_limits"`
+		} `json:"capture"`
+	}
+	if b, err := os.ReadFile(report); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	if want := map[string]int64{"calls_refused": 0, "streams_dropped": 16, "messages_oversized": 1}; !maps.Equal(rep.Capture.SIPLimits, want) {
+		t.Errorf("report capture sip_limits %v, want %v", rep.Capture.SIPLimits, want)
+	}
+	stdout, _, code = runCLI(t, "replay", "--progress", "never", "--out", filepath.Join(dir, "text"), pcap, wide)
+	if code != exitOK || !strings.Contains(stdout, "sip limits 0 calls refused (concurrent-call cap), 16 streams dropped (per-call and per-SDP caps), 1 oversized messages dropped") {
 		t.Errorf("summary does not state the SIP limits:\n%s", stdout)
 	}
 
@@ -125,7 +217,7 @@ func TestSIPLimitsReported(t *testing.T) {
 	// With a DNS query and its answer from the hostile capture.
 	dnsPcap := filepath.Join(dir, "hostile.pcap")
 	hostilePcap(t, dnsPcap)
-	src, err := source.Open([]string{pcap, dnsPcap}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	src, err := source.Open([]string{pcap, wide, dnsPcap}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +229,7 @@ func TestSIPLimitsReported(t *testing.T) {
 	got := gather(t, newRegistry(&metricsSource{pipes: []*capture.Pipeline{pipe}, aud: aud, sensor: "m"}))
 	for name, want := range map[string]float64{
 		`auditor_sip_limit_drops_total{reason=calls_refused}`:      0,
-		`auditor_sip_limit_drops_total{reason=streams_dropped}`:    0,
+		`auditor_sip_limit_drops_total{reason=streams_dropped}`:    16,
 		`auditor_sip_limit_drops_total{reason=messages_oversized}`: 1,
 		`auditor_dns_transactions_total{result=answered}`:          1,
 		`auditor_dns_transactions_total{result=unanswered}`:        0,

@@ -58,8 +58,8 @@
 //     [MetaPacketsReceived] and [MetaPacketsDropped]; a file without them
 //     is reported as "not recorded", never as zero loss. Beside it, what
 //     the SIP tracker refused or dropped at its bounds (INVITEs past the
-//     concurrent-call cap, media streams past the per-call cap, oversized
-//     SIP messages), summed from the flows files' auditor.sip.* keys
+//     concurrent-call cap, media streams past the per-call or per-SDP cap,
+//     oversized SIP messages), summed from the flows files' auditor.sip.* keys
 //     (parquetout.MetaSIPCallsRefused and its siblings) when they carry
 //     them: calls and media in those were not followed.
 //   - Changes since the previous report: --previous takes a previous

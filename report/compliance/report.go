@@ -323,7 +323,7 @@ type Capture struct {
 // SIPLimits counts the SIP tracker's drops by reason.
 type SIPLimits struct {
 	CallsRefused      int64 `json:"calls_refused"`      // INVITEs past the concurrent-call cap
-	StreamsDropped    int64 `json:"streams_dropped"`    // media streams past the per-call cap
+	StreamsDropped    int64 `json:"streams_dropped"`    // media streams past the per-call or per-SDP cap
 	MessagesOversized int64 `json:"messages_oversized"` // SIP messages over the size bound
 }
 
@@ -336,7 +336,7 @@ func (c *Capture) SIPLimitsText() string {
 	if *l == (SIPLimits{}) {
 		return "SIP tracker limits: none hit."
 	}
-	return fmt.Sprintf("SIP tracker limits: %d calls refused (concurrent-call cap), %d media streams dropped (per-call cap), %d oversized SIP messages dropped: calls and media in those were not followed.",
+	return fmt.Sprintf("SIP tracker limits: %d calls refused (concurrent-call cap), %d media streams dropped (per-call and per-SDP caps), %d oversized SIP messages dropped: calls and media in those were not followed.",
 		l.CallsRefused, l.StreamsDropped, l.MessagesOversized)
 }
 

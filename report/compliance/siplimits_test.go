@@ -28,7 +28,7 @@ func TestSIPLimitsInCaptureSection(t *testing.T) {
 	if got := r.Capture.SIPLimits; got == nil || *got != (compliance.SIPLimits{CallsRefused: 7, StreamsDropped: 2, MessagesOversized: 1}) {
 		t.Fatalf("capture SIP limits %+v, want 7 refused, 2 streams, 1 oversized", got)
 	}
-	want := "SIP tracker limits: 7 calls refused (concurrent-call cap), 2 media streams dropped (per-call cap), 1 oversized SIP messages dropped"
+	want := "SIP tracker limits: 7 calls refused (concurrent-call cap), 2 media streams dropped (per-call and per-SDP caps), 1 oversized SIP messages dropped"
 	for _, f := range []compliance.Format{compliance.Markdown, compliance.HTML} {
 		if out := render(t, r, f); !bytes.Contains(out, []byte(want)) {
 			t.Errorf("format %v does not state the limits", f)

@@ -8,7 +8,8 @@ const (
 	// MetaSIPCallsRefused counts INVITEs not tracked: the concurrent-call
 	// cap was reached.
 	MetaSIPCallsRefused = "auditor.sip.calls_refused"
-	// MetaSIPStreamsDropped counts media streams past the per-call cap.
+	// MetaSIPStreamsDropped counts media streams not followed: past the
+	// per-call cap, or m= lines past the SDP parser's per-body cap.
 	MetaSIPStreamsDropped = "auditor.sip.streams_dropped"
 	// MetaSIPMessagesOversized counts SIP messages dropped for their size.
 	MetaSIPMessagesOversized = "auditor.sip.messages_oversized"
