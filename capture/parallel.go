@@ -22,9 +22,8 @@ import (
 // Each worker may have batchesInFlow batches queued or in hand: about two
 // epochs of its share of the packets, so the decoder keeps decoding the
 // next epoch while the workers meet at the end of the last one, instead of
-// stalling on a full queue and leaving them idle after the barrier (4
-// batches made the benchmark replay about 8% slower). It bounds memory
-// too: 4 MiB of arenas per worker.
+// stalling on a full queue and leaving them idle after the barrier. It
+// bounds memory too: 4 MiB of arenas per worker.
 const (
 	batchPackets  = 256
 	batchArena    = 256 << 10
@@ -111,11 +110,10 @@ func (b *batch) reset() {
 // back from that core; taken one packet at a time those stores stall the
 // decoder (a third of its time, blamed by profiles on whatever store came
 // next), while a sequential clear lets the core fetch the lines ahead of
-// the stores. The decoder is the pipeline's serial stage: priming took it
-// from about 0.95 to 0.65 s of CPU on the benchmark capture, and
-// BenchmarkRun, where the hand-off is most of the work, from 3.0 to
-// 4.4-5.0 M packets/s with two workers. The arena is primed up to what
-// the last round used, a good guess of what this one will.
+// the stores. The decoder is the pipeline's serial stage, so its stalls
+// are the whole pipeline's (BenchmarkRun, where the hand-off is most of
+// the work, shows the difference). The arena is primed up to what the
+// last round used, a good guess of what this one will.
 func (b *batch) prime() {
 	clear(b.entries[:cap(b.entries)])
 	clear(b.sides[:b.usedSides])

@@ -35,7 +35,7 @@ type benchPeer struct {
 	inDefault bool
 }
 
-// benchPeers are the tools issue 8 compares against, in the order they run
+// benchPeers are the tools the auditor is compared against, in the order they run
 // after the auditor in each round.
 var benchPeers = []benchPeer{
 	{
@@ -68,7 +68,7 @@ var benchPeers = []benchPeer{
 	},
 }
 
-// benchPublished returns issue 8's figures for the 2.9 M-packet
+// benchPublished returns the project's reference figures for the 2.9 M-packet
 // contact-center capture on one of the project's 2-core machines. They are
 // printed as a reference, marked as not measured by this run.
 func benchPublished() []publishedFigure {
@@ -575,7 +575,7 @@ func printBench(w io.Writer, res *benchResult) error {
 	}
 	tw.Flush()
 
-	b.WriteString("\npublished figures (issue 8, 2.9 M-packet capture, 2-core machine; " + publishedNote + ")\n")
+	b.WriteString("\npublished figures (2.9 M-packet capture, 2-core machine; " + publishedNote + ")\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, p := range res.Published {
 		rss := ""
