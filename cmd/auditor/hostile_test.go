@@ -1,9 +1,8 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,11 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/ccaudit/auditor/internal/duckdbtest"
+	"github.com/ccaudit/auditor/internal/wiretest"
 	"github.com/ccaudit/auditor/report/parquetout"
 	"github.com/ccaudit/auditor/report/safetext"
 )
@@ -32,77 +28,35 @@ func hostilePcap(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	w, err := wiretest.NewWriter(f, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	write := func(src, dst string, sport, dport uint16, tcp *layers.TCP, payload []byte) {
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
-		var l4 gopacket.SerializableLayer
-		if tcp != nil {
-			ip.Protocol = layers.IPProtocolTCP
-			tcp.SrcPort, tcp.DstPort, tcp.Window = layers.TCPPort(sport), layers.TCPPort(dport), 65535
-			tcp.SetNetworkLayerForChecksum(ip)
-			l4 = tcp
-		} else {
-			ip.Protocol = layers.IPProtocolUDP
-			udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
-			udp.SetNetworkLayerForChecksum(ip)
-			l4 = udp
-		}
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, l4, gopacket.Payload(payload)); err != nil {
-			t.Fatal(err)
-		}
-		at = at.Add(time.Millisecond)
-		data := buf.Bytes()
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+	c, s := netip.MustParseAddr("10.10.2.154"), netip.MustParseAddr("10.10.3.162")
+	exchange := func(tcp bool, client, server netip.AddrPort, msgs ...[]byte) {
+		if err := w.Exchange(tcp, client, server, msgs...); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	// TLS: handshake, then a ClientHello offering SNI and ALPN with bytes
-	// that are not UTF-8, from a workstation to a phone of the demo site,
-	// which no catalog entry allows: an alert.
-	c, s := "10.10.2.154", "10.10.3.162"
-	write(c, s, 50000, 443, &layers.TCP{SYN: true, Seq: 100}, nil)
-	write(s, c, 443, 50000, &layers.TCP{SYN: true, ACK: true, Seq: 900, Ack: 101}, nil)
-	write(c, s, 50000, 443, &layers.TCP{ACK: true, Seq: 101, Ack: 901}, nil)
-	hello := clientHello("evil\xba\\.example", "\xba\xad")
-	write(c, s, 50000, 443, &layers.TCP{ACK: true, PSH: true, Seq: 101, Ack: 901}, hello)
-	write(s, c, 443, 50000, &layers.TCP{ACK: true, Seq: 901, Ack: 101 + uint32(len(hello))}, nil)
+	// TLS: a ClientHello offering SNI and ALPN with bytes that are not
+	// UTF-8, from a workstation to a phone of the demo site, which no
+	// catalog entry allows: an alert.
+	exchange(true, netip.AddrPortFrom(c, 50000), netip.AddrPortFrom(s, 443), wiretest.ClientHello("evil\xba\\.example", "\xba\xad"))
 
 	// An explicit proxy asked by HTTP CONNECT, then by SOCKS5 with a
 	// domain name, for a host holding a byte that is not UTF-8, a
 	// backslash and a control byte; each tunnel carries a ClientHello
 	// whose SNI is that host.
-	conversation := func(sport, dport uint16, msgs ...[]byte) {
-		cs, ss := uint32(1000), uint32(5000)
-		write(c, s, sport, dport, &layers.TCP{SYN: true, Seq: cs - 1}, nil)
-		write(s, c, dport, sport, &layers.TCP{SYN: true, ACK: true, Seq: ss - 1, Ack: cs}, nil)
-		write(c, s, sport, dport, &layers.TCP{ACK: true, Seq: cs, Ack: ss}, nil)
-		for i, m := range msgs {
-			if i%2 == 0 {
-				write(c, s, sport, dport, &layers.TCP{ACK: true, PSH: true, Seq: cs, Ack: ss}, m)
-				cs += uint32(len(m))
-			} else {
-				write(s, c, dport, sport, &layers.TCP{ACK: true, PSH: true, Seq: ss, Ack: cs}, m)
-				ss += uint32(len(m))
-			}
-		}
-		write(s, c, dport, sport, &layers.TCP{ACK: true, Seq: ss, Ack: cs}, nil)
-	}
-	conversation(50001, 3128,
+	exchange(true, netip.AddrPortFrom(c, 50001), netip.AddrPortFrom(s, 3128),
 		[]byte("CONNECT "+hostileConnectHost+":443 HTTP/1.1\r\nHost: "+hostileConnectHost+":443\r\n\r\n"),
 		[]byte("HTTP/1.1 200 Connection established\r\n\r\n"),
-		clientHello(hostileConnectHost, "h2"))
+		wiretest.ClientHello(hostileConnectHost, "h2"))
 	socksReq := append([]byte{5, 1, 0, 3, byte(len(hostileSOCKSHost))}, hostileSOCKSHost...)
-	conversation(50002, 1080,
+	exchange(true, netip.AddrPortFrom(c, 50002), netip.AddrPortFrom(s, 1080),
 		[]byte{5, 1, 0}, []byte{5, 0},
 		append(socksReq, 0x01, 0xbb), []byte{5, 0, 0, 1, 10, 0, 0, 9, 0x01, 0xbb},
-		clientHello(hostileSOCKSHost, "h2"))
+		wiretest.ClientHello(hostileSOCKSHost, "h2"))
 
 	// SIP: an INVITE and its answer.
 	invite := "INVITE sip:b\xffob@example.com SIP/2.0\r\n" +
@@ -121,19 +75,17 @@ func hostilePcap(t *testing.T, path string) {
 		"CSeq: 1 INVITE\r\n" +
 		"Server: PBX\xc3\r\n" +
 		"Content-Length: 0\r\n\r\n"
-	write(c, s, 5060, 5060, nil, []byte(invite))
-	write(s, c, 5060, 5060, nil, []byte(ok))
+	exchange(false, netip.AddrPortFrom(c, 5060), netip.AddrPortFrom(s, 5060), []byte(invite), []byte(ok))
 
 	// DNS: a query and its answer for a name whose label is not ASCII.
-	name := appendDNSName(nil, "ev\xbail.example")
+	name := wiretest.DNSName("ev\xbail.example")
 	q := append([]byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}, name...)
 	q = append(q, 0, 1, 0, 1)
 	r := append([]byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0}, name...)
 	r = append(r, 0, 1, 0, 1)
 	r = append(r, name...)
 	r = append(r, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 2)
-	write(c, "10.0.0.53", 40000, 53, nil, q)
-	write("10.0.0.53", c, 53, 40000, nil, r)
+	exchange(false, netip.AddrPortFrom(c, 40000), netip.MustParseAddrPort("10.0.0.53:53"), q, r)
 }
 
 // The hosts the proxies are asked for: a byte that is not UTF-8 (0xBA;
@@ -144,42 +96,6 @@ const (
 	hostileConnectHost = "ev\xbail\\x\x01.test"
 	hostileSOCKSHost   = "so\xff\xc3ks\\x5C\x1b.test"
 )
-
-func appendDNSName(b []byte, name string) []byte {
-	for _, l := range strings.Split(name, ".") {
-		b = append(b, byte(len(l)))
-		b = append(b, l...)
-	}
-	return append(b, 0)
-}
-
-// clientHello is a TLS 1.3 ClientHello record offering sni and one ALPN
-// protocol.
-func clientHello(sni, alpn string) []byte {
-	u16 := func(b []byte, v int) []byte { return binary.BigEndian.AppendUint16(b, uint16(v)) }
-	var ext []byte
-	sniList := append(append([]byte{0}, u16(nil, len(sni))...), sni...)
-	ext = u16(ext, 0)
-	ext = u16(ext, len(sniList)+2)
-	ext = u16(ext, len(sniList))
-	ext = append(ext, sniList...)
-	ext = u16(ext, 16)
-	ext = u16(ext, len(alpn)+3)
-	ext = u16(ext, len(alpn)+1)
-	ext = append(ext, byte(len(alpn)))
-	ext = append(ext, alpn...)
-	ext = u16(ext, 43) // supported_versions: TLS 1.3
-	ext = append(ext, 0, 3, 2, 3, 4)
-	body := []byte{3, 3}
-	body = append(body, make([]byte, 32)...)
-	body = append(body, 0)                // session id
-	body = append(body, 0, 2, 0x13, 0x01) // TLS_AES_128_GCM_SHA256
-	body = append(body, 1, 0)             // null compression
-	body = u16(body, len(ext))
-	body = append(body, ext...)
-	hs := append([]byte{1, 0, byte(len(body) >> 8), byte(len(body))}, body...)
-	return append(append([]byte{0x16, 3, 1}, u16(nil, len(hs))...), hs...)
-}
 
 // checkStrings fails t unless every string field of the rows is valid
 // UTF-8 and unescapes.
