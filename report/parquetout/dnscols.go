@@ -19,10 +19,13 @@ import (
 // answer lists each, so it has an encoder of its own as flows.parquet
 // does (flowcols.go), sharing its page, chunk and footer code: parquet-go
 // reached each value of a row through reflection and kept a row group's
-// values before encoding them. The schema, encodings and nullability
-// still come from DNSRow's tags, through the generated dnsWire and the
-// footer of an empty file parquet-go writes; TestDNSWriterMatchesParquetGo
-// compares what both writers write.
+// values before encoding them. DNSRow declares the columns; nothing here
+// names one: the typed columns and the code that adds a row to them
+// (dnsColumns, dnscols_gen.go) are generated from DNSRow's fields by
+// internal/schemagen, and the schema, encodings and nullability come from
+// DNSRow's tags, through the generated dnsWire and the footer of an empty
+// file parquet-go writes; TestDNSWriterMatchesParquetGo compares what both
+// writers write.
 
 // A dns.parquet data page ends after dnsPageRows rows or about
 // dnsPageBytes of values, and a row group after its configured rows or
@@ -38,17 +41,7 @@ const (
 type dnsColWriter struct {
 	w *flowWriter // file, pages and footer; its cols are the columns below
 
-	ts                                                     int64Column
-	queryTime, responseTime                                optColumn[int64]
-	latency                                                optColumn[float64]
-	proto, service, clientIP, serverIP                     stringColumn
-	clientPort, serverPort, transID, opcode, qclass, other int32Column
-	query, qtype, rcode, flags                             stringColumn
-	answered                                               boolColumn
-	rcodeNum                                               optColumn[int32]
-	ansName, ansType, ansData, cname                       strListColumn
-	ansTTL                                                 listColumn
-	communityID, sensor                                    stringColumn
+	dnsColumns // generated from DNSRow (dnscols_gen.go)
 
 	// pageBytes and groupBytes estimate the values added since the last
 	// page and row group.
@@ -56,30 +49,8 @@ type dnsColWriter struct {
 }
 
 func newDNSColWriter(f io.Writer, opts []parquet.WriterOption, s tableSettings) (*dnsColWriter, error) {
-	d := &dnsColWriter{
-		ts: int64Column{col: "ts"}, queryTime: optColumn[int64]{col: "query_time"}, responseTime: optColumn[int64]{col: "response_time"},
-		latency: optColumn[float64]{col: "latency_ms"},
-		proto:   stringColumn{col: "proto"}, service: stringColumn{col: "service"},
-		clientIP: stringColumn{col: "client_ip"}, clientPort: int32Column{col: "client_port"},
-		serverIP: stringColumn{col: "server_ip"}, serverPort: int32Column{col: "server_port"},
-		transID: int32Column{col: "trans_id"}, opcode: int32Column{col: "opcode"},
-		query: stringColumn{col: "query"}, qtype: stringColumn{col: "qtype"}, qclass: int32Column{col: "qclass"},
-		answered: boolColumn{col: "answered"}, rcode: stringColumn{col: "rcode"}, rcodeNum: optColumn[int32]{col: "rcode_num"},
-		flags:   stringColumn{col: "flags"},
-		ansName: strListColumn{col: "answers.list.element.name"}, ansType: strListColumn{col: "answers.list.element.type"},
-		ansTTL: listColumn{col: "answers.list.element.ttl"}, ansData: strListColumn{col: "answers.list.element.data"},
-		cname: strListColumn{col: "cname_chain.list.element"},
-		other: int32Column{col: "other_answers"}, communityID: stringColumn{col: "community_id"}, sensor: stringColumn{col: "sensor"},
-	}
-	cols := []flowColumn{
-		&d.ts, &d.queryTime, &d.responseTime, &d.latency,
-		&d.proto, &d.service, &d.clientIP, &d.clientPort, &d.serverIP, &d.serverPort,
-		&d.transID, &d.opcode, &d.query, &d.qtype, &d.qclass,
-		&d.answered, &d.rcode, &d.rcodeNum, &d.flags,
-		&d.ansName, &d.ansType, &d.ansTTL, &d.ansData, &d.cname,
-		&d.other, &d.communityID, &d.sensor,
-	}
-	d.w = &flowWriter{out: bufio.NewWriterSize(f, 1<<20), codec: s.codec, maxGroup: s.rowGroupRows, cols: cols}
+	d := &dnsColWriter{}
+	d.w = &flowWriter{out: bufio.NewWriterSize(f, 1<<20), codec: s.codec, maxGroup: s.rowGroupRows, cols: d.dnsColumns.list()}
 	if err := d.takeFooter(opts); err != nil {
 		return nil, err
 	}
@@ -146,51 +117,7 @@ func (d *dnsColWriter) takeFooter(opts []parquet.WriterOption) error {
 func (d *dnsColWriter) write(rows []DNSRow) error {
 	for i := range rows {
 		r := &rows[i]
-		d.ts.add(r.Time.UnixMicro())
-		d.queryTime.add(r.QueryTime.UnixMicro(), !r.QueryTime.IsZero())
-		d.responseTime.add(r.ResponseTime.UnixMicro(), !r.ResponseTime.IsZero())
-		d.latency.add(r.LatencyMillis, r.HasLatency)
-		d.proto.add(r.Proto)
-		d.service.add(r.Service)
-		d.clientIP.add(r.ClientIP)
-		d.clientPort.add(r.ClientPort)
-		d.serverIP.add(r.ServerIP)
-		d.serverPort.add(r.ServerPort)
-		d.transID.add(r.TransID)
-		d.opcode.add(r.Opcode)
-		d.query.add(r.Query)
-		d.qtype.add(r.QType)
-		d.qclass.add(r.QClass)
-		d.answered.add(r.Answered)
-		rcode := ""
-		if r.Answered {
-			rcode = r.RCode
-		}
-		d.rcode.add(rcode)
-		d.rcodeNum.add(r.RCodeNum, r.Answered)
-		d.flags.add(r.Flags)
-		if len(r.Answers) == 0 {
-			d.ansName.empty()
-			d.ansType.empty()
-			d.ansTTL.empty()
-			d.ansData.empty()
-		}
-		for j := range r.Answers {
-			a := &r.Answers[j]
-			d.ansName.add(j > 0, a.Name)
-			d.ansType.add(j > 0, a.Type)
-			d.ansTTL.add(j > 0, a.TTL)
-			d.ansData.add(j > 0, a.Data)
-		}
-		if len(r.CNAMEChain) == 0 {
-			d.cname.empty()
-		}
-		for j, s := range r.CNAMEChain {
-			d.cname.add(j > 0, s)
-		}
-		d.other.add(r.OtherAnswers)
-		d.communityID.add(r.CommunityID)
-		d.sensor.add(r.Sensor)
+		d.dnsColumns.add(r)
 		w := d.w
 		w.n++
 		n := rowBytes(r)

@@ -128,10 +128,14 @@
 // and nullability are its fields' parquet tags, and a wire tag states a
 // NULL rule other than "an optional column's zero value is NULL"
 // (internal/schemagen lists them). From it, go generate writes the wire
-// form parquet-go writes (wire_gen.go, see wire.go) and the flows
-// encoder's columns (flowcols_gen.go); TestGeneratedCodeUpToDate fails
-// when they are stale, and TestDocTablesMatchRows when a column is not in
-// this file's tables or in docs/schema.md and docs/schema-dns.md.
+// form parquet-go writes (wire_gen.go, see wire.go) and the columns of
+// the flows and dns encoders (flowcols_gen.go, dnscols_gen.go), with the
+// code that adds a row to them; TestGeneratedCodeUpToDate fails
+// when they are stale, and TestDocTablesMatchRows when this file's tables,
+// docs/schema.md or docs/schema-dns.md give a column another name, place,
+// type or nullability than the schema in the file the table's writer
+// writes (this file spells the types as Parquet does, the docs as DuckDB's
+// DESCRIBE does).
 //
 // # Adding a table
 //

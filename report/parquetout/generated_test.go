@@ -8,8 +8,8 @@ import (
 	"github.com/ccaudit/auditor/report/parquetout/internal/schemagen"
 )
 
-// The wire forms and the flows encoder's columns are generated from the
-// row types: a column added to a row without `go generate
+// The wire forms and the flows and dns encoders' columns are generated
+// from the row types: a column added to a row without `go generate
 // ./report/parquetout` fails here.
 func TestGeneratedCodeUpToDate(t *testing.T) {
 	files, err := schemagen.Generate(".")

@@ -1,8 +1,8 @@
 // Package schemagen writes the code of package parquetout that follows
 // from its row types: each table's row struct (FlowRow, FindingRow, ...)
 // is the one declaration of its columns, and this generator derives from
-// it the wire form parquet-go writes (wire_gen.go) and the column list of
-// the flows encoder (flowcols_gen.go).
+// it the wire form parquet-go writes (wire_gen.go) and the column lists of
+// the flows and dns encoders (flowcols_gen.go, dnscols_gen.go).
 //
 // It reads the package's source with go/ast rather than its compiled
 // types, so that it still runs when a column was removed from a row and
@@ -42,13 +42,18 @@ import (
 // encoder.
 var Tables = []string{"FlowRow", "FindingRow", "CallRow", "TunnelRow", "DNSRow"}
 
-// flowTable is the table written by the package's own column encoder.
-const flowTable = "FlowRow"
+// flowTable and dnsTable are the tables written by the package's own
+// column encoders.
+const (
+	flowTable = "FlowRow"
+	dnsTable  = "DNSRow"
+)
 
 // Files the generator writes, relative to the package directory.
 const (
 	WireFile     = "wire_gen.go"
 	FlowColsFile = "flowcols_gen.go"
+	DNSColsFile  = "dnscols_gen.go"
 )
 
 // Generate reads the package in dir and returns the generated files by
@@ -67,8 +72,12 @@ func Generate(dir string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	dnsCols, err := g.dnsColsFile()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]byte{}
-	for name, src := range map[string][]byte{WireFile: wire, FlowColsFile: cols} {
+	for name, src := range map[string][]byte{WireFile: wire, FlowColsFile: cols, DNSColsFile: dnsCols} {
 		b, err := format.Source(src)
 		if err != nil {
 			return nil, fmt.Errorf("format %s: %w\n%s", name, err, src)
@@ -89,7 +98,7 @@ func parseStructs(dir string) (map[string]*ast.StructType, error) {
 	structs := map[string]*ast.StructType{}
 	for _, name := range names {
 		base := filepath.Base(name)
-		if strings.HasSuffix(base, "_test.go") || base == WireFile || base == FlowColsFile {
+		if strings.HasSuffix(base, "_test.go") || base == WireFile || base == FlowColsFile || base == DNSColsFile {
 			continue
 		}
 		src, err := os.ReadFile(name)
@@ -443,27 +452,9 @@ func valueExpr(f field) string {
 // condCode writes the assignment of a field present when the row's field
 // cf is true or not empty.
 func (g *gen) condCode(b *bytes.Buffer, t string, f field, cf string) error {
-	fields, _ := g.fields(t)
-	i := slices.IndexFunc(fields, func(c field) bool { return c.name == cf })
-	var cond string
-	switch {
-	case i >= 0 && fields[i].typ == "bool":
-		cond = "r." + cf
-	case i >= 0 && fields[i].typ == "string":
-		cond = "r." + cf + ` != ""`
-	default:
-		// A bool field that is no column (parquet:"-").
-		st := g.structs[t]
-		found := false
-		for _, sf := range st.Fields.List {
-			if len(sf.Names) == 1 && sf.Names[0].Name == cf && exprString(sf.Type) == "bool" {
-				found = true
-			}
-		}
-		if !found {
-			return fmt.Errorf("%s.%s: wire condition %s is not a bool or string field", t, f.name, cf)
-		}
-		cond = "r." + cf
+	cond, err := g.condExpr(t, f, cf, "r")
+	if err != nil {
+		return err
 	}
 	v := "&r." + f.name
 	if f.typ == "string" {
@@ -471,6 +462,26 @@ func (g *gen) condCode(b *bytes.Buffer, t string, f field, cf string) error {
 	}
 	fmt.Fprintf(b, "\tif %s {\n\t\tw.%s = %s\n\t}\n", cond, f.name, v)
 	return nil
+}
+
+// condExpr is the condition that row field cf of row r is true or not
+// empty: a bool or string column, or a bool field that is no column.
+func (g *gen) condExpr(t string, f field, cf, r string) (string, error) {
+	fields, _ := g.fields(t)
+	i := slices.IndexFunc(fields, func(c field) bool { return c.name == cf })
+	switch {
+	case i >= 0 && fields[i].typ == "bool":
+		return r + "." + cf, nil
+	case i >= 0 && fields[i].typ == "string":
+		return r + "." + cf + ` != ""`, nil
+	}
+	// A bool field that is no column (parquet:"-").
+	for _, sf := range g.structs[t].Fields.List {
+		if len(sf.Names) == 1 && sf.Names[0].Name == cf && exprString(sf.Type) == "bool" {
+			return r + "." + cf, nil
+		}
+	}
+	return "", fmt.Errorf("%s.%s: wire condition %s is not a bool or string field", t, f.name, cf)
 }
 
 // listCode writes the conversion of a list column into the arena.
@@ -561,4 +572,149 @@ func camel(col string) string {
 		}
 	}
 	return strings.Join(parts, "")
+}
+
+// dnsColsFile writes the dns encoder's columns (dnscols.go): one typed
+// column per leaf of DNSRow's schema, in order (a list of structs has one
+// per element field), and the code that adds a row to them, the wire
+// rules' NULLs included.
+func (g *gen) dnsColsFile() ([]byte, error) {
+	fields, err := g.fields(dnsTable)
+	if err != nil {
+		return nil, err
+	}
+	type col struct{ goName, kind, path string }
+	var cols []col
+	var add bytes.Buffer
+	for _, f := range fields {
+		name := camel(f.col)
+		if elem, ok := strings.CutPrefix(f.typ, "[]"); ok {
+			if elem == "string" {
+				cols = append(cols, col{name, "strListColumn", f.col + ".list.element"})
+				fmt.Fprintf(&add, "\tif len(r.%[1]s) == 0 {\n\t\tc.%[2]s.empty()\n\t}\n\tfor j, v := range r.%[1]s {\n\t\tc.%[2]s.add(j > 0, v)\n\t}\n", f.name, name)
+				continue
+			}
+			efs, err := g.fields(elem)
+			if err != nil {
+				return nil, err
+			}
+			var empty, each bytes.Buffer
+			for _, e := range efs {
+				var kind string
+				switch e.typ {
+				case "string":
+					kind = "strListColumn"
+				case "int64":
+					kind = "listColumn"
+				default:
+					return nil, fmt.Errorf("%s.%s: the dns encoder has no list column of %s (dnscols.go)", elem, e.name, e.typ)
+				}
+				if e.optional {
+					return nil, fmt.Errorf("%s.%s: the dns encoder writes list elements' fields as required", elem, e.name)
+				}
+				n := camel(f.col + "_" + e.col)
+				cols = append(cols, col{n, kind, f.col + ".list.element." + e.col})
+				fmt.Fprintf(&empty, "\t\tc.%s.empty()\n", n)
+				fmt.Fprintf(&each, "\t\tc.%s.add(j > 0, e.%s)\n", n, e.name)
+			}
+			fmt.Fprintf(&add, "\tif len(r.%s) == 0 {\n%s\t}\n", f.name, empty.Bytes())
+			fmt.Fprintf(&add, "\tfor j := range r.%s {\n\t\te := &r.%s[j]\n%s\t}\n", f.name, f.name, each.Bytes())
+			continue
+		}
+		c := col{goName: name, path: f.col}
+		value := "r." + f.name
+		switch f.typ {
+		case "time.Time":
+			if !slices.ContainsFunc(f.options, func(o string) bool { return strings.HasPrefix(o, "timestamp(microsecond") }) {
+				return nil, fmt.Errorf("%s.%s: the dns encoder writes times as timestamp(microsecond)", dnsTable, f.name)
+			}
+			value += ".UnixMicro()"
+			c.kind = "int64Column"
+			if f.optional {
+				c.kind = "optColumn[int64]"
+			}
+		case "string":
+			c.kind = "stringColumn"
+		case "int32", "int64":
+			c.kind = f.typ + "Column"
+			if f.optional {
+				c.kind = "optColumn[" + f.typ + "]"
+			}
+		case "float64":
+			if !f.optional {
+				return nil, fmt.Errorf("%s.%s: the dns encoder has no required DOUBLE column (dnscols.go)", dnsTable, f.name)
+			}
+			c.kind = "optColumn[float64]"
+		case "bool":
+			if f.optional {
+				return nil, fmt.Errorf("%s.%s: the dns encoder has no optional BOOLEAN column (dnscols.go)", dnsTable, f.name)
+			}
+			c.kind = "boolColumn"
+		default:
+			return nil, fmt.Errorf("%s.%s: the dns encoder has no column for %s (dnscols.go)", dnsTable, f.name, f.typ)
+		}
+		cols = append(cols, c)
+		switch {
+		case f.typ == "string":
+			// An empty string is NULL in an optional column.
+			if f.always || f.zeroIf != "" {
+				return nil, fmt.Errorf("%s.%s: the dns encoder has no NULL rule but if= for strings", dnsTable, f.name)
+			}
+			if f.cond == "" {
+				fmt.Fprintf(&add, "\tc.%s.add(%s)\n", name, value)
+				break
+			}
+			cond, err := g.condExpr(dnsTable, f, f.cond, "r")
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(&add, "\tif %s {\n\t\tc.%s.add(%s)\n\t} else {\n\t\tc.%s.add(\"\")\n\t}\n", cond, name, value, name)
+		case !f.optional:
+			fmt.Fprintf(&add, "\tc.%s.add(%s)\n", name, value)
+		default:
+			present := "r." + f.name + " != 0"
+			if f.typ == "time.Time" {
+				present = "!r." + f.name + ".IsZero()"
+			}
+			switch {
+			case f.always:
+				present = "true"
+			case f.cond != "":
+				if present, err = g.condExpr(dnsTable, f, f.cond, "r"); err != nil {
+					return nil, err
+				}
+			case f.zeroIf != "":
+				cond, err := g.condExpr(dnsTable, f, f.zeroIf, "r")
+				if err != nil {
+					return nil, err
+				}
+				present += " || " + cond
+			}
+			fmt.Fprintf(&add, "\tc.%s.add(%s, %s)\n", name, value, present)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("// Code generated by report/parquetout/internal/schemagen from the row types; DO NOT EDIT.\n\n")
+	b.WriteString("package parquetout\n\n")
+	b.WriteString("// dnsColumns are dns.parquet's columns, one per leaf of DNSRow's schema\n")
+	b.WriteString("// in its order; their encodings and nullability come from dnsWire's tags\n")
+	b.WriteString("// (dnsColWriter.takeFooter).\n")
+	b.WriteString("type dnsColumns struct {\n")
+	for _, c := range cols {
+		fmt.Fprintf(&b, "\t%s %s\n", c.goName, c.kind)
+	}
+	b.WriteString("}\n\n// list names the columns and returns them in schema order.\n")
+	b.WriteString("func (c *dnsColumns) list() []flowColumn {\n")
+	for _, c := range cols {
+		fmt.Fprintf(&b, "\tc.%s.col = %q\n", c.goName, c.path)
+	}
+	b.WriteString("\treturn []flowColumn{\n")
+	for _, c := range cols {
+		fmt.Fprintf(&b, "\t\t&c.%s,\n", c.goName)
+	}
+	b.WriteString("\t}\n}\n\n// add appends row r to the columns.\n")
+	b.WriteString("func (c *dnsColumns) add(r *DNSRow) {\n")
+	b.Write(add.Bytes())
+	b.WriteString("}\n")
+	return b.Bytes(), nil
 }

@@ -88,3 +88,50 @@ func TestRefuses(t *testing.T) {
 		}
 	}
 }
+
+// The dns encoder's columns follow DNSRow's leaves, list elements' fields
+// included, and write NULL where the wire rules do.
+func TestDNSColumns(t *testing.T) {
+	files, err := genFrom(t, "type DNSRow struct {\n"+
+		"\tAt time.Time `parquet:\"at,timestamp(microsecond:utc),optional\"`\n"+
+		"\tIP string `parquet:\"ip,optional\"`\n"+
+		"\tPort int32 `parquet:\"port,optional\" wire:\"zeroif=IP\"`\n"+
+		"\tRank int64 `parquet:\"rank,optional\" wire:\"always\"`\n"+
+		"\tOK bool `parquet:\"ok\"`\n"+
+		"\tCode string `parquet:\"code,optional\" wire:\"if=OK\"`\n"+
+		"\tMs float64 `parquet:\"ms,optional\"`\n"+
+		"\tRRs []RR `parquet:\"rrs,list\"`\n"+
+		"\tNames []string `parquet:\"names,list\"`\n"+
+		"}\n\n"+
+		"type RR struct {\n\tName string `parquet:\"name\"`\n\tTTL int64 `parquet:\"ttl\"`\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(files[DNSColsFile])
+	for _, want := range []string{
+		"at      optColumn[int64]", "port    optColumn[int32]", "ok      boolColumn", "ms      optColumn[float64]",
+		"rrsName strListColumn", "rrsTtl  listColumn", "names   strListColumn",
+		`c.rrsName.col = "rrs.list.element.name"`, `c.names.col = "names.list.element"`,
+		"c.at.add(r.At.UnixMicro(), !r.At.IsZero())", "c.ip.add(r.IP)",
+		`c.port.add(r.Port, r.Port != 0 || r.IP != "")`, "c.rank.add(r.Rank, true)",
+		"if r.OK {\n\t\tc.code.add(r.Code)\n\t} else {\n\t\tc.code.add(\"\")\n\t}",
+		"c.ms.add(r.Ms, r.Ms != 0)",
+		"if len(r.RRs) == 0 {\n\t\tc.rrsName.empty()\n\t\tc.rrsTtl.empty()\n\t}",
+		"e := &r.RRs[j]\n\t\tc.rrsName.add(j > 0, e.Name)\n\t\tc.rrsTtl.add(j > 0, e.TTL)",
+		"for j, v := range r.Names {\n\t\tc.names.add(j > 0, v)",
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+	for name, src := range map[string]string{
+		"optional bool":        "type DNSRow struct {\n\tA bool `parquet:\"a,optional\"`\n}\n",
+		"required double":      "type DNSRow struct {\n\tA float64 `parquet:\"a\"`\n}\n",
+		"string always":        "type DNSRow struct {\n\tA string `parquet:\"a,optional\" wire:\"always\"`\n}\n",
+		"optional list fields": "type DNSRow struct {\n\tA []E `parquet:\"a,list\"`\n}\n\ntype E struct {\n\tB string `parquet:\"b,optional\"`\n}\n",
+	} {
+		if _, err := genFrom(t, src); err == nil || !strings.Contains(err.Error(), "DNSRow") && !strings.Contains(err.Error(), "E.B") {
+			t.Errorf("%s: err = %v, want a refusal naming the field", name, err)
+		}
+	}
+}
