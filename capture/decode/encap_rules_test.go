@@ -114,6 +114,19 @@ func TestEncapRules(t *testing.T) {
 		{"erspan iii with platform subheader", layers.LinkTypeEthernet,
 			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x01}, make([]byte, 8), ethHdr(layers.EthernetTypeIPv4), inner4),
 			tunneled(in4, TunnelERSPAN, greKey)},
+		// ERSPAN type III frame type 2 (draft-foschiano-erspan, 4.3: the
+		// FT field, bits 1-5 of byte 10, says "IP": the mirrored packet
+		// follows the header with no Ethernet header), IPv4 without the
+		// subheader and IPv6 after it.
+		{"erspan iii frame type ip, ipv4", layers.LinkTypeEthernet,
+			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2 << 2, 0}, inner4),
+			tunneled(in4, TunnelERSPAN, greKey)},
+		{"erspan iii frame type ip, ipv6 after the subheader", layers.LinkTypeEthernet,
+			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2 << 2, 0x01}, make([]byte, 8), inner6),
+			tunneled(in6, TunnelERSPAN, greKey)},
+		{"erspan iii reserved frame type", layers.LinkTypeEthernet,
+			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1 << 2, 0}, inner4),
+			skipped(ReasonTunnelUnsupported)},
 		// Aruba: GRE 0x8210 carrying an 802.11 data frame.
 		{"aruba gre carrying 802.11", layers.LinkTypeEthernet,
 			overGRE([]byte{0, 0, 0x82, 0x10}, dot11Data, snap(0x0800), inner4),
