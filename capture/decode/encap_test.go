@@ -204,9 +204,10 @@ func TestEncapsulations(t *testing.T) {
 		{file: "gtp_ext_header.pcap", flows: []string{
 			"tcp 10.155.182.202:41511 -> 10.155.186.57:6005 OTH D [gtpu 10.155.148.149:9000->10.155.148.157:2152]",
 		}, tunnels: []string{"gtpu 10.155.148.149:9000->10.155.148.157:2152 1/0"}, skipped: map[Reason]int{ReasonFragmentPending: 1}},
-		// AYIYA on UDP 5072 carrying IPv6. The datagrams that are not
-		// "forward" (heartbeats) are the outer UDP flow itself, which Zeek
-		// logs too. Zeek: core.tunnels.ayiya.
+		// AYIYA on UDP 5072 carrying IPv6. Three heartbeats (opcode 0, next
+		// header none, nothing after the header) are the tunnel's own
+		// traffic: no flow, counted in its row, which then holds Zeek's
+		// outer connection's 21/13 packets. Zeek: core.tunnels.ayiya.
 		{file: "ayiya3.pcap", flows: []string{
 			"icmp6 [2001:4978:f:4c::1]:128 -> [2001:4978:f:4c::2]:129 OTH - [ayiya 216.14.98.22:5072->192.168.3.101:53796]",
 			"icmp6 [::]:135 -> [ff02::1:ff00:2]:136 OTH - [ayiya 192.168.3.101:53859->216.14.98.22:5072]",
@@ -214,8 +215,8 @@ func TestEncapsulations(t *testing.T) {
 			"icmp6 [fe80::216:cbff:fe9a:4cb9]:131 -> [ff02::1:ff9a:4cb9]:130 OTH - [ayiya 192.168.3.101:53859->216.14.98.22:5072]",
 			"icmp6 [fe80::216:cbff:fe9a:4cb9]:131 -> [ff02::2:f901:d225]:130 OTH - [ayiya 192.168.3.101:53859->216.14.98.22:5072]",
 			"tcp [2001:4978:f:4c::2]:53382 -> [2001:4860:b002::68]:80 S1 ShADad [ayiya 192.168.3.101:53859->216.14.98.22:5072]",
-			"udp 192.168.3.101:53859 -> 216.14.98.22:5072 S0 D",
-		}, tunnels: []string{"ayiya 216.14.98.22:5072->192.168.3.101:53796 1/0", "ayiya 192.168.3.101:53859->216.14.98.22:5072 18/13"}},
+		}, tunnels: []string{"ayiya 216.14.98.22:5072->192.168.3.101:53796 1/0", "ayiya 192.168.3.101:53859->216.14.98.22:5072 21/13"},
+			skipped: map[Reason]int{ReasonTunnelControl: 3}},
 		// ERSPAN types I, II and III (GRE 0x88be without and with a
 		// sequence number, 0x22eb), each mirroring pings. Zeek: core.erspanI,
 		// core.erspanII, core.erspanIII (one GRE tunnel each).
@@ -382,16 +383,17 @@ var teredoPcap = filepath.Join("..", "..", "testdata", "pcaps", "l2-l3", "Teredo
 // to servers on port 3544 and to a relay on port 32900 (found by the
 // Teredo addresses inside). Inside them: an echo (ICMPv6 128), a router
 // solicitation and advertisement (133, 134) and one HTTP connection over
-// IPv6. Around them, the client's IPv4 traffic. A tunnel is named from its
-// first packet's sender; the 65.55.158.81 tunnel's only packet came from
-// the server.
+// IPv6. Around them, the client's IPv4 traffic. Zeek's conn.log also has
+// the three outer UDP connections: here they are the tunnels, with their
+// bubbles. A tunnel is named from its first packet's sender; the
+// 65.55.158.81 tunnel's only packet came from the server.
 func TestTeredo(t *testing.T) {
 	r := replay(t, teredoPcap)
 	sameFlows(t, r.flows, []string{
 		"icmp6 [2001:0:4137:9e50:8000:f12a:b9c8:2815]:128 -> [2001:4860:0:2001::68]:129 OTH - [teredo 192.168.2.16:3797->65.55.158.80:3544]",
 		"icmp6 [fe80::8000:f227:bec8:61af]:134 -> [fe80::8000:ffff:ffff:fffd]:133 OTH - [teredo 65.55.158.81:3544->192.168.2.16:3797]",
 		"icmp6 [fe80::8000:ffff:ffff:fffd]:133 -> [ff02::2]:134 OTH - [teredo 192.168.2.16:3797->65.55.158.80:3544]",
-		"tcp [2001:0:4137:9e50:8000:f12a:b9c8:2815]:1286 -> [2001:4860:0:2001::68]:80 S1 ShADad [teredo 83.170.1.38:32900->192.168.2.16:3797]",
+		"tcp [2001:0:4137:9e50:8000:f12a:b9c8:2815]:1286 -> [2001:4860:0:2001::68]:80 S1 ShADad [teredo 192.168.2.16:3797->83.170.1.38:32900]",
 		// Zeek logs two connections here, SHR ^fA then OTH R: it ends a
 		// closed connection tcp_close_delay (5 s) after its FINs, and the
 		// client's RST came 10 s later. The flow table keeps one flow
@@ -413,18 +415,20 @@ func TestTeredo(t *testing.T) {
 		// exchange came 16 s after the first. The flow table's UDP
 		// timeout is longer and protocol-blind.
 		"udp 192.168.2.16:1920 -> 192.168.2.1:53 SF Dd",
-		"udp 192.168.2.16:3797 -> 65.55.158.80:3544 SHR ^d",
-		"udp 192.168.2.16:3797 -> 83.170.1.38:32900 S0 D",
 	})
+	// Zeek's outer connections: 2/1, 0/1 and 12/13 packets. Three of them
+	// are bubbles, which carry no IPv6 packet: the server's answer (with
+	// an origin indication) and the client's two to the relay, which come
+	// first and so name that tunnel from the client, as Zeek does.
 	want := []string{
-		"teredo 192.168.2.16:3797->65.55.158.80:3544 2/0",
+		"teredo 192.168.2.16:3797->65.55.158.80:3544 2/1",
 		"teredo 65.55.158.81:3544->192.168.2.16:3797 1/0",
-		"teredo 83.170.1.38:32900->192.168.2.16:3797 13/10",
+		"teredo 192.168.2.16:3797->83.170.1.38:32900 12/13",
 	}
 	if strings.Join(r.tunnels, "\n") != strings.Join(want, "\n") {
 		t.Errorf("tunnels:\n%s\nwant:\n%s", strings.Join(r.tunnels, "\n"), strings.Join(want, "\n"))
 	}
-	if len(r.skipped) != 0 {
-		t.Errorf("skipped %v, want nothing", r.skipped)
+	if len(r.skipped) != 1 || r.skipped[ReasonTunnelControl] != 3 {
+		t.Errorf("skipped %v, want the 3 bubbles as tunnel-control", r.skipped)
 	}
 }
