@@ -553,8 +553,8 @@ func (l *geneveLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 }
 
 // gtpuLayer is a GTPv1-U header (3GPP TS 29.281). Only G-PDUs (message
-// type 255) carry a user IP packet; echo and error messages stay part of
-// the outer UDP flow.
+// type 255) carry a user IP packet; echo, error indication and end marker
+// messages are the tunnel's own traffic.
 type gtpuLayer struct {
 	hdr
 	udp *udpLayer
@@ -563,7 +563,22 @@ type gtpuLayer struct {
 func (l *gtpuLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGTPv1U }
 
 func (l *gtpuLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 8 || data[0]>>5 != 1 || data[0]&0x10 == 0 || data[1] != 0xff {
+	if len(data) < 8 || data[0]>>5 != 1 || data[0]&0x10 == 0 {
+		return errNotEncap
+	}
+	if data[1] != 0xff {
+		// The path's own messages (TS 29.281 7.2, 7.3): echo request and
+		// response, error indication, supported extension headers
+		// notification, end marker. Their length field must cover the
+		// datagram exactly, so a stray datagram on the port is not taken.
+		switch data[1] {
+		case 1, 2, 26, 31, 254:
+			if 8+int(binary.BigEndian.Uint16(data[2:4])) == len(data) {
+				l.st.enterCarrier(TunnelGTPU, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
+				l.next, l.payload = gopacket.LayerTypeZero, nil
+				return nil
+			}
+		}
 		return errNotEncap
 	}
 	end := min(8+int(binary.BigEndian.Uint16(data[2:4])), len(data))

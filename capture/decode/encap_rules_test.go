@@ -73,8 +73,18 @@ func TestEncapRules(t *testing.T) {
 		{"gtp-u with an extension header", layers.LinkTypeEthernet,
 			overUDP(2152, 2152, []byte{0x34, 0xff}, u16(uint16(4+len(gtpExt)+len(inner4))), []byte{0, 0, 0, 1, 0, 0, 0, 0x85}, gtpExt, inner4),
 			tunneled(in4, TunnelGTPU, outerUDP(2152, 2152))},
-		{"gtp-u echo request stays udp", layers.LinkTypeEthernet,
+		// The path's own messages are tunnel traffic (TestTunnelCarriers).
+		{"gtp-u echo request is tunnel traffic", layers.LinkTypeEthernet,
 			overUDP(2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
+			skipped(ReasonTunnelControl)},
+		{"gtp-u end marker is tunnel traffic", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x30, 0xfe, 0, 0, 0, 0, 0, 7}),
+			skipped(ReasonTunnelControl)},
+		{"gtp-u echo request whose length is not the datagram's stays udp", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0, 9, 9}),
+			udpW(tep1, 2152, tep2, 2152, 14)},
+		{"gtp-u create pdp context request stays udp", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x32, 0x10, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
 			udpW(tep1, 2152, tep2, 2152, 12)},
 		// Teredo (RFC 4380 5.1.1): authentication indicator (ID length 2,
 		// AU length 3, nonce, confirmation), then origin indication.
@@ -210,7 +220,7 @@ func TestEncapRules(t *testing.T) {
 }
 
 // TestTunnelCarriers checks that a tunnel's own packets (a Teredo bubble,
-// an AYIYA heartbeat) count in its row of the tunnels table, in their
+// an AYIYA heartbeat, a GTP-U echo) count in its row of the tunnels table, in their
 // direction, with the tunnelled packets, and make no flow packet.
 func TestTunnelCarriers(t *testing.T) {
 	teredo := netip.MustParseAddr("2001:0:4137:9e50::1")
@@ -240,6 +250,10 @@ func TestTunnelCarriers(t *testing.T) {
 			frame(tep2, tep1, 5072, 40002, forward),
 			frame(tep1, tep2, 40002, 5072, heartbeat),
 		}, 2, 1, []string{"ayiya 198.51.100.1:40002->198.51.100.2:5072 2/1"}},
+		{"gtp-u echo request and response", [][]byte{
+			frame(tep1, tep2, 2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
+			frame(tep2, tep1, 2152, 2152, []byte{0x32, 0x02, 0, 6, 0, 0, 0, 0, 0, 1, 0, 0, 14, 0}),
+		}, 2, 0, []string{"gtpu 198.51.100.1:2152->198.51.100.2:2152 1/1"}},
 		{"teredo bubble inside gre", [][]byte{inGRE}, 1, 0, []string{
 			"teredo 10.0.0.1:50000->192.0.2.10:3544 1/0",
 			"gre 198.51.100.1->198.51.100.2 1/0",
