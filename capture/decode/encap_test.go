@@ -144,7 +144,8 @@ func sameFlows(t *testing.T, got, want []string) {
 // (zeek/zeek testing/btest/Baseline, at the commit in testdata/encap/SOURCES.md),
 // the tunnel with Zeek's tunnel.log, and the frames skipped by reason.
 // Where Zeek has no baseline for a capture, the expected state and history
-// are worked out from the packets in the comment.
+// are worked out from the packets in the comment; where a flow differs
+// from Zeek's, the comment beside it says why.
 func TestEncapsulations(t *testing.T) {
 	cases := []struct {
 		file    string
