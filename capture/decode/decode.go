@@ -156,8 +156,11 @@ type state struct {
 	tunnels  [maxTunnelDepth]tunnelLevel
 	nTunnels int
 
-	fail    Reason // why a layer failed, when failed is set
-	failed  bool
+	fail   Reason // why a layer failed, when failed is set
+	failed bool
+	// carrier: the innermost tunnel entered carries no packet (a Teredo
+	// bubble, an AYIYA heartbeat): the frame is the tunnel's traffic only.
+	carrier bool
 	defragd bool // the packet is a reassembled datagram
 }
 
@@ -227,6 +230,13 @@ func (s *state) enterTunnel(t Tunnel, sport, dport uint16) {
 	lv.id.Outer, lv.id.Dir = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
 	lv.depth = s.l3Count
 	s.nTunnels++
+}
+
+// enterCarrier records a tunnel packet that carries no inner packet: it
+// counts in the tunnel's row of the tunnels table and makes no flow.
+func (s *state) enterCarrier(t Tunnel, sport, dport uint16) {
+	s.enterTunnel(t, sport, dport)
+	s.carrier = true
 }
 
 // New returns a decoder.
@@ -408,6 +418,16 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 	l3 := &st.l3
 	if l3.frag {
 		return d.reassemble(ts, wireLen, p)
+	}
+	if st.carrier {
+		// The outer datagram is the tunnel's own (Zeek logs it in the
+		// tunnel's outer connection, here the tunnels table): it is counted
+		// at every tunnel level, not made a flow the classifier would
+		// judge as traffic of its own.
+		for i := range st.nTunnels {
+			d.tunnels.add(&st.tunnels[i].id, ts, wireLen)
+		}
+		return d.skip(ReasonTunnelControl, nil)
 	}
 
 	p.Time = ts

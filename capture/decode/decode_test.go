@@ -308,7 +308,7 @@ func TestSkippedCounters(t *testing.T) {
 	if got[ReasonNotIP] != 3 || got[ReasonUnsupportedLinkType] != 1 {
 		t.Errorf("skipped = %v", got)
 	}
-	if !ReasonNotIP.Normal() || ReasonBadIPHeader.Normal() {
+	if !ReasonNotIP.Normal() || !ReasonTunnelControl.Normal() || ReasonBadIPHeader.Normal() {
 		t.Error("Normal() misclassifies")
 	}
 	for r := Reason(0); r < NumReasons; r++ {

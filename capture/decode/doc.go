@@ -35,8 +35,10 @@
 // between the hosts. The innermost tunnel and the outer flow that carried
 // the packet are kept in Packet.Tunnel, Packet.OuterKey and
 // Packet.OuterDir (the tunnel's originator), and the decoder counts every
-// tunnel level's packets for Tunnels (tunnels.parquet). A UDP datagram on
-// a tunnel port that is not that tunnel stays a UDP flow. A tunnel whose
+// tunnel level's packets for Tunnels (tunnels.parquet). A tunnel's own
+// packet that carries nothing (a Teredo bubble, an AYIYA heartbeat) is
+// counted there too and skipped as tunnel-control: it makes no flow. A
+// UDP datagram on a tunnel port that is not that tunnel stays a UDP flow. A tunnel whose
 // payload the decoder cannot open is skipped as tunnel-unsupported, one
 // whose payload is encrypted (MPPE, protected 802.11) as encrypted.
 //

@@ -553,8 +553,8 @@ func (l *geneveLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 }
 
 // gtpuLayer is a GTPv1-U header (3GPP TS 29.281). Only G-PDUs (message
-// type 255) carry a user IP packet; echo and error messages stay part of
-// the outer UDP flow.
+// type 255) carry a user IP packet; echo, error indication and end marker
+// messages are the tunnel's own traffic.
 type gtpuLayer struct {
 	hdr
 	udp *udpLayer
@@ -563,7 +563,22 @@ type gtpuLayer struct {
 func (l *gtpuLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGTPv1U }
 
 func (l *gtpuLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 8 || data[0]>>5 != 1 || data[0]&0x10 == 0 || data[1] != 0xff {
+	if len(data) < 8 || data[0]>>5 != 1 || data[0]&0x10 == 0 {
+		return errNotEncap
+	}
+	if data[1] != 0xff {
+		// The path's own messages (TS 29.281 7.2, 7.3): echo request and
+		// response, error indication, supported extension headers
+		// notification, end marker. Their length field must cover the
+		// datagram exactly, so a stray datagram on the port is not taken.
+		switch data[1] {
+		case 1, 2, 26, 31, 254:
+			if 8+int(binary.BigEndian.Uint16(data[2:4])) == len(data) {
+				l.st.enterCarrier(TunnelGTPU, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
+				l.next, l.payload = gopacket.LayerTypeZero, nil
+				return nil
+			}
+		}
 		return errNotEncap
 	}
 	end := min(8+int(binary.BigEndian.Uint16(data[2:4])), len(data))
@@ -597,7 +612,8 @@ func (l *gtpuLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 
 // teredoLayer is Teredo (RFC 4380): an IPv6 packet in UDP, optionally
 // preceded by an authentication indicator and an origin indication. A
-// payload that is not IPv6 is not Teredo.
+// payload that is not IPv6 is not Teredo; a bubble, or indicators with
+// nothing after them, is the tunnel's own traffic.
 type teredoLayer struct {
 	hdr
 	udp *udpLayer
@@ -607,6 +623,7 @@ func (l *teredoLayer) CanDecode() gopacket.LayerClass { return layerTypeTeredo }
 
 func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	b := data
+	indicators := false
 	if len(b) >= 2 && b[0] == 0 && b[1] == 1 {
 		// Authentication: type, ID and AU lengths, ID, AU, nonce (8),
 		// confirmation (1).
@@ -617,22 +634,28 @@ func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 		if len(b) < n {
 			return errNotEncap
 		}
-		b = b[n:]
+		b, indicators = b[n:], true
 	}
 	if len(b) >= 2 && b[0] == 0 && b[1] == 0 {
 		// Origin indication: type, obfuscated port and address.
 		if len(b) < 8 {
 			return errNotEncap
 		}
-		b = b[8:]
+		b, indicators = b[8:], true
+	}
+	if indicators && len(b) == 0 {
+		// Indicators and nothing after them: the tunnel's own signalling.
+		return l.carrier()
 	}
 	if len(b) < 40 || b[0]>>4 != 6 || 40+int(binary.BigEndian.Uint16(b[4:6])) > len(b) {
 		return errNotEncap
 	}
 	if b[6] == 59 && b[4]|b[5] == 0 {
-		// A bubble (no next header, no payload) only opens NAT state: as
-		// in Zeek, it is part of the outer UDP flow, not a flow inside.
-		return errNotEncap
+		// A bubble (no next header, no payload) only opens NAT state: a
+		// Teredo packet of the tunnel with no packet inside, as Zeek's
+		// Teredo analyzer takes it. Bytes after the header do not change
+		// that (Zeek: Teredo_bubble_with_payload, a weird).
+		return l.carrier()
 	}
 	l.payload = b
 	l.next = layers.LayerTypeIPv6
@@ -640,9 +663,18 @@ func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 	return nil
 }
 
+// carrier ends decoding of a Teredo packet that carries no IPv6 packet.
+func (l *teredoLayer) carrier() error {
+	l.st.enterCarrier(TunnelTeredo, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
+	l.next, l.payload = gopacket.LayerTypeZero, nil
+	return nil
+}
+
 // ayiyaLayer is AYIYA ("anything in anything", used by SixXS tunnel
 // brokers): an eight-byte header, an identity of 2^n bytes and a
-// signature, then the packet. Only the forward opcode carries one.
+// signature, then the packet. Only the forward opcode carries one; a
+// header with next header "none" and nothing after it is the tunnel's own
+// traffic (heartbeats).
 type ayiyaLayer struct {
 	hdr
 	udp *udpLayer
@@ -655,7 +687,19 @@ func (l *ayiyaLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 		return errNotEncap
 	}
 	n := 8 + 1<<(data[0]>>4) + int(data[1]>>4)*4
-	if len(data) < n || data[2]&0x0f != 1 {
+	if len(data) < n {
+		return errNotEncap
+	}
+	if data[3] == 59 && len(data) == n {
+		// Next header "none" and nothing after the header: a heartbeat
+		// (opcode 0) or another message of the tunnel itself. Zeek's
+		// AYIYA analyzer takes every opcode but forward as the end of the
+		// AYIYA packet, part of the tunnel's connection.
+		l.st.enterCarrier(TunnelAYIYA, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
+		l.next, l.payload = gopacket.LayerTypeZero, nil
+		return nil
+	}
+	if data[2]&0x0f != 1 {
 		return errNotEncap
 	}
 	l.payload = data[n:]

@@ -2,7 +2,10 @@ package decode
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/flow"
@@ -70,8 +73,18 @@ func TestEncapRules(t *testing.T) {
 		{"gtp-u with an extension header", layers.LinkTypeEthernet,
 			overUDP(2152, 2152, []byte{0x34, 0xff}, u16(uint16(4+len(gtpExt)+len(inner4))), []byte{0, 0, 0, 1, 0, 0, 0, 0x85}, gtpExt, inner4),
 			tunneled(in4, TunnelGTPU, outerUDP(2152, 2152))},
-		{"gtp-u echo request stays udp", layers.LinkTypeEthernet,
+		// The path's own messages are tunnel traffic (TestTunnelCarriers).
+		{"gtp-u echo request is tunnel traffic", layers.LinkTypeEthernet,
 			overUDP(2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
+			skipped(ReasonTunnelControl)},
+		{"gtp-u end marker is tunnel traffic", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x30, 0xfe, 0, 0, 0, 0, 0, 7}),
+			skipped(ReasonTunnelControl)},
+		{"gtp-u echo request whose length is not the datagram's stays udp", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0, 9, 9}),
+			udpW(tep1, 2152, tep2, 2152, 14)},
+		{"gtp-u create pdp context request stays udp", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x32, 0x10, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
 			udpW(tep1, 2152, tep2, 2152, 12)},
 		// Teredo (RFC 4380 5.1.1): authentication indicator (ID length 2,
 		// AU length 3, nonce, confirmation), then origin indication.
@@ -84,17 +97,38 @@ func TestEncapRules(t *testing.T) {
 		{"ipv6 in udp without the teredo prefix stays udp", layers.LinkTypeEthernet,
 			overUDP(40001, 50000, inner6),
 			udpW(tep1, 40001, tep2, 50000, uint32(len(inner6)))},
-		{"teredo bubble stays udp", layers.LinkTypeEthernet,
-			overUDP(50000, 3544, bubble),
-			udpW(tep1, 50000, tep2, 3544, 40)},
+		// The tunnel's own packets (bubbles, indicators alone) carry no
+		// IPv6 packet: tunnel traffic, no flow. TestTunnelCarriers checks
+		// that the tunnels table counts them.
+		{"teredo bubble is tunnel traffic", layers.LinkTypeEthernet,
+			overUDP(50000, 3544, bubble), skipped(ReasonTunnelControl)},
+		{"teredo bubble with origin indication", layers.LinkTypeEthernet,
+			overUDP(3544, 50000, []byte{0, 0, 0xff, 0xff, 1, 2, 3, 4}, bubble), skipped(ReasonTunnelControl)},
+		{"teredo bubble between client and relay found by its prefix", layers.LinkTypeEthernet,
+			overUDP(40001, 50000, bubble), skipped(ReasonTunnelControl)},
+		{"teredo bubble with bytes after it", layers.LinkTypeEthernet,
+			overUDP(50000, 3544, bubble, []byte{1, 2, 3, 4}), skipped(ReasonTunnelControl)},
+		{"teredo origin indication alone", layers.LinkTypeEthernet,
+			overUDP(3544, 50000, []byte{0, 0, 0xff, 0xff, 1, 2, 3, 4}), skipped(ReasonTunnelControl)},
+		{"teredo authentication indicator alone", layers.LinkTypeEthernet,
+			overUDP(50000, 3544, []byte{0, 1, 0, 0}, make([]byte, 9)), skipped(ReasonTunnelControl)},
+		{"port 3544 datagram that is not teredo stays udp", layers.LinkTypeEthernet,
+			overUDP(50000, 3544, []byte{0x80, 0, 0, 1}, make([]byte, 60)),
+			udpW(tep1, 50000, tep2, 3544, 64)},
 		// AYIYA: identity 2^4 bytes, signature 5 words, opcode 1 forward,
 		// next header 41; any other opcode carries nothing.
 		{"ayiya forward", layers.LinkTypeEthernet,
 			overUDP(40002, 5072, []byte{0x41, 0x52, 0x21, 41, 0, 0, 0, 0}, make([]byte, 16+20), inner6),
 			tunneled(in6, TunnelAYIYA, outerUDP(40002, 5072))},
-		{"ayiya heartbeat stays udp", layers.LinkTypeEthernet,
-			overUDP(40002, 5072, []byte{0x41, 0x52, 0x20, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
-			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
+		{"ayiya heartbeat is tunnel traffic", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			skipped(ReasonTunnelControl)},
+		{"ayiya next header none with bytes after it stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20+4)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20+4)},
+		{"ayiya echo request is not opened", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x12, 41, 0, 0, 0, 0}, make([]byte, 16+20), inner6),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20+uint32(len(inner6)))},
 		// GRE in UDP (RFC 8086).
 		{"gre in udp 4754", layers.LinkTypeEthernet,
 			overUDP(51001, 4754, []byte{0, 0, 0x08, 0x00}, inner4),
@@ -114,6 +148,19 @@ func TestEncapRules(t *testing.T) {
 		{"erspan iii with platform subheader", layers.LinkTypeEthernet,
 			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x01}, make([]byte, 8), ethHdr(layers.EthernetTypeIPv4), inner4),
 			tunneled(in4, TunnelERSPAN, greKey)},
+		// ERSPAN type III frame type 2 (draft-foschiano-erspan, 4.3: the
+		// FT field, bits 1-5 of byte 10, says "IP": the mirrored packet
+		// follows the header with no Ethernet header), IPv4 without the
+		// subheader and IPv6 after it.
+		{"erspan iii frame type ip, ipv4", layers.LinkTypeEthernet,
+			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2 << 2, 0}, inner4),
+			tunneled(in4, TunnelERSPAN, greKey)},
+		{"erspan iii frame type ip, ipv6 after the subheader", layers.LinkTypeEthernet,
+			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2 << 2, 0x01}, make([]byte, 8), inner6),
+			tunneled(in6, TunnelERSPAN, greKey)},
+		{"erspan iii reserved frame type", layers.LinkTypeEthernet,
+			overGRE([]byte{0x10, 0, 0x22, 0xeb, 0, 0, 0, 1}, []byte{0x20, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1 << 2, 0}, inner4),
+			skipped(ReasonTunnelUnsupported)},
 		// Aruba: GRE 0x8210 carrying an 802.11 data frame.
 		{"aruba gre carrying 802.11", layers.LinkTypeEthernet,
 			overGRE([]byte{0, 0, 0x82, 0x10}, dot11Data, snap(0x0800), inner4),
@@ -168,6 +215,74 @@ func TestEncapRules(t *testing.T) {
 			errS := slow.Decode(tc.lt, tc.data, 1e9, len(tc.data), &ps)
 			checkPacket(t, pf, errF, tc.want)
 			checkPacket(t, ps, errS, tc.want)
+		})
+	}
+}
+
+// TestTunnelCarriers checks that a tunnel's own packets (a Teredo bubble,
+// an AYIYA heartbeat, a GTP-U echo) count in its row of the tunnels table, in their
+// direction, with the tunnelled packets, and make no flow packet.
+func TestTunnelCarriers(t *testing.T) {
+	teredo := netip.MustParseAddr("2001:0:4137:9e50::1")
+	bubble := ser(t, &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolNoNextHeader, SrcIP: teredo.AsSlice(), DstIP: srv6.AsSlice()})
+	inner6 := ser(t, ip6(layers.IPProtocolUDP, srv6, teredo), udp(5004, 40000), payload(100))
+	heartbeat := cat([]byte{0x41, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20))
+	forward := cat([]byte{0x41, 0x52, 0x11, 41, 0, 0, 0, 0}, make([]byte, 16+20), inner6)
+	frame := func(src, dst netip.Addr, sport, dport uint16, b []byte) []byte {
+		return ser(t, eth4(), ip4(layers.IPProtocolUDP, src, dst), udp(sport, dport), gopacket.Payload(b))
+	}
+	// A bubble inside GRE counts in both tunnels, as a tunnelled packet
+	// does in each level.
+	inGRE := ser(t, eth4(), ip4(layers.IPProtocolGRE, tep1, tep2), gopacket.Payload([]byte{0, 0, 0x08, 0x00}),
+		ip4(layers.IPProtocolUDP, cli4, srv4), udp(50000, 3544), gopacket.Payload(bubble))
+	cases := []struct {
+		name               string
+		frames             [][]byte
+		carriers, tunneled uint64
+		want               []string // "name out/in", as Tunnels orders them
+	}{
+		{"teredo bubble then a packet back", [][]byte{
+			frame(tep1, tep2, 50000, 3544, bubble),
+			frame(tep2, tep1, 3544, 50000, inner6),
+		}, 1, 1, []string{"teredo 198.51.100.1:50000->198.51.100.2:3544 1/1"}},
+		{"ayiya heartbeats around a forwarded packet", [][]byte{
+			frame(tep1, tep2, 40002, 5072, heartbeat),
+			frame(tep2, tep1, 5072, 40002, forward),
+			frame(tep1, tep2, 40002, 5072, heartbeat),
+		}, 2, 1, []string{"ayiya 198.51.100.1:40002->198.51.100.2:5072 2/1"}},
+		{"gtp-u echo request and response", [][]byte{
+			frame(tep1, tep2, 2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
+			frame(tep2, tep1, 2152, 2152, []byte{0x32, 0x02, 0, 6, 0, 0, 0, 0, 0, 1, 0, 0, 14, 0}),
+		}, 2, 0, []string{"gtpu 198.51.100.1:2152->198.51.100.2:2152 1/1"}},
+		{"teredo bubble inside gre", [][]byte{inGRE}, 1, 0, []string{
+			"teredo 10.0.0.1:50000->192.0.2.10:3544 1/0",
+			"gre 198.51.100.1->198.51.100.2 1/0",
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := New(Options{})
+			for i, f := range tc.frames {
+				var p Packet
+				err := d.Decode(layers.LinkTypeEthernet, f, int64(i+1)*1e9, len(f), &p)
+				if err != nil && !errors.Is(err, ReasonTunnelControl) {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+			}
+			st := d.Stats()
+			if st.Skipped[ReasonTunnelControl] != tc.carriers || st.Tunneled != tc.tunneled {
+				t.Errorf("%d tunnel-control, %d tunnelled; want %d and %d", st.Skipped[ReasonTunnelControl], st.Tunneled, tc.carriers, tc.tunneled)
+			}
+			var got []string
+			for _, s := range d.Tunnels() {
+				got = append(got, fmt.Sprintf("%s %d/%d", s.Name(), s.PacketsOut, s.PacketsIn))
+				if s.First != 1e9 || s.Last != int64(len(tc.frames))*1e9 {
+					t.Errorf("%s: first %d last %d, want the first and last frame's", s.Name(), s.First, s.Last)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("tunnels %q, want %q", got, tc.want)
+			}
 		})
 	}
 }

@@ -45,6 +45,10 @@ const (
 	// compressed or encrypted by CCP/ECP, MPPE in PPTP): its flows cannot
 	// be seen.
 	ReasonEncrypted
+	// ReasonTunnelControl: a tunnel's own packet that carries no inner
+	// packet (a Teredo bubble, an AYIYA heartbeat). It is counted in its
+	// tunnel's row of the tunnels table, as tunnel traffic; no flow.
+	ReasonTunnelControl
 	// ReasonInternal: a decoder bug turned into a skip instead of a crash.
 	ReasonInternal
 
@@ -64,6 +68,7 @@ var reasonNames = [NumReasons]string{
 	ReasonFragmentError:       "fragment-error",
 	ReasonTunnelUnsupported:   "tunnel-unsupported",
 	ReasonEncrypted:           "encrypted",
+	ReasonTunnelControl:       "tunnel-control",
 	ReasonInternal:            "internal-error",
 }
 
@@ -78,10 +83,10 @@ func (r Reason) String() string {
 func (r Reason) Error() string { return "decode: skipped: " + r.String() }
 
 // Normal reports whether the reason is part of ordinary traffic (non-IP
-// frames, fragments waiting for the rest of their datagram) rather than a
-// sign of damaged or unreadable input.
+// frames, fragments waiting for the rest of their datagram, a tunnel's
+// keepalives) rather than a sign of damaged or unreadable input.
 func (r Reason) Normal() bool {
-	return r == ReasonNotIP || r == ReasonFragmentPending
+	return r == ReasonNotIP || r == ReasonFragmentPending || r == ReasonTunnelControl
 }
 
 // Stats is a snapshot of a decoder's counters.

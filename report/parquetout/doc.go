@@ -85,8 +85,10 @@
 // One row per outer tunnel connection the decoder opened (GRE, PPTP,
 // ERSPAN, Aruba, IP-in-IP, VXLAN, Geneve, GTP-U, Teredo, AYIYA, GRE in
 // UDP), as Zeek's tunnel.log: the tunnels' own packets do not become
-// flows, and are counted both here and in the inner flows they carried.
-// A packet inside nested tunnels counts in each. The originator is the
+// flows, and are counted both here and in the inner flows they carried;
+// those that carry no inner packet (Teredo bubbles, AYIYA heartbeats,
+// GTP-U echoes) are counted here only. A packet inside nested tunnels
+// counts in each. The originator is the
 // sender of the tunnel's first packet.
 //
 //	column         type                          meaning
