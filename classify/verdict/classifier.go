@@ -613,9 +613,9 @@ func (c *Classifier) matchService(r *Result, proto uint8, srcRoles, dstRoles []c
 			continue
 		}
 		switch w := c.creditRoles(r, e, in, srcRoles, dstRoles); {
-		case w == wrongWay && !miss.wrongDir:
+		case w == catalog.WrongWay && !miss.wrongDir:
 			miss = nearMiss{entry: e, wrongDir: true}
-		case w == noWay && miss.entry == nil:
+		case w == catalog.NoWay && miss.entry == nil:
 			miss.entry = e
 		}
 	}
@@ -632,7 +632,7 @@ func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []cat
 	for _, e := range c.scratch {
 		in := s.info[e]
 		dr, sr, w := in.direction(dstRoles, srcRoles)
-		if w == forward || w == backward {
+		if w.Allowed() {
 			c.credit(r, e, sr, dr, in.reply)
 		}
 	}
@@ -640,12 +640,12 @@ func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []cat
 
 // creditRoles credits e when the hosts fit it by the direction rule
 // (forward, or backward for a both-way entry) and returns how they fit.
-func (c *Classifier) creditRoles(r *Result, e *catalog.Entry, in *entryInfo, srcRoles, dstRoles []catalog.RoleID) way {
+func (c *Classifier) creditRoles(r *Result, e *catalog.Entry, in *entryInfo, srcRoles, dstRoles []catalog.RoleID) catalog.Way {
 	sr, dr, w := in.direction(srcRoles, dstRoles)
 	switch w {
-	case forward:
+	case catalog.Forward:
 		c.credit(r, e, sr, dr, in.expected)
-	case backward:
+	case catalog.Backward:
 		c.credit(r, e, sr, dr, in.bothWays)
 	}
 	return w
@@ -745,7 +745,7 @@ func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr, sp,
 		}
 		// Media flows either way once negotiated: the wrong way of a
 		// one-way entry is credited too.
-		if sr, dr, w := s.info[e].direction(srcRoles, dstRoles); w != noWay {
+		if sr, dr, w := s.info[e].direction(srcRoles, dstRoles); w != catalog.NoWay {
 			c.credit(r, e, sr, dr, reasonNegotiated)
 		}
 	}
@@ -815,7 +815,7 @@ func (c *Classifier) classifyICMP(f *flow.Flow, r *Result, proto uint8, sa, da n
 	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
 	var wrong *catalog.Entry
 	for _, e := range s.icmp {
-		if c.creditRoles(r, e, s.info[e], srcRoles, dstRoles) == wrongWay && wrong == nil {
+		if c.creditRoles(r, e, s.info[e], srcRoles, dstRoles) == catalog.WrongWay && wrong == nil {
 			wrong = e
 		}
 	}
