@@ -9,6 +9,7 @@ import (
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/sipcall"
 )
 
 // MediaMatcher is the hook through which SIP/SDP signalling vouches for
@@ -212,7 +213,7 @@ func (s *shared) describeEntries(expect []string, ports func(*catalog.Entry) cat
 		if e.Transport&catalog.ICMP != 0 {
 			s.icmp = append(s.icmp, e)
 		}
-		if e.Transport.Matches(flow.ProtoUDP) && (isMediaApp(e.App) || e.Vendor == catalog.SiteVendor) {
+		if e.Transport.Matches(flow.ProtoUDP) && (sipcall.IsMediaApp(e.App) || e.Vendor == catalog.SiteVendor) {
 			s.mediaEntries = append(s.mediaEntries, e)
 		}
 	}
@@ -763,7 +764,7 @@ func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, 
 	s := c.shared
 	for _, e := range c.scratch {
 		in := s.info[e]
-		if !isMediaApp(e.App) || slices.Contains(r.Matches, e) {
+		if !sipcall.IsMediaApp(e.App) || slices.Contains(r.Matches, e) {
 			continue
 		}
 		fr, to, ok := in.sides(fromRoles, toRoles)

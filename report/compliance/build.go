@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/sipcall"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -180,9 +181,6 @@ func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
 		vendors: map[string]*vendorAcc{}}
 }
 
-// mediaEntryApps are the catalog apps whose ports are media ports.
-var mediaEntryApps = []string{"rtp", "rtcp", "srtp", "udptl"}
-
 // broadMedia is the widest range that documents media ports: a range
 // covering more than half the port space ("UDP >= 1025") documents
 // nothing, as the verdict engine's port-only mode also holds.
@@ -206,7 +204,7 @@ func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
 		return d
 	}
 	for _, e := range cat.Entries() {
-		if !slices.Contains(mediaEntryApps, e.App) || e.Transport&catalog.UDP == 0 {
+		if !sipcall.IsMediaApp(e.App) || e.Transport&catalog.UDP == 0 {
 			continue
 		}
 		ports := e.Ports
@@ -457,7 +455,7 @@ func (b *Builder) tlsFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) {
 }
 
 func isMediaFlow(r *parquetout.FlowRow) bool {
-	return r.Proto == "udp" && (slices.Contains(mediaEntryApps, r.App) || r.Verdict == "negotiated")
+	return r.Proto == "udp" && (sipcall.IsMediaApp(r.App) || r.Verdict == "negotiated")
 }
 
 // mediaFlow judges media flows when no calls.parquet gives the negotiated
