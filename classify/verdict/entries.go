@@ -8,12 +8,6 @@ import (
 	"github.com/ccaudit/auditor/catalog"
 )
 
-// broadPorts is the widest range port-only mode trusts. A range covering
-// more than half the port space (Imagicle "UDP >= 1025", "Any TCP/UDP
-// port") matches nearly every ephemeral port: without roles to narrow it
-// down it would make every flow expected.
-const broadPorts = 32768
-
 // maxHostPairs bounds the host pairs a missing finding lists; the reason
 // gives the full counts.
 const maxHostPairs = 8
@@ -24,7 +18,9 @@ type entryInfo struct {
 	idx int // position in Classifier.entries
 
 	// ports are the entry's ports at this site (overrides and area
-	// parameters applied); narrow drops ranges wider than broadPorts.
+	// parameters applied); narrow drops the broad ranges
+	// (catalog.PortRange.Broad), which port-only mode does not trust: they
+	// would make every flow expected.
 	ports, narrow catalog.PortSet
 	// fromPorts is set when a one-way entry states the opener's ports.
 	fromPorts bool
@@ -109,12 +105,7 @@ func portsLabel(t catalog.Transport, ps catalog.PortSet) string {
 
 func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) *entryInfo {
 	in := &entryInfo{idx: idx, track: idx, ports: ports, from: e.From.String(), to: e.To.String()}
-	in.narrow.Dynamic, in.narrow.Unspecified = ports.Dynamic, ports.Unspecified
-	for _, r := range ports.Ranges {
-		if int(r.Hi)-int(r.Lo)+1 <= broadPorts {
-			in.narrow.Ranges = append(in.narrow.Ranges, r)
-		}
-	}
+	in.narrow = ports.Narrow()
 	in.fromPorts = e.Direction == catalog.OneWay && !e.FromPorts.IsZero() && !e.FromPorts.IsAny() && len(e.FromPorts.Ranges) > 0
 	in.dir = e.Direction
 	in.portsLabel = portsLabel(e.Transport, ports)

@@ -181,11 +181,6 @@ func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
 		vendors: map[string]*vendorAcc{}}
 }
 
-// broadMedia is the widest range that documents media ports: a range
-// covering more than half the port space ("UDP >= 1025") documents
-// nothing, as the verdict engine's port-only mode also holds.
-const broadMedia = 32768
-
 // documented are a site's documented UDP media ports: the ranges the
 // report lists and the set the chart tests ports against. Membership is
 // the catalog's own (catalog.PortSet.Contains), so an /even or /odd range
@@ -215,7 +210,7 @@ func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
 			ports = inv.EffectivePorts(e)
 		}
 		for _, r := range ports.Ranges {
-			if int(r.Hi)-int(r.Lo)+1 > broadMedia {
+			if r.Broad() { // documents nothing, as in the verdict engine's port-only mode
 				continue
 			}
 			d.set.Ranges = append(d.set.Ranges, r)
