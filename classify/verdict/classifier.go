@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
 	"github.com/ccaudit/auditor/classify/sipcall"
@@ -778,20 +779,14 @@ func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, 
 	}
 }
 
-// icmpError reports ICMP messages that quote another packet, and ICMPv6
-// link plumbing; typ is the originator's message type.
+// icmpUnjudged reports ICMP messages that quote another packet (the
+// decoder's decode.ICMPError), and ICMPv6 link plumbing; typ is the
+// originator's message type.
 func icmpUnjudged(proto uint8, typ uint16) (string, bool) {
-	if proto == flow.ProtoICMP {
-		switch typ {
-		case 3, 4, 5, 11, 12:
-			return reasonICMPError, true
-		}
-		return "", false
-	}
 	switch {
-	case typ >= 1 && typ <= 4:
+	case typ <= 0xff && decode.ICMPError(proto, uint8(typ)):
 		return reasonICMPError, true
-	case typ >= 130 && typ <= 137, typ == 143:
+	case proto == flow.ProtoICMPv6 && (typ >= 130 && typ <= 137 || typ == 143):
 		return reasonICMPv6Link, true
 	}
 	return "", false
