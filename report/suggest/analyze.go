@@ -201,7 +201,9 @@ func newEntryInfo(e *catalog.Entry) *entryInfo {
 		return out
 	}
 	in.listen, in.open = q(e.To), q(e.From)
-	if e.Direction == catalog.BothWays {
+	// The From roles listen too, and the To roles open, when the entry
+	// allows the flow backward.
+	if e.Direction.Fit(false, true).Allowed() {
 		for _, r := range q(e.From) {
 			if !slices.Contains(in.listen, r) {
 				in.listen = append(in.listen, r)
