@@ -114,10 +114,8 @@ func (r *IgnoreRule) Matches(src, dst netip.Addr, proto uint8, dport uint16) boo
 		return false
 	}
 	src, dst = src.Unmap(), dst.Unmap()
-	if prefixHas(r.From, src) && prefixHas(r.To, dst) {
-		return true
-	}
-	return r.Direction == BothWays && prefixHas(r.From, dst) && prefixHas(r.To, src)
+	fwd := prefixHas(r.From, src) && prefixHas(r.To, dst)
+	return r.Direction.Fit(fwd, !fwd && prefixHas(r.From, dst) && prefixHas(r.To, src)).Allowed()
 }
 
 func prefixHas(p netip.Prefix, a netip.Addr) bool { return !p.IsValid() || p.Contains(a) }

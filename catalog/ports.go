@@ -99,6 +99,29 @@ func (s PortSet) Contains(port uint16) bool {
 	return false
 }
 
+// broadPorts is the widest range that tells anything about a flow. A
+// range covering more than half the port space (Imagicle "UDP >= 1025",
+// "Any TCP/UDP port") holds nearly every ephemeral port, so it neither
+// makes a flow expected without roles to narrow it down, nor is evidence
+// of a role, nor documents media ports.
+const broadPorts = 32768
+
+// Broad reports whether r is too wide to tell anything (wider than half
+// the port space).
+func (r PortRange) Broad() bool { return int(r.Hi)-int(r.Lo)+1 > broadPorts }
+
+// Narrow returns s without its broad ranges; Dynamic and Unspecified are
+// kept.
+func (s PortSet) Narrow() PortSet {
+	out := PortSet{Dynamic: s.Dynamic, Unspecified: s.Unspecified}
+	for _, r := range s.Ranges {
+		if !r.Broad() {
+			out.Ranges = append(out.Ranges, r)
+		}
+	}
+	return out
+}
+
 // IsZero reports whether s states nothing at all.
 func (s PortSet) IsZero() bool { return len(s.Ranges) == 0 && !s.Dynamic && !s.Unspecified }
 

@@ -117,6 +117,43 @@ func (d Direction) String() string {
 	return "one-way"
 }
 
+// Way is how a flow's originator and responder sit on an entry's sides.
+type Way uint8
+
+const (
+	// NoWay: the hosts fit the entry neither way round.
+	NoWay Way = iota
+	// Forward: the originator on the From side, the responder on the To side.
+	Forward
+	// Backward: the originator on the To side of a both-way entry.
+	Backward
+	// WrongWay: the originator on the To side of a one-way entry.
+	WrongWay
+)
+
+// Allowed reports whether the entry lets a flow of way w be opened:
+// forward, or backward on a both-way entry.
+func (w Way) Allowed() bool { return w == Forward || w == Backward }
+
+// Fit is the one direction rule: a flow fits an entry Forward when its
+// originator plays the entry's From side and its responder the To side
+// (forward); the other way round (reverse) it fits Backward when the
+// entry is both-way and the WrongWay when it is one-way. Forward wins, so
+// hosts that play both sides read forward. What a side is (roles of an
+// inventory, guessed roles, addresses of a firewall rule) is the caller's;
+// which ways it credits too.
+func (d Direction) Fit(forward, reverse bool) Way {
+	switch {
+	case forward:
+		return Forward
+	case !reverse:
+		return NoWay
+	case d == BothWays:
+		return Backward
+	}
+	return WrongWay
+}
+
 // MarshalText writes one-way or both.
 func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 

@@ -477,7 +477,7 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 		d.emitICMP(p, flow.ProtoICMP, tc.Type(), tc.Code())
 		p.Payload = d.icmp4.Payload
 		p.PayloadLen = clampLen(l3.l4Len - 8)
-		if icmp4IsError(tc.Type()) {
+		if ICMPError(flow.ProtoICMP, tc.Type()) {
 			d.quote(p, d.icmp4.Payload)
 		}
 		return nil
@@ -486,7 +486,7 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 		d.emitICMP(p, flow.ProtoICMPv6, tc.Type(), tc.Code())
 		p.Payload = d.icmp6.Payload
 		p.PayloadLen = clampLen(l3.l4Len - 4)
-		if t := tc.Type(); t >= 1 && t <= 4 && len(d.icmp6.Payload) >= 4 {
+		if ICMPError(flow.ProtoICMPv6, tc.Type()) && len(d.icmp6.Payload) >= 4 {
 			// Unused, MTU or pointer word, then the offending packet.
 			d.quote(p, d.icmp6.Payload[4:])
 		}

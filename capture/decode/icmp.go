@@ -6,10 +6,16 @@ import (
 	"github.com/ccaudit/auditor/capture/flow"
 )
 
-// icmp4IsError reports the ICMPv4 types that quote the offending datagram:
-// destination unreachable, source quench, redirect, time exceeded and
-// parameter problem (RFC 792).
-func icmp4IsError(t uint8) bool {
+// ICMPError reports whether an ICMP message of type t is an error that
+// quotes the offending datagram, for proto flow.ProtoICMP or
+// flow.ProtoICMPv6: ICMPv4 destination unreachable, source quench,
+// redirect, time exceeded and parameter problem (RFC 792); ICMPv6
+// destination unreachable, packet too big, time exceeded and parameter
+// problem (RFC 4443).
+func ICMPError(proto, t uint8) bool {
+	if proto == flow.ProtoICMPv6 {
+		return t >= 1 && t <= 4
+	}
 	switch t {
 	case 3, 4, 5, 11, 12:
 		return true

@@ -213,7 +213,9 @@ func (set *Set) addHostRules(base Rule, e *catalog.Entry, fromHosts, toHosts []n
 		r := base
 		r.From, r.To, r.Family = src, dst, fam
 		set.Rules = append(set.Rules, transports(r, e.Transport)...)
-		if e.Direction == catalog.BothWays {
+		// The reverse rule is the flow from the To hosts to the From
+		// hosts, which the classifier credits only when it is allowed.
+		if e.Direction.Fit(false, true).Allowed() {
 			rev := r
 			rev.From, rev.To, rev.Reverse = dst, src, true
 			rev.FromRoles, rev.ToRoles = r.ToRoles, r.FromRoles

@@ -98,10 +98,10 @@ func TestMatchMediaAndLabels(t *testing.T) {
 			t.Errorf("%s-%s: %q %q, want %q %q", tc.a, tc.b, f.Meta.App, f.Meta.CallID, tc.app, tc.callID)
 		}
 		id, ok := h.tr.MatchMedia(f)
-		if isMediaApp(tc.app) && (ok != (tc.callID != "") || id != tc.callID) {
+		if IsMediaApp(tc.app) && (ok != (tc.callID != "") || id != tc.callID) {
 			t.Errorf("%s-%s: MatchMedia %q %v", tc.a, tc.b, id, ok)
 		}
-		if LooksLikeMedia(f) != (isMediaApp(tc.app) && tc.callID == "") {
+		if LooksLikeMedia(f) != (IsMediaApp(tc.app) && tc.callID == "") {
 			t.Errorf("%s-%s: LooksLikeMedia %v", tc.a, tc.b, LooksLikeMedia(f))
 		}
 	}

@@ -230,6 +230,13 @@ func (d *Dissector) End(f *flow.Flow) {
 	}
 }
 
+// IsMediaApp reports whether app is a label End gives media: "rtp",
+// "rtcp" or "udptl". Catalog entries name the same protocols in their
+// App, so the verdict engine and the compliance report ask this too.
+func IsMediaApp(app string) bool {
+	return app == kindNames[kindRTP] || app == kindNames[kindRTCP] || app == kindNames[kindUDPTL]
+}
+
 func (d *Dissector) endMedia(f *flow.Flow, mf *mediaFlow) {
 	mf.ended = true
 	if !mf.bound {

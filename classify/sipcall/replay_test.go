@@ -178,7 +178,7 @@ func TestCaptures(t *testing.T) {
 				case LooksLikeMedia(&flow.Flow{Meta: &f.meta}) && !f.negotiated:
 					unexpected++
 				}
-				if isMediaApp(f.meta.App) && f.meta.CallID != "" && f.callID != f.meta.CallID {
+				if IsMediaApp(f.meta.App) && f.meta.CallID != "" && f.callID != f.meta.CallID {
 					t.Errorf("flow %v: MatchMedia %q, Meta.CallID %q", f.key, f.callID, f.meta.CallID)
 				}
 			}

@@ -1026,7 +1026,7 @@ func (s *stream) record(poorMOS float64) MediaStream {
 // did not see, such as RTP over TCP) are looked up in the expectations
 // still held.
 func (t *Tracker) MatchMedia(f *flow.Flow) (callID string, ok bool) {
-	if m := f.Meta; m != nil && m.CallID != "" && isMediaApp(m.App) {
+	if m := f.Meta; m != nil && m.CallID != "" && IsMediaApp(m.App) {
 		return m.CallID, true
 	}
 	if f.Meta != nil && labelledOther(f.Meta.App) {
@@ -1038,13 +1038,11 @@ func (t *Tracker) MatchMedia(f *flow.Flow) (callID string, ok bool) {
 
 // labelledOther reports whether a parser already labelled the flow with something
 // that is not media, which an expectation cannot overrule.
-func labelledOther(app string) bool { return app != "" && !isMediaApp(app) }
-
-func isMediaApp(app string) bool { return app == "rtp" || app == "rtcp" || app == "udptl" }
+func labelledOther(app string) bool { return app != "" && !IsMediaApp(app) }
 
 // LooksLikeMedia reports whether the Dissector recognised f as RTP or
 // RTCP by content without any signalling for it: the input for an
 // unexpected-media finding.
 func LooksLikeMedia(f *flow.Flow) bool {
-	return f.Meta != nil && f.Meta.CallID == "" && isMediaApp(f.Meta.App)
+	return f.Meta != nil && f.Meta.CallID == "" && IsMediaApp(f.Meta.App)
 }

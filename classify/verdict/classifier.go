@@ -7,8 +7,10 @@ import (
 	"path"
 	"slices"
 
+	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/sipcall"
 )
 
 // MediaMatcher is the hook through which SIP/SDP signalling vouches for
@@ -212,7 +214,7 @@ func (s *shared) describeEntries(expect []string, ports func(*catalog.Entry) cat
 		if e.Transport&catalog.ICMP != 0 {
 			s.icmp = append(s.icmp, e)
 		}
-		if e.Transport.Matches(flow.ProtoUDP) && (isMediaApp(e.App) || e.Vendor == catalog.SiteVendor) {
+		if e.Transport.Matches(flow.ProtoUDP) && (sipcall.IsMediaApp(e.App) || e.Vendor == catalog.SiteVendor) {
 			s.mediaEntries = append(s.mediaEntries, e)
 		}
 	}
@@ -613,9 +615,9 @@ func (c *Classifier) matchService(r *Result, proto uint8, srcRoles, dstRoles []c
 			continue
 		}
 		switch w := c.creditRoles(r, e, in, srcRoles, dstRoles); {
-		case w == wrongWay && !miss.wrongDir:
+		case w == catalog.WrongWay && !miss.wrongDir:
 			miss = nearMiss{entry: e, wrongDir: true}
-		case w == noWay && miss.entry == nil:
+		case w == catalog.NoWay && miss.entry == nil:
 			miss.entry = e
 		}
 	}
@@ -632,7 +634,7 @@ func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []cat
 	for _, e := range c.scratch {
 		in := s.info[e]
 		dr, sr, w := in.direction(dstRoles, srcRoles)
-		if w == forward || w == backward {
+		if w.Allowed() {
 			c.credit(r, e, sr, dr, in.reply)
 		}
 	}
@@ -640,12 +642,12 @@ func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []cat
 
 // creditRoles credits e when the hosts fit it by the direction rule
 // (forward, or backward for a both-way entry) and returns how they fit.
-func (c *Classifier) creditRoles(r *Result, e *catalog.Entry, in *entryInfo, srcRoles, dstRoles []catalog.RoleID) way {
+func (c *Classifier) creditRoles(r *Result, e *catalog.Entry, in *entryInfo, srcRoles, dstRoles []catalog.RoleID) catalog.Way {
 	sr, dr, w := in.direction(srcRoles, dstRoles)
 	switch w {
-	case forward:
+	case catalog.Forward:
 		c.credit(r, e, sr, dr, in.expected)
-	case backward:
+	case catalog.Backward:
 		c.credit(r, e, sr, dr, in.bothWays)
 	}
 	return w
@@ -745,7 +747,7 @@ func (c *Classifier) negotiated(r *Result, callID string, sa, da netip.Addr, sp,
 		}
 		// Media flows either way once negotiated: the wrong way of a
 		// one-way entry is credited too.
-		if sr, dr, w := s.info[e].direction(srcRoles, dstRoles); w != noWay {
+		if sr, dr, w := s.info[e].direction(srcRoles, dstRoles); w != catalog.NoWay {
 			c.credit(r, e, sr, dr, reasonNegotiated)
 		}
 	}
@@ -763,7 +765,7 @@ func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, 
 	s := c.shared
 	for _, e := range c.scratch {
 		in := s.info[e]
-		if !isMediaApp(e.App) || slices.Contains(r.Matches, e) {
+		if !sipcall.IsMediaApp(e.App) || slices.Contains(r.Matches, e) {
 			continue
 		}
 		fr, to, ok := in.sides(fromRoles, toRoles)
@@ -777,20 +779,14 @@ func (c *Classifier) fixedMedia(r *Result, fromRoles, toRoles []catalog.RoleID, 
 	}
 }
 
-// icmpError reports ICMP messages that quote another packet, and ICMPv6
-// link plumbing; typ is the originator's message type.
+// icmpUnjudged reports ICMP messages that quote another packet (the
+// decoder's decode.ICMPError), and ICMPv6 link plumbing; typ is the
+// originator's message type.
 func icmpUnjudged(proto uint8, typ uint16) (string, bool) {
-	if proto == flow.ProtoICMP {
-		switch typ {
-		case 3, 4, 5, 11, 12:
-			return reasonICMPError, true
-		}
-		return "", false
-	}
 	switch {
-	case typ >= 1 && typ <= 4:
+	case typ <= 0xff && decode.ICMPError(proto, uint8(typ)):
 		return reasonICMPError, true
-	case typ >= 130 && typ <= 137, typ == 143:
+	case proto == flow.ProtoICMPv6 && (typ >= 130 && typ <= 137 || typ == 143):
 		return reasonICMPv6Link, true
 	}
 	return "", false
@@ -815,7 +811,7 @@ func (c *Classifier) classifyICMP(f *flow.Flow, r *Result, proto uint8, sa, da n
 	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
 	var wrong *catalog.Entry
 	for _, e := range s.icmp {
-		if c.creditRoles(r, e, s.info[e], srcRoles, dstRoles) == wrongWay && wrong == nil {
+		if c.creditRoles(r, e, s.info[e], srcRoles, dstRoles) == catalog.WrongWay && wrong == nil {
 			wrong = e
 		}
 	}

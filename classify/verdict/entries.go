@@ -8,12 +8,6 @@ import (
 	"github.com/ccaudit/auditor/catalog"
 )
 
-// broadPorts is the widest range port-only mode trusts. A range covering
-// more than half the port space (Imagicle "UDP >= 1025", "Any TCP/UDP
-// port") matches nearly every ephemeral port: without roles to narrow it
-// down it would make every flow expected.
-const broadPorts = 32768
-
 // maxHostPairs bounds the host pairs a missing finding lists; the reason
 // gives the full counts.
 const maxHostPairs = 8
@@ -24,12 +18,14 @@ type entryInfo struct {
 	idx int // position in Classifier.entries
 
 	// ports are the entry's ports at this site (overrides and area
-	// parameters applied); narrow drops ranges wider than broadPorts.
+	// parameters applied); narrow drops the broad ranges
+	// (catalog.PortRange.Broad), which port-only mode does not trust: they
+	// would make every flow expected.
 	ports, narrow catalog.PortSet
 	// fromPorts is set when a one-way entry states the opener's ports.
 	fromPorts bool
-	// twoWay: the entry is both-way, so either side may open the flow.
-	twoWay bool
+	// dir says which side may open the flow.
+	dir catalog.Direction
 
 	from, to string // roles, comma-separated
 	// qfrom and qto are the entry's roles in the site's scope (nil in
@@ -109,14 +105,9 @@ func portsLabel(t catalog.Transport, ps catalog.PortSet) string {
 
 func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) *entryInfo {
 	in := &entryInfo{idx: idx, track: idx, ports: ports, from: e.From.String(), to: e.To.String()}
-	in.narrow.Dynamic, in.narrow.Unspecified = ports.Dynamic, ports.Unspecified
-	for _, r := range ports.Ranges {
-		if int(r.Hi)-int(r.Lo)+1 <= broadPorts {
-			in.narrow.Ranges = append(in.narrow.Ranges, r)
-		}
-	}
+	in.narrow = ports.Narrow()
 	in.fromPorts = e.Direction == catalog.OneWay && !e.FromPorts.IsZero() && !e.FromPorts.IsAny() && len(e.FromPorts.Ranges) > 0
-	in.twoWay = e.Direction == catalog.BothWays
+	in.dir = e.Direction
 	in.portsLabel = portsLabel(e.Transport, ports)
 	arrow := "->"
 	if e.Direction == catalog.BothWays {
@@ -354,38 +345,20 @@ func hostsOf(sc *catalog.Scope, roles []catalog.RoleID) []int32 {
 	return out
 }
 
-// way is how a flow's originator and responder sit on an entry's sides.
-type way uint8
-
-const (
-	noWay    way = iota // the hosts' roles fit the entry neither way round
-	forward             // originator on the From side, responder on the To side
-	backward            // originator on the To side, and the entry allows it
-	wrongWay            // originator on the To side of a one-way entry
-)
-
-// direction is the classifier's one direction rule: a flow fits an entry
-// forward when its originator holds one of the entry's From roles and its
-// responder one of its To roles; the other way round it fits backward
-// when the entry is both-way, and the wrong way when it is one-way.
-// Forward is tried first, so hosts holding roles of both sides read
-// forward. srcRole and dstRole are the originator's and the responder's
-// matching roles, whichever way they fit. Each caller decides which ways
-// it credits: a flow the ports found takes forward and backward, a
+// direction asks catalog.Direction.Fit, the one direction rule, with the
+// hosts' roles as the sides: the originator (roles src) on the entry's
+// From side and the responder (roles dst) on its To side is forward.
+// srcRole and dstRole are the originator's and the responder's matching
+// roles, whichever way they fit. Each caller decides which ways it
+// credits: a flow the ports found takes forward and backward, a
 // negotiated media stream any way (signalling set it up), and a flow
 // with the responder seen first is asked with the hosts swapped.
-func (in *entryInfo) direction(src, dst []catalog.RoleID) (srcRole, dstRole catalog.RoleID, w way) {
+func (in *entryInfo) direction(src, dst []catalog.RoleID) (srcRole, dstRole catalog.RoleID, w catalog.Way) {
 	if fr, to, ok := in.sides(src, dst); ok {
-		return fr, to, forward
+		return fr, to, in.dir.Fit(true, false)
 	}
 	fr, to, ok := in.sides(dst, src)
-	switch {
-	case !ok:
-		return 0, 0, noWay
-	case in.twoWay:
-		return to, fr, backward
-	}
-	return to, fr, wrongWay
+	return to, fr, in.dir.Fit(false, ok)
 }
 
 // sides reports whether a host with roles from plays the entry's From side

@@ -525,8 +525,9 @@ func (fs *Findings) missingPairs(e *catalog.Entry, in *entryInfo, reached map[tr
 			}
 			ok = peered[n.host]
 		} else {
-			ok = reached[trackedHost{in.track, n.host, true}] ||
-				(e.Direction == catalog.BothWays && reached[trackedHost{in.track, n.host, false}])
+			// The need's host on the entry's To side is forward; on its
+			// From side only a both-way entry allows it.
+			ok = e.Direction.Fit(reached[trackedHost{in.track, n.host, true}], reached[trackedHost{in.track, n.host, false}]).Allowed()
 		}
 		if ok {
 			worked++

@@ -43,8 +43,6 @@ func isTLSApp(app string) bool {
 // which is what catalog entries name.
 func baseApp(app string) string { return strings.TrimSuffix(app, "+tls") }
 
-func isMediaApp(app string) bool { return app == "rtp" || app == "rtcp" || app == "udptl" }
-
 // oldTLS is the reason text for one version below a minimum.
 type oldTLS struct {
 	version             uint16
@@ -184,11 +182,11 @@ func (in *entryInfo) posture(e *catalog.Entry, flowDesc string) {
 		}
 	}
 	if e.Transport.Matches(flow.ProtoUDP) {
-		if isMediaApp(e.App) {
+		if sipcall.IsMediaApp(e.App) {
 			const note = "; media without signalling seen (sdp-unobservable: its SIP may run over TLS, or was not captured; judged against the documented range)"
 			in.unsignalled, in.unsignalledPortOnly = in.expected+note, in.portOnly+note
 		}
-		if isMediaApp(e.App) && len(in.ports.Ranges) > 0 {
+		if sipcall.IsMediaApp(e.App) && len(in.ports.Ranges) > 0 {
 			const outside = "negotiated media on a port outside the range %s documents for %s: %s (%s); a firewall built from the document would drop it"
 			// The range only: "dynamic" is what the flow did.
 			in.outsideTo = fmt.Sprintf(outside, e.Component, in.to, portsLabel(catalog.UDP, catalog.PortSet{Ranges: in.ports.Ranges}), e.ID)
@@ -443,7 +441,7 @@ func (b *portBitmap) has(p uint16) bool { return b[p>>6]&(1<<(p&63)) != 0 }
 func portOnlyMediaPorts(entries []*catalog.Entry) *portBitmap {
 	var b *portBitmap
 	for _, e := range entries {
-		if !isMediaApp(e.App) {
+		if !sipcall.IsMediaApp(e.App) {
 			continue
 		}
 		if len(e.Ports.Ranges) == 0 {

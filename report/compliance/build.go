@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/classify/sipcall"
+	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -180,14 +182,6 @@ func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
 		vendors: map[string]*vendorAcc{}}
 }
 
-// mediaEntryApps are the catalog apps whose ports are media ports.
-var mediaEntryApps = []string{"rtp", "rtcp", "srtp", "udptl"}
-
-// broadMedia is the widest range that documents media ports: a range
-// covering more than half the port space ("UDP >= 1025") documents
-// nothing, as the verdict engine's port-only mode also holds.
-const broadMedia = 32768
-
 // documented are a site's documented UDP media ports: the ranges the
 // report lists and the set the chart tests ports against. Membership is
 // the catalog's own (catalog.PortSet.Contains), so an /even or /odd range
@@ -206,7 +200,7 @@ func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
 		return d
 	}
 	for _, e := range cat.Entries() {
-		if !slices.Contains(mediaEntryApps, e.App) || e.Transport&catalog.UDP == 0 {
+		if !sipcall.IsMediaApp(e.App) || e.Transport&catalog.UDP == 0 {
 			continue
 		}
 		ports := e.Ports
@@ -217,7 +211,7 @@ func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
 			ports = inv.EffectivePorts(e)
 		}
 		for _, r := range ports.Ranges {
-			if int(r.Hi)-int(r.Lo)+1 > broadMedia {
+			if r.Broad() { // documents nothing, as in the verdict engine's port-only mode
 				continue
 			}
 			d.set.Ranges = append(d.set.Ranges, r)
@@ -362,24 +356,25 @@ func (b *Builder) addFlow(f File, r *parquetout.FlowRow) {
 	b.seen(r.LastSeen)
 	b.capture.Flows++
 	b.sensor(f, r.Sensor).Flows++
-	verdict := cmp.Or(r.Verdict, "unjudged")
-	b.verdicts[verdict]++
+	b.verdicts[cmp.Or(r.Verdict, "unjudged")]++
 	site := b.siteOf(r.SrcIP, r.DstIP)
 	site.flows++
 	v := site.vendor(r.Vendor)
-	switch verdict {
-	case "expected":
+	// An empty or unknown verdict counts in none of the vendor's columns.
+	vd, _ := flowVerdict(r.Verdict)
+	switch vd {
+	case verdict.Expected:
 		v.Expected++
-	case "negotiated":
+	case verdict.Negotiated:
 		v.Negotiated++
-	case "blocked":
+	case verdict.Blocked:
 		v.Blocked++
-	case "unexpected":
+	case verdict.Unexpected:
 		v.Unexpected++
 		b.addTalker(site, r)
 	}
 	if r.EntryID != "" {
-		b.entryFlow(r, verdict)
+		b.entryFlow(r, vd)
 	}
 	b.tlsFlow(site, v, r)
 	b.mediaFlow(site, v, r)
@@ -400,17 +395,27 @@ func (b *Builder) entry(id, vendor string) *entryAcc {
 	return e
 }
 
-func (b *Builder) entryFlow(r *parquetout.FlowRow, verdict string) {
+// flowVerdict reads the verdict a flows row carries by the verdict
+// package's own names; judged is false for an empty or unknown one.
+func flowVerdict(name string) (v verdict.Verdict, judged bool) {
+	if name == "" {
+		return verdict.Unclassified, false
+	}
+	v, err := verdict.ParseVerdict(name)
+	return v, err == nil
+}
+
+func (b *Builder) entryFlow(r *parquetout.FlowRow, vd verdict.Verdict) {
 	e := b.entry(r.EntryID, r.Vendor)
 	pair := fmt.Sprintf("%s -> %s:%d", r.SrcIP, r.DstIP, r.DstPort)
-	switch verdict {
-	case "expected", "negotiated":
+	switch vd {
+	case verdict.Expected, verdict.Negotiated:
 		e.Seen++
 		countBounded(e.pairs, pair)
-	case "blocked":
+	case verdict.Blocked:
 		e.Blocked++
 		countBounded(e.blocked, pair)
-	case "unexpected":
+	case verdict.Unexpected:
 		e.Unexpected++
 	}
 }
@@ -457,7 +462,7 @@ func (b *Builder) tlsFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) {
 }
 
 func isMediaFlow(r *parquetout.FlowRow) bool {
-	return r.Proto == "udp" && (slices.Contains(mediaEntryApps, r.App) || r.Verdict == "negotiated")
+	return r.Proto == "udp" && (sipcall.IsMediaApp(r.App) || r.Verdict == verdict.Negotiated.String())
 }
 
 // mediaFlow judges media flows when no calls.parquet gives the negotiated
@@ -570,7 +575,7 @@ func (f *Finding) legacyKey() string {
 // written before the severity_rank column read back 0 on every row, so a
 // 0 beside a severity other than info is ranked by the severity's name.
 func severityRankOf(severity string, rank int32) int32 {
-	if rank != 0 || severity == "info" {
+	if rank != 0 || severity == verdict.Info.String() {
 		return rank
 	}
 	return legacySeverityRank(severity)
@@ -617,7 +622,7 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 		}
 		b.findings[key] = g
 	}
-	if r.Kind == "plaintext-on-tls-port" {
+	if r.Kind == string(verdict.KindPlaintextOnTLSPort) {
 		site := b.findingSite(r)
 		pkey := site.name + "|" + r.EntryID + "|" + r.SrcIP + "|" + r.DstIP + fmt.Sprint(r.DstPort)
 		p, seen := b.plain[pkey]
@@ -629,7 +634,7 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 			p.Flows += r.Count
 		}
 	}
-	if !ok && r.Kind == "media-outside-documented-range" {
+	if !ok && r.Kind == string(verdict.KindMediaOutsideRange) {
 		// One stream out of its documented range, as the verdict engine
 		// judged it; both media views count it (the report shows one).
 		site := b.findingSite(r)
@@ -654,7 +659,7 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 		g.EvidenceFiles = append(g.EvidenceFiles, r.EvidenceFile)
 		slices.Sort(g.EvidenceFiles)
 	}
-	if r.Kind == "missing" || r.Kind == "unobservable" {
+	if r.Kind == string(verdict.KindMissing) || r.Kind == string(verdict.KindUnobservable) {
 		// Counts are capture windows; sensors covering the same hour
 		// report the same window, which counts once. The legacy key
 		// names the window alike in files with and without finding_id.
@@ -683,11 +688,11 @@ func (b *Builder) addFinding(f File, r *parquetout.FindingRow) {
 		return
 	}
 	e := b.entry(r.EntryID, r.Vendor)
-	switch r.Kind {
-	case "missing":
+	switch verdict.Kind(r.Kind) {
+	case verdict.KindMissing:
 		e.MissingWindows += r.Count
 		e.missing = cmp.Or(e.missing, r.HostPairs)
-	case "unobservable":
+	case verdict.KindUnobservable:
 		e.unobs = true
 	}
 }
@@ -720,23 +725,17 @@ func (b *Builder) findingSite(r *parquetout.FindingRow) *siteAcc {
 	return b.otherSite()
 }
 
-// legacySeverityRank ranks a severity by name, for rows and previous
-// reports written before severity_rank existed.
+// legacySeverityRank ranks a severity by its verdict.Severity name, for
+// rows and previous reports written before severity_rank existed (the
+// rank is the verdict.Severity value).
 func legacySeverityRank(s string) int32 {
-	switch s {
-	case "info":
-		return 0
-	case "low":
-		return 1
-	case "medium", "":
-		return 2
-	case "high":
-		return 3
-	case "critical":
-		return 4
+	for sv := verdict.Info; sv <= verdict.Critical; sv++ {
+		if s == sv.String() {
+			return int32(sv)
+		}
 	}
-	// A severity a newer writer added: not below medium, so it is seen.
-	return 2
+	// None, or a severity a newer writer added: medium, so it is seen.
+	return int32(verdict.Medium)
 }
 
 // AddCalls accounts the calls of one file that started in the window.
@@ -842,14 +841,18 @@ func topPairs(m map[string]int64, n int, suffix string) []string {
 	return out
 }
 
-// verdictOrder is the order flows by verdict are listed in.
-var verdictOrder = []string{"expected", "negotiated", "unexpected", "blocked", "ignored", "unclassified", "unjudged"}
+// verdictOrder is the order flows by verdict are listed in; "unjudged"
+// counts flows without a verdict.
+var verdictOrder = []string{verdict.Expected.String(), verdict.Negotiated.String(), verdict.Unexpected.String(),
+	verdict.Blocked.String(), verdict.Ignored.String(), verdict.Unclassified.String(), "unjudged"}
 
 // kindOrder lists the verdict package's finding kinds; kinds added later
 // follow in name order.
-var kindOrder = []string{"blocked", "missing", "wrong-direction", "unexpected", "unexpected-media",
-	"media-missing", "media-one-way", "media-outside-documented-range", "tls-version-too-old",
-	"plaintext-on-tls-port", "not-tls-on-https-port", "sni-not-in-catalog", "dns-failure", "unobservable"}
+var kindOrder = []string{string(verdict.KindBlocked), string(verdict.KindMissing), string(verdict.KindWrongDirection),
+	string(verdict.KindUnexpected), string(verdict.KindUnexpectedMedia), string(verdict.KindMediaMissing),
+	string(verdict.KindMediaOneWay), string(verdict.KindPoorVoiceQuality), string(verdict.KindMediaOutsideRange), string(verdict.KindTLSTooOld),
+	string(verdict.KindPlaintextOnTLSPort), string(verdict.KindNotTLSOnHTTPSPort), string(verdict.KindSNINotInCatalog),
+	string(verdict.KindDNSFailure), string(verdict.KindUnobservable)}
 
 func orderIndex(order []string, s string) int {
 	if i := slices.Index(order, s); i >= 0 {
@@ -894,7 +897,7 @@ func (b *Builder) finishFindings(r *Report) {
 		return cmp.Compare(orderIndex(kindOrder, a.Name), orderIndex(kindOrder, b.Name))
 	})
 	for _, g := range r.Findings {
-		if (g.Kind == "unexpected" || g.Kind == "wrong-direction") && len(r.TopUnexpected) < b.opts.Top {
+		if k := verdict.Kind(g.Kind); (k == verdict.KindUnexpected || k == verdict.KindWrongDirection) && len(r.TopUnexpected) < b.opts.Top {
 			r.TopUnexpected = append(r.TopUnexpected, g)
 		}
 	}
@@ -965,7 +968,7 @@ func (b *Builder) finishSites(r *Report) {
 	// vendor) non-compliant; info findings (unobservable) are shown only.
 	for _, g := range r.Findings {
 		s := byName[g.Site]
-		if s == nil || g.SeverityRank < 1 {
+		if s == nil || g.SeverityRank < int32(verdict.Low) {
 			continue
 		}
 		s.issues[g.Kind]++

@@ -13,11 +13,6 @@ import (
 	"github.com/ccaudit/auditor/catalog"
 )
 
-// broadPorts is the widest port range taken as evidence at all: wider
-// ranges ("UDP >= 1025", "any") match nearly every ephemeral port, as in
-// the classifier's port-only mode.
-const broadPorts = 32768
-
 // narrowPorts is the widest range whose ports tell a vendor's product
 // apart from everything else; wider ranges (a media server's 16384-32767)
 // are generic evidence.
@@ -42,7 +37,7 @@ const maxPeers = 64
 
 type entryInfo struct {
 	e      *catalog.Entry
-	ports  catalog.PortSet // ranges up to broadPorts wide
+	ports  catalog.PortSet // the entry's ranges but the broad ones
 	listen []string        // qualified roles that may listen on ports
 	open   []string        // qualified roles that may open the flow
 	label  string          // "3952/tcp"
@@ -195,11 +190,9 @@ func New(cfg Config) (*Analyzer, error) {
 
 func newEntryInfo(e *catalog.Entry) *entryInfo {
 	in := &entryInfo{e: e}
-	for _, r := range e.Ports.Ranges {
-		if int(r.Hi)-int(r.Lo)+1 <= broadPorts {
-			in.ports.Ranges = append(in.ports.Ranges, r)
-		}
-	}
+	// Broad ranges are no evidence at all, as in the classifier's
+	// port-only mode.
+	in.ports.Ranges = e.Ports.Narrow().Ranges
 	q := func(rs catalog.Roles) []string {
 		out := make([]string, len(rs))
 		for i, r := range rs {
@@ -208,7 +201,9 @@ func newEntryInfo(e *catalog.Entry) *entryInfo {
 		return out
 	}
 	in.listen, in.open = q(e.To), q(e.From)
-	if e.Direction == catalog.BothWays {
+	// The From roles listen too, and the To roles open, when the entry
+	// allows the flow backward.
+	if e.Direction.Fit(false, true).Allowed() {
 		for _, r := range q(e.From) {
 			if !slices.Contains(in.listen, r) {
 				in.listen = append(in.listen, r)

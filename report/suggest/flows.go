@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -35,9 +36,20 @@ type Flow struct {
 	Answered bool
 }
 
-// unanswered are the Zeek states of a TCP connection the responder never
-// accepted.
-var unanswered = []string{"S0", "REJ", "SH", "SHR", "OTH", "RSTOS0", "RSTRH"}
+// accepted reports whether a TCP connection in Zeek state s shows the
+// responder accepting it. Not in the states of an attempt it never
+// accepted (S0, REJ, SH, RSTOS0), nor in those with no handshake seen
+// from the originator (OTH: midstream; SHR, RSTRH: only the responder's
+// SYN-ACK): a host that only answers is no evidence of serving the port.
+// This is not the classifier's failed attempt (blocked), which is about
+// the originator's side of the same states.
+func accepted(s flow.ConnState) bool {
+	switch s {
+	case flow.StateS0, flow.StateREJ, flow.StateSH, flow.StateSHR, flow.StateOTH, flow.StateRSTOS0, flow.StateRSTRH:
+		return false
+	}
+	return true
+}
 
 // minOneWayUDP is how many packets one way make a UDP flow count as
 // served without a reply: one-way RTP is common (hold, music on hold),
@@ -60,7 +72,9 @@ func FromRow(r *parquetout.FlowRow) (Flow, bool) {
 		First: r.FirstSeen, Last: r.LastSeen}
 	switch proto {
 	case 6:
-		f.Answered = r.PacketsIn > 0 && !slices.Contains(unanswered, r.State)
+		// A state this build does not know leaves the packets to decide.
+		st, known := flow.ParseConnState(r.State)
+		f.Answered = r.PacketsIn > 0 && (!known || accepted(st))
 	case 17:
 		f.Answered = r.PacketsIn > 0 || r.PacketsOut >= minOneWayUDP
 	}

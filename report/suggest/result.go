@@ -343,7 +343,10 @@ func pairs(in *entryInfo, bare, y string, served, nativeOnly bool) bool {
 	if !served {
 		hostTo, hostFrom = hostFrom, hostTo
 	}
-	return hostTo || (!nativeOnly && in.e.Direction == catalog.BothWays && hostFrom)
+	// After the swap, hostTo is the flow as opened on the entry's sides:
+	// catalog.Direction.Fit's forward.
+	w := in.e.Direction.Fit(hostTo, hostFrom)
+	return w == catalog.Forward || (!nativeOnly && w.Allowed())
 }
 
 // peerFits reports whether one of the roles gs of a peer, implied roles
