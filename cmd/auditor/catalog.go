@@ -65,24 +65,6 @@ func runCatalog(ctx context.Context, s streams, args []string) error {
 	return usagef("unknown catalog subcommand %q (want list, show, lookup, roles, validate or rules)", args[0])
 }
 
-// loadCatalog returns the built-in catalog with the user catalogs merged in.
-func loadCatalog(files []string) (*catalog.Catalog, error) {
-	c, err := catalog.Default()
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		u, err := catalog.LoadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Merge(u); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	return c, nil
-}
-
 func catalogList(s streams, args []string) error {
 	fs := newFlagSet(s, "catalog list", "[--vendor V] [--json] [--catalog FILE]...")
 	vendor := fs.String("vendor", "", "only entries of this vendor `id`")
@@ -96,7 +78,7 @@ func catalogList(s streams, args []string) error {
 	if len(pos) > 0 {
 		return usagef("list takes no arguments, got %q", pos)
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -126,7 +108,7 @@ func catalogShow(s streams, args []string) error {
 	if len(pos) != 1 {
 		return usagef("show takes one entry ID, e.g. genesys-pureconnect/notifier-tls")
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -218,7 +200,7 @@ func catalogLookup(s streams, args []string) error {
 	if err != nil || (proto != 6 && proto != 17) {
 		return usagef("--proto %q: want tcp or udp", *protoName)
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -393,7 +375,7 @@ func catalogRoles(s streams, args []string) error {
 	if len(pos) > 1 {
 		return usagef("roles takes at most one vendor id, got %q", pos)
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}

@@ -127,7 +127,7 @@ func inventorySuggest(ctx context.Context, s streams, args []string) error {
 		fs.Usage()
 		return usagef("no flows or capture given")
 	}
-	cat, err := loadCatalog(cats)
+	cat, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func inventoryDiff(ctx context.Context, s streams, args []string) error {
 		fs.Usage()
 		return usagef("want the site inventory and at least one flows output or capture")
 	}
-	cat, err := loadCatalog(cats)
+	cat, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}

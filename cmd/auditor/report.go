@@ -98,18 +98,9 @@ func runReport(ctx context.Context, s streams, args []string) error {
 // load reads the catalog, inventories and previous report.
 func (o *reportOptions) load(window compliance.Window, now time.Time) (compliance.Options, error) {
 	opts := compliance.Options{Window: window, Top: o.top, Input: o.in, GeneratedAt: now}
-	cat, err := catalog.Default()
+	cat, err := catalog.DefaultWith(o.catalogs)
 	if err != nil {
-		return opts, fmt.Errorf("built-in catalog: %w", err)
-	}
-	for _, path := range o.catalogs {
-		extra, err := catalog.LoadFile(path)
-		if err != nil {
-			return opts, err
-		}
-		if err := cat.Merge(extra); err != nil {
-			return opts, fmt.Errorf("%s: %w", path, err)
-		}
+		return opts, err
 	}
 	opts.Catalog = cat
 	for _, path := range o.sites {
