@@ -17,6 +17,9 @@
 // Hive partitions while every worker is paused, reloads the catalog and
 // inventory between two windows, and flushes the last window when its
 // context ends; [CaptureHooks] let the caller read the running counters.
+// [OpenFlowInputs] gives the flows of a mix of earlier outputs and
+// captures, replaying the captures port-only, for the analyses that read
+// flows (inventory suggest and diff).
 //
 // The building blocks are exported for tests and tools: an [Auditor]
 // holds the configuration and the state shared by the pipeline's workers,
