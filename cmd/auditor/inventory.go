@@ -53,7 +53,7 @@ func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors
 		Notify: func(msg string) { fmt.Fprintf(s.Stderr, "auditor replay: %s\n", msg) },
 	})
 	if err != nil {
-		return nil, flagError(err)
+		return nil, err
 	}
 	defer in.Close()
 	if in.Partial {
