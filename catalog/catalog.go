@@ -133,3 +133,20 @@ func (c *Catalog) Roles(vendors ...string) []string {
 	}
 	return slices.Sorted(maps.Keys(set))
 }
+
+// Documents returns the vendor documents the given vendors' entries encode
+// (every vendor's when none are given), each once, sorted: what a run's
+// verdicts and a report rest on.
+func (c *Catalog) Documents(vendors ...string) []string {
+	var docs []string
+	for _, v := range c.vendors {
+		if len(vendors) > 0 && !slices.Contains(vendors, v.ID) {
+			continue
+		}
+		if v.Document != "" && !slices.Contains(docs, v.Document) {
+			docs = append(docs, v.Document)
+		}
+	}
+	slices.Sort(docs)
+	return docs
+}

@@ -7,4 +7,9 @@
 // Transport, with its Source in the vendor document. An Index answers which
 // entries cover a transport and port, or an address, in O(log n) without
 // allocating; an Inventory answers which roles an address plays.
+//
+// DefaultWith is the catalog every command judges against: the built-in
+// vendors plus user catalog files. Validate checks a set of catalog and
+// inventory files at once, telling them apart with IsInventory;
+// Catalog.VendorRoles lists the roles an inventory may use.
 package catalog

@@ -56,6 +56,27 @@ func Default() (*Catalog, error) {
 	return c, nil
 }
 
+// DefaultWith returns the built-in catalog with the user catalog files
+// merged in, in order: what every command and the engine judge against. A
+// file that does not load, or that clashes with an entry or vendor already
+// merged, is an error naming it.
+func DefaultWith(files []string) (*Catalog, error) {
+	c, err := Default()
+	if err != nil {
+		return nil, fmt.Errorf("built-in catalog: %w", err)
+	}
+	for _, path := range files {
+		extra, err := LoadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Merge(extra); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return c, nil
+}
+
 // DefaultFiles returns the embedded vendor files by name, for tools that
 // show or copy them.
 func DefaultFiles() (map[string][]byte, error) {

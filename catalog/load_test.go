@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -70,6 +72,38 @@ func TestLoadUserCatalog(t *testing.T) {
 	}
 	if _, ok := def.Parameter("acme-ivr/streams"); !ok {
 		t.Error("parameter acme-ivr/streams missing after merge")
+	}
+}
+
+// DefaultWith is the built-in catalog plus the user files in order; a
+// file that fails to load or clashes with what is already merged names
+// itself, and each call starts from a fresh built-in catalog.
+func TestDefaultWith(t *testing.T) {
+	dir := t.TempDir()
+	acme := filepath.Join(dir, "acme.yaml")
+	if err := os.WriteFile(acme, []byte(userCatalog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := DefaultWith([]string{acme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Entry("acme-ivr/admin"); !ok || len(c.Entries()) != len(def.Entries())+2 || len(c.Vendors()) != len(def.Vendors())+1 {
+		t.Errorf("with acme: %d entries, %d vendors; want the built-in %d+2, %d+1", len(c.Entries()), len(c.Vendors()), len(def.Entries()), len(def.Vendors()))
+	}
+	if c, err := DefaultWith(nil); err != nil || len(c.Entries()) != len(def.Entries()) {
+		t.Errorf("without files: %v, want the built-in catalog alone (a fresh one each call)", err)
+	}
+	if _, err := DefaultWith([]string{acme, acme}); err == nil || !strings.Contains(err.Error(), acme+": merge catalog: entry acme-ivr/admin is defined twice") {
+		t.Errorf("the same file twice: %v, want the clash named by file", err)
+	}
+	missing := filepath.Join(dir, "nope.yaml")
+	if _, err := DefaultWith([]string{missing}); err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Errorf("missing file: %v", err)
 	}
 }
 

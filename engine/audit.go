@@ -126,7 +126,7 @@ type Auditor struct {
 // the SIP call tracker and the DNS name cache the workers share. An unknown
 // vendor is reported as an *UnknownVendorError.
 func New(cfg Config) (*Auditor, error) {
-	cat, err := loadCatalog(cfg.Catalogs)
+	cat, err := catalog.DefaultWith(cfg.Catalogs)
 	if err != nil {
 		return nil, err
 	}
@@ -148,23 +148,6 @@ func New(cfg Config) (*Auditor, error) {
 	}
 	a.cat = cat
 	return a, nil
-}
-
-func loadCatalog(files []string) (*catalog.Catalog, error) {
-	cat, err := catalog.Default()
-	if err != nil {
-		return nil, fmt.Errorf("built-in catalog: %w", err)
-	}
-	for _, path := range files {
-		extra, err := catalog.LoadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		if err := cat.Merge(extra); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	return cat, nil
 }
 
 // classifier builds the verdict engine from the catalog and the site
@@ -218,7 +201,7 @@ func (a *Auditor) CloseFeed() *alerts.Stats {
 // ports the catalogs name. On error the running configuration stays. The caller ends the current window first:
 // findings of one window are judged by one configuration.
 func (a *Auditor) Reload() error {
-	cat, err := loadCatalog(a.cfg.Catalogs)
+	cat, err := catalog.DefaultWith(a.cfg.Catalogs)
 	if err != nil {
 		return err
 	}

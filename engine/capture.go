@@ -66,9 +66,10 @@ type CaptureHooks struct {
 }
 
 // CaptureRun is a running capture's state that a command may read: the
-// pipelines' atomic counters, the auditor's and the engine's counters.
+// pipelines' summed counters (Counters), the auditor's and the engine's
+// counters.
 type CaptureRun struct {
-	Pipes   []*capture.Pipeline
+	pipes   []*capture.Pipeline
 	Auditor *Auditor
 	// Stats returns the capture engine's packet and loss counters, and
 	// the losses by cause.
@@ -203,7 +204,7 @@ func Capture(ctx context.Context, cfg CaptureConfig, hooks CaptureHooks) error {
 		return err
 	}
 	if hooks.Started != nil {
-		stop, err := hooks.Started(ctx, &CaptureRun{Pipes: r.pipes, Auditor: aud, Stats: eng.stats, Quotes: r.quotes})
+		stop, err := hooks.Started(ctx, &CaptureRun{pipes: r.pipes, Auditor: aud, Stats: eng.stats, Quotes: r.quotes})
 		if err != nil {
 			r.out.Abort()
 			return err

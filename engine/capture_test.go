@@ -70,8 +70,8 @@ func TestCaptureHooksAndReload(t *testing.T) {
 	hooks := CaptureHooks{
 		Started: func(_ context.Context, run *CaptureRun) (func(), error) {
 			started.Add(1)
-			if len(run.Pipes) != 2 || run.Auditor == nil || run.Stats == nil {
-				t.Errorf("Started with %d pipelines, auditor %v", len(run.Pipes), run.Auditor != nil)
+			if run.Pipelines() != 2 || run.Auditor == nil || run.Stats == nil {
+				t.Errorf("Started with %d pipelines, auditor %v", run.Pipelines(), run.Auditor != nil)
 			}
 			return func() { stopped.Add(1) }, nil
 		},

@@ -16,7 +16,11 @@
 // in-kernel counters, closes a [Window] of files per rotation period in
 // Hive partitions while every worker is paused, reloads the catalog and
 // inventory between two windows, and flushes the last window when its
-// context ends; [CaptureHooks] let the caller read the running counters.
+// context ends; [CaptureHooks] let the caller read the running counters
+// ([CaptureRun.Counters] sums those of the pipelines).
+// [OpenFlowInputs] gives the flows of a mix of earlier outputs and
+// captures, replaying the captures port-only, for the analyses that read
+// flows (inventory suggest and diff).
 //
 // The building blocks are exported for tests and tools: an [Auditor]
 // holds the configuration and the state shared by the pipeline's workers,

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 )
 
@@ -26,16 +25,7 @@ func (a *Auditor) Provenance() (map[string]string, error) {
 	if len(judged) == 0 && a.inv != nil {
 		judged = a.inv.Vendors
 	}
-	var docs []string
-	for _, v := range a.cat.Vendors() {
-		if len(judged) > 0 && !slices.Contains(judged, v.ID) {
-			continue
-		}
-		if v.Document != "" && !slices.Contains(docs, v.Document) {
-			docs = append(docs, v.Document)
-		}
-	}
-	slices.Sort(docs)
+	docs := a.cat.Documents(judged...)
 	p := map[string]string{ProvCatalogDocuments: strings.Join(docs, "; ")}
 	if len(a.cfg.Catalogs) > 0 {
 		p[ProvCatalogFiles] = strings.Join(a.cfg.Catalogs, "; ")

@@ -139,7 +139,7 @@ func captureLive(ctx context.Context, log *slog.Logger, stdout io.Writer, o capt
 	hooks := engine.CaptureHooks{ReloadError: flagError}
 	if o.metrics != "" {
 		hooks.Started = func(ctx context.Context, run *engine.CaptureRun) (func(), error) {
-			ms := &metricsSource{pipes: run.Pipes, aud: run.Auditor, stats: run.Stats, quotes: run.Quotes, sensor: o.sensor}
+			ms := &metricsSource{counters: run.Counters, aud: run.Auditor, stats: run.Stats, quotes: run.Quotes, sensor: o.sensor}
 			stop, err := serveMetrics(ctx, log, o.metrics, ms)
 			if err != nil {
 				return nil, err

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,24 +63,6 @@ func runCatalog(ctx context.Context, s streams, args []string) error {
 	return usagef("unknown catalog subcommand %q (want list, show, lookup, roles, validate or rules)", args[0])
 }
 
-// loadCatalog returns the built-in catalog with the user catalogs merged in.
-func loadCatalog(files []string) (*catalog.Catalog, error) {
-	c, err := catalog.Default()
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		u, err := catalog.LoadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Merge(u); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-	}
-	return c, nil
-}
-
 func catalogList(s streams, args []string) error {
 	fs := newFlagSet(s, "catalog list", "[--vendor V] [--json] [--catalog FILE]...")
 	vendor := fs.String("vendor", "", "only entries of this vendor `id`")
@@ -96,7 +76,7 @@ func catalogList(s streams, args []string) error {
 	if len(pos) > 0 {
 		return usagef("list takes no arguments, got %q", pos)
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -126,7 +106,7 @@ func catalogShow(s streams, args []string) error {
 	if len(pos) != 1 {
 		return usagef("show takes one entry ID, e.g. genesys-pureconnect/notifier-tls")
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -218,7 +198,7 @@ func catalogLookup(s streams, args []string) error {
 	if err != nil || (proto != 6 && proto != 17) {
 		return usagef("--proto %q: want tcp or udp", *protoName)
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -299,10 +279,6 @@ func (o *entryWriter) write(e *catalog.Entry, ports catalog.PortSet) {
 		e.ID, e.Transport, ports, e.From, arrow, e.To, e.Source)
 }
 
-// inventoryHead tells an inventory from a catalog: only inventories have a
-// top-level "site:" key.
-var inventoryHead = regexp.MustCompile(`(?m)^site\s*:`)
-
 func catalogValidate(s streams, args []string) error {
 	fs := newFlagSet(s, "catalog validate", "[FILE...] [--catalog FILE]...")
 	var cats fileList
@@ -311,74 +287,23 @@ func catalogValidate(s streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	var problems []*catalog.Error
-	report := func(err error) { problems = append(problems, catalog.Problems(err)...) }
-
-	c, err := catalog.Default()
-	if err != nil {
-		report(err)
-		c = catalog.New()
-	}
-	// Inventories are checked once every catalog is merged, since they may
-	// name a user catalog's vendor.
-	var inventoryData [][2]string
-	inventories := 0
-	checked := 0
-	for _, f := range append(append([]string(nil), cats...), files...) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			report(&catalog.Error{File: f, Msg: err.Error()})
-			continue
-		}
-		checked++
-		if inventoryHead.Match(data) {
-			inventoryData = append(inventoryData, [2]string{f, string(data)})
-			continue
-		}
-		u, err := catalog.Load(bytes.NewReader(data), f)
-		if err != nil {
-			report(err)
-			continue
-		}
-		if err := c.Merge(u); err != nil {
-			report(&catalog.Error{File: f, Msg: err.Error()})
-		}
-	}
-	var warnings []*catalog.Error
-	for _, fd := range inventoryData {
-		inv, err := catalog.ValidateInventory(strings.NewReader(fd[1]), fd[0], c)
-		report(err)
-		if inv != nil {
-			inventories++
-			warnings = append(warnings, inv.Warnings(c)...)
-		}
-	}
-	for _, p := range problems {
+	v := catalog.Validate(append(append([]string(nil), cats...), files...))
+	for _, p := range v.Problems {
 		fmt.Fprintln(s.Stdout, p)
 	}
-	for _, w := range warnings {
+	for _, w := range v.Warnings {
 		fmt.Fprintln(s.Stdout, w)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%d problem(s)", len(problems))
+	if len(v.Problems) > 0 {
+		return fmt.Errorf("%d problem(s)", len(v.Problems))
 	}
+	c := v.Catalog
 	if len(files) == 0 && len(cats) == 0 {
 		fmt.Fprintf(s.Stdout, "ok: built-in catalog, %d vendors, %d entries\n", len(c.Vendors()), len(c.Entries()))
 		return nil
 	}
-	fmt.Fprintf(s.Stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", checked, len(c.Vendors()), len(c.Entries()), inventories)
+	fmt.Fprintf(s.Stdout, "ok: %d file(s), %d vendors, %d entries, %d inventories\n", v.Files, len(c.Vendors()), len(c.Entries()), v.Inventories)
 	return nil
-}
-
-// roleInfo is one line of catalog roles --json.
-type roleInfo struct {
-	Vendor      string   `json:"vendor"`
-	Role        string   `json:"role"`
-	Qualified   string   `json:"qualified"`
-	Description string   `json:"description"`
-	Implies     []string `json:"implies,omitempty"`
-	ImpliedBy   []string `json:"implied_by,omitempty"`
-	Entries     int      `json:"entries"`
 }
 
 func catalogRoles(s streams, args []string) error {
@@ -393,7 +318,7 @@ func catalogRoles(s streams, args []string) error {
 	if len(pos) > 1 {
 		return usagef("roles takes at most one vendor id, got %q", pos)
 	}
-	c, err := loadCatalog(cats)
+	c, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -409,34 +334,20 @@ func catalogRoles(s streams, args []string) error {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	for i, v := range vendors {
-		uses := make(map[string]int)
-		for _, e := range c.EntriesOf(v.ID) {
-			for _, r := range append(slices.Clone(e.From), e.To...) {
-				uses[r]++
-			}
-		}
-		impliedBy := make(map[string][]string)
-		for _, r := range slices.Sorted(maps.Keys(v.Implies)) {
-			for _, to := range v.Implies[r] {
-				impliedBy[to] = append(impliedBy[to], r)
-			}
-		}
 		if !*asJSON {
 			if i > 0 {
 				b.WriteByte('\n')
 			}
 			fmt.Fprintf(&b, "%s (%s): write a role as %s/ROLE where another deployed vendor has one of the same name\n", v.ID, v.Name, v.ID)
 		}
-		for _, r := range slices.Sorted(maps.Keys(v.Roles)) {
-			ri := roleInfo{Vendor: v.ID, Role: r, Qualified: catalog.QualifyRole(v.ID, r), Description: v.Roles[r],
-				Implies: v.Implies[r], ImpliedBy: impliedBy[r], Entries: uses[r]}
+		for _, ri := range c.VendorRoles(v.ID) {
 			if *asJSON {
 				if err := enc.Encode(ri); err != nil {
 					return err
 				}
 				continue
 			}
-			fmt.Fprintf(&b, "  %-30s %s", r, ri.Description)
+			fmt.Fprintf(&b, "  %-30s %s", ri.Role, ri.Description)
 			if len(ri.Implies) > 0 {
 				fmt.Fprintf(&b, " (also plays %s)", strings.Join(ri.Implies, ", "))
 			}

@@ -47,7 +47,7 @@ func catalogRules(s streams, args []string) error {
 	default:
 		return usagef("--format must be csv, nft, iptables, ip6tables or json, not %q", *format)
 	}
-	cat, err := loadCatalog(cats)
+	cat, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}

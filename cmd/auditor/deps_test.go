@@ -9,11 +9,12 @@ import (
 const module = "github.com/ccaudit/auditor"
 
 // devOnly reports whether a package is development-only: the synthetic
-// capture generator, the live-capture measurement, or a test helper
-// (named ...test by convention). The shipped binary must link none of them.
+// capture generator, the live-capture measurement, the site capture
+// generator of the role-suggestion tests, or a test helper (named ...test
+// by convention). The shipped binary must link none of them.
 func devOnly(path string) bool {
 	switch path {
-	case module + "/capture/synth", module + "/internal/bench":
+	case module + "/capture/synth", module + "/internal/bench", module + "/internal/sitegen":
 		return true
 	}
 	return strings.HasPrefix(path, module+"/") && (strings.HasPrefix(path, module+"/cmd/auditor-dev") || strings.HasSuffix(path, "test"))
@@ -59,6 +60,10 @@ func TestDevCodeRule(t *testing.T) {
 		module + "/cmd/auditor-dev":     true,
 		module + "/internal/duckdbtest": true,
 		module + "/internal/netnstest":  true,
+		module + "/internal/sitegen":    true,
+		module + "/internal/version":    false,
+		module + "/internal/cli":        false,
+		module + "/engine":              false,
 		module + "/capture/live":        false,
 		module + "/report/parquetout":   false,
 		module + "/classify/sipcall":    false,
@@ -71,8 +76,9 @@ func TestDevCodeRule(t *testing.T) {
 }
 
 // TestImportLayers keeps imports following the data flow: capture,
-// classify and catalog never import a sink (report/...) or a command, and
-// no product package imports a development-only one.
+// classify and catalog never import a sink (report/...), the engine or a
+// command; report never imports the engine or a command; and no product
+// package imports a development-only one.
 func TestImportLayers(t *testing.T) {
 	lines := goList(t, "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", module+"/...")
 	checked := 0
@@ -82,23 +88,65 @@ func TestImportLayers(t *testing.T) {
 		if devOnly(pkg) {
 			continue
 		}
-		lower := false
-		for _, layer := range []string{"/capture", "/classify", "/catalog"} {
-			if pkg == module+layer || strings.HasPrefix(pkg, module+layer+"/") {
-				lower = true
-			}
-		}
 		checked++
 		for _, imp := range imports {
 			if devOnly(imp) {
 				t.Errorf("%s imports %s, a development-only package", pkg, imp)
 			}
-			if lower && (strings.HasPrefix(imp, module+"/report") || strings.HasPrefix(imp, module+"/cmd")) {
-				t.Errorf("%s imports %s: capture, classify and catalog must not depend on sinks or commands", pkg, imp)
+			if why := layerViolation(pkg, imp); why != "" {
+				t.Errorf("%s imports %s: %s", pkg, imp, why)
 			}
 		}
 	}
 	if checked < 10 {
 		t.Fatalf("checked %d packages: %v", checked, lines)
+	}
+}
+
+// under reports whether pkg is the module's package dir or one below it.
+func under(pkg, dir string) bool {
+	return pkg == module+dir || strings.HasPrefix(pkg, module+dir+"/")
+}
+
+// layerViolation says why pkg may not import imp, or "" when it may. The
+// layers, lowest first: capture, classify and catalog; report (the sinks
+// and the report); engine, which owns a run; cmd.
+func layerViolation(pkg, imp string) string {
+	lower := under(pkg, "/capture") || under(pkg, "/classify") || under(pkg, "/catalog")
+	switch {
+	case lower && under(imp, "/report"):
+		return "capture, classify and catalog must not depend on sinks"
+	case (lower || under(pkg, "/report")) && under(imp, "/engine"):
+		return "capture, classify, catalog and report must not depend on the engine, which drives them"
+	case (lower || under(pkg, "/report") || under(pkg, "/engine")) && under(imp, "/cmd"):
+		return "only commands import commands"
+	}
+	return ""
+}
+
+// TestLayerRule checks layerViolation itself, so TestImportLayers cannot
+// pass by allowing everything.
+func TestLayerRule(t *testing.T) {
+	for _, tt := range []struct {
+		pkg, imp string
+		bad      bool
+	}{
+		{"/capture/flow", "/report/parquetout", true},
+		{"/classify/verdict", "/engine", true},
+		{"/catalog", "/engine", true},
+		{"/catalog/rules", "/cmd/auditor", true},
+		{"/report/compliance", "/engine", true},
+		{"/report/suggest", "/engine/x", true},
+		{"/engine", "/cmd/auditor", true},
+		{"/engine", "/report/parquetout", false},
+		{"/engine", "/capture", false},
+		{"/report/compliance", "/catalog", false},
+		{"/cmd/auditor", "/engine", false},
+		{"/capture/live", "/capture/flow", false},
+		{"/reporter", "/engine", false},
+	} {
+		if got := layerViolation(module+tt.pkg, module+tt.imp) != ""; got != tt.bad {
+			t.Errorf("%s importing %s: violation %v, want %v", tt.pkg, tt.imp, got, tt.bad)
+		}
 	}
 }

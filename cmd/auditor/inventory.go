@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
-	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/report/suggest"
 )
 
@@ -45,60 +41,33 @@ func runInventory(ctx context.Context, s streams, args []string) error {
 	return usagef("unknown inventory subcommand %q (want suggest or diff)", args[0])
 }
 
-// analyzeInputs reads the flows of every input into a new analyzer.
-// Parquet outputs are read directly; captures are replayed through the
-// same pipeline as the replay command, without an inventory.
+// analyzeInputs reads the flows of every input into a new analyzer: the
+// engine replays the captures among them, without an inventory.
 func analyzeInputs(ctx context.Context, s streams, cat *catalog.Catalog, vendors []string, inputs []string) (*suggest.Analyzer, error) {
 	an, err := suggest.New(suggest.Config{Catalog: cat, Vendors: vendors})
 	if err != nil {
 		return nil, &usageError{Msg: err.Error()}
 	}
-	var parquets, captures []string
-	for _, in := range inputs {
-		files, err := suggest.FlowFiles(in)
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", in, err)
-		}
-		var pq []string
-		for _, f := range files {
-			if strings.HasSuffix(f, ".parquet") {
-				pq = append(pq, f)
-			}
-		}
-		if len(pq) > 0 {
-			parquets = append(parquets, pq...)
-		} else {
-			captures = append(captures, in)
-		}
+	in, err := engine.OpenFlowInputs(ctx, engine.FlowInputsConfig{
+		Inputs: inputs, Stdin: s.Stdin, Workers: runtime.GOMAXPROCS(0),
+		Notify: func(msg string) { fmt.Fprintf(s.Stderr, "auditor replay: %s\n", msg) },
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(captures) > 0 {
-		tmp, err := os.MkdirTemp("", "auditor-suggest-")
-		if err != nil {
-			return nil, err
+	defer in.Close()
+	if in.Partial {
+		// The flows of what could be read were written: a damaged capture
+		// among good ones still tells which roles the readable traffic
+		// shows. Each file's problem is on stderr above; the files are
+		// named again here.
+		names := "some input"
+		if len(in.Damaged) > 0 {
+			names = strings.Join(in.Damaged, ", ")
 		}
-		defer os.RemoveAll(tmp)
-		o := replayOptions{out: tmp, progress: "never", workers: runtime.GOMAXPROCS(0), top: 1}
-		sum, err := replay(ctx, streams{Stdin: s.Stdin, Stdout: io.Discard, Stderr: s.Stderr}, captures, o, flow.DefaultConfig())
-		var partial *partialError
-		switch {
-		case errors.As(err, &partial):
-			// The flows of what could be read were written: a damaged
-			// capture among good ones still tells which roles the
-			// readable traffic shows. Each file's problem is on stderr
-			// above; the files are named again here.
-			names := "some input"
-			if sum != nil && len(sum.FailedFiles) > 0 {
-				names = strings.Join(sum.FailedFiles, ", ")
-			}
-			fmt.Fprintf(s.Stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: %s\n", names)
-		case err != nil:
-			return nil, fmt.Errorf("replay %s: %w", strings.Join(captures, " "), err)
-		}
-		parquets = append(parquets, filepath.Join(tmp, "flows.parquet"))
-		st, err := suggest.ReadParquet(an, parquets)
-		return an, readDone(s, st, err)
+		fmt.Fprintf(s.Stderr, "auditor inventory: warning: damaged or unreadable input, using the flows that could be read: %s\n", names)
 	}
-	st, err := suggest.ReadParquet(an, parquets)
+	st, err := suggest.ReadParquet(an, in.Files)
 	return an, readDone(s, st, err)
 }
 
@@ -127,7 +96,7 @@ func inventorySuggest(ctx context.Context, s streams, args []string) error {
 		fs.Usage()
 		return usagef("no flows or capture given")
 	}
-	cat, err := loadCatalog(cats)
+	cat, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}
@@ -164,7 +133,7 @@ func inventoryDiff(ctx context.Context, s streams, args []string) error {
 		fs.Usage()
 		return usagef("want the site inventory and at least one flows output or capture")
 	}
-	cat, err := loadCatalog(cats)
+	cat, err := catalog.DefaultWith(cats)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
-	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/internal/version"
@@ -27,11 +26,12 @@ import (
 // scrape time: nothing is added to the packet path, and scrapes never stop
 // the pipeline.
 type metricsSource struct {
-	pipes  []*capture.Pipeline
-	aud    *engine.Auditor
-	stats  func() (packets, lost uint64, causes map[string]uint64)
-	quotes *capture.Quotes // nil with one pipeline
-	sensor string
+	// counters returns the pipelines' summed counters; nil reads zeros.
+	counters func() engine.PipelineCounters
+	aud      *engine.Auditor
+	stats    func() (packets, lost uint64, causes map[string]uint64)
+	quotes   *capture.Quotes // nil with one pipeline
+	sensor   string
 }
 
 var (
@@ -74,28 +74,16 @@ func (m *metricsSource) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{m.sensor}, labels...)...)
 	}
-	var frames, bytes, packets, evicted uint64
-	var active int64
-	var skipped [decode.NumReasons]uint64
-	for _, p := range m.pipes {
-		st := p.Stats()
-		frames += st.Frames.Load()
-		bytes += st.Bytes.Load()
-		packets += st.Packets.Load()
-		for _, t := range p.Tables() {
-			active += t.Stats().Active.Load()
-			evicted += t.Stats().Ended[flow.EndEvicted].Load()
-		}
-		for r, n := range p.Decoder().Skipped() {
-			skipped[r] += n
-		}
+	var c engine.PipelineCounters
+	if m.counters != nil {
+		c = m.counters()
 	}
-	counter(descs.frames, frames)
-	counter(descs.bytes, bytes)
-	counter(descs.packets, packets)
-	ch <- prometheus.MustNewConstMetric(descs.active, prometheus.GaugeValue, float64(active), m.sensor)
-	counter(descs.evicted, evicted)
-	for r, n := range skipped {
+	counter(descs.frames, c.Frames)
+	counter(descs.bytes, c.Bytes)
+	counter(descs.packets, c.Packets)
+	ch <- prometheus.MustNewConstMetric(descs.active, prometheus.GaugeValue, float64(c.ActiveFlows), m.sensor)
+	counter(descs.evicted, c.FlowsEvicted)
+	for r, n := range c.Skipped {
 		if n > 0 {
 			counter(descs.skipped, n, decode.Reason(r).String())
 		}

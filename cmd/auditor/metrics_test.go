@@ -88,7 +88,7 @@ func TestMetricsCountersSurviveRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	pipe.Flush()
-	ms := &metricsSource{pipes: []*capture.Pipeline{pipe}, aud: aud, sensor: "t1"}
+	ms := &metricsSource{counters: func() engine.PipelineCounters { return engine.SumPipelines(pipe) }, aud: aud, sensor: "t1"}
 	reg := newRegistry(ms)
 	before := gather(t, reg)
 	if before["auditor_flows_judged_total{verdict=expected}"] != 192 || before["auditor_flows_judged_total{verdict=blocked}"] != 3 {

@@ -3,21 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/ccaudit/auditor/catalog"
-	"github.com/ccaudit/auditor/internal/version"
 	"github.com/ccaudit/auditor/report/compliance"
-	"github.com/ccaudit/auditor/report/parquetout"
 )
 
 type reportOptions struct {
@@ -69,21 +62,11 @@ func runReport(ctx context.Context, s streams, args []string) error {
 	if err != nil {
 		return &usageError{Msg: err.Error()}
 	}
-	opts, err := o.load(window, now)
+	r, err := compliance.Run(ctx, compliance.RunConfig{In: o.in, Window: window, Sites: o.sites, Catalogs: o.catalogs,
+		Previous: o.previous, Top: o.top, GeneratedAt: now})
 	if err != nil {
 		return err
 	}
-	if err := checkManifest(o.in); err != nil {
-		return err
-	}
-	b := compliance.NewBuilder(opts)
-	if err := compliance.Load(o.in, b); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	r := b.Report()
 	for i, out := range o.outs {
 		if err := writeReport(s, r, out, formats[i]); err != nil {
 			return err
@@ -91,101 +74,6 @@ func runReport(ctx context.Context, s streams, args []string) error {
 	}
 	for _, e := range r.Capture.Errors {
 		fmt.Fprintf(s.Stderr, "auditor report: skipped %s\n", e)
-	}
-	return nil
-}
-
-// load reads the catalog, inventories and previous report.
-func (o *reportOptions) load(window compliance.Window, now time.Time) (compliance.Options, error) {
-	opts := compliance.Options{Window: window, Top: o.top, Input: o.in, GeneratedAt: now}
-	cat, err := catalog.Default()
-	if err != nil {
-		return opts, fmt.Errorf("built-in catalog: %w", err)
-	}
-	for _, path := range o.catalogs {
-		extra, err := catalog.LoadFile(path)
-		if err != nil {
-			return opts, err
-		}
-		if err := cat.Merge(extra); err != nil {
-			return opts, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	opts.Catalog = cat
-	for _, path := range o.sites {
-		inv, err := catalog.LoadInventory(path)
-		if err != nil {
-			return opts, err
-		}
-		if err := inv.Check(cat); err != nil {
-			return opts, err
-		}
-		opts.Sites = append(opts.Sites, inv)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return opts, err
-		}
-		sum := sha256.Sum256(data)
-		opts.Provenance.Inventories = append(opts.Provenance.Inventories,
-			compliance.InventoryHash{Site: inv.Site, File: path, SHA256: hex.EncodeToString(sum[:])})
-	}
-	opts.Provenance.Tool = version.Get().String()
-	opts.Provenance.CatalogDocuments = catalogDocuments(cat, opts.Sites)
-	if o.previous != "" {
-		prev, err := compliance.ReadPrevious(o.previous)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			// The first night of a timer has nothing to compare with; the
-			// report says so instead of failing the run.
-			opts.PreviousNote = "no previous report at " + o.previous
-		case err != nil:
-			return opts, err
-		default:
-			opts.Previous = prev
-		}
-	}
-	return opts, nil
-}
-
-// catalogDocuments names the vendor documents behind the verdicts: those
-// of the inventories' vendors, or of every vendor without inventories.
-func catalogDocuments(cat *catalog.Catalog, sites []*catalog.Inventory) []string {
-	var vendors []string
-	for _, inv := range sites {
-		vendors = append(vendors, inv.Vendors...)
-	}
-	var docs []string
-	for _, v := range cat.Vendors() {
-		if len(vendors) > 0 && !slices.Contains(vendors, v.ID) {
-			continue
-		}
-		if v.Document != "" && !slices.Contains(docs, v.Document) {
-			docs = append(docs, v.Document)
-		}
-	}
-	slices.Sort(docs)
-	return docs
-}
-
-// checkManifest refuses an output directory whose tables are not all from
-// the run their manifest names: a run killed between renaming its tables
-// leaves such a mix, and a report of it would join two runs. It checks a
-// replay's DIR/manifest.json and each capture window's
-// DIR/date=*/hour=*/manifest-<sensor>-<seq>.json.
-func checkManifest(dir string) error {
-	paths, _ := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", "manifest-*.json"))
-	paths = append([]string{filepath.Join(dir, parquetout.ManifestName)}, paths...)
-	for _, p := range paths {
-		m, err := parquetout.ReadManifest(filepath.Dir(p), filepath.Base(p))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := m.Verify(filepath.Dir(p)); err != nil {
-			return fmt.Errorf("%s: the tables are not the set of run %s (was it interrupted? replay again): %w", p, m.Run, err)
-		}
 	}
 	return nil
 }

@@ -226,7 +226,7 @@ func TestSIPLimitsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink.Drain()
-	got := gather(t, newRegistry(&metricsSource{pipes: []*capture.Pipeline{pipe}, aud: aud, sensor: "m"}))
+	got := gather(t, newRegistry(&metricsSource{counters: func() engine.PipelineCounters { return engine.SumPipelines(pipe) }, aud: aud, sensor: "m"}))
 	for name, want := range map[string]float64{
 		`auditor_sip_limit_drops_total{reason=calls_refused}`:      0,
 		`auditor_sip_limit_drops_total{reason=streams_dropped}`:    16,

@@ -7,6 +7,10 @@
 //
 // # Input
 //
+// [Run] is the whole report run of the command: it loads the catalogs
+// (the built-in one and --catalog files), the --site inventories (hashed
+// for the report's provenance) and the --previous report, refuses a
+// directory whose run manifests do not match its tables, and reads DIR.
 // [Load] reads either layout under DIR ([Discover] lists the files):
 //
 //   - replay's flat output: DIR/flows.parquet, DIR/findings.parquet,
