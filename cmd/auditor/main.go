@@ -39,11 +39,9 @@ func commands() []cli.Command {
 }
 
 // tuneGC bounds the heap.
-// The collector keeps Go's default pace (collect when the heap doubles).
-// A lazier one (GOGC=400) was tried: on these virtual machines the first
-// touch of every fresh page costs about 13 us, and the larger heap it lets
-// grow (170 MiB against 120 MiB peak on the benchmark capture) cost more
-// in page faults than the collections it saved. The soft limit keeps the
+// The collector keeps Go's default pace (collect when the heap doubles):
+// a lazier one lets the heap grow, and the first touch of each fresh page
+// costs more than the collections it saves. The soft limit keeps the
 // heap inside the budget a million flows need (512 MiB) by collecting
 // earlier as it nears it. GOMEMLIMIT in the environment wins.
 func tuneGC() {
