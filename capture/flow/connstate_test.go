@@ -16,8 +16,9 @@ type step struct {
 	seq     int64  // -1: next in the sender's sequence space
 	ack     int64  // -1: what the other side has sent so far
 	zeroWin bool
-	bad     bool // bad checksum
-	cut     bool // payload cut by the snap length
+	bad     bool          // bad checksum
+	cut     bool          // payload cut by the snap length
+	pause   time.Duration // quiet time before the packet (1 ms apart otherwise)
 }
 
 // c and s are steps from the client and the server with automatic numbers.
@@ -34,6 +35,9 @@ func (st step) acking(rel int64) step { st.ack = rel; return st }
 func (st step) zw() step      { st.zeroWin = true; return st }
 func (st step) snapped() step { st.cut = true; return st }
 
+// after delays a step by d more.
+func (st step) after(d time.Duration) step { st.pause = d; return st }
+
 const (
 	clientISN = 1_000_000
 	serverISN = 7_000_000
@@ -48,7 +52,9 @@ func script(t *testing.T, proto uint8, cl, sv string, steps []step) []Flow {
 	tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
 	next := map[bool]uint32{true: clientISN, false: serverISN}
 	isn := map[bool]uint32{true: clientISN, false: serverISN}
-	for i, st := range steps {
+	var now time.Duration
+	for _, st := range steps {
+		now += st.pause
 		src, dst := client, server
 		if !st.client {
 			src, dst = server, client
@@ -65,9 +71,10 @@ func script(t *testing.T, proto uint8, cl, sv string, steps []step) []Flow {
 				ack = isn[!st.client] + uint32(st.ack)
 			}
 		}
-		p := Packet{Key: k, Dir: d, Time: int64(i) * int64(time.Millisecond), WireLen: 60 + st.n, PayloadLen: st.n,
+		p := Packet{Key: k, Dir: d, Time: int64(now), WireLen: 60 + st.n, PayloadLen: st.n,
 			TCPFlags: st.flags, Seq: seq, Ack: ack, ZeroWindow: st.zeroWin, BadChecksum: st.bad, Cut: st.cut}
 		tab.Packet(&p)
+		now += time.Millisecond
 		if proto == ProtoTCP && !st.bad && st.flags&FlagRST == 0 {
 			end := seq + st.n
 			if st.flags&FlagSYN != 0 {
@@ -350,7 +357,9 @@ func TestHistoryLetters(t *testing.T) {
 		// the sequence space (a new h, the data still counted).
 		{name: "SYN-ACK after an established RST keeps the sequence space", steps: with(syn3, []step{s(psh, 10), s(FlagRST, 0), s(FlagSYN|FlagACK, 0).at(5000)}),
 			state: StateRSTR, history: "ShAdrh", origIsCl: true, seq: []uint64{0, 10}},
-		{name: "S repeats after a FIN", steps: []step{c(FlagSYN, 0), c(fin, 0), c(FlagSYN, 0).at(5000)}, state: StateSH, history: "SFS", origIsCl: true},
+		// A SYN-ACK after a FIN is no reuse in Zeek (a fresh SYN would be):
+		// it is not re-based, so a new number is a new h.
+		{name: "h repeats after a FIN", steps: []step{c(FlagSYN, 0), s(FlagSYN|FlagACK, 0), s(fin, 0), s(FlagSYN|FlagACK, 0).at(5000)}, state: StateS3, history: "Shfh", origIsCl: true},
 		{name: "F once for a retransmitted FIN", steps: with(syn3, []step{c(fin, 0), c(fin, 0).at(1)}), state: StateS2, history: "ShAF", origIsCl: true},
 		// A FIN's number is the one after its data: the FIN repeated
 		// alone after it is the same F.
@@ -387,6 +396,52 @@ func TestUDPAndOtherStates(t *testing.T) {
 		{name: "TCP both likely ports, lower sends data: flip", cl: "10.0.0.1:8080", sv: "10.0.0.2:80", steps: []step{s(psh, 10)}, state: StateOTH, history: "^d", origIsCl: true},
 		{name: "TCP both likely ports, SYN-ACK does not flip", cl: "10.0.0.1:8080", sv: "10.0.0.2:80", steps: []step{s(FlagSYN|FlagACK, 0)}, state: StateOTH, history: "H", origIsCl: false},
 	})
+}
+
+// TestCloseWithSilentPeer pins when a TCP connection ends, as Zeek's
+// ConnectionClosed decides: a FIN while the peer had sent nothing
+// completes the close, so packets after the close delay (tcp_close_delay,
+// the table's 5 s linger) start a new connection; a FIN the peer can still
+// answer does not. The timelines are those of Zeek's Teredo test capture
+// (core.tunnels.teredo conn.log).
+func TestCloseWithSilentPeer(t *testing.T) {
+	rstFromServer := s(rsta, 0)
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  []string // state and history of each flow, in the order they end
+	}{
+		{"server FIN first, client FIN 7 s later",
+			[]step{s(fin, 0), c(FlagACK, 0), c(fin, 0).after(7 * time.Second), s(FlagACK, 0), rstFromServer.after(16 * time.Second)},
+			[]string{"SHR ^fA", "SH Fa", "RSTRH ^r"}},
+		{"server FIN first, client RST 10 s later",
+			[]step{s(fin, 0), c(FlagACK, 0), c(rsta, 0).after(10 * time.Second), rstFromServer.after(16 * time.Second)},
+			[]string{"SHR ^fA", "OTH R", "RSTRH ^r"}},
+		{"server FIN first, client FIN within the delay",
+			[]step{s(fin, 0), c(FlagACK, 0), c(fin, 0).after(3 * time.Second), s(FlagACK, 0)},
+			[]string{"SF ^fAFa"}},
+		{"FIN after the handshake waits for the peer",
+			with(syn3, []step{c(fin, 0), s(psh, 10).after(10 * time.Second)}),
+			[]string{"S2 ShAFd"}},
+		// A partial peer has sent something: the close waits for it.
+		{"FIN answering midstream data waits for the peer",
+			[]step{c(psh, 10), s(fin, 0), c(psh, 10).after(10 * time.Second)},
+			[]string{"SHR Df"}},
+		// The close is complete, so a fresh SYN is a new connection.
+		{"SYN, FIN, then a new SYN",
+			[]step{c(FlagSYN, 0), c(fin, 0), c(FlagSYN, 0).at(5000)},
+			[]string{"SH SF", "S0 S"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, f := range script(t, ProtoTCP, cli, https, tc.steps) {
+				got = append(got, f.State()+" "+f.History())
+			}
+			if strings.Join(got, ", ") != strings.Join(tc.want, ", ") {
+				t.Errorf("flows %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
 
 // TestConnStateNames checks the names flows.parquet writes.
@@ -471,6 +526,24 @@ func TestKernelCountedTCPStates(t *testing.T) {
 				t.Errorf("state %s established %v history %q, want %s %v \"\"", f.ConnState(), f.Established(), f.History(), tt.state, tt.established)
 			}
 		})
+	}
+}
+
+// TestKernelCountedFINIsNoSilentClose checks that kernel-counted flags,
+// replayed one side before the other, do not count the originator's FIN
+// as a close the responder never answered: the responder's counters,
+// read later, still join the flow.
+func TestKernelCountedFINIsNoSilentClose(t *testing.T) {
+	var out []Flow
+	tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
+	a, b := netip.MustParseAddrPort(cli), netip.MustParseAddrPort(https)
+	k, d := NewKey(ProtoTCP, a, b)
+	all := uint8(FlagSYN | FlagACK | FlagFIN)
+	tab.AddCounters(k, d, 3, 180, 0, all, 1, 2)
+	tab.AddCounters(k, d.Flip(), 2, 120, 0, all, 1, int64(10*time.Second))
+	tab.Flush(EndFlush)
+	if len(out) != 1 || out[0].State() != "SF" {
+		t.Fatalf("%d flows, first %s; want one SF", len(out), out[0].State())
 	}
 }
 
