@@ -243,7 +243,9 @@ func TestConnStateRules(t *testing.T) {
 		// Zeek keeps S0 when the responder only ACKs the SYN ("some
 		// eccentric TCPs ack an initial SYN before replying").
 		{name: "SYN answered by a bare ACK stays S0", steps: []step{c(FlagSYN, 0), s(FlagACK, 0)}, state: StateS0, history: "Sa", origIsCl: true},
-		// A SYN answered by a SYN (simultaneous open) establishes.
+		// A SYN answered by a SYN (simultaneous open) establishes. (Zeek's
+		// IsReuse would start a new connection at the answering SYN, whose
+		// number differs: a difference docs/conn-state.md lists.)
 		{name: "simultaneous open", steps: []step{c(FlagSYN, 0), s(FlagSYN, 0), c(FlagACK, 0)}, state: StateS1, history: "SsA", origIsCl: true},
 	})
 }
@@ -344,8 +346,9 @@ func TestHistoryLetters(t *testing.T) {
 		{name: "FIN+RST then the peer's FIN stays RSTO", steps: with(syn3, []step{c(FlagFIN|FlagRST, 0), s(fin, 0)}), state: StateRSTO, history: "ShAIf", origIsCl: true},
 		{name: "Q SYN+FIN", steps: []step{c(FlagSYN|FlagFIN, 0)}, state: StateSH, history: "Q", origIsCl: true},
 		// A new SYN while the SYN is outstanding re-bases the sequence
-		// space (Zeek's init_endpoint), so it is the same S; after the
-		// FIN it is not re-based and is a new one.
+		// space (Zeek's init_endpoint), so it is the same S. (Zeek's
+		// IsReuse would start a new connection at it: a difference
+		// docs/conn-state.md lists.)
 		{name: "S once for a SYN with a new ISN", steps: []step{c(FlagSYN, 0), c(FlagSYN, 0).at(5000)}, state: StateS0, history: "S", origIsCl: true},
 		// A retransmitted SYN (same number) does not re-base: the data
 		// sent before it stays below the highest sequence, so its
@@ -365,6 +368,7 @@ func TestHistoryLetters(t *testing.T) {
 		// alone after it is the same F.
 		{name: "F once for a FIN with data repeated alone", steps: with(syn3, []step{c(FlagFIN|FlagPSH|FlagACK, 10), c(fin, 0).at(11)}),
 			state: StateS2, history: "ShAF", origIsCl: true, seq: []uint64{10, 0}},
+		{name: "F repeats for a new sequence number", steps: with(syn3, []step{c(fin, 0), c(fin, 0).at(6)}), state: StateS2, history: "ShAFF", origIsCl: true},
 		{name: "R once for a retransmitted RST", steps: []step{c(psh, 10), s(FlagRST, 0), s(FlagRST, 0)}, state: StateRSTRH, history: "Dr", origIsCl: true},
 		{name: "R repeats for a new sequence number", steps: []step{c(psh, 10), s(FlagRST, 0), s(FlagRST, 0).at(9999)}, state: StateRSTRH, history: "Drr", origIsCl: true},
 		{name: "data with FIN is not D", steps: with(syn3, []step{c(FlagFIN|FlagPSH|FlagACK, 10)}), state: StateS2, history: "ShAF", origIsCl: true, seq: []uint64{10, 0}},
