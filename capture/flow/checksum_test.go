@@ -68,6 +68,10 @@ func TestPayloadChecksumSampling(t *testing.T) {
 		if good.calls != udpVerifiedPackets+49 || bad.calls != 10 {
 			t.Fatalf("verified %d good and %d bad, want every datagram", good.calls, bad.calls)
 		}
+		// The summary's bad_checksums counts every bad datagram.
+		if n := tab.Stats().BadChecksum.Load(); n != 10 {
+			t.Errorf("%d bad checksums counted, want 10", n)
+		}
 		tab.Flush(EndFlush)
 		// Ten bad datagrams: C at the first and the tenth.
 		if h := (*out)[0].History(); h != "CDC" {

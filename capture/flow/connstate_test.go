@@ -16,7 +16,9 @@ type step struct {
 	seq     int64  // -1: next in the sender's sequence space
 	ack     int64  // -1: what the other side has sent so far
 	zeroWin bool
-	bad     bool // bad checksum
+	bad     bool          // bad checksum
+	cut     bool          // payload cut by the snap length
+	pause   time.Duration // quiet time before the packet (1 ms apart otherwise)
 }
 
 // c and s are steps from the client and the server with automatic numbers.
@@ -27,6 +29,14 @@ func s(flags uint8, n uint32) step { return step{flags: flags, n: n, seq: -1, ac
 func (st step) at(rel int64) step { st.seq = rel; return st }
 
 func (st step) acking(rel int64) step { st.ack = rel; return st }
+
+// zw marks a step's window as zero; snapped marks its payload as cut by
+// the snap length.
+func (st step) zw() step      { st.zeroWin = true; return st }
+func (st step) snapped() step { st.cut = true; return st }
+
+// after delays a step by d more.
+func (st step) after(d time.Duration) step { st.pause = d; return st }
 
 const (
 	clientISN = 1_000_000
@@ -42,7 +52,9 @@ func script(t *testing.T, proto uint8, cl, sv string, steps []step) []Flow {
 	tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
 	next := map[bool]uint32{true: clientISN, false: serverISN}
 	isn := map[bool]uint32{true: clientISN, false: serverISN}
-	for i, st := range steps {
+	var now time.Duration
+	for _, st := range steps {
+		now += st.pause
 		src, dst := client, server
 		if !st.client {
 			src, dst = server, client
@@ -59,9 +71,10 @@ func script(t *testing.T, proto uint8, cl, sv string, steps []step) []Flow {
 				ack = isn[!st.client] + uint32(st.ack)
 			}
 		}
-		p := Packet{Key: k, Dir: d, Time: int64(i) * int64(time.Millisecond), WireLen: 60 + st.n, PayloadLen: st.n,
-			TCPFlags: st.flags, Seq: seq, Ack: ack, ZeroWindow: st.zeroWin, BadChecksum: st.bad}
+		p := Packet{Key: k, Dir: d, Time: int64(now), WireLen: 60 + st.n, PayloadLen: st.n,
+			TCPFlags: st.flags, Seq: seq, Ack: ack, ZeroWindow: st.zeroWin, BadChecksum: st.bad, Cut: st.cut}
 		tab.Packet(&p)
+		now += time.Millisecond
 		if proto == ProtoTCP && !st.bad && st.flags&FlagRST == 0 {
 			end := seq + st.n
 			if st.flags&FlagSYN != 0 {
@@ -159,6 +172,11 @@ func TestConnStates(t *testing.T) {
 		{name: "REJ SYN answered by RST", steps: []step{c(FlagSYN, 0), s(rsta, 0)}, state: StateREJ, history: "Sr", origIsCl: true},
 		// A stealth-scan answer: the SYN-ACK sender stays originator and
 		// the RST rejects it.
+		// Both sides reset with no data either way (sequence sizes 0): REJ.
+		{name: "REJ both reset without data", steps: with(syn3, []step{c(FlagRST, 0), s(FlagRST, 0)}), state: StateREJ, history: "ShARr", origIsCl: true},
+		// The same after data both ways: the sizes are not 0, so RSTR.
+		{name: "RSTR both reset after data", steps: with(syn3, []step{c(psh, 10), s(psh, 10), c(FlagRST, 0), s(FlagRST, 0)}),
+			state: StateRSTR, history: "ShADdRr", origIsCl: true, seq: []uint64{10, 10}},
 		{name: "REJ SYN-ACK answered by RST", sv: sips, steps: []step{s(FlagSYN|FlagACK, 0), c(FlagRST, 0)}, state: StateREJ, history: "Hr", origIsCl: false},
 		{name: "S1 established", steps: syn3, state: StateS1, history: "ShA", origIsCl: true},
 		{name: "SF normal", steps: with(syn3, []step{c(psh, 10), s(psh, 20), c(fin, 0), s(fin, 0), c(FlagACK, 0)}),
@@ -169,6 +187,9 @@ func TestConnStates(t *testing.T) {
 		{name: "RSTR responder aborts", steps: with(syn3, []step{s(FlagRST, 0)}), state: StateRSTR, history: "ShAr", origIsCl: true},
 		{name: "RSTOS0 SYN then own RST", steps: []step{c(FlagSYN, 0), c(FlagRST, 0)}, state: StateRSTOS0, history: "SR", origIsCl: true},
 		{name: "RSTOS0 SYN, ACK then RST", steps: []step{c(FlagSYN, 0), s(FlagACK, 0), c(FlagRST, 0)}, state: StateRSTOS0, history: "SaR", origIsCl: true},
+		// Zeek's /^?S[^HAFGIQ]*R/: an ACK from the originator between its
+		// SYN and RST is not a bare attempt.
+		{name: "OTH SYN, own ACK then RST", steps: []step{c(FlagSYN, 0), c(FlagACK, 0), c(FlagRST, 0)}, state: StateOTH, history: "SAR", origIsCl: true},
 		{name: "OTH SYN, FIN then RST", steps: []step{c(FlagSYN, 0), s(FlagACK, 0), c(fin, 0), c(FlagRST, 0)}, state: StateOTH, history: "SaFR", origIsCl: true},
 		{name: "RSTRH SYN-ACK from a server port then RST", steps: []step{s(FlagSYN|FlagACK, 0), s(FlagRST, 0)}, state: StateRSTRH, history: "^hr", origIsCl: true},
 		{name: "RSTRH midstream data answered by RST", steps: []step{c(psh, 100), s(FlagRST, 0)}, state: StateRSTRH, history: "Dr", origIsCl: true},
@@ -222,7 +243,9 @@ func TestConnStateRules(t *testing.T) {
 		// Zeek keeps S0 when the responder only ACKs the SYN ("some
 		// eccentric TCPs ack an initial SYN before replying").
 		{name: "SYN answered by a bare ACK stays S0", steps: []step{c(FlagSYN, 0), s(FlagACK, 0)}, state: StateS0, history: "Sa", origIsCl: true},
-		// A SYN answered by a SYN (simultaneous open) establishes.
+		// A SYN answered by a SYN (simultaneous open) establishes. (Zeek's
+		// IsReuse would start a new connection at the answering SYN, whose
+		// number differs: a difference docs/conn-state.md lists.)
 		{name: "simultaneous open", steps: []step{c(FlagSYN, 0), s(FlagSYN, 0), c(FlagACK, 0)}, state: StateS1, history: "SsA", origIsCl: true},
 	})
 }
@@ -266,9 +289,17 @@ func TestHistoryLetters(t *testing.T) {
 		{name: "T at the 10th", steps: rexmit(10), state: StateS1, history: "ShADTT", origIsCl: true},
 		{name: "T not yet at the 9th", steps: rexmit(9), state: StateS1, history: "ShADT", origIsCl: true},
 		{name: "T at the 100th", steps: rexmit(100), state: StateS1, history: "ShADTTT", origIsCl: true},
+		{name: "T not yet at the 999th", steps: rexmit(999), state: StateS1, history: "ShADTTT", origIsCl: true},
+		{name: "T at the 1000th", steps: rexmit(1000), state: StateS1, history: "ShADTTTT", origIsCl: true},
+		{name: "T not yet at the 9999th", steps: rexmit(9999), state: StateS1, history: "ShADTTTT", origIsCl: true},
+		{name: "T at the 10000th", steps: rexmit(10000), state: StateS1, history: "ShADTTTTT", origIsCl: true},
 		{name: "w zero window", steps: zeroWin(1), state: StateS1, history: "ShAaw", origIsCl: true},
 		{name: "w at the 10th", steps: zeroWin(10), state: StateS1, history: "ShAaww", origIsCl: true},
 		{name: "w not yet at the 9th", steps: zeroWin(9), state: StateS1, history: "ShAaw", origIsCl: true},
+		// No w once the peer sent its FIN, nor after the sender's own RST
+		// (Zeek's update_window).
+		{name: "zero window after the peer's FIN is not w", steps: with(syn3, []step{c(fin, 0), s(FlagACK, 0).zw()}), state: StateS2, history: "ShAFa", origIsCl: true},
+		{name: "zero window after the own RST is not w", steps: with(syn3, []step{s(FlagRST, 0), s(FlagACK, 0).zw()}), state: StateRSTR, history: "ShAra", origIsCl: true},
 		{name: "zero window with RST is not w", steps: with(syn3, []step{{flags: FlagRST, seq: -1, ack: -1, zeroWin: true}}), state: StateRSTR, history: "ShAr", origIsCl: true},
 		{name: "C bad checksum SYN", steps: badSum(1, true), state: StateOTH, history: "C", origIsCl: true},
 		{name: "C at the 10th", steps: badSum(10, true), state: StateOTH, history: "CC", origIsCl: true},
@@ -281,6 +312,27 @@ func TestHistoryLetters(t *testing.T) {
 			state: StateS1, history: "ShADaG", origIsCl: true, seq: []uint64{300, 0}},
 		{name: "g gap in the responder's data", steps: with(syn3, []step{s(psh, 50), c(FlagACK, 0).acking(101)}),
 			state: StateS1, history: "ShAdg", origIsCl: true},
+		// Payload the snap length cut never arrived: its acknowledgement is
+		// a gap.
+		{name: "G for payload cut by the snap length", steps: with(syn3, []step{c(psh, 100).snapped(), s(FlagACK, 0)}),
+			state: StateS1, history: "ShADaG", origIsCl: true},
+		// Gaps only while both endpoints are established or closing
+		// cleanly (Zeek's is_clean): here the originator closed from
+		// SYN_SENT, so the hole in the responder's data is no g.
+		{name: "no gap when an endpoint closed before establishing", steps: []step{c(FlagSYN, 0), c(fin, 0), s(FlagSYN|FlagACK, 0).acking(1), s(psh, 50), c(FlagACK, 0).acking(101)},
+			state: StateS2, history: "SFhdA", origIsCl: true},
+		// A RST acknowledging past a hole: the sender is reset, so no G.
+		{name: "no gap when the acknowledging peer reset", steps: with(syn3, []step{c(psh, 100), c(psh, 100).at(201), s(rsta, 0).acking(301)}),
+			state: StateRSTR, history: "ShADr", origIsCl: true},
+		// A partial connection whose first acknowledgement points two
+		// octets past the faked start (the pure ACK seen before its SYN
+		// was a keep-alive): not a gap (Zeek's Undelivered). The SYN has
+		// the faked start's number, so Zeek does not take it for reuse.
+		{name: "no gap in a partial connection's first two octets", steps: []step{c(FlagACK, 0).at(1), c(FlagSYN, 0).at(0), s(FlagSYN|FlagACK, 0).acking(1), s(FlagACK, 0).acking(2)},
+			state: StateS1, history: "ASha", origIsCl: true},
+		// Past them it is one.
+		{name: "gap in a partial connection past its first two octets", steps: []step{c(FlagACK, 0).at(1), c(FlagSYN, 0).at(0), s(FlagSYN|FlagACK, 0).acking(1), s(FlagACK, 0).acking(3)},
+			state: StateS1, history: "AShaG", origIsCl: true},
 		{name: "hole filled later is no gap", steps: with(syn3, []step{c(psh, 100), c(psh, 100).at(201), c(psh, 100).at(101), s(FlagACK, 0).acking(301)}),
 			state: StateS1, history: "ShADTa", origIsCl: true},
 		{name: "no gap before the handshake completes", steps: []step{c(psh, 10), s(FlagACK, 0).acking(500)}, state: StateOTH, history: "Da", origIsCl: true},
@@ -294,11 +346,30 @@ func TestHistoryLetters(t *testing.T) {
 		{name: "FIN+RST then the peer's FIN stays RSTO", steps: with(syn3, []step{c(FlagFIN|FlagRST, 0), s(fin, 0)}), state: StateRSTO, history: "ShAIf", origIsCl: true},
 		{name: "Q SYN+FIN", steps: []step{c(FlagSYN|FlagFIN, 0)}, state: StateSH, history: "Q", origIsCl: true},
 		// A new SYN while the SYN is outstanding re-bases the sequence
-		// space (Zeek's init_endpoint), so it is the same S; after the
-		// FIN it is not re-based and is a new one.
+		// space (Zeek's init_endpoint), so it is the same S. (Zeek's
+		// IsReuse would start a new connection at it: a difference
+		// docs/conn-state.md lists.)
 		{name: "S once for a SYN with a new ISN", steps: []step{c(FlagSYN, 0), c(FlagSYN, 0).at(5000)}, state: StateS0, history: "S", origIsCl: true},
-		{name: "S repeats after a FIN", steps: []step{c(FlagSYN, 0), c(fin, 0), c(FlagSYN, 0).at(5000)}, state: StateSH, history: "SFS", origIsCl: true},
+		// A retransmitted SYN (same number) does not re-base: the data
+		// sent before it stays below the highest sequence, so its
+		// retransmission is a T.
+		{name: "retransmitted SYN keeps the sequence space", steps: []step{c(FlagSYN, 0), c(psh, 10), c(FlagSYN, 0).at(0), c(psh, 10).at(1)},
+			state: StateS0, history: "SDT", origIsCl: true, seq: []uint64{10, 0}},
+		// A reset endpoint re-bases on a SYN only if the RST was the first
+		// thing it sent: a SYN-ACK after an established side's RST keeps
+		// the sequence space (a new h, the data still counted).
+		{name: "SYN-ACK after an established RST keeps the sequence space", steps: with(syn3, []step{s(psh, 10), s(FlagRST, 0), s(FlagSYN|FlagACK, 0).at(5000)}),
+			state: StateRSTR, history: "ShAdrh", origIsCl: true, seq: []uint64{0, 10}},
+		// A SYN-ACK after a FIN is no reuse in Zeek (a fresh SYN would be):
+		// it is not re-based, so a new number is a new h.
+		{name: "h repeats after a FIN", steps: []step{c(FlagSYN, 0), s(FlagSYN|FlagACK, 0), s(fin, 0), s(FlagSYN|FlagACK, 0).at(5000)}, state: StateS3, history: "Shfh", origIsCl: true},
 		{name: "F once for a retransmitted FIN", steps: with(syn3, []step{c(fin, 0), c(fin, 0).at(1)}), state: StateS2, history: "ShAF", origIsCl: true},
+		// A FIN's number is the one after its data: the FIN repeated
+		// alone after it is the same F.
+		{name: "F once for a FIN with data repeated alone", steps: with(syn3, []step{c(FlagFIN|FlagPSH|FlagACK, 10), c(fin, 0).at(11)}),
+			state: StateS2, history: "ShAF", origIsCl: true, seq: []uint64{10, 0}},
+		{name: "F repeats for a new sequence number", steps: with(syn3, []step{c(fin, 0), c(fin, 0).at(6)}), state: StateS2, history: "ShAFF", origIsCl: true},
+		{name: "R once for a retransmitted RST", steps: []step{c(psh, 10), s(FlagRST, 0), s(FlagRST, 0)}, state: StateRSTRH, history: "Dr", origIsCl: true},
 		{name: "R repeats for a new sequence number", steps: []step{c(psh, 10), s(FlagRST, 0), s(FlagRST, 0).at(9999)}, state: StateRSTRH, history: "Drr", origIsCl: true},
 		{name: "data with FIN is not D", steps: with(syn3, []step{c(FlagFIN|FlagPSH|FlagACK, 10)}), state: StateS2, history: "ShAF", origIsCl: true, seq: []uint64{10, 0}},
 	})
@@ -329,6 +400,52 @@ func TestUDPAndOtherStates(t *testing.T) {
 		{name: "TCP both likely ports, lower sends data: flip", cl: "10.0.0.1:8080", sv: "10.0.0.2:80", steps: []step{s(psh, 10)}, state: StateOTH, history: "^d", origIsCl: true},
 		{name: "TCP both likely ports, SYN-ACK does not flip", cl: "10.0.0.1:8080", sv: "10.0.0.2:80", steps: []step{s(FlagSYN|FlagACK, 0)}, state: StateOTH, history: "H", origIsCl: false},
 	})
+}
+
+// TestCloseWithSilentPeer pins when a TCP connection ends, as Zeek's
+// ConnectionClosed decides: a FIN while the peer had sent nothing
+// completes the close, so packets after the close delay (tcp_close_delay,
+// the table's 5 s linger) start a new connection; a FIN the peer can still
+// answer does not. The timelines are those of Zeek's Teredo test capture
+// (core.tunnels.teredo conn.log).
+func TestCloseWithSilentPeer(t *testing.T) {
+	rstFromServer := s(rsta, 0)
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  []string // state and history of each flow, in the order they end
+	}{
+		{"server FIN first, client FIN 7 s later",
+			[]step{s(fin, 0), c(FlagACK, 0), c(fin, 0).after(7 * time.Second), s(FlagACK, 0), rstFromServer.after(16 * time.Second)},
+			[]string{"SHR ^fA", "SH Fa", "RSTRH ^r"}},
+		{"server FIN first, client RST 10 s later",
+			[]step{s(fin, 0), c(FlagACK, 0), c(rsta, 0).after(10 * time.Second), rstFromServer.after(16 * time.Second)},
+			[]string{"SHR ^fA", "OTH R", "RSTRH ^r"}},
+		{"server FIN first, client FIN within the delay",
+			[]step{s(fin, 0), c(FlagACK, 0), c(fin, 0).after(3 * time.Second), s(FlagACK, 0)},
+			[]string{"SF ^fAFa"}},
+		{"FIN after the handshake waits for the peer",
+			with(syn3, []step{c(fin, 0), s(psh, 10).after(10 * time.Second)}),
+			[]string{"S2 ShAFd"}},
+		// A partial peer has sent something: the close waits for it.
+		{"FIN answering midstream data waits for the peer",
+			[]step{c(psh, 10), s(fin, 0), c(psh, 10).after(10 * time.Second)},
+			[]string{"SHR Df"}},
+		// The close is complete, so a fresh SYN is a new connection.
+		{"SYN, FIN, then a new SYN",
+			[]step{c(FlagSYN, 0), c(fin, 0), c(FlagSYN, 0).at(5000)},
+			[]string{"SH SF", "S0 S"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, f := range script(t, ProtoTCP, cli, https, tc.steps) {
+				got = append(got, f.State()+" "+f.History())
+			}
+			if strings.Join(got, ", ") != strings.Join(tc.want, ", ") {
+				t.Errorf("flows %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
 
 // TestConnStateNames checks the names flows.parquet writes.
@@ -413,6 +530,24 @@ func TestKernelCountedTCPStates(t *testing.T) {
 				t.Errorf("state %s established %v history %q, want %s %v \"\"", f.ConnState(), f.Established(), f.History(), tt.state, tt.established)
 			}
 		})
+	}
+}
+
+// TestKernelCountedFINIsNoSilentClose checks that kernel-counted flags,
+// replayed one side before the other, do not count the originator's FIN
+// as a close the responder never answered: the responder's counters,
+// read later, still join the flow.
+func TestKernelCountedFINIsNoSilentClose(t *testing.T) {
+	var out []Flow
+	tab := NewTable(DefaultConfig(), func(f *Flow) { out = append(out, *f) })
+	a, b := netip.MustParseAddrPort(cli), netip.MustParseAddrPort(https)
+	k, d := NewKey(ProtoTCP, a, b)
+	all := uint8(FlagSYN | FlagACK | FlagFIN)
+	tab.AddCounters(k, d, 3, 180, 0, all, 1, 2)
+	tab.AddCounters(k, d.Flip(), 2, 120, 0, all, 1, int64(10*time.Second))
+	tab.Flush(EndFlush)
+	if len(out) != 1 || out[0].State() != "SF" {
+		t.Fatalf("%d flows, first %s; want one SF", len(out), out[0].State())
 	}
 }
 

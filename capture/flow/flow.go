@@ -36,7 +36,7 @@ type EndReason uint8
 const (
 	EndActive  EndReason = iota // still in the table (flushed at the end of input)
 	EndIdle                     // idle timeout for its protocol
-	EndClosed                   // TCP FIN from both sides or RST, after the close linger
+	EndClosed                   // TCP FIN from both sides, a FIN before the peer sent anything, or a RST; after the close linger
 	EndEvicted                  // table full: the least recently active flow was evicted
 	EndReused                   // a new SYN reused the 4-tuple of a closed connection
 	EndFlush                    // end of input or capture rotation

@@ -83,6 +83,9 @@ type tcpConn struct {
 	partial   bool  // Zeek's is_partial
 	sawSYN    bool  // originator sent a SYN without ACK
 	sawSYNACK bool  // responder sent a SYN-ACK
+	// finAlone is set when an endpoint sent a FIN while its peer had sent
+	// nothing: Zeek's ConnectionClosed counts that close as complete.
+	finAlone bool
 }
 
 func (c *tcpConn) reset() {
@@ -95,13 +98,15 @@ func (c *tcpConn) reset() {
 func (c *tcpConn) origEP() *tcpEndpoint { return &c.ep[c.orig] }
 func (c *tcpConn) respEP() *tcpEndpoint { return &c.ep[c.orig^1] }
 
-// closed reports whether the connection is over for the table's linger:
-// a RST from either side or a FIN from both.
+// closed reports whether the connection is over for the table's linger,
+// as Zeek's ConnectionClosed finds the close complete: a RST from either
+// side, a FIN from both, or a FIN while the peer had sent nothing (the
+// peer's later packets do not reopen it).
 // Both endpoints are tested alike, so which one is the originator does
 // not matter.
 func (c *tcpConn) closed() bool {
 	a, b := c.ep[0].state, c.ep[1].state
-	return a == epReset || b == epReset || (a == epClosed && b == epClosed)
+	return c.finAlone || a == epReset || b == epReset || (a == epClosed && b == epClosed)
 }
 
 func seqDelta(a, b uint32) int32 { return int32(a - b) }
@@ -294,6 +299,12 @@ func (f *Flow) tcpPacket(isOrig bool, s *segment, quiet bool) (flipped bool) {
 
 	f.updateLastSeq(ei, onePast, s, quiet)
 	f.updateStateMachine(ei, s, isOrig)
+	// The peer's state never returns to INACTIVE, so a FIN that finds it
+	// there finds it there at the endpoint's first FIN too. Kernel-counted
+	// flags (quiet) replay one side before the other: no evidence.
+	if s.fin() && e.state == epClosed && peer.state == epInactive && !quiet {
+		c.finAlone = true
+	}
 
 	if s.ack_() && !quiet {
 		f.ackReceived(ei^1, relAck)
