@@ -395,15 +395,14 @@ func TestTeredo(t *testing.T) {
 		"icmp6 [fe80::8000:f227:bec8:61af]:134 -> [fe80::8000:ffff:ffff:fffd]:133 OTH - [teredo 65.55.158.81:3544->192.168.2.16:3797]",
 		"icmp6 [fe80::8000:ffff:ffff:fffd]:133 -> [ff02::2]:134 OTH - [teredo 192.168.2.16:3797->65.55.158.80:3544]",
 		"tcp [2001:0:4137:9e50:8000:f12a:b9c8:2815]:1286 -> [2001:4860:0:2001::68]:80 S1 ShADad [teredo 192.168.2.16:3797->83.170.1.38:32900]",
-		// Zeek logs two connections here, SHR ^fA then OTH R: it ends a
-		// closed connection tcp_close_delay (5 s) after its FINs, and the
-		// client's RST came 10 s later. The flow table keeps one flow
-		// (docs/conn-state.md).
-		"tcp 192.168.2.16:1576 -> 75.126.130.163:80 RSTO ^fAR",
+		// A FIN while the peer has sent nothing closes the connection
+		// (Zeek's tcp_close_delay, docs/conn-state.md): the RST and the
+		// FIN-ACK that come later start new ones, as in Zeek's conn.log.
+		"tcp 192.168.2.16:1576 -> 75.126.130.163:80 SHR ^fA",
+		"tcp 192.168.2.16:1576 -> 75.126.130.163:80 OTH R",
 		"tcp 192.168.2.16:1576 -> 75.126.130.163:80 RSTRH ^r",
-		// Zeek: SHR ^fA, then SH Fa after tcp_close_delay, as above
-		// (docs/conn-state.md).
-		"tcp 192.168.2.16:1577 -> 75.126.203.78:80 SF ^fAFa",
+		"tcp 192.168.2.16:1577 -> 75.126.203.78:80 SHR ^fA",
+		"tcp 192.168.2.16:1577 -> 75.126.203.78:80 SH Fa",
 		"tcp 192.168.2.16:1577 -> 75.126.203.78:80 RSTRH ^r",
 		"tcp 192.168.2.16:1578 -> 75.126.203.78:80 RSTO ShADadR",
 		"tcp 192.168.2.16:1578 -> 75.126.203.78:80 RSTRH ^r",
