@@ -243,10 +243,11 @@ func TestConnStateRules(t *testing.T) {
 		// Zeek keeps S0 when the responder only ACKs the SYN ("some
 		// eccentric TCPs ack an initial SYN before replying").
 		{name: "SYN answered by a bare ACK stays S0", steps: []step{c(FlagSYN, 0), s(FlagACK, 0)}, state: StateS0, history: "Sa", origIsCl: true},
-		// A SYN answered by a SYN (simultaneous open) establishes. (Zeek's
-		// IsReuse would start a new connection at the answering SYN, whose
-		// number differs: a difference docs/conn-state.md lists.)
-		{name: "simultaneous open", steps: []step{c(FlagSYN, 0), s(FlagSYN, 0), c(FlagACK, 0)}, state: StateS1, history: "SsA", origIsCl: true},
+		// A SYN-ACK captured before its SYN: the SYN, with the number the
+		// SYN-ACK acknowledged, is no reuse (Zeek's IsReuse); it reverses
+		// the roles and establishes both sides.
+		{name: "SYN after its SYN-ACK reverses the roles", sv: sips, steps: []step{s(FlagSYN|FlagACK, 0).acking(1), c(FlagSYN, 0).at(0), c(FlagACK, 0)},
+			state: StateS1, history: "Hs^A", origIsCl: true},
 	})
 }
 
@@ -345,11 +346,6 @@ func TestHistoryLetters(t *testing.T) {
 		// it into a normal termination.
 		{name: "FIN+RST then the peer's FIN stays RSTO", steps: with(syn3, []step{c(FlagFIN|FlagRST, 0), s(fin, 0)}), state: StateRSTO, history: "ShAIf", origIsCl: true},
 		{name: "Q SYN+FIN", steps: []step{c(FlagSYN|FlagFIN, 0)}, state: StateSH, history: "Q", origIsCl: true},
-		// A new SYN while the SYN is outstanding re-bases the sequence
-		// space (Zeek's init_endpoint), so it is the same S. (Zeek's
-		// IsReuse would start a new connection at it: a difference
-		// docs/conn-state.md lists.)
-		{name: "S once for a SYN with a new ISN", steps: []step{c(FlagSYN, 0), c(FlagSYN, 0).at(5000)}, state: StateS0, history: "S", origIsCl: true},
 		// A retransmitted SYN (same number) does not re-base: the data
 		// sent before it stays below the highest sequence, so its
 		// retransmission is a T.
@@ -406,8 +402,9 @@ func TestUDPAndOtherStates(t *testing.T) {
 // ConnectionClosed decides: a FIN while the peer had sent nothing
 // completes the close, so packets after the close delay (tcp_close_delay,
 // the table's 5 s linger) start a new connection; a FIN the peer can still
-// answer does not. The timelines are those of Zeek's Teredo test capture
-// (core.tunnels.teredo conn.log).
+// answer does not. The first timelines are those of Zeek's Teredo test
+// capture (core.tunnels.teredo conn.log). The last cases pin which SYNs
+// start a new connection at once (Zeek's IsReuse).
 func TestCloseWithSilentPeer(t *testing.T) {
 	rstFromServer := s(rsta, 0)
 	for _, tc := range []struct {
@@ -435,6 +432,37 @@ func TestCloseWithSilentPeer(t *testing.T) {
 		{"SYN, FIN, then a new SYN",
 			[]step{c(FlagSYN, 0), c(fin, 0), c(FlagSYN, 0).at(5000)},
 			[]string{"SH SF", "S0 S"}},
+		// Zeek's IsReuse: a SYN whose number is not the first SYN's starts
+		// a new connection even while the first is open; a retransmission
+		// does not.
+		{"SYN retried with a new ISN",
+			[]step{c(FlagSYN, 0), c(FlagSYN, 0).at(0), c(FlagSYN, 0).at(5000)},
+			[]string{"S0 S", "S0 S"}},
+		// So does a simultaneous open's answering SYN: the client's ACK
+		// then answers the server's attempt.
+		{"simultaneous open",
+			[]step{c(FlagSYN, 0), s(FlagSYN, 0), c(FlagACK, 0)},
+			[]string{"S0 S", "S0 Sa"}},
+		// After either side's FIN any SYN is a new connection, even one
+		// with the first SYN's number.
+		{"SYN with the first number after a FIN",
+			with(syn3, []step{s(fin, 0), c(FlagSYN, 0).at(0)}),
+			[]string{"S3 ShAf", "S0 S"}},
+		// A SYN-ACK is a reuse only while the originator sent nothing.
+		// Here it re-bases the responder's sequence space (Zeek's
+		// init_endpoint), so it is the same h.
+		{"SYN-ACK with a new number after the originator's SYN",
+			[]step{c(FlagSYN, 0), s(FlagSYN|FlagACK, 0), s(FlagSYN|FlagACK, 0).at(5000)},
+			[]string{"S1 Sh"}},
+		{"SYN-ACK retransmitted in a half connection",
+			[]step{s(FlagSYN|FlagACK, 0), s(FlagSYN|FlagACK, 0).at(0)},
+			[]string{"OTH ^h"}},
+		{"SYN-ACK with a new number in an open half connection",
+			[]step{s(FlagSYN|FlagACK, 0), s(FlagSYN|FlagACK, 0).at(5000)},
+			[]string{"OTH ^h", "OTH ^h"}},
+		{"SYN-ACK with a new number in a half connection",
+			[]step{s(FlagSYN|FlagACK, 0), s(FlagRST, 0), s(FlagSYN|FlagACK, 0).at(5000)},
+			[]string{"RSTRH ^hr", "OTH ^h"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string

@@ -212,8 +212,8 @@ func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig
 		t.end(f, idleReason(f.class))
 		f = nil
 	}
-	if f != nil && f.Key.proto == ProtoTCP && p.TCPFlags&(FlagSYN|FlagACK) == FlagSYN && !p.BadChecksum && f.tcp.closed() {
-		// A fresh SYN on a closed connection's 4-tuple is a new connection.
+	if f != nil && f.Key.proto == ProtoTCP && p.TCPFlags&FlagSYN != 0 && !p.BadChecksum && f.tcp.reusedBy(p.TCPFlags, p.Seq) {
+		// A SYN that Zeek takes for a new connection on the 4-tuple.
 		t.end(f, EndReused)
 		f = nil
 	}

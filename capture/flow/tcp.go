@@ -109,6 +109,33 @@ func (c *tcpConn) closed() bool {
 	return c.finAlone || a == epReset || b == epReset || (a == epClosed && b == epClosed)
 }
 
+// reusedBy is Zeek's TCPSessionAdapter::IsReuse for a SYN (flags has
+// SYN) with sequence number seq: whether it starts a new connection on
+// the 4-tuple. A SYN-ACK only can while the originator has sent nothing
+// (a half connection). Once either side sent a FIN or a RST (Zeek's
+// did_close; those states are never left) every such SYN does; before
+// that, one whose number is not the first SYN's, unless it is the SYN of
+// a SYN/SYN-ACK pair captured in reverse order.
+func (c *tcpConn) reusedBy(flags uint8, seq uint32) bool {
+	o, r := c.origEP(), c.respEP()
+	first := o
+	if flags&FlagACK != 0 {
+		if o.state != epInactive {
+			return false
+		}
+		first = r
+	}
+	done := func(e *tcpEndpoint) bool { return e.state == epClosed || e.state == epReset }
+	if done(o) || done(r) {
+		return true
+	}
+	if seq == first.startSeq {
+		return false
+	}
+	reversed := flags&FlagACK == 0 && first.state == epSynAckSent && r.state == epInactive && seq == r.startSeq
+	return !reversed
+}
+
 func seqDelta(a, b uint32) int32 { return int32(a - b) }
 
 func (e *tcpEndpoint) setState(s epState) {
