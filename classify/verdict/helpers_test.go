@@ -142,14 +142,27 @@ func playAt(t testing.TB, proto uint8, client, server string, at time.Duration, 
 	c, s := netip.MustParseAddrPort(client), netip.MustParseAddrPort(server)
 	var out []flow.Flow
 	tab := flow.NewTable(flow.DefaultConfig(), func(f *flow.Flow) { out = append(out, *f) })
+	// Each side numbers its bytes as a TCP stack does: a retried SYN
+	// repeats the first one's number, which keeps it in the connection
+	// (a SYN with a new number would start another, as in Zeek).
+	next := map[bool]uint32{true: 1000, false: 5000}
 	for i, p := range pkts {
 		src, dst := c, s
 		if !p.fromClient {
 			src, dst = s, c
 		}
+		seq := next[p.fromClient]
+		if p.flags&flow.FlagSYN != 0 {
+			seq = map[bool]uint32{true: 999, false: 4999}[p.fromClient]
+			next[p.fromClient] = seq + 1
+		}
+		next[p.fromClient] += p.payload
+		if p.flags&flow.FlagFIN != 0 {
+			next[p.fromClient]++
+		}
 		k, d := flow.NewKey(proto, src, dst)
 		tab.Packet(&flow.Packet{Key: k, Dir: d, Time: epoch + int64(at) + int64(i)*int64(time.Millisecond),
-			WireLen: 60 + p.payload, PayloadLen: p.payload, TCPFlags: p.flags, Seq: uint32(1000 * i)})
+			WireLen: 60 + p.payload, PayloadLen: p.payload, TCPFlags: p.flags, Seq: seq})
 	}
 	tab.Flush(flow.EndFlush)
 	if len(out) != 1 {
