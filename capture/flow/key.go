@@ -201,3 +201,9 @@ func itoa(v int) string {
 	}
 	return string(b[i:])
 }
+
+// same is k == o, field by field: the struct comparison compiles to a
+// memequal call for a key this size.
+func (k *Key) same(o *Key) bool {
+	return k.addrA == o.addrA && k.addrB == o.addrB && k.portA == o.portA && k.portB == o.portB && k.proto == o.proto && k.is4 == o.is4
+}

@@ -197,7 +197,7 @@ func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig
 		}
 	}
 	slot := &t.recent[p.Key.recentSlot()]
-	if f = *slot; f == nil || f.Key != p.Key {
+	if f = *slot; f == nil || !f.Key.same(&p.Key) {
 		if f = t.flows[p.Key]; f != nil {
 			*slot = f
 		}
