@@ -96,3 +96,27 @@ func TestHashSpreadsFlows(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySameIsEquality: the recent-flow cache's comparison agrees with
+// ==, for keys that differ in any one field.
+func TestKeySameIsEquality(t *testing.T) {
+	base := Key{addrA: [16]byte{15: 1}, addrB: [16]byte{15: 2}, portA: 1000, portB: 2000, proto: ProtoTCP, is4: true}
+	variants := []func(k *Key){
+		func(k *Key) {},
+		func(k *Key) { k.addrA[0] ^= 1 },
+		func(k *Key) { k.addrA[15] ^= 1 },
+		func(k *Key) { k.addrB[7] ^= 1 },
+		func(k *Key) { k.addrB[8] ^= 1 },
+		func(k *Key) { k.portA++ },
+		func(k *Key) { k.portB++ },
+		func(k *Key) { k.proto = ProtoUDP },
+		func(k *Key) { k.is4 = false },
+	}
+	for i, change := range variants {
+		o := base
+		change(&o)
+		if got, want := base.same(&o), base == o; got != want {
+			t.Errorf("variant %d: same %v, == %v", i, got, want)
+		}
+	}
+}
