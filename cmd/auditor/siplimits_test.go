@@ -5,22 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
 	"github.com/ccaudit/auditor/engine"
+	"github.com/ccaudit/auditor/internal/wiretest"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
@@ -28,47 +25,28 @@ import (
 // larger than the tracker's 64 KiB message bound.
 func oversizedSIPPcap(t *testing.T, path string) {
 	t.Helper()
+	invite := []byte("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK1\r\n" +
+		"From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: big@host\r\nCSeq: 1 INVITE\r\n" +
+		"X-Padding: " + strings.Repeat("x", 70_000) + "\r\nContent-Length: 0\r\n\r\n")
+	writeExchange(t, path, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC), true,
+		netip.MustParseAddrPort("10.0.0.1:40000"), netip.MustParseAddrPort("10.0.0.2:5060"), invite)
+}
+
+// writeExchange writes a capture of one conversation (wiretest.Exchange).
+func writeExchange(t *testing.T, path string, start time.Time, tcp bool, client, server netip.AddrPort, msgs ...[]byte) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	w, err := wiretest.NewWriter(f, start)
+	if err == nil {
+		err = w.Exchange(tcp, client, server, msgs...)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	c, s := net.ParseIP("10.0.0.1").To4(), net.ParseIP("10.0.0.2").To4()
-	write := func(fromClient bool, tcp *layers.TCP, payload []byte) {
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: c, DstIP: s}
-		tcp.SrcPort, tcp.DstPort, tcp.Window = 40000, 5060, 65535
-		if !fromClient {
-			ip.SrcIP, ip.DstIP = s, c
-			tcp.SrcPort, tcp.DstPort = 5060, 40000
-		}
-		tcp.SetNetworkLayerForChecksum(ip)
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
-			t.Fatal(err)
-		}
-		at = at.Add(time.Millisecond)
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(true, &layers.TCP{SYN: true, Seq: 100}, nil)
-	write(false, &layers.TCP{SYN: true, ACK: true, Seq: 900, Ack: 101}, nil)
-	invite := []byte("INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1:40000;branch=z9hG4bK1\r\n" +
-		"From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: big@host\r\nCSeq: 1 INVITE\r\n" +
-		"X-Padding: " + strings.Repeat("x", 70_000) + "\r\nContent-Length: 0\r\n\r\n")
-	seq := uint32(101)
-	for i := 0; i < len(invite); i += 1400 {
-		seg := invite[i:min(i+1400, len(invite))]
-		write(true, &layers.TCP{ACK: true, PSH: true, Seq: seq, Ack: 901}, seg)
-		seq += uint32(len(seg))
-	}
-	write(false, &layers.TCP{ACK: true, Seq: 901, Ack: seq}, nil)
 }
 
 // wideSDPPcap writes a SIP call over UDP whose INVITE and 200 OK each
@@ -76,35 +54,8 @@ func oversizedSIPPcap(t *testing.T, path string) {
 // 16 streams of the call are dropped.
 func wideSDPPcap(t *testing.T, path string) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Date(2026, 11, 2, 9, 0, 1, 0, time.UTC)
-	c, s := net.ParseIP("10.0.1.1").To4(), net.ParseIP("10.0.1.2").To4()
-	write := func(fromCaller bool, payload string) {
-		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: c, DstIP: s}
-		if !fromCaller {
-			ip.SrcIP, ip.DstIP = s, c
-		}
-		udp := &layers.UDP{SrcPort: 5060, DstPort: 5060}
-		udp.SetNetworkLayerForChecksum(ip)
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 1, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 1, 2}, EthernetType: layers.EthernetTypeIPv4}
-		buf := gopacket.NewSerializeBuffer()
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
-			t.Fatal(err)
-		}
-		at = at.Add(time.Millisecond)
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	body := func(addr net.IP, base int) string {
+	caller, callee := netip.MustParseAddrPort("10.0.1.1:5060"), netip.MustParseAddrPort("10.0.1.2:5060")
+	body := func(addr netip.Addr, base int) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n", addr, addr)
 		for i := range 80 {
@@ -125,11 +76,12 @@ func wideSDPPcap(t *testing.T, path string) {
 		}
 		return m + fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(sdp), sdp)
 	}
-	write(true, msg("INVITE sip:bob@example.com SIP/2.0", "", 1, "INVITE", body(c, 20000)))
-	write(false, msg("SIP/2.0 200 OK", "b1", 1, "INVITE", body(s, 30000)))
-	write(true, msg("ACK sip:bob@example.com SIP/2.0", "b1", 1, "ACK", ""))
-	write(true, msg("BYE sip:bob@example.com SIP/2.0", "b1", 2, "BYE", ""))
-	write(false, msg("SIP/2.0 200 OK", "b1", 2, "BYE", ""))
+	writeExchange(t, path, time.Date(2026, 11, 2, 9, 0, 1, 0, time.UTC), false, caller, callee,
+		[]byte(msg("INVITE sip:bob@example.com SIP/2.0", "", 1, "INVITE", body(caller.Addr(), 20000))),
+		[]byte(msg("SIP/2.0 200 OK", "b1", 1, "INVITE", body(callee.Addr(), 30000))),
+		[]byte(msg("ACK sip:bob@example.com SIP/2.0", "b1", 1, "ACK", "")), nil,
+		[]byte(msg("BYE sip:bob@example.com SIP/2.0", "b1", 2, "BYE", "")),
+		[]byte(msg("SIP/2.0 200 OK", "b1", 2, "BYE", "")))
 }
 
 // TestSIPLimitsReported: a SIP message past the size bound and the media
