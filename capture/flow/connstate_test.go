@@ -704,3 +704,18 @@ func TestTCPPacketAllocatesNothing(t *testing.T) {
 		t.Fatalf("%v allocs per exchange", allocs)
 	}
 }
+
+// TestReversedPairNeedsASilentResponder: IsReuse lets a SYN through as
+// the late SYN of a SYN-ACK captured first only while the responder has
+// sent nothing. Here the responder answered the SYN-ACK with one of its
+// own, so its SYN with the number it started from is a new connection,
+// as in Zeek.
+func TestReversedPairNeedsASilentResponder(t *testing.T) {
+	var got []string
+	for _, f := range script(t, ProtoTCP, cli, sips, []step{s(FlagSYN|FlagACK, 0).acking(1), c(FlagSYN|FlagACK, 0), c(FlagSYN, 0).at(0)}) {
+		got = append(got, f.State()+" "+f.History())
+	}
+	if want := "OTH Hh, S0 S"; strings.Join(got, ", ") != want {
+		t.Errorf("flows %q, want %s", got, want)
+	}
+}
