@@ -2,6 +2,7 @@ package sipcall
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,4 +171,98 @@ func TestStreamDroppedOnce(t *testing.T) {
 	if len(h.calls) != 1 || h.calls[0].StreamsDropped != 56 {
 		t.Errorf("call record: %d calls, want 1 with 56 streams dropped", len(h.calls))
 	}
+}
+
+// sdpStreams is an SDP from addr with one m= line per port, of the given
+// media type (audio where types has no entry).
+func sdpStreams(addr string, ports []int, types map[int]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n", addr, addr)
+	for i, p := range ports {
+		typ := types[i]
+		if typ == "" {
+			typ = "audio"
+		}
+		fmt.Fprintf(&b, "m=%s %d RTP/AVP 0\r\n", typ, p)
+	}
+	return b.String()
+}
+
+// portsFrom returns n ports from base, 2 apart.
+func portsFrom(base, n int) []int {
+	ports := make([]int, n)
+	for i := range ports {
+		ports[i] = base + 2*i
+	}
+	return ports
+}
+
+// TestDroppedStreamIdentity: a refused stream is the same stream again
+// only with the same media type at the same address; and a position where
+// a stream is kept forgets the stream refused there before, so refusing a
+// stream at that address again counts.
+func TestDroppedStreamIdentity(t *testing.T) {
+	t.Run("type", func(t *testing.T) {
+		h := newHarness(t, Config{})
+		c := h.newCall("dropped-type")
+		c.invite(t0, sdpStreams("10.0.0.1", portsFrom(4000, 40), nil))
+		c.respond(t0+ms, 200, sdpStreams("10.0.0.2", portsFrom(8000, 40), nil))
+		c.ack(t0 + 2*ms)
+		// The caller moves every stream: 24 fit, positions 24-39 do not.
+		moved := portsFrom(20000, 40)
+		h.udp(c.caller, c.callee, t0+10*ms, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", 3, "INVITE", sdpStreams("10.0.0.1", moved, nil)))
+		if got := h.tr.Stats().StreamsDropped.Load(); got != 16 {
+			t.Fatalf("%d dropped after the move, want 16", got)
+		}
+		// The same SDP with the last stream as video: a new stream there.
+		h.udp(c.caller, c.callee, t0+20*ms, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", 4, "INVITE", sdpStreams("10.0.0.1", moved, map[int]string{39: "video"})))
+		if got := h.tr.Stats().StreamsDropped.Load(); got != 17 {
+			t.Errorf("%d dropped after audio became video at the same address, want 17", got)
+		}
+	})
+	t.Run("kept forgets", func(t *testing.T) {
+		h := newHarness(t, Config{})
+		c := h.newCall("dropped-kept")
+		initial, answer := portsFrom(4000, 40), portsFrom(8000, 40)
+		c.invite(t0, sdpStreams("10.0.0.1", initial, nil))
+		c.respond(t0+ms, 200, sdpStreams("10.0.0.2", answer, nil))
+		c.ack(t0 + 2*ms)
+		offer := func(ts int64, cseq int, ports []int) {
+			h.udp(c.caller, c.callee, ts, sipMsg("INVITE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", cseq, "INVITE", sdpStreams("10.0.0.1", ports, nil)))
+		}
+		reply := func(ts int64, cseq, code int, ports []int) {
+			body := ""
+			if ports != nil {
+				body = sdpStreams("10.0.0.2", ports, nil)
+			}
+			h.udp(c.callee, c.caller, ts, sipMsg(fmt.Sprintf("SIP/2.0 %d X", code), c.id, "ft", "tt", cseq, "INVITE", body))
+		}
+		dropped := func(step string, want uint64) {
+			t.Helper()
+			if got := h.tr.Stats().StreamsDropped.Load(); got != want {
+				t.Errorf("%s: %d streams dropped, want %d", step, got, want)
+			}
+		}
+		// The caller moves every stream: 24 new ones fit, positions 24-39
+		// are refused. The callee refuses the offer, which undoes the 24
+		// new streams: the call has 40 again.
+		moved := portsFrom(20000, 40)
+		offer(t0+10*ms, 3, moved)
+		dropped("first move", 16)
+		reply(t0+11*ms, 3, 488, nil)
+		// Positions 24-39 move where they were refused: 16 new streams,
+		// kept now, and the callee answers them at its old ports.
+		offer(t0+20*ms, 4, append(slices.Clone(initial[:24]), moved[24:]...))
+		reply(t0+21*ms, 4, 200, answer)
+		dropped("positions 24-39 kept", 16)
+		// Positions 0-7 move: the call reaches its 64 streams.
+		offer(t0+30*ms, 5, append(slices.Clone(portsFrom(40000, 8)), append(slices.Clone(initial[8:24]), moved[24:]...)...))
+		reply(t0+31*ms, 5, 200, answer)
+		dropped("call full", 16)
+		// The callee moves positions 24-39: new streams, refused. What was
+		// refused there before belonged to the streams kept since.
+		h.udp(c.callee, c.caller, t0+40*ms, sipMsg("INVITE sip:alice@example.com SIP/2.0", c.id, "tt", "ft", 1, "INVITE",
+			sdpStreams("10.0.0.2", append(slices.Clone(answer[:24]), portsFrom(50000, 16)...), nil)))
+		dropped("callee moved 24-39", 32)
+	})
 }
