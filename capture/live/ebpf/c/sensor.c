@@ -116,11 +116,11 @@ static __always_inline bool ring_port(__u16 port)
  * It keys such a datagram by its inner flow and records the outer one as
  * a tunnel, so every datagram to or from one of these ports goes to the
  * ring: counted here, it would come back as an outer UDP flow, judged as
- * traffic, and the inner flows would lose its packets. Either port, as for
- * VXLAN before: the decoder checks which end matters; a datagram it does
- * not open is still a flow, only ringed. TestTunnelPortsMatchDecoder
- * compares this list with the decoder's. Most datagrams (RTP, SIP, DNS)
- * fail the range test, the first compare.
+ * traffic, and the inner flows would lose its packets. Either port: the
+ * decoder checks which end matters, and a datagram it does not open is
+ * still a flow, only ringed. TestTunnelPortsMatchDecoder compares this
+ * list with the decoder's. Most datagrams (RTP, SIP, DNS) fail the range
+ * test, the first compare.
  */
 #define TUNNEL_PORT_MIN 2152
 #define TUNNEL_PORT_MAX 6081
