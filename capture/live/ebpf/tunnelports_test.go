@@ -44,16 +44,18 @@ func sensorTunnelPorts(t *testing.T) (ports []int, lo, hi int) {
 	return ports, define("TUNNEL_PORT_MIN"), define("TUNNEL_PORT_MAX")
 }
 
-// decoderTunnelPorts reads the decoder's tunnel port constants (port*
-// in capture/decode) from its source: the set the sensor must send to the
-// ring, since the decoder, not the kernel, opens those tunnels.
+// decoderTunnelPorts reads the decoder's tunnel ports from its source:
+// the constants tunnelPortOne's switch names, the set its fast path
+// leaves to the layers that open tunnels. The sensor must send the same
+// set to the ring, since the decoder, not the kernel, opens those tunnels.
 func decoderTunnelPorts(t *testing.T) []int {
 	t.Helper()
 	files, err := filepath.Glob("../../decode/*.go")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("capture/decode sources: %v", err)
 	}
-	var ports []int
+	consts := map[string]int{}
+	var cases []string
 	fset := token.NewFileSet()
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -64,28 +66,50 @@ func decoderTunnelPorts(t *testing.T) []int {
 			t.Fatal(err)
 		}
 		for _, d := range file.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range g.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !regexp.MustCompile(`^port[A-Z]`).MatchString(name.Name) || i >= len(vs.Values) {
-						continue
-					}
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					if !ok || lit.Kind != token.INT {
-						t.Fatalf("%s: %s is not an integer literal", fset.Position(name.Pos()), name.Name)
-					}
-					p, err := strconv.Atoi(lit.Value)
-					if err != nil {
-						t.Fatal(err)
-					}
-					ports = append(ports, p)
+			switch d := d.(type) {
+			case *ast.GenDecl:
+				if d.Tok != token.CONST {
+					continue
 				}
+				for _, spec := range d.Specs {
+					vs := spec.(*ast.ValueSpec)
+					for i, name := range vs.Names {
+						if i >= len(vs.Values) {
+							continue
+						}
+						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.INT {
+							if v, err := strconv.Atoi(lit.Value); err == nil {
+								consts[name.Name] = v
+							}
+						}
+					}
+				}
+			case *ast.FuncDecl:
+				if d.Name.Name != "tunnelPortOne" {
+					continue
+				}
+				ast.Inspect(d.Body, func(n ast.Node) bool {
+					if cc, ok := n.(*ast.CaseClause); ok {
+						for _, e := range cc.List {
+							id, ok := e.(*ast.Ident)
+							if !ok {
+								t.Fatalf("%s: tunnelPortOne case %T is not a constant name", fset.Position(e.Pos()), e)
+							}
+							cases = append(cases, id.Name)
+						}
+					}
+					return true
+				})
 			}
 		}
+	}
+	var ports []int
+	for _, name := range cases {
+		v, ok := consts[name]
+		if !ok {
+			t.Fatalf("capture/decode: tunnelPortOne names %s, not an integer constant", name)
+		}
+		ports = append(ports, v)
 	}
 	slices.Sort(ports)
 	return slices.Compact(ports)
@@ -98,7 +122,7 @@ func TestTunnelPortsMatchDecoder(t *testing.T) {
 	kernel, lo, hi := sensorTunnelPorts(t)
 	decoder := decoderTunnelPorts(t)
 	if len(decoder) < 6 {
-		t.Fatalf("found only %v as the decoder's tunnel ports: has capture/decode renamed its port constants?", decoder)
+		t.Fatalf("found only %v as the decoder's tunnel ports: has capture/decode renamed tunnelPortOne?", decoder)
 	}
 	if !slices.Equal(kernel, decoder) {
 		t.Errorf("c/sensor.c tunnel_port has %v, the decoder opens tunnels on %v", kernel, decoder)
