@@ -16,7 +16,7 @@ const (
 	ReasonAppPort                        // SIP, DNS or another ring port
 	ReasonTLSHandshake                   // TLS or DTLS handshake record
 	ReasonFragment                       // IP fragment, reassembled in user space
-	ReasonTunnel                         // GRE, IP-in-IP or VXLAN, keyed by the decoder
+	ReasonTunnel                         // GRE, IP-in-IP or a UDP tunnel, keyed by the decoder
 	ReasonOther                          // no TCP, UDP or SCTP header the sensor keys
 	ReasonMapFull                        // the flow map had no room
 	numReasons

@@ -312,3 +312,57 @@ func netInterface(name string) (int, error) {
 	}
 	return ifc.Index, nil
 }
+
+// TestSensorRingsUDPTunnels sends Geneve, GTP-U and off-port Teredo
+// streams, each longer than the first packets, through the sensor: every
+// datagram goes to the ring and decodes to its inner flow; none is counted
+// in the kernel, where it could only be keyed by the outer 5-tuple and
+// come back as an outer UDP flow.
+func TestSensorRingsUDPTunnels(t *testing.T) {
+	const firstUDP = 4
+	s := loadOrSkip(t, Options{FirstPacketsUDP: firstUDP, MaxFlows: 1024, RingSize: 1 << 20})
+	pair := netnstest.NewPair(t)
+	if err := pair.A.Do(func() error { return s.Attach(pair.IfA, HookTC) }); err != nil {
+		t.Fatal(err)
+	}
+	streams, err := pair.TunnelTraffic()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := collect(t, s)
+	t.Logf("ring records by reason: %v", tl.reasons)
+	st, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RingFull+st.Lost+st.BadRecords+st.MapFull+st.NonIP != 0 {
+		t.Errorf("losses on a quiet link: %+v", st)
+	}
+	var total int
+	for _, ts := range streams {
+		for _, d := range ts.Inner {
+			k, dir := flow.NewKey(d.Proto, d.Src, d.Dst)
+			dk := dirKey{k, dir}
+			if n := tl.ring[dk]; n != d.Packets {
+				t.Errorf("%s inner %v -> %v: %d packets in the ring, sent %d", ts.Kind, d.Src, d.Dst, n, d.Packets)
+			}
+			delete(tl.ring, dk)
+			total += d.Packets
+		}
+		for _, d := range ts.Outer {
+			k, dir := flow.NewKey(d.Proto, d.Src, d.Dst)
+			if n := tl.counted[dirKey{k, dir}]; n != 0 {
+				t.Errorf("%s outer %v -> %v: %d packets counted in the kernel under the outer flow, want all in the ring", ts.Kind, d.Src, d.Dst, n)
+			}
+		}
+	}
+	if tl.reasons[ReasonTunnel] != total {
+		t.Errorf("%d ring records for tunnels, %d tunnelled packets sent", tl.reasons[ReasonTunnel], total)
+	}
+	for dk, n := range tl.ring {
+		t.Errorf("unexpected flow %v %v in the ring: %d packets", dk.key.A(), dk.key.B(), n)
+	}
+	if len(tl.counted) != 0 {
+		t.Errorf("counted in the kernel: %v", tl.counted)
+	}
+}

@@ -110,6 +110,52 @@ static __always_inline bool ring_port(__u16 port)
 	return v && *v;
 }
 
+/*
+ * UDP ports on which the user-space decoder opens a tunnel (GTP-U, Teredo,
+ * GRE-in-UDP, VXLAN, AYIYA, Geneve, as capture/decode's port constants).
+ * It keys such a datagram by its inner flow and records the outer one as
+ * a tunnel, so every datagram to or from one of these ports goes to the
+ * ring: counted here, it would come back as an outer UDP flow, judged as
+ * traffic, and the inner flows would lose its packets. Either port: the
+ * decoder checks which end matters, and a datagram it does not open is
+ * still a flow, only ringed. TestTunnelPortsMatchDecoder compares this
+ * list with the decoder's. Most datagrams (RTP, SIP, DNS) fail the range
+ * test, the first compare.
+ */
+#define TUNNEL_PORT_MIN 2152
+#define TUNNEL_PORT_MAX 6081
+
+static __always_inline bool tunnel_port(__u16 port)
+{
+	if (port < TUNNEL_PORT_MIN || port > TUNNEL_PORT_MAX)
+		return false;
+	switch (port) {
+	case 2152: /* GTP-U */
+	case 3544: /* Teredo */
+	case 4754: /* GRE-in-UDP */
+	case 4789: /* VXLAN */
+	case 5072: /* AYIYA */
+	case 6081: /* Geneve */
+		return true;
+	}
+	return false;
+}
+
+/*
+ * teredo_at reports whether off holds an IPv6 header with a Teredo address
+ * (2001:0::/32) as source or destination: the decoder's test for Teredo
+ * away from port 3544, between a client and a relay.
+ */
+static __always_inline bool teredo_at(void *ctx, bool xdp, __u32 off)
+{
+	__u8 h[28]; /* up to the first 4 bytes of the destination address */
+
+	if (load(ctx, xdp, off, h, sizeof(h)) < 0 || h[0] >> 4 != 6)
+		return false;
+	return (h[8] == 0x20 && h[9] == 0x01 && h[10] == 0 && h[11] == 0) ||
+	       (h[24] == 0x20 && h[25] == 0x01 && h[26] == 0 && h[27] == 0);
+}
+
 static __always_inline void ports(struct packet *p, __u16 sport, __u16 dport)
 {
 	p->key.sport = bpf_ntohs(sport);
@@ -228,13 +274,19 @@ static __always_inline bool parse(void *ctx, bool xdp, struct packet *p)
 		}
 		p->payload = ulen - 8;
 		ports(p, *(__u16 *)&udp[0], *(__u16 *)&udp[2]);
-		/* The decoder keys VXLAN by its inner flow: only it can. */
-		if (p->key.sport == 4789 || p->key.dport == 4789)
+		/* The decoder keys tunnels by their inner flow: only it can. */
+		if (tunnel_port(p->key.sport) || tunnel_port(p->key.dport))
 			to_ring(p, REASON_TUNNEL, 1);
+		if (p->payload < 2 || load(ctx, xdp, l4 + 8, rec, sizeof(rec)) < 0)
+			return true;
 		/* DTLS handshakes, as WebRTC uses to key SRTP. */
-		if (p->payload >= 2 && load(ctx, xdp, l4 + 8, rec, sizeof(rec)) == 0 &&
-		    rec[0] == 0x16 && rec[1] == 0xfe)
+		if (rec[0] == 0x16 && rec[1] == 0xfe)
 			to_ring(p, REASON_TLS_HANDSHAKE, 1);
+		/* Teredo on any port: IPv6 right after the UDP header, or after
+		 * an 8-byte origin indication. RTP (0x80) never pays the load. */
+		else if ((rec[0] >> 4 == 6 && p->payload >= 40 && teredo_at(ctx, xdp, l4 + 8)) ||
+			 (rec[0] == 0 && rec[1] == 0 && p->payload >= 48 && teredo_at(ctx, xdp, l4 + 16)))
+			to_ring(p, REASON_TUNNEL, 1);
 		return true;
 	}
 	case IPPROTO_SCTP: {
