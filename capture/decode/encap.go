@@ -645,16 +645,16 @@ func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 		b = b[8:]
 	}
 	// Indicators with nothing after them are no Teredo message: RFC 4380
-	// (5.1.1, 5.2) always puts an IPv6 packet after them, a bubble being
-	// the smallest, and Zeek's analyzer refuses them. Such a datagram is
-	// the UDP flow it is, like any other non-Teredo payload on the port.
+	// (5.1.1) puts them before an IPv6 packet, a bubble (2.8) being the
+	// smallest, and Zeek's analyzer refuses them. Such a datagram is the
+	// UDP flow it is, like any other non-Teredo payload on the port.
 	if len(b) < 40 || b[0]>>4 != 6 || 40+int(binary.BigEndian.Uint16(b[4:6])) > len(b) {
 		return errNotEncap
 	}
 	if b[6] == 59 && b[4]|b[5] == 0 {
-		// A bubble (no next header, no payload) only opens NAT state: a
-		// Teredo packet of the tunnel with no packet inside, as Zeek's
-		// Teredo analyzer takes it. Bytes after the header do not change
+		// A bubble (RFC 4380 2.8: an IPv6 header, next header 59, no
+		// payload) only opens NAT state: a Teredo packet of the tunnel
+		// with no packet inside, as Zeek's Teredo analyzer takes it. Bytes after the header do not change
 		// that (Zeek: Teredo_bubble_with_payload, a weird).
 		return l.carrier()
 	}
