@@ -553,8 +553,9 @@ func (l *geneveLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 }
 
 // gtpuLayer is a GTPv1-U header (3GPP TS 29.281). Only G-PDUs (message
-// type 255) carry a user IP packet; echo, error indication and end marker
-// messages are the tunnel's own traffic.
+// type 255) carry a user IP packet; the signalling messages (echo, error
+// indication, tunnel status, end marker and the like) are the tunnel's
+// own traffic.
 type gtpuLayer struct {
 	hdr
 	udp *udpLayer
