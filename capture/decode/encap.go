@@ -553,8 +553,9 @@ func (l *geneveLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 }
 
 // gtpuLayer is a GTPv1-U header (3GPP TS 29.281). Only G-PDUs (message
-// type 255) carry a user IP packet; echo, error indication and end marker
-// messages are the tunnel's own traffic.
+// type 255) carry a user IP packet; the signalling messages (echo, error
+// indication, tunnel status, end marker and the like) are the tunnel's
+// own traffic.
 type gtpuLayer struct {
 	hdr
 	udp *udpLayer
@@ -567,12 +568,14 @@ func (l *gtpuLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		return errNotEncap
 	}
 	if data[1] != 0xff {
-		// The path's own messages (TS 29.281 7.2, 7.3): echo request and
-		// response, error indication, supported extension headers
-		// notification, end marker. Their length field must cover the
+		// The path's own signalling messages (TS 29.281 table 6.1-1,
+		// clauses 7.2 and 7.3): echo request and response, error
+		// indication, supported extension headers notification, tunnel
+		// status, end marker. They carry information elements, never a
+		// T-PDU (only the G-PDU does). Their length field must cover the
 		// datagram exactly, so a stray datagram on the port is not taken.
 		switch data[1] {
-		case 1, 2, 26, 31, 254:
+		case 1, 2, 26, 31, 253, 254:
 			if 8+int(binary.BigEndian.Uint16(data[2:4])) == len(data) {
 				l.st.enterCarrier(TunnelGTPU, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
 				l.next, l.payload = gopacket.LayerTypeZero, nil
@@ -612,8 +615,8 @@ func (l *gtpuLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 
 // teredoLayer is Teredo (RFC 4380): an IPv6 packet in UDP, optionally
 // preceded by an authentication indicator and an origin indication. A
-// payload that is not IPv6 is not Teredo; a bubble, or indicators with
-// nothing after them, is the tunnel's own traffic.
+// payload that is not IPv6 is not Teredo; a bubble is the tunnel's own
+// traffic.
 type teredoLayer struct {
 	hdr
 	udp *udpLayer
@@ -623,7 +626,6 @@ func (l *teredoLayer) CanDecode() gopacket.LayerClass { return layerTypeTeredo }
 
 func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	b := data
-	indicators := false
 	if len(b) >= 2 && b[0] == 0 && b[1] == 1 {
 		// Authentication: type, ID and AU lengths, ID, AU, nonce (8),
 		// confirmation (1).
@@ -634,26 +636,26 @@ func (l *teredoLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 		if len(b) < n {
 			return errNotEncap
 		}
-		b, indicators = b[n:], true
+		b = b[n:]
 	}
 	if len(b) >= 2 && b[0] == 0 && b[1] == 0 {
 		// Origin indication: type, obfuscated port and address.
 		if len(b) < 8 {
 			return errNotEncap
 		}
-		b, indicators = b[8:], true
+		b = b[8:]
 	}
-	if indicators && len(b) == 0 {
-		// Indicators and nothing after them: the tunnel's own signalling.
-		return l.carrier()
-	}
+	// Indicators with nothing after them are no Teredo message: RFC 4380
+	// (5.1.1) puts them before an IPv6 packet, a bubble (2.8) being the
+	// smallest, and Zeek's analyzer refuses them. Such a datagram is the
+	// UDP flow it is, like any other non-Teredo payload on the port.
 	if len(b) < 40 || b[0]>>4 != 6 || 40+int(binary.BigEndian.Uint16(b[4:6])) > len(b) {
 		return errNotEncap
 	}
 	if b[6] == 59 && b[4]|b[5] == 0 {
-		// A bubble (no next header, no payload) only opens NAT state: a
-		// Teredo packet of the tunnel with no packet inside, as Zeek's
-		// Teredo analyzer takes it. Bytes after the header do not change
+		// A bubble (RFC 4380 2.8: an IPv6 header, next header 59, no
+		// payload) only opens NAT state: a Teredo packet of the tunnel
+		// with no packet inside, as Zeek's Teredo analyzer takes it. Bytes after the header do not change
 		// that (Zeek: Teredo_bubble_with_payload, a weird).
 		return l.carrier()
 	}
@@ -673,8 +675,8 @@ func (l *teredoLayer) carrier() error {
 // ayiyaLayer is AYIYA ("anything in anything", used by SixXS tunnel
 // brokers): an eight-byte header, an identity of 2^n bytes and a
 // signature, then the packet. Only the forward opcode carries one; a
-// header with next header "none" and nothing after it is the tunnel's own
-// traffic (heartbeats).
+// plausible header with next header "none", an opcode that forwards
+// nothing and nothing after it is the tunnel's own traffic (heartbeats).
 type ayiyaLayer struct {
 	hdr
 	udp *udpLayer
@@ -690,11 +692,15 @@ func (l *ayiyaLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	if len(data) < n {
 		return errNotEncap
 	}
-	if data[3] == 59 && len(data) == n {
-		// Next header "none" and nothing after the header: a heartbeat
-		// (opcode 0) or another message of the tunnel itself. Zeek's
-		// AYIYA analyzer takes every opcode but forward as the end of the
-		// AYIYA packet, part of the tunnel's connection.
+	if data[3] == 59 && len(data) == n && ayiyaHeartbeat(data) {
+		// Next header "none", nothing after the header, and a header
+		// whose every field has a value the draft defines: a heartbeat
+		// (opcode 0) or another message that forwards nothing. Zeek's
+		// analyzer ends there too (it opens only opcode 1, forward),
+		// but without looking at the other fields; here they must hold,
+		// because any UDP datagram on port 5072 whose fourth byte is 59
+		// and whose length matches the first two bytes would pass the
+		// loose test (one RTP packet in 256 of a given size).
 		l.st.enterCarrier(TunnelAYIYA, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
 		l.next, l.payload = gopacket.LayerTypeZero, nil
 		return nil
@@ -713,4 +719,49 @@ func (l *ayiyaLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	}
 	l.st.enterTunnel(TunnelAYIYA, uint16(l.udp.SrcPort), uint16(l.udp.DstPort))
 	return nil
+}
+
+// ayiyaHeartbeat reports whether an AYIYA header (next header none,
+// nothing after it) has the field values draft-massar-v6ops-ayiya-02
+// section 5 defines for a message that forwards nothing.
+func ayiyaHeartbeat(h []byte) bool {
+	idLen, idType := h[0]>>4, h[0]&0x0f
+	sigLen, hash := h[1]>>4, h[1]&0x0f
+	auth, op := h[2]>>4, h[2]&0x0f
+	switch {
+	case idLen > 7:
+		// Identities are addresses or short names (2^2 for IPv4, 2^4
+		// for IPv6); a length nibble of 8 or more is a 256-byte
+		// identity and the first byte of every RTP packet (version 2).
+		return false
+	case idType > 2:
+		// None, integer, ASCII string.
+		return false
+	case auth > 2:
+		// None, shared-secret hash, public/private key hash.
+		return false
+	case sigLen != ayiyaSigWords(hash):
+		// The signature is the hash; undefined hash methods fail.
+		return false
+	case op == 1 || op == 3 || op > 7:
+		// Forward and echo-request-and-forward carry a packet; 8 and
+		// beyond are undefined.
+		return false
+	}
+	return true
+}
+
+// ayiyaSigWords is the signature length in 4-byte words of an AYIYA hash
+// method: none, MD5 (16 bytes), SHA-1 (20 bytes). An undefined method
+// gets a length no nibble holds.
+func ayiyaSigWords(hash byte) byte {
+	switch hash {
+	case 0:
+		return 0
+	case 1:
+		return 4
+	case 2:
+		return 5
+	}
+	return 0xff
 }

@@ -80,6 +80,9 @@ func TestEncapRules(t *testing.T) {
 		{"gtp-u end marker is tunnel traffic", layers.LinkTypeEthernet,
 			overUDP(2152, 2152, []byte{0x30, 0xfe, 0, 0, 0, 0, 0, 7}),
 			skipped(ReasonTunnelControl)},
+		{"gtp-u tunnel status is tunnel traffic", layers.LinkTypeEthernet,
+			overUDP(2152, 2152, []byte{0x30, 0xfd, 0, 4, 0, 0, 0, 9, 230, 0, 1, 1}),
+			skipped(ReasonTunnelControl)},
 		{"gtp-u echo request whose length is not the datagram's stays udp", layers.LinkTypeEthernet,
 			overUDP(2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0, 9, 9}),
 			udpW(tep1, 2152, tep2, 2152, 14)},
@@ -97,9 +100,9 @@ func TestEncapRules(t *testing.T) {
 		{"ipv6 in udp without the teredo prefix stays udp", layers.LinkTypeEthernet,
 			overUDP(40001, 50000, inner6),
 			udpW(tep1, 40001, tep2, 50000, uint32(len(inner6)))},
-		// The tunnel's own packets (bubbles, indicators alone) carry no
-		// IPv6 packet: tunnel traffic, no flow. TestTunnelCarriers checks
-		// that the tunnels table counts them.
+		// Bubbles (RFC 4380 2.8: an IPv6 header, next header 59, no
+		// payload) carry no packet: tunnel traffic, no flow.
+		// TestTunnelCarriers checks that the tunnels table counts them.
 		{"teredo bubble is tunnel traffic", layers.LinkTypeEthernet,
 			overUDP(50000, 3544, bubble), skipped(ReasonTunnelControl)},
 		{"teredo bubble with origin indication", layers.LinkTypeEthernet,
@@ -108,10 +111,15 @@ func TestEncapRules(t *testing.T) {
 			overUDP(40001, 50000, bubble), skipped(ReasonTunnelControl)},
 		{"teredo bubble with bytes after it", layers.LinkTypeEthernet,
 			overUDP(50000, 3544, bubble, []byte{1, 2, 3, 4}), skipped(ReasonTunnelControl)},
-		{"teredo origin indication alone", layers.LinkTypeEthernet,
-			overUDP(3544, 50000, []byte{0, 0, 0xff, 0xff, 1, 2, 3, 4}), skipped(ReasonTunnelControl)},
-		{"teredo authentication indicator alone", layers.LinkTypeEthernet,
-			overUDP(50000, 3544, []byte{0, 1, 0, 0}, make([]byte, 9)), skipped(ReasonTunnelControl)},
+		// Indicators with nothing after them are no Teredo message (RFC
+		// 4380 5.1.1 puts an IPv6 packet after them; Zeek refuses them):
+		// the UDP flow they are.
+		{"teredo origin indication alone stays udp", layers.LinkTypeEthernet,
+			overUDP(3544, 50000, []byte{0, 0, 0xff, 0xff, 1, 2, 3, 4}), udpW(tep1, 3544, tep2, 50000, 8)},
+		{"teredo authentication indicator alone stays udp", layers.LinkTypeEthernet,
+			overUDP(50000, 3544, []byte{0, 1, 0, 0}, make([]byte, 9)), udpW(tep1, 50000, tep2, 3544, 13)},
+		{"teredo both indicators alone stay udp", layers.LinkTypeEthernet,
+			overUDP(50000, 3544, []byte{0, 1, 0, 0}, make([]byte, 9), []byte{0, 0, 0xff, 0xff, 1, 2, 3, 4}), udpW(tep1, 50000, tep2, 3544, 21)},
 		{"port 3544 datagram that is not teredo stays udp", layers.LinkTypeEthernet,
 			overUDP(50000, 3544, []byte{0x80, 0, 0, 1}, make([]byte, 60)),
 			udpW(tep1, 50000, tep2, 3544, 64)},
@@ -123,6 +131,44 @@ func TestEncapRules(t *testing.T) {
 		{"ayiya heartbeat is tunnel traffic", layers.LinkTypeEthernet,
 			overUDP(40002, 5072, []byte{0x41, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
 			skipped(ReasonTunnelControl)},
+		// A heartbeat must have a plausible header (draft-massar-v6ops-
+		// ayiya-02 section 5), or every datagram on port 5072 whose
+		// fourth byte is 59 and whose length is the header length its
+		// first two bytes give would be taken. Each case breaks one
+		// rule; TestAYIYAHeartbeatRTP has the RTP packets.
+		{"ayiya heartbeat with an ipv4 identity and md5", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x21, 0x41, 0x10, 59, 0, 0, 0, 0}, make([]byte, 4+16)),
+			skipped(ReasonTunnelControl)},
+		{"ayiya heartbeat without authentication", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x00, 0x00, 59, 0, 0, 0, 0}, make([]byte, 16)),
+			skipped(ReasonTunnelControl)},
+		{"ayiya echo response with nothing after it is tunnel traffic", layers.LinkTypeEthernet,
+			overUDP(5072, 40002, []byte{0x41, 0x52, 0x14, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			skipped(ReasonTunnelControl)},
+		{"ayiya heartbeat with an identity of 2^8 bytes stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x81, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 256+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+256+20)},
+		{"ayiya heartbeat with an undefined identity type stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x43, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
+		{"ayiya heartbeat with an undefined authentication method stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x30, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
+		{"ayiya heartbeat whose signature is not sha-1's length stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x42, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+16)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+16)},
+		{"ayiya heartbeat with an undefined hash method stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x53, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
+		{"ayiya forward with nothing after it stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x11, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
+		{"ayiya echo request and forward with nothing after it stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x13, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
+		{"ayiya undefined opcode stays udp", layers.LinkTypeEthernet,
+			overUDP(40002, 5072, []byte{0x41, 0x52, 0x18, 59, 0, 0, 0, 0}, make([]byte, 16+20)),
+			udpW(tep1, 40002, tep2, 5072, 8+16+20)},
 		{"ayiya next header none with bytes after it stays udp", layers.LinkTypeEthernet,
 			overUDP(40002, 5072, []byte{0x41, 0x52, 0x10, 59, 0, 0, 0, 0}, make([]byte, 16+20+4)),
 			udpW(tep1, 40002, tep2, 5072, 8+16+20+4)},
@@ -282,6 +328,59 @@ func TestTunnelCarriers(t *testing.T) {
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("tunnels %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAYIYAHeartbeatRTP checks that RTP packets to and from the AYIYA port
+// stay UDP flow packets, and make no tunnels row, when they match the
+// loose heartbeat rule (fourth byte 59, length equal to the header length
+// the first two bytes imply): RTP ranges often include 5072, and one such
+// packet in 256 of the right size used to vanish from its call's flow.
+func TestAYIYAHeartbeatRTP(t *testing.T) {
+	rtp := func(hdr []byte) []byte {
+		// Version 2 header with the given first four bytes, then
+		// timestamp and SSRC, padded to the implied AYIYA length.
+		n := 8 + 1<<(hdr[0]>>4) + int(hdr[1]>>4)*4
+		return cat(hdr, []byte{0, 0, 0x3e, 0x80, 0x12, 0x34, 0x56, 0x78}, make([]byte, n-12))
+	}
+	cases := []struct {
+		name         string
+		sport, dport uint16
+		body         []byte
+	}{
+		// Opus (dynamic payload type 111), sequence 0x123b: 288 bytes.
+		{"opus to 5072", 40000, 5072, rtp([]byte{0x80, 0x6f, 0x12, 0x3b})},
+		{"opus from 5072", 5072, 40000, rtp([]byte{0x80, 0x6f, 0x12, 0x3b})},
+		// PCMU, sequence 0x053b: 264 bytes.
+		{"pcmu from 5072", 5072, 40000, rtp([]byte{0x80, 0x00, 0x05, 0x3b})},
+		// One CSRC, payload type 82, sequence 0x103b: every field but the
+		// identity length nibble (8, from the RTP version) is one a real
+		// heartbeat could have, so only that rule keeps it a UDP packet.
+		{"one csrc to 5072", 40000, 5072, rtp([]byte{0x81, 0x52, 0x10, 0x3b})},
+		{"one csrc from 5072", 5072, 40000, rtp([]byte{0x81, 0x52, 0x10, 0x3b})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := tc.body
+			if b[3] != 59 || len(b) != 8+1<<(b[0]>>4)+int(b[1]>>4)*4 {
+				t.Fatalf("the case does not match the loose heartbeat rule")
+			}
+			frame := ser(t, eth4(), ip4(layers.IPProtocolUDP, tep1, tep2), udp(tc.sport, tc.dport), gopacket.Payload(b))
+			w := want{key: key(flow.ProtoUDP, tep1, tc.sport, tep2, tc.dport), src: netip.AddrPortFrom(tep1, tc.sport), payloadLen: uint32(len(b))}
+			for _, noFast := range []bool{false, true} {
+				d := New(Options{})
+				d.noFastPath = noFast
+				var p Packet
+				err := d.Decode(layers.LinkTypeEthernet, frame, 1e9, len(frame), &p)
+				checkPacket(t, p, err, w)
+				if st := d.Stats(); st.Skipped[ReasonTunnelControl] != 0 {
+					t.Errorf("fast path off %v: %d tunnel-control", noFast, st.Skipped[ReasonTunnelControl])
+				}
+				if rows := d.Tunnels(); len(rows) != 0 {
+					t.Errorf("fast path off %v: tunnels %v, want none", noFast, rows)
+				}
 			}
 		})
 	}

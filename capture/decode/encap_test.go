@@ -205,8 +205,10 @@ func TestEncapsulations(t *testing.T) {
 		{file: "gtp_ext_header.pcap", flows: []string{
 			"tcp 10.155.182.202:41511 -> 10.155.186.57:6005 OTH D [gtpu 10.155.148.149:9000->10.155.148.157:2152]",
 		}, tunnels: []string{"gtpu 10.155.148.149:9000->10.155.148.157:2152 1/0"}, skipped: map[Reason]int{ReasonFragmentPending: 1}},
-		// AYIYA on UDP 5072 carrying IPv6. Three heartbeats (opcode 0, next
-		// header none, nothing after the header) are the tunnel's own
+		// AYIYA on UDP 5072 carrying IPv6. Three heartbeats (41 52 10 3b:
+		// a 16-byte integer identity, a SHA-1 signature with a shared
+		// secret, opcode 0, next header none, nothing after the header:
+		// what ayiyaHeartbeat accepts) are the tunnel's own
 		// traffic: no flow, counted in its row, which then holds Zeek's
 		// outer connection's 21/13 packets. Zeek: core.tunnels.ayiya.
 		{file: "ayiya3.pcap", flows: []string{
