@@ -34,6 +34,35 @@ const parityTimeTolerance = time.Millisecond
 // evidence; and the same findings. Only the capture times may differ, by
 // parityTimeTolerance.
 func TestCaptureReplayParity(t *testing.T) {
+	parityNeeds(t)
+	for _, engine := range []string{"afpacket", "ebpf"} {
+		t.Run(engine, func(t *testing.T) {
+			var sent []netnstest.Direction
+			run := parityCapture(t, engine, func(p *netnstest.Pair) (err error) {
+				sent, err = p.Traffic()
+				return err
+			})
+			live := run.live
+			// Two runs that both missed the traffic would agree too.
+			for _, d := range sent {
+				proto := map[uint8]string{6: "tcp", 17: "udp"}[d.Proto]
+				fwd, rev := fmt.Sprintf("%s %s>%s", proto, d.Src, d.Dst), fmt.Sprintf("%s %s>%s", proto, d.Dst, d.Src)
+				if _, ok := live[fwd]; !ok {
+					if _, ok := live[rev]; !ok {
+						t.Fatalf("%s not captured live; flows: %v", fwd, slices.Sorted(maps.Keys(live)))
+					}
+				}
+			}
+			compareParity(t, live, run.replay)
+			compareFindings(t, readLiveFindings(t, run.liveOut), run.replayed.findings)
+		})
+	}
+}
+
+// parityNeeds skips (or, under AUDITOR_E2E=require, fails) a parity
+// test the machine cannot run.
+func parityNeeds(t *testing.T) {
+	t.Helper()
 	if testing.Short() && os.Getenv("AUDITOR_E2E") != "require" {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
@@ -45,53 +74,50 @@ func TestCaptureReplayParity(t *testing.T) {
 			e2eUnavailable(t, "%s not installed: %v", tool, err)
 		}
 	}
-	for _, engine := range []string{"afpacket", "ebpf"} {
-		t.Run(engine, func(t *testing.T) {
-			pair := netnstest.NewPair(t)
-			ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
-			defer cancel()
-			n := &e2eNet{t: t, ctx: ctx, dir: t.TempDir()}
+}
 
-			pcap := startTcpdump(t, n, pair)
-			liveOut := filepath.Join(n.dir, "live")
-			logs, stop := startCapture(t, pair, "--engine", engine, "--out", liveOut, "--sensor", "parity")
-			sent, err := pair.Traffic()
-			if err != nil {
-				stop()
-				t.Fatal(err)
-			}
-			time.Sleep(1500 * time.Millisecond) // a tick: in-kernel counters are read once a second
-			code := stop()
-			pcapPath := pcap.stop(t)
-			if code != exitOK {
-				t.Fatalf("capture: exit %d:\n%s", code, logs)
-			}
-			// Drops by tcpdump would make the replay, not the live
-			// capture, the one that is wrong.
-			if counts, err := bench.ParseTcpdumpSummary(tail(pcap.proc.log, 4096)); err != nil || counts.Dropped > 0 {
-				t.Fatalf("tcpdump's capture is incomplete (%+v, %v): no reference to compare with", counts, err)
-			}
+// parityRun is one parity test's two runs over the same traffic.
+type parityRun struct {
+	live     map[string]parquetout.FlowRow // the live capture's flows, by parityKey
+	replayed *e2eResult                    // the replay of tcpdump's file
+	replay   map[string]parquetout.FlowRow // its flows, by parityKey
+	liveOut  string                        // the live capture's output directory
+	pcap     string                        // tcpdump's file
+}
 
-			live := readLiveFlowRows(t, liveOut)
-			replayed := e2eReplay(t, pcapPath)
-			replay := map[string]parquetout.FlowRow{}
-			for _, r := range replayed.flows {
-				addParityRow(t, replay, r, "replay")
-			}
-			// Two runs that both missed the traffic would agree too.
-			for _, d := range sent {
-				proto := map[uint8]string{6: "tcp", 17: "udp"}[d.Proto]
-				fwd, rev := fmt.Sprintf("%s %s>%s", proto, d.Src, d.Dst), fmt.Sprintf("%s %s>%s", proto, d.Dst, d.Src)
-				if _, ok := live[fwd]; !ok {
-					if _, ok := live[rev]; !ok {
-						t.Fatalf("%s not captured live; flows: %v", fwd, slices.Sorted(maps.Keys(live)))
-					}
-				}
-			}
-			compareParity(t, live, replay)
-			compareFindings(t, readLiveFindings(t, liveOut), replayed.findings)
-		})
+// parityCapture captures what send makes on a fresh namespace pair with
+// engine while tcpdump records the same interface, then replays tcpdump's
+// file. Drops by tcpdump would make the replay, not the live capture, the
+// one that is wrong, so they fail the test.
+func parityCapture(t *testing.T, engine string, send func(*netnstest.Pair) error) *parityRun {
+	t.Helper()
+	pair := netnstest.NewPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
+	t.Cleanup(cancel)
+	n := &e2eNet{t: t, ctx: ctx, dir: t.TempDir()}
+
+	pcap := startTcpdump(t, n, pair)
+	liveOut := filepath.Join(n.dir, "live")
+	logs, stop := startCapture(t, pair, "--engine", engine, "--out", liveOut, "--sensor", "parity")
+	if err := send(pair); err != nil {
+		stop()
+		t.Fatal(err)
 	}
+	time.Sleep(1500 * time.Millisecond) // a tick: in-kernel counters are read once a second
+	code := stop()
+	pcapPath := pcap.stop(t)
+	if code != exitOK {
+		t.Fatalf("capture: exit %d:\n%s", code, logs)
+	}
+	if counts, err := bench.ParseTcpdumpSummary(tail(pcap.proc.log, 4096)); err != nil || counts.Dropped > 0 {
+		t.Fatalf("tcpdump's capture is incomplete (%+v, %v): no reference to compare with", counts, err)
+	}
+	r := &parityRun{live: readLiveFlowRows(t, liveOut), replayed: e2eReplay(t, pcapPath), replay: map[string]parquetout.FlowRow{},
+		liveOut: liveOut, pcap: pcapPath}
+	for _, row := range r.replayed.flows {
+		addParityRow(t, r.replay, row, "replay")
+	}
+	return r
 }
 
 // startTcpdump records B's end of the pair into a pcap, as a user would

@@ -3,18 +3,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ccaudit/auditor/internal/bench"
 	"github.com/ccaudit/auditor/internal/netnstest"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
@@ -26,48 +22,15 @@ import (
 // each naming its tunnel, and the same tunnels rows; no outer connection
 // becomes a flow.
 func TestCaptureReplayParityTunnels(t *testing.T) {
-	if testing.Short() && os.Getenv("AUDITOR_E2E") != "require" {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
-	if os.Geteuid() != 0 {
-		e2eUnavailable(t, "needs root for network namespaces and live capture (running as uid %d)", os.Geteuid())
-	}
-	for _, tool := range []string{"ip", "tcpdump"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			e2eUnavailable(t, "%s not installed: %v", tool, err)
-		}
-	}
+	parityNeeds(t)
 	for _, engine := range []string{"afpacket", "ebpf"} {
 		t.Run(engine, func(t *testing.T) {
-			pair := netnstest.NewPair(t)
-			ctx, cancel := context.WithTimeout(context.Background(), e2eBudget)
-			defer cancel()
-			n := &e2eNet{t: t, ctx: ctx, dir: t.TempDir()}
-
-			pcap := startTcpdump(t, n, pair)
-			liveOut := filepath.Join(n.dir, "live")
-			logs, stop := startCapture(t, pair, "--engine", engine, "--out", liveOut, "--sensor", "parity")
-			streams, err := pair.TunnelTraffic()
-			if err != nil {
-				stop()
-				t.Fatal(err)
-			}
-			time.Sleep(1500 * time.Millisecond) // a tick: in-kernel counters are read once a second
-			code := stop()
-			pcapPath := pcap.stop(t)
-			if code != exitOK {
-				t.Fatalf("capture: exit %d:\n%s", code, logs)
-			}
-			if counts, err := bench.ParseTcpdumpSummary(tail(pcap.proc.log, 4096)); err != nil || counts.Dropped > 0 {
-				t.Fatalf("tcpdump's capture is incomplete (%+v, %v): no reference to compare with", counts, err)
-			}
-
-			live := readLiveFlowRows(t, liveOut)
-			replayed := e2eReplay(t, pcapPath)
-			replay := map[string]parquetout.FlowRow{}
-			for _, r := range replayed.flows {
-				addParityRow(t, replay, r, "replay")
-			}
+			var streams []netnstest.TunnelStream
+			run := parityCapture(t, engine, func(p *netnstest.Pair) (err error) {
+				streams, err = p.TunnelTraffic()
+				return err
+			})
+			live, replay, liveOut, pcapPath := run.live, run.replay, run.liveOut, run.pcap
 			// Exactly the inner flows, each with all its packets and its
 			// tunnel named: two runs that both kept the outer flows, or
 			// both lost packets, would agree too.
@@ -96,7 +59,7 @@ func TestCaptureReplayParityTunnels(t *testing.T) {
 				}
 			}
 			compareTunnels(t, streams, readLiveTunnels(t, liveOut), readReplayTunnels(t, pcapPath))
-			compareFindingsExact(t, readLiveFindings(t, liveOut), replayed.findings)
+			compareFindingsExact(t, readLiveFindings(t, liveOut), run.replayed.findings)
 		})
 	}
 }
