@@ -336,8 +336,9 @@ func TestTunnelCarriers(t *testing.T) {
 // TestAYIYAHeartbeatRTP checks that RTP packets to and from the AYIYA port
 // stay UDP flow packets, and make no tunnels row, when they match the
 // loose heartbeat rule (fourth byte 59, length equal to the header length
-// the first two bytes imply): RTP ranges often include 5072, and one such
-// packet in 256 of the right size used to vanish from its call's flow.
+// the first two bytes imply): RTP ranges often include 5072, and taken as
+// heartbeats one such packet in 256 of the right size would vanish from
+// its call's flow.
 func TestAYIYAHeartbeatRTP(t *testing.T) {
 	rtp := func(hdr []byte) []byte {
 		// Version 2 header with the given first four bytes, then

@@ -27,7 +27,11 @@ func sensorTunnelPorts(t *testing.T) (ports []int, lo, hi int) {
 		t.Fatal("c/sensor.c: no tunnel_port function")
 	}
 	body := s[start:]
-	body = body[:strings.Index(body, "\n}\n")]
+	end := strings.Index(body, "\n}\n")
+	if end < 0 {
+		t.Fatal("c/sensor.c: tunnel_port has no closing brace on a line of its own")
+	}
+	body = body[:end]
 	for _, m := range regexp.MustCompile(`case (\d+):`).FindAllStringSubmatch(body, -1) {
 		p, _ := strconv.Atoi(m[1])
 		ports = append(ports, p)

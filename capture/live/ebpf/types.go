@@ -122,9 +122,9 @@ func (o Options) withDefaults() Options {
 type Stats struct {
 	RingRecords uint64 // packets the kernel sent to the ring buffer
 	MapPackets  uint64 // packets the kernel counted in the flow map
-	RingFull    uint64 // ring full: packet counted in the map, its bytes lost to the parsers
+	RingFull    uint64 // ring full: the packet's bytes lost to the parsers (counted in the map, or Lost)
 	MapFull     uint64 // flow map full: packet sent to the ring instead
-	Lost        uint64 // ring and map both full: packet not counted at all
+	Lost        uint64 // not counted at all: ring and map both full, or ring full for a packet only the decoder can key (a tunnel's)
 	NonIP       uint64 // frames neither IPv4 nor IPv6 (ARP, LLDP, ...), not counted
 	RecordsRead uint64 // ring records user space has read
 	BadRecords  uint64 // ring records too short or inconsistent to use

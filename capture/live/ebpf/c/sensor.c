@@ -2,8 +2,9 @@
 /*
  * The auditor's in-kernel sensor. Every IP packet ends in exactly one
  * place: a ring buffer record (a real frame prefix that user space decodes
- * like a captured frame), the per-direction counters of the flow map, or,
- * when both are full, the STAT_LOST counter. The ring gets what the
+ * like a captured frame), the per-direction counters of the flow map, or
+ * the STAT_LOST counter: when both are full, or when the ring is full for
+ * a tunnel's packet, whose outer key is not its flow. The ring gets what the
  * protocol parsers need; the map absorbs the steady bulk (RTP after its
  * first packets, TCP data).
  */
@@ -379,7 +380,9 @@ static __always_inline void handle(void *ctx, bool xdp, __u8 hook, __u32 len, __
 		count(STAT_RING_FULL);
 		if (p.reason != REASON_APP_PORT && p.reason != REASON_TLS_HANDSHAKE &&
 		    p.reason != REASON_TCP_CONTROL) {
-			/* No flow key to count it under. */
+			/* Only the decoder can key it (a tunnel's inner flow):
+			 * counted under the outer key it would become a flow of
+			 * its own. */
 			count(STAT_LOST);
 			return;
 		}
