@@ -23,13 +23,20 @@ const TunnelPackets = 24
 // GTP-U runs between the two 2152s; Teredo between a client and a relay
 // runs on neither port 3544 and is known by its IPv6 addresses alone.
 const (
-	GenevePortA  = 44001
-	GenevePortB  = 44002
-	TeredoPortA  = 44003
-	TeredoPortB  = 44004
-	GenevePort   = 6081
-	GTPUPort     = 2152
-	innerPayload = 120
+	GenevePortA = 44001
+	GenevePortB = 44002
+	TeredoPortA = 44003
+	TeredoPortB = 44004
+	// A GTP-U peer on a port of its own (44005), whose gateway answers
+	// from 2152: the tunnel port is then only the source; and a Teredo
+	// client (44006) and relay (44007) whose packets to the client carry
+	// an origin indication before the IPv6 header.
+	GTPUClientPort = 44005
+	TeredoOriginA  = 44006
+	TeredoOriginB  = 44007
+	GenevePort     = 6081
+	GTPUPort       = 2152
+	innerPayload   = 120
 )
 
 // TunnelStream is one tunnel the generator made: the UDP flow inside it
@@ -50,9 +57,11 @@ var (
 	innerB6 = netip.MustParseAddr("2001:db8::2")
 )
 
-// TunnelTraffic sends TunnelPackets datagrams each way through three UDP
+// TunnelTraffic sends TunnelPackets datagrams each way through the UDP
 // tunnels the decoder opens: Geneve carrying Ethernet, GTP-U carrying
-// IPv4, and Teredo on ports other than 3544 carrying IPv6. Each inner
+// IPv4 (between two 2152s, and from another port to 2152), and Teredo on
+// ports other than 3544 carrying IPv6 (bare, and behind an origin
+// indication). Each inner
 // flow is UDP. Both namespaces listen on the tunnel ports so that no
 // ICMP port unreachable comes back. It returns the streams it made; the
 // exchange is bounded by a 5 s deadline.
@@ -178,6 +187,57 @@ func (p *Pair) TunnelTraffic() ([]TunnelStream, error) {
 			return serialize(nil, teredoInner[from], teredoInner[1-from], payload)
 		},
 		encap: func(_ int, inner []byte) ([]byte, error) { return inner, nil },
+	})
+
+	// GTP-U from a port of its own to a gateway's 2152: the gateway's
+	// answers have the tunnel port as their source only.
+	cC, err := open(a, GTPUClientPort)
+	if err != nil {
+		return nil, err
+	}
+	clientInner := [2]netip.AddrPort{ap(innerA4, 7008), ap(innerB4, 7010)}
+	streams = append(streams, stream{
+		kind:  "gtpu",
+		ends:  [2]end{{cC, GTPUPort}, {tB, GTPUClientPort}},
+		inner: clientInner,
+		innerL: func(from int, payload []byte) ([]byte, error) {
+			return serialize(nil, clientInner[from], clientInner[1-from], payload)
+		},
+		encap: func(from int, inner []byte) ([]byte, error) {
+			teid := [2]uint32{0x0a0d2001, 0x0a0d2002}[from]
+			return serializeRaw(&layers.GTPv1U{Version: 1, ProtocolType: 1, MessageType: 255, TEID: teid}, inner)
+		},
+	})
+
+	// Teredo off 3544 whose packets to the client carry an origin
+	// indication (RFC 4380 5.1.1: 0x0000, then the origin's port and
+	// IPv4 address, each inverted) before the IPv6 header.
+	oA, err := open(a, TeredoOriginA)
+	if err != nil {
+		return nil, err
+	}
+	oB, err := open(b, TeredoOriginB)
+	if err != nil {
+		return nil, err
+	}
+	originInner := [2]netip.AddrPort{ap(innerA6, 7012), ap(innerB6, 7014)}
+	origin := []byte{0, 0, ^byte(TeredoOriginB >> 8), ^byte(TeredoOriginB & 0xff)}
+	for _, x := range p.AddrB.As4() {
+		origin = append(origin, ^x)
+	}
+	streams = append(streams, stream{
+		kind:  "teredo",
+		ends:  [2]end{{oA, TeredoOriginB}, {oB, TeredoOriginA}},
+		inner: originInner,
+		innerL: func(from int, payload []byte) ([]byte, error) {
+			return serialize(nil, originInner[from], originInner[1-from], payload)
+		},
+		encap: func(from int, inner []byte) ([]byte, error) {
+			if from == 1 {
+				return append(append([]byte(nil), origin...), inner...), nil
+			}
+			return inner, nil
+		},
 	})
 
 	// Both directions of every stream, alternating, so that each tunnel
