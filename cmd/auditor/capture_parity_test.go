@@ -158,21 +158,30 @@ func addParityRow(t *testing.T, m map[string]parquetout.FlowRow, r parquetout.Fl
 	m[k] = r
 }
 
-func readLiveFlowRows(t *testing.T, dir string) map[string]parquetout.FlowRow {
+// readLiveTable reads every file of one table a capture wrote into its
+// Hive partitions under dir; a table with no file fails the test.
+func readLiveTable[T any](t *testing.T, dir, table string, read func(string) ([]T, error)) []T {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", "flows-*.parquet"))
+	files, err := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", table+"-*.parquet"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no flows files in %s (%v)", dir, err)
+		t.Fatalf("no %s files in %s (%v)", table, dir, err)
 	}
-	rows := map[string]parquetout.FlowRow{}
+	var all []T
 	for _, f := range files {
-		fr, err := parquetout.ReadFlows(f)
+		rows, err := read(f)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		for _, r := range fr {
-			addParityRow(t, rows, r, "live")
-		}
+		all = append(all, rows...)
+	}
+	return all
+}
+
+func readLiveFlowRows(t *testing.T, dir string) map[string]parquetout.FlowRow {
+	t.Helper()
+	rows := map[string]parquetout.FlowRow{}
+	for _, r := range readLiveTable(t, dir, "flows", parquetout.ReadFlows) {
+		addParityRow(t, rows, r, "live")
 	}
 	return rows
 }
@@ -227,19 +236,7 @@ func compareParity(t *testing.T, live, replay map[string]parquetout.FlowRow) {
 
 func readLiveFindings(t *testing.T, dir string) []parquetout.FindingRow {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", "findings-*.parquet"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no findings files in %s (%v)", dir, err)
-	}
-	var all []parquetout.FindingRow
-	for _, f := range files {
-		rows, err := parquetout.ReadFindings(f)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		all = append(all, rows...)
-	}
-	return all
+	return readLiveTable(t, dir, "findings", parquetout.ReadFindings)
 }
 
 // compareFindings compares findings without their times (compared on the

@@ -66,19 +66,7 @@ func TestCaptureReplayParityTunnels(t *testing.T) {
 
 func readLiveTunnels(t *testing.T, dir string) []parquetout.TunnelRow {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "date=*", "hour=*", "tunnels-*.parquet"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no tunnels files in %s (%v)", dir, err)
-	}
-	var all []parquetout.TunnelRow
-	for _, f := range files {
-		rows, err := parquetout.ReadTunnels(f)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		all = append(all, rows...)
-	}
-	return all
+	return readLiveTable(t, dir, "tunnels", parquetout.ReadTunnels)
 }
 
 // readReplayTunnels reads the tunnels.parquet e2eReplay wrote for capture.
