@@ -44,7 +44,8 @@ func (d *DNS) pendingOf(m *flow.Meta, claim bool) *dnsFlowTx {
 	return &d.txSlab[m.DNSPending]
 }
 
-// transactions pairs the queries and responses of flow f, reporting each
+// transactions pairs the queries and responses of flow f by ID, name and
+// type (by ID alone for a response without a question), reporting each
 // transaction to d.cfg.OnTransaction: when its response comes, when a
 // response comes whose query was not seen, and, for queries never
 // answered, when the flow ends (flushTx). A retransmitted query (same ID,
@@ -74,9 +75,14 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 	}
 	if ft != nil {
 		for i, t := range ft.pending {
-			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
+			// A response without a question (FORMERR, REFUSED, NOTIMP may
+			// omit it) answers the query with its ID, as Zeek pairs them.
+			if t.ID == m.ID && (len(m.Questions) == 0 || t.Type == typ && t.Name == string(name)) {
 				ft.pending = slices.Delete(ft.pending, i, i+1)
 				t.SetResponse(m, p.Time)
+				if len(m.Questions) == 0 && f.Meta.DNSRCode == "" && t.Name == f.Meta.DNSQuery {
+					f.Meta.DNSRCode = m.RCode.String()
+				}
 				d.emit(t)
 				return
 			}

@@ -194,3 +194,40 @@ func TestDNSTransactionsTCP(t *testing.T) {
 		t.Error("state left after End")
 	}
 }
+
+// A response without a question section (a server rejecting the query
+// with FORMERR, REFUSED or NOTIMP may omit it) answers the pending query
+// with its ID, as Zeek pairs them: one row, not an unanswered query and a
+// stray response. One whose ID matches no query stays on its own.
+func TestDNSResponseWithoutQuestion(t *testing.T) {
+	const ms = int64(1e6)
+	rejected := func(id uint16, rcode uint16) []byte {
+		b := binary.BigEndian.AppendUint16(nil, id)
+		b = binary.BigEndian.AppendUint16(b, 0x8000|0x0100|0x0080|rcode)
+		return append(b, 0, 0, 0, 0, 0, 0, 0, 0)
+	}
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoUDP, "10.0.0.1:40000", "10.0.0.53:53")
+	f.send(true, 1000*ms, dnsMsg(5, "formerr.example", dnsinfo.TypeA, -1))
+	f.send(true, 1001*ms, dnsMsg(6, "other.example", dnsinfo.TypeA, -1))
+	f.send(false, 1010*ms, rejected(5, 1))
+	f.send(false, 1020*ms, rejected(9, 5))
+	f.d.End(&f.f)
+	if len(*got) != 3 {
+		t.Fatalf("%d transactions, want 3", len(*got))
+	}
+	paired, stray, open := (*got)[0], (*got)[1], (*got)[2]
+	if paired.Name != "formerr.example" || paired.ID != 5 || !paired.Answered() || paired.RCode != dnsinfo.RCode(1) ||
+		paired.QueryTime != 1000*ms || paired.ResponseTime != 1010*ms {
+		t.Errorf("rejected query %+v, want formerr.example answered FORMERR", paired)
+	}
+	if stray.ID != 9 || stray.QueryTime != 0 || stray.RCode != dnsinfo.RCode(5) {
+		t.Errorf("response to no query %+v", stray)
+	}
+	if open.ID != 6 || open.Answered() {
+		t.Errorf("query 6 %+v, want unanswered", open)
+	}
+	if f.f.Meta.DNSQuery != "formerr.example" || f.f.Meta.DNSRCode != "FORMERR" {
+		t.Errorf("flow's question %q %q, want formerr.example FORMERR", f.f.Meta.DNSQuery, f.f.Meta.DNSRCode)
+	}
+}

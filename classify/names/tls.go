@@ -432,7 +432,7 @@ func (t *TLS) advance(f *flow.Flow, hs *handshake) bool {
 				hs.clientDone, progress = false, true
 			case err == nil:
 				hs.serverDone, progress = true, true
-				t.serverHello(f)
+				t.serverHello(f, hs)
 			case errors.Is(err, tlsinfo.ErrNeedMore):
 			case errors.Is(err, tlsinfo.ErrNotTLS):
 				t.stats.Lost.Add(1)
@@ -521,7 +521,7 @@ func (t *TLS) salvageServerHello(f *flow.Flow, hs *handshake) {
 		t.sh.Certificate = nil
 	}
 	hs.serverDone = true
-	t.serverHello(f)
+	t.serverHello(f, hs)
 }
 
 func (t *TLS) clientHello(f *flow.Flow, hs *handshake) {
@@ -570,16 +570,16 @@ func offeredMin(h *tlsinfo.ClientHello) uint16 {
 	return lo
 }
 
-func (t *TLS) serverHello(f *flow.Flow) {
+func (t *TLS) serverHello(f *flow.Flow, hs *handshake) {
 	s := &t.sh
 	t.stats.ServerHellos.Add(1)
 	if s.Certificate != nil {
 		t.stats.Certificates.Add(1)
 	}
-	m := f.MetaOrNew()
-	if m.App == "" {
-		m.App = "tls"
-	}
+	// Without the ClientHello (lost, or before the capture began) the
+	// ServerHello alone proves TLS followed the hand-over.
+	labelTLS(f, hs.app())
+	m := f.Meta
 	m.TLSVersion = tlsinfo.VersionName(s.Version)
 	m.TLSCipher = s.CipherSuite
 	m.JA3S = s.JA3SHex()

@@ -1,9 +1,11 @@
 package names
 
 import (
+	"crypto/tls"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/internal/wiretest"
 )
 
 // A TCP flow whose first payload neither starts TLS nor a hand-over
@@ -83,5 +85,25 @@ func TestUpgradePacketBound(t *testing.T) {
 	}
 	if packets != maxHandshakePackets || d.InProgress() != 0 || d.Stats().NoUpgrade.Load() != 1 {
 		t.Errorf("stopped after %d payload packets (want %d), %d in progress", packets, maxHandshakePackets, d.InProgress())
+	}
+}
+
+// A ServerHello after the hand-over proves TLS even when the capture lost
+// the ClientHello: the flow carries the protocol's "+tls" label beside the
+// version the ServerHello negotiated, not the bare label.
+func TestUpgradeServerHelloWithoutClientHello(t *testing.T) {
+	d := NewTLS(TLSConfig{})
+	tf := newTestFlow(d, flow.ProtoTCP, "10.0.0.1:40000", "10.0.0.3:1080")
+	tf.send(true, flow.FlagSYN, nil)
+	tf.send(false, flow.FlagSYN|flow.FlagACK, nil)
+	tf.send(true, flow.FlagACK, []byte{4, 1, 0x01, 0xbb, 192, 0, 2, 1, 0})
+	tf.send(false, flow.FlagACK, []byte{0, 90, 0, 0, 0, 0, 0, 0})
+	tf.seq[0] += 517 // the ClientHello's segment was not captured
+	serverHelloDone := []byte{0x16, 3, 3, 0, 4, 14, 0, 0, 0}
+	tf.send(false, flow.FlagACK, append(wiretest.ServerHello(tls.VersionTLS12, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256), serverHelloDone...))
+	tf.end()
+	m := tf.f.Meta
+	if m == nil || m.App != "socks4+tls" || m.TLSVersion != "TLS 1.2" || m.ProxyTarget != "192.0.2.1:443" {
+		t.Fatalf("meta %+v; want socks4+tls, TLS 1.2, target 192.0.2.1:443", m)
 	}
 }

@@ -129,7 +129,7 @@ func UpgradeCandidate(b []byte, fromClient bool) UpgradeProto {
 			return UpgradeXMPP
 		}
 	case 0x30:
-		if ldapStartTLSRequest(b) {
+		if ldapRequest(b) {
 			return UpgradeLDAP
 		}
 	case 0x00:
@@ -387,77 +387,87 @@ func xmlElementEnd(b []byte, open, close, stop string) (int, error) {
 // ldapStartTLSOID is the StartTLS extended operation's requestName.
 const ldapStartTLSOID = "1.3.6.1.4.1.1466.20037"
 
-// ldapMessage reads the BER LDAPMessage at the start of b: its protocolOp
-// tag and contents and its total length. ok is false when b holds less
-// than the whole message; err is set when b cannot be an LDAPMessage.
-func ldapMessage(b []byte) (op byte, body []byte, n int, err error) {
+// ldapMessage reads the BER LDAPMessage at the start of b: its messageID,
+// its protocolOp tag and contents, and its total length. err is
+// ErrNeedMore when b holds less than the whole message, and wraps
+// ErrNoUpgrade when b cannot be an LDAPMessage.
+func ldapMessage(b []byte) (id []byte, op byte, body []byte, n int, err error) {
 	r := berReader{b: b}
 	seq, ok := r.element(0x30)
 	if !ok {
-		return 0, nil, 0, r.err()
+		return nil, 0, nil, 0, r.err()
 	}
 	n = r.off
 	m := berReader{b: seq}
-	if _, ok := m.element(0x02); !ok { // messageID
-		return 0, nil, 0, fmt.Errorf("%w: LDAP messageID", ErrNoUpgrade)
+	if id, ok = m.element(0x02); !ok { // messageID
+		return nil, 0, nil, 0, fmt.Errorf("%w: LDAP messageID", ErrNoUpgrade)
 	}
 	if m.off >= len(m.b) {
-		return 0, nil, 0, fmt.Errorf("%w: LDAP message without operation", ErrNoUpgrade)
+		return nil, 0, nil, 0, fmt.Errorf("%w: LDAP message without operation", ErrNoUpgrade)
 	}
 	op = m.b[m.off]
 	body, ok = m.element(op)
 	if !ok {
-		return 0, nil, 0, fmt.Errorf("%w: LDAP operation", ErrNoUpgrade)
+		return nil, 0, nil, 0, fmt.Errorf("%w: LDAP operation", ErrNoUpgrade)
 	}
-	return op, body, n, nil
+	return id, op, body, n, nil
 }
 
-// ldapStartTLSRequest reports whether b starts with an LDAP ExtendedRequest
-// ([APPLICATION 23]) naming the StartTLS OID, as far as b goes.
-func ldapStartTLSRequest(b []byte) bool {
-	op, body, _, err := ldapMessage(b)
-	if err != nil || op != 0x77 {
+// ldapRequestOps are the protocolOp tags a client sends (RFC 4511 4.2 to
+// 4.14): bind, unbind, search, modify, add, delete, modify DN, compare,
+// abandon and extended requests.
+var ldapRequestOps = [256]bool{0x60: true, 0x42: true, 0x63: true, 0x66: true, 0x68: true,
+	0x4a: true, 0x6c: true, 0x6e: true, 0x50: true, 0x77: true}
+
+// ldapRequest reports whether b starts with an LDAPMessage carrying a
+// client operation: its header, messageID and operation tag, as far as b
+// goes (the first segment may hold only part of a large request). RFC
+// 4513 3.1.1 lets a client send StartTLS at any time, after a search of
+// the root DSE for supportedExtension or after a bind too, so the first
+// request need not be StartTLS itself.
+func ldapRequest(b []byte) bool {
+	r := berReader{b: b}
+	if _, ok := r.header(0x30); !ok {
 		return false
 	}
-	r := berReader{b: body}
-	name, ok := r.element(0x80)
-	return ok && string(name) == ldapStartTLSOID
+	if _, ok := r.element(0x02); !ok {
+		return false
+	}
+	return r.off < len(b) && ldapRequestOps[b[r.off]]
 }
 
-// scanLDAP finds the StartTLS request (a client may send other operations
-// first, as long as none binds with credentials) and the ExtendedResponse
-// ([APPLICATION 24]) with resultCode success.
+// scanLDAP finds the client's StartTLS request among its first messages,
+// and the server's ExtendedResponse ([APPLICATION 24]) to it, matched by
+// messageID, with resultCode success. Responses to earlier operations
+// (search results, a bind response, another extended operation's) are
+// passed over.
 func scanLDAP(client, server []byte, u *Upgrade) error {
 	cOff := -1
-	for off, i := 0, 0; i < maxLines; i++ {
-		op, body, n, err := ldapMessage(client[off:])
+	var reqID []byte
+	for off, i := 0, 0; i < maxLines && cOff < 0; i++ {
+		id, op, body, n, err := ldapMessage(client[off:])
 		if err != nil {
 			return err
 		}
-		switch op {
-		case 0x77:
-			r := berReader{b: body}
-			if name, ok := r.element(0x80); ok && string(name) == ldapStartTLSOID {
-				cOff = off + n
-			}
-		case 0x60: // bindRequest: credentials in cleartext
-			return fmt.Errorf("%w: LDAP bind before StartTLS", ErrNoUpgrade)
-		}
 		off += n
-		if cOff >= 0 {
-			break
+		if op != 0x77 {
+			continue
+		}
+		r := berReader{b: body}
+		if name, ok := r.element(0x80); ok && string(name) == ldapStartTLSOID {
+			cOff, reqID = off, id
 		}
 	}
 	if cOff < 0 {
 		return fmt.Errorf("%w: no LDAP StartTLS request", ErrNoUpgrade)
 	}
 	for off, i := 0, 0; i < maxLines; i++ {
-		op, body, n, err := ldapMessage(server[off:])
+		id, op, body, n, err := ldapMessage(server[off:])
 		if err != nil {
 			return err
 		}
 		off += n
-		if op != 0x78 {
+		if op != 0x78 || !bytes.Equal(id, reqID) {
 			continue
 		}
 		r := berReader{b: body}
@@ -468,7 +478,7 @@ func scanLDAP(client, server []byte, u *Upgrade) error {
 		u.ClientOff, u.ServerOff = cOff, off
 		return nil
 	}
-	return fmt.Errorf("%w: no LDAP ExtendedResponse", ErrNoUpgrade)
+	return fmt.Errorf("%w: no LDAP ExtendedResponse to StartTLS", ErrNoUpgrade)
 }
 
 // berReader reads BER definite-length elements.
@@ -486,44 +496,62 @@ func (r *berReader) err() error {
 	return ErrNeedMore
 }
 
-// element reads an element with tag and returns its contents.
-func (r *berReader) element(tag byte) ([]byte, bool) {
+// header reads the identifier and length octets of an element with tag,
+// leaving r at its contents, and returns the contents' length. The length
+// may take the long form with any number of octets (X.690 8.1.3.5: Active
+// Directory writes four, 0x84, whatever the value); a length beyond what
+// an upgrade's cleartext may hold is taken for a bad encoding.
+func (r *berReader) header(tag byte) (int, bool) {
 	b := r.b[r.off:]
 	if len(b) < 2 {
 		r.need = true
-		return nil, false
+		return 0, false
 	}
 	if b[0] != tag {
 		r.bad = true
-		return nil, false
+		return 0, false
 	}
 	n, hdr := int(b[1]), 2
 	if n&0x80 != 0 {
 		k := n & 0x7f
-		if k == 0 || k > 3 {
+		if k == 0 || k == 0x7f { // indefinite, or the reserved 0xff
 			r.bad = true
-			return nil, false
+			return 0, false
 		}
 		if len(b) < 2+k {
 			r.need = true
-			return nil, false
+			return 0, false
 		}
 		n = 0
 		for _, c := range b[2 : 2+k] {
-			n = n<<8 | int(c)
+			if n = n<<8 | int(c); n > MaxUpgradeCleartext {
+				r.bad = true
+				return 0, false
+			}
 		}
 		hdr += k
 	}
 	if n > MaxUpgradeCleartext {
 		r.bad = true
+		return 0, false
+	}
+	r.off += hdr
+	return n, true
+}
+
+// element reads an element with tag and returns its contents.
+func (r *berReader) element(tag byte) ([]byte, bool) {
+	start := r.off
+	n, ok := r.header(tag)
+	if !ok {
 		return nil, false
 	}
-	if len(b) < hdr+n {
-		r.need = true
+	if len(r.b)-r.off < n {
+		r.off, r.need = start, true
 		return nil, false
 	}
-	r.off += hdr + n
-	return b[hdr : hdr+n], true
+	r.off += n
+	return r.b[r.off-n : r.off], true
 }
 
 // scanPostgreSQL: the client's SSLRequest, the server's one-byte 'S'

@@ -40,7 +40,12 @@ func TestUpgradeCandidate(t *testing.T) {
 		{"SOCKS5", "\x05\x01\x00", true, UpgradeSOCKS5},
 		{"SOCKS5 no methods", "\x05\x00\x00", true, UpgradeNone},
 		{"LDAP StartTLS", ldapStartTLS, true, UpgradeLDAP},
-		{"LDAP bind", "\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00", true, UpgradeNone},
+		{"LDAP bind first", ldapBind, true, UpgradeLDAP},
+		{"LDAP root DSE search first", ldapRootDSE, true, UpgradeLDAP},
+		{"LDAP StartTLS, four length octets", adStartTLS, true, UpgradeLDAP},
+		{"LDAP StartTLS, header only", adStartTLS[:10], true, UpgradeLDAP},
+		{"LDAP response from the client", ldapStartTLSOK, true, UpgradeNone},
+		{"BER indefinite length", "\x30\x80\x02\x01\x01\x77\x00", true, UpgradeNone},
 		{"TLS", hello, true, UpgradeNone},
 		{"short", "22", false, UpgradeNone},
 	} {
@@ -56,7 +61,28 @@ const (
 	ldapStartTLS   = "\x30\x1d\x02\x01\x01\x77\x18\x80\x16" + ldapStartTLSOID
 	ldapStartTLSOK = "\x30\x0c\x02\x01\x01\x78\x07\x0a\x01\x00\x04\x00\x04\x00"
 	ldapRefused    = "\x30\x0c\x02\x01\x01\x78\x07\x0a\x01\x34\x04\x00\x04\x00" // unavailable
+
+	// An anonymous simple bind, messageID 1.
+	ldapBind = "\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x80\x00"
+
+	// Active Directory writes every length in four octets (0x84), as
+	// testssl.sh and haproxy met it: the StartTLS request as a Windows
+	// client sends it, and the domain controller's success response, both
+	// messageID 1.
+	adStartTLS   = "\x30\x84\x00\x00\x00\x25\x02\x01\x01\x77\x84\x00\x00\x00\x1c\x80\x84\x00\x00\x00\x16" + ldapStartTLSOID
+	adStartTLSOK = "\x30\x84\x00\x00\x00\x28\x02\x01\x01\x78\x84\x00\x00\x00\x1f\x0a\x01\x00\x04\x00\x04\x00\x8a\x16" + ldapStartTLSOID
 )
+
+// ldapRootDSE searches the root DSE for supportedExtension (messageID 1).
+var ldapRootDSE = ldapMsg(1, 0x63, "\x04\x00\x0a\x01\x00\x0a\x01\x00\x02\x01\x00\x02\x01\x00\x01\x01\x00"+
+	"\x87\x0bobjectClass"+"\x30\x14\x04\x12supportedExtension")
+
+// ldapMsg is an LDAPMessage with messageID id and the protocolOp op
+// holding contents, in short-form lengths.
+func ldapMsg(id, op byte, contents string) string {
+	inner := "\x02\x01" + string([]byte{id, op, byte(len(contents))}) + contents
+	return "\x30" + string([]byte{byte(len(inner))}) + inner
+}
 
 func TestScanUpgrade(t *testing.T) {
 	smtpServer := "220 mx ESMTP\r\n250-mx\r\n250-STARTTLS\r\n250 OK\r\n220 go ahead\r\n"
@@ -98,6 +124,23 @@ func TestScanUpgrade(t *testing.T) {
 		{"LDAP StartTLS", UpgradeLDAP, ldapStartTLS + hello, ldapStartTLSOK + hello, nil, UpgradeLDAP, ""},
 		{"LDAP refused", UpgradeLDAP, ldapStartTLS, ldapRefused, ErrNoUpgrade, UpgradeLDAP, ""},
 		{"LDAP response split", UpgradeLDAP, ldapStartTLS, ldapStartTLSOK[:5], ErrNeedMore, UpgradeLDAP, ""},
+		{"LDAP StartTLS, Active Directory", UpgradeLDAP, adStartTLS + hello, adStartTLSOK + hello, nil, UpgradeLDAP, ""},
+		{"LDAP StartTLS after a root DSE search", UpgradeLDAP, ldapRootDSE + ldapMsg(2, 0x77, "\x80\x16"+ldapStartTLSOID) + hello,
+			ldapMsg(1, 0x64, "\x04\x00\x30\x00") + ldapMsg(1, 0x65, "\x0a\x01\x00\x04\x00\x04\x00") + ldapMsg(2, 0x78, "\x0a\x01\x00\x04\x00\x04\x00") + hello,
+			nil, UpgradeLDAP, ""},
+		{"LDAP StartTLS after a bind", UpgradeLDAP, ldapBind + ldapMsg(2, 0x77, "\x80\x16"+ldapStartTLSOID) + hello,
+			ldapMsg(1, 0x61, "\x0a\x01\x00\x04\x00\x04\x00") + ldapMsg(2, 0x78, "\x0a\x01\x00\x04\x00\x04\x00") + hello,
+			nil, UpgradeLDAP, ""},
+		// The success of an earlier extended operation (Who am I?) is not
+		// StartTLS's: the response is matched by messageID.
+		{"LDAP StartTLS refused after another extended operation", UpgradeLDAP,
+			ldapMsg(1, 0x77, "\x80\x17"+"1.3.6.1.4.1.4203.1.11.3") + ldapMsg(2, 0x77, "\x80\x16"+ldapStartTLSOID),
+			ldapMsg(1, 0x78, "\x0a\x01\x00\x04\x00\x04\x00") + ldapMsg(2, 0x78, "\x0a\x01\x34\x04\x00\x04\x00"),
+			ErrNoUpgrade, UpgradeLDAP, ""},
+		{"LDAP StartTLS response not yet seen", UpgradeLDAP,
+			ldapMsg(1, 0x77, "\x80\x17"+"1.3.6.1.4.1.4203.1.11.3") + ldapMsg(2, 0x77, "\x80\x16"+ldapStartTLSOID),
+			ldapMsg(1, 0x78, "\x0a\x01\x00\x04\x00\x04\x00"), ErrNeedMore, UpgradeLDAP, ""},
+		{"LDAP session without StartTLS", UpgradeLDAP, ldapBind + ldapRootDSE + ldapMsg(3, 0x42, ""), "", ErrNeedMore, UpgradeLDAP, ""},
 		{"PostgreSQL S", UpgradePostgreSQL, string(pgSSLRequest) + hello, "S" + hello, nil, UpgradePostgreSQL, ""},
 		{"PostgreSQL N", UpgradePostgreSQL, string(pgSSLRequest), "N", ErrNoUpgrade, UpgradePostgreSQL, ""},
 		{"MySQL SSL request", UpgradeMySQL, mysqlSSL + hello, mysqlGreet + hello, nil, UpgradeMySQL, ""},
