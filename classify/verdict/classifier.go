@@ -334,18 +334,20 @@ func failureOf(f *flow.Flow, proto uint8) failure {
 	switch proto {
 	case flow.ProtoTCP:
 		switch f.ConnState() {
-		case flow.StateS0:
-			// Zeek keeps S0 when the responder only ACKed the SYN (its
-			// SYN-ACK not captured): it answered, so nothing was blocked.
-			if f.Resp.Packets == 0 {
-				return failS0
-			}
 		case flow.StateREJ:
 			return failREJ
+		case flow.StateS0:
+			if unanswered(f) {
+				return failS0
+			}
 		case flow.StateRSTOS0:
-			return failRSTOS0
+			if unanswered(f) {
+				return failRSTOS0
+			}
 		case flow.StateSH:
-			return failSH
+			if unanswered(f) {
+				return failSH
+			}
 		}
 	case flow.ProtoUDP:
 		if f.ICMPUnreach > 0 && f.Resp.Packets == 0 {
@@ -353,6 +355,18 @@ func failureOf(f *flow.Flow, proto uint8) failure {
 		}
 	}
 	return noFailure
+}
+
+// unanswered tells a SYN that got no answer from one whose answer the
+// capture missed. S0, RSTOS0 and SH only say no SYN-ACK was seen: Zeek
+// keeps them when the responder's SYN-ACK was lost to the capture and it
+// sent only ACKs or data afterwards, and a sensor that sees one direction
+// sees them for every connection. Either side can prove the answer came:
+// the responder by sending anything, the originator by acknowledging
+// (after its SYN a stack sends ACK only once the SYN-ACK arrived; SYN
+// retries, and a bare RST on giving up, carry none).
+func unanswered(f *flow.Flow) bool {
+	return f.Resp.Packets == 0 && f.Orig.Flags&flow.FlagACK == 0
 }
 
 // Classify judges f and writes the verdict into r, which it resets first.
