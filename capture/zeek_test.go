@@ -89,6 +89,7 @@ func replayZeek(t *testing.T, path string, ignoreChecksums bool) []flow.Flow {
 	tab := flow.NewTable(flow.DefaultConfig(), func(f *flow.Flow) { out = append(out, *f) })
 	dec := decode.New(decode.Options{IgnoreChecksums: ignoreChecksums})
 	var p decode.Packet
+	var scratch flow.Key
 	for {
 		fr, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -100,7 +101,7 @@ func replayZeek(t *testing.T, path string, ignoreChecksums bool) []flow.Flow {
 		if dec.Decode(fr.LinkType, fr.Data, fr.Time, fr.WireLen, &p) != nil {
 			continue
 		}
-		tab.Packet(&p.Packet)
+		tab.PacketTunneled(&p.Packet, nil, tunnelIdentity(&p, &scratch))
 	}
 	tab.Flush(flow.EndFlush)
 	return out
