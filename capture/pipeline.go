@@ -228,6 +228,7 @@ type worker struct {
 	onFlow     FlowHandler
 	pkt        *decode.Packet // packet being handled, for startDissectors
 	tunnels    decode.TunnelNames
+	tunnelKey  flow.Key // scratch for tunnelIdentity
 	stats      *Stats
 }
 
@@ -372,7 +373,11 @@ func (w *worker) packet(pkt *decode.Packet) {
 	if pkt.ChecksumPending() {
 		sum = pkt
 	}
-	f, fromOrig := w.table.PacketChecked(&pkt.Packet, sum)
+	var tunnel *flow.Key
+	if pkt.Tunnel != decode.TunnelNone {
+		tunnel = tunnelIdentity(pkt, &w.tunnelKey)
+	}
+	f, fromOrig := w.table.PacketTunneled(&pkt.Packet, sum, tunnel)
 	w.pkt = pkt
 	if f.Orig.Packets+f.Resp.Packets == 1 {
 		if pkt.Tunnel != decode.TunnelNone {

@@ -19,6 +19,7 @@ type step struct {
 	bad     bool          // bad checksum
 	cut     bool          // payload cut by the snap length
 	pause   time.Duration // quiet time before the packet (1 ms apart otherwise)
+	tunnel  *Key          // identity of the tunnel the packet came out of (nil: none)
 }
 
 // c and s are steps from the client and the server with automatic numbers.
@@ -73,7 +74,7 @@ func script(t *testing.T, proto uint8, cl, sv string, steps []step) []Flow {
 		}
 		p := Packet{Key: k, Dir: d, Time: int64(now), WireLen: 60 + st.n, PayloadLen: st.n,
 			TCPFlags: st.flags, Seq: seq, Ack: ack, ZeroWindow: st.zeroWin, BadChecksum: st.bad, Cut: st.cut}
-		tab.Packet(&p)
+		tab.PacketTunneled(&p, nil, st.tunnel)
 		now += time.Millisecond
 		if proto == ProtoTCP && !st.bad && st.flags&FlagRST == 0 {
 			end := seq + st.n

@@ -75,17 +75,22 @@ type Meta struct {
 	TLSOfferedMax uint16 // highest version the ClientHello offered (wire value, 0x0304 = TLS 1.3)
 	TLSOfferedMin uint16 // lowest version it offered
 	TLSCipher     uint16 // cipher suite the server chose
-	Cert          *Certificate
+	// PayloadCut is set when the snap length cut away the payload a
+	// parser needed to tell what the flow carries (a capture of headers
+	// only): the absence of a label then proves nothing. (Beside the
+	// uint16s, in their padding, so Meta fits 256 bytes.)
+	PayloadCut bool
+
+	Cert *Certificate
 
 	// Tunnel names the innermost tunnel the flow's first packet was taken
 	// out of ("gre 10.0.0.1->10.0.0.2"); set by the pipeline, interned per
 	// tunnel. Empty for flows not tunnelled.
 	Tunnel string
-
-	// PayloadCut is set when the snap length cut away the payload a
-	// parser needed to tell what the flow carries (a capture of headers
-	// only): the absence of a label then proves nothing.
-	PayloadCut bool
+	// tunnel is the identity of the tunnel of the flow's latest tunnelled
+	// packet, compared with each packet's (encap.go); nil for flows never
+	// tunnelled (a pointer: Meta stays within 256 bytes).
+	tunnel *Key
 
 	// ProxyTarget is the host:port an explicit proxy was asked to
 	// connect to (HTTP CONNECT, SOCKS4/4a/5) on this flow.
@@ -151,6 +156,7 @@ type Flow struct {
 
 	tcp       *tcpConn // TCP flows only; nil in the end callback, kept across recycling
 	udpActive uint8
+	encap     uint8 // tunnel changes and whether a tunnel is current (encap.go)
 	history   history
 	seqEnd    [2]uint64 // TCP sequence bytes (originator, responder) when the flow ended
 	lru       lruLinks

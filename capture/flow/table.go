@@ -185,6 +185,16 @@ const udpVerifiedPackets = 100
 // whose first udpVerifiedPackets datagrams all had good checksums is
 // trusted from then on and its later datagrams count as good.
 func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig bool) {
+	return t.PacketTunneled(p, sum, nil)
+}
+
+// PacketTunneled is PacketChecked for a packet taken out of a tunnel whose
+// identity is tunnel (nil: not tunnelled): the outer UDP flow's Key for a
+// UDP tunnel, Key.AddrPair of the outer IP header for an IP-level one.
+// A flow whose packets come out of different tunnels, or out of one and
+// then none, counts the changes as Zeek does and gets 'X' in its history
+// past Zeek's limit (encap.go).
+func (t *Table) PacketTunneled(p *Packet, sum PayloadChecksum, tunnel *Key) (f *Flow, fromOrig bool) {
 	if sum != nil && p.Key.proto != ProtoUDP {
 		p.BadChecksum = sum.PayloadChecksumBad()
 		sum = nil
@@ -219,6 +229,13 @@ func (t *Table) PacketChecked(p *Packet, sum PayloadChecksum) (f *Flow, fromOrig
 	}
 	if f == nil {
 		f = t.create(p)
+		if tunnel != nil {
+			f.enterTunnel(tunnel)
+		}
+	} else if tunnel != nil || f.encap&encapOn != 0 {
+		// Before the packet's own letters, as Zeek checks the
+		// encapsulation before it delivers the packet.
+		f.checkEncap(tunnel)
 	}
 	fromOrig = p.Dir == f.OrigDir
 	side := &f.Resp
