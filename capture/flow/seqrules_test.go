@@ -15,6 +15,12 @@ func (st step) ackAbs(v uint32) step {
 	return st
 }
 
+// ackOfZero is a handshake with a server ISN of isn whose data the
+// capture missed, then a client ACK of 0.
+func ackOfZero(isn uint32) []step {
+	return []step{c(FlagSYN, 0), s(FlagSYN|FlagACK, 0).seqAbs(isn), c(FlagACK, 0).ackAbs(isn + 1), c(FlagACK, 0).ackAbs(0)}
+}
+
 func isnOf(client bool) uint32 {
 	if client {
 		return clientISN
@@ -95,9 +101,13 @@ func TestSequenceRules(t *testing.T) {
 		}, state: StateSF, history: "ShAdDgfFa", origIsCl: true, seq: []uint64{100, 50}},
 		// An ACK of 0 within TOO_LARGE_SEQ_DELTA is an ordinary wrap: the
 		// server's 999 bytes (not captured) end exactly on 0.
-		{name: "ACK of 0 after a wrap is trusted", steps: []step{
-			c(FlagSYN, 0), s(FlagSYN|FlagACK, 0).seqAbs(wrapISN), c(FlagACK, 0).ackAbs(wrapISN + 1), c(FlagACK, 0).ackAbs(0),
-		}, state: StateS1, history: "ShAg", origIsCl: true, seq: []uint64{0, 999}},
+		{name: "ACK of 0 after a wrap is trusted", steps: ackOfZero(wrapISN), state: StateS1, history: "ShAg", origIsCl: true, seq: []uint64{0, 999}},
+		// The guard's bound: an ACK of 0 exactly TOO_LARGE_SEQ_DELTA past
+		// the acknowledged number is trusted, one octet further it is not.
+		{name: "ACK of 0 at the largest trusted delta", steps: ackOfZero(1<<32 - tooLarge - 1),
+			state: StateS1, history: "ShAg", origIsCl: true, seq: []uint64{0, tooLarge}},
+		{name: "ACK of 0 one past the largest trusted delta", steps: ackOfZero(1<<32 - tooLarge - 2),
+			state: StateS1, history: "ShAg", origIsCl: true, seq: []uint64{0, 0}},
 
 		// TCP_Endpoint::Size: an endpoint that went from SYN_SENT to RESET,
 		// whose peer stayed INACTIVE and yet acknowledged data, is a
@@ -120,6 +130,11 @@ func TestSequenceRules(t *testing.T) {
 		// not REJ.
 		{name: "half-open abort answered by a RST counts", steps: []step{c(FlagSYN, 0), s(FlagACK, 0).acking(500_000), c(FlagRST, 0).at(500_000), s(FlagRST, 0)},
 			state: StateRSTR, history: "SaRr", origIsCl: true, seq: []uint64{499_999, 0}},
+		// Only a RESET endpoint: one that closed from SYN_SENT after the
+		// same challenge ACK counts up to the acknowledged number (less the
+		// SYN and FIN octets).
+		{name: "FIN after a challenge ACK counts", steps: []step{c(FlagSYN, 0), s(FlagACK, 0).acking(500_000), c(fin, 0)},
+			state: StateSH, history: "SaF", origIsCl: true, seq: []uint64{499_998, 0}},
 		// The client closed before it reset (previous state CLOSED, not
 		// SYN_SENT): the rule does not apply; 500,000 less the SYN and FIN
 		// octets.
