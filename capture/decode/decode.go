@@ -444,7 +444,7 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 		// the tunnel's traffic: counted in its row, never a flow of the
 		// carrier datagram the classifier would judge. When the tunnel's
 		// inner header failed instead, the datagram carrying it stands.
-		if r, ok := d.innerNotIP(&st.tunnels[st.nTunnels-1]); ok {
+		if r, ok := d.innerNotIP(&st.tunnels[st.nTunnels-1], parser, perr); ok {
 			return d.tunnelOnly(r, ts, wireLen)
 		}
 	}
@@ -519,10 +519,12 @@ func (d *Decoder) tunnelOnly(r Reason, ts int64, wireLen int) error {
 }
 
 // innerNotIP reports why a frame inside the tunnel lv, from which no IP
-// header came out, is not IP: ok is false when the tunnel's payload could
-// not be opened (its header names a protocol the decoder does not follow:
-// tunnel-unsupported) or a header inside it is cut or malformed.
-func (d *Decoder) innerNotIP(lv *tunnelLevel) (Reason, bool) {
+// header came out, is not IP. ok is false when the tunnel's own header
+// names a payload the decoder does not follow (tunnel-unsupported), or a
+// header inside the tunnel is cut or malformed: that damage is then
+// recorded as the packet's failure, which an IP-level tunnel's packet is
+// skipped for (a UDP tunnel's datagram stands as a flow).
+func (d *Decoder) innerNotIP(lv *tunnelLevel, parser *gopacket.DecodingLayerParser, perr error) (r Reason, ok bool) {
 	st := &d.st
 	if st.failed {
 		// A layer inside the tunnel stopped decoding: a control frame of
@@ -531,21 +533,26 @@ func (d *Decoder) innerNotIP(lv *tunnelLevel) (Reason, bool) {
 		return st.fail, st.fail == ReasonNotIP || st.fail == ReasonEncrypted
 	}
 	last := len(d.decoded) - 1
-	if last <= lv.layer {
+	if perr == nil && last <= lv.layer {
 		// Decoding ended at the tunnel header itself.
 		return 0, false
 	}
-	l, ok := d.container.Decoder(d.decoded[last])
-	if !ok {
-		return 0, false
+	if perr == nil {
+		l, _ := d.container.Decoder(d.decoded[last])
+		if _, follows := d.container.Decoder(l.NextLayerType()); !follows {
+			// An EtherType (or SNAP or PPP protocol) the decoder does
+			// not follow.
+			return ReasonNotIP, true
+		}
 	}
-	if _, ok := d.container.Decoder(l.NextLayerType()); ok {
-		// The frame ended (or a header failed) where the next header the
-		// decoder reads should start.
-		return 0, false
+	// A header inside the tunnel failed, or the frame ended where the
+	// next header the decoder reads should start.
+	r = ReasonTruncated
+	if perr != nil && !parser.Truncated && len(st.l3.l4) >= st.l3.l4Len {
+		r = ReasonBadLinkHeader
 	}
-	// An EtherType (or SNAP or PPP protocol) the decoder does not follow.
-	return ReasonNotIP, true
+	st.failWith(r)
+	return r, false
 }
 
 // transportByHand handles an innermost IP header whose transport header the

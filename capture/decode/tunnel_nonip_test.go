@@ -152,8 +152,15 @@ func TestTunnelNonIP(t *testing.T) {
 			udpFlow: true},
 		{name: "vxlan whose inner 802.1q tag is cut", frames: [][]byte{overUDP(1, 51000, 4789, cat(vxlanHdr, ethHdr(layers.EthernetTypeDot1Q), []byte{0, 10}))},
 			udpFlow: true},
-		{name: "gre teb whose inner ethernet header is cut", frames: [][]byte{overGRE(1, greTEB, arp[:10])},
-			reason: ReasonTunnelUnsupported},
+		// In an IP-level tunnel the packet is skipped for the damage.
+		{name: "gre teb whose inner ethernet header is malformed", frames: [][]byte{overGRE(1, greTEB, arp[:10])},
+			reason: ReasonBadLinkHeader},
+		{name: "gre teb cut by the snap length inside the inner ethernet header", frames: [][]byte{overGRE(1, greTEB, arp)[:14+20+4+10]},
+			reason: ReasonTruncated},
+		{name: "gre teb whose inner frame ends where its ip header starts", frames: [][]byte{overGRE(1, greTEB, ethHdr(layers.EthernetTypeIPv4))},
+			reason: ReasonTruncated},
+		{name: "erspan ii whose mirrored frame is cut by the snap length", frames: [][]byte{overGRE(1, erspan2, arp)[:14+20+16+6]},
+			reason: ReasonTruncated},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
