@@ -274,7 +274,7 @@ func TestEncapsulations(t *testing.T) {
 		// only the two that carried IP, as it logs a tunnel when a
 		// connection inside it starts. Zeek's ICMP history is "X": the
 		// requests and replies come in different tunnels, and after
-		// tunnel_max_changes_per_connection (5) changes Zeek raises a weird
+		// Tunnel::max_changes_per_connection (5) changes Zeek raises a weird
 		// and marks the history; here a flow keeps its first packet's
 		// tunnel and has no such letter (docs/encapsulations.md).
 		{file: "vxlan.pcap", flows: []string{
