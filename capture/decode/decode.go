@@ -537,8 +537,7 @@ func (d *Decoder) innerNotIP(lv *tunnelLevel, parser *gopacket.DecodingLayerPars
 		// Decoding ended at the tunnel header itself.
 		return 0, false
 	}
-	if perr == nil {
-		l, _ := d.container.Decoder(d.decoded[last])
+	if l, ok := d.container.Decoder(d.decoded[last]); perr == nil && ok {
 		if _, follows := d.container.Decoder(l.NextLayerType()); !follows {
 			// An EtherType (or SNAP or PPP protocol) the decoder does
 			// not follow.
