@@ -533,7 +533,7 @@ func (d *Decoder) innerNotIP(lv *tunnelLevel, parser *gopacket.DecodingLayerPars
 		return st.fail, st.fail == ReasonNotIP || st.fail == ReasonEncrypted
 	}
 	last := len(d.decoded) - 1
-	if perr == nil && last <= lv.layer {
+	if last < 0 || perr == nil && last <= lv.layer {
 		// Decoding ended at the tunnel header itself.
 		return 0, false
 	}
