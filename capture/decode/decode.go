@@ -159,7 +159,8 @@ type state struct {
 	fail   Reason // why a layer failed, when failed is set
 	failed bool
 	// carrier: the innermost tunnel entered carries no packet (a Teredo
-	// bubble, an AYIYA heartbeat): the frame is the tunnel's traffic only.
+	// bubble, an AYIYA heartbeat, a PPTP acknowledgment): the frame is the
+	// tunnel's traffic only.
 	carrier bool
 	defragd bool // the packet is a reassembled datagram
 }
@@ -217,6 +218,7 @@ const maxTunnelDepth = 4
 type tunnelLevel struct {
 	id    TunnelID
 	depth int // IP headers outside the tunnel
+	layer int // index in decoded of the tunnel's own header
 }
 
 // enterTunnel records a tunnel and the outer flow it rode on: the
@@ -229,6 +231,9 @@ func (s *state) enterTunnel(t Tunnel, sport, dport uint16) {
 	lv.id.Kind = t
 	lv.id.Outer, lv.id.Dir = flow.KeyFrom16(s.l3.proto, s.l3.is4, s.l3.src, sport, s.l3.dst, dport)
 	lv.depth = s.l3Count
+	// The parser appends a layer after its DecodeFromBytes returns: the
+	// tunnel header calling this is the next one.
+	lv.layer = len(*s.decoded)
 	s.nTunnels++
 }
 
@@ -424,21 +429,29 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 		// tunnel's outer connection, here the tunnels table): it is counted
 		// at every tunnel level, not made a flow the classifier would
 		// judge as traffic of its own.
-		for i := range st.nTunnels {
-			d.tunnels.add(&st.tunnels[i].id, ts, wireLen)
+		return d.tunnelOnly(ReasonTunnelControl, ts, wireLen)
+	}
+
+	// Only a packet whose IP header came out of a tunnel is inside it.
+	n := st.nTunnels
+	for n > 0 && st.tunnels[n-1].depth >= st.l3Count {
+		n--
+	}
+	if n < st.nTunnels {
+		// The innermost tunnel was opened but no IP header came out of
+		// it. A frame that is not IP (ARP, STP, LLDP on a mirror or an
+		// overlay) or cannot be read (MPPE, protected 802.11) is still
+		// the tunnel's traffic: counted in its row, never a flow of the
+		// carrier datagram the classifier would judge. When the tunnel's
+		// inner header failed instead, the datagram carrying it stands.
+		if r, ok := d.innerNotIP(&st.tunnels[st.nTunnels-1], parser, perr); ok {
+			return d.tunnelOnly(r, ts, wireLen)
 		}
-		return d.skip(ReasonTunnelControl, nil)
 	}
 
 	p.Time = ts
 	p.WireLen = uint32(wireLen)
 	p.VLAN = st.vlan
-	// Only a packet whose IP header came out of a tunnel is inside it:
-	// when a tunnel's inner header failed, the datagram carrying it stands.
-	n := st.nTunnels
-	for n > 0 && st.tunnels[n-1].depth >= st.l3Count {
-		n--
-	}
 	if n > 0 {
 		in := &st.tunnels[n-1].id
 		p.Tunnel, p.OuterKey, p.OuterDir = in.Kind, in.Outer, in.Dir
@@ -493,6 +506,52 @@ func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data 
 		return nil
 	}
 	return d.transportByHand(p)
+}
+
+// tunnelOnly counts a frame that makes no flow in the row of every tunnel
+// around it, and skips it for reason r.
+func (d *Decoder) tunnelOnly(r Reason, ts int64, wireLen int) error {
+	st := &d.st
+	for i := range st.nTunnels {
+		d.tunnels.add(&st.tunnels[i].id, ts, wireLen)
+	}
+	return d.skip(r, nil)
+}
+
+// innerNotIP reports why a frame inside the tunnel lv, from which no IP
+// header came out, is not IP. ok is false when the tunnel's own header
+// names a payload the decoder does not follow (tunnel-unsupported), or a
+// header inside the tunnel is cut or malformed: that damage is then
+// recorded as the packet's failure, which an IP-level tunnel's packet is
+// skipped for (a UDP tunnel's datagram stands as a flow).
+func (d *Decoder) innerNotIP(lv *tunnelLevel, parser *gopacket.DecodingLayerParser, perr error) (r Reason, ok bool) {
+	st := &d.st
+	if st.failed {
+		// A layer inside the tunnel stopped decoding: a control frame of
+		// PPP or 802.11, other LLC, a PPPoE discovery frame, or an
+		// encrypted one.
+		return st.fail, st.fail == ReasonNotIP || st.fail == ReasonEncrypted
+	}
+	last := len(d.decoded) - 1
+	if last < 0 || perr == nil && last <= lv.layer {
+		// Decoding ended at the tunnel header itself.
+		return 0, false
+	}
+	if l, ok := d.container.Decoder(d.decoded[last]); perr == nil && ok {
+		if _, follows := d.container.Decoder(l.NextLayerType()); !follows {
+			// An EtherType (or SNAP or PPP protocol) the decoder does
+			// not follow.
+			return ReasonNotIP, true
+		}
+	}
+	// A header inside the tunnel failed, or the frame ended where the
+	// next header the decoder reads should start.
+	r = ReasonTruncated
+	if perr != nil && !parser.Truncated && len(st.l3.l4) >= st.l3.l4Len {
+		r = ReasonBadLinkHeader
+	}
+	st.failWith(r)
+	return r, false
 }
 
 // transportByHand handles an innermost IP header whose transport header the

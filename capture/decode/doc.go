@@ -36,11 +36,15 @@
 // the packet are kept in Packet.Tunnel, Packet.OuterKey and
 // Packet.OuterDir (the tunnel's originator), and the decoder counts every
 // tunnel level's packets for Tunnels (tunnels.parquet). A tunnel's own
-// packet that carries nothing (a Teredo bubble, an AYIYA heartbeat) is
-// counted there too and skipped as tunnel-control: it makes no flow. A
-// UDP datagram on a tunnel port that is not that tunnel stays a UDP flow. A tunnel whose
-// payload the decoder cannot open is skipped as tunnel-unsupported, one
-// whose payload is encrypted (MPPE, protected 802.11) as encrypted.
+// packet that carries nothing (a Teredo bubble, an AYIYA heartbeat, a PPTP
+// acknowledgment) is counted there too and skipped as tunnel-control: it
+// makes no flow. So is a frame inside an opened tunnel that is not IP (ARP,
+// STP, LLDP, PPP or 802.11 control), skipped as not-ip, or that cannot be
+// read (MPPE, protected 802.11), skipped as encrypted: neither it nor the
+// datagram carrying it becomes a flow. A UDP datagram on a tunnel port that
+// is not that tunnel, or whose inner frame is damaged, stays a UDP flow. A
+// tunnel whose header names a payload the decoder cannot open is skipped as
+// tunnel-unsupported.
 //
 // # VLAN
 //

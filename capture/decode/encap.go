@@ -172,7 +172,7 @@ func (l *pppLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		b = b[2:]
 	}
 	if len(b) == 0 {
-		// An enhanced-GRE packet that only acknowledges carries no PPP.
+		// Address and control bytes with nothing after them: no frame.
 		return l.stop(ReasonNotIP)
 	}
 	var proto uint16

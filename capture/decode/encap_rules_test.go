@@ -184,9 +184,11 @@ func TestEncapRules(t *testing.T) {
 		{"pptp enhanced gre carrying ppp", layers.LinkTypeEthernet,
 			overGRE([]byte{0x30, 0x81, 0x88, 0x0b}, u16(uint16(4+len(inner4))), []byte{0, 7, 0, 0, 0, 1, 0, 0, 0, 1}, []byte{0xff, 0x03, 0x00, 0x21}, inner4),
 			tunneled(in4, TunnelPPTP, greKey)},
+		// An acknowledgment alone is the tunnel's own packet
+		// (TestTunnelCarriers counts it in the pptp row).
 		{"pptp acknowledgment only", layers.LinkTypeEthernet,
 			overGRE([]byte{0x20, 0x81, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1}),
-			skipped(ReasonNotIP)},
+			skipped(ReasonTunnelControl)},
 		{"pptp mppe datagram", layers.LinkTypeEthernet,
 			overGRE([]byte{0x30, 0x01, 0x88, 0x0b, 0, 8, 0, 7, 0, 0, 0, 2}, []byte{0xff, 0x03, 0x00, 0xfd, 0x90, 0x00, 1, 2}),
 			skipped(ReasonEncrypted)},
@@ -266,7 +268,7 @@ func TestEncapRules(t *testing.T) {
 }
 
 // TestTunnelCarriers checks that a tunnel's own packets (a Teredo bubble,
-// an AYIYA heartbeat, a GTP-U echo) count in its row of the tunnels table, in their
+// an AYIYA heartbeat, a GTP-U echo, a PPTP acknowledgment) count in its row of the tunnels table, in their
 // direction, with the tunnelled packets, and make no flow packet.
 func TestTunnelCarriers(t *testing.T) {
 	teredo := netip.MustParseAddr("2001:0:4137:9e50::1")
@@ -300,6 +302,14 @@ func TestTunnelCarriers(t *testing.T) {
 			frame(tep1, tep2, 2152, 2152, []byte{0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
 			frame(tep2, tep1, 2152, 2152, []byte{0x32, 0x02, 0, 6, 0, 0, 0, 0, 0, 1, 0, 0, 14, 0}),
 		}, 2, 0, []string{"gtpu 198.51.100.1:2152->198.51.100.2:2152 1/1"}},
+		// PPTP's enhanced GRE acknowledges without a PPP frame when the
+		// peer has nothing to send (RFC 2637 4.4).
+		{"pptp acknowledgments around a datagram", [][]byte{
+			ser(t, eth4(), ip4(layers.IPProtocolGRE, tep2, tep1), gopacket.Payload([]byte{0x20, 0x81, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 1})),
+			ser(t, eth4(), ip4(layers.IPProtocolGRE, tep1, tep2), gopacket.Payload(cat([]byte{0x30, 0x01, 0x88, 0x0b},
+				binary.BigEndian.AppendUint16(nil, uint16(4+len(inner6))), []byte{0, 9, 0, 0, 0, 2, 0xff, 0x03, 0x00, 0x57}, inner6))),
+			ser(t, eth4(), ip4(layers.IPProtocolGRE, tep2, tep1), gopacket.Payload([]byte{0x20, 0x81, 0x88, 0x0b, 0, 0, 0, 7, 0, 0, 0, 2})),
+		}, 2, 1, []string{"pptp 198.51.100.2->198.51.100.1 2/1"}},
 		{"teredo bubble inside gre", [][]byte{inGRE}, 1, 0, []string{
 			"teredo 10.0.0.1:50000->192.0.2.10:3544 1/0",
 			"gre 198.51.100.1->198.51.100.2 1/0",

@@ -207,8 +207,10 @@ func (l *greLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 	case l.Version == 1:
 		kind = TunnelPPTP
 		if len(l.Payload) == 0 {
-			// An acknowledgment alone: a PPTP control event, no datagram.
-			l.st.failWith(ReasonNotIP)
+			// An acknowledgment alone (RFC 2637 4.4): the tunnel's own
+			// packet, carrying no PPP frame.
+			l.st.enterCarrier(kind, 0, 0)
+			return nil
 		}
 	case p == 0x88be || p == 0x22eb:
 		kind = TunnelERSPAN

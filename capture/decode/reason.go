@@ -12,7 +12,9 @@ const (
 	// decoder reads.
 	ReasonUnsupportedLinkType Reason = iota
 	// ReasonNotIP: the frame carries something other than IP (ARP, LLDP,
-	// STP, IPX, ...). Normal on any LAN: counted, not alarming.
+	// STP, IPX, ...). Normal on any LAN: counted, not alarming. Inside a
+	// tunnel the decoder opened it also counts in the tunnel's row of the
+	// tunnels table.
 	ReasonNotIP
 	// ReasonTruncated: the snap length cut the frame before the IP header
 	// and the transport ports were complete.
@@ -38,16 +40,18 @@ const (
 	// fragmentation); the datagram it belongs to is dropped.
 	ReasonFragmentError
 	// ReasonTunnelUnsupported: the innermost IP header carries a tunnel
-	// (GRE, IP-in-IP, ...) whose payload the decoder cannot open.
+	// (GRE, IP-in-IP, ...) whose header names a payload the decoder cannot
+	// open. A frame reached inside an opened tunnel is never this.
 	ReasonTunnelUnsupported
 	// ReasonEncrypted: the frame's payload is encrypted or compressed at
 	// the link layer (a protected 802.11 data frame, a PPP datagram
 	// compressed or encrypted by CCP/ECP, MPPE in PPTP): its flows cannot
-	// be seen.
+	// be seen. Inside a tunnel it counts in the tunnel's row.
 	ReasonEncrypted
 	// ReasonTunnelControl: a tunnel's own packet that carries no inner
-	// packet (a Teredo bubble, an AYIYA heartbeat). It is counted in its
-	// tunnel's row of the tunnels table, as tunnel traffic; no flow.
+	// packet (a Teredo bubble, an AYIYA heartbeat, a PPTP acknowledgment).
+	// It is counted in its tunnel's row of the tunnels table, as tunnel
+	// traffic; no flow.
 	ReasonTunnelControl
 	// ReasonInternal: a decoder bug turned into a skip instead of a crash.
 	ReasonInternal

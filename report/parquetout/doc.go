@@ -87,7 +87,8 @@
 // UDP), as Zeek's tunnel.log: the tunnels' own packets do not become
 // flows, and are counted both here and in the inner flows they carried;
 // those that carry no inner packet (Teredo bubbles, AYIYA heartbeats,
-// GTP-U echoes) are counted here only. A packet inside nested tunnels
+// GTP-U echoes) or a frame that is not IP (ARP in VXLAN or ERSPAN) are
+// counted here only. A packet inside nested tunnels
 // counts in each. The originator is the
 // sender of the tunnel's first packet.
 //
