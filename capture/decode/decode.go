@@ -163,6 +163,9 @@ type state struct {
 	// tunnel's traffic only.
 	carrier bool
 	defragd bool // the packet is a reassembled datagram
+	// amsduMore counts the subframes of an A-MSDU after the first, which
+	// are not decoded.
+	amsduMore int
 }
 
 // l3info is the innermost IP header and, after any IPv6 extension headers,
@@ -417,6 +420,9 @@ func (d *Decoder) skip(r Reason, err error) error {
 // header that decoded, and the transport header after it.
 func (d *Decoder) finish(parser *gopacket.DecodingLayerParser, perr error, data []byte, ts int64, wireLen int, p *Packet) error {
 	st := &d.st
+	if st.amsduMore > 0 {
+		d.c.skipped[ReasonAMSDUSubframe].Add(uint64(st.amsduMore))
+	}
 	if st.l3Count == 0 {
 		return d.skip(d.noIPReason(parser, perr, data), perr)
 	}

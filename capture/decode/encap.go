@@ -354,7 +354,8 @@ func (l *radiotapLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback)
 // dot11Layer is an IEEE 802.11 MAC header. Only data frames that carry
 // data (not the null-function subtypes) hold an LLC header; management and
 // control frames are not IP, and protected (WEP/WPA) data cannot be read.
-// Of an A-MSDU only the first subframe is decoded.
+// Of an A-MSDU only the first subframe is decoded; the others are counted
+// (ReasonAMSDUSubframe).
 type dot11Layer struct{ hdr }
 
 func (l *dot11Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeDot11 }
@@ -404,11 +405,30 @@ func (l *dot11Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 			return l.cut(df)
 		}
 		sub := int(binary.BigEndian.Uint16(body[12:14]))
+		l.st.amsduMore = amsduSubframesAfter(body, sub)
 		body = body[14:min(14+sub, len(body))]
 	}
 	l.payload = body
 	l.next = layers.LayerTypeLLC
 	return nil
+}
+
+// amsduSubframesAfter counts the subframes that follow an A-MSDU's first,
+// whose body is sub bytes (IEEE 802.11-2020 9.3.2.2.2: each subframe but
+// the last is padded to a multiple of four octets). A header that does
+// not fit ends the count: the rest of the frame is not a subframe.
+func amsduSubframesAfter(body []byte, sub int) int {
+	n := 0
+	for off := 14 + sub; ; n++ {
+		off = (off + 3) &^ 3
+		if off+14 > len(body) {
+			return n
+		}
+		off += 14 + int(binary.BigEndian.Uint16(body[off+12:off+14]))
+		if off > len(body) {
+			return n + 1 // cut by the snap length: a subframe all the same
+		}
+	}
 }
 
 // erspan3Layer is the ERSPAN type III header (GRE protocol 0x22eb): twelve

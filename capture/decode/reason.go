@@ -53,6 +53,11 @@ const (
 	// It is counted in its tunnel's row of the tunnels table, as tunnel
 	// traffic; no flow.
 	ReasonTunnelControl
+	// ReasonAMSDUSubframe: a subframe of an 802.11 A-MSDU after the
+	// first. A frame becomes one packet, so of an aggregate only the first
+	// subframe is decoded; each further one is counted here, once per
+	// subframe, while the frame itself counts as whatever its first gave.
+	ReasonAMSDUSubframe
 	// ReasonInternal: a decoder bug turned into a skip instead of a crash.
 	ReasonInternal
 
@@ -73,6 +78,7 @@ var reasonNames = [NumReasons]string{
 	ReasonTunnelUnsupported:   "tunnel-unsupported",
 	ReasonEncrypted:           "encrypted",
 	ReasonTunnelControl:       "tunnel-control",
+	ReasonAMSDUSubframe:       "a-msdu-subframe",
 	ReasonInternal:            "internal-error",
 }
 
