@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
-
-	"github.com/ccaudit/auditor/capture/flow"
 )
 
 // ID names the finding by what findings aggregate by: kind, protocol,
@@ -71,11 +69,4 @@ func (h fnv1a) str(s string) fnv1a {
 		h = (h ^ fnv1a(s[i])) * fnvPrime
 	}
 	return (h ^ 0) * fnvPrime
-}
-
-// TLSTooOld reports whether the flow raises a tls-version-too-old finding
-// of its own, beside its verdict (see Findings.Observe).
-func TLSTooOld(f *flow.Flow) bool {
-	v, _ := tlsVersionOf(f.Meta)
-	return v != 0 && tlsRank(v) < minTLS
 }
