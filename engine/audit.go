@@ -250,7 +250,7 @@ func (a *Auditor) Configure(cfg *capture.Config, sink *FlowSink) {
 			e.flow = *f
 			judge(f, &e.judged)
 			if rec != nil {
-				rec.Judged(f, e.judged.kind, e.judged.findingEntry)
+				rec.Judged(f, e.judged.kind, e.judged.findingEntry, e.judged.also)
 			}
 			rows.done()
 		}}
@@ -351,23 +351,36 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 	a.mu.Unlock()
 	var r verdict.Result
 	return func(f *flow.Flow, j *judgement) {
-		slot.Load().Classify(f, &r)
+		cl := slot.Load()
+		cl.Classify(f, &r)
 		*j = judgement{verdict: r.Verdict.String(), classifiedBy: r.ClassifiedBy.String(), vendor: r.Vendor,
 			entryID: r.EntryID, reason: r.Reason, fromRole: r.FromRole, toRole: r.ToRole, app: r.App, callID: r.CallID,
 			kind: r.Kind, findingEntry: r.FindingEntryID()}
-		if r.Kind == "" && verdict.TLSTooOld(f) {
-			// raised beside the verdict, without an entry (Findings.Observe)
+		// A flow may raise a second finding beside its verdict's: the
+		// findings table records it (Findings.Observe), and it is counted
+		// and alerted like the first.
+		old, tooOld := cl.TooOld(f, &r)
+		switch {
+		case tooOld && r.Kind == "":
 			j.kind, j.findingEntry = verdict.KindTLSTooOld, ""
+		case tooOld:
+			j.also = verdict.KindTLSTooOld
 		}
 		a.mu.Lock()
 		a.findings.Observe(f, &r)
 		if r.Kind != "" {
 			a.countRaised(r.Kind)
 		}
+		if tooOld {
+			a.countRaised(verdict.KindTLSTooOld)
+		}
 		a.mu.Unlock()
 		if a.feed != nil && r.Kind != "" {
 			g := verdict.FlowFinding(f, &r)
 			a.feed.Publish(alerts.EventOf(&g, f, r.Verdict, a.cfg.Sensor))
+		}
+		if a.feed != nil && tooOld {
+			a.feed.Publish(alerts.EventOf(&old, f, r.Verdict, a.cfg.Sensor))
 		}
 	}
 }

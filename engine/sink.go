@@ -44,9 +44,12 @@ type endedFlow struct {
 // with a copy of the flow while the classifier's Result is reused.
 type judgement struct {
 	verdict, classifiedBy, vendor, entryID, reason, fromRole, toRole, app, callID string
-	// The finding the flow raised, if any, and the entry it names.
+	// The finding the flow raised, if any, and the entry it names; also is
+	// a second finding raised beside it, without an entry
+	// (tls-version-too-old, Classifier.TooOld).
 	kind         verdict.Kind
 	findingEntry string
+	also         verdict.Kind
 }
 
 // apply fills the classification columns of a row made by FromFlow.

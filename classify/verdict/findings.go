@@ -157,15 +157,33 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		k := flowKey(f, r)
 		fs.observe(k, occurrence(k, f, r.Severity, r.Reason, r))
 	}
-	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
-		return
-	}
-	if v, offered := tlsVersionOf(f.Meta); v != 0 && tlsRank(v) < minTLS {
-		k := findingKey{kind: KindTLSTooOld, proto: f.Key.Proto(), src: f.Src().Addr(), dst: f.Dst().Addr(), dport: f.Dst().Port()}
-		g := occurrence(k, f, High, tooOldReason(fs.c.tooOld, v, offered), nil)
-		g.FromRole, g.ToRole = r.FromRole, r.ToRole
+	if k, g, ok := fs.c.tooOldFinding(f, r); ok {
 		fs.observe(k, g)
 	}
+}
+
+// TooOld is the tls-version-too-old finding flow f raises beside its
+// verdict r (Findings.Observe records it): a version below TLS 1.2 (RFC
+// 8996), unless r's own finding is already about the version or the flow
+// is ignored. Whoever alerts or counts what a flow raised takes it from
+// here, so the rule is written once.
+func (c *Classifier) TooOld(f *flow.Flow, r *Result) (Finding, bool) {
+	_, g, ok := c.shared.tooOldFinding(f, r)
+	return g, ok
+}
+
+func (s *shared) tooOldFinding(f *flow.Flow, r *Result) (findingKey, Finding, bool) {
+	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
+		return findingKey{}, Finding{}, false
+	}
+	v, offered := tlsVersionOf(f.Meta)
+	if v == 0 || tlsRank(v) >= minTLS {
+		return findingKey{}, Finding{}, false
+	}
+	k := findingKey{kind: KindTLSTooOld, proto: f.Key.Proto(), src: f.Src().Addr(), dst: f.Dst().Addr(), dport: f.Dst().Port()}
+	g := occurrence(k, f, High, tooOldReason(s.tooOld, v, offered), nil)
+	g.FromRole, g.ToRole = r.FromRole, r.ToRole
+	return k, g, true
 }
 
 // trackedPair is a host pair an entry (its entryInfo.track) worked between.

@@ -7,21 +7,18 @@ import (
 	"github.com/ccaudit/auditor/classify/verdict"
 )
 
-// dedupKey is what makes two occurrences the same finding. The source port
-// is left out: every attempt uses a new one.
-type dedupKey struct {
-	kind     verdict.Kind
-	proto    uint8
-	src, dst netip.Addr
-	dport    uint16
-	entry    string
-}
+// dedupKey is what makes two occurrences the same finding: the finding's
+// identity as the verdict engine keys it (verdict.Finding.Key), so the feed
+// merges exactly what the findings table merges. The source port is not
+// part of it: every attempt uses a new one.
+type dedupKey uint64
 
 func keyOf(ev *Event) dedupKey {
-	return dedupKey{
-		kind: ev.Kind, proto: ev.Proto, src: ev.Src.Addr(), dst: ev.Dst.Addr(),
-		dport: ev.Dst.Port(), entry: ev.EntryID,
+	g := verdict.Finding{
+		Kind: ev.Kind, Proto: ev.Proto, Src: ev.Src.Addr(), Dst: ev.Dst.Addr(), DstPort: ev.Dst.Port(),
+		Vendor: ev.Vendor, EntryID: ev.EntryID, ServerName: ev.ServerName,
 	}
+	return dedupKey(g.Key())
 }
 
 // window is the dedup state of one key: the occurrences absorbed since the

@@ -78,9 +78,11 @@
 //
 // The auditor publishes every occurrence: each judged flow with a finding,
 // and each missing or unobservable entry at the end of a capture window.
-// Occurrences of the same finding (kind, protocol, source and destination
-// address, destination port, catalog entry; not the source port) are
-// deduplicated per 60 s window: the first is emitted at once with count 1;
+// Occurrences of the same finding (what findings.parquet merges into one
+// row and names by one id, verdict.Finding.Key: kind, protocol, source and
+// destination address, destination port, vendor, catalog entry, and the
+// name of a dns-failure; not the source port) are deduplicated per 60 s
+// window: the first is emitted at once with count 1;
 // those that follow within the window are counted and, when the window
 // closes, reported as one follow-up event with "repeat": true, the count
 // of them and event.start/end spanning them (and neither a source port nor

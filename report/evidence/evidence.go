@@ -106,8 +106,11 @@ type frame struct {
 type keptFlow struct {
 	kind    verdict.Kind
 	entryID string
-	key     flow.Key
-	frames  []frame
+	// also is a second finding the flow raised beside kind, without an
+	// entry (tls-version-too-old): its file holds the flow too.
+	also   verdict.Kind
+	key    flow.Key
+	frames []frame
 }
 
 // Store collects the kept flows of the current window.
@@ -221,9 +224,11 @@ func (r *Recorder) End(f *flow.Flow) {
 }
 
 // Judged is called by the flow handler with the flow's finding kind (""
-// when it raised none) and entry: the packets go to the store, or are
-// freed. ICMP errors among them are kept for the flows they quote.
-func (r *Recorder) Judged(f *flow.Flow, kind verdict.Kind, entryID string) {
+// when it raised none) and entry, and the kind of a second finding it
+// raised beside that one without an entry ("" for none): the packets go
+// to the store, or are freed. ICMP errors among them are kept for the
+// flows they quote.
+func (r *Recorder) Judged(f *flow.Flow, kind verdict.Kind, entryID string, also verdict.Kind) {
 	if r.endedFlow != f {
 		return
 	}
@@ -255,7 +260,7 @@ func (r *Recorder) Judged(f *flow.Flow, kind verdict.Kind, entryID string) {
 		}
 	}
 	if kind != "" {
-		s.kept = append(s.kept, keptFlow{kind: kind, entryID: entryID, key: f.Key, frames: ring})
+		s.kept = append(s.kept, keptFlow{kind: kind, entryID: entryID, also: also, key: f.Key, frames: ring})
 		s.stats.FlowsKept.Add(1)
 	} else {
 		// Only the quotes are kept; free the ICMP flow's other packets.
@@ -271,7 +276,8 @@ func (r *Recorder) Judged(f *flow.Flow, kind verdict.Kind, entryID string) {
 
 // matches reports whether a kept flow raised finding g.
 func (k *keptFlow) matches(g *verdict.Finding) bool {
-	if k.kind != g.Kind || k.entryID != g.EntryID || k.key.Proto() != g.Proto || !g.Dst.IsValid() {
+	same := k.kind == g.Kind && k.entryID == g.EntryID || k.also != "" && k.also == g.Kind && g.EntryID == ""
+	if !same || k.key.Proto() != g.Proto || !g.Dst.IsValid() {
 		return false
 	}
 	icmp := g.Proto == flow.ProtoICMP || g.Proto == flow.ProtoICMPv6

@@ -55,7 +55,7 @@ func record(r *Recorder, f *flow.Flow, pkt func(int64, []byte, bool) *decode.Pac
 		}
 	}
 	r.End(f)
-	r.Judged(f, kind, entry)
+	r.Judged(f, kind, entry, "")
 }
 
 func readBack(t *testing.T, path string) (comment string, frames [][]byte) {
@@ -152,7 +152,7 @@ func TestStoreICMPQuotes(t *testing.T) {
 	}
 	r.Packet(icmp, p, true)
 	r.End(icmp)
-	r.Judged(icmp, "", "") // the ICMP flow itself raises nothing
+	r.Judged(icmp, "", "", "") // the ICMP flow itself raises nothing
 	record(r, udp, pkt, 1, verdict.KindBlocked, "v/sip")
 	g := verdict.Finding{Kind: verdict.KindBlocked, Proto: flow.ProtoUDP, Src: netip.MustParseAddr("10.0.0.1"),
 		Dst: netip.MustParseAddr("10.0.0.9"), DstPort: 5060, EntryID: "v/sip"}
@@ -190,7 +190,7 @@ func TestStoreMemoryBound(t *testing.T) {
 		r.Packet(b, p, true)
 	}
 	r.End(a)
-	r.Judged(a, "", "")
+	r.Judged(a, "", "", "")
 	if used := s.used.Load(); used != 0 {
 		t.Errorf("%d bytes held after the only recorded flow was judged clean", used)
 	}
@@ -288,7 +288,7 @@ func TestStoreFlowWithoutPackets(t *testing.T) {
 		t.Fatal("a packet over the bound was kept")
 	}
 	r.End(f)
-	r.Judged(f, verdict.KindBlocked, "v/e")
+	r.Judged(f, verdict.KindBlocked, "v/e", "")
 	files, err := s.Write("", []verdict.Finding{blockedFinding("10.0.0.1", "10.0.0.2", 1433)})
 	if err != nil || len(files) != 0 {
 		t.Errorf("files %v, err %v: want none", files, err)
@@ -314,7 +314,7 @@ func TestStoreQuoteOfAKeptFlowFreedOnce(t *testing.T) {
 	r.Start(icmp, p)
 	r.Packet(icmp, p, true)
 	r.End(icmp)
-	r.Judged(icmp, verdict.KindUnexpected, "")
+	r.Judged(icmp, verdict.KindUnexpected, "", "")
 	if used := s.used.Load(); used != 70 {
 		t.Fatalf("held %d bytes, want the one 70-byte frame", used)
 	}
@@ -323,5 +323,44 @@ func TestStoreQuoteOfAKeptFlowFreedOnce(t *testing.T) {
 	}
 	if used := s.used.Load(); used != 0 {
 		t.Errorf("after Write %d bytes held, want 0 (freed twice if negative)", used)
+	}
+}
+
+// A flow that raised a second finding beside its verdict's (an unexpected
+// flow on TLS 1.0 is also tls-version-too-old) is evidence of both: each
+// finding's file holds it, and no other finding's does.
+func TestStoreSecondFindingOfAFlow(t *testing.T) {
+	s, err := NewStore(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.NewRecorder()
+	f, pkt := flowOf(flow.ProtoTCP, "10.0.0.1:40000", "10.0.0.2:443")
+	for i := range 3 {
+		p := pkt(int64(i+1), frameOf(60, byte(i)), i%2 == 0)
+		if i == 0 {
+			r.Start(f, p)
+		}
+		r.Packet(f, p, i%2 == 0)
+	}
+	r.End(f)
+	r.Judged(f, verdict.KindUnexpected, "", verdict.KindTLSTooOld)
+	finding := func(kind verdict.Kind, entry string) verdict.Finding {
+		return verdict.Finding{Kind: kind, Proto: flow.ProtoTCP, Src: netip.MustParseAddr("10.0.0.1"),
+			Dst: netip.MustParseAddr("10.0.0.2"), DstPort: 443, EntryID: entry}
+	}
+	unexpected, old := finding(verdict.KindUnexpected, ""), finding(verdict.KindTLSTooOld, "")
+	other := finding(verdict.KindBlocked, "")
+	files, err := s.Write("", []verdict.Finding{unexpected, old, other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []verdict.Finding{unexpected, old} {
+		if f, ok := files[g.ID()]; !ok || f.Packets != 3 {
+			t.Errorf("%s: file %+v (present %v), want the flow's 3 packets", g.Kind, f, ok)
+		}
+	}
+	if _, ok := files[other.ID()]; ok {
+		t.Errorf("the flow went into a finding it did not raise")
 	}
 }
