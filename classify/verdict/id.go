@@ -68,5 +68,5 @@ func (h fnv1a) str(s string) fnv1a {
 	for i := 0; i < len(s); i++ {
 		h = (h ^ fnv1a(s[i])) * fnvPrime
 	}
-	return (h ^ 0) * fnvPrime
+	return h * fnvPrime // the NUL: h ^ 0 is h
 }
