@@ -16,10 +16,11 @@ import (
 // otherwise alter unseen: each case names the flow that tells the rule
 // from its mutation (docs/verdicts.md lists them).
 
-// pinCatalog has a one-way entry stating its opener's ports, two one-way
-// entries on one port (and two ICMP ones) the same way round, and a port
-// where an entry for other roles comes before one the hosts fit the wrong
-// way round.
+// pinCatalog has one-way entries stating their opener's ports (alone, two
+// on a port, after an entry the other way round), two one-way entries on
+// one port (and two ICMP ones) the same way round, and a port where an
+// entry for other roles comes before one the hosts fit the wrong way
+// round.
 const pinCatalog = `schema: 1
 vendor:
   id: pin
@@ -33,6 +34,10 @@ entries:
   - {id: push-legacy, component: Legacy push, from: server, to: agent, transport: tcp, ports: 9100, app: http}
   - {id: rec-status, component: Recorder status, from: rec, to: agent, transport: tcp, ports: 9200, app: http}
   - {id: status, component: Status, from: server, to: agent, transport: tcp, ports: 9200, app: http}
+  - {id: notify, component: Notify, from: agent, to: server, transport: tcp, ports: 9300, app: http}
+  - {id: callback-alt, component: Alternate callback, from: server, to: agent, transport: tcp, ports: 9300, from_ports: 5000, app: http}
+  - {id: cb-a, component: Callback A, from: server, to: agent, transport: tcp, ports: 9400, from_ports: 5000, app: http}
+  - {id: cb-b, component: Callback B, from: server, to: agent, transport: tcp, ports: 9400, from_ports: 5001, app: http}
   - {id: probe, component: Probe, from: server, to: agent, transport: icmp, app: icmp}
   - {id: probe-legacy, component: Legacy probe, from: server, to: agent, transport: icmp, app: icmp}
 `
@@ -86,9 +91,10 @@ func named(src, dst, sni string) func(t *testing.T) *flow.Flow {
 
 // TestOpenerPorts pins from_ports on a one-way entry: the flow fits it
 // only from one of the stated ports, a flow from another port is
-// unexpected and names the entry and why; the wrong way round the source
-// port is the other side's, so it is a wrong-direction finding whatever
-// the port.
+// unexpected and names the entry (the first such) and why; the wrong way
+// round the source port is the other side's, so it is a wrong-direction
+// finding whatever the port, and a wrong direction outranks a source port
+// as the nearest miss.
 func TestOpenerPorts(t *testing.T) {
 	runPins(t, pinClassifier(t), []pinCase{
 		{"from a stated port", tcpFlow("10.0.0.10:5003", "10.1.0.5:9000", handshake),
@@ -102,6 +108,14 @@ func TestOpenerPorts(t *testing.T) {
 			want{verdict: verdict.Unexpected, kind: verdict.KindWrongDirection, entry: "pin/callback", from: "agent", to: "server", reason: "wrong direction", severity: verdict.Medium}},
 		{"the wrong way from another port", tcpFlow("10.1.0.5:40000", "10.0.0.10:9000", handshake),
 			want{verdict: verdict.Unexpected, kind: verdict.KindWrongDirection, entry: "pin/callback", from: "agent", to: "server", reason: "wrong direction", severity: verdict.Medium}},
+		{"two entries stating ports, from neither", tcpFlow("10.0.0.10:6000", "10.1.0.5:9400", handshake),
+			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, entry: "pin/cb-a", from: "server", to: "agent", reason: "only from ports 5000 (pin/cb-a)"}},
+		{"two entries stating ports, from the second's", tcpFlow("10.0.0.10:5001", "10.1.0.5:9400", handshake),
+			want{verdict: verdict.Expected, entry: "pin/cb-b", by: verdict.ByCatalog, from: "server", to: "agent", reason: "Callback B"}},
+		{"a wrong direction outranks a source port", tcpFlow("10.0.0.10:6000", "10.1.0.5:9300", handshake),
+			want{verdict: verdict.Unexpected, kind: verdict.KindWrongDirection, entry: "pin/notify", from: "server", to: "agent", reason: "(pin/notify)"}},
+		{"a stated port after a wrong-way entry", tcpFlow("10.0.0.10:5000", "10.1.0.5:9300", handshake),
+			want{verdict: verdict.Expected, entry: "pin/callback-alt", by: verdict.ByCatalog, from: "server", to: "agent", reason: "Alternate callback"}},
 	})
 }
 
