@@ -14,7 +14,8 @@ import (
 
 // The tests in this file pin verdict rules that a changed condition would
 // otherwise alter unseen: each case names the flow that tells the rule
-// from its mutation (docs/verdicts.md lists them).
+// from its mutation (the package documentation's Tests section lists
+// them).
 
 // pinCatalog has one-way entries stating their opener's ports (alone, two
 // on a port, after an entry the other way round), two one-way entries on
