@@ -187,9 +187,9 @@
 //
 // # Tests
 //
-// Each rule above has a test that fails when the rule changes. These pin
-// rules where a flipped condition once went unseen (rulepins_test.go),
-// each with the mutation it fails for:
+// The package's tests pin the rules above. These pin the rules where a
+// changed condition could go unseen (rulepins_test.go), each with the
+// mutation it fails for:
 //
 //   - TestOpenerPorts: from_ports ignored or inverted; judged the wrong
 //     way round too; its reason dropped; the first entry on the port not
