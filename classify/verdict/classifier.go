@@ -571,7 +571,7 @@ func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da neti
 	srcRoles, dstRoles, ev := c.flowRoles(f, sa, da)
 	miss := c.matchService(r, proto, srcRoles, dstRoles, sp, dp)
 	if len(r.Matches) == 0 && uncertain && sp != dp {
-		c.matchReply(r, proto, srcRoles, dstRoles, sp)
+		c.matchReply(r, proto, srcRoles, dstRoles, sp, dp)
 	}
 	if len(r.Matches) > 0 {
 		r.ClassifiedBy = ev
@@ -656,14 +656,15 @@ func (c *Classifier) fitEntries(r *Result, entries []*catalog.Entry, srcRoles, d
 // matchReply adds the entries on the source port whose roles the hosts
 // fit with the responder as the opener: without a handshake the first
 // packet seen may be the service's reply, so the entry's port is the
-// source port and the roles are reversed.
-func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp uint16) {
+// source port and the roles are reversed. An entry stating its opener's
+// ports needs the destination port, the opener's, among them.
+func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp, dp uint16) {
 	s := c.shared
 	c.scratch = s.ix.Lookup(proto, sp, c.scratch[:0])
 	for _, e := range c.scratch {
 		in := s.info[e]
 		dr, sr, w := in.direction(dstRoles, srcRoles)
-		if w.Allowed() {
+		if w.Allowed() && (!in.fromPorts || e.FromPorts.Contains(dp)) {
 			c.credit(r, e, sr, dr, in.reply)
 		}
 	}

@@ -28,11 +28,12 @@
 //     without its vendor unless two vendors' roles of that name have
 //     hosts at the site. Site overrides and area parameters apply through the site
 //     index (Inventory.EffectivePorts); allow rules are entries of vendor
-//     "site". A one-way entry that states from_ports fits forward only
-//     from one of them: a flow from another port is unexpected, naming the
-//     entry and its opener's ports. The wrong way round the source port is
-//     the other side's, so such a flow is a wrong direction whatever its
-//     port.
+//     "site". A one-way entry that states from_ports fits only a flow
+//     whose opener's port is one of them (the source port; the
+//     destination port of a flow read as a reply): a flow opened from
+//     another port is unexpected, its reason naming the entry and the
+//     ports. The wrong way round the source port is the other side's, so
+//     such a flow is a wrong direction whatever its port.
 //   - Wrong direction: only the reverse orientation of a one-way entry
 //     fits (the "to" side opened a connection to the "from" side's service
 //     port). Verdict Unexpected, finding kind wrong-direction, naming the
@@ -191,8 +192,8 @@
 // changed condition could go unseen (rulepins_test.go), each with the
 // mutation it fails for:
 //
-//   - TestOpenerPorts: from_ports ignored or inverted; judged the wrong
-//     way round too; its reason dropped; the first entry on the port not
+//   - TestOpenerPorts: from_ports ignored or inverted, for a flow and
+//     for one read as a reply; judged the wrong way round too; its reason dropped; the first entry on the port not
 //     named; a source port miss outranking a wrong direction.
 //   - TestWrongDirectionEntry: the last wrong-way entry named instead of
 //     the first, for TCP and for ICMP.

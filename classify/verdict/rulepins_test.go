@@ -91,7 +91,8 @@ func named(src, dst, sni string) func(t *testing.T) *flow.Flow {
 }
 
 // TestOpenerPorts pins from_ports on a one-way entry: the flow fits it
-// only from one of the stated ports, a flow from another port is
+// only from one of the stated ports (read as a reply without a handshake:
+// only to one of them), a flow from another port is
 // unexpected and names the entry (the first such) and why; the wrong way
 // round the source port is the other side's, so it is a wrong-direction
 // finding whatever the port, and a wrong direction outranks a source port
@@ -109,6 +110,10 @@ func TestOpenerPorts(t *testing.T) {
 			want{verdict: verdict.Unexpected, kind: verdict.KindWrongDirection, entry: "pin/callback", from: "agent", to: "server", reason: "wrong direction", severity: verdict.Medium}},
 		{"the wrong way from another port", tcpFlow("10.1.0.5:40000", "10.0.0.10:9000", handshake),
 			want{verdict: verdict.Unexpected, kind: verdict.KindWrongDirection, entry: "pin/callback", from: "agent", to: "server", reason: "wrong direction", severity: verdict.Medium}},
+		{"no SYN, the reply to a stated port", tcpFlow("10.1.0.5:9000", "10.0.0.10:5003", midstream),
+			want{verdict: verdict.Expected, entry: "pin/callback", by: verdict.ByCatalog, from: "agent", to: "server", reason: "responder seen first"}},
+		{"no SYN, the reply to another port", tcpFlow("10.1.0.5:9000", "10.0.0.10:5011", midstream),
+			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, from: "agent", to: "server", reason: "no catalog entry allows this port", severity: verdict.Medium}},
 		{"two entries stating ports, from neither", tcpFlow("10.0.0.10:6000", "10.1.0.5:9400", handshake),
 			want{verdict: verdict.Unexpected, kind: verdict.KindUnexpected, entry: "pin/cb-a", from: "server", to: "agent", reason: "only from ports 5000 (pin/cb-a)"}},
 		{"two entries stating ports, from the second's", tcpFlow("10.0.0.10:5001", "10.1.0.5:9400", handshake),
