@@ -193,8 +193,9 @@
 // mutation it fails for:
 //
 //   - TestOpenerPorts: from_ports ignored or inverted, for a flow and
-//     for one read as a reply; judged the wrong way round too; its reason dropped; the first entry on the port not
-//     named; a source port miss outranking a wrong direction.
+//     for one read as a reply; judged the wrong way round too; its
+//     reason dropped; the first entry on the port not named; a source
+//     port miss outranking a wrong direction.
 //   - TestWrongDirectionEntry: the last wrong-way entry named instead of
 //     the first, for TCP and for ICMP.
 //   - TestHandshakeOrdersFlow: a TCP flow with a SYN read backwards (its
