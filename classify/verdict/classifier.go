@@ -571,7 +571,7 @@ func (c *Classifier) withRoles(f *flow.Flow, r *Result, proto uint8, sa, da neti
 	srcRoles, dstRoles, ev := c.flowRoles(f, sa, da)
 	miss := c.matchService(r, proto, srcRoles, dstRoles, sp, dp)
 	if len(r.Matches) == 0 && uncertain && sp != dp {
-		c.matchReply(r, proto, srcRoles, dstRoles, sp)
+		c.matchReply(r, proto, srcRoles, dstRoles, sp, dp)
 	}
 	if len(r.Matches) > 0 {
 		r.ClassifiedBy = ev
@@ -606,29 +606,44 @@ func (c *Classifier) flowRoles(f *flow.Flow, sa, da netip.Addr) (srcRoles, dstRo
 	return srcRoles, dstRoles, ev
 }
 
-// nearMiss is the entry an unexpected flow came closest to: one on its
-// port whose roles fit only the wrong way round (wrongDir), else the first
-// one on its port.
+// nearMiss is the entry an unexpected flow came closest to: the first one
+// on its port whose roles fit only the wrong way round (wrongDir), else
+// the first whose roles fit but whose stated opener's ports miss the
+// source port (fromPort), else the first one on its port.
 type nearMiss struct {
 	entry    *catalog.Entry
 	wrongDir bool
+	fromPort bool
 }
 
 // matchService adds the entries on the destination port whose roles the
-// hosts fit by the direction rule, and returns the nearest miss. An entry
-// stating its opener's ports needs the source port among them.
-func (c *Classifier) matchService(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp, dp uint16) (miss nearMiss) {
-	s := c.shared
-	c.scratch = s.ix.Lookup(proto, dp, c.scratch[:0])
-	for _, e := range c.scratch {
-		in := s.info[e]
-		if in.fromPorts && !e.FromPorts.Contains(sp) {
-			if miss.entry == nil {
-				miss.entry = e
+// hosts fit by the direction rule, and returns the nearest miss. A one-way
+// entry stating its opener's ports fits forward only from one of them; the
+// wrong way round its ports are not the source's, so it is judged by roles
+// alone.
+func (c *Classifier) matchService(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp, dp uint16) nearMiss {
+	c.scratch = c.shared.ix.Lookup(proto, dp, c.scratch[:0])
+	return c.fitEntries(r, c.scratch, srcRoles, dstRoles, sp)
+}
+
+// fitEntries credits each of entries whose roles the hosts fit by the
+// direction rule (forward, or backward for a both-way entry; forward only
+// from a stated opener's port) and returns the nearest miss. TCP and UDP
+// flows ask it about the entries on their port, ICMP flows about the ICMP
+// entries (which state no ports).
+func (c *Classifier) fitEntries(r *Result, entries []*catalog.Entry, srcRoles, dstRoles []catalog.RoleID, sp uint16) (miss nearMiss) {
+	for _, e := range entries {
+		in := c.shared.info[e]
+		sr, dr, w := in.direction(srcRoles, dstRoles)
+		switch {
+		case w == catalog.Forward && in.fromPorts && !e.FromPorts.Contains(sp):
+			if !miss.wrongDir && !miss.fromPort {
+				miss = nearMiss{entry: e, fromPort: true}
 			}
-			continue
-		}
-		switch w := c.creditRoles(r, e, in, srcRoles, dstRoles); {
+		case w == catalog.Forward:
+			c.credit(r, e, sr, dr, in.expected)
+		case w == catalog.Backward:
+			c.credit(r, e, sr, dr, in.bothWays)
 		case w == catalog.WrongWay && !miss.wrongDir:
 			miss = nearMiss{entry: e, wrongDir: true}
 		case w == catalog.NoWay && miss.entry == nil:
@@ -641,30 +656,18 @@ func (c *Classifier) matchService(r *Result, proto uint8, srcRoles, dstRoles []c
 // matchReply adds the entries on the source port whose roles the hosts
 // fit with the responder as the opener: without a handshake the first
 // packet seen may be the service's reply, so the entry's port is the
-// source port and the roles are reversed.
-func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp uint16) {
+// source port and the roles are reversed. An entry stating its opener's
+// ports needs the destination port, the opener's, among them.
+func (c *Classifier) matchReply(r *Result, proto uint8, srcRoles, dstRoles []catalog.RoleID, sp, dp uint16) {
 	s := c.shared
 	c.scratch = s.ix.Lookup(proto, sp, c.scratch[:0])
 	for _, e := range c.scratch {
 		in := s.info[e]
 		dr, sr, w := in.direction(dstRoles, srcRoles)
-		if w.Allowed() {
+		if w.Allowed() && (!in.fromPorts || e.FromPorts.Contains(dp)) {
 			c.credit(r, e, sr, dr, in.reply)
 		}
 	}
-}
-
-// creditRoles credits e when the hosts fit it by the direction rule
-// (forward, or backward for a both-way entry) and returns how they fit.
-func (c *Classifier) creditRoles(r *Result, e *catalog.Entry, in *entryInfo, srcRoles, dstRoles []catalog.RoleID) catalog.Way {
-	sr, dr, w := in.direction(srcRoles, dstRoles)
-	switch w {
-	case catalog.Forward:
-		c.credit(r, e, sr, dr, in.expected)
-	case catalog.Backward:
-		c.credit(r, e, sr, dr, in.bothWays)
-	}
-	return w
 }
 
 // credit adds e to the flow's matches; the first match names the
@@ -680,11 +683,8 @@ func (c *Classifier) credit(r *Result, e *catalog.Entry, srcRole, dstRole catalo
 // unexpected judges a flow no entry allows between its hosts: the kind,
 // the severity (low when a host has no role), the reason and the roles.
 func (c *Classifier) unexpected(f *flow.Flow, r *Result, sa, da netip.Addr, srcRoles, dstRoles []catalog.RoleID, miss nearMiss, ev Evidence) {
-	r.Verdict, r.Kind, r.Severity = Unexpected, KindUnexpected, Medium
-	c.unknownRoles(r, sa, da)
-	if r.FromRole == "" || r.ToRole == "" {
-		r.Severity = Low
-	}
+	r.Verdict, r.Kind = Unexpected, KindUnexpected
+	c.unexpectedRoles(r, sa, da)
 	c.unexpectedReason(r, len(srcRoles) > 0, len(dstRoles) > 0, miss)
 	if ev == ByName && r.ToRole == "" {
 		s := c.shared
@@ -702,6 +702,8 @@ func (c *Classifier) unexpectedReason(r *Result, srcKnown, dstKnown bool, miss n
 	switch {
 	case miss.wrongDir:
 		r.Kind, r.Entry, r.Reason = KindWrongDirection, miss.entry, c.shared.info[miss.entry].wrongDirection
+	case miss.fromPort:
+		r.Entry, r.Reason = miss.entry, c.shared.info[miss.entry].fromPortMiss
 	case !srcKnown && !dstKnown:
 		r.Reason = reasonBothUnknown
 	case !srcKnown:
@@ -712,6 +714,17 @@ func (c *Classifier) unexpectedReason(r *Result, srcKnown, dstKnown bool, miss n
 		r.Entry, r.Reason = miss.entry, c.shared.info[miss.entry].otherRoles
 	default:
 		r.Reason = reasonNotInCatalog
+	}
+}
+
+// unexpectedRoles names every role of each host of a flow no entry
+// allows and sets its severity: medium between two hosts with roles, low
+// when either has none. TCP, UDP and ICMP flows share it.
+func (c *Classifier) unexpectedRoles(r *Result, sa, da netip.Addr) {
+	c.unknownRoles(r, sa, da)
+	r.Severity = Medium
+	if r.FromRole == "" || r.ToRole == "" {
+		r.Severity = Low
 	}
 }
 
@@ -823,24 +836,16 @@ func (c *Classifier) classifyICMP(f *flow.Flow, r *Result, proto uint8, sa, da n
 		return
 	}
 	srcRoles, dstRoles := s.scope.RolesOf(sa), s.scope.RolesOf(da)
-	var wrong *catalog.Entry
-	for _, e := range s.icmp {
-		if c.creditRoles(r, e, s.info[e], srcRoles, dstRoles) == catalog.WrongWay && wrong == nil {
-			wrong = e
-		}
-	}
+	miss := c.fitEntries(r, s.icmp, srcRoles, dstRoles, 0)
 	if len(r.Matches) > 0 {
 		r.ClassifiedBy = ByCatalog
 		c.finish(f, r, noFailure)
 		return
 	}
-	r.Verdict, r.Kind, r.Severity, r.Reason = Unexpected, KindUnexpected, Medium, reasonNoICMPEntry
-	c.unknownRoles(r, sa, da)
-	if r.FromRole == "" || r.ToRole == "" {
-		r.Severity = Low
-	}
-	if wrong != nil {
-		r.Kind, r.Entry, r.Reason = KindWrongDirection, wrong, s.info[wrong].wrongDirection
-		r.Vendor, r.EntryID = wrong.Vendor, wrong.ID
+	r.Verdict, r.Kind, r.Reason = Unexpected, KindUnexpected, reasonNoICMPEntry
+	c.unexpectedRoles(r, sa, da)
+	if miss.wrongDir {
+		r.Kind, r.Entry, r.Reason = KindWrongDirection, miss.entry, s.info[miss.entry].wrongDirection
+		r.Vendor, r.EntryID = miss.entry.Vendor, miss.entry.ID
 	}
 }

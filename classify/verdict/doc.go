@@ -28,11 +28,19 @@
 //     without its vendor unless two vendors' roles of that name have
 //     hosts at the site. Site overrides and area parameters apply through the site
 //     index (Inventory.EffectivePorts); allow rules are entries of vendor
-//     "site". One-way entries that state from_ports also require the
-//     source port in them.
+//     "site". A one-way entry that states from_ports fits only a flow
+//     whose opener's port is one of them (the source port; the
+//     destination port of a flow read as a reply): a flow opened from
+//     another port is unexpected, its reason naming the entry and the
+//     ports. The wrong way round the source port is the other side's, so
+//     such a flow is a wrong direction whatever its port.
 //   - Wrong direction: only the reverse orientation of a one-way entry
 //     fits (the "to" side opened a connection to the "from" side's service
-//     port). Verdict Unexpected, finding kind wrong-direction.
+//     port). Verdict Unexpected, finding kind wrong-direction, naming the
+//     first such entry on the port (for ICMP, the first ICMP entry). The
+//     reason of an unexpected flow names its nearest miss: a wrong
+//     direction first, then an opener's port outside from_ports, then a
+//     host without a role, then an entry on the port for other roles.
 //   - UDP flows, and TCP flows whose SYN was not seen, have no reliable
 //     originator: when nothing matches the destination port, the source
 //     port is tried with the roles reversed (the service side was seen
@@ -177,4 +185,28 @@
 // dns-failure: Findings.DNSFailures raises one finding per failed name a
 // catalog entry in scope needs (FQDNs, wildcards included), medium for a
 // required entry, low otherwise. Other failed names are not findings.
+//
+// # Tests
+//
+// The package's tests pin the rules above. These pin the rules where a
+// changed condition could go unseen (rulepins_test.go), each with the
+// mutation it fails for:
+//
+//   - TestOpenerPorts: from_ports ignored or inverted, for a flow and
+//     for one read as a reply; judged the wrong way round too; its
+//     reason dropped; the first entry on the port not named; a source
+//     port miss outranking a wrong direction.
+//   - TestWrongDirectionEntry: the last wrong-way entry named instead of
+//     the first, for TCP and for ICMP.
+//   - TestHandshakeOrdersFlow: a TCP flow with a SYN read backwards (its
+//     source port taken as the service port), with an inventory and in
+//     port-only mode.
+//   - TestCloudNeedsFromRole: an entry naming its destination by address
+//     or name matching any originator, not only its From side.
+//   - TestNameRolesOnlyUnlisted: the TLS or DNS name's roles replacing
+//     the roles of a responder the inventory lists by address.
+//   - TestICMPUnexpectedSeverity: an unexpected ICMP flow medium when a
+//     host has no role (TCP, UDP and ICMP share the severity rule).
+//   - TestOneWayReasonCountsMedia: RTCP packets counted as media in the
+//     media-one-way reason.
 package verdict

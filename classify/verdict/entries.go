@@ -37,6 +37,9 @@ type entryInfo struct {
 	// negotiated: media set up in SIP/SDP that lands in the entry's range.
 	negotiated                 string
 	otherRoles, wrongDirection string
+	// fromPortMiss: the roles fit, the source port is not one of the
+	// opener's ports the entry states.
+	fromPortMiss string
 
 	// Reasons of the posture findings and notes (posture.go).
 	unsignalled, unsignalledPortOnly             string
@@ -126,6 +129,10 @@ func newEntryInfo(e *catalog.Entry, idx int, ports catalog.PortSet, media bool) 
 	in.byName = flowDesc + " (destination named by DNS or TLS SNI)"
 	in.otherRoles = fmt.Sprintf("%s is catalogued for %s %s %s (%s), not between these hosts' roles", in.portsLabel, in.from, arrow, in.to, e.ID)
 	in.wrongDirection = fmt.Sprintf("wrong direction: %s opens this flow to %s %s (%s), not the reverse", in.from, in.to, in.portsLabel, e.ID)
+	if in.fromPorts {
+		in.fromPortMiss = fmt.Sprintf("%s opens %s to %s only from ports %s (%s): the source port is not one of them",
+			in.from, in.portsLabel, in.to, e.FromPorts.String(), e.ID)
+	}
 	in.posture(e, flowDesc)
 	switch {
 	case e.Transport == catalog.ICMP:
