@@ -202,7 +202,7 @@ type Media struct {
 	// records (Source "flows") they are not judged and stay 0.
 	OneWay  int64       `json:"one_way"`
 	Missing int64       `json:"missing"`
-	Ranges     []PortRange `json:"documented_ranges"`
+	Ranges  []PortRange `json:"documented_ranges"`
 	// Ports are the observed media ports, binned for the chart.
 	Ports    []PortBin   `json:"ports"`
 	Examples []MediaFlow `json:"out_of_range_examples"`
