@@ -471,8 +471,9 @@ func isMediaFlow(r *parquetout.FlowRow) bool {
 // gives the negotiated streams; Report discards these counts if calls
 // were read. A flow's packet counts judge nothing: media one way only is
 // the call tracker's judgement, made against what both sides negotiated
-// (a sendonly stream, or a flow that ended early, is one way by design),
-// and without call records the report says it has none.
+// (a sendonly stream is one way by design, and a flow the capture cut
+// short is no media problem), and without call records the report says
+// it has none.
 func (b *Builder) mediaFlow(site *siteAcc, r *parquetout.FlowRow) {
 	if !isMediaFlow(r) {
 		return
@@ -983,6 +984,10 @@ func (b *Builder) finishSites(r *Report) {
 	}
 	// Findings of severity low and above make a site (and the finding's
 	// vendor) non-compliant; info findings (unobservable) are shown only.
+	// Media problems count here too, by their findings (media-one-way,
+	// media-missing, poor-voice-quality, media-outside-documented-range):
+	// the call records the report lists state the same judgements of the
+	// same streams and are not counted again.
 	for _, g := range r.Findings {
 		s := byName[g.Site]
 		if s == nil || g.SeverityRank < int32(verdict.Low) {
@@ -991,10 +996,6 @@ func (b *Builder) finishSites(r *Report) {
 		s.issues[g.Kind]++
 		s.vendor(g.Vendor).issues[g.Kind]++
 	}
-	// Media problems count here by their findings (media-one-way,
-	// media-missing, poor-voice-quality, media-outside-documented-range):
-	// the call records the report lists state the same judgements of the
-	// same streams and are not counted again.
 	// Entries are not split by site: a vendor's row counts its entries
 	// over the whole window.
 	for _, s := range sites {

@@ -15,20 +15,20 @@ var htmlSource string
 // shared mutable state, and a report is rendered once a night.
 func htmlTemplate() (*template.Template, error) {
 	return template.New("report").Funcs(template.FuncMap{
-		"verdictWord":   verdictWord,
-		"issuesText":    issuesText,
-		"vendorName":    vendorName,
-		"timeText":      timeText,
-		"join":          strings.Join,
-		"yesNo":         yesNo,
-		"weakText":      weakText,
-		"percent":       percent,
-		"color":         colorOf,
-		"jitter":        func(f float64) string { return fmt.Sprintf("%.1f ms", f) },
-		"pairs":         pairsCell,
-		"flowCell":      flowCell,
-		"share":         func(n, of int64) int64 { return 120 * n / max(of, 1) },
-		"noCallRecords": func() string { return NoCallRecords },
+		"verdictWord": verdictWord,
+		"issuesText":  issuesText,
+		"vendorName":  vendorName,
+		"timeText":    timeText,
+		"join":        strings.Join,
+		"yesNo":       yesNo,
+		"weakText":    weakText,
+		"percent":     percent,
+		"color":       colorOf,
+		"jitter":      func(f float64) string { return fmt.Sprintf("%.1f ms", f) },
+		"pairs":       pairsCell,
+		"flowCell":    flowCell,
+		"share":       func(n, of int64) int64 { return 120 * n / max(of, 1) },
+		"noCalls":     func() string { return NoCallRecords },
 	}).Parse(htmlSource)
 }
 
