@@ -103,7 +103,8 @@ func (s PortSet) Contains(port uint16) bool {
 // range covering more than half the port space (Imagicle "UDP >= 1025",
 // "Any TCP/UDP port") holds nearly every ephemeral port, so it neither
 // makes a flow expected without roles to narrow it down, nor is evidence
-// of a role, nor documents media ports.
+// of a role. It is still where the document puts media: the media checks
+// (verdict.DocumentedMediaPorts) keep it.
 const broadPorts = 32768
 
 // Broad reports whether r is too wide to tell anything (wider than half

@@ -434,36 +434,21 @@ type portBitmap [1 << 16 / 64]uint64
 func (b *portBitmap) has(p uint16) bool { return b[p>>6]&(1<<(p&63)) != 0 }
 
 // portOnlyMediaPorts is the union of the media ranges in scope, for
-// port-only mode. It is nil, and the check off, when there is no media
-// entry or when one leaves its ports to signalling without a range
-// (Genesys phone to SIP gateway): without roles any port could be that
-// entry's.
+// port-only mode (DocumentedMediaPorts, the compliance report's
+// documented media ports too). It is nil, and the check off, when there
+// is no media range or when an entry leaves its ports to signalling
+// without a range (Genesys phone to SIP gateway): without roles any port
+// could be that entry's.
 func portOnlyMediaPorts(entries []*catalog.Entry) *portBitmap {
-	var b *portBitmap
-	for _, e := range entries {
-		if !sipcall.IsMediaApp(e.App) {
-			continue
-		}
-		if len(e.Ports.Ranges) == 0 {
-			if e.Ports.Dynamic {
-				return nil
-			}
-			continue
-		}
-		if b == nil {
-			b = new(portBitmap)
-		}
-		sets := [2]catalog.PortSet{e.Ports}
-		if !e.FromPorts.IsAny() {
-			sets[1] = e.FromPorts
-		}
-		for _, ps := range sets {
-			for _, rg := range ps.Ranges {
-				for p := int(rg.Lo); p <= int(rg.Hi); p++ {
-					if rg.Contains(uint16(p)) {
-						b[p>>6] |= 1 << (p & 63)
-					}
-				}
+	d := DocumentedMediaPorts(entries, nil)
+	if d.Signalled != nil || len(d.Ranges) == 0 {
+		return nil
+	}
+	b := new(portBitmap)
+	for _, rg := range d.Ranges {
+		for p := int(rg.Lo); p <= int(rg.Hi); p++ {
+			if rg.Contains(uint16(p)) {
+				b[p>>6] |= 1 << (p & 63)
 			}
 		}
 	}

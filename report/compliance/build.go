@@ -72,8 +72,11 @@ type Builder struct {
 	talkers  map[string]*talkerAcc
 	tlsVers  map[string]*tlsAcc
 	plain    map[string]*PlainFlow
-	// Media is judged from the calls when calls.parquet files exist, else
+	// Media is shown from the calls when calls.parquet files exist, else
 	// from the media flows; both are gathered as files come in any order.
+	// Neither judges: one-way, missing and poor voice quality are the call
+	// tracker's (calls.parquet columns), out of range the verdict
+	// engine's (findings).
 	flowMedia mediaAcc
 	callMedia mediaAcc
 	calls     *callsAcc
@@ -86,20 +89,17 @@ type Builder struct {
 }
 
 type siteAcc struct {
-	name      string
-	inv       *catalog.Inventory
-	media     documented
-	flows     int64
-	issues    map[string]int64
-	flowMedia map[string]int64 // media issues judged from flows
-	callMedia map[string]int64 // media issues judged from calls
-	vendors   map[string]*vendorAcc
+	name    string
+	inv     *catalog.Inventory
+	media   documented
+	flows   int64
+	issues  map[string]int64
+	vendors map[string]*vendorAcc
 }
 
 type vendorAcc struct {
 	VendorVerdict
-	issues    map[string]int64
-	flowMedia map[string]int64
+	issues map[string]int64
 }
 
 type entryAcc struct {
@@ -178,49 +178,51 @@ func NewBuilder(opts Options) *Builder {
 
 func (b *Builder) newSite(name string, inv *catalog.Inventory) *siteAcc {
 	return &siteAcc{name: name, inv: inv, media: mediaRanges(b.opts.Catalog, inv),
-		issues: map[string]int64{}, flowMedia: map[string]int64{}, callMedia: map[string]int64{},
-		vendors: map[string]*vendorAcc{}}
+		issues: map[string]int64{}, vendors: map[string]*vendorAcc{}}
 }
 
 // documented are a site's documented UDP media ports: the ranges the
-// report lists and the set the chart tests ports against. Membership is
-// the catalog's own (catalog.PortSet.Contains), so an /even or /odd range
-// holds only its even or odd ports, as the documents state RTP and RTCP.
+// report lists and the set the chart tests ports against. They are the
+// verdict engine's own (verdict.DocumentedMediaPorts, what port-only mode
+// judges by), and membership is the catalog's (an /even or /odd range
+// holds only its even or odd ports, as the documents state RTP and RTCP).
 type documented struct {
 	ranges []PortRange
-	set    catalog.PortSet
+	set    verdict.DocumentedMedia
 }
 
 // mediaRanges are the documented UDP media ports of the site's vendors
 // (every vendor without an inventory), with the site's overrides and
-// area parameters applied (Inventory.EffectivePorts).
+// area parameters applied (Inventory.EffectivePorts), as the verdict
+// engine reads them. Broad ranges (Imagicle's ">1024") are documented
+// ranges too: the engine judges by them.
 func mediaRanges(cat *catalog.Catalog, inv *catalog.Inventory) documented {
 	var d documented
 	if cat == nil {
 		return d
 	}
+	var entries []*catalog.Entry
+	var portsOf func(*catalog.Entry) catalog.PortSet
 	for _, e := range cat.Entries() {
-		if !sipcall.IsMediaApp(e.App) || e.Transport&catalog.UDP == 0 {
-			continue
-		}
-		ports := e.Ports
-		if inv != nil {
-			if !inv.Deploys(e.Vendor) {
-				continue
-			}
-			ports = inv.EffectivePorts(e)
-		}
-		for _, r := range ports.Ranges {
-			if r.Broad() { // documents nothing, as in the verdict engine's port-only mode
-				continue
-			}
-			d.set.Ranges = append(d.set.Ranges, r)
-			d.ranges = append(d.ranges, PortRange{Entry: e.ID, Lo: r.Lo, Hi: r.Hi, Parity: parityName(r.Parity)})
+		if inv == nil || inv.Deploys(e.Vendor) {
+			entries = append(entries, e)
 		}
 	}
+	if inv != nil {
+		portsOf = inv.EffectivePorts
+	}
+	d.set = verdict.DocumentedMediaPorts(entries, portsOf)
+	for _, r := range d.set.Ranges {
+		pr := PortRange{Entry: r.Entry.ID, Lo: r.Lo, Hi: r.Hi, Parity: parityName(r.Parity)}
+		if r.From {
+			pr.Side = "from"
+		}
+		d.ranges = append(d.ranges, pr)
+	}
 	slices.SortFunc(d.ranges, func(a, b PortRange) int {
-		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Parity, b.Parity), cmp.Compare(a.Entry, b.Entry))
+		return cmp.Or(cmp.Compare(a.Lo, b.Lo), cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Parity, b.Parity), cmp.Compare(a.Entry, b.Entry), cmp.Compare(a.Side, b.Side))
 	})
+	d.ranges = slices.Compact(d.ranges)
 	return d
 }
 
@@ -261,7 +263,7 @@ func (b *Builder) otherSite() *siteAcc {
 func (s *siteAcc) vendor(name string) *vendorAcc {
 	v, ok := s.vendors[name]
 	if !ok {
-		v = &vendorAcc{VendorVerdict: VendorVerdict{Vendor: name}, issues: map[string]int64{}, flowMedia: map[string]int64{}}
+		v = &vendorAcc{VendorVerdict: VendorVerdict{Vendor: name}, issues: map[string]int64{}}
 		s.vendors[name] = v
 	}
 	return v
@@ -377,7 +379,7 @@ func (b *Builder) addFlow(f File, r *parquetout.FlowRow) {
 		b.entryFlow(r, vd)
 	}
 	b.tlsFlow(site, v, r)
-	b.mediaFlow(site, v, r)
+	b.mediaFlow(site, r)
 }
 
 func (b *Builder) entry(id, vendor string) *entryAcc {
@@ -465,27 +467,27 @@ func isMediaFlow(r *parquetout.FlowRow) bool {
 	return r.Proto == "udp" && (sipcall.IsMediaApp(r.App) || r.Verdict == verdict.Negotiated.String())
 }
 
-// mediaFlow judges media flows when no calls.parquet gives the negotiated
-// streams; Report discards these counts if calls were read.
-func (b *Builder) mediaFlow(site *siteAcc, v *vendorAcc, r *parquetout.FlowRow) {
+// mediaFlow counts media flows and their ports when no calls.parquet
+// gives the negotiated streams; Report discards these counts if calls
+// were read. A flow's packet counts judge nothing: media one way only is
+// the call tracker's judgement, made against what both sides negotiated
+// (a sendonly stream is one way by design, and a flow the capture cut
+// short is no media problem), and without call records the report says
+// it has none.
+func (b *Builder) mediaFlow(site *siteAcc, r *parquetout.FlowRow) {
 	if !isMediaFlow(r) {
 		return
 	}
 	m := &b.flowMedia
 	m.Streams++
-	flow := fmt.Sprintf("udp %s:%d <-> %s:%d", r.SrcIP, r.SrcPort, r.DstIP, r.DstPort)
-	if r.PacketsIn == 0 || r.PacketsOut == 0 {
-		m.OneWay++
-		m.issue(site.flowMedia, v.flowMedia, "one-way media", MediaFlow{Site: site.name, Flow: flow, CallID: r.CallID, Issue: "one-way"})
-	}
 	if len(site.media.set.Ranges) == 0 {
 		return
 	}
 	// The ports feed the chart; whether a stream is out of its documented
 	// range is the verdict engine's call (role-aware, in findings.parquet),
 	// counted in addFinding, so report and findings never disagree.
-	m.port(endpointOf(r.SrcIP, r.SrcPort), site.media.set)
-	m.port(endpointOf(r.DstIP, r.DstPort), site.media.set)
+	m.port(endpointOf(r.SrcIP, r.SrcPort), &site.media.set)
+	m.port(endpointOf(r.DstIP, r.DstPort), &site.media.set)
 }
 
 func newMediaAcc() mediaAcc {
@@ -506,7 +508,7 @@ func endpointOf(ip string, port int32) netip.AddrPort {
 // range by the catalog's membership, else outside every range. Whether it
 // is out of the range that constrains it is the verdict engine's call
 // (judge), never this one.
-func (m *mediaAcc) port(ap netip.AddrPort, documented catalog.PortSet) {
+func (m *mediaAcc) port(ap netip.AddrPort, documented *verdict.DocumentedMedia) {
 	if !ap.IsValid() || ap.Port() == 0 {
 		return
 	}
@@ -524,13 +526,9 @@ func (m *mediaAcc) port(ap netip.AddrPort, documented catalog.PortSet) {
 	}
 }
 
-// issue counts a media problem for the site (and vendor, when known) and
-// keeps it as an example; Report trims and orders the examples.
-func (m *mediaAcc) issue(site, vendor map[string]int64, issue string, ex MediaFlow) {
-	site[issue]++
-	if vendor != nil {
-		vendor[issue]++
-	}
+// example keeps a media problem as an example; Report trims and orders
+// the examples. The site's verdict counts the problem by its finding.
+func (m *mediaAcc) example(ex MediaFlow) {
 	if len(m.Examples) < maxDistinct {
 		m.Examples = append(m.Examples, ex)
 	}
@@ -785,27 +783,28 @@ func (b *Builder) addCall(r *parquetout.CallRow) {
 		media := &b.callMedia
 		media.Streams++
 		name := fmt.Sprintf("%s stream %d", m.Type, m.Index)
+		// Missing, one way and poor voice quality are the call tracker's
+		// judgements (calls.parquet missing, one_way, poor_quality; the
+		// engine raises its findings from the same): listed as it made
+		// them, never re-decided from packet or loss counts.
 		if m.Missing {
 			media.Missing++
 			issues = append(issues, name+" missing")
-			media.issue(site.callMedia, nil, "media missing", MediaFlow{Site: site.name, Flow: name, CallID: r.CallID, Issue: "negotiated, never seen"})
+			media.example(MediaFlow{Site: site.name, Flow: name, CallID: r.CallID, Issue: "negotiated, never seen"})
 		}
 		if m.OneWay {
 			media.OneWay++
 			issues = append(issues, name+" one-way")
-			media.issue(site.callMedia, nil, "one-way media", MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "one-way"})
+			media.example(MediaFlow{Site: site.name, Flow: m.CallerRTP + " <-> " + m.CalleeRTP, CallID: r.CallID, Issue: "one-way"})
 		}
 		if len(site.media.set.Ranges) > 0 {
 			for _, ep := range []string{m.CallerRTP, m.CalleeRTP} {
 				ap, _ := netip.ParseAddrPort(ep)
-				media.port(ap, site.media.set)
+				media.port(ap, &site.media.set)
 			}
 		}
-		if m.Packets > 0 && m.Lost*20 > m.Packets {
-			issues = append(issues, fmt.Sprintf("%s lost %.1f%%", name, 100*float64(m.Lost)/float64(m.Packets)))
-		}
 		if m.PoorQuality {
-			issues = append(issues, name+" poor voice quality")
+			issues = append(issues, name+" poor voice quality"+ratingText(m))
 		}
 	}
 	if r.MOS != nil {
@@ -817,6 +816,21 @@ func (b *Builder) addCall(r *parquetout.CallRow) {
 			Status: r.FinalStatus, Codecs: r.Codecs, Issues: strings.Join(issues, "; "),
 		})
 	}
+}
+
+// ratingText gives the rating behind a poor-quality stream: the MOS and
+// loss of its worst rated direction, as the call tracker computed them.
+func ratingText(m *parquetout.CallMediaRow) string {
+	var worst *parquetout.CallQualityRow
+	for _, q := range []*parquetout.CallQualityRow{m.CallerToCallee, m.CalleeToCaller} {
+		if q != nil && (worst == nil || q.MOS < worst.MOS) {
+			worst = q
+		}
+	}
+	if worst == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (MOS %.2f, %.1f%% lost)", worst.MOS, worst.LossPercent)
 }
 
 // sortedCounts returns m as Counts, largest first, then by name.
@@ -846,13 +860,17 @@ func topPairs(m map[string]int64, n int, suffix string) []string {
 var verdictOrder = []string{verdict.Expected.String(), verdict.Negotiated.String(), verdict.Unexpected.String(),
 	verdict.Blocked.String(), verdict.Ignored.String(), verdict.Unclassified.String(), "unjudged"}
 
-// kindOrder lists the verdict package's finding kinds; kinds added later
-// follow in name order.
-var kindOrder = []string{string(verdict.KindBlocked), string(verdict.KindMissing), string(verdict.KindWrongDirection),
-	string(verdict.KindUnexpected), string(verdict.KindUnexpectedMedia), string(verdict.KindMediaMissing),
-	string(verdict.KindMediaOneWay), string(verdict.KindPoorVoiceQuality), string(verdict.KindMediaOutsideRange), string(verdict.KindTLSTooOld),
-	string(verdict.KindPlaintextOnTLSPort), string(verdict.KindNotTLSOnHTTPSPort), string(verdict.KindSNINotInCatalog),
-	string(verdict.KindDNSFailure), string(verdict.KindUnobservable)}
+// kindOrder is the verdict package's order of its finding kinds
+// (verdict.Kinds); kinds of newer files follow in name order.
+var kindOrder = kindNames(verdict.Kinds())
+
+func kindNames(kinds []verdict.Kind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
+}
 
 func orderIndex(order []string, s string) int {
 	if i := slices.Index(order, s); i >= 0 {
@@ -966,6 +984,10 @@ func (b *Builder) finishSites(r *Report) {
 	}
 	// Findings of severity low and above make a site (and the finding's
 	// vendor) non-compliant; info findings (unobservable) are shown only.
+	// Media problems count here too, by their findings (media-one-way,
+	// media-missing, poor-voice-quality, media-outside-documented-range):
+	// the call records the report lists state the same judgements of the
+	// same streams and are not counted again.
 	for _, g := range r.Findings {
 		s := byName[g.Site]
 		if s == nil || g.SeverityRank < int32(verdict.Low) {
@@ -987,22 +1009,6 @@ func (b *Builder) finishSites(r *Report) {
 			}
 			if e.Status == "missing" {
 				v.Missing++
-			}
-		}
-	}
-	for _, s := range sites {
-		media := s.flowMedia
-		if b.calls != nil {
-			media = s.callMedia
-		}
-		for k, n := range media {
-			s.issues[k] += n
-		}
-		for _, v := range s.vendors {
-			for k, n := range v.flowMedia {
-				if b.calls == nil {
-					v.issues[k] += n
-				}
 			}
 		}
 	}

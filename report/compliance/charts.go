@@ -153,7 +153,7 @@ func mediaChart(m *Media) *Chart {
 	xOf := func(p float64) float64 { return left + plotW*(p-lo)/(hi-lo) }
 	for _, r := range m.Ranges {
 		c.Bands = append(c.Bands, svgRect{X: xOf(float64(r.Lo)), Y: top, W: max(xOf(float64(r.Hi)+1)-xOf(float64(r.Lo)), 1), H: plotH,
-			Fill: "#c8e6c9", Title: fmt.Sprintf("documented: %s %d-%d", r.Entry, r.Lo, r.Hi)})
+			Fill: "#c8e6c9", Title: fmt.Sprintf("documented: %s %s", r.Entry, r.Text())})
 	}
 	var peak int64
 	for _, b := range m.Ports {

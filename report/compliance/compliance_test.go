@@ -147,7 +147,8 @@ func checkReport(t *testing.T, r *compliance.Report) {
 	for _, c := range r.FindingsByKind {
 		kinds = append(kinds, c.Name)
 	}
-	if want := []string{"blocked", "missing", "wrong-direction", "unexpected", "media-outside-documented-range", "plaintext-on-tls-port", "unobservable"}; !slices.Equal(kinds, want) {
+	if want := []string{"blocked", "missing", "wrong-direction", "unexpected", "media-missing", "media-one-way", "poor-voice-quality",
+		"media-outside-documented-range", "plaintext-on-tls-port", "unobservable"}; !slices.Equal(kinds, want) {
 		t.Errorf("finding kinds %v, want %v", kinds, want)
 	}
 	for _, g := range r.Findings {

@@ -86,14 +86,15 @@ func testFlows() []parquetout.FlowRow {
 	yesterday := tcp(day.Add(-30*time.Minute), "10.10.2.156", 50099, "10.10.3.113", 23, "SF", "ShADadFf", "unexpected", "")
 	rows = append(rows, tls12, tls10, plain, midstream, blocked, rejected, telnet, telnet2, smb, wrongWay, ping, yesterday,
 		rtp(at(9, 30), "10.10.3.20", 16500, "10.10.1.20", 16600, false),
-		rtp(at(9, 31), "10.10.3.21", 50010, "10.10.1.20", 50020, false),
+		rtp(at(9, 31), "10.10.3.21", 61010, "10.10.1.20", 61020, false),
 		rtp(at(10, 32), "10.10.3.22", 16700, "10.10.1.20", 16800, true),
 	)
 	return rows
 }
 
-// testFindings are what replay's findings.parquet says of testFlows: one
-// finding of every kind, per capture window (hour) as a sensor writes them.
+// testFindings are what replay's findings.parquet says of testFlows and
+// testCalls: one finding of every kind, per capture window (hour) as a
+// sensor writes them.
 func testFindings(hour int) []parquetout.FindingRow {
 	g := func(kind, sev, proto, src, dst string, port int32, entry, reason string, count int64, first, last time.Time) parquetout.FindingRow {
 		r := parquetout.FindingRow{Kind: kind, Severity: sev, Proto: proto, SrcIP: src, DstIP: dst, DstPort: port,
@@ -115,12 +116,18 @@ func testFindings(hour int) []parquetout.FindingRow {
 		telnet := g("unexpected", "medium", "tcp", "10.10.2.156", "10.10.3.113", 23, "", "no catalog entry allows this port between these hosts' roles", 1, at(9, 20), at(9, 20))
 		telnet.FromRole, telnet.ToRole = "workstation", "ip-phone"
 		telnet.EvidenceFile, telnet.EvidencePackets = "20261102T090000Z-40874d8390167f7b.pcapng", 12
-		outside := g("media-outside-documented-range", "medium", "udp", "10.10.1.20", "10.10.3.21", 50010, "genesys-pureconnect/media-server-rtp",
+		outside := g("media-outside-documented-range", "medium", "udp", "10.10.1.20", "10.10.3.21", 61010, "genesys-pureconnect/media-server-rtp",
 			"negotiated media on a port outside the range documented for ip-phone", 1, at(9, 31), at(9, 31))
 		outside.FromRole, outside.ToRole = "media-server", "ip-phone"
 		plain := g("plaintext-on-tls-port", "high", "tcp", "10.10.2.52", "10.10.1.10", 5597, "genesys-pureconnect/notifier-tls",
 			"TLS required, but the connection exchanged data without a TLS handshake", 1, at(9, 5), at(9, 5))
-		rows = append(rows, telnet, outside, plain,
+		// The call findings the engine raises from the call records
+		// (verdict.CallFindings): the stream of outside-range@test rated
+		// poor.
+		poor := g("poor-voice-quality", "medium", "udp", "10.10.3.21", "10.10.1.20", 61020, "",
+			"estimated MOS 2.90 (R 57) below 3.10: PCMU, 10.0% loss", 1, at(9, 31).Add(2*time.Second), at(9, 31).Add(95*time.Second))
+		poor.App, poor.CallID = "rtp", "outside-range@test"
+		rows = append(rows, telnet, outside, plain, poor,
 			g("blocked", "high", "tcp", "10.10.2.153", "10.10.1.11", 3952, "genesys-pureconnect/session-manager", "tcp SYN never answered (S0): dropped on the way or host down", 1, at(9, 10), at(9, 10)))
 	case 10:
 		telnet := g("unexpected", "medium", "tcp", "10.10.2.156", "10.10.3.113", 23, "", "no catalog entry allows this port between these hosts' roles", 1, at(10, 20), at(10, 20))
@@ -129,7 +136,15 @@ func testFindings(hour int) []parquetout.FindingRow {
 		mssql := g("missing", "high", "tcp", "", "", 0, "genesys-pureconnect/mssql", "required by the catalog; every attempt seen in the capture window failed (see the blocked findings)", 1, at(10, 0), at(10, 59))
 		// more pairs than a cell shows: the rest fold into a details element
 		mssql.HostPairs, mssql.Ports = "10.10.1.10 -> 10.10.1.5; 10.10.1.11 -> 10.10.1.5; 10.10.1.12 -> 10.10.1.5; 10.10.1.13 -> 10.10.1.5; 10.10.1.14 -> 10.10.1.5", "1433/tcp"
-		rows = append(rows, telnet, smb, mssql,
+		oneWay := g("media-one-way", "high", "udp", "10.10.3.22", "10.10.1.20", 16800, "",
+			"media flowed from the caller only, although both sides said sendrecv: the callee's media was not seen (dropped by a firewall or NAT, or not captured)",
+			1, at(10, 32).Add(2*time.Second), at(10, 32).Add(95*time.Second))
+		oneWay.App, oneWay.CallID = "rtp", "one-way@test"
+		noMedia := g("media-missing", "medium", "udp", "10.10.3.23", "10.10.1.20", 17000, "",
+			"the call was answered and this stream negotiated on both sides, but no media of it was seen: dropped on the way, or the media takes a path the capture does not see",
+			1, at(10, 40).Add(2*time.Second), at(10, 40).Add(95*time.Second))
+		noMedia.App, noMedia.CallID = "rtp", "no-media@test"
+		rows = append(rows, telnet, smb, mssql, oneWay, noMedia,
 			g("blocked", "high", "tcp", "10.10.1.10", "10.10.1.5", 1433, "genesys-pureconnect/mssql", "tcp SYN answered by RST (REJ): nothing listens or a firewall rejects", 1, at(10, 10), at(10, 10)),
 			g("wrong-direction", "medium", "tcp", "10.10.1.10", "10.10.2.60", 3952, "genesys-pureconnect/session-manager", "the entry allows the reverse direction only", 1, at(10, 30), at(10, 30)))
 	}
@@ -183,7 +198,7 @@ func testCalls() []parquetout.CallRow {
 	missing.Missing, missing.Flows = true, 0
 	return []parquetout.CallRow{
 		rated(call("good@test", at(9, 30), 200, audio("10.10.3.20:16500", "10.10.1.20:16600", 9000, 12, 4.2)), 4.40, 92.9, 0.13, 4.38, false),
-		rated(call("outside-range@test", at(9, 31), 200, audio("10.10.3.21:50010", "10.10.1.20:50020", 9000, 900, 38.5)), 2.90, 56.6, 10, 2.1, true),
+		rated(call("outside-range@test", at(9, 31), 200, audio("10.10.3.21:61010", "10.10.1.20:61020", 9000, 900, 38.5)), 2.90, 56.6, 10, 2.1, true),
 		rated(call("one-way@test", at(10, 32), 200, oneWay), 4.41, 93.2, 0, 4.41, false),
 		call("no-media@test", at(10, 40), 200, missing),
 		call("busy@test", at(10, 45), 486),

@@ -33,10 +33,14 @@
 //     inventory that lists either host (without --site, one site "all
 //     hosts"). A site or vendor is compliant when the window shows no
 //     finding of severity low or above (info findings, such as
-//     unobservable entries, are listed but do not count), no plaintext
-//     flow on an entry that requires TLS, and no media problem (a stream
-//     outside the documented ranges, one-way, or negotiated and never
-//     seen).
+//     unobservable entries, are listed but do not count). So the
+//     plaintext flows on entries that require TLS and the media problems
+//     (a stream outside the documented ranges, one-way, negotiated and
+//     never seen, or rated poor) count by the verdict engine's findings
+//     (plaintext-on-tls-port, media-outside-documented-range,
+//     media-one-way, media-missing, poor-voice-quality), once each: the
+//     call records behind the media findings are listed, not counted
+//     again.
 //   - Catalog entries: per entry named by a flow or finding, the working
 //     flows seen, blocked attempts, capture windows it was missing in,
 //     flows on its ports between the wrong roles, and host pairs.
@@ -47,14 +51,32 @@
 //     the most unexpected flows.
 //   - SIP calls and media: from calls.parquet when present (calls,
 //     answers, failures, codecs, RTP loss and jitter, negotiated ports
-//     plotted against the documented ranges, one-way and missing streams),
-//     else from the media flows the parsers recognised. A port is in a
-//     documented range by the catalog's own membership
-//     (catalog.PortSet.Contains, with the site's overrides and area
-//     parameters), so an /even RTP or /odd RTCP range holds only its even
-//     or odd ports. Which streams are out of their documented range is
-//     the verdict engine's judgement (media-outside-documented-range
+//     plotted against the documented ranges, one-way and missing streams,
+//     voice quality), else the ports of the media flows the parsers
+//     recognised. The report decides none of the media judgements
+//     itself; each comes from its owner, as the next three items say.
+//   - Documented media ports are the verdict engine's
+//     (verdict.DocumentedMediaPorts, the union its port-only mode judges
+//     by): the media entries' ranges of the site's vendors, with the
+//     site's overrides and area parameters, and the From side's ranges
+//     (from_ports, shown "(from side)"). Broad ranges (Imagicle's ">1024",
+//     genesys-pureconnect/asr-rtp's 10000-60000) are documented ranges
+//     too, as for the engine. Membership is the catalog's
+//     (catalog.PortRange.Contains), so an /even RTP or /odd RTCP range
+//     holds only its even or odd ports.
+//   - Which streams are out of their documented range is the verdict
+//     engine's role-aware judgement (media-outside-documented-range
 //     findings), not recomputed here.
+//   - One-way and missing streams and poor voice quality are the SIP call
+//     tracker's (calls.parquet one_way, missing, poor_quality, from which
+//     the engine raises media-one-way, media-missing and
+//     poor-voice-quality). A call is a problem call only when the tracker
+//     marked one of its streams so; a stream's loss alone makes none (the
+//     tracker's E-model rating weighs it). Without call records the
+//     report says "No call records in the window: media judgements
+//     unavailable" and counts no one-way stream: a flow's packet counts
+//     do not tell a one-way stream from a sendonly one or a flow cut by
+//     the capture.
 //   - TLS posture: flows per negotiated version (SSL 3.0, TLS 1.0 and 1.1
 //     flagged, RFC 8996), and plaintext on TLS ports, from the
 //     plaintext-on-tls-port findings.

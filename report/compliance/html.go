@@ -28,6 +28,7 @@ func htmlTemplate() (*template.Template, error) {
 		"pairs":       pairsCell,
 		"flowCell":    flowCell,
 		"share":       func(n, of int64) int64 { return 120 * n / max(of, 1) },
+		"noCalls":     func() string { return NoCallRecords },
 	}).Parse(htmlSource)
 }
 

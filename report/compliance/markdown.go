@@ -273,7 +273,7 @@ func (m *mdWriter) calls(r *Report) {
 		m.p("Calls: %d, answered %d, failed %d. End reasons: %s. Codecs: %s.  ", c.Total, c.Answered, c.Failed, issuesText(c.EndReasons), issuesText(c.Codecs))
 		m.p("RTP: %d packets, %d lost (%s), worst jitter %.1f ms.\n", c.Packets, c.Lost, percent(c.Lost, c.Packets+c.Lost), c.MaxJitterMillis)
 	} else {
-		m.p("No calls.parquet in the window: media judged from the flows the parsers recognised.\n")
+		m.p("%s\n", NoCallRecords)
 	}
 	md := &r.Media
 	m.p("%s\n", md.Text())
@@ -317,15 +317,23 @@ func (m *mdWriter) calls(r *Report) {
 	}
 }
 
+// NoCallRecords is what the report says of media when no calls.parquet
+// rows are in the window: the judgements of media (one way, never seen,
+// voice quality) are the call tracker's, and a flow's packet counts do
+// not stand in for them.
+const NoCallRecords = "No call records in the window: media judgements unavailable (one-way, missing streams and voice quality are judged from SIP call records only). The media flows below give their ports; out-of-range media is the verdict engine's findings."
+
 // Text summarises the media compliance in one sentence.
 func (md *Media) Text() string {
 	unit := "media flows"
 	if md.Source == "calls" {
 		unit = "negotiated RTP streams"
 	}
-	s := fmt.Sprintf("%d %s: %d out of the documented ranges, %d one-way", md.Streams, unit, md.OutOfRange, md.OneWay)
+	s := fmt.Sprintf("%d %s: %d out of the documented ranges", md.Streams, unit, md.OutOfRange)
 	if md.Source == "calls" {
-		s += fmt.Sprintf(", %d never seen", md.Missing)
+		s += fmt.Sprintf(", %d one-way, %d never seen", md.OneWay, md.Missing)
+	} else {
+		s += ", one-way and never seen not judged (no call records)"
 	}
 	if len(md.Ranges) == 0 {
 		s += " (no documented media range for the site's vendors: ranges not judged)"

@@ -193,18 +193,23 @@ type Talker struct {
 type Media struct {
 	// Source is "calls" when calls.parquet files were read (negotiated
 	// SDP ports), else "flows" (media flows the parsers recognised).
-	Source     string      `json:"source"`
-	Streams    int64       `json:"streams"`
-	OutOfRange int64       `json:"out_of_range"`
-	OneWay     int64       `json:"one_way"`
-	Missing    int64       `json:"missing"`
-	Ranges     []PortRange `json:"documented_ranges"`
+	Source  string `json:"source"`
+	Streams int64  `json:"streams"`
+	// OutOfRange counts the media-outside-documented-range findings.
+	OutOfRange int64 `json:"out_of_range"`
+	// OneWay and Missing count the streams the call tracker judged one
+	// way or never seen (calls.parquet one_way, missing). Without call
+	// records (Source "flows") they are not judged and stay 0.
+	OneWay  int64       `json:"one_way"`
+	Missing int64       `json:"missing"`
+	Ranges  []PortRange `json:"documented_ranges"`
 	// Ports are the observed media ports, binned for the chart.
 	Ports    []PortBin   `json:"ports"`
 	Examples []MediaFlow `json:"out_of_range_examples"`
 }
 
-// PortRange is a documented media port range of a site's vendors.
+// PortRange is a documented media port range of a site's vendors
+// (verdict.DocumentedMediaPorts).
 type PortRange struct {
 	Entry string `json:"entry"`
 	Lo    uint16 `json:"lo"`
@@ -212,15 +217,31 @@ type PortRange struct {
 	// Parity is "even" or "odd" when the range holds only its even or
 	// odd ports (RTP and RTCP of one area), empty for every port.
 	Parity string `json:"parity,omitempty"`
+	// Side is "from" when the range is the ports the entry's From side
+	// sends from (its from_ports), empty for its To side's.
+	Side string `json:"side,omitempty"`
 }
 
-// Text renders the range as "lo-hi", with "/even" or "/odd".
+// Text renders the range as "lo-hi", with "/even" or "/odd", and
+// " (from side)" for a From side's range.
 func (r PortRange) Text() string {
 	s := fmt.Sprintf("%d-%d", r.Lo, r.Hi)
 	if r.Parity != "" {
 		s += "/" + r.Parity
 	}
+	if r.Side != "" {
+		s += " (" + r.Side + " side)"
+	}
 	return s
+}
+
+// OneWayText is the count of one-way streams, or "–" when there were no
+// call records to judge them.
+func (md *Media) OneWayText() string {
+	if md.Source != "calls" {
+		return "–"
+	}
+	return fmt.Sprint(md.OneWay)
 }
 
 // PortBin counts observed media endpoints whose port is in [Lo, Hi]: in a
