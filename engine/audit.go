@@ -615,10 +615,10 @@ func (a *Auditor) Finish(findingsPath string, top int) (*Result, error) {
 		}
 	}
 	res.FindingsDropped = fs.Dropped()
-	for _, k := range []verdict.Kind{verdict.KindUnexpected, verdict.KindWrongDirection, verdict.KindUnexpectedMedia,
-		verdict.KindBlocked, verdict.KindMissing, verdict.KindMediaMissing, verdict.KindMediaOneWay, verdict.KindPoorVoiceQuality, verdict.KindMediaOutsideRange,
-		verdict.KindTLSTooOld, verdict.KindPlaintextOnTLSPort, verdict.KindNotTLSOnHTTPSPort, verdict.KindSNINotInCatalog, verdict.KindDNSFailure} {
-		res.Top = append(res.Top, fs.Top(k, top)...)
+	for _, k := range verdict.Kinds() {
+		if k != verdict.KindUnobservable { // not a problem seen: what the sensor cannot see
+			res.Top = append(res.Top, fs.Top(k, top)...)
+		}
 	}
 	return res, nil
 }
