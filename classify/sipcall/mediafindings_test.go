@@ -142,6 +142,15 @@ func TestMediaFindingRules(t *testing.T) {
 			mfAnswered(c, sendrecv("10.0.0.1", 4000), sendrecv("10.0.0.2", 6000))
 			mfCallerOffer(c, t0+mfSec+10*ms, 2, sdpBody("0.0.0.0", 4000), sendrecv("10.0.0.2", 6000))
 		}, status: 200, end: EndBye, dirs: [2]string{"inactive", "sendrecv"}},
+		// ... and counts as a hold once resumed, like a=sendonly. Killed
+		// by not setting nonSendRecv on the hold address.
+		{name: "held with c=0.0.0.0, resumed", script: func(h *harness, c *call) {
+			mfAnswered(c, sendrecv("10.0.0.1", 4000), sendrecv("10.0.0.2", 6000))
+			mfCallerOffer(c, t0+mfSec+10*ms, 2, sdpBody("0.0.0.0", 4000), sendrecv("10.0.0.2", 6000))
+			mfCallee(h, t0+2*mfSec, 50)
+			mfCallerOffer(c, t0+4*mfSec, 3, sendrecv("10.0.0.1", 4000), sendrecv("10.0.0.2", 6000))
+			mfCallee(h, t0+5*mfSec, 50)
+		}, status: 200, end: EndBye, dirs: [2]string{"sendrecv", "sendrecv"}},
 
 		// Early media (a 183 with SDP) and no answer. Killed by
 		// (answered || true): the 183 makes the stream negotiated on
