@@ -74,15 +74,14 @@ func TestMediaFindingRules(t *testing.T) {
 	recvonly := func(addr string, port int) string { return sdpBody(addr, port, "a=recvonly") }
 	inactive := func(addr string, port int) string { return sdpBody(addr, port, "a=inactive") }
 	tests := []struct {
-		name      string
-		script    func(h *harness, c *call) // after the call's INVITE and before its end
-		findings  []string
-		status    int
-		end       EndReason
-		dirs      [2]string // the stream's caller and callee direction at the end
-		missing   bool
-		oneWay    bool
-		noMediaIn bool // the record has no stream at all
+		name     string
+		script   func(h *harness, c *call) // after the call's INVITE and before its end
+		findings []string
+		status   int
+		end      EndReason
+		dirs     [2]string // the stream's caller and callee direction at the end
+		missing  bool
+		oneWay   bool
 	}{
 		// The contrasts: a sendrecv call with media one way, and an
 		// answered call without media.
@@ -255,13 +254,12 @@ func TestMediaFindingsCountDroppedFlows(t *testing.T) {
 			h := newHarness(t, Config{})
 			c := h.newCall("drops")
 			mfAnswered(c, sdpBody("10.0.0.1", 4000), sdpBody("10.0.0.2", 6000))
-			const kept, perFlow = maxFlowsPerStream, 5
+			const kept, perFlow, dropped = maxFlowsPerStream, 5, 1
 			for i := range kept {
 				src := fmt.Sprintf("10.0.0.1:%d", 4100+2*i)
 				h.rtpRun(src, mfCalleeRTP, t0+2*mfSec+int64(i)*mfSec/10, perFlow, uint32(10+i))
 				mfEndFlow(h, src, mfCalleeRTP)
 			}
-			extra := 1
 			if tc.callee > 0 {
 				mfCallee(h, t0+5*mfSec, tc.callee)
 				mfEndFlow(h, mfCalleeRTP, mfCallerRTP)
@@ -277,8 +275,8 @@ func TestMediaFindingsCountDroppedFlows(t *testing.T) {
 			}
 			got := h.calls[0]
 			m := got.Media[0]
-			if len(m.Flows) != kept || m.FlowsDropped != extra {
-				t.Errorf("%d flows kept, %d dropped; want %d, %d", len(m.Flows), m.FlowsDropped, kept, extra)
+			if len(m.Flows) != kept || m.FlowsDropped != dropped {
+				t.Errorf("%d flows kept, %d dropped; want %d, %d", len(m.Flows), m.FlowsDropped, kept, dropped)
 			}
 			wantPackets := uint64(kept*perFlow + tc.callee)
 			if tc.callee == 0 {
