@@ -336,3 +336,63 @@ func TestPoorMOSAtThreshold(t *testing.T) {
 		})
 	}
 }
+
+// TestEarlyMediaFromElsewhere: the callee's 183 answers the offer from one
+// address (an announcement server, a forked leg) and its 200 from another
+// (the phone). The first stream carried early media only (RFC 3960), which
+// no finding judges; the second answers the same offer, so it keeps the
+// caller's side and is judged like any answered stream. Killed by judging
+// early streams (the ringback alone is one-way), and by starting the
+// answered stream without the caller's side (never negotiated, so no
+// finding at all).
+func TestEarlyMediaFromElsewhere(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		media    func(h *harness)
+		findings []string
+		missing  bool
+		oneWay   bool
+	}{
+		{name: "media both ways after the answer", media: func(h *harness) {
+			mfCaller(h, t0+3*mfSec, 50)
+			mfCallee(h, t0+3*mfSec, 50)
+		}},
+		{name: "no media after the answer", media: func(h *harness) {}, findings: []string{FindingMediaMissing}, missing: true},
+		{name: "caller silent after the answer", media: func(h *harness) {
+			mfCallee(h, t0+3*mfSec, 50)
+		}, findings: []string{FindingMediaOneWay}, oneWay: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			c := h.newCall("early")
+			c.invite(t0, sdpBody("10.0.0.1", 4000))
+			c.respond(t0+10*ms, 183, sdpBody("10.0.0.3", 8000))
+			h.rtpRun("10.0.0.3:8000", mfCallerRTP, t0+20*ms, 50, 7)
+			c.respond(t0+2*mfSec, 200, sdpBody("10.0.0.2", 6000))
+			c.ack(t0 + 2*mfSec + ms)
+			tc.media(h)
+			c.bye(t0 + 10*mfSec)
+			h.finish()
+			if len(h.calls) != 1 || len(h.calls[0].Media) != 2 {
+				t.Fatalf("calls %+v, want one with two streams", h.calls)
+			}
+			got := h.calls[0]
+			early, answered := got.Media[0], got.Media[1]
+			if early.CalleeRTP != mustAP("10.0.0.3:8000") || early.Packets != 50 || early.Missing || early.OneWay {
+				t.Errorf("early stream: callee %v, %d packets, missing %v, one-way %v; want 10.0.0.3:8000, 50, no finding",
+					early.CalleeRTP, early.Packets, early.Missing, early.OneWay)
+			}
+			if answered.CallerRTP != mustAP(mfCallerRTP) || answered.CalleeRTP != mustAP(mfCalleeRTP) ||
+				answered.CallerDirection != "sendrecv" || answered.CalleeDirection != "sendrecv" {
+				t.Errorf("answered stream %v %s <-> %v %s, want both sides sendrecv", answered.CallerRTP,
+					answered.CallerDirection, answered.CalleeRTP, answered.CalleeDirection)
+			}
+			if answered.Missing != tc.missing || answered.OneWay != tc.oneWay {
+				t.Errorf("answered stream missing %v one-way %v, want %v %v", answered.Missing, answered.OneWay, tc.missing, tc.oneWay)
+			}
+			if !slices.Equal(got.Findings, tc.findings) {
+				t.Errorf("findings %v, want %v", got.Findings, tc.findings)
+			}
+		})
+	}
+}
