@@ -3,6 +3,7 @@ package sipcall
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -392,6 +393,58 @@ func TestEarlyMediaFromElsewhere(t *testing.T) {
 			}
 			if !slices.Equal(got.Findings, tc.findings) {
 				t.Errorf("findings %v, want %v", got.Findings, tc.findings)
+			}
+		})
+	}
+}
+
+// TestEarlyStreamMoves: more ways a stream ends before the answer. A
+// caller's UPDATE (RFC 3311) moving its address during early media makes
+// the first stream early: its one-way ringback is not judged (killed by
+// marking only streams the answer moved as early). And a stream the
+// answer moved keeps the direction of the caller's offer: a sendonly
+// offer still stands even when the 200 says sendrecv (killed by starting
+// the moved stream as sendrecv).
+func TestEarlyStreamMoves(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		script   func(h *harness, c *call)
+		findings []string
+	}{
+		{name: "caller UPDATE during early media", script: func(h *harness, c *call) {
+			c.invite(t0, sdpBody("10.0.0.1", 4000))
+			c.respond(t0+10*ms, 183, sdpBody("10.0.0.2", 6000))
+			mfCallee(h, t0+20*ms, 50)
+			h.udp(c.caller, c.callee, t0+2*mfSec, sipMsg("UPDATE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", 2, "UPDATE", sdpBody("10.0.0.1", 4002)))
+			h.udp(c.callee, c.caller, t0+2*mfSec+ms, sipMsg("SIP/2.0 200 OK", c.id, "ft", "tt", 2, "UPDATE", sdpBody("10.0.0.2", 6000)))
+			c.respond(t0+3*mfSec, 200, sdpBody("10.0.0.2", 6000))
+			c.ack(t0 + 3*mfSec + ms)
+			h.rtpRun("10.0.0.1:4002", mfCalleeRTP, t0+4*mfSec, 50, 3)
+			h.rtpRun(mfCalleeRTP, "10.0.0.1:4002", t0+4*mfSec, 50, 4)
+		}},
+		{name: "sendonly offer, answered sendrecv from elsewhere", script: func(h *harness, c *call) {
+			c.invite(t0, sdpBody("10.0.0.1", 4000, "a=sendonly"))
+			c.respond(t0+10*ms, 183, sdpBody("10.0.0.3", 8000, "a=recvonly"))
+			c.respond(t0+2*mfSec, 200, sdpBody("10.0.0.2", 6000))
+			c.ack(t0 + 2*mfSec + ms)
+			mfCaller(h, t0+3*mfSec, 50)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{})
+			c := h.newCall("moves")
+			tc.script(h, c)
+			c.bye(t0 + 10*mfSec)
+			h.finish()
+			if len(h.calls) != 1 || len(h.calls[0].Media) != 2 {
+				t.Fatalf("calls %+v, want one with two streams", h.calls)
+			}
+			got := h.calls[0]
+			if !slices.Equal(got.Findings, tc.findings) {
+				t.Errorf("findings %v, want %v", got.Findings, tc.findings)
+			}
+			if m := got.Media[1]; m.Packets == 0 || m.CallerRTP == (netip.AddrPort{}) || m.CalleeRTP == (netip.AddrPort{}) {
+				t.Errorf("answered stream %+v: want both sides and its media", m)
 			}
 		})
 	}
