@@ -404,11 +404,14 @@ func TestEarlyMediaFromElsewhere(t *testing.T) {
 // marking only streams the answer moved as early). And a stream the
 // answer moved keeps the direction of the caller's offer: a sendonly
 // offer still stands even when the 200 says sendrecv (killed by starting
-// the moved stream as sendrecv).
+// the moved stream as sendrecv). A refused UPDATE restores the first
+// stream, which is then the answered one and judged (killed by leaving it
+// marked early).
 func TestEarlyStreamMoves(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		script   func(h *harness, c *call)
+		streams  int
 		findings []string
 	}{
 		{name: "caller UPDATE during early media", script: func(h *harness, c *call) {
@@ -421,14 +424,22 @@ func TestEarlyStreamMoves(t *testing.T) {
 			c.ack(t0 + 3*mfSec + ms)
 			h.rtpRun("10.0.0.1:4002", mfCalleeRTP, t0+4*mfSec, 50, 3)
 			h.rtpRun(mfCalleeRTP, "10.0.0.1:4002", t0+4*mfSec, 50, 4)
-		}},
+		}, streams: 2},
+		{name: "caller UPDATE refused, then silence", script: func(h *harness, c *call) {
+			c.invite(t0, sdpBody("10.0.0.1", 4000))
+			c.respond(t0+10*ms, 183, sdpBody("10.0.0.2", 6000))
+			h.udp(c.caller, c.callee, t0+2*mfSec, sipMsg("UPDATE sip:bob@example.com SIP/2.0", c.id, "ft", "tt", 2, "UPDATE", sdpBody("10.0.0.1", 4002)))
+			h.udp(c.callee, c.caller, t0+2*mfSec+ms, sipMsg("SIP/2.0 488 Not Acceptable Here", c.id, "ft", "tt", 2, "UPDATE", ""))
+			c.respond(t0+3*mfSec, 200, sdpBody("10.0.0.2", 6000))
+			c.ack(t0 + 3*mfSec + ms)
+		}, streams: 1, findings: []string{FindingMediaMissing}},
 		{name: "sendonly offer, answered sendrecv from elsewhere", script: func(h *harness, c *call) {
 			c.invite(t0, sdpBody("10.0.0.1", 4000, "a=sendonly"))
 			c.respond(t0+10*ms, 183, sdpBody("10.0.0.3", 8000, "a=recvonly"))
 			c.respond(t0+2*mfSec, 200, sdpBody("10.0.0.2", 6000))
 			c.ack(t0 + 2*mfSec + ms)
 			mfCaller(h, t0+3*mfSec, 50)
-		}},
+		}, streams: 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, Config{})
@@ -436,15 +447,16 @@ func TestEarlyStreamMoves(t *testing.T) {
 			tc.script(h, c)
 			c.bye(t0 + 10*mfSec)
 			h.finish()
-			if len(h.calls) != 1 || len(h.calls[0].Media) != 2 {
-				t.Fatalf("calls %+v, want one with two streams", h.calls)
+			if len(h.calls) != 1 || len(h.calls[0].Media) != tc.streams {
+				t.Fatalf("calls %+v, want one with %d streams", h.calls, tc.streams)
 			}
 			got := h.calls[0]
 			if !slices.Equal(got.Findings, tc.findings) {
 				t.Errorf("findings %v, want %v", got.Findings, tc.findings)
 			}
-			if m := got.Media[1]; m.Packets == 0 || m.CallerRTP == (netip.AddrPort{}) || m.CalleeRTP == (netip.AddrPort{}) {
-				t.Errorf("answered stream %+v: want both sides and its media", m)
+			m := got.Media[tc.streams-1]
+			if m.CallerRTP == (netip.AddrPort{}) || m.CalleeRTP == (netip.AddrPort{}) || (m.Packets == 0) != (tc.findings != nil) {
+				t.Errorf("answered stream %+v: want both sides, and media unless it is missing", m)
 			}
 		})
 	}
