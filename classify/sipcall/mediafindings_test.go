@@ -348,13 +348,19 @@ func TestPoorMOSAtThreshold(t *testing.T) {
 // finding at all).
 func TestEarlyMediaFromElsewhere(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		media    func(h *harness)
-		findings []string
-		missing  bool
-		oneWay   bool
+		name       string
+		noRingback bool
+		media      func(h *harness)
+		findings   []string
+		missing    bool
+		oneWay     bool
 	}{
 		{name: "media both ways after the answer", media: func(h *harness) {
+			mfCaller(h, t0+3*mfSec, 50)
+			mfCallee(h, t0+3*mfSec, 50)
+		}},
+		// The early stream without media is not media-missing either.
+		{name: "no ringback, media both ways after the answer", noRingback: true, media: func(h *harness) {
 			mfCaller(h, t0+3*mfSec, 50)
 			mfCallee(h, t0+3*mfSec, 50)
 		}},
@@ -368,7 +374,11 @@ func TestEarlyMediaFromElsewhere(t *testing.T) {
 			c := h.newCall("early")
 			c.invite(t0, sdpBody("10.0.0.1", 4000))
 			c.respond(t0+10*ms, 183, sdpBody("10.0.0.3", 8000))
-			h.rtpRun("10.0.0.3:8000", mfCallerRTP, t0+20*ms, 50, 7)
+			ringback := 50
+			if tc.noRingback {
+				ringback = 0
+			}
+			h.rtpRun("10.0.0.3:8000", mfCallerRTP, t0+20*ms, ringback, 7)
 			c.respond(t0+2*mfSec, 200, sdpBody("10.0.0.2", 6000))
 			c.ack(t0 + 2*mfSec + ms)
 			tc.media(h)
@@ -379,9 +389,9 @@ func TestEarlyMediaFromElsewhere(t *testing.T) {
 			}
 			got := h.calls[0]
 			early, answered := got.Media[0], got.Media[1]
-			if early.CalleeRTP != mustAP("10.0.0.3:8000") || early.Packets != 50 || early.Missing || early.OneWay {
-				t.Errorf("early stream: callee %v, %d packets, missing %v, one-way %v; want 10.0.0.3:8000, 50, no finding",
-					early.CalleeRTP, early.Packets, early.Missing, early.OneWay)
+			if early.CalleeRTP != mustAP("10.0.0.3:8000") || early.Packets != uint64(ringback) || early.Missing || early.OneWay {
+				t.Errorf("early stream: callee %v, %d packets, missing %v, one-way %v; want 10.0.0.3:8000, %d, no finding",
+					early.CalleeRTP, early.Packets, early.Missing, early.OneWay, ringback)
 			}
 			if answered.CallerRTP != mustAP(mfCallerRTP) || answered.CalleeRTP != mustAP(mfCalleeRTP) ||
 				answered.CallerDirection != "sendrecv" || answered.CalleeDirection != "sendrecv" {
