@@ -6,7 +6,9 @@ import "net/netip"
 // report uses.
 const (
 	// FindingMediaMissing: the call was answered and a stream was
-	// negotiated on both sides, but no media flow of it was seen.
+	// negotiated on both sides, but no media flow of it was seen. A
+	// stream moved before or by the answer carried early media only and
+	// raises neither finding.
 	FindingMediaMissing = "media-missing"
 	// FindingMediaOneWay: media of a stream flowed in one direction only,
 	// although both SDPs said sendrecv.

@@ -39,9 +39,12 @@
 // A call ends at BYE, a final failure, CANCEL or a timeout; its record
 // (Call) is handed to Config.OnCall once its media flows have left the
 // flow table, or after Config.MediaLinger, with the media-missing and
-// media-one-way findings computed from the streams both sides agreed on.
-// An authentication challenge (401/407) and the retried INVITE are one
-// call; a re-INVITE that moves a stream starts a new MediaStream, one
-// that only changes direction (hold) does not, and a refused re-INVITE
-// (488 to T.38) restores the previous streams.
+// media-one-way findings computed from the streams both sides agreed on,
+// other than those that carried early media only (moved before or by the
+// answer). An authentication challenge (401/407) and the retried INVITE
+// are one call; a re-INVITE that moves a stream starts a new MediaStream,
+// one that only changes direction (hold) does not, and a refused
+// re-INVITE (488 to T.38) restores the previous streams. A 2xx answering
+// from another address than the 18x before it starts a new MediaStream
+// that keeps the caller's side of the offer.
 package sipcall

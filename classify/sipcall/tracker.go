@@ -298,6 +298,9 @@ type stream struct {
 	nonSendRecv bool // some SDP put it on hold or one-way
 	superseded  bool // a later SDP moved the stream
 	open        int  // media flows bound and not yet ended
+	// early: moved before the call was answered, or by the answer: its
+	// media was early media (RFC 3960), which no finding judges.
+	early bool
 
 	flows        []MediaFlow
 	flowsDropped int
@@ -469,7 +472,8 @@ func (t *Tracker) apply(m *sipinfo.Message, sess *sdp.Session, src, dst netip.Ad
 		offer = t.onResponse(c, m, from, at)
 	}
 	if offer && sess != nil {
-		t.applySDP(c, from, sess)
+		inviteAnswer := !m.IsRequest && from == callee && m.CSeqMethod == "INVITE" && m.CSeq == c.inviteCSeq
+		t.applySDP(c, from, sess, inviteAnswer)
 	}
 	if c.ended && !c.unregistered && t.cfg.ByeGrace <= 0 {
 		t.check(c)
@@ -621,8 +625,12 @@ func (c *callState) sender(m *sipinfo.Message) uint8 {
 // applySDP records what party from announced. A stream keeps its record
 // while the party's address stays (hold, codec change); a new address or
 // media type starts a new stream, and the old one's expectations go as
-// each side moves.
-func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session) {
+// each side moves. inviteAnswer says the SDP is in the callee's response
+// to the initial INVITE: a 2xx, or an 18x after an earlier one, that
+// answers from another address (early media from an announcement server
+// or a forked leg, then the phone) answers the same offer, so the new
+// stream keeps the caller's side, which will not be sent again.
+func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session, inviteAnswer bool) {
 	if sess.ExtraMedia > c.unparsed {
 		// The parser keeps no address for these positions, so a later
 		// SDP cannot tell a moved stream from the same one: each position
@@ -665,6 +673,12 @@ func (t *Tracker) applySDP(c *callState, from uint8, sess *sdp.Session) {
 				t.unregister(cur, from)
 				ns.prev = cur
 				cur.superseded = true
+				cur.early = inviteAnswer || c.rec.Answer == 0
+				if other := &cur.side[1-from]; inviteAnswer && cur.typ == md.Type && other.set && !other.disabled {
+					ns.side[1-from] = *other
+					ns.nonSendRecv = other.dir != sdp.DirSendRecv
+					t.register(ns, 1-from)
+				}
 			}
 			c.cur[i], cur = ns, ns
 		} else if cur.prev != nil && !cur.side[from].set {
@@ -691,7 +705,7 @@ func (t *Tracker) rollback(c *callState, offerer uint8) {
 		}
 		t.unregister(cur, offerer)
 		prev := cur.prev
-		prev.superseded = false
+		prev.superseded, prev.early = false, false
 		c.cur[i] = prev
 		t.register(prev, offerer)
 		if j := slices.Index(c.streams, cur); j >= 0 {
@@ -952,7 +966,7 @@ func (t *Tracker) emit(c *callState) {
 			continue
 		}
 		ms := s.record(t.cfg.PoorMOS)
-		if answered && s.negotiated() {
+		if answered && !s.early && s.negotiated() {
 			switch {
 			case s.sent[caller] == 0 && s.sent[callee] == 0:
 				ms.Missing = true
