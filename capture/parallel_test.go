@@ -13,7 +13,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
 // generate writes a synthetic capture into a temporary directory.

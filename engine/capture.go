@@ -25,7 +25,7 @@ import (
 type CaptureConfig struct {
 	Interface string
 	// Engine is "ebpf", "afpacket" or "auto" (eBPF when the kernel allows
-	// it and one worker is asked for, else AF_PACKET).
+	// it, one worker is asked for and no Filter given, else AF_PACKET).
 	Engine string
 	Hook   bpf.Hook // the eBPF hook
 	// Promiscuous, Filter and Workers apply to AF_PACKET: Workers > 1
@@ -89,8 +89,15 @@ type liveEngine struct {
 	sensor *bpf.Sensor // set for eBPF: in-kernel counters to merge
 }
 
+// tryEBPF says whether a capture tries the eBPF sensor before AF_PACKET:
+// when asked for, or on "auto" unless the configuration needs what only
+// AF_PACKET offers (a fanout of several workers, a classic BPF filter).
+func tryEBPF(cfg *CaptureConfig) bool {
+	return cfg.Engine == "ebpf" || (cfg.Engine == "auto" && cfg.Workers == 1 && len(cfg.Filter) == 0)
+}
+
 func openEngine(cfg *CaptureConfig) (*liveEngine, error) {
-	if cfg.Engine == "ebpf" || (cfg.Engine == "auto" && cfg.Workers == 1) {
+	if tryEBPF(cfg) {
 		e, err := openEBPF(cfg)
 		if err == nil {
 			return e, nil

@@ -16,7 +16,7 @@ import (
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
 // replayed is what one capture produced.

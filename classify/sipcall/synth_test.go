@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
 // generate writes a synthetic capture of the given scenarios to a temp

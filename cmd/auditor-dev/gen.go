@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
-// runGen writes a synthetic capture (see capture/synth for the site it
+// runGen writes a synthetic capture (see internal/synth for the site it
 // simulates). Hidden: it exists for tests, benchmarks and the README demo.
 func runGen(ctx context.Context, s streams, args []string) error {
 	fs := newFlagSet(s, "gen", "[--packets N] [--seed S] [--format pcap|pcapng] [--scenario NAME ...] [--demo] --out FILE")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
 func runGenCmd(t *testing.T, args ...string) (stderr string, code int) {
@@ -67,7 +67,7 @@ func TestGenDemoIsCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Error("testdata/demo.pcapng is stale: run go test ./capture/synth -run TestDemoGolden -update")
+		t.Error("testdata/demo.pcapng is stale: run go test ./internal/synth -run TestDemoGolden -update")
 	}
 }
 

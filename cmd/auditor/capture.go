@@ -99,8 +99,7 @@ func runCapture(ctx context.Context, s streams, args []string) error {
 		if err != nil {
 			return &usageError{Msg: "--filter-bpf: " + err.Error()}
 		}
-		// A filter is an AF_PACKET feature: auto picks that engine.
-		o.program, o.engine = prog, "afpacket"
+		o.program = prog
 	}
 	hook, err := bpf.ParseHook(o.hook)
 	if err != nil {

@@ -207,42 +207,20 @@ func catalogLookup(s streams, args []string) error {
 			return usagef("unknown vendor %q", *vendor)
 		}
 	}
-	entries := c.Entries()
-	ports := func(e *catalog.Entry) catalog.PortSet { return e.Ports }
+	var inv *catalog.Inventory
 	if *invFile != "" {
-		inv, err := catalog.LoadInventory(*invFile)
-		if err != nil {
+		if inv, err = catalog.LoadInventory(*invFile); err != nil {
 			return err
 		}
 		if err := inv.Check(c); err != nil {
 			return err
 		}
-		entries = append(append([]*catalog.Entry(nil), entries...), inv.Allowed...)
-		ports = inv.EffectivePorts
-	}
-	ix := catalog.NewIndex(entries, catalog.WithPorts(ports))
-	matches := ix.LookupVendor(*vendor, proto, uint16(*port), nil)
-	if *dynamic {
-		for _, e := range ix.Dynamic(proto, nil) {
-			if (*vendor == "" || e.Vendor == *vendor) && !contains(matches, e) {
-				matches = append(matches, e)
-			}
-		}
 	}
 	out := newEntryWriter(s.Stdout, *asJSON)
-	for _, e := range matches {
-		out.write(e, ports(e))
+	for _, m := range c.LookupPort(inv, catalog.PortQuery{Proto: proto, Port: uint16(*port), Vendor: *vendor, Dynamic: *dynamic}) {
+		out.write(m.Entry, m.Ports)
 	}
 	return out.err
-}
-
-func contains(es []*catalog.Entry, e *catalog.Entry) bool {
-	for _, x := range es {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // entryWriter prints entries as aligned text lines or JSON lines, keeping

@@ -14,7 +14,7 @@ const module = "github.com/ccaudit/auditor"
 // by convention). The shipped binary must link none of them.
 func devOnly(path string) bool {
 	switch path {
-	case module + "/capture/synth", module + "/internal/bench", module + "/internal/sitegen":
+	case module + "/internal/synth", module + "/internal/bench", module + "/internal/sitegen":
 		return true
 	}
 	return strings.HasPrefix(path, module+"/") && (strings.HasPrefix(path, module+"/cmd/auditor-dev") || strings.HasSuffix(path, "test"))
@@ -55,7 +55,7 @@ func TestShippedBinaryHasNoDevCode(t *testing.T) {
 // matching nothing.
 func TestDevCodeRule(t *testing.T) {
 	for path, want := range map[string]bool{
-		module + "/capture/synth":       true,
+		module + "/internal/synth":      true,
 		module + "/internal/bench":      true,
 		module + "/cmd/auditor-dev":     true,
 		module + "/internal/duckdbtest": true,

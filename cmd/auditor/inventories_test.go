@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 
-// A capture of the site capture/synth simulates, replayed against the
+// A capture of the site internal/synth simulates, replayed against the
 // worked Genesys example of docs/inventory.md: media credited to the
 // phones' declared model, the standby's flows still judged, and missing
 // findings only for what the declared variant needs.

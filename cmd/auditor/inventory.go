@@ -110,13 +110,7 @@ func inventorySuggest(ctx context.Context, s streams, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	chosen := []string(vendors)
-	if len(chosen) == 0 {
-		for _, v := range cat.Vendors() {
-			chosen = append(chosen, v.ID)
-		}
-	}
-	return suggest.WriteInventory(s.Stdout, rep, *siteName, chosen)
+	return suggest.WriteInventory(s.Stdout, rep, *siteName, an.Vendors())
 }
 
 func inventoryDiff(ctx context.Context, s streams, args []string) error {

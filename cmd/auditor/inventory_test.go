@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ccaudit/auditor/capture/synth"
 	"github.com/ccaudit/auditor/catalog"
+	"github.com/ccaudit/auditor/internal/synth"
 	"github.com/ccaudit/auditor/report/suggest"
 )
 
@@ -25,7 +25,7 @@ func replayTo(t *testing.T, inputs ...string) string {
 	return out
 }
 
-// A generated Genesys capture (capture/synth, the demo's site plan, with
+// A generated Genesys capture (internal/synth, the demo's site plan, with
 // more sessions than the demo) replayed through the replay pipeline:
 // suggestion recovers the roles of testdata/demo-site.yaml, precision and
 // recall at least 90% where the traffic shows the role's ports.

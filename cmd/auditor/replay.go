@@ -18,6 +18,7 @@ import (
 
 	"github.com/ccaudit/auditor/capture"
 	"github.com/ccaudit/auditor/capture/flow"
+	"github.com/ccaudit/auditor/classify/verdict"
 	"github.com/ccaudit/auditor/engine"
 	"github.com/ccaudit/auditor/internal/cli"
 	"github.com/ccaudit/auditor/report/alerts"
@@ -350,9 +351,11 @@ func writeHeapProfile(path string) error {
 func writeVerdicts(b *strings.Builder, sum *replaySummary) {
 	fmt.Fprintf(b, "site       %s\n", sum.Site)
 	b.WriteString("verdicts  ")
-	for _, v := range []string{"expected", "negotiated", "unexpected", "blocked", "ignored", "unclassified"} {
-		fmt.Fprintf(b, " %s=%d", v, sum.Verdicts[v])
+	// Unclassified last: the verdicts the catalog decided come first.
+	for v := verdict.Unclassified + 1; v < verdict.NumVerdicts; v++ {
+		fmt.Fprintf(b, " %s=%d", v, sum.Verdicts[v.String()])
 	}
+	fmt.Fprintf(b, " %s=%d", verdict.Unclassified, sum.Verdicts[verdict.Unclassified.String()])
 	b.WriteString("\nfindings  ")
 	kinds := make([]string, 0, len(sum.Findings))
 	for k := range sum.Findings {

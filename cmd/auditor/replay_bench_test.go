@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/flow"
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
 // BenchmarkReplay replays a generated contact-center capture (about 67%

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ccaudit/auditor/capture/flow"
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 )
 
 // TestBenchSYNFloodMemoryBounded replays a SYN flood with random sources

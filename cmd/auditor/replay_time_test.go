@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/ccaudit/auditor/capture/synth"
+	"github.com/ccaudit/auditor/internal/synth"
 	"github.com/ccaudit/auditor/report/parquetout"
 )
 

@@ -325,6 +325,11 @@ func (a *Analyzer) AddName(name string, addr netip.Addr) {
 
 func (a *Analyzer) Hosts() int { return len(a.hosts) }
 
+// Vendors are the vendors whose roles a may suggest: those of its Config,
+// or every vendor of the catalog when none was given. They are the
+// vendors to pass to WriteInventory.
+func (a *Analyzer) Vendors() []string { return slices.Clone(a.vendors) }
+
 // sortedHosts returns the hosts in address order.
 func (a *Analyzer) sortedHosts() []*host {
 	hs := slices.Collect(maps.Values(a.hosts))

@@ -281,7 +281,7 @@ func TestDemoGolden(t *testing.T) {
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./capture/synth -run TestDemoGolden -update)", err)
+		t.Fatalf("%v (run go test ./internal/synth -run TestDemoGolden -update)", err)
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Fatalf("%s differs from DemoOptions output (%d vs %d bytes); regenerate with -update", golden, len(want), buf.Len())

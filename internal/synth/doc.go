@@ -52,7 +52,7 @@
 // # Demo capture
 //
 // testdata/demo.pcapng is Generate(w, DemoOptions()) (regenerate with
-// go test ./capture/synth -run TestDemoGolden -update, or go run ./cmd/auditor-dev gen
+// go test ./internal/synth -run TestDemoGolden -update, or go run ./cmd/auditor-dev gen
 // --demo --out testdata/demo.pcapng). About 5000 packets over 26 s:
 // five answered calls (four over UDP, one over TCP) with RTP and RTCP, one
 // cancelled and one rejected INVITE, three phone registrations, a SIP-TLS
