@@ -133,7 +133,7 @@ func UpgradeCandidate(b []byte, fromClient bool) UpgradeProto {
 			return UpgradeLDAP
 		}
 	case 0x00:
-		if len(b) >= 8 && bytes.Equal(b[:8], pgSSLRequest) {
+		if len(b) >= 8 && (bytes.Equal(b[:8], pgSSLRequest) || bytes.Equal(b[:8], pgGSSENCRequest)) {
 			return UpgradePostgreSQL
 		}
 	case 0x03:
@@ -154,8 +154,13 @@ func UpgradeCandidate(b []byte, fromClient bool) UpgradeProto {
 	return UpgradeNone
 }
 
-// pgSSLRequest is PostgreSQL's SSLRequest: length 8, code 80877103.
-var pgSSLRequest = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
+// pgSSLRequest is PostgreSQL's SSLRequest: length 8, code 80877103;
+// pgGSSENCRequest its GSSENCRequest, code 80877104, which libpq sends
+// first when it holds a Kerberos ticket (gssencmode=prefer, the default).
+var (
+	pgSSLRequest    = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f}
+	pgGSSENCRequest = []byte{0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30}
+)
 
 // mysqlGreeting matches the start of a MySQL protocol 10 initial handshake:
 // a 3-byte length, sequence 0, protocol version 10, then a printable
@@ -555,8 +560,27 @@ func (r *berReader) element(tag byte) ([]byte, bool) {
 }
 
 // scanPostgreSQL: the client's SSLRequest, the server's one-byte 'S'
-// (willing) or 'N' (not).
+// (willing) or 'N' (not). A GSSENCRequest may come first (PostgreSQL
+// protocol 53.2.11): refused with 'N', the client goes on with its
+// SSLRequest on the same connection; accepted with 'G', the connection is
+// GSSAPI-encrypted, not TLS.
 func scanPostgreSQL(client, server []byte, u *Upgrade) error {
+	if len(client) >= 8 && bytes.Equal(client[:8], pgGSSENCRequest) {
+		if len(server) == 0 {
+			return ErrNeedMore
+		}
+		if server[0] != 'N' {
+			return fmt.Errorf("%w: PostgreSQL server answered GSSENCRequest %q", ErrNoUpgrade, server[0])
+		}
+		if len(client) < 16 {
+			return ErrNeedMore
+		}
+		if err := scanPostgreSQL(client[8:], server[1:], u); err != nil {
+			return err
+		}
+		u.ClientOff, u.ServerOff = u.ClientOff+8, u.ServerOff+1
+		return nil
+	}
 	if len(client) < 8 || !bytes.Equal(client[:8], pgSSLRequest) {
 		return fmt.Errorf("%w: no PostgreSQL SSLRequest", ErrNoUpgrade)
 	}
