@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/capture/source"
@@ -122,6 +124,103 @@ func TestQuotesUnmatchedCountedOnce(t *testing.T) {
 		}
 		if got := q.Unmatched.Load(); got != 1 {
 			t.Errorf("%d pipelines: unmatched %d, want 1", n, got)
+		}
+	}
+}
+
+// lagFrame is a frame held back to be fed to a pipeline out of order.
+type lagFrame struct {
+	lt   layers.LinkType
+	data []byte
+	ts   int64
+	wire int
+}
+
+// splitQuotes reads the frames of path: the ICMP errors that quote a flow,
+// and every other frame.
+func splitQuotes(t *testing.T, path string) (errs, rest []lagFrame) {
+	t.Helper()
+	src, err := source.Open([]string{path}, source.Options{LinkTypeSupported: decode.SupportsLinkType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	dec := decode.New(decode.Options{})
+	var pkt decode.Packet
+	for {
+		fr, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			return errs, rest
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := lagFrame{fr.LinkType, slices.Clone(fr.Data), fr.Time, fr.WireLen}
+		if dec.Decode(fr.LinkType, fr.Data, fr.Time, fr.WireLen, &pkt) == nil && pkt.Quoted {
+			errs = append(errs, f)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+}
+
+// On a loaded sensor the socket holding an ICMP error may be read before
+// the one holding the probe it quotes, although the probe was captured
+// first. Pipeline 1 reads every error while pipeline 0, which owns the
+// probes' flows, has read none of them: its tick finds no flow, keeps the
+// quotes, and attributes them at the next tick, after it read the probes.
+// A pipeline that lags by two ticks gives them up, and each lost error is
+// counted unmatched, never silently dropped.
+func TestQuotesOwnerReadsProbeAfterError(t *testing.T) {
+	path, _ := generate(t, synth.Options{Seed: 7, Scenarios: []synth.Scenario{synth.UDPUnreachable}, Counts: map[synth.Scenario]int{synth.UDPUnreachable: 8}})
+	want, _ := fanoutRun(t, path, 1, false)
+	errs, rest := splitQuotes(t, path)
+	if len(errs) < 2 || len(want) < 2 {
+		t.Fatalf("%d ICMP errors, %d unreachable flows: the test needs several", len(errs), len(want))
+	}
+	first, last := rest[0].ts, errs[len(errs)-1].ts
+	for _, lag := range []int{1, 2} {
+		q := NewQuotes(2)
+		var got []string
+		pipes := make([]*Pipeline, 2)
+		for i := range pipes {
+			var err error
+			pipes[i], err = New(Config{Quotes: q, QuotesIndex: i, OnFlow: func(f *flow.Flow) {
+				if f.Key.Proto() == flow.ProtoUDP && f.ICMPUnreach > 0 {
+					got = append(got, fmt.Sprintf("%v>%v", f.Src(), f.Dst()))
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range errs {
+			pipes[1].Frame(f.lt, f.data, f.ts, f.wire)
+		}
+		// The owner ticks lag times before it reaches its probes.
+		for i := range lag {
+			pipes[0].Advance(first + int64(i))
+		}
+		for _, f := range rest {
+			pipes[0].Frame(f.lt, f.data, f.ts, f.wire)
+		}
+		pipes[0].Advance(last + 1e9)
+		for _, p := range pipes {
+			p.Flush()
+		}
+		slices.Sort(got)
+		attributed := pipes[0].Stats().ICMPQuoted.Load() + pipes[1].Stats().ICMPQuoted.Load()
+		switch lag {
+		case 1:
+			if !slices.Equal(got, want) || attributed != uint64(len(errs)) || q.Unmatched.Load() != 0 {
+				t.Errorf("owner one tick behind: unreachable flows %v, want %v; %d of %d errors attributed, %d unmatched, want none",
+					got, want, attributed, len(errs), q.Unmatched.Load())
+			}
+		case 2:
+			if len(got) != 0 || attributed != 0 || q.Unmatched.Load() != uint64(len(errs)) {
+				t.Errorf("owner two ticks behind: unreachable flows %v, %d errors attributed, %d unmatched; want none, none, %d",
+					got, attributed, q.Unmatched.Load(), len(errs))
+			}
 		}
 	}
 }
