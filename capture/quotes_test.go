@@ -115,7 +115,7 @@ func TestQuotesUnmatchedCountedOnce(t *testing.T) {
 		}
 		var missing flow.Key
 		missing, _ = flow.NewKey(flow.ProtoUDP, netip.MustParseAddrPort("10.9.9.9:4000"), netip.MustParseAddrPort("10.9.9.8:53"))
-		q.post(0, missing, 3, 3)
+		q.post(0, missing, 3, 3, 0)
 		// Two ticks each: a quote is looked for twice before it is given up.
 		for range 2 {
 			for _, p := range pipes {
@@ -167,10 +167,13 @@ func splitQuotes(t *testing.T, path string) (errs, rest []lagFrame) {
 // On a loaded sensor the socket holding an ICMP error may be read before
 // the one holding the probe it quotes, although the probe was captured
 // first. Pipeline 1 reads every error while pipeline 0, which owns the
-// probes' flows, has read none of them: its tick finds no flow, keeps the
-// quotes, and attributes them at the next tick, after it read the probes.
-// A pipeline that lags by two ticks gives them up, and each lost error is
-// counted unmatched, never silently dropped.
+// probes' flows, has read none of them: pipeline 0 keeps the quotes from
+// tick to tick and attributes them once it read the probes, unless it
+// stayed behind for maxQuoteTicks ticks. A pipeline that has read a frame
+// captured after the errors, yet lacks their flows, gives them up at its
+// second tick (not its first: frame times are only close to capture
+// order). An error given up by all is counted unmatched, never
+// silently dropped.
 func TestQuotesOwnerReadsProbeAfterError(t *testing.T) {
 	path, _ := generate(t, synth.Options{Seed: 7, Scenarios: []synth.Scenario{synth.UDPUnreachable}, Counts: map[synth.Scenario]int{synth.UDPUnreachable: 8}})
 	want, _ := fanoutRun(t, path, 1, false)
@@ -179,7 +182,22 @@ func TestQuotesOwnerReadsProbeAfterError(t *testing.T) {
 		t.Fatalf("%d ICMP errors, %d unreachable flows: the test needs several", len(errs), len(want))
 	}
 	first, last := rest[0].ts, errs[len(errs)-1].ts
-	for _, lag := range []int{1, 2} {
+	for _, tc := range []struct {
+		name string
+		// lag is the owner's ticks before it reads its probes; readPast
+		// gives it first a frame captured after the errors, as the socket
+		// of a pipeline that does not own the flows would.
+		lag        int
+		readPast   bool
+		attributed bool
+	}{
+		{"one tick behind", 1, false, true},
+		{"two ticks behind", 2, false, true},
+		{"behind for all but the last tick", maxQuoteTicks - 1, false, true},
+		{"behind for every tick", maxQuoteTicks, false, false},
+		{"read past the errors, one tick", 1, true, true},
+		{"read past the errors, two ticks", 2, true, false},
+	} {
 		q := NewQuotes(2)
 		var got []string
 		pipes := make([]*Pipeline, 2)
@@ -197,8 +215,11 @@ func TestQuotesOwnerReadsProbeAfterError(t *testing.T) {
 		for _, f := range errs {
 			pipes[1].Frame(f.lt, f.data, f.ts, f.wire)
 		}
-		// The owner ticks lag times before it reaches its probes.
-		for i := range lag {
+		if tc.readPast {
+			// A runt the decoder skips: read, so its time counts.
+			pipes[0].Frame(layers.LinkTypeEthernet, make([]byte, 4), last+1, 4)
+		}
+		for i := range tc.lag {
 			pipes[0].Advance(first + int64(i))
 		}
 		for _, f := range rest {
@@ -210,17 +231,13 @@ func TestQuotesOwnerReadsProbeAfterError(t *testing.T) {
 		}
 		slices.Sort(got)
 		attributed := pipes[0].Stats().ICMPQuoted.Load() + pipes[1].Stats().ICMPQuoted.Load()
-		switch lag {
-		case 1:
-			if !slices.Equal(got, want) || attributed != uint64(len(errs)) || q.Unmatched.Load() != 0 {
-				t.Errorf("owner one tick behind: unreachable flows %v, want %v; %d of %d errors attributed, %d unmatched, want none",
-					got, want, attributed, len(errs), q.Unmatched.Load())
-			}
-		case 2:
-			if len(got) != 0 || attributed != 0 || q.Unmatched.Load() != uint64(len(errs)) {
-				t.Errorf("owner two ticks behind: unreachable flows %v, %d errors attributed, %d unmatched; want none, none, %d",
-					got, attributed, q.Unmatched.Load(), len(errs))
-			}
+		wantFlows, wantAttributed, wantUnmatched := want, uint64(len(errs)), uint64(0)
+		if !tc.attributed {
+			wantFlows, wantAttributed, wantUnmatched = nil, 0, uint64(len(errs))
+		}
+		if !slices.Equal(got, wantFlows) || attributed != wantAttributed || q.Unmatched.Load() != wantUnmatched {
+			t.Errorf("%s: unreachable flows %v, want %v; %d errors attributed, %d unmatched, want %d and %d",
+				tc.name, got, wantFlows, attributed, q.Unmatched.Load(), wantAttributed, wantUnmatched)
 		}
 	}
 }
