@@ -350,7 +350,7 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 	}
 	w := p.workers[0]
 	if p.pkt.Quoted && !w.attribute(p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode) && p.quotes != nil {
-		p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode)
+		p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode, p.pkt.Time)
 	}
 	w.packet(&p.pkt)
 	if p.epoch.due(p.pkt.Time) {

@@ -19,9 +19,16 @@ import (
 // looks it up in its table at its next tick. The flow lives in exactly one
 // table (the fanout hash is symmetric), so at most one pipeline counts it.
 //
-// By the tick the probe has long been read from its own ring: the error
-// comes a round trip after it. A quote no table knows is kept for one more
-// tick (a ring that lagged), then dropped and counted.
+// The probe is captured before its error (the error answers it), and each
+// socket's ring is read in capture order. So a pipeline that has read a
+// frame captured at or after the error's time has read the probe too, if
+// the probe was its own: a quote it still lacks the flow of is not its
+// flow's. A pipeline behind that point (a ring with a backlog, a
+// goroutine starved on a loaded sensor) keeps the quote for its next
+// tick, for at most maxQuoteTicks ticks. A quote is looked for at two
+// ticks at least, as a frame's time is only close to capture order across
+// CPUs. A quote every pipeline gave up on without finding its flow is
+// counted (Unmatched).
 type Quotes struct {
 	inboxes []quoteInbox
 	// Unmatched counts ICMP errors that quoted a flow no pipeline had.
@@ -34,9 +41,18 @@ type Quotes struct {
 // maxPendingQuotes bounds each pipeline's inbox.
 const maxPendingQuotes = 1 << 16
 
+// maxQuoteTicks bounds how many ticks a pipeline that has not read up to
+// an error's time keeps looking for its flow. A pipeline that many seconds
+// behind its socket is overloaded and its ring about to drop; an idle one,
+// which reads no later frame, gives up only after this many, so on a quiet
+// link an unmatched error is counted this late.
+const maxQuoteTicks = 10
+
 type quote struct {
 	key       flow.Key
 	typ, code uint8
+	// at is the error's capture time (unix ns).
+	at int64
 	// misses counts the ticks at which the quote found no flow here.
 	misses uint8
 	// from is the pipeline that posted it: it already looked.
@@ -62,9 +78,9 @@ type quoteInbox struct {
 // with Config.Quotes and Config.QuotesIndex = i.
 func NewQuotes(n int) *Quotes { return &Quotes{inboxes: make([]quoteInbox, n)} }
 
-// post hands an ICMP error that pipeline from could not attribute to every
-// other pipeline.
-func (q *Quotes) post(from int, k flow.Key, typ, code uint8) {
+// post hands an ICMP error captured at at that pipeline from could not
+// attribute to every other pipeline.
+func (q *Quotes) post(from int, k flow.Key, typ, code uint8, at int64) {
 	fate := &quoteFate{}
 	fate.looking.Store(int32(len(q.inboxes) - 1))
 	for i := range q.inboxes {
@@ -74,7 +90,7 @@ func (q *Quotes) post(from int, k flow.Key, typ, code uint8) {
 		in := &q.inboxes[i]
 		in.mu.Lock()
 		if len(in.pending) < maxPendingQuotes {
-			in.pending = append(in.pending, quote{key: k, typ: typ, code: code, from: from, fate: fate})
+			in.pending = append(in.pending, quote{key: k, typ: typ, code: code, at: at, from: from, fate: fate})
 		} else {
 			q.Dropped.Add(1)
 			q.gaveUp(fate)
@@ -115,7 +131,8 @@ func (q *Quotes) keep(i int, qs []quote) {
 // applyQuotes attributes the ICMP errors other pipelines posted to the
 // flows of this pipeline's table. A quote is posted to every other
 // pipeline, so a miss here is the normal case; it counts as unmatched when
-// every pipeline gave up on it and none had its flow.
+// every pipeline gave up on it and none had its flow. This pipeline gives
+// up once it has read past the error's time (see Quotes).
 func (p *Pipeline) applyQuotes() {
 	q := p.quotes
 	if q == nil {
@@ -131,8 +148,9 @@ func (p *Pipeline) applyQuotes() {
 			q.gaveUp(qt.fate)
 			continue
 		}
-		if qt.misses == 0 {
-			qt.misses++
+		qt.misses++
+		readPast := p.tally.last >= qt.at
+		if qt.misses < 2 || !readPast && qt.misses < maxQuoteTicks {
 			again = append(again, qt)
 		} else {
 			q.gaveUp(qt.fate)
