@@ -494,7 +494,8 @@ type LiveSource interface {
 	SetDeadline(t time.Time)
 }
 
-// RunLive reads src until ctx is cancelled, calling tick on the pipeline's
+// RunLive reads src until ctx is cancelled (and then what src still
+// holds, see drain), calling tick on the pipeline's
 // goroutine at least every interval with the wall-clock time: the place to
 // expire idle flows (Advance), merge counters kept elsewhere (AddCounters)
 // and rotate output (Flush). It needs a single-worker, unpipelined
@@ -522,7 +523,42 @@ func (p *Pipeline) RunLive(ctx context.Context, src LiveSource, interval time.Du
 			next = now.Add(interval)
 		}
 	}
-	return nil
+	return p.drain(src)
+}
+
+// A stopping capture reads what its source already holds: the frames the
+// kernel queued in its ring (and the partly filled block it hands over
+// within its block timeout) were captured, counted as received and not as
+// dropped, and would otherwise vanish unreported. It reads until no frame
+// came for drainIdle, and stops after drainMax on a link that never goes
+// quiet.
+const (
+	drainIdle = 200 * time.Millisecond
+	drainMax  = time.Second
+)
+
+func (p *Pipeline) drain(src LiveSource) error {
+	end := time.Now().Add(drainMax)
+	for {
+		now := time.Now()
+		if !now.Before(end) {
+			return nil
+		}
+		deadline := now.Add(drainIdle)
+		if deadline.After(end) {
+			deadline = end
+		}
+		src.SetDeadline(deadline)
+		fr, err := src.Next()
+		switch {
+		case err == nil:
+			p.Frame(fr.LinkType, fr.Data, fr.Time, fr.WireLen)
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
+		}
+	}
 }
 
 // Advance ends the current epoch at now: it commits the shared state,
