@@ -241,7 +241,9 @@ func (p *Pipeline) runParallel(ctx context.Context, src FrameSource) error {
 				for j := range b.entries {
 					e := &b.entries[j]
 					if e.flags&entryAttribute != 0 {
-						w.attribute(e.pkt.Key, e.icmpType, e.icmpCode)
+						if !w.attribute(e.pkt.Key, e.icmpType, e.icmpCode) {
+							w.stats.ICMPUnquoted.Add(1)
+						}
 						continue
 					}
 					b.unpack(e, &pkt)

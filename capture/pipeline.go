@@ -148,6 +148,10 @@ type Stats struct {
 	Bytes      atomic.Uint64 // their original (wire) length
 	Packets    atomic.Uint64 // frames that became flow packets
 	ICMPQuoted atomic.Uint64 // ICMP errors attributed to an active flow
+	// ICMPUnquoted counts ICMP errors whose quoted flow no table held (it
+	// ended, or began before the capture): the error is still a flow of
+	// its own. A fanout's pipelines count theirs in Quotes.Unmatched.
+	ICMPUnquoted atomic.Uint64
 	// TimeBackwards counts frames timestamped more than BackwardsSlack
 	// before the latest frame seen: a clock stepped back, or inputs whose
 	// times overlap. Their flows still start at their earliest packet.
@@ -349,8 +353,12 @@ func (p *Pipeline) Frame(lt layers.LinkType, data []byte, ts int64, wireLen int)
 		return
 	}
 	w := p.workers[0]
-	if p.pkt.Quoted && !w.attribute(p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode) && p.quotes != nil {
-		p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode, p.pkt.Time)
+	if p.pkt.Quoted && !w.attribute(p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode) {
+		if p.quotes != nil {
+			p.quotes.post(p.quoteIndex, p.pkt.QuotedKey, p.pkt.ICMPType, p.pkt.ICMPCode, p.pkt.Time)
+		} else {
+			w.stats.ICMPUnquoted.Add(1)
+		}
 	}
 	w.packet(&p.pkt)
 	if p.epoch.due(p.pkt.Time) {

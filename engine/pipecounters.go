@@ -18,6 +18,10 @@ type PipelineCounters struct {
 	FlowsEvicted uint64
 	// Skipped counts the frames not turned into flow packets, by reason.
 	Skipped [decode.NumReasons]uint64
+	// ICMPUnquoted counts the ICMP errors whose quoted flow was in no
+	// table, as single pipelines count them (capture.Stats.ICMPUnquoted;
+	// a fanout counts its own in Quotes.Unmatched).
+	ICMPUnquoted uint64
 }
 
 // SumPipelines reads the pipelines' atomic counters once each and sums
@@ -30,6 +34,7 @@ func SumPipelines(pipes ...*capture.Pipeline) PipelineCounters {
 		c.Frames += st.Frames.Load()
 		c.Bytes += st.Bytes.Load()
 		c.Packets += st.Packets.Load()
+		c.ICMPUnquoted += st.ICMPUnquoted.Load()
 		for _, t := range p.Tables() {
 			c.ActiveFlows += t.Stats().Active.Load()
 			c.FlowsEvicted += t.Stats().Ended[flow.EndEvicted].Load()

@@ -69,6 +69,10 @@ type ReplayResult struct {
 	Flows              uint64 // rows written to flows.parquet
 	FlowsEvicted       uint64
 	BadChecksums       uint64
+	// ICMPQuoted counts the ICMP errors attributed to the flow they quote
+	// (its icmp_unreach); ICMPUnquoted those whose flow was not in the
+	// table (ended, or begun before the capture).
+	ICMPQuoted, ICMPUnquoted uint64
 	// TimeBackwards counts packets timestamped more than
 	// capture.BackwardsSlack before an earlier one.
 	TimeBackwards uint64
@@ -346,6 +350,8 @@ func newReplayResult(src *source.Reader, pipe *capture.Pipeline, elapsed time.Du
 		Packets:       ps.Packets.Load(),
 		FlowsEvicted:  pipe.FlowsEnded(flow.EndEvicted),
 		BadChecksums:  badChecksums(pipe),
+		ICMPQuoted:    ps.ICMPQuoted.Load(),
+		ICMPUnquoted:  ps.ICMPUnquoted.Load(),
 		TimeBackwards: ps.TimeBackwards.Load(),
 		Elapsed:       elapsed,
 		Skipped:       map[string]uint64{},

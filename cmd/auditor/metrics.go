@@ -59,7 +59,7 @@ var (
 		dnsTransactions:  prometheus.NewDesc("auditor_dns_transactions_total", "DNS query/response transactions logged to dns.parquet, by result.", []string{"sensor", "result"}, nil),
 		dnsNotWritten:    prometheus.NewDesc("auditor_dns_transactions_not_written_total", "DNS transactions in no dns.parquet file: they came while a window had no file, or their window's file failed to write.", sensorLabel, nil),
 		sipLimitDrops:    prometheus.NewDesc("auditor_sip_limit_drops_total", "What the SIP tracker refused or dropped at its bounds, by reason.", []string{"sensor", "reason"}, nil),
-		icmpQuotes:       prometheus.NewDesc("auditor_icmp_quotes_unattributed_total", "ICMP errors an AF_PACKET fanout passed between its pipelines that no pipeline could attribute, by cause: unmatched (no pipeline had the quoted flow), dropped (an inbox was full).", []string{"sensor", "cause"}, nil),
+		icmpQuotes:       prometheus.NewDesc("auditor_icmp_quotes_unattributed_total", "ICMP errors not attributed to the flow they quote, by cause: unmatched (no flow table had it: it ended, or began before the capture; the error is still a flow of its own), dropped (an AF_PACKET fanout's inbox between pipelines was full).", []string{"sensor", "cause"}, nil),
 		evidenceFiles:    prometheus.NewDesc("auditor_evidence_files_total", "Evidence pcapng files written (--evidence).", sensorLabel, nil),
 		evidenceSkipped:  prometheus.NewDesc("auditor_evidence_skipped_total", "Evidence not kept, by cause: flows and packets over --evidence-memory, flows over --evidence-flows, files removed to stay under --evidence-max-bytes, write errors.", []string{"sensor", "cause"}, nil),
 	}
@@ -103,10 +103,13 @@ func (m *metricsSource) Collect(ch chan<- prometheus.Metric) {
 	counter(descs.sipLimitDrops, sip.CallsRefused, "calls_refused")
 	counter(descs.sipLimitDrops, sip.StreamsDropped, "streams_dropped")
 	counter(descs.sipLimitDrops, sip.MessagesOversized, "messages_oversized")
+	unmatched, dropped := c.ICMPUnquoted, uint64(0)
 	if q := m.quotes; q != nil {
-		counter(descs.icmpQuotes, q.Unmatched.Load(), "unmatched")
-		counter(descs.icmpQuotes, q.Dropped.Load(), "dropped")
+		unmatched += q.Unmatched.Load()
+		dropped = q.Dropped.Load()
 	}
+	counter(descs.icmpQuotes, unmatched, "unmatched")
+	counter(descs.icmpQuotes, dropped, "dropped")
 	if e := m.aud.EvidenceCounts(); e != nil {
 		counter(descs.evidenceFiles, e.Files)
 		counter(descs.evidenceSkipped, e.FlowsSkipped, "flows_over_memory")

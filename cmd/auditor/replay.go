@@ -133,6 +133,8 @@ func summaryOf(res *engine.ReplayResult) *replaySummary {
 		Flows:            res.Flows,
 		FlowsEvicted:     res.FlowsEvicted,
 		BadChecksums:     res.BadChecksums,
+		ICMPQuoted:       res.ICMPQuoted,
+		ICMPUnquoted:     res.ICMPUnquoted,
 		TimeBackwards:    res.TimeBackwards,
 		Elapsed:          res.Elapsed.Seconds(),
 		PacketsPerSecond: res.PacketsPerSecond,
@@ -196,6 +198,8 @@ type replaySummary struct {
 	Flows            uint64                 `json:"flows"`
 	FlowsEvicted     uint64                 `json:"flows_evicted"`
 	BadChecksums     uint64                 `json:"bad_checksums"`
+	ICMPQuoted       uint64                 `json:"icmp_errors_attributed"`
+	ICMPUnquoted     uint64                 `json:"icmp_errors_unattributed"`
 	CaptureStart     *time.Time             `json:"capture_start,omitempty"`
 	CaptureEnd       *time.Time             `json:"capture_end,omitempty"`
 	CaptureSpan      float64                `json:"capture_span_seconds"`
@@ -243,6 +247,9 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 			sum.CaptureEnd.Format(time.RFC3339Nano), time.Duration(sum.CaptureSpan*float64(time.Second)).Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "processing %.3fs, %.0f packets/s\n", sum.Elapsed, sum.PacketsPerSecond)
+	if sum.ICMPQuoted+sum.ICMPUnquoted > 0 {
+		fmt.Fprintf(&b, "icmp       %d errors attributed to the flow they quote, %d quoting no flow in the table\n", sum.ICMPQuoted, sum.ICMPUnquoted)
+	}
 	if sum.TimeBackwards > 0 {
 		fmt.Fprintf(&b, "warning    %d packets timestamped over %s before an earlier one\n", sum.TimeBackwards, capture.BackwardsSlack)
 	}
