@@ -441,30 +441,42 @@ func ldapRequest(b []byte) bool {
 	return r.off < len(b) && ldapRequestOps[b[r.off]]
 }
 
+// ldapMaxBeforeStartTLS bounds the client messages read for a StartTLS
+// request: clients send it first, or after a search of the root DSE for
+// supportedExtension or a bind, and a plain LDAP session (every directory
+// lookup on 389) must not hold a handshake slot for long.
+const ldapMaxBeforeStartTLS = 4
+
 // scanLDAP finds the client's StartTLS request among its first messages,
 // and the server's ExtendedResponse ([APPLICATION 24]) to it, matched by
 // messageID, with resultCode success. Responses to earlier operations
 // (search results, a bind response, another extended operation's) are
-// passed over.
+// passed over. A simple bind with a password before StartTLS is no
+// upgrade: the credentials went in clear, and the session is not the
+// protected one the ldap+tls label would claim.
 func scanLDAP(client, server []byte, u *Upgrade) error {
 	cOff := -1
 	var reqID []byte
-	for off, i := 0, 0; i < maxLines && cOff < 0; i++ {
+	for off, i := 0, 0; cOff < 0; i++ {
+		if i == ldapMaxBeforeStartTLS {
+			return fmt.Errorf("%w: no LDAP StartTLS in the first %d requests", ErrNoUpgrade, ldapMaxBeforeStartTLS)
+		}
 		id, op, body, n, err := ldapMessage(client[off:])
 		if err != nil {
 			return err
 		}
 		off += n
-		if op != 0x77 {
-			continue
+		switch op {
+		case 0x60:
+			if ldapSimplePassword(body) {
+				return fmt.Errorf("%w: LDAP simple bind with a password before StartTLS", ErrNoUpgrade)
+			}
+		case 0x77:
+			r := berReader{b: body}
+			if name, ok := r.element(0x80); ok && string(name) == ldapStartTLSOID {
+				cOff, reqID = off, id
+			}
 		}
-		r := berReader{b: body}
-		if name, ok := r.element(0x80); ok && string(name) == ldapStartTLSOID {
-			cOff, reqID = off, id
-		}
-	}
-	if cOff < 0 {
-		return fmt.Errorf("%w: no LDAP StartTLS request", ErrNoUpgrade)
 	}
 	for off, i := 0, 0; i < maxLines; i++ {
 		id, op, body, n, err := ldapMessage(server[off:])
@@ -484,6 +496,22 @@ func scanLDAP(client, server []byte, u *Upgrade) error {
 		return nil
 	}
 	return fmt.Errorf("%w: no LDAP ExtendedResponse to StartTLS", ErrNoUpgrade)
+}
+
+// ldapSimplePassword reports whether a BindRequest's contents carry
+// simple authentication ([0]) with a non-empty password (RFC 4511 4.2; an
+// empty one is an anonymous or unauthenticated bind). SASL ([3]) is not
+// a password in clear.
+func ldapSimplePassword(body []byte) bool {
+	r := berReader{b: body}
+	if _, ok := r.element(0x02); !ok { // version
+		return false
+	}
+	if _, ok := r.element(0x04); !ok { // name
+		return false
+	}
+	pw, ok := r.element(0x80)
+	return ok && len(pw) > 0
 }
 
 // berReader reads BER definite-length elements.

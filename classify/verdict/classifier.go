@@ -308,7 +308,6 @@ const (
 	noFailure failure = iota
 	failS0
 	failREJ
-	failRSTOS0
 	failSH
 	failUnreach
 	numFailures
@@ -317,7 +316,6 @@ const (
 var blockedReasons = [numFailures]string{
 	failS0:      "tcp SYN never answered (S0): dropped on the way or host down",
 	failREJ:     "tcp SYN answered by RST (REJ): nothing listens or a firewall rejects",
-	failRSTOS0:  "tcp SYN never answered; the originator gave up with RST (RSTOS0)",
 	failSH:      "tcp SYN never answered; the originator gave up with FIN (SH)",
 	failUnreach: "udp answered only by ICMP destination unreachable",
 }
@@ -325,7 +323,6 @@ var blockedReasons = [numFailures]string{
 var unexpectedFailedReasons = [numFailures]string{
 	failS0:      "unexpected attempt, never answered (S0): no catalog entry allows it between these hosts",
 	failREJ:     "unexpected attempt, answered by RST (REJ): no catalog entry allows it between these hosts",
-	failRSTOS0:  "unexpected attempt, never answered (RSTOS0): no catalog entry allows it between these hosts",
 	failSH:      "unexpected attempt, never answered (SH): no catalog entry allows it between these hosts",
 	failUnreach: "unexpected attempt, answered by ICMP unreachable: no catalog entry allows it between these hosts",
 }
@@ -341,9 +338,10 @@ func failureOf(f *flow.Flow, proto uint8) failure {
 				return failS0
 			}
 		case flow.StateRSTOS0:
-			if unanswered(f) {
-				return failRSTOS0
-			}
+			// Not a failed attempt: a stack that gives up on a connect
+			// sends nothing (RFC 793's ABORT in SYN-SENT; Linux and
+			// Windows alike); a RST after its SYN answers a segment, the
+			// SYN-ACK the capture missed.
 		case flow.StateSH:
 			if unanswered(f) {
 				return failSH
@@ -358,13 +356,13 @@ func failureOf(f *flow.Flow, proto uint8) failure {
 }
 
 // unanswered tells a SYN that got no answer from one whose answer the
-// capture missed. S0, RSTOS0 and SH only say no SYN-ACK was seen: Zeek
-// keeps them when the responder's SYN-ACK was lost to the capture and it
-// sent only ACKs or data afterwards, and a sensor that sees one direction
-// sees them for every connection. Either side can prove the answer came:
-// the responder by sending anything, the originator by acknowledging
-// (after its SYN a stack sends ACK only once the SYN-ACK arrived; SYN
-// retries, and a bare RST on giving up, carry none).
+// capture missed. S0 and SH only say no SYN-ACK was seen: Zeek keeps them
+// when the responder's SYN-ACK was lost to the capture and it sent only
+// ACKs or data afterwards, and a sensor that sees one direction sees them
+// for every connection. Either side can prove the answer came: the
+// responder by sending anything, the originator by acknowledging (after
+// its SYN a stack sends ACK only once the SYN-ACK arrived; SYN retries
+// carry none).
 func unanswered(f *flow.Flow) bool {
 	return f.Resp.Packets == 0 && f.Orig.Flags&flow.FlagACK == 0
 }

@@ -74,8 +74,9 @@
 // # Blocked
 //
 // An attempt fails when TCP ends in S0 (SYN never answered; retries share
-// the 4-tuple, so they are one flow), REJ (answered by RST), RSTOS0 or SH
-// (the originator gave up before any answer), or when UDP got ICMP
+// the 4-tuple, so they are one flow) or SH (the originator gave up with a
+// FIN) with nothing showing an answer (no packet from the responder, no
+// ACK from the originator), in REJ (answered by RST), or when UDP got ICMP
 // destination unreachable and no reply. A failed attempt the catalog
 // allows is Blocked (severity high for a required entry, medium
 // otherwise or in port-only mode); a failed attempt nothing allows stays

@@ -26,8 +26,9 @@ const (
 	// Unexpected: nothing in the catalog and inventory allows the flow,
 	// including flows opened in the wrong direction.
 	Unexpected
-	// Blocked: an attempt the catalog allows that failed: TCP S0, REJ,
-	// RSTOS0 or SH, or UDP answered only by ICMP unreachable.
+	// Blocked: an attempt the catalog allows that failed: TCP S0 or SH
+	// with no sign of an answer, REJ, or UDP answered only by ICMP
+	// unreachable.
 	Blocked
 	// Ignored: an inventory ignore rule silences the flow.
 	Ignored

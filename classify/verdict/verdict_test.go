@@ -116,7 +116,7 @@ func TestClassifyWithInventory(t *testing.T) {
 		}, want{verdict: verdict.Blocked, kind: verdict.KindBlocked, by: verdict.ByCatalog, entry: "acme/db", reason: "(REJ)", severity: verdict.High}},
 		{"SYN then own RST", func(t *testing.T) *flow.Flow {
 			return play(t, tcp, "10.0.0.10:50000", "10.0.0.20:1433", []pkt{{true, syn, 0}, {true, flow.FlagRST, 0}})
-		}, want{verdict: verdict.Blocked, kind: verdict.KindBlocked, by: verdict.ByCatalog, entry: "acme/db", reason: "(RSTOS0)"}},
+		}, want{verdict: verdict.Expected, by: verdict.ByCatalog, entry: "acme/db", from: "server", to: "db"}}, // the RST answered a SYN-ACK
 		{"optional entry blocked is medium", func(t *testing.T) *flow.Flow {
 			return play(t, tcp, "10.1.0.5:50000", "10.0.0.10:8443", []pkt{{true, syn, 0}})
 		}, want{verdict: verdict.Blocked, kind: verdict.KindBlocked, by: verdict.ByCatalog, entry: "acme/admin", severity: verdict.Medium}},
