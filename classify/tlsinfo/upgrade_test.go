@@ -269,7 +269,8 @@ func TestUpgradeLabels(t *testing.T) {
 }
 
 func FuzzUpgradeCandidate(f *testing.F) {
-	for _, s := range []string{"220 mx\r\n", "CONNECT a:1 HTTP/1.1\r\n", ldapStartTLS, string(pgSSLRequest), "\x05\x01\x00", "\x04\x01\x00\x50\x00\x00\x00\x01\x00"} {
+	for _, s := range []string{"220 mx\r\n", "CONNECT a:1 HTTP/1.1\r\n", ldapStartTLS, adStartTLS, ldapBind, string(pgSSLRequest), string(pgGSSENCRequest),
+		"\x05\x01\x00", "\x04\x01\x00\x50\x00\x00\x00\x01\x00"} {
 		f.Add([]byte(s), true)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, fromClient bool) {
@@ -283,6 +284,9 @@ func FuzzUpgradeCandidate(f *testing.F) {
 // (the sinks escape them, once).
 func FuzzScanUpgrade(f *testing.F) {
 	f.Add(uint8(UpgradeMailBanner), []byte("EHLO a\r\nSTARTTLS\r\n"), []byte("220 a\r\n220 go\r\n\x16"))
+	f.Add(uint8(UpgradeLDAP), []byte(adStartTLS), []byte(adStartTLSOK))
+	f.Add(uint8(UpgradeLDAP), []byte(ldapBind+ldapStartTLS), []byte(ldapStartTLSOK))
+	f.Add(uint8(UpgradePostgreSQL), append(append([]byte{}, pgGSSENCRequest...), pgSSLRequest...), []byte("NS"))
 	f.Add(uint8(UpgradeLDAP), []byte(ldapStartTLS), []byte(ldapStartTLSOK))
 	f.Add(uint8(UpgradeXMPP), []byte("<starttls/>"), []byte("<proceed/>"))
 	f.Add(uint8(UpgradeRDP), []byte("\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00\x01\x00\x08\x00\x03\x00\x00\x00"), []byte("\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00"))
