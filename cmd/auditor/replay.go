@@ -248,7 +248,7 @@ func printSummary(w io.Writer, sum *replaySummary, asJSON bool) error {
 	}
 	fmt.Fprintf(&b, "processing %.3fs, %.0f packets/s\n", sum.Elapsed, sum.PacketsPerSecond)
 	if sum.ICMPQuoted+sum.ICMPUnquoted > 0 {
-		fmt.Fprintf(&b, "icmp       %d errors attributed to the flow they quote, %d quoting no flow in the table\n", sum.ICMPQuoted, sum.ICMPUnquoted)
+		fmt.Fprintf(&b, "icmp       errors: %d attributed to the flow they quote, %d quoting no flow in the table\n", sum.ICMPQuoted, sum.ICMPUnquoted)
 	}
 	if sum.TimeBackwards > 0 {
 		fmt.Fprintf(&b, "warning    %d packets timestamped over %s before an earlier one\n", sum.TimeBackwards, capture.BackwardsSlack)
