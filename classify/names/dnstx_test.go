@@ -231,3 +231,33 @@ func TestDNSResponseWithoutQuestion(t *testing.T) {
 		t.Errorf("flow's question %q %q, want formerr.example FORMERR", f.f.Meta.DNSQuery, f.f.Meta.DNSRCode)
 	}
 }
+
+// A response answers only a query that was sent to its sender. An mDNS
+// host probes its name to the group and then announces it on the same
+// 5353 tuple (RFC 6762 section 8): the announcement is a row of its own,
+// the announcer as server, not the answer to the host's own probe.
+func TestDNSAnnouncementAnswersNoOwnProbe(t *testing.T) {
+	const ms = int64(1e6)
+	announce := func() []byte {
+		b := binary.BigEndian.AppendUint16(nil, 0)
+		b = binary.BigEndian.AppendUint16(b, 0x8400) // QR, AA
+		b = append(b, 0, 0, 0, 1, 0, 0, 0, 0)
+		return append(b, rr("printer.local", dnsinfo.TypeA, 120, []byte{192, 168, 1, 20})...)
+	}
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoUDP, "192.168.1.20:5353", "224.0.0.251:5353")
+	f.send(true, 1000*ms, dnsMsg(0, "printer.local", dnsinfo.Type(255), -1))
+	f.send(true, 1500*ms, announce())
+	f.d.End(&f.f)
+	if len(*got) != 2 {
+		t.Fatalf("%d rows, want the probe and the announcement", len(*got))
+	}
+	ann, probe := (*got)[0], (*got)[1] // the announcement at once, the probe when the flow ends
+	if probe.Answered() || probe.Name != "printer.local" {
+		t.Errorf("probe %+v, want unanswered", probe)
+	}
+	host, group := netip.MustParseAddrPort("192.168.1.20:5353"), netip.MustParseAddrPort("224.0.0.251:5353")
+	if !ann.Answered() || ann.QueryTime != 0 || ann.Server != host || ann.Client != group || len(ann.Answers) != 1 {
+		t.Errorf("announcement %+v, want a row of its own from the announcer", ann)
+	}
+}
