@@ -261,3 +261,28 @@ func TestDNSAnnouncementAnswersNoOwnProbe(t *testing.T) {
 		t.Errorf("announcement %+v, want a row of its own from the announcer", ann)
 	}
 }
+
+// A bad record after the question loses only itself and what follows: the
+// response still answers its query, with its rcode and the good records
+// before the fault, and the parse error is counted.
+func TestDNSResponseWithABadRecord(t *testing.T) {
+	const ms = int64(1e6)
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoUDP, "10.0.0.1:40000", "10.0.0.53:53")
+	f.send(true, 1000*ms, dnsMsg(6, "b.example", dnsinfo.TypeA, -1))
+	f.send(false, 1010*ms, dnsMsg(6, "b.example", dnsinfo.TypeA, 0,
+		rr("b.example", dnsinfo.TypeA, 60, []byte{1, 2, 3, 4}),
+		rr("b.example", dnsinfo.Type(99), 60, nil),
+		rr("b.example", dnsinfo.TypeA, 60, []byte{1, 2, 3, 4, 5})))
+	f.d.End(&f.f)
+	if len(*got) != 1 {
+		t.Fatalf("%d rows, want 1", len(*got))
+	}
+	tx := (*got)[0]
+	if !tx.Answered() || tx.RCode != dnsinfo.RCode(0) || len(tx.Answers) != 1 || tx.Answers[0].Addr != netip.MustParseAddr("1.2.3.4") || tx.OtherAnswers != 1 {
+		t.Errorf("transaction %+v, want answered NOERROR with the good A record and one other", tx)
+	}
+	if n := d.Stats().ParseErrors.Load(); n != 1 {
+		t.Errorf("%d parse errors counted, want 1", n)
+	}
+}
