@@ -16,6 +16,10 @@ var (
 	ErrBadPointer  = errors.New("compression pointer beyond message")
 	ErrBadLabel    = errors.New("reserved label type")
 	ErrBadRData    = errors.New("record data length does not fit its type")
+	// ErrRecord wraps a fault in a record after the question section: the
+	// header, the question and the records before it are good, and m
+	// holds them.
+	ErrRecord = errors.New("bad record")
 )
 
 const (
@@ -90,7 +94,10 @@ func Parse(msg []byte, m *Message) error {
 }
 
 func sectionError(sec section, i, off int, err error) error {
-	return fmt.Errorf("dns: %s record %d at offset %d: %w", sec, i, off, err)
+	if sec == secQuestion {
+		return fmt.Errorf("dns: %s record %d at offset %d: %w", sec, i, off, err)
+	}
+	return fmt.Errorf("dns: %s record %d at offset %d: %w: %w", sec, i, off, ErrRecord, err)
 }
 
 func (m *Message) parseQuestion(msg []byte, off int) (int, error) {

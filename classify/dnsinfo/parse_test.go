@@ -227,6 +227,11 @@ func TestParseErrors(t *testing.T) {
 			if len(m.Answers) != tt.answers {
 				t.Errorf("%d answers kept, want %d", len(m.Answers), tt.answers)
 			}
+			// A fault after the question section says so: the header and
+			// question are good (a caller keeps the response).
+			if afterQuestion := err != nil && len(m.Questions) == int(m.QDCount) && len(tt.msg) >= 12; errors.Is(err, ErrRecord) != afterQuestion {
+				t.Errorf("ErrRecord %v, want %v (questions %d of %d)", errors.Is(err, ErrRecord), afterQuestion, len(m.Questions), m.QDCount)
+			}
 		})
 	}
 }

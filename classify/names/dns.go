@@ -249,8 +249,10 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 	if err := dnsinfo.Parse(b, &d.msg); err != nil {
 		d.stats.ParseErrors.Add(1)
 		// A message cut short (by the snap length, typically) keeps the
-		// records before the cut, and its answers are as good as any.
-		if !errors.Is(err, dnsinfo.ErrTruncated) {
+		// records before the cut, and its answers are as good as any; so
+		// does one with a bad record after its question: its header says
+		// it was answered and how.
+		if !errors.Is(err, dnsinfo.ErrTruncated) && !errors.Is(err, dnsinfo.ErrRecord) {
 			return
 		}
 	}

@@ -74,10 +74,14 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 		return
 	}
 	if ft != nil {
+		// A response answers a query sent to its sender: on mDNS's shared
+		// 5353 tuple a host's own announcement, which goes the way its
+		// probes went, answers none of them.
+		to := p.Key.Endpoint(p.Dir.Flip())
 		for i, t := range ft.pending {
 			// A response without a question (FORMERR, REFUSED, NOTIMP may
 			// omit it) answers the query with its ID, as Zeek pairs them.
-			if t.ID == m.ID && (len(m.Questions) == 0 || t.Type == typ && t.Name == string(name)) {
+			if t.ID == m.ID && t.Client == to && (len(m.Questions) == 0 || t.Type == typ && t.Name == string(name)) {
 				ft.pending = slices.Delete(ft.pending, i, i+1)
 				t.SetResponse(m, p.Time)
 				if len(m.Questions) == 0 && f.Meta.DNSRCode == "" && t.Name == f.Meta.DNSQuery {

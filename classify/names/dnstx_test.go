@@ -231,3 +231,58 @@ func TestDNSResponseWithoutQuestion(t *testing.T) {
 		t.Errorf("flow's question %q %q, want formerr.example FORMERR", f.f.Meta.DNSQuery, f.f.Meta.DNSRCode)
 	}
 }
+
+// A response answers only a query that was sent to its sender. An mDNS
+// host probes its name to the group and then announces it on the same
+// 5353 tuple (RFC 6762 section 8): the announcement is a row of its own,
+// the announcer as server, not the answer to the host's own probe.
+func TestDNSAnnouncementAnswersNoOwnProbe(t *testing.T) {
+	const ms = int64(1e6)
+	announce := func() []byte {
+		b := binary.BigEndian.AppendUint16(nil, 0)
+		b = binary.BigEndian.AppendUint16(b, 0x8400) // QR, AA
+		b = append(b, 0, 0, 0, 1, 0, 0, 0, 0)
+		return append(b, rr("printer.local", dnsinfo.TypeA, 120, []byte{192, 168, 1, 20})...)
+	}
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoUDP, "192.168.1.20:5353", "224.0.0.251:5353")
+	f.send(true, 1000*ms, dnsMsg(0, "printer.local", dnsinfo.Type(255), -1))
+	f.send(true, 1500*ms, announce())
+	f.d.End(&f.f)
+	if len(*got) != 2 {
+		t.Fatalf("%d rows, want the probe and the announcement", len(*got))
+	}
+	ann, probe := (*got)[0], (*got)[1] // the announcement at once, the probe when the flow ends
+	if probe.Answered() || probe.Name != "printer.local" {
+		t.Errorf("probe %+v, want unanswered", probe)
+	}
+	host, group := netip.MustParseAddrPort("192.168.1.20:5353"), netip.MustParseAddrPort("224.0.0.251:5353")
+	if !ann.Answered() || ann.QueryTime != 0 || ann.Server != host || ann.Client != group || len(ann.Answers) != 1 {
+		t.Errorf("announcement %+v, want a row of its own from the announcer", ann)
+	}
+}
+
+// A bad record after the question loses only itself and what follows: the
+// response still answers its query, with its rcode and the good records
+// before the fault, and the parse error is counted.
+func TestDNSResponseWithABadRecord(t *testing.T) {
+	const ms = int64(1e6)
+	d, got := collectTx(DNSConfig{})
+	f := newTxFlow(d, flow.ProtoUDP, "10.0.0.1:40000", "10.0.0.53:53")
+	f.send(true, 1000*ms, dnsMsg(6, "b.example", dnsinfo.TypeA, -1))
+	f.send(false, 1010*ms, dnsMsg(6, "b.example", dnsinfo.TypeA, 0,
+		rr("b.example", dnsinfo.TypeA, 60, []byte{1, 2, 3, 4}),
+		rr("b.example", dnsinfo.Type(99), 60, nil),
+		rr("b.example", dnsinfo.TypeA, 60, []byte{1, 2, 3, 4, 5})))
+	f.d.End(&f.f)
+	if len(*got) != 1 {
+		t.Fatalf("%d rows, want 1", len(*got))
+	}
+	tx := (*got)[0]
+	if !tx.Answered() || tx.RCode != dnsinfo.RCode(0) || len(tx.Answers) != 1 || tx.Answers[0].Addr != netip.MustParseAddr("1.2.3.4") || tx.OtherAnswers != 1 {
+		t.Errorf("transaction %+v, want answered NOERROR with the good A record and one other", tx)
+	}
+	if n := d.Stats().ParseErrors.Load(); n != 1 {
+		t.Errorf("%d parse errors counted, want 1", n)
+	}
+}

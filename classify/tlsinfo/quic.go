@@ -228,8 +228,9 @@ func (q *QUICInitial) openPacket(d []byte) (int, error) {
 		// stream.
 		q.crypto, q.covered = q.crypto[:0], q.covered[:0]
 		q.Retried = q.Retried || q.retry
+		q.retry = false
 	}
-	q.locked, q.retry = true, false
+	q.locked = true
 	return end, q.readFrames(payload)
 }
 
@@ -239,6 +240,13 @@ func (q *QUICInitial) openInitial(pkt []byte, pnOffset int, version uint32, para
 	switch {
 	case !q.locked:
 		// The first Initial that opens fixes the keys.
+	case q.retry && string(dcid) == string(q.keys.dcid):
+		// Sent before the Retry and arriving after it (the second
+		// datagram of a long ClientHello, in flight): still the first
+		// keys, and the Retry waits for the Initial that carries its
+		// connection ID.
+		payload, err := q.open(pkt, pnOffset)
+		return payload, false, err
 	case q.retry:
 		restart = true
 	case q.keys.version != version:

@@ -142,6 +142,45 @@ func TestQUICRetryChangesKeys(t *testing.T) {
 	}
 }
 
+// An Initial the client sent before the Retry can arrive after it (the
+// second datagram of a long ClientHello, still in flight): it opens with
+// the first keys and leaves the Retry waiting for the Initial that carries
+// the Retry's connection ID, which starts the stream over (RFC 9001
+// section 5.2).
+func TestQUICInitialInFlightAcrossRetry(t *testing.T) {
+	hello := quicTestHello(t)
+	half := len(hello) / 2
+	for _, v := range testVers {
+		var (
+			q QUICInitial
+			h ClientHello
+		)
+		d1 := sealInitial(t, v, testDCID, testDCID, 0, cryptoFrame(0, hello[:half]))
+		d2 := sealInitial(t, v, testDCID, testDCID, 1, cryptoFrame(half, hello[half:half+8]))
+		n1 := sealInitial(t, v, testServer, testServer, 2, cryptoFrame(0, hello[:half]))
+		n2 := sealInitial(t, v, testServer, testServer, 3, cryptoFrame(half, hello[half:]))
+		if err := ParseQUICInitial(d1, &q, &h); !errors.Is(err, ErrNeedMore) {
+			t.Fatalf("%#x first datagram: %v", v, err)
+		}
+		q.ServerDatagram(retryPacket(v, testServer))
+		if err := ParseQUICInitial(d2, &q, &h); !errors.Is(err, ErrNeedMore) {
+			t.Fatalf("%#x datagram sent before the Retry: %v", v, err)
+		}
+		if q.Retried || !q.retry || string(q.DCID) != string(testDCID) {
+			t.Errorf("%#x: after the in-flight datagram retried %v, Retry pending %v, keys of DCID %x", v, q.Retried, q.retry, q.DCID)
+		}
+		if err := ParseQUICInitial(n1, &q, &h); !errors.Is(err, ErrNeedMore) {
+			t.Fatalf("%#x after the Retry, first half: %v", v, err)
+		}
+		if err := ParseQUICInitial(n2, &q, &h); err != nil {
+			t.Fatalf("%#x after the Retry, second half: %v", v, err)
+		}
+		if !q.Retried || string(q.DCID) != string(testServer) || h.Length != len(hello)-4 {
+			t.Errorf("%#x: retried %v, keys of DCID %x, hello of %d bytes", v, q.Retried, q.DCID, h.Length)
+		}
+	}
+}
+
 // Keys fix on the first Initial that opens: one that fails (the capture
 // missed the real first Initial, or a corrupt one) does not lock them.
 func TestQUICKeysLockOnOpen(t *testing.T) {
