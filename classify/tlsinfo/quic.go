@@ -276,10 +276,18 @@ func (q *QUICInitial) openInitial(pkt []byte, pnOffset int, version uint32, para
 		payload, err := q.open(pkt, pnOffset)
 		return payload, false, err
 	}
+	prev := q.keys
 	if err := q.setKeys(version, params, dcid); err != nil {
 		return nil, false, err
 	}
 	payload, err = q.open(pkt, pnOffset)
+	if err != nil && q.locked {
+		// Neither the Retry's Initial nor any Initial at all: the keys
+		// stay those that opened before.
+		q.keys = prev
+		q.Version, q.DCID = prev.version, prev.dcid
+		return nil, false, err
+	}
 	return payload, restart && q.locked, err
 }
 

@@ -163,6 +163,12 @@ func TestQUICInitialInFlightAcrossRetry(t *testing.T) {
 			t.Fatalf("%#x first datagram: %v", v, err)
 		}
 		q.ServerDatagram(retryPacket(v, testServer))
+		// An Initial to the Retry's connection ID that does not open
+		// (corrupt) leaves the first keys in place.
+		bad := sealInitial(t, v, []byte{7, 7, 7, 7, 7, 7, 7, 7}, testServer, 5, cryptoFrame(0, hello[:8]))
+		if err := ParseQUICInitial(bad, &q, &h); err == nil {
+			t.Fatalf("%#x: an Initial sealed with other keys opened", v)
+		}
 		if err := ParseQUICInitial(d2, &q, &h); !errors.Is(err, ErrNeedMore) {
 			t.Fatalf("%#x datagram sent before the Retry: %v", v, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 )
 
 // Upgrade protocols: cleartext protocols that hand their TCP connection
@@ -468,8 +469,8 @@ func scanLDAP(client, server []byte, u *Upgrade) error {
 		off += n
 		switch op {
 		case 0x60:
-			if ldapSimplePassword(body) {
-				return fmt.Errorf("%w: LDAP simple bind with a password before StartTLS", ErrNoUpgrade)
+			if ldapPasswordInClear(body) {
+				return fmt.Errorf("%w: LDAP bind with a password in clear before StartTLS", ErrNoUpgrade)
 			}
 		case 0x77:
 			r := berReader{b: body}
@@ -498,11 +499,12 @@ func scanLDAP(client, server []byte, u *Upgrade) error {
 	return fmt.Errorf("%w: no LDAP ExtendedResponse to StartTLS", ErrNoUpgrade)
 }
 
-// ldapSimplePassword reports whether a BindRequest's contents carry
-// simple authentication ([0]) with a non-empty password (RFC 4511 4.2; an
-// empty one is an anonymous or unauthenticated bind). SASL ([3]) is not
-// a password in clear.
-func ldapSimplePassword(body []byte) bool {
+// ldapPasswordInClear reports whether a BindRequest's contents carry a
+// password in clear: simple authentication ([0], RFC 4511 4.2) with a
+// non-empty password (an empty one is an anonymous or unauthenticated
+// bind), or SASL ([3]) PLAIN (RFC 4616) with credentials. Other SASL
+// mechanisms (GSSAPI, EXTERNAL, DIGEST-MD5) send no password.
+func ldapPasswordInClear(body []byte) bool {
 	r := berReader{b: body}
 	if _, ok := r.element(0x02); !ok { // version
 		return false
@@ -510,8 +512,27 @@ func ldapSimplePassword(body []byte) bool {
 	if _, ok := r.element(0x04); !ok { // name
 		return false
 	}
-	pw, ok := r.element(0x80)
-	return ok && len(pw) > 0
+	if r.off >= len(r.b) {
+		return false
+	}
+	switch r.b[r.off] {
+	case 0x80, 0xa0: // simple, primitive as RFC 4511 5.1 wants or not
+		pw, ok := r.element(r.b[r.off])
+		return ok && len(pw) > 0
+	case 0xa3:
+		sasl, ok := r.element(0xa3)
+		if !ok {
+			return false
+		}
+		s := berReader{b: sasl}
+		mech, ok := s.element(0x04)
+		if !ok || !strings.EqualFold(string(mech), "PLAIN") {
+			return false
+		}
+		cred, ok := s.element(0x04)
+		return ok && len(cred) > 0
+	}
+	return false
 }
 
 // berReader reads BER definite-length elements.

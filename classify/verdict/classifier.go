@@ -316,7 +316,7 @@ const (
 var blockedReasons = [numFailures]string{
 	failS0:      "tcp SYN never answered (S0): dropped on the way or host down",
 	failREJ:     "tcp SYN answered by RST (REJ): nothing listens or a firewall rejects",
-	failSH:      "tcp SYN never answered; the originator gave up with FIN (SH)",
+	failSH:      "tcp SYN never answered, then a FIN without ACK (SH)",
 	failUnreach: "udp answered only by ICMP destination unreachable",
 }
 
@@ -339,9 +339,10 @@ func failureOf(f *flow.Flow, proto uint8) failure {
 			}
 		case flow.StateRSTOS0:
 			// Not a failed attempt: a stack that gives up on a connect
-			// sends nothing (RFC 793's ABORT in SYN-SENT; Linux and
-			// Windows alike); a RST after its SYN answers a segment, the
-			// SYN-ACK the capture missed.
+			// sends nothing (RFC 9293 3.10.4, ABORT in SYN-SENT; Linux's
+			// tcp_need_reset leaves SYN_SENT out, FreeBSD's tcp_drop
+			// resets only once it received a SYN); a RST after its SYN
+			// answers a segment, the SYN-ACK the capture missed.
 		case flow.StateSH:
 			if unanswered(f) {
 				return failSH
