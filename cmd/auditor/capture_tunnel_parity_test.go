@@ -128,8 +128,9 @@ func compareTunnels(t *testing.T, streams []netnstest.TunnelStream, live, replay
 	}
 }
 
-// compareFindingsExact is compareFindings without its requirement of a
-// finding: tunnelled traffic may raise none.
+// compareFindingsExact compares findings without their times (compared on
+// the flows) and sensor name (set only live); tunnelled traffic may raise
+// none.
 func compareFindingsExact(t *testing.T, live, replay []parquetout.FindingRow) {
 	t.Helper()
 	norm := func(rows []parquetout.FindingRow) []string {
