@@ -64,6 +64,65 @@ type Classifier struct {
 	// joined caches the comma-joined role list of each inventory address
 	// segment, keyed by the shared slice's first element.
 	joined map[*string]string
+	// named and onPort memoize, per responder name and per transport and
+	// port, the index's answers that every flow of the same name or port
+	// would otherwise recompute: a site's flows go to a handful of names
+	// and service ports. Both are bounded (memoLimit).
+	named  map[string][]*catalog.Entry
+	onPort map[uint32][]*catalog.Entry
+}
+
+// memoLimit bounds each of a Classifier's memo maps: past it a map is
+// emptied and fills again with the names and ports still in use (source
+// ports of reply-first UDP flows are many).
+const memoLimit = 4096
+
+// newClassifier is a Classifier over s with its own scratch space.
+func newClassifier(s *shared) *Classifier {
+	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string),
+		named: make(map[string][]*catalog.Entry), onPort: make(map[uint32][]*catalog.Entry)}
+}
+
+// matchFQDN returns the entries with an FQDN pattern matching name
+// (Index.MatchFQDN), memoized by name. The slice is shared: do not modify.
+func (c *Classifier) matchFQDN(name string) []*catalog.Entry {
+	if hits, ok := c.named[name]; ok {
+		return hits
+	}
+	var hits []*catalog.Entry
+	if c.scratch = c.shared.ix.MatchFQDN(name, c.scratch[:0]); len(c.scratch) > 0 {
+		hits = slices.Clone(c.scratch)
+	}
+	if len(c.named) >= memoLimit {
+		clear(c.named)
+	}
+	c.named[name] = hits
+	return hits
+}
+
+// portOnlyEntries returns the entries a flow to or from port is
+// expected by in port-only mode: those on port whose narrow range holds
+// it, not negotiated media (whose ranges span thousands of ports: without
+// roles any high-port UDP flow would look like media). Memoized by
+// transport and port; the slice is shared: do not modify.
+func (c *Classifier) portOnlyEntries(proto uint8, port uint16) []*catalog.Entry {
+	k := uint32(proto)<<16 | uint32(port)
+	if hits, ok := c.onPort[k]; ok {
+		return hits
+	}
+	s := c.shared
+	var hits []*catalog.Entry
+	c.scratch = s.ix.Lookup(proto, port, c.scratch[:0])
+	for _, e := range c.scratch {
+		if in := s.info[e]; !in.ports.Dynamic && in.narrow.Contains(port) {
+			hits = append(hits, e)
+		}
+	}
+	if len(c.onPort) >= memoLimit {
+		clear(c.onPort)
+	}
+	c.onPort[k] = hits
+	return hits
 }
 
 // shared is the immutable part of a Classifier.
@@ -121,7 +180,7 @@ func NewClassifier(cfg Config) (*Classifier, error) {
 		s.mediaPorts = portOnlyMediaPorts(s.mediaEntries)
 	}
 	s.groupAlternatives()
-	return &Classifier{shared: s, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}, nil
+	return newClassifier(s), nil
 }
 
 // checkConfig refuses a configuration without a catalog or naming a
@@ -270,7 +329,7 @@ func matchAny(patterns []string, id string) bool {
 
 // Clone returns a classifier sharing c's index, for another goroutine.
 func (c *Classifier) Clone() *Classifier {
-	return &Classifier{shared: c.shared, scratch: make([]*catalog.Entry, 0, 64), joined: make(map[*string]string)}
+	return newClassifier(c.shared)
 }
 
 // PortOnly reports whether the classifier runs without an inventory.
@@ -481,26 +540,14 @@ func names(f *flow.Flow) (sni, server string) {
 
 func (c *Classifier) portOnly(f *flow.Flow, r *Result, proto uint8, da netip.Addr, sp, dp uint16, uncertain bool) {
 	s := c.shared
-	add := func(port uint16) {
-		c.scratch = s.ix.Lookup(proto, port, c.scratch[:0])
-		for _, e := range c.scratch {
-			in := s.info[e]
-			// Negotiated media ranges span thousands of ports: without
-			// roles any high-port UDP flow would look like media.
-			if in.ports.Dynamic || !in.narrow.Contains(port) {
-				continue
-			}
-			r.Matches = append(r.Matches, e)
-		}
-	}
 	// A destination the entry names by address or FQDN is better
 	// evidence than its port, so it goes first.
 	c.cloud(f, r, proto, da, dp, nil)
 	if len(r.Matches) == 0 {
 		r.ClassifiedBy = ByPort
-		add(dp)
+		r.Matches = append(r.Matches, c.portOnlyEntries(proto, dp)...)
 		if len(r.Matches) == 0 && uncertain {
-			add(sp)
+			r.Matches = append(r.Matches, c.portOnlyEntries(proto, sp)...)
 		}
 	}
 	if len(r.Matches) > 0 {
@@ -515,8 +562,8 @@ func (c *Classifier) portOnly(f *flow.Flow, r *Result, proto uint8, da netip.Add
 // nil means port-only mode.
 func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, dp uint16, srcRoles []catalog.RoleID) {
 	s := c.shared
-	try := func(ev Evidence) bool {
-		for _, e := range c.scratch {
+	try := func(ev Evidence, cands []*catalog.Entry) bool {
+		for _, e := range cands {
 			in := s.info[e]
 			if !e.Transport.Matches(proto) || !in.ports.Contains(dp) {
 				continue
@@ -546,7 +593,7 @@ func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, 
 		return true
 	}
 	c.scratch = s.ix.LookupAddr(da, c.scratch[:0])
-	if try(ByCatalog) {
+	if try(ByCatalog, c.scratch) {
 		return
 	}
 	sni, server := names(f)
@@ -554,8 +601,7 @@ func (c *Classifier) cloud(f *flow.Flow, r *Result, proto uint8, da netip.Addr, 
 		if n == "" {
 			continue
 		}
-		c.scratch = s.ix.MatchFQDN(n, c.scratch[:0])
-		if try(ByName) {
+		if try(ByName, c.matchFQDN(n)) {
 			return
 		}
 	}

@@ -340,8 +340,7 @@ func (c *Classifier) sniNotInCatalog(f *flow.Flow, r *Result, in *entryInfo) boo
 			}
 		}
 	} else {
-		c.scratch = c.shared.ix.MatchFQDN(sni, c.scratch[:0])
-		if len(c.scratch) > 0 {
+		if len(c.matchFQDN(sni)) > 0 {
 			return false
 		}
 	}
