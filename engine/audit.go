@@ -359,7 +359,7 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 		// A flow may raise a second finding beside its verdict's: the
 		// findings table records it (Findings.Observe), and it is counted
 		// and alerted like the first.
-		old, tooOld := cl.TooOld(f, &r)
+		tooOld := cl.RaisesTooOld(f, &r)
 		switch {
 		case tooOld && r.Kind == "":
 			j.kind, j.findingEntry = verdict.KindTLSTooOld, ""
@@ -380,6 +380,7 @@ func (a *Auditor) judge() func(f *flow.Flow, j *judgement) {
 			a.feed.Publish(alerts.EventOf(&g, f, r.Verdict, a.cfg.Sensor))
 		}
 		if a.feed != nil && tooOld {
+			old, _ := cl.TooOld(f, &r)
 			a.feed.Publish(alerts.EventOf(&old, f, r.Verdict, a.cfg.Sensor))
 		}
 	}

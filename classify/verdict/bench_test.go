@@ -98,3 +98,19 @@ func BenchmarkClassifyGenesys(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "flows/s")
 }
+
+// BenchmarkObserve measures accounting judged flows into the window's
+// findings, as every ended flow is.
+func BenchmarkObserve(b *testing.B) {
+	cl := benchClassifier(b, false)
+	fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
+	flows := mixedFlows(b)
+	rs := make([]verdict.Result, len(flows))
+	for i, f := range flows {
+		cl.Classify(f, &rs[i])
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		fs.Observe(flows[i%len(flows)], &rs[i%len(flows)])
+	}
+}

@@ -157,7 +157,8 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 		k := flowKey(f, r)
 		fs.observe(k, occurrence(k, f, r.Severity, r.Reason, r))
 	}
-	if k, g, ok := fs.c.tooOldFinding(f, r); ok {
+	if fs.c.raisesTooOld(f, r) {
+		k, g := fs.c.tooOldFinding(f, r)
 		fs.observe(k, g)
 	}
 }
@@ -168,22 +169,32 @@ func (fs *Findings) Observe(f *flow.Flow, r *Result) {
 // is ignored. Whoever alerts or counts what a flow raised takes it from
 // here, so the rule is written once.
 func (c *Classifier) TooOld(f *flow.Flow, r *Result) (Finding, bool) {
-	_, g, ok := c.shared.tooOldFinding(f, r)
-	return g, ok
+	if !c.shared.raisesTooOld(f, r) {
+		return Finding{}, false
+	}
+	_, g := c.shared.tooOldFinding(f, r)
+	return g, true
 }
 
-func (s *shared) tooOldFinding(f *flow.Flow, r *Result) (findingKey, Finding, bool) {
+// RaisesTooOld reports whether flow f raises the finding TooOld returns,
+// without building it: most flows do not, and a Finding is large.
+func (c *Classifier) RaisesTooOld(f *flow.Flow, r *Result) bool { return c.shared.raisesTooOld(f, r) }
+
+func (s *shared) raisesTooOld(f *flow.Flow, r *Result) bool {
 	if r.Kind == KindTLSTooOld || r.Verdict == Ignored {
-		return findingKey{}, Finding{}, false
+		return false
 	}
+	v, _ := tlsVersionOf(f.Meta)
+	return v != 0 && tlsRank(v) < minTLS
+}
+
+// tooOldFinding builds the finding of a flow raisesTooOld accepted.
+func (s *shared) tooOldFinding(f *flow.Flow, r *Result) (findingKey, Finding) {
 	v, offered := tlsVersionOf(f.Meta)
-	if v == 0 || tlsRank(v) >= minTLS {
-		return findingKey{}, Finding{}, false
-	}
 	k := findingKey{kind: KindTLSTooOld, proto: f.Key.Proto(), src: f.Src().Addr(), dst: f.Dst().Addr(), dport: f.Dst().Port()}
 	g := occurrence(k, f, High, tooOldReason(s.tooOld, v, offered), nil)
 	g.FromRole, g.ToRole = r.FromRole, r.ToRole
-	return k, g, true
+	return k, g
 }
 
 // trackedPair is a host pair an entry (its entryInfo.track) worked between.

@@ -41,6 +41,9 @@ func TestTooOldBesideTheVerdict(t *testing.T) {
 			if ok != tc.want {
 				t.Fatalf("TooOld %v, want %v", ok, tc.want)
 			}
+			if raises := cl.RaisesTooOld(f, &r); raises != ok {
+				t.Fatalf("RaisesTooOld %v, TooOld %v", raises, ok)
+			}
 			fs := verdict.NewFindings(cl, verdict.FindingsConfig{})
 			fs.Observe(f, &r)
 			var recorded []verdict.Finding
