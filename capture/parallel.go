@@ -203,13 +203,19 @@ func (b *batch) unpack(e *entry, p *decode.Packet) {
 	p.LinkType = e.linkType
 	p.SetPendingChecksum(e.csumAcc, e.flags&entryCsumPending != 0)
 	if e.flags&entrySide == 0 {
-		p.QuotedKey, p.OuterKey = flow.Key{}, flow.Key{}
+		// One key per statement: the compiler builds a tuple assignment
+		// of two keys in a stack temporary, zeroed and read back with
+		// overlapping 16-byte moves that stall store forwarding, which
+		// cost a tenth of a microsecond per packet.
+		p.QuotedKey = flow.Key{}
+		p.OuterKey = flow.Key{}
 		p.Tunnel, p.OuterDir = decode.TunnelNone, 0
 		p.Frame = nil
 		return
 	}
 	s := &b.sides[e.side]
-	p.QuotedKey, p.OuterKey = s.quotedKey, s.outerKey
+	p.QuotedKey = s.quotedKey
+	p.OuterKey = s.outerKey
 	p.Tunnel, p.OuterDir = s.tunnel, s.outerDir
 	p.Frame = nil
 	if s.hasFrame {
