@@ -161,6 +161,10 @@ type Flow struct {
 	seqEnd    [2]uint64 // TCP sequence bytes (originator, responder) when the flow ended
 	lru       lruLinks
 	class     timeoutClass
+	// hnext and hchained chain the flows whose keys share a hash in the
+	// table's index (table.go).
+	hchained bool
+	hnext    *Flow
 }
 
 // Src is the originator's endpoint.

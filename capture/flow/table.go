@@ -1,6 +1,9 @@
 package flow
 
 import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -92,7 +95,11 @@ type EndFunc func(*Flow)
 type Table struct {
 	cfg      Config
 	timeouts [numClasses]int64
-	flows    map[Key]*Flow
+	// flows indexes the active flows by hashKey of their key; nflows
+	// counts them. See index.
+	flows    map[uint64]*Flow
+	nflows   int
+	hashSeed uint64
 	lists    [numClasses]lruList
 	// parked holds evicted half-open TCP flows, parkLists by timeout
 	// class as lists does, each in eviction order, which is least
@@ -105,7 +112,7 @@ type Table struct {
 	// recent is a direct-mapped cache of flows in the map, by a cheap
 	// hash of their key (Key.recentSlot): most packets belong to a flow
 	// that had one a moment ago, and finding it here takes one load and
-	// one key compare where the map hashes 38 bytes and probes its groups.
+	// one key compare where the index hashes the key and probes the map.
 	// A flow leaves it when it leaves the map (forget).
 	recent *[recentSlots]*Flow
 	free   []*Flow
@@ -129,7 +136,8 @@ func NewTable(cfg Config, onEnd EndFunc) *Table {
 	// The map grows with the traffic: presizing it for a busy link cost
 	// every run, however small, tens of milliseconds of page faults
 	// before the first packet.
-	t := &Table{cfg: cfg, flows: make(map[Key]*Flow, min(cfg.MaxFlows, 1<<10)), onEnd: onEnd, recent: new([recentSlots]*Flow)}
+	t := &Table{cfg: cfg, flows: make(map[uint64]*Flow, min(cfg.MaxFlows, 1<<10)), hashSeed: rand.Uint64() | 1,
+		onEnd: onEnd, recent: new([recentSlots]*Flow)}
 	t.timeouts = [numClasses]int64{
 		classTCP:       int64(cfg.TCPTimeout),
 		classTCPClosed: int64(cfg.TCPLinger),
@@ -150,13 +158,13 @@ func orDefault(d *time.Duration, def time.Duration) {
 func (t *Table) Stats() *Stats { return &t.stats }
 
 // Len is the number of active flows.
-func (t *Table) Len() int { return len(t.flows) }
+func (t *Table) Len() int { return t.nflows }
 
 // Now is the time of the latest packet the table has seen.
 func (t *Table) Now() int64 { return t.now }
 
 // Lookup returns the active flow for k, or nil.
-func (t *Table) Lookup(k Key) *Flow { return t.flows[k] }
+func (t *Table) Lookup(k Key) *Flow { return t.lookup(&k) }
 
 // Packet accounts one packet and returns its flow and whether the packet
 // came from the originator. The flow stays valid until the next call that
@@ -208,7 +216,7 @@ func (t *Table) PacketTunneled(p *Packet, sum PayloadChecksum, tunnel *Key) (f *
 	}
 	slot := &t.recent[p.Key.recentSlot()]
 	if f = *slot; f == nil || !f.Key.same(&p.Key) {
-		if f = t.flows[p.Key]; f != nil {
+		if f = t.lookup(&p.Key); f != nil {
 			*slot = f
 		}
 	}
@@ -283,7 +291,7 @@ func (t *Table) AddCounters(k Key, d Dir, packets, bytes, payload uint64, flags 
 	if last > t.now {
 		t.now = last
 	}
-	f := t.flows[k]
+	f := t.lookup(&k)
 	if f == nil && len(t.parked) > 0 {
 		f = t.unpark(k)
 	}
@@ -345,7 +353,7 @@ func (f *Flow) foldFlags(fromOrig bool, flags uint8) {
 }
 
 func (t *Table) create(p *Packet) *Flow {
-	if len(t.flows) >= t.cfg.MaxFlows {
+	if t.nflows >= t.cfg.MaxFlows {
 		t.evictOldest()
 	}
 	var f *Flow
@@ -368,7 +376,7 @@ func (t *Table) create(p *Packet) *Flow {
 		f.flip()
 	}
 	f.class = classOf(p.Key.proto)
-	t.flows[p.Key] = f
+	t.index(f)
 	t.recent[p.Key.recentSlot()] = f
 	t.lists[f.class].pushBack(f)
 	t.stats.Created.Add(1)
@@ -433,7 +441,7 @@ func (t *Table) touch(f *Flow) {
 // ICMPUnreachable records an ICMP destination-unreachable that quoted a
 // packet of flow k. It reports whether such a flow was active.
 func (t *Table) ICMPUnreachable(k Key, typ, code uint8) bool {
-	f := t.flows[k]
+	f := t.lookup(&k)
 	if f == nil {
 		f = t.parked[k]
 	}
@@ -513,10 +521,10 @@ func (t *Table) unpark(k Key) *Flow {
 	}
 	t.parkLists[f.class].remove(f)
 	delete(t.parked, k)
-	if len(t.flows) >= t.cfg.MaxFlows {
+	if t.nflows >= t.cfg.MaxFlows {
 		t.evictOldest()
 	}
-	t.flows[k] = f
+	t.index(f)
 	t.lists[f.class].pushBack(f)
 	t.stats.Unparked.Add(1)
 	return f
@@ -560,7 +568,7 @@ func (t *Table) Flush(reason EndReason) {
 	for f := t.oldestParked(); f != nil; f = t.oldestParked() {
 		t.endParked(f, EndEvicted)
 	}
-	for len(t.flows) > 0 {
+	for t.nflows > 0 {
 		var oldest *Flow
 		for c := range t.lists {
 			if h := t.lists[c].head; h != nil && (oldest == nil || h.First < oldest.First) {
@@ -577,9 +585,9 @@ func (t *Table) end(f *Flow, reason EndReason) {
 	t.finish(f, reason)
 }
 
-// forget takes f out of the map and the recent cache.
+// forget takes f out of the index and the recent cache.
 func (t *Table) forget(f *Flow) {
-	delete(t.flows, f.Key)
+	t.unindex(f)
 	if slot := &t.recent[f.Key.recentSlot()]; *slot == f {
 		*slot = nil
 	}
@@ -659,4 +667,81 @@ func (l *lruList) moveToBack(f *Flow) {
 	}
 	l.remove(f)
 	l.pushBack(f)
+}
+
+// The index of active flows is a map keyed by a 64-bit hash of the flow
+// key, seeded per table, rather than by the key itself: its slots take 16
+// bytes where a Key and its pointer take 48, so the index of a busy link's
+// flows is a third the size and more of it stays in the cache, and a
+// lookup that misses (every new flow) compares no key. Every flow that
+// starts and ends costs a lookup, an insert and a delete, which missed
+// the cache in a map keyed by Key. Keys whose hashes collide, which the
+// seed makes a matter of chance (one pair in 2^64), chain through
+// Flow.hnext from the flow the map holds; a flow not at the head of its
+// chain has hchained set.
+
+// hashKey is k's hash in t's index: wyhash's multiply-and-fold mixing of
+// the key's 38 bytes, seeded per table, so that which keys collide cannot
+// be known to the traffic.
+func (t *Table) hashKey(k *Key) uint64 {
+	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+	rest := uint64(k.portA) | uint64(k.portB)<<16 | uint64(k.proto)<<32
+	if k.is4 {
+		rest |= 1 << 40
+	}
+	h := mix64(t.hashSeed^binary.LittleEndian.Uint64(k.addrA[:8]), p0^binary.LittleEndian.Uint64(k.addrA[8:]))
+	h = mix64(h^binary.LittleEndian.Uint64(k.addrB[:8]), p1^binary.LittleEndian.Uint64(k.addrB[8:]))
+	return mix64(h^rest, p2^t.hashSeed)
+}
+
+// mix64 folds the 128-bit product of a and b into 64 bits.
+func mix64(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// lookup returns the active flow of k, nil when none is.
+func (t *Table) lookup(k *Key) *Flow {
+	return t.lookupAt(k, t.hashKey(k))
+}
+
+func (t *Table) lookupAt(k *Key, h uint64) *Flow {
+	f := t.flows[h]
+	for f != nil && !f.Key.same(k) {
+		f = f.hnext
+	}
+	return f
+}
+
+// index adds f, which is not in the index, to it.
+func (t *Table) index(f *Flow) { t.indexAt(f, t.hashKey(&f.Key)) }
+
+func (t *Table) indexAt(f *Flow, h uint64) {
+	if head := t.flows[h]; head != nil {
+		head.hchained = true
+		f.hnext = head
+	}
+	t.flows[h] = f
+	t.nflows++
+}
+
+// unindex takes f, which is in the index, out of it.
+func (t *Table) unindex(f *Flow) { t.unindexAt(f, t.hashKey(&f.Key)) }
+
+func (t *Table) unindexAt(f *Flow, h uint64) {
+	switch {
+	case f.hchained:
+		prev := t.flows[h]
+		for prev.hnext != f {
+			prev = prev.hnext
+		}
+		prev.hnext = f.hnext
+	case f.hnext != nil:
+		f.hnext.hchained = false
+		t.flows[h] = f.hnext
+	default:
+		delete(t.flows, h)
+	}
+	f.hnext, f.hchained = nil, false
+	t.nflows--
 }
