@@ -2,9 +2,11 @@ package names
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
@@ -284,5 +286,41 @@ func TestDNSResponseWithABadRecord(t *testing.T) {
 	}
 	if n := d.Stats().ParseErrors.Load(); n != 1 {
 		t.Errorf("%d parse errors counted, want 1", n)
+	}
+}
+
+// TestDNSQueryStrings checks that flows asking for one name share its
+// string, which their transactions use too, and that names crowding the
+// dissector's few slots each keep their own.
+func TestDNSQueryStrings(t *testing.T) {
+	d, got := collectTx(DNSConfig{})
+	var flows []*txFlow
+	for i := range 600 {
+		name := "same.example"
+		if i%2 == 1 {
+			name = fmt.Sprintf("host%d.example", i)
+		}
+		f := newTxFlow(d, flow.ProtoUDP, fmt.Sprintf("10.0.%d.%d:40000", i/250, i%250+1), "10.0.0.53:53")
+		f.send(true, int64(i+1), dnsMsg(uint16(i), name, dnsinfo.TypeA, -1))
+		if f.f.Meta.DNSQuery != name {
+			t.Fatalf("flow %d: question %q, want %q", i, f.f.Meta.DNSQuery, name)
+		}
+		flows = append(flows, f)
+	}
+	for i, f := range flows {
+		f.d.End(&f.f)
+		if tx := (*got)[i]; tx.Name != f.f.Meta.DNSQuery || unsafe.StringData(tx.Name) != unsafe.StringData(f.f.Meta.DNSQuery) {
+			t.Fatalf("flow %d: transaction name %q is not the flow's %q", i, tx.Name, f.f.Meta.DNSQuery)
+		}
+	}
+	// Two flows in a row asking for one name share its string.
+	var same [2]string
+	for i := range same {
+		f := newTxFlow(d, flow.ProtoUDP, fmt.Sprintf("10.1.0.%d:40000", i+1), "10.0.0.53:53")
+		f.send(true, 1000, dnsMsg(1, "same.example", dnsinfo.TypeA, -1))
+		same[i] = f.f.Meta.DNSQuery
+	}
+	if unsafe.StringData(same[0]) != unsafe.StringData(same[1]) {
+		t.Error("two flows asking for one name have a string each")
 	}
 }
