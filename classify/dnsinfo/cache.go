@@ -263,6 +263,19 @@ type lazyName struct {
 	s string
 }
 
+// is reports whether the name is stored, which then is its string: one
+// comparison, and the string the entries share.
+func (l *lazyName) is(stored string) bool {
+	if l.s != "" {
+		return l.s == stored
+	}
+	if stored != string(l.b) {
+		return false
+	}
+	l.s = stored
+	return true
+}
+
 func (l *lazyName) str(stored string) string {
 	if l.s == "" {
 		if stored != "" && stored == string(l.b) {
@@ -331,13 +344,16 @@ func (c *Cache) store(k cacheKey, h, serverHash uint32, name *lazyName, chain []
 	i := c.index.findHashed(c.entries, k, h)
 	if i >= 0 {
 		e := &c.entries[i]
-		if e.expires <= now || e.name != string(name.b) {
+		same := name.is(e.name)
+		if e.expires <= now || !same {
 			// Expired, or the address now answers for another name:
 			// this answer starts a new association.
 			e.prev = prevName{name: e.name, cnames: e.cnames, observed: e.observed, expires: min(e.expires, now)}
 			e.observed = now
 		}
-		e.name = name.str(e.name)
+		if !same {
+			e.name = name.str("")
+		}
 		e.cnames = aliasPrefix(chain, chainStrs, ncnames, e.cnames)
 		e.expires = expires
 		return
