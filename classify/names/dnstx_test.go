@@ -324,3 +324,62 @@ func TestDNSQueryStrings(t *testing.T) {
 		t.Error("two flows asking for one name have a string each")
 	}
 }
+
+// BenchmarkDNSTransactions runs DNS flows of one query and its answer (a
+// CNAME and an address), as a site's clients make them, through the
+// dissector, its transactions recycled as the engine recycles them and
+// its stage committed every 128 flows.
+func BenchmarkDNSTransactions(b *testing.B) {
+	var free []*dnsinfo.Transaction
+	cache := dnsinfo.NewCache(dnsinfo.Config{})
+	d := NewDNS(cache, DNSConfig{
+		OnTransaction: func(t *dnsinfo.Transaction) {
+			t.Reset()
+			free = append(free, t)
+		},
+		NewTransaction: func() *dnsinfo.Transaction {
+			if n := len(free); n > 0 {
+				t := free[n-1]
+				free = free[:n-1]
+				return t
+			}
+			return new(dnsinfo.Transaction)
+		},
+	})
+	type exchange struct{ query, response []byte }
+	var exchanges []exchange
+	for i := range 10 {
+		name := fmt.Sprintf("host%d.example.com", i)
+		edge := fmt.Sprintf("edge%d.cdn.example.net", i)
+		exchanges = append(exchanges, exchange{
+			dnsMsg(uint16(i), name, dnsinfo.TypeA, -1),
+			dnsMsg(uint16(i), name, dnsinfo.TypeA, 0,
+				rr(name, dnsinfo.TypeCNAME, 300, appendWireName(nil, edge)),
+				rr(edge, dnsinfo.TypeA, 60, []byte{192, 0, 2, byte(i)})),
+		})
+	}
+	type endpoints struct {
+		k   flow.Key
+		dir flow.Dir
+	}
+	var flows []endpoints
+	for i := range 1024 {
+		k, dir := keyOf(flow.ProtoUDP, fmt.Sprintf("10.0.%d.%d:%d", i/250, i%250+1, 40000+i), "10.0.0.53:53")
+		flows = append(flows, endpoints{k, dir})
+	}
+	const ms = int64(1e6)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		fl, x := flows[n%len(flows)], exchanges[n%len(exchanges)]
+		tf := txFlow{d: d, f: flow.Flow{Key: fl.k, OrigDir: fl.dir}}
+		at := int64(n) * ms
+		tf.send(true, at, x.query)
+		tf.send(false, at+ms, x.response)
+		d.End(&tf.f)
+		if n++; n%128 == 0 {
+			cache.Commit(at)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/transaction")
+}
