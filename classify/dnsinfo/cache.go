@@ -336,10 +336,10 @@ func chainIndex(chain [][]byte, name []byte) int {
 
 // store writes one entry, its name and the first ncnames aliases of the
 // chain; the caller holds the write lock. h is k's hash, serverHash that
-// of k's address-only key. Strings already stored are
-// reused: the entry's own on a refresh, else the address-only entry's,
-// which holds the name most clients asked for. So re-resolving a known
-// name allocates nothing, even for a client new to it.
+// of k's address-only key. Strings already stored are reused: the
+// entry's own on a refresh, else the address-only entry's, which holds
+// the name most clients asked for. So re-resolving a known name
+// allocates nothing, even for a client new to it.
 func (c *Cache) store(k cacheKey, h, serverHash uint32, name *lazyName, chain [][]byte, chainStrs *[]string, ncnames int, expires, now int64) {
 	i := c.index.findHashed(c.entries, k, h)
 	if i >= 0 {
@@ -567,7 +567,7 @@ type Group struct {
 // megabytes, and the packets of an epoch evicted them. This loop is tight
 // and its reads are independent, so many misses are in flight at once,
 // where the stores, with much work between two finds, wait for each in
-// turn: a commit takes about a fifth less time. Only the first probe
+// turn: a commit takes about a quarter less time. Only the first probe
 // slot is read; the loads are the point, the sum is not.
 func (c *Cache) warm(stages []*Stage) uint64 {
 	var sum uint64
