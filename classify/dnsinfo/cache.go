@@ -366,6 +366,11 @@ func (c *Cache) store(k cacheKey, h, serverHash uint32, name *lazyName, chain []
 		}
 	}
 	if len(c.entries) < c.cfg.MaxEntries {
+		if len(c.entries) == cap(c.entries) {
+			// Double, up to the bound, where append would add a quarter:
+			// each growth copies every entry, during a commit.
+			c.entries = slices.Grow(c.entries, min(max(len(c.entries), 64), c.cfg.MaxEntries-len(c.entries)))
+		}
 		i = len(c.entries)
 		c.entries = append(c.entries, entry{})
 	} else {
