@@ -83,8 +83,11 @@ type Cache struct {
 	index   index
 	entries []entry
 	hand    int
-	fails   failureTable
-	stats   CacheStats
+	// madeRoom is set once victim has replaced an entry; until then none
+	// was ever removed.
+	madeRoom bool
+	fails    failureTable
+	stats    CacheStats
 
 	// Staged responses of pipeline workers, applied by commits. Observe
 	// stages into scratch; commits and Observe use aliases as the
@@ -386,6 +389,7 @@ func (c *Cache) store(k cacheKey, h, serverHash uint32, name *lazyName, chain []
 // looked up since the hand's last pass. Two turns always suffice: the
 // first clears every reference bit it passes.
 func (c *Cache) victim(now int64) int {
+	c.madeRoom = true
 	for {
 		i := c.hand
 		c.hand++
@@ -426,28 +430,45 @@ func (c *Cache) LookupEntry(client, server netip.Addr, now int64) (Entry, bool) 
 	k := serverKey(server)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	at, found := -1, false // k's position, once found
 	// Only clients that store pairs can have one: this also keeps the
 	// zero client of ::, the fallback key's, from passing for an exact hit.
 	if storesPair(client) {
-		if e, ok := c.live(cacheKey{client.As16(), k.server}, now); ok {
-			c.stats.Hits.Add(1)
-			e.Exact = true
-			return e, true
+		if !c.madeRoom {
+			// Until the cache first makes room, every (client,
+			// address) entry has the address-only entry stored with it
+			// beside it: an address without one has neither, and the
+			// probe for the pair, as often a cache miss as not, is
+			// saved. Most flows go to addresses no answer named.
+			at, _ = c.index.find(c.entries, k)
+			if found = true; at < 0 {
+				c.stats.Misses.Add(1)
+				return Entry{}, false
+			}
+		}
+		if i, _ := c.index.find(c.entries, cacheKey{client.As16(), k.server}); i >= 0 {
+			if e, ok := c.live(i, now); ok {
+				c.stats.Hits.Add(1)
+				e.Exact = true
+				return e, true
+			}
 		}
 	}
-	if e, ok := c.live(k, now); ok {
-		c.stats.Fallback.Add(1)
-		return e, true
+	if !found {
+		at, _ = c.index.find(c.entries, k)
+	}
+	if at >= 0 {
+		if e, ok := c.live(at, now); ok {
+			c.stats.Fallback.Add(1)
+			return e, true
+		}
 	}
 	c.stats.Misses.Add(1)
 	return Entry{}, false
 }
 
-func (c *Cache) live(k cacheKey, now int64) (Entry, bool) {
-	i, _ := c.index.find(c.entries, k)
-	if i < 0 {
-		return Entry{}, false
-	}
+// live returns entry i's association that was current at now.
+func (c *Cache) live(i int, now int64) (Entry, bool) {
 	e := &c.entries[i]
 	var found Entry
 	switch {
