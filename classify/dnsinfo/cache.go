@@ -3,6 +3,7 @@ package dnsinfo
 import (
 	"bytes"
 	"cmp"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"sync"
@@ -82,13 +83,18 @@ type Cache struct {
 	index   index
 	entries []entry
 	hand    int
-	fails   failureTable
-	stats   CacheStats
+	// madeRoom is set once victim has replaced an entry; until then none
+	// was ever removed.
+	madeRoom bool
+	fails    failureTable
+	stats    CacheStats
 
-	// Staged responses of pipeline workers, applied by commits; msg is
-	// the commits' parse buffer (commits hold mu).
-	def *Group
-	msg Message
+	// Staged responses of pipeline workers, applied by commits. Observe
+	// stages into scratch; commits and Observe use aliases as the
+	// message's CNAME chain (both hold mu).
+	def     *Group
+	scratch Stage
+	aliases [][]byte
 }
 
 // cacheKey is (client, server) as 16-byte arrays: comparable and free of
@@ -163,6 +169,7 @@ func NewCache(cfg Config) *Cache {
 		fails:  failureTable{max: cfg.MaxFailureNames, index: make(map[string]int)},
 	}
 	c.def = c.NewGroup()
+	c.scratch = *c.newStage()
 	return c
 }
 
@@ -187,95 +194,89 @@ const maxChain = 16
 // announcements, which have no question) under their own owner name.
 // Failed responses are counted per question name instead. A multicast or
 // unspecified client (mDNS) stores only the address-only entries.
+//
+// It stages m and applies it at once, so that Observe and a Group's
+// Commit store by one code path.
 func (c *Cache) Observe(client netip.Addr, m *Message, now int64) {
 	c.mu.Lock()
-	c.observe(client, m, now)
+	s := &c.scratch
+	s.Observe(0, client, m, now)
+	c.apply(s, &s.recs[0])
+	s.reset()
 	c.mu.Unlock()
 }
 
-// observe is Observe for a caller that holds the write lock.
-func (c *Cache) observe(client netip.Addr, m *Message, now int64) {
-	if !m.Response || m.Opcode != OpcodeQuery {
+// apply stores staged response r of stage s; the caller holds the write
+// lock.
+func (c *Cache) apply(s *Stage, r *stagedResponse) {
+	switch r.kind {
+	case stagedIgnored:
 		c.stats.Ignored.Add(1)
+		return
+	case stagedFailed:
+		c.stats.Responses.Add(1)
+		c.stats.Failed.Add(1)
+		if r.hasQuestion {
+			c.fails.add(s.bytes(r.qname), r.rcode, r.now)
+		}
 		return
 	}
 	c.stats.Responses.Add(1)
-	var qname []byte
-	if len(m.Questions) > 0 {
-		qname = m.Questions[0].Name
-	}
-	if m.RCode != RCodeSuccess {
-		c.stats.Failed.Add(1)
-		if qname != nil {
-			c.fails.add(qname, m.RCode, now)
-		}
+	answers := s.answers[r.answers:r.answers2]
+	if len(answers) == 0 {
 		return
-	}
-
-	if len(m.Answers) == 0 {
-		return
-	}
-
-	// chain[0] is the question name, chain[i] the target of the CNAME
-	// owned by chain[i-1]; chainTTL[i] the smallest TTL on the way there.
-	var chain [maxChain + 1][]byte
-	var chainTTL [maxChain + 1]uint32
-	n := 0
-	if qname != nil {
-		chain[0], chainTTL[0], n = qname, ^uint32(0), 1
-		for n <= maxChain {
-			a := findCNAME(m.Answers, chain[n-1])
-			if a == nil {
-				break
-			}
-			chain[n], chainTTL[n] = a.Target, min(chainTTL[n-1], a.TTL)
-			n++
-		}
-	}
-
-	var clientBytes [16]byte
-	storePair := storesPair(client)
-	if storePair {
-		clientBytes = client.As16()
 	}
 	// Strings are made on first need and shared by all entries of the
 	// message; a refresh that finds them already stored makes none.
-	question := lazyName{b: qname}
-	aliases := chain[1:max(n, 1)]
+	aliases := c.aliases[:0]
+	for _, a := range s.aliases[r.aliases:r.aliases2] {
+		aliases = append(aliases, s.bytes(a))
+	}
+	c.aliases = aliases
 	var aliasStrs []string
+	var question lazyName
+	if r.hasQuestion {
+		question.b = s.bytes(r.qname)
+	}
 	var owner lazyName // last owner name of an address off the chain
+	var ownerSpan span
 	stored := 0
-
-	for i := range m.Answers {
-		a := &m.Answers[i]
-		if a.Type == TypeCNAME || a.Class&ClassMask != ClassINET {
-			continue
-		}
-		name, cnames, ttl := &question, 0, a.TTL
-		if pos := chainIndex(chain[:n], a.Name); pos >= 0 {
-			cnames, ttl = pos, min(ttl, chainTTL[pos])
-		} else {
-			if owner.b == nil || !bytes.Equal(owner.b, a.Name) {
-				owner = lazyName{b: a.Name}
+	for i := range answers {
+		a := &answers[i]
+		name := &question
+		if !a.onChain {
+			if owner.b == nil || a.name != ownerSpan {
+				owner, ownerSpan = lazyName{b: s.bytes(a.name)}, a.name
 			}
 			name = &owner
 		}
-		expires := now + min(max(int64(ttl)*int64(time.Second), c.minTTL), c.maxTTL)
-		server := a.Addr.As16()
-		if storePair {
-			c.store(cacheKey{clientBytes, server}, name, aliases, &aliasStrs, cnames, expires, now)
+		if r.storePair {
+			c.store(cacheKey{r.client, a.server}, a.pairHash, a.serverHash, name, aliases, &aliasStrs, int(a.cnames), a.expires, r.now)
 			stored++
 		}
-		c.store(cacheKey{server: server}, name, aliases, &aliasStrs, cnames, expires, now)
+		c.store(cacheKey{server: a.server}, a.serverHash, a.serverHash, name, aliases, &aliasStrs, int(a.cnames), a.expires, r.now)
 		stored++
 	}
 	c.stats.Stored.Add(uint64(stored))
 }
 
-// lazyName is a name from the message arena and, once needed, its string.
+// lazyName is a name from a stage's arena and, once needed, its string.
 type lazyName struct {
 	b []byte
 	s string
+}
+
+// is reports whether the name is stored, which then is its string: one
+// comparison, and the string the entries share.
+func (l *lazyName) is(stored string) bool {
+	if l.s != "" {
+		return l.s == stored
+	}
+	if stored != string(l.b) {
+		return false
+	}
+	l.s = stored
+	return true
 }
 
 func (l *lazyName) str(stored string) string {
@@ -290,8 +291,7 @@ func (l *lazyName) str(stored string) string {
 }
 
 // aliasPrefix returns the first n aliases of chain as strings: stored when
-// it already holds them, else *made, which is built on first need. chain
-// and made are separate so the chain (on Observe's stack) does not escape.
+// it already holds them, else *made, which is built on first need.
 func aliasPrefix(chain [][]byte, made *[]string, n int, stored []string) []string {
 	if n == 0 {
 		return nil
@@ -338,21 +338,25 @@ func chainIndex(chain [][]byte, name []byte) int {
 }
 
 // store writes one entry, its name and the first ncnames aliases of the
-// chain; the caller holds the write lock. Strings already stored are
-// reused: the entry's own on a refresh, else the address-only entry's,
-// which holds the name most clients asked for. So re-resolving a known
-// name allocates nothing, even for a client new to it.
-func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]string, ncnames int, expires, now int64) {
-	i, h := c.index.find(c.entries, k)
+// chain; the caller holds the write lock. h is k's hash, serverHash that
+// of k's address-only key. Strings already stored are reused: the
+// entry's own on a refresh, else the address-only entry's, which holds
+// the name most clients asked for. So re-resolving a known name
+// allocates nothing, even for a client new to it.
+func (c *Cache) store(k cacheKey, h, serverHash uint32, name *lazyName, chain [][]byte, chainStrs *[]string, ncnames int, expires, now int64) {
+	i := c.index.findHashed(c.entries, k, h)
 	if i >= 0 {
 		e := &c.entries[i]
-		if e.expires <= now || e.name != string(name.b) {
+		same := name.is(e.name)
+		if e.expires <= now || !same {
 			// Expired, or the address now answers for another name:
 			// this answer starts a new association.
 			e.prev = prevName{name: e.name, cnames: e.cnames, observed: e.observed, expires: min(e.expires, now)}
 			e.observed = now
 		}
-		e.name = name.str(e.name)
+		if !same {
+			e.name = name.str("")
+		}
 		e.cnames = aliasPrefix(chain, chainStrs, ncnames, e.cnames)
 		e.expires = expires
 		return
@@ -360,11 +364,16 @@ func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]s
 	var likeName string
 	var likeCNAMEs []string
 	if k.client != ([16]byte{}) && (name.s == "" || ncnames > 0 && *chainStrs == nil) {
-		if j, _ := c.index.find(c.entries, cacheKey{server: k.server}); j >= 0 {
+		if j := c.index.findHashed(c.entries, cacheKey{server: k.server}, serverHash); j >= 0 {
 			likeName, likeCNAMEs = c.entries[j].name, c.entries[j].cnames
 		}
 	}
 	if len(c.entries) < c.cfg.MaxEntries {
+		if len(c.entries) == cap(c.entries) {
+			// Double, up to the bound, where append would add a quarter:
+			// each growth copies every entry, during a commit.
+			c.entries = slices.Grow(c.entries, min(max(len(c.entries), 64), c.cfg.MaxEntries-len(c.entries)))
+		}
 		i = len(c.entries)
 		c.entries = append(c.entries, entry{})
 	} else {
@@ -380,6 +389,7 @@ func (c *Cache) store(k cacheKey, name *lazyName, chain [][]byte, chainStrs *[]s
 // looked up since the hand's last pass. Two turns always suffice: the
 // first clears every reference bit it passes.
 func (c *Cache) victim(now int64) int {
+	c.madeRoom = true
 	for {
 		i := c.hand
 		c.hand++
@@ -420,28 +430,45 @@ func (c *Cache) LookupEntry(client, server netip.Addr, now int64) (Entry, bool) 
 	k := serverKey(server)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	at, found := -1, false // k's position, once found
 	// Only clients that store pairs can have one: this also keeps the
 	// zero client of ::, the fallback key's, from passing for an exact hit.
 	if storesPair(client) {
-		if e, ok := c.live(cacheKey{client.As16(), k.server}, now); ok {
-			c.stats.Hits.Add(1)
-			e.Exact = true
-			return e, true
+		if !c.madeRoom {
+			// Until the cache first makes room, every (client,
+			// address) entry has the address-only entry stored with it
+			// beside it: an address without one has neither, and the
+			// probe for the pair, as often a cache miss as not, is
+			// saved. Most flows go to addresses no answer named.
+			at, _ = c.index.find(c.entries, k)
+			if found = true; at < 0 {
+				c.stats.Misses.Add(1)
+				return Entry{}, false
+			}
+		}
+		if i, _ := c.index.find(c.entries, cacheKey{client.As16(), k.server}); i >= 0 {
+			if e, ok := c.live(i, now); ok {
+				c.stats.Hits.Add(1)
+				e.Exact = true
+				return e, true
+			}
 		}
 	}
-	if e, ok := c.live(k, now); ok {
-		c.stats.Fallback.Add(1)
-		return e, true
+	if !found {
+		at, _ = c.index.find(c.entries, k)
+	}
+	if at >= 0 {
+		if e, ok := c.live(at, now); ok {
+			c.stats.Fallback.Add(1)
+			return e, true
+		}
 	}
 	c.stats.Misses.Add(1)
 	return Entry{}, false
 }
 
-func (c *Cache) live(k cacheKey, now int64) (Entry, bool) {
-	i, _ := c.index.find(c.entries, k)
-	if i < 0 {
-		return Entry{}, false
-	}
+// live returns entry i's association that was current at now.
+func (c *Cache) live(i int, now int64) (Entry, bool) {
 	e := &c.entries[i]
 	var found Entry
 	switch {
@@ -469,33 +496,58 @@ func (c *Cache) Failures() []Failure {
 }
 
 // Stage collects the DNS responses one pipeline worker sees during an
-// epoch; Commit applies the stages of all workers in capture order. It
-// keeps what Observe reads of each message (header, question name,
-// address and CNAME records), with the names copied into an arena of its
-// own, so the commit parses nothing again. It is not safe for concurrent
+// epoch; Commit applies the stages of all workers in capture order. The
+// worker does all the reading of a message that does not depend on the
+// cache: it follows the question name's CNAME chain, picks the name each
+// address is stored under, clamps the TTLs and hashes the keys, and keeps
+// the result with the names copied into an arena of its own. The commit,
+// which pauses every worker, only stores. It is not safe for concurrent
 // use: give each worker its own.
 type Stage struct {
+	// seed, minTTL and maxTTL are the cache's, which never change.
+	seed           maphash.Seed
+	minTTL, maxTTL int64
+
 	names   []byte
+	aliases []span // CNAME chains from the question name, past it
 	answers []stagedAnswer
 	recs    []stagedResponse
 }
 
+// stagedKind is what the cache does with a staged response.
+type stagedKind uint8
+
+const (
+	stagedStore   stagedKind = iota // store its addresses, if any
+	stagedIgnored                   // a query, or an opcode other than QUERY
+	stagedFailed                    // count the failure under its question name
+)
+
 type stagedResponse struct {
-	ordinal           uint64
-	client            netip.Addr
-	now               int64
-	header            Header
-	qname             span // empty: no question
-	hasQuestion       bool
-	answers, answers2 int // the record's answers: Stage.answers[answers:answers2]
+	ordinal     uint64
+	now         int64
+	client      [16]byte // with storePair
+	kind        stagedKind
+	storePair   bool // the client gets (client, address) entries
+	hasQuestion bool
+	rcode       RCode
+	qname       span
+	// The record's aliases are Stage.aliases[aliases:aliases2], its
+	// addresses Stage.answers[answers:answers2].
+	aliases, aliases2 int32
+	answers, answers2 int32
 }
 
+// stagedAnswer is one address record as the cache stores it.
 type stagedAnswer struct {
-	name, target span
-	typ          Type
-	class        Class
-	ttl          uint32
-	addr         netip.Addr
+	server [16]byte
+	// onChain: stored under the question name with its first cnames
+	// aliases; else under name, the record's owner.
+	onChain              bool
+	cnames               int32
+	name                 span
+	expires              int64
+	pairHash, serverHash uint32
 }
 
 // span is a name in Stage.names.
@@ -508,6 +560,10 @@ func (s *Stage) name(b []byte) span {
 }
 
 func (s *Stage) bytes(n span) []byte { return s.names[n.start:n.end:n.end] }
+
+func (s *Stage) reset() {
+	s.names, s.aliases, s.answers, s.recs = s.names[:0], s.aliases[:0], s.answers[:0], s.recs[:0]
+}
 
 // stagedRef is a staged response, its ordinal copied so that sorting
 // reads no stage.
@@ -527,6 +583,30 @@ type Group struct {
 	stages []*Stage
 	merged []stagedRef
 	heads  []int // per stage, the next record to merge
+	// warmed is what warm read, kept so that the reads stay.
+	warmed uint64
+}
+
+// warm reads the index slot and the entry of every (client, address) key
+// the stages store, so that the commit's stores find them in the CPU
+// cache. They are mostly misses otherwise: a site's entries span
+// megabytes, and the packets of an epoch evicted them. This loop is tight
+// and its reads are independent, so many misses are in flight at once,
+// where the stores, with much work between two finds, wait for each in
+// turn: a commit takes about a quarter less time. Only the first probe
+// slot is read; the loads are the point, the sum is not.
+func (c *Cache) warm(stages []*Stage) uint64 {
+	var sum uint64
+	mask := uint32(len(c.index.slots) - 1)
+	for _, s := range stages {
+		for i := range s.answers {
+			if slot := c.index.slots[s.answers[i].pairHash&mask]; slot != 0 {
+				e := &c.entries[uint32(slot)-1]
+				sum += uint64(e.key.server[0]) + uint64(e.expires)
+			}
+		}
+	}
+	return sum
 }
 
 // NewGroup returns an empty Group of c.
@@ -540,48 +620,97 @@ func (c *Cache) Commit(now int64) { c.def.Commit(now) }
 
 // NewStage returns a Stage whose responses g.Commit applies.
 func (g *Group) NewStage() *Stage {
-	s := &Stage{}
+	s := g.c.newStage()
 	g.mu.Lock()
 	g.stages = append(g.stages, s)
 	g.mu.Unlock()
 	return s
 }
 
+func (c *Cache) newStage() *Stage {
+	return &Stage{seed: c.index.seed, minTTL: c.minTTL, maxTTL: c.maxTTL}
+}
+
 // Observe stages response m, received by client at now as the packet with
-// the given ordinal. m may be reused as soon as it returns.
+// the given ordinal; see Cache.Observe for what the cache makes of it. m
+// may be reused as soon as it returns.
 func (s *Stage) Observe(ordinal uint64, client netip.Addr, m *Message, now int64) {
-	rec := stagedResponse{ordinal: ordinal, client: client, now: now, header: m.Header, answers: len(s.answers)}
+	rec := stagedResponse{ordinal: ordinal, now: now, rcode: m.RCode,
+		aliases: int32(len(s.aliases)), answers: int32(len(s.answers))}
+	rec.aliases2, rec.answers2 = rec.aliases, rec.answers
+	var qname []byte
 	if len(m.Questions) > 0 {
-		rec.qname, rec.hasQuestion = s.name(m.Questions[0].Name), true
+		qname = m.Questions[0].Name
 	}
-	for i := range m.Answers {
-		a := &m.Answers[i]
-		sa := stagedAnswer{name: s.name(a.Name), typ: a.Type, class: a.Class, ttl: a.TTL, addr: a.Addr}
-		if a.Target != nil {
-			sa.target = s.name(a.Target)
+	switch {
+	case !m.Response || m.Opcode != OpcodeQuery:
+		rec.kind = stagedIgnored
+	case m.RCode != RCodeSuccess:
+		rec.kind = stagedFailed
+		if qname != nil {
+			rec.qname, rec.hasQuestion = s.name(qname), true
 		}
-		s.answers = append(s.answers, sa)
+	case len(m.Answers) > 0:
+		s.plan(&rec, client, m, qname, now)
 	}
-	rec.answers2 = len(s.answers)
 	s.recs = append(s.recs, rec)
 }
 
-// message rebuilds the staged response rec into m, its names pointing into
-// the stage's arena.
-func (s *Stage) message(rec *stagedResponse, m *Message) {
-	m.Header = rec.header
-	m.Questions = m.Questions[:0]
-	if rec.hasQuestion {
-		m.Questions = append(m.Questions, Question{Name: s.bytes(rec.qname)})
-	}
-	m.Answers = m.Answers[:0]
-	for _, sa := range s.answers[rec.answers:rec.answers2] {
-		a := Answer{Name: s.bytes(sa.name), Type: sa.typ, Class: sa.class, TTL: sa.ttl, Addr: sa.addr}
-		if sa.target != (span{}) {
-			a.Target = s.bytes(sa.target)
+// plan stages the address records of successful response m.
+func (s *Stage) plan(rec *stagedResponse, client netip.Addr, m *Message, qname []byte, now int64) {
+	// chain[0] is the question name, chain[i] the target of the CNAME
+	// owned by chain[i-1]; chainTTL[i] the smallest TTL on the way there.
+	var chain [maxChain + 1][]byte
+	var chainTTL [maxChain + 1]uint32
+	n := 0
+	if qname != nil {
+		chain[0], chainTTL[0], n = qname, ^uint32(0), 1
+		for n <= maxChain {
+			a := findCNAME(m.Answers, chain[n-1])
+			if a == nil {
+				break
+			}
+			chain[n], chainTTL[n] = a.Target, min(chainTTL[n-1], a.TTL)
+			n++
 		}
-		m.Answers = append(m.Answers, a)
 	}
+	if rec.storePair = storesPair(client); rec.storePair {
+		rec.client = client.As16()
+	}
+	var owner []byte // last owner name of an address off the chain
+	var ownerSpan span
+	for i := range m.Answers {
+		a := &m.Answers[i]
+		if a.Type == TypeCNAME || a.Class&ClassMask != ClassINET {
+			continue
+		}
+		sa := stagedAnswer{server: a.Addr.As16()}
+		ttl := a.TTL
+		if pos := chainIndex(chain[:n], a.Name); pos >= 0 {
+			sa.onChain, sa.cnames, ttl = true, int32(pos), min(ttl, chainTTL[pos])
+			if !rec.hasQuestion {
+				rec.qname, rec.hasQuestion = s.name(qname), true
+			}
+			if pos > 0 && rec.aliases2 == rec.aliases {
+				for _, alias := range chain[1:n] {
+					s.aliases = append(s.aliases, s.name(alias))
+				}
+				rec.aliases2 = int32(len(s.aliases))
+			}
+		} else {
+			if owner == nil || !bytes.Equal(owner, a.Name) {
+				owner, ownerSpan = a.Name, s.name(a.Name)
+			}
+			sa.name = ownerSpan
+		}
+		sa.expires = now + min(max(int64(ttl)*int64(time.Second), s.minTTL), s.maxTTL)
+		sa.serverHash = hashKey(s.seed, cacheKey{server: sa.server})
+		if rec.storePair {
+			sa.pairHash = hashKey(s.seed, cacheKey{rec.client, sa.server})
+		}
+		s.answers = append(s.answers, sa)
+	}
+	rec.answers2 = int32(len(s.answers))
 }
 
 // order returns the responses of g's stages in ordinal order, ties in
@@ -629,15 +758,14 @@ func (g *Group) Commit(int64) {
 	// for as long as the few hundred responses of an epoch take.
 	c := g.c
 	c.mu.Lock()
+	g.warmed = c.warm(g.stages)
 	for _, r := range refs {
-		rec := &r.stage.recs[r.i]
-		r.stage.message(rec, &c.msg)
-		c.observe(rec.client, &c.msg, rec.now)
+		c.apply(r.stage, &r.stage.recs[r.i])
 	}
 	c.mu.Unlock()
 	clear(refs)
 	g.merged = refs[:0]
 	for _, s := range g.stages {
-		s.names, s.answers, s.recs = s.names[:0], s.answers[:0], s.recs[:0]
+		s.reset()
 	}
 }

@@ -278,6 +278,41 @@ func TestCacheEvictionUnreferenced(t *testing.T) {
 	}
 }
 
+// TestCachePairWithoutAddressEntry checks the lookup of a (client,
+// address) entry whose address-only entry CLOCK evicted: it is still the
+// client's exact answer. An address without its own entry has no pair
+// entries only as long as the cache never made room.
+func TestCachePairWithoutAddressEntry(t *testing.T) {
+	clientC := netip.MustParseAddr("10.0.0.3")
+	a1, a2 := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	c := NewCache(Config{MaxEntries: 4})
+	c.Observe(clientA, response(t, 0, "a.example", nil, 600, "192.0.2.1"), t0)
+	// Unknown addresses miss, and a pair's address-only entry is there.
+	if _, ok := c.Lookup(clientA, a2, t0); ok {
+		t.Fatal("an address no answer named has a name")
+	}
+	if e, ok := c.LookupEntry(clientA, a1, t0); !ok || !e.Exact || e.Name != "a.example" {
+		t.Fatalf("LookupEntry = %+v, %v; want the exact a.example", e, ok)
+	}
+	c.Observe(clientB, response(t, 0, "b.example", nil, 600, "192.0.2.2"), t0)
+	// Full. The next answer's two entries take the places of the
+	// entries nobody looked up: 192.0.2.1's own entry and clientB's.
+	c.Observe(clientC, response(t, 0, "c.example", nil, 600, "192.0.2.3"), t0)
+	if n := c.Stats().Evicted.Load(); n != 2 {
+		t.Fatalf("%d entries evicted, want 2", n)
+	}
+	if _, ok := c.Lookup(clientB, a1, t0); ok {
+		t.Error("192.0.2.1's address-only entry is still there")
+	}
+	if e, ok := c.LookupEntry(clientA, a1, t0); !ok || !e.Exact || e.Name != "a.example" {
+		t.Errorf("LookupEntry = %+v, %v; want the exact a.example that outlived its address entry", e, ok)
+	}
+	st := c.Stats()
+	if st.Hits.Load() != 2 || st.Fallback.Load() != 0 || st.Misses.Load() != 2 {
+		t.Errorf("hits %d fallback %d misses %d, want 2 0 2", st.Hits.Load(), st.Fallback.Load(), st.Misses.Load())
+	}
+}
+
 func TestCacheFailures(t *testing.T) {
 	c := NewCache(Config{MaxFailureNames: 2})
 	fail := func(name string, rc RCode, n int) {

@@ -40,19 +40,25 @@ func slotsFor(n int) int {
 	return s
 }
 
-func (x *index) hash(k cacheKey) uint32 { return uint32(maphash.Comparable(x.seed, k)) }
+func hashKey(seed maphash.Seed, k cacheKey) uint32 { return uint32(maphash.Comparable(seed, k)) }
 
 // find returns the position of k, or -1 and k's hash for insert.
 func (x *index) find(entries []entry, k cacheKey) (pos int, h uint32) {
-	h = x.hash(k)
+	h = hashKey(x.seed, k)
+	return x.findHashed(entries, k, h), h
+}
+
+// findHashed is find for a caller that has k's hash h: a Stage hashes
+// on its worker, so that a commit does not.
+func (x *index) findHashed(entries []entry, k cacheKey, h uint32) int {
 	mask := uint32(len(x.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
-			return -1, h
+			return -1
 		}
 		if uint32(s>>32) == h && entries[uint32(s)-1].key == k {
-			return int(uint32(s) - 1), h
+			return int(uint32(s) - 1)
 		}
 	}
 }

@@ -211,6 +211,11 @@ type Message struct {
 
 	// names is the arena all Name and Target slices point into.
 	names []byte
+	// qname is the first question's name when it has labels and no
+	// pointer, qwire the length of its wire form; the names that point
+	// to it share or copy it.
+	qname []byte
+	qwire int
 }
 
 func (m *Message) reset() {
@@ -220,4 +225,5 @@ func (m *Message) reset() {
 	m.OtherAnswers, m.Authority, m.Additional = 0, 0, 0
 	m.EDNS, m.UDPSize = false, 0
 	m.names = m.names[:0]
+	m.qname, m.qwire = nil, 0
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // Parse errors. Parse wraps them with the section, record index and byte
@@ -101,12 +102,22 @@ func sectionError(sec section, i, off int, err error) error {
 }
 
 func (m *Message) parseQuestion(msg []byte, off int) (int, error) {
+	start := off
 	name, off, err := m.readName(msg, off)
 	if err != nil {
 		return 0, err
 	}
 	if off+4 > len(msg) {
 		return 0, ErrTruncated
+	}
+	if start == headerLen && off-start > 1 {
+		// The first question's name, in labels only (there is nothing
+		// before it to point to), and not the root, which adds nothing
+		// to a name that points to it: decodeName copies it for the
+		// names that do.
+		if _, pointer, _ := skipName(msg, start); !pointer {
+			m.qname, m.qwire = name, off-start
+		}
 	}
 	m.Questions = append(m.Questions, Question{
 		Name:  name,
@@ -120,7 +131,7 @@ func (m *Message) parseQuestion(msg []byte, off int) (int, error) {
 // starts. The owner name is skipped first and decoded only for kept types,
 // so skipped records put nothing into the arena.
 func (m *Message) parseRecord(msg []byte, off int, sec section) (int, error) {
-	fixed, err := skipName(msg, off)
+	fixed, _, err := skipName(msg, off)
 	if err != nil {
 		return 0, err
 	}
@@ -191,26 +202,27 @@ func (m *Message) parseRecord(msg []byte, off int, sec section) (int, error) {
 }
 
 // skipName returns the offset just past the name at off without decoding
-// it: the labels up to the terminating zero or the first pointer.
-func skipName(msg []byte, off int) (int, error) {
+// it: the labels up to the terminating zero or the first pointer, and
+// whether it was a pointer.
+func skipName(msg []byte, off int) (next int, pointer bool, err error) {
 	for {
 		if off >= len(msg) {
-			return 0, ErrTruncated
+			return 0, false, ErrTruncated
 		}
 		c := int(msg[off])
 		switch c & 0xc0 {
 		case 0x00:
 			if c == 0 {
-				return off + 1, nil
+				return off + 1, false, nil
 			}
 			off += 1 + c
 		case 0xc0:
 			if off+2 > len(msg) {
-				return 0, ErrTruncated
+				return 0, false, ErrTruncated
 			}
-			return off + 2, nil
+			return off + 2, true, nil
 		default:
-			return 0, ErrBadLabel
+			return 0, false, ErrBadLabel
 		}
 	}
 }
@@ -275,13 +287,61 @@ func (m *Message) decodeName(msg []byte, off, start int) (name []byte, next int,
 			if off >= len(msg) {
 				return nil, 0, ErrBadPointer
 			}
+			if off == headerLen && m.qname != nil {
+				// Most answers' owner names point to the question's:
+				// it was decoded once, from labels that all lie before
+				// any record, so copy it rather than decode it again.
+				if wire += m.qwire - 1; wire > maxNameWire {
+					return nil, 0, ErrNameTooLong
+				}
+				if len(m.names) == start {
+					return m.qname, next, nil
+				}
+				m.names = append(m.names, '.')
+				m.names = append(m.names, m.qname...)
+				return m.names[start:len(m.names):len(m.names)], next, nil
+			}
 		default:
 			return nil, 0, ErrBadLabel
 		}
 	}
 }
 
+// appendLabel appends label in presentation form: lower case, escaped
+// where a byte would make it ambiguous. Most labels need no escape, so
+// it maps bytes through labelBytes into room made once, and leaves a
+// label to appendEscaped from its first byte that needs one.
 func appendLabel(dst, label []byte) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, len(label))[:n+len(label)]
+	out := dst[n:]
+	for i, b := range label {
+		c := labelBytes[b]
+		if c == 0 {
+			return appendEscaped(dst[:n+i], label[i:])
+		}
+		out[i] = c
+	}
+	return dst
+}
+
+// labelBytes maps a label byte to its presentation form, upper case to
+// lower, and the bytes that need an escape to 0 (itself one of them). It
+// is never written.
+var labelBytes = func() (t [256]byte) {
+	for b := range t {
+		switch {
+		case b == '.' || b == '\\' || b <= ' ' || b >= 0x7f:
+		case 'A' <= b && b <= 'Z':
+			t[b] = byte(b) + ('a' - 'A')
+		default:
+			t[b] = byte(b)
+		}
+	}
+	return t
+}()
+
+func appendEscaped(dst, label []byte) []byte {
 	for _, b := range label {
 		switch {
 		case 'A' <= b && b <= 'Z':

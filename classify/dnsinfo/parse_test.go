@@ -123,6 +123,43 @@ func TestParse(t *testing.T) {
 		questions: []string{"nope.example A"},
 		edns:      4096,
 	}, {
+		// Names that point to the question's are copied from it, not
+		// decoded again: whole, after labels of their own, in a CNAME's
+		// rdata, escaped, and the pointers elsewhere are decoded.
+		name: "names pointing to the question",
+		msg: cat(header(4, bitsResponse, 1, 5, 0, 0),
+			question([]byte{3, 'W', 'w', 'W', 3, 'a', '.', 'b', 4, 'T', 'e', 's', 't', 0}, TypeA),
+			record(ptr(12), TypeA, 1, 10, ip("192.0.2.1")),
+			record(cat([]byte{4, 'H', 'o', 's', 't'}, ptr(12)), TypeA, 1, 20, ip("192.0.2.2")),
+			record(ptr(12), TypeCNAME, 1, 30, cat([]byte{1, 'c'}, ptr(12))),
+			record(ptr(12), TypeCNAME, 1, 40, ptr(12)),
+			record(ptr(16), TypeA, 1, 50, ip("192.0.2.3"))),
+		header:    Header{ID: 4, Response: true, Flags: FlagRD | FlagRA, QDCount: 1, ANCount: 5},
+		questions: []string{`www.a\.b.test A`},
+		answers: []answer{
+			{`www.a\.b.test`, "A", "192.0.2.1", "", 10},
+			{`host.www.a\.b.test`, "A", "192.0.2.2", "", 20},
+			{`www.a\.b.test`, "CNAME", "invalid IP", `c.www.a\.b.test`, 30},
+			{`www.a\.b.test`, "CNAME", "invalid IP", `www.a\.b.test`, 40},
+			{`a\.b.test`, "A", "192.0.2.3", "", 50},
+		},
+	}, {
+		name: "names pointing to a one-letter question",
+		msg: cat(header(5, bitsResponse, 1, 2, 0, 0), question(wireName("a"), TypeA),
+			record(ptr(12), TypeA, 1, 10, ip("192.0.2.1")),
+			record(cat([]byte{1, 'b'}, ptr(12)), TypeA, 1, 20, ip("192.0.2.2"))),
+		header:    Header{ID: 5, Response: true, Flags: FlagRD | FlagRA, QDCount: 1, ANCount: 2},
+		questions: []string{"a A"},
+		answers:   []answer{{"a", "A", "192.0.2.1", "", 10}, {"b.a", "A", "192.0.2.2", "", 20}},
+	}, {
+		name: "names pointing to a root question",
+		msg: cat(header(6, bitsResponse, 1, 2, 0, 0), question(wireName(""), TypeA),
+			record(ptr(12), TypeA, 1, 10, ip("192.0.2.1")),
+			record(cat([]byte{1, 'b'}, ptr(12)), TypeA, 1, 20, ip("192.0.2.2"))),
+		header:    Header{ID: 6, Response: true, Flags: FlagRD | FlagRA, QDCount: 1, ANCount: 2},
+		questions: []string{". A"},
+		answers:   []answer{{".", "A", "192.0.2.1", "", 10}, {"b", "A", "192.0.2.2", "", 20}},
+	}, {
 		name:      "root and escaped labels",
 		msg:       cat(header(2, 0, 2, 0, 0, 0), question(wireName(""), TypeNS), question([]byte{4, 'a', '.', ' ', 0xff, 2, 'B', '\\', 0}, TypeTXT)),
 		header:    Header{ID: 2, QDCount: 2},

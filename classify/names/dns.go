@@ -2,6 +2,7 @@ package names
 
 import (
 	"errors"
+	"hash/maphash"
 	"sync/atomic"
 
 	"github.com/ccaudit/auditor/capture/decode"
@@ -89,7 +90,26 @@ type DNS struct {
 	txSlab  []dnsFlowTx
 	freeTx  []uint32
 	txFlows int
+	names   nameStrings
 	stats   DNSStats
+}
+
+// nameStrings turns question names into strings, making one per name
+// rather than one per flow: a site asks for few names, and most DNS flows
+// carry one query. It is direct-mapped and small, so it stays bounded
+// whatever names come: a name that finds its slot taken replaces the one
+// there.
+type nameStrings struct {
+	seed  maphash.Seed
+	slots [256]string
+}
+
+func (n *nameStrings) str(b []byte) string {
+	slot := &n.slots[maphash.Bytes(n.seed, b)%uint64(len(n.slots))]
+	if *slot != string(b) {
+		*slot = string(b)
+	}
+	return *slot
 }
 
 // dnsStream is a DNS-over-TCP connection: each half frames its own
@@ -108,7 +128,7 @@ func NewDNS(cache *dnsinfo.Cache, cfg DNSConfig) *DNS {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = DefaultMaxPendingDNS
 	}
-	d := &DNS{cfg: cfg, streams: make(map[flow.Key]*dnsStream)}
+	d := &DNS{cfg: cfg, streams: make(map[flow.Key]*dnsStream), names: nameStrings{seed: maphash.MakeSeed()}}
 	switch {
 	case cfg.Group != nil:
 		d.stage = cfg.Group.NewStage()
@@ -264,7 +284,7 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 	// query, and the response code of that query's answer.
 	if name, _ := questionOf(&d.msg); len(name) > 0 {
 		if meta.DNSQuery == "" {
-			meta.DNSQuery = string(name)
+			meta.DNSQuery = d.names.str(name)
 		}
 		if response && meta.DNSRCode == "" && meta.DNSQuery == string(name) {
 			meta.DNSRCode = d.msg.RCode.String()

@@ -68,7 +68,7 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 			ft.pending = slices.Delete(ft.pending, 0, 1)
 		}
 		t := d.newTx(f, p, false)
-		t.SetQuestion(m, f.Meta.DNSQuery)
+		t.SetQuestion(m, d.questionName(f.Meta, name))
 		t.QueryTime, t.Flags = p.Time, m.Flags
 		ft.pending = append(ft.pending, t)
 		return
@@ -94,9 +94,18 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 	}
 	d.stats.ResponsesUnmatched.Add(1)
 	t := d.newTx(f, p, true)
-	t.SetQuestion(m, f.Meta.DNSQuery)
+	t.SetQuestion(m, d.questionName(f.Meta, name))
 	t.SetResponse(m, p.Time)
 	d.emit(t)
+}
+
+// questionName is a question name as a string: the flow's first one, or
+// the one nameStrings has.
+func (d *DNS) questionName(meta *flow.Meta, name []byte) string {
+	if meta.DNSQuery == string(name) {
+		return meta.DNSQuery
+	}
+	return d.names.str(name)
 }
 
 func questionOf(m *dnsinfo.Message) ([]byte, dnsinfo.Type) {

@@ -2,9 +2,11 @@ package names
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/capture/decode"
 	"github.com/ccaudit/auditor/capture/flow"
@@ -285,4 +287,99 @@ func TestDNSResponseWithABadRecord(t *testing.T) {
 	if n := d.Stats().ParseErrors.Load(); n != 1 {
 		t.Errorf("%d parse errors counted, want 1", n)
 	}
+}
+
+// TestDNSQueryStrings checks that flows asking for one name share its
+// string, which their transactions use too, and that names crowding the
+// dissector's few slots each keep their own.
+func TestDNSQueryStrings(t *testing.T) {
+	d, got := collectTx(DNSConfig{})
+	var flows []*txFlow
+	for i := range 600 {
+		name := "same.example"
+		if i%2 == 1 {
+			name = fmt.Sprintf("host%d.example", i)
+		}
+		f := newTxFlow(d, flow.ProtoUDP, fmt.Sprintf("10.0.%d.%d:40000", i/250, i%250+1), "10.0.0.53:53")
+		f.send(true, int64(i+1), dnsMsg(uint16(i), name, dnsinfo.TypeA, -1))
+		if f.f.Meta.DNSQuery != name {
+			t.Fatalf("flow %d: question %q, want %q", i, f.f.Meta.DNSQuery, name)
+		}
+		flows = append(flows, f)
+	}
+	for i, f := range flows {
+		f.d.End(&f.f)
+		if tx := (*got)[i]; tx.Name != f.f.Meta.DNSQuery || unsafe.StringData(tx.Name) != unsafe.StringData(f.f.Meta.DNSQuery) {
+			t.Fatalf("flow %d: transaction name %q is not the flow's %q", i, tx.Name, f.f.Meta.DNSQuery)
+		}
+	}
+	// Two flows in a row asking for one name share its string.
+	var same [2]string
+	for i := range same {
+		f := newTxFlow(d, flow.ProtoUDP, fmt.Sprintf("10.1.0.%d:40000", i+1), "10.0.0.53:53")
+		f.send(true, 1000, dnsMsg(1, "same.example", dnsinfo.TypeA, -1))
+		same[i] = f.f.Meta.DNSQuery
+	}
+	if unsafe.StringData(same[0]) != unsafe.StringData(same[1]) {
+		t.Error("two flows asking for one name have a string each")
+	}
+}
+
+// BenchmarkDNSTransactions runs DNS flows of one query and its answer (a
+// CNAME and an address), as a site's clients make them, through the
+// dissector, its transactions recycled as the engine recycles them and
+// its stage committed every 128 flows.
+func BenchmarkDNSTransactions(b *testing.B) {
+	var free []*dnsinfo.Transaction
+	cache := dnsinfo.NewCache(dnsinfo.Config{})
+	d := NewDNS(cache, DNSConfig{
+		OnTransaction: func(t *dnsinfo.Transaction) {
+			t.Reset()
+			free = append(free, t)
+		},
+		NewTransaction: func() *dnsinfo.Transaction {
+			if n := len(free); n > 0 {
+				t := free[n-1]
+				free = free[:n-1]
+				return t
+			}
+			return new(dnsinfo.Transaction)
+		},
+	})
+	type exchange struct{ query, response []byte }
+	var exchanges []exchange
+	for i := range 10 {
+		name := fmt.Sprintf("host%d.example.com", i)
+		edge := fmt.Sprintf("edge%d.cdn.example.net", i)
+		exchanges = append(exchanges, exchange{
+			dnsMsg(uint16(i), name, dnsinfo.TypeA, -1),
+			dnsMsg(uint16(i), name, dnsinfo.TypeA, 0,
+				rr(name, dnsinfo.TypeCNAME, 300, appendWireName(nil, edge)),
+				rr(edge, dnsinfo.TypeA, 60, []byte{192, 0, 2, byte(i)})),
+		})
+	}
+	type endpoints struct {
+		k   flow.Key
+		dir flow.Dir
+	}
+	var flows []endpoints
+	for i := range 1024 {
+		k, dir := keyOf(flow.ProtoUDP, fmt.Sprintf("10.0.%d.%d:%d", i/250, i%250+1, 40000+i), "10.0.0.53:53")
+		flows = append(flows, endpoints{k, dir})
+	}
+	const ms = int64(1e6)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		fl, x := flows[n%len(flows)], exchanges[n%len(exchanges)]
+		tf := txFlow{d: d, f: flow.Flow{Key: fl.k, OrigDir: fl.dir}}
+		at := int64(n) * ms
+		tf.send(true, at, x.query)
+		tf.send(false, at+ms, x.response)
+		d.End(&tf.f)
+		if n++; n%128 == 0 {
+			cache.Commit(at)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/transaction")
 }
