@@ -82,3 +82,31 @@ func TestSetResponseCopies(t *testing.T) {
 		t.Errorf("name %q, want the question's %q", tx2.Name, interned)
 	}
 }
+
+// AppendCNAMEChain appends CNAMEChain's names after what dst holds, and
+// looks for a loop among the appended names only.
+func TestAppendCNAMEChain(t *testing.T) {
+	tx := Transaction{Name: "a.example", Answers: []TxAnswer{cname("a.example", "b.example"), cname("b.example", "c.example")}}
+	dst := []string{"b.example", "x.example"}
+	got := tx.AppendCNAMEChain(dst)
+	want := []string{"b.example", "x.example", "a.example", "b.example", "c.example"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("appended %q, want %q", got, want)
+	}
+	if c := tx.CNAMEChain(); !reflect.DeepEqual(c, want[2:]) {
+		t.Errorf("CNAMEChain %q, want %q", c, want[2:])
+	}
+	// No chain from the question name: nothing appended, and no chain.
+	other := Transaction{Name: "q.example", Answers: []TxAnswer{cname("x.example", "y.example")}}
+	if got := other.AppendCNAMEChain(dst); len(got) != len(dst) {
+		t.Errorf("appended %q for a question without CNAME", got[len(dst):])
+	}
+	if c := other.CNAMEChain(); c != nil {
+		t.Errorf("CNAMEChain %q, want nil", c)
+	}
+	// A loop ends the chain with the name seen again.
+	loop := Transaction{Name: "a.example", Answers: []TxAnswer{cname("a.example", "b.example"), cname("b.example", "a.example")}}
+	if got := loop.AppendCNAMEChain([]string{"a.example"}); !reflect.DeepEqual(got, []string{"a.example", "a.example", "b.example", "a.example"}) {
+		t.Errorf("loop: %q", got)
+	}
+}
