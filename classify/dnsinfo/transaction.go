@@ -133,9 +133,12 @@ func (t *Transaction) SetQuestion(m *Message, name string) {
 	}
 }
 
-// SetResponse fills the response fields from m. The answers' names share
-// one copy of the message's names, in two allocations for any number of
-// records.
+// SetResponse fills the response fields from m. An answer's owner name
+// is most often the question's, the previous record's or that record's
+// CNAME target: it then shares that string. The other names share one copy of the
+// message's names, so a response costs at most two allocations for any
+// number of records, and one whose records all belong to the question
+// name only the answer list's, if it has none yet.
 func (t *Transaction) SetResponse(m *Message, at int64) {
 	t.ResponseTime, t.RCode, t.Flags = at, m.RCode, m.Flags
 	t.OtherAnswers = m.OtherAnswers
@@ -144,23 +147,67 @@ func (t *Transaction) SetResponse(m *Message, at int64) {
 	}
 	n := 0
 	for i := range m.Answers {
-		n += len(m.Answers[i].Name) + len(m.Answers[i].Target)
+		if t.ownerShared(m, i) == ownerCopied {
+			n += len(m.Answers[i].Name)
+		}
+		n += len(m.Answers[i].Target)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for i := range m.Answers {
-		b.Write(m.Answers[i].Name)
-		b.Write(m.Answers[i].Target)
+	var names string
+	if n > 0 {
+		var b strings.Builder
+		b.Grow(n)
+		for i := range m.Answers {
+			if t.ownerShared(m, i) == ownerCopied {
+				b.Write(m.Answers[i].Name)
+			}
+			b.Write(m.Answers[i].Target)
+		}
+		names = b.String()
 	}
-	names := b.String()
 	t.Answers = slices.Grow(t.Answers[:0], len(m.Answers))[:len(m.Answers)]
 	off := 0
 	for i := range m.Answers {
 		a := &m.Answers[i]
-		name := names[off : off+len(a.Name)]
-		off += len(a.Name)
+		var name string
+		switch t.ownerShared(m, i) {
+		case ownerQuestion:
+			name = t.Name
+		case ownerPrevName:
+			name = t.Answers[i-1].Name
+		case ownerPrevTarget:
+			name = t.Answers[i-1].Target
+		default:
+			name = names[off : off+len(a.Name)]
+			off += len(a.Name)
+		}
 		target := names[off : off+len(a.Target)]
 		off += len(a.Target)
 		t.Answers[i] = TxAnswer{Name: name, Type: a.Type, TTL: a.TTL, Addr: a.Addr, Target: target}
 	}
+}
+
+// Where an answer's owner name comes from (ownerShared).
+const (
+	ownerCopied     = iota // a copy of the message's bytes
+	ownerQuestion          // t.Name
+	ownerPrevName          // the previous answer's Name
+	ownerPrevTarget        // the previous answer's Target
+)
+
+// ownerShared tells where answer i of m takes its owner name from: a
+// string t already has with the same bytes, or a copy. SetResponse's
+// passes must agree on it, so they all ask here.
+func (t *Transaction) ownerShared(m *Message, i int) int {
+	name := m.Answers[i].Name
+	switch {
+	case string(name) == t.Name:
+		return ownerQuestion
+	case i == 0:
+		return ownerCopied
+	case string(name) == string(m.Answers[i-1].Name):
+		return ownerPrevName
+	case len(m.Answers[i-1].Target) > 0 && string(name) == string(m.Answers[i-1].Target):
+		return ownerPrevTarget
+	}
+	return ownerCopied
 }

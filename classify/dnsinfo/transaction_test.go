@@ -110,3 +110,72 @@ func TestAppendCNAMEChain(t *testing.T) {
 		t.Errorf("loop: %q", got)
 	}
 }
+
+// An answer's owner name equal to the question's, the previous record's
+// or that record's CNAME target shares that string instead of a copy of
+// its own: a response whose records all belong to the question name
+// allocates nothing once the transaction's answer list has grown.
+func TestSetResponseSharesOwnerNames(t *testing.T) {
+	var m Message
+	if err := Parse(cnameResponse(), &m); err != nil {
+		t.Fatal(err)
+	}
+	var tx Transaction
+	tx.SetQuestion(&m, "")
+	tx.SetResponse(&m, 42)
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) && len(a) == len(b) }
+	a := tx.Answers
+	if len(a) != 4 || a[0].Name != "www.example.com" || a[1].Name != "cdn.example.com" || a[2].Name != "edge.example.com" || a[3].Name != "edge.example.com" {
+		t.Fatalf("answers %+v", a)
+	}
+	if !same(a[0].Name, tx.Name) || !same(a[1].Name, a[0].Target) || !same(a[2].Name, a[1].Target) || !same(a[3].Name, a[2].Name) {
+		t.Errorf("owner names not shared: %+v", a)
+	}
+
+	// Two A records of the question name, in a message parsed again.
+	msg := cat(
+		header(7, bitsResponse, 1, 2, 0, 0),
+		question(wireName("api.example.com"), TypeA),
+		record(ptr(12), TypeA, 1, 60, ip("192.0.2.1")),
+		record(ptr(12), TypeA, 1, 60, ip("192.0.2.2")),
+	)
+	if err := Parse(msg, &m); err != nil {
+		t.Fatal(err)
+	}
+	name := string(m.Questions[0].Name)
+	var tx2 Transaction
+	tx2.SetQuestion(&m, name)
+	tx2.SetResponse(&m, 42) // grows the answer list
+	if n := testing.AllocsPerRun(100, func() { tx2.SetResponse(&m, 42) }); n != 0 {
+		t.Errorf("%v allocations for answers of the question name", n)
+	}
+	if len(tx2.Answers) != 2 || !same(tx2.Answers[0].Name, name) || !same(tx2.Answers[1].Name, name) || tx2.Answers[1].Addr != netip.MustParseAddr("192.0.2.2") {
+		t.Errorf("answers %+v", tx2.Answers)
+	}
+}
+
+// BenchmarkSetResponse fills a transaction from a response with a CNAME
+// chain and from one with an address of the question name, as the DNS
+// dissector does for each response.
+func BenchmarkSetResponse(b *testing.B) {
+	msgs := [][]byte{cnameResponse(), cat(
+		header(7, bitsResponse, 1, 1, 0, 0),
+		question(wireName("api.example.com"), TypeA),
+		record(ptr(12), TypeA, 1, 60, ip("192.0.2.1")),
+	)}
+	ms := make([]Message, len(msgs))
+	for i := range msgs {
+		if err := Parse(msgs[i], &ms[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tx Transaction
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range ms {
+			tx.Reset()
+			tx.SetQuestion(&ms[i], "")
+			tx.SetResponse(&ms[i], 42)
+		}
+	}
+}
