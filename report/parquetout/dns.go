@@ -137,7 +137,7 @@ func (b *DNSRowBuilder) answerList(n int) []DNSAnswerRow {
 
 // cnameChain is t.CNAMEChain(), carved out of the builder's block
 // instead of allocated a row at a time. cnames counts t's CNAME records,
-// which bound the chain's length.
+// which bound the chain's length (maxChainLen).
 func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string {
 	if b == nil {
 		return t.CNAMEChain()
@@ -145,11 +145,12 @@ func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string 
 	if cnames == 0 {
 		return nil
 	}
-	if len(b.chains) <= cnames {
-		b.chains = make([]string, max(chainBlock, cnames+1))
+	n := maxChainLen(cnames)
+	if len(b.chains) < n {
+		b.chains = make([]string, max(chainBlock, n))
 	}
 	// The capacity holds the longest chain: the append stays in the block.
-	l := t.AppendCNAMEChain(b.chains[: 0 : cnames+1])
+	l := t.AppendCNAMEChain(b.chains[:0:n])
 	if len(l) == 0 {
 		return nil
 	}
@@ -157,6 +158,12 @@ func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string 
 	b.chains = b.chains[len(l):]
 	return l
 }
+
+// maxChainLen bounds the length of the CNAME chain of a response with
+// cnames CNAME records: the question name, a target per record until a
+// name repeats, and the repeated name; a record that aliases its own
+// owner repeats the question name only as the chain's third entry.
+func maxChainLen(cnames int) int { return cnames + 2 }
 
 func (b *DNSRowBuilder) flags(f dnsinfo.Flags) string {
 	if b == nil {

@@ -143,6 +143,41 @@ func TestDNSRowBuilderChainsMatchFromDNS(t *testing.T) {
 	}
 }
 
+// A chain is never longer than maxChainLen of its CNAME records, the
+// room cnameChain leaves for it in its block: a record aliasing its own
+// owner, chains that loop, and the longest chain CNAMEChain follows fit,
+// even at the very end of a block.
+func TestCNAMEChainFitsItsBound(t *testing.T) {
+	cname := func(from, to string) dnsinfo.TxAnswer {
+		return dnsinfo.TxAnswer{Name: from, Type: dnsinfo.TypeCNAME, TTL: 60, Target: to}
+	}
+	long := []dnsinfo.TxAnswer{}
+	for i := range 40 {
+		long = append(long, cname(fmt.Sprint("n", i), fmt.Sprint("n", i+1)))
+	}
+	for _, answers := range [][]dnsinfo.TxAnswer{
+		{cname("n0", "n0")},
+		{cname("n0", "a"), cname("a", "a")},
+		{cname("n0", "a"), cname("a", "n0")},
+		{cname("n0", "a"), cname("a", "b"), cname("b", "a")},
+		long,
+	} {
+		tx := &dnsinfo.Transaction{Name: "n0", Answers: answers}
+		chain := tx.CNAMEChain()
+		if len(chain) > maxChainLen(len(answers)) {
+			t.Errorf("%v: chain %q longer than %d", answers, chain, maxChainLen(len(answers)))
+		}
+		var b DNSRowBuilder
+		var row DNSRow
+		b.Fill(tx, &row)
+		b.chains = make([]string, maxChainLen(len(answers))) // the end of a block
+		b.Fill(tx, &row)
+		if !reflect.DeepEqual(row.CNAMEChain, chain) {
+			t.Errorf("%v: chain %q, want %q", answers, row.CNAMEChain, chain)
+		}
+	}
+}
+
 // Rows written in several batches through the answer-list arena read
 // back with each row's own answers and chain, whatever its neighbours'
 // list lengths.
