@@ -179,3 +179,39 @@ func BenchmarkSetResponse(b *testing.B) {
 		}
 	}
 }
+
+// FuzzTransaction fills a transaction from any message: its answers
+// carry the message's names whether shared or copied, and its CNAME
+// chain is no longer than two names more than the CNAME records
+// (parquetout's DNSRowBuilder leaves that much room for it).
+func FuzzTransaction(f *testing.F) {
+	f.Add(cnameResponse())
+	f.Add(cat(header(7, bitsResponse, 1, 2, 0, 0), question(wireName("a.example"), TypeA),
+		record(ptr(12), TypeCNAME, 1, 60, ptr(12)), record(ptr(12), TypeA, 1, 60, ip("192.0.2.1"))))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m Message
+		if Parse(data, &m) != nil {
+			return
+		}
+		var tx Transaction
+		tx.SetQuestion(&m, "")
+		tx.SetResponse(&m, 1)
+		cnames := 0
+		for i, a := range m.Answers {
+			got := tx.Answers[i]
+			if got.Name != string(a.Name) || got.Target != string(a.Target) || got.Type != a.Type || got.Addr != a.Addr || got.TTL != a.TTL {
+				t.Fatalf("answer %d: %+v from %q %v %q", i, got, a.Name, a.Type, a.Target)
+			}
+			if a.Type == TypeCNAME {
+				cnames++
+			}
+		}
+		chain := tx.CNAMEChain()
+		if len(chain) > cnames+2 {
+			t.Fatalf("chain %q from %d CNAME records", chain, cnames)
+		}
+		if app := tx.AppendCNAMEChain([]string{"x"}); !reflect.DeepEqual(app[1:], chain) && len(chain)+len(app) > 1 {
+			t.Fatalf("appended %q, chain %q", app[1:], chain)
+		}
+	})
+}
