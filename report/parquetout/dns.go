@@ -160,9 +160,10 @@ func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string 
 }
 
 // maxChainLen bounds the length of the CNAME chain of a response with
-// cnames CNAME records: the question name, a target per record until a
-// name repeats, and the repeated name; a record that aliases its own
-// owner repeats the question name only as the chain's third entry.
+// cnames CNAME records: the question name, at most one target per record
+// before a name repeats, and the repeated name. The bound is reached
+// when a record aliases the question name to itself: CNAMEChain's first
+// step does not look for a loop, so the name appears three times.
 func maxChainLen(cnames int) int { return cnames + 2 }
 
 func (b *DNSRowBuilder) flags(f dnsinfo.Flags) string {
