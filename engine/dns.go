@@ -113,16 +113,14 @@ func (l *dnsLog) run() {
 		// counted, not written.
 		l.received += uint64(len(batch))
 		for _, t := range batch {
-			if l.err != nil {
-				break
+			if l.err == nil {
+				rb.Fill(t, &row)
+				row.Sensor = l.sensor
+				l.err = l.w.Write(&row)
 			}
-			rb.Fill(t, &row)
-			row.Sensor = l.sensor
-			l.err = l.w.Write(&row)
-		}
-		// The rows copied what they keep: the transactions go back to
-		// the workers.
-		for _, t := range batch {
+			// The row copied what it keeps: the transaction goes back
+			// to the workers, reset while it is still in the cache
+			// rather than in a second pass over the batch.
 			t.Reset()
 		}
 		select {

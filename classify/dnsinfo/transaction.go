@@ -67,13 +67,37 @@ func (t *Transaction) Answered() bool { return t.ResponseTime != 0 }
 // question name has no CNAME. It stops at a loop and after maxChain
 // steps, as the cache does.
 func (t *Transaction) CNAMEChain() []string {
-	var chain []string
+	n := 0
+	for i := range t.Answers {
+		if t.Answers[i].Type == TypeCNAME {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	// The chain has at most one step per CNAME record: one allocation
+	// instead of growing it step by step, and none without a chain.
+	chain := t.AppendCNAMEChain(make([]string, 0, min(n, maxChain)+1))
+	if len(chain) == 0 {
+		return nil
+	}
+	return chain
+}
+
+// AppendCNAMEChain appends CNAMEChain's names to dst, for a caller that
+// keeps the chains of many transactions in one array; it appends nothing
+// when the question name has no CNAME.
+func (t *Transaction) AppendCNAMEChain(dst []string) []string {
+	start := len(dst)
 	name := t.Name
 	for range maxChain {
 		next := ""
 		for i := range t.Answers {
 			a := &t.Answers[i]
-			if a.Type == TypeCNAME && strings.EqualFold(a.Name, name) {
+			// The names are most often equal byte for byte: a comparison
+			// that is quicker than EqualFold's when they are.
+			if a.Type == TypeCNAME && (a.Name == name || strings.EqualFold(a.Name, name)) {
 				next = a.Target
 				break
 			}
@@ -81,27 +105,19 @@ func (t *Transaction) CNAMEChain() []string {
 		if next == "" {
 			break
 		}
-		for _, seen := range chain {
-			if strings.EqualFold(seen, next) {
-				return append(chain, next)
-			}
-		}
-		if chain == nil {
-			// The chain has at most one step per CNAME record: one
-			// allocation instead of growing it step by step.
-			n := 0
-			for i := range t.Answers {
-				if t.Answers[i].Type == TypeCNAME {
-					n++
+		if len(dst) == start {
+			dst = append(dst, name)
+		} else {
+			for _, seen := range dst[start:] {
+				if strings.EqualFold(seen, next) {
+					return append(dst, next)
 				}
 			}
-			chain = make([]string, 0, min(n, maxChain)+1)
-			chain = append(chain, name)
 		}
-		chain = append(chain, next)
+		dst = append(dst, next)
 		name = next
 	}
-	return chain
+	return dst
 }
 
 // SetQuestion fills the question fields from m's first question. name,
@@ -117,9 +133,12 @@ func (t *Transaction) SetQuestion(m *Message, name string) {
 	}
 }
 
-// SetResponse fills the response fields from m. The answers' names share
-// one copy of the message's names, in two allocations for any number of
-// records.
+// SetResponse fills the response fields from m. An answer's owner name
+// is most often the question's, the previous record's or that record's
+// CNAME target: it then shares that string. The other names share one copy of the
+// message's names, so a response costs at most two allocations for any
+// number of records, and one whose records all belong to the question
+// name only the answer list's, if it has none yet.
 func (t *Transaction) SetResponse(m *Message, at int64) {
 	t.ResponseTime, t.RCode, t.Flags = at, m.RCode, m.Flags
 	t.OtherAnswers = m.OtherAnswers
@@ -128,23 +147,67 @@ func (t *Transaction) SetResponse(m *Message, at int64) {
 	}
 	n := 0
 	for i := range m.Answers {
-		n += len(m.Answers[i].Name) + len(m.Answers[i].Target)
+		if t.ownerShared(m, i) == ownerCopied {
+			n += len(m.Answers[i].Name)
+		}
+		n += len(m.Answers[i].Target)
 	}
-	var b strings.Builder
-	b.Grow(n)
-	for i := range m.Answers {
-		b.Write(m.Answers[i].Name)
-		b.Write(m.Answers[i].Target)
+	var names string
+	if n > 0 {
+		var b strings.Builder
+		b.Grow(n)
+		for i := range m.Answers {
+			if t.ownerShared(m, i) == ownerCopied {
+				b.Write(m.Answers[i].Name)
+			}
+			b.Write(m.Answers[i].Target)
+		}
+		names = b.String()
 	}
-	names := b.String()
 	t.Answers = slices.Grow(t.Answers[:0], len(m.Answers))[:len(m.Answers)]
 	off := 0
 	for i := range m.Answers {
 		a := &m.Answers[i]
-		name := names[off : off+len(a.Name)]
-		off += len(a.Name)
+		var name string
+		switch t.ownerShared(m, i) {
+		case ownerQuestion:
+			name = t.Name
+		case ownerPrevName:
+			name = t.Answers[i-1].Name
+		case ownerPrevTarget:
+			name = t.Answers[i-1].Target
+		default:
+			name = names[off : off+len(a.Name)]
+			off += len(a.Name)
+		}
 		target := names[off : off+len(a.Target)]
 		off += len(a.Target)
 		t.Answers[i] = TxAnswer{Name: name, Type: a.Type, TTL: a.TTL, Addr: a.Addr, Target: target}
 	}
+}
+
+// Where an answer's owner name comes from (ownerShared).
+const (
+	ownerCopied     = iota // a copy of the message's bytes
+	ownerQuestion          // t.Name
+	ownerPrevName          // the previous answer's Name
+	ownerPrevTarget        // the previous answer's Target
+)
+
+// ownerShared tells where answer i of m takes its owner name from: a
+// string t already has with the same bytes, or a copy. SetResponse's
+// passes must agree on it, so they all ask here.
+func (t *Transaction) ownerShared(m *Message, i int) int {
+	name := m.Answers[i].Name
+	switch {
+	case string(name) == t.Name:
+		return ownerQuestion
+	case i == 0:
+		return ownerCopied
+	case string(name) == string(m.Answers[i-1].Name):
+		return ownerPrevName
+	case len(m.Answers[i-1].Target) > 0 && string(name) == string(m.Answers[i-1].Target):
+		return ownerPrevTarget
+	}
+	return ownerCopied
 }

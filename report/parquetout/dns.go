@@ -87,24 +87,30 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 }
 
 // DNSRowBuilder fills DNS rows as FromDNS does, cheaper per row: it
-// reuses the text of the header flags (at most 64 sets) and of recently
-// seen addresses (addrCache), and carves the rows' answer lists out of
-// blocks it allocates a few thousand answers at a time. A block is never
-// written again once carved, so a row keeps its answers however long the
-// writer holds it. Not safe for concurrent use; the zero value is ready.
+// reuses the text of the header flags (flagTexts) and of recently seen
+// addresses (addrCache), and carves the rows' answer lists and CNAME
+// chains out of blocks it allocates a few thousand elements at a time. A
+// block is never written again once carved, so a row keeps its lists
+// however long the writer holds it. Not safe for concurrent use; the
+// zero value is ready.
 type DNSRowBuilder struct {
-	flagNames map[dnsinfo.Flags]string
+	flagTexts *flagTexts
 	addrs     *addrCache
 	answers   []DNSAnswerRow // the unused rest of the current block
+	chains    []string       // the unused rest of the current block
 }
 
-// answerBlock is how many answers DNSRowBuilder allocates at a time.
-const answerBlock = 4096
+// answerBlock is how many answers, and chainBlock how many CNAME chain
+// names, DNSRowBuilder allocates at a time.
+const (
+	answerBlock = 4096
+	chainBlock  = 4096
+)
 
 // Fill is FromDNS.
 func (b *DNSRowBuilder) Fill(t *dnsinfo.Transaction, row *DNSRow) {
 	if b.addrs == nil {
-		b.addrs = new(addrCache)
+		b.addrs, b.flagTexts = new(addrCache), newFlagTexts()
 	}
 	fromDNS(t, row, b)
 }
@@ -129,21 +135,61 @@ func (b *DNSRowBuilder) answerList(n int) []DNSAnswerRow {
 	return l
 }
 
+// cnameChain is t.CNAMEChain(), carved out of the builder's block
+// instead of allocated a row at a time. cnames counts t's CNAME records,
+// which bound the chain's length (maxChainLen).
+func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string {
+	if b == nil {
+		return t.CNAMEChain()
+	}
+	if cnames == 0 {
+		return nil
+	}
+	n := maxChainLen(cnames)
+	if len(b.chains) < n {
+		b.chains = make([]string, max(chainBlock, n))
+	}
+	// The capacity holds the longest chain: the append stays in the block.
+	l := t.AppendCNAMEChain(b.chains[:0:n])
+	if len(l) == 0 {
+		return nil
+	}
+	l = l[:len(l):len(l)]
+	b.chains = b.chains[len(l):]
+	return l
+}
+
+// maxChainLen bounds the length of the CNAME chain of a response with
+// cnames CNAME records: the question name, at most one target per record
+// before a name repeats, and the repeated name. The bound is reached
+// when a record aliases the question name to itself: CNAMEChain's first
+// step does not look for a loop, so the name appears three times.
+func maxChainLen(cnames int) int { return cnames + 2 }
+
 func (b *DNSRowBuilder) flags(f dnsinfo.Flags) string {
 	if b == nil {
 		return flagString(f)
 	}
-	f &= dnsinfo.FlagAA | dnsinfo.FlagTC | dnsinfo.FlagRD | dnsinfo.FlagRA | dnsinfo.FlagAD | dnsinfo.FlagCD
-	s, ok := b.flagNames[f]
-	if !ok {
-		if b.flagNames == nil {
-			b.flagNames = make(map[dnsinfo.Flags]string)
-		}
-		s = flagString(f)
-		b.flagNames[f] = s
-	}
-	return s
+	return b.flagTexts[flagIndex(f)]
 }
+
+// flagBits are the header flags a row lists.
+const flagBits = dnsinfo.FlagAA | dnsinfo.FlagTC | dnsinfo.FlagRD | dnsinfo.FlagRA | dnsinfo.FlagAD | dnsinfo.FlagCD
+
+// flagTexts are flagString's texts of every set of flagBits, by
+// flagIndex: an index instead of a map lookup per row.
+type flagTexts [flagBits>>4 + 1]string
+
+func newFlagTexts() *flagTexts {
+	t := new(flagTexts)
+	for i := range t {
+		t[i] = flagString(dnsinfo.Flags(i) << 4)
+	}
+	return t
+}
+
+// flagIndex is f's index in flagTexts: flagBits are bits 4 to 10.
+func flagIndex(f dnsinfo.Flags) int { return int(f&flagBits) >> 4 }
 
 func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 	*row = DNSRow{
@@ -153,8 +199,8 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		ServerIP: b.addr(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
 		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: t.Name, QClass: int32(t.Class),
 		Answered: t.Answered(), Flags: b.flags(t.Flags),
-		CNAMEChain: t.CNAMEChain(), OtherAnswers: int32(t.OtherAnswers),
-		CommunityID: t.CommunityID,
+		OtherAnswers: int32(t.OtherAnswers),
+		CommunityID:  t.CommunityID,
 	}
 	if row.CommunityID == "" && t.Client.IsValid() && t.Server.IsValid() {
 		row.CommunityID = flow.CommunityID(t.Proto, t.Client, t.Server, 0)
@@ -173,17 +219,21 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 			row.LatencyMillis = float64(t.ResponseTime-t.QueryTime) / 1e6
 		}
 	}
+	cnames := 0
 	if len(t.Answers) > 0 {
 		row.Answers = b.answerList(len(t.Answers))
 		for i := range t.Answers {
 			a := &t.Answers[i]
 			data := a.Target
-			if a.Type != dnsinfo.TypeCNAME {
+			if a.Type == dnsinfo.TypeCNAME {
+				cnames++
+			} else {
 				data = b.addr(a.Addr)
 			}
 			row.Answers[i] = DNSAnswerRow{Name: a.Name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
 		}
 	}
+	row.CNAMEChain = b.cnameChain(t, cnames)
 }
 
 // flagString lists the header flags set, in header order: "aa tc rd ra

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/flow"
@@ -92,6 +93,87 @@ func TestDNSRowBuilderMatchesFromDNS(t *testing.T) {
 		FromDNS(tx, &want)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+}
+
+// The builder's rows equal FromDNS's for responses with CNAME chains,
+// loops and names of any case, and keep their chains across the
+// builder's chain blocks: a row filled before is unchanged by the rows
+// filled after it.
+func TestDNSRowBuilderChainsMatchFromDNS(t *testing.T) {
+	server := netip.MustParseAddrPort("10.0.0.53:53")
+	var b DNSRowBuilder
+	rows := make([]DNSRow, 3*chainBlock)
+	txs := make([]*dnsinfo.Transaction, len(rows))
+	for i := range rows {
+		q := fmt.Sprintf("svc%d.example.com", i%7)
+		tx := &dnsinfo.Transaction{
+			QueryTime: t0, ResponseTime: t0 + int64(i), Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 40000),
+			Server: server, Proto: flow.ProtoUDP, Service: "dns", ID: uint16(i), Name: q, Type: dnsinfo.TypeA, Class: 1,
+		}
+		owner := q
+		if i%5 == 1 {
+			owner = strings.ToUpper(q) // matched case-insensitively
+		}
+		for j := range i % 4 {
+			next := fmt.Sprintf("edge%d.cdn%d.example.net", i, j)
+			if i%11 == 3 && j == 2 {
+				next = q // a loop back to the question
+			}
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: owner, Type: dnsinfo.TypeCNAME, TTL: uint32(j), Target: next})
+			owner = next
+		}
+		if i%13 == 5 {
+			// CNAMEs, none from the question name: no chain.
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: "other.example", Type: dnsinfo.TypeCNAME, Target: "x.example"})
+		}
+		for j := range i % 3 {
+			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: owner, Type: dnsinfo.TypeA, TTL: 60, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(j)})})
+		}
+		txs[i] = tx
+		b.Fill(tx, &rows[i])
+	}
+	for i, tx := range txs {
+		var want DNSRow
+		FromDNS(tx, &want)
+		if !reflect.DeepEqual(rows[i], want) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, rows[i], want)
+		}
+	}
+}
+
+// A chain is never longer than maxChainLen of its CNAME records, the
+// room cnameChain leaves for it in its block: a record aliasing its own
+// owner, chains that loop, and the longest chain CNAMEChain follows fit,
+// even at the very end of a block.
+func TestCNAMEChainFitsItsBound(t *testing.T) {
+	cname := func(from, to string) dnsinfo.TxAnswer {
+		return dnsinfo.TxAnswer{Name: from, Type: dnsinfo.TypeCNAME, TTL: 60, Target: to}
+	}
+	long := []dnsinfo.TxAnswer{}
+	for i := range 40 {
+		long = append(long, cname(fmt.Sprint("n", i), fmt.Sprint("n", i+1)))
+	}
+	for _, answers := range [][]dnsinfo.TxAnswer{
+		{cname("n0", "n0")},
+		{cname("n0", "a"), cname("a", "a")},
+		{cname("n0", "a"), cname("a", "n0")},
+		{cname("n0", "a"), cname("a", "b"), cname("b", "a")},
+		long,
+	} {
+		tx := &dnsinfo.Transaction{Name: "n0", Answers: answers}
+		chain := tx.CNAMEChain()
+		if len(chain) > maxChainLen(len(answers)) {
+			t.Errorf("%v: chain %q longer than %d", answers, chain, maxChainLen(len(answers)))
+		}
+		var b DNSRowBuilder
+		var row DNSRow
+		b.Fill(tx, &row)
+		b.chains = make([]string, maxChainLen(len(answers))) // the end of a block
+		b.Fill(tx, &row)
+		if !reflect.DeepEqual(row.CNAMEChain, chain) {
+			t.Errorf("%v: chain %q, want %q", answers, row.CNAMEChain, chain)
 		}
 	}
 }
