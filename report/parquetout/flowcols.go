@@ -241,14 +241,36 @@ type chunkPages struct {
 	values, nulls            int64
 	compressed, uncompressed int64
 	encodings                []format.Encoding
+	// stored is set when the chunk's first page did not compress: the
+	// rest are stored without searching them for matches (a column of
+	// delta-packed times or of address bytes is alike from page to page).
+	stored bool
 }
 
-// addPage compresses body into a page with header, appended to p.
-func (p *chunkPages) addPage(w *flowWriter, body []byte, header *format.PageHeader) error {
-	var err error
-	w.comp, err = w.codec.Encode(w.comp, body)
-	if err != nil {
-		return err
+// storeProbeBytes is the least a chunk's first page must hold to decide
+// that the chunk does not compress; storeRatio64 is how many 64ths of its
+// size it must still take compressed.
+const (
+	storeProbeBytes = 4 << 10
+	storeRatio64    = 63
+)
+
+// addPage compresses body into a page with header, appended to p. A
+// width above zero says body is records of width bytes (see
+// zstdCodec.encodeRecords).
+func (p *chunkPages) addPage(w *flowWriter, body []byte, width int, header *format.PageHeader) error {
+	switch {
+	case p.stored:
+		w.comp = appendStoredFrame(w.comp[:0], body)
+	case width > 0:
+		w.comp = w.codec.encodeRecords(w.comp, body, width)
+	default:
+		var err error
+		w.comp, err = w.codec.Encode(w.comp, body)
+		if err != nil {
+			return err
+		}
+		p.stored = len(p.pages) == 0 && len(body) >= storeProbeBytes && len(w.comp)*64 >= len(body)*storeRatio64
 	}
 	header.UncompressedPageSize = int32(len(body))
 	header.CompressedPageSize = int32(len(w.comp))
@@ -280,18 +302,25 @@ func (p *chunkPages) writeTo(w *flowWriter) error {
 	p.spare = append(p.spare, p.pages...)
 	clear(p.pages)
 	p.pages = p.pages[:0]
+	p.stored = false // the next chunk decides anew
 	return nil
 }
 
 // addDataPage adds a version 1 data page of n values (NULLs included) in
 // encoding enc.
 func (p *chunkPages) addDataPage(w *flowWriter, body []byte, n, nulls int, enc format.Encoding) error {
+	return p.addDataPageOf(w, body, 0, n, nulls, enc)
+}
+
+// addDataPageOf is addDataPage for a body of records of width bytes, or
+// of anything if width is 0.
+func (p *chunkPages) addDataPageOf(w *flowWriter, body []byte, width, n, nulls int, enc format.Encoding) error {
 	if !slices.Contains(p.encodings, enc) {
 		p.encodings = append(p.encodings, enc)
 	}
 	p.values += int64(n)
 	p.nulls += int64(nulls)
-	return p.addPage(w, body, &format.PageHeader{
+	return p.addPage(w, body, width, &format.PageHeader{
 		Type: format.DataPage,
 		DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(n), Encoding: enc,
@@ -538,7 +567,7 @@ func (d *strDict) chunkPage(w *flowWriter, pages *chunkPages) (*chunkPages, erro
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
 	}
-	err := d.page.addPage(w, w.page, &format.PageHeader{
+	err := d.page.addPage(w, w.page, 0, &format.PageHeader{
 		Type:                 format.DictionaryPage,
 		DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(d.values)), Encoding: format.Plain}),
 	})
@@ -659,6 +688,9 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 	if err != nil {
 		return err
 	}
+	// A required column whose values all have one length (community
+	// IDs) is a page of fixed-width records.
+	width := -1
 	for _, v := range c.vals {
 		if v == "" && c.optional {
 			continue
@@ -667,11 +699,20 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
 		c.rng.note(v)
+		switch {
+		case width == -1:
+			width = 4 + len(v)
+		case width != 4+len(v):
+			width = 0
+		}
+	}
+	if c.optional {
+		width = 0
 	}
 	n := len(c.vals)
 	clear(c.vals) // drop the rows' strings for the collector
 	c.vals = c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+	return c.pages.addDataPageOf(w, w.page, max(width, 0), n, nulls, format.Plain)
 }
 
 func (c *stringColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
