@@ -199,10 +199,13 @@ func TestFromFlowProxyTarget(t *testing.T) {
 	}
 }
 
-// The builder's cached address texts give the rows FromFlow gives,
-// IPv4, IPv6 and zoned, across slot collisions and reuse.
+// The builder's cached address texts and shared Community ID buffer give
+// the rows FromFlow gives, IPv4, IPv6 and zoned, across slot collisions
+// and reuse, and a row's Community ID stays its own while later rows are
+// built.
 func TestFlowRowBuilderMatchesFromFlow(t *testing.T) {
 	var b FlowRowBuilder
+	var ids, wantIDs []string
 	for i := range 20_000 {
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
 		dst := netip.MustParseAddrPort("10.0.0.2:5060")
@@ -223,6 +226,12 @@ func TestFlowRowBuilderMatchesFromFlow(t *testing.T) {
 		FromFlow(&f, &want)
 		if got != want {
 			t.Fatalf("flow %d:\n got %+v\nwant %+v", i, got, want)
+		}
+		ids, wantIDs = append(ids, got.CommunityID), append(wantIDs, want.CommunityID)
+	}
+	for i := range ids {
+		if ids[i] != wantIDs[i] {
+			t.Fatalf("flow %d: community_id became %q, want %q", i, ids[i], wantIDs[i])
 		}
 	}
 }
