@@ -478,6 +478,9 @@ type stringColumn struct {
 
 	idx  []int32  // the page being filled, while the dictionary serves
 	vals []string // the page being filled, otherwise
+	// idxNulls is set while NULLs go to idx: the column is optional and
+	// its dictionary serves.
+	idxNulls bool
 
 	d     strDict
 	rng   strRange
@@ -616,12 +619,24 @@ func (c *stringColumn) name() string { return c.col }
 
 func (c *stringColumn) encode(optional, dict, delta bool) bool {
 	c.optional, c.dict = optional, dict
+	c.idxNulls = optional && dict
 	return !delta
 }
 
 func (c *stringColumn) physical() format.Type { return format.ByteArray }
 
+// add appends a row's value. A NULL of an optional dictionary column,
+// most rows of most of the optional columns, is handled here, small
+// enough to be inlined into the generated add.
 func (c *stringColumn) add(v string) {
+	if v == "" && c.idxNulls {
+		c.idx = append(c.idx, -1)
+		return
+	}
+	c.addValue(v)
+}
+
+func (c *stringColumn) addValue(v string) {
 	switch {
 	case !c.dict || c.d.full:
 		c.vals = append(c.vals, v)
@@ -679,6 +694,7 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		// The page is written against the dictionary as it stands; past
 		// its bound the next pages are plain.
 		c.d.full = c.d.bytes > dictionaryMaxBytes
+		c.idxNulls = c.optional && !c.d.full
 		return c.pages.addDataPage(w, w.page, n, nulls, format.RLEDictionary)
 	}
 	if len(c.vals) == 0 {
@@ -723,6 +739,7 @@ func (c *stringColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 	cc, err := c.pages.write(w, c, dict)
 	c.rng.stats(&cc)
 	c.d.reset()
+	c.idxNulls = c.optional && c.dict
 	return cc, err
 }
 
