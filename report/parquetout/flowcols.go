@@ -650,46 +650,35 @@ func (c *stringColumn) addValue(v string) {
 }
 
 // startPage starts w.page with the definition levels of an optional
-// column (the RLE/bit-packed hybrid, prefixed with its length) for rows
-// rows, present(r) telling which are not NULL, and returns the NULLs.
-func (c *stringColumn) startPage(w *flowWriter, rows int, present func(int) bool) (nulls int, err error) {
+// column (the RLE/bit-packed hybrid, prefixed with its length), c.levels,
+// which the caller filled with a level a row.
+func (c *stringColumn) startPage(w *flowWriter) {
 	w.page = w.page[:0]
 	if !c.optional {
-		return 0, nil
-	}
-	c.levels = c.levels[:0]
-	for r := range rows {
-		if present(r) {
-			c.levels = append(c.levels, 1)
-		} else {
-			c.levels = append(c.levels, 0)
-			nulls++
-		}
+		return
 	}
 	w.page = append(w.page, 0, 0, 0, 0)
-	if w.page, err = appendRLE(w.page, c.levels, 1); err != nil {
-		return 0, err
-	}
+	w.page = appendLevels1(w.page, c.levels)
 	binary.LittleEndian.PutUint32(w.page, uint32(len(w.page)-4))
-	return nulls, nil
 }
 
 func (c *stringColumn) flushPage(w *flowWriter) error {
 	if len(c.idx) > 0 {
-		nulls, err := c.startPage(w, len(c.idx), func(r int) bool { return c.idx[r] >= 0 })
-		if err != nil {
-			return err
-		}
-		c.nonNull = c.nonNull[:0]
+		c.levels, c.nonNull = c.levels[:0], c.nonNull[:0]
 		for _, i := range c.idx {
 			if i >= 0 {
 				c.nonNull = append(c.nonNull, i)
+				c.levels = append(c.levels, 1)
+			} else {
+				c.levels = append(c.levels, 0)
 			}
 		}
+		c.startPage(w)
+		var err error
 		if w.page, err = c.d.appendIndexes(w.page, c.nonNull); err != nil {
 			return err
 		}
-		n := len(c.idx)
+		n, nulls := len(c.idx), len(c.idx)-len(c.nonNull)
 		c.idx = c.idx[:0]
 		// The page is written against the dictionary as it stands; past
 		// its bound the next pages are plain.
@@ -700,10 +689,19 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 	if len(c.vals) == 0 {
 		return nil
 	}
-	nulls, err := c.startPage(w, len(c.vals), func(r int) bool { return c.vals[r] != "" || !c.optional })
-	if err != nil {
-		return err
+	nulls := 0
+	if c.optional {
+		c.levels = c.levels[:0]
+		for _, v := range c.vals {
+			if v == "" {
+				c.levels = append(c.levels, 0)
+				nulls++
+			} else {
+				c.levels = append(c.levels, 1)
+			}
+		}
 	}
+	c.startPage(w)
 	// A required column whose values all have one length (community
 	// IDs) is a page of fixed-width records.
 	width := -1
@@ -745,9 +743,61 @@ func (c *stringColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 
 // appendRLE appends levels in the RLE/bit-packed hybrid encoding.
 func appendRLE(dst []byte, levels []uint8, width int) ([]byte, error) {
+	if width == 1 {
+		return appendLevels1(dst, levels), nil
+	}
 	rl := rle.Encoding{BitWidth: width}
 	enc, err := rl.EncodeLevels(nil, levels)
 	return append(dst, enc...), err
+}
+
+// appendLevels1 appends levels of width 1 (each 0 or 1, the definition
+// levels of an optional column) in the RLE/bit-packed hybrid encoding: a
+// run of 8 or more equal levels as a repeated run, the others bit-packed
+// 8 to a byte. It writes into dst, where parquet-go's encoder returned a
+// new buffer each page, and goes over a run of NULLs (most pages of most
+// optional columns) 8 levels at a time.
+func appendLevels1(dst []byte, levels []uint8) []byte {
+	for i := 0; i < len(levels); {
+		if run := runLength(levels[i:]); run >= 8 {
+			dst = binary.AppendUvarint(dst, uint64(run)<<1)
+			dst = append(dst, levels[i])
+			i += run
+			continue
+		}
+		// Bit-packed groups of 8 (the last padded with zeros) until a
+		// run starts; at most 63, so the header is one byte.
+		hdr := len(dst)
+		dst = append(dst, 0)
+		groups := 0
+		for i < len(levels) && groups < 63 && (groups == 0 || runLength(levels[i:min(i+8, len(levels))]) < 8) {
+			var b byte
+			for k, l := range levels[i:min(i+8, len(levels))] {
+				b |= l << k
+			}
+			dst = append(dst, b)
+			i += 8
+			groups++
+		}
+		dst[hdr] = byte(groups<<1 | 1)
+	}
+	return dst
+}
+
+// runLength is how many levels at the start of levels equal the first.
+func runLength(levels []uint8) int {
+	if len(levels) == 0 {
+		return 0
+	}
+	word := uint64(levels[0]) * 0x0101010101010101
+	n := 0
+	for n+8 <= len(levels) && binary.LittleEndian.Uint64(levels[n:]) == word {
+		n += 8
+	}
+	for n < len(levels) && levels[n] == levels[0] {
+		n++
+	}
+	return n
 }
 
 // appendRLEInt32 appends dictionary indexes in the RLE/bit-packed hybrid
