@@ -161,20 +161,26 @@ func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 
 func (w *flowWriter) write(rows []FlowRow) error {
 	for i := range rows {
-		w.flowColumns.add(&rows[i])
-		w.n++
-		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
-			for _, c := range w.cols {
-				if err := c.flushPage(w); err != nil {
-					return fmt.Errorf("column %s: %w", c.name(), err)
-				}
+		if err := w.writeRow(&rows[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRow adds a row; TableWriter calls it for each row it is given.
+func (w *flowWriter) writeRow(row *FlowRow) error {
+	w.flowColumns.add(row)
+	w.n++
+	if w.n%flowPageRows == 0 || w.n == w.maxGroup {
+		for _, c := range w.cols {
+			if err := c.flushPage(w); err != nil {
+				return fmt.Errorf("column %s: %w", c.name(), err)
 			}
 		}
-		if w.n == w.maxGroup {
-			if err := w.flushGroup(); err != nil {
-				return err
-			}
-		}
+	}
+	if w.n == w.maxGroup {
+		return w.flushGroup()
 	}
 	return nil
 }
