@@ -452,8 +452,18 @@ func (c *intColumn[T]) flushPage(w *flowWriter) error {
 			return err
 		}
 	} else {
-		for _, v := range c.vals {
-			w.page = appendPlainNumber(w.page, v)
+		// One type switch a page, not a value.
+		switch vals := any(c.vals).(type) {
+		case []int32:
+			w.page = slices.Grow(w.page, 4*len(vals))
+			for _, v := range vals {
+				w.page = binary.LittleEndian.AppendUint32(w.page, uint32(v))
+			}
+		case []int64:
+			w.page = slices.Grow(w.page, 8*len(vals))
+			for _, v := range vals {
+				w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
+			}
 		}
 	}
 	n := len(c.vals)
@@ -648,7 +658,10 @@ func (c *stringColumn) addValue(v string) {
 		c.vals = append(c.vals, v)
 	case c.optional && v == "":
 		c.idx = append(c.idx, -1)
-	case c.d.lastIdx > 0 && v == c.d.last: // lookup's first check, without the call
+	case c.d.lastIdx > 0 && unsafe.StringData(v) == unsafe.StringData(c.d.last) && len(v) == len(c.d.last):
+		// The previous value's very string (a constant, a catalog
+		// entry's): lookup's first check without the call or a compare
+		// of the bytes; other equal strings are lookup's.
 		c.idx = append(c.idx, c.d.lastIdx-1)
 	default:
 		c.idx = append(c.idx, c.d.lookup(v, &c.rng))

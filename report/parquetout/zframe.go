@@ -1,6 +1,7 @@
 package parquetout
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 
@@ -146,16 +147,21 @@ func commonAffixes(body []byte, width int) (pre, suf int) {
 	pre, suf = width, width
 	for off := width; off < len(body) && pre+suf > 0; off += width {
 		rec := body[off : off+width]
-		p := 0
-		for p < pre && rec[p] == rec0[p] {
-			p++
+		// Most records keep both: one compare each, not a loop a byte.
+		if !bytes.Equal(rec[:pre], rec0[:pre]) {
+			p := 0
+			for rec[p] == rec0[p] {
+				p++
+			}
+			pre = p
 		}
-		pre = p
-		s := 0
-		for s < suf && rec[width-1-s] == rec0[width-1-s] {
-			s++
+		if !bytes.Equal(rec[width-suf:], rec0[width-suf:]) {
+			s := 0
+			for rec[width-1-s] == rec0[width-1-s] {
+				s++
+			}
+			suf = s
 		}
-		suf = s
 	}
 	if pre+suf > width { // all records alike: split the overlap
 		suf = width - pre
