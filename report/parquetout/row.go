@@ -109,7 +109,15 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 type FlowRowBuilder struct {
 	addrs *addrCache
 	ids   []byte // Community ID text; the rows' strings point into it
+	// hists are recent history strings, in slots by hashes of their text:
+	// a few histories make most rows ("Dd", "ShADadFf"), and the row that
+	// repeats one shares its string, which the column's dictionary then
+	// recognizes by its address instead of hashing it.
+	hists   [histSlots]string
+	histBuf []byte // scratch: the history being looked up
 }
+
+const histSlots = 64
 
 // idSlab is how many bytes of Community IDs the builder allocates at a
 // time: 136 rows' worth.
@@ -137,18 +145,45 @@ func (b *FlowRowBuilder) communityID(proto uint8, src, dst netip.AddrPort) strin
 	return unsafe.String(unsafe.SliceData(id), len(id))
 }
 
-// fromFlow is FromFlow, with addresses and Community ID from b when it is
-// not nil.
+// history is f.History(), the string of the same history seen before
+// when its slot still holds it.
+func (b *FlowRowBuilder) history(f *flow.Flow) string {
+	b.histBuf = f.AppendHistory(b.histBuf[:0])
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b.histBuf {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	// Two slots a history, the first taken while it is free: two
+	// frequent ones that share a first slot do not take turns evicting
+	// each other.
+	slot := &b.hists[h%histSlots]
+	if *slot == string(b.histBuf) {
+		return *slot
+	}
+	if *slot != "" {
+		slot = &b.hists[h>>16%histSlots]
+		if *slot == string(b.histBuf) {
+			return *slot
+		}
+	}
+	*slot = string(b.histBuf)
+	return *slot
+}
+
+// fromFlow is FromFlow, with addresses, Community ID and history from b
+// when it is not nil.
 func fromFlow(f *flow.Flow, row *FlowRow, b *FlowRowBuilder) {
 	src, dst := f.Src(), f.Dst()
 	proto := f.Key.Proto()
-	var srcIP, dstIP, id string
+	var srcIP, dstIP, id, history string
 	if b != nil {
 		srcIP, dstIP = b.addrs.text(src.Addr()), b.addrs.text(dst.Addr())
 		id = b.communityID(proto, src, dst)
+		history = b.history(f)
 	} else {
 		srcIP, dstIP = src.Addr().String(), dst.Addr().String()
 		id = flow.CommunityID(proto, src, dst, 0)
+		history = f.History()
 	}
 	*row = FlowRow{
 		FirstSeen:   unixMicro(f.First),
@@ -165,7 +200,7 @@ func fromFlow(f *flow.Flow, row *FlowRow, b *FlowRowBuilder) {
 		PayloadOut:  toInt64(f.Orig.Payload),
 		PayloadIn:   toInt64(f.Resp.Payload),
 		State:       f.State(),
-		History:     f.History(),
+		History:     history,
 		VLAN:        int32(f.VLAN),
 		CommunityID: id,
 		EndReason:   f.End.String(),
