@@ -669,35 +669,53 @@ func (c *stringColumn) addValue(v string) {
 }
 
 // startPage starts w.page with the definition levels of an optional
-// column (the RLE/bit-packed hybrid, prefixed with its length), c.levels,
-// which the caller filled with a level a row.
-func (c *stringColumn) startPage(w *flowWriter) {
+// column (the RLE/bit-packed hybrid, prefixed with its length) for a page
+// of rows rows with nulls NULLs: one run when they are all NULL or none
+// is, otherwise c.levels, which the caller filled with a level a row.
+func (c *stringColumn) startPage(w *flowWriter, rows, nulls int) {
 	w.page = w.page[:0]
 	if !c.optional {
 		return
 	}
 	w.page = append(w.page, 0, 0, 0, 0)
-	w.page = appendLevels1(w.page, c.levels)
+	switch nulls {
+	case 0:
+		w.page = append(binary.AppendUvarint(w.page, uint64(rows)<<1), 1)
+	case rows:
+		w.page = append(binary.AppendUvarint(w.page, uint64(rows)<<1), 0)
+	default:
+		w.page = appendLevels1(w.page, c.levels)
+	}
 	binary.LittleEndian.PutUint32(w.page, uint32(len(w.page)-4))
 }
 
 func (c *stringColumn) flushPage(w *flowWriter) error {
 	if len(c.idx) > 0 {
-		c.levels, c.nonNull = c.levels[:0], c.nonNull[:0]
+		// Most pages of most columns are all NULL or have none: counted
+		// first, they need neither levels nor a copy of the indexes.
+		nulls := 0
 		for _, i := range c.idx {
-			if i >= 0 {
-				c.nonNull = append(c.nonNull, i)
-				c.levels = append(c.levels, 1)
-			} else {
-				c.levels = append(c.levels, 0)
-			}
+			nulls += int(uint32(i) >> 31) // NULL is -1
 		}
-		c.startPage(w)
+		values := c.idx
+		if nulls > 0 {
+			c.levels, c.nonNull = c.levels[:0], c.nonNull[:0]
+			for _, i := range c.idx {
+				if i >= 0 {
+					c.nonNull = append(c.nonNull, i)
+					c.levels = append(c.levels, 1)
+				} else {
+					c.levels = append(c.levels, 0)
+				}
+			}
+			values = c.nonNull
+		}
+		c.startPage(w, len(c.idx), nulls)
 		var err error
-		if w.page, err = c.d.appendIndexes(w.page, c.nonNull); err != nil {
+		if w.page, err = c.d.appendIndexes(w.page, values); err != nil {
 			return err
 		}
-		n, nulls := len(c.idx), len(c.idx)-len(c.nonNull)
+		n := len(c.idx)
 		c.idx = c.idx[:0]
 		// The page is written against the dictionary as it stands; past
 		// its bound the next pages are plain.
@@ -710,17 +728,23 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 	}
 	nulls := 0
 	if c.optional {
-		c.levels = c.levels[:0]
 		for _, v := range c.vals {
 			if v == "" {
-				c.levels = append(c.levels, 0)
 				nulls++
-			} else {
-				c.levels = append(c.levels, 1)
+			}
+		}
+		if nulls > 0 && nulls < len(c.vals) {
+			c.levels = c.levels[:0]
+			for _, v := range c.vals {
+				if v == "" {
+					c.levels = append(c.levels, 0)
+				} else {
+					c.levels = append(c.levels, 1)
+				}
 			}
 		}
 	}
-	c.startPage(w)
+	c.startPage(w, len(c.vals), nulls)
 	// A required column whose values all have one length (community
 	// IDs) is a page of fixed-width records.
 	width := -1
