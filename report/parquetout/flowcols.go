@@ -524,6 +524,9 @@ type strDict struct {
 	// address cannot be reused by another.
 	seen *[seenSlots]seenValue
 	page chunkPages
+	// packed is scratch for a page's indexes, which the RLE encoder
+	// writes from the start of a buffer.
+	packed []byte
 }
 
 const seenSlots = 256
@@ -572,7 +575,9 @@ func (d *strDict) lookup(v string, rng *strRange) int32 {
 func (d *strDict) appendIndexes(dst []byte, idx []int32) ([]byte, error) {
 	width := max(bits.Len32(uint32(max(len(d.values)-1, 0))), 1)
 	dst = append(dst, byte(width))
-	return appendRLEInt32(dst, idx, width)
+	var err error
+	d.packed, err = (&rle.Encoding{BitWidth: width}).EncodeInt32(d.packed[:0], idx)
+	return append(dst, d.packed...), err
 }
 
 // chunkPage encodes the dictionary page of a chunk whose pages used it,
@@ -841,12 +846,4 @@ func runLength(levels []uint8) int {
 		n++
 	}
 	return n
-}
-
-// appendRLEInt32 appends dictionary indexes in the RLE/bit-packed hybrid
-// encoding.
-func appendRLEInt32(dst []byte, idx []int32, width int) ([]byte, error) {
-	rl := rle.Encoding{BitWidth: width}
-	enc, err := rl.EncodeInt32(nil, idx)
-	return append(dst, enc...), err
 }
