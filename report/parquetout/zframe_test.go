@@ -103,11 +103,14 @@ func TestRecordsFrame(t *testing.T) {
 	dir := t.TempDir()
 	for i, p := range recordPages(t) {
 		t.Run(p.name, func(t *testing.T) {
-			out, ok := c.records.encode(nil, p.body, p.width)
+			rec, ok := c.records.encode(nil, p.body, p.width)
 			if ok != p.ok {
 				t.Fatalf("written as records: %v, want %v", ok, p.ok)
 			}
-			out = c.encodeRecords(nil, p.body, p.width)
+			out := c.encodeRecords(nil, p.body, p.width)
+			if ok && !bytes.Equal(out, rec) {
+				t.Fatal("encodeRecords did not write the records frame")
+			}
 			back, err := c.Decode(nil, out)
 			if err != nil || !bytes.Equal(back, p.body) {
 				t.Fatalf("page does not survive a round trip (%v)", err)
