@@ -75,6 +75,8 @@ func recordPages(t *testing.T) []struct {
 		{"a block and one", communityIDPage(rng, (zstdBlockMax-34-64)/34+3), 34, true},
 		{"a block and two", communityIDPage(rng, (zstdBlockMax-34-64)/34+4), 34, true},
 		{"one varying byte", records(5000, 2, 1, 1, 26), 4, true},
+		{"four tiny records", records(4, 2, 1, 1, 26), 4, true},
+		{"a long sequence count", records(40000, 2, 1, 1, 26), 4, true},
 		{"prefix only", records(5000, 3, 9, 0, 4), 12, true},
 		{"suffix only", records(5000, 0, 9, 3, 26), 12, true},
 		{"two shared bytes", records(5000, 1, 9, 1, 26), 11, false},
