@@ -78,9 +78,21 @@ func (f *Flow) CommunityID() string {
 	return CommunityID(f.Key.proto, f.Src(), f.Dst(), 0)
 }
 
+// CommunityIDLen is the length of a Community ID v1: "1:" and the base64
+// of a SHA-1 hash.
+const CommunityIDLen = 2 + 28
+
 // CommunityID computes Community ID v1 for a 5-tuple, per
 // https://github.com/corelight/community-id-spec.
 func CommunityID(proto uint8, src, dst netip.AddrPort, seed uint16) string {
+	// One allocation per flow: the string itself.
+	var out [CommunityIDLen]byte
+	return string(AppendCommunityID(out[:0], proto, src, dst, seed))
+}
+
+// AppendCommunityID appends the CommunityID of a 5-tuple to text, for
+// writers that keep the text of many in one buffer.
+func AppendCommunityID(text []byte, proto uint8, src, dst netip.AddrPort, seed uint16) []byte {
 	sa, da := src.Addr(), dst.Addr()
 	sp, dp := src.Port(), dst.Port()
 	ordered := true
@@ -95,8 +107,8 @@ func CommunityID(proto uint8, src, dst netip.AddrPort, seed uint16) string {
 			sa, da, sp, dp = da, sa, dp, sp
 		}
 	}
-	var buf [2 + 16 + 16 + 4 + 4]byte
-	b := buf[:0]
+	var in [2 + 16 + 16 + 4 + 4]byte
+	b := in[:0]
 	b = binary.BigEndian.AppendUint16(b, seed)
 	b = append(b, sa.AsSlice()...)
 	b = append(b, da.AsSlice()...)
@@ -107,9 +119,6 @@ func CommunityID(proto uint8, src, dst netip.AddrPort, seed uint16) string {
 		b = binary.BigEndian.AppendUint16(b, dp)
 	}
 	sum := sha1.Sum(b)
-	// One allocation per flow: the string itself.
-	var out [2 + 28]byte // "1:" and the base64 of 20 bytes
-	out[0], out[1] = '1', ':'
-	base64.StdEncoding.Encode(out[2:], sum[:])
-	return string(out[:])
+	text = append(text, '1', ':')
+	return base64.StdEncoding.AppendEncode(text, sum[:])
 }

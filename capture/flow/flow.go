@@ -183,6 +183,10 @@ func (f *Flow) LastTime() time.Time { return time.Unix(0, f.Last).UTC() }
 // lower case for the responder, '^' when the originator was flipped.
 func (f *Flow) History() string { return f.history.String() }
 
+// AppendHistory appends History's text to b, for writers that reuse the
+// strings of histories seen before instead of allocating one a flow.
+func (f *Flow) AppendHistory(b []byte) []byte { return append(b, f.history.buf[:f.history.n]...) }
+
 // State is Zeek's conn_state name (S0, S1, SF, REJ, RSTO, ...), as
 // flows.parquet writes it.
 func (f *Flow) State() string { return f.connState().String() }

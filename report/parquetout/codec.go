@@ -21,7 +21,8 @@ const zstdWindow = dictionaryMaxBytes
 // about a third of the live heap on the benchmark replay, and every one of
 // those pages was touched anew.
 type zstdCodec struct {
-	enc *zstd.Encoder
+	enc     *zstd.Encoder
+	records recordsFrame // pages of fixed-width records (zframe.go)
 
 	decOnce sync.Once
 	dec     *zstd.Decoder
@@ -31,12 +32,12 @@ type zstdCodec struct {
 func newZstdCodec(level zstd.EncoderLevel) (*zstdCodec, error) {
 	enc, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(level),
-		// The largest column, community_id, is base64 of a hash: no
-		// matches to find, but its 64-symbol alphabet Huffman codes to
-		// three quarters. Below level 6 the encoder stores such match-less
-		// blocks raw unless told to entropy code them; with it, the
-		// fastest level gets that column to 75% at 750 MB/s, where
-		// level 3 searched for matches at 80 MB/s to reach 74%.
+		// Text columns with few matches to find (names, base64 of
+		// hashes) still Huffman code well. Below level 6 the encoder
+		// stores such match-less blocks raw unless told to entropy code
+		// them; with it, the fastest level got community_id (before
+		// recordsFrame wrote it) to 75% at 750 MB/s, where level 3
+		// searched for matches at 80 MB/s to reach 74%.
 		zstd.WithAllLitEntropyCompression(true),
 		// EncodeAll is safe for concurrent use: callers take turns.
 		zstd.WithEncoderConcurrency(1),
@@ -57,6 +58,16 @@ func (c *zstdCodec) CompressionCodec() format.CompressionCodec { return format.Z
 
 func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
 	return c.enc.EncodeAll(src, dst[:0]), nil
+}
+
+// encodeRecords is Encode for a page of fixed-width records, which it
+// writes without a match search when they share a prefix and suffix
+// (see recordsFrame).
+func (c *zstdCodec) encodeRecords(dst, src []byte, width int) []byte {
+	if out, ok := c.records.encode(dst[:0], src, width); ok {
+		return out
+	}
+	return c.enc.EncodeAll(src, dst[:0])
 }
 
 // Decode is part of the codec interface; writers never call it.

@@ -161,20 +161,26 @@ func (w *flowWriter) takeFooter(opts []parquet.WriterOption) error {
 
 func (w *flowWriter) write(rows []FlowRow) error {
 	for i := range rows {
-		w.flowColumns.add(&rows[i])
-		w.n++
-		if w.n%flowPageRows == 0 || w.n == w.maxGroup {
-			for _, c := range w.cols {
-				if err := c.flushPage(w); err != nil {
-					return fmt.Errorf("column %s: %w", c.name(), err)
-				}
+		if err := w.writeRow(&rows[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRow adds a row; TableWriter calls it for each row it is given.
+func (w *flowWriter) writeRow(row *FlowRow) error {
+	w.flowColumns.add(row)
+	w.n++
+	if w.n%flowPageRows == 0 || w.n == w.maxGroup {
+		for _, c := range w.cols {
+			if err := c.flushPage(w); err != nil {
+				return fmt.Errorf("column %s: %w", c.name(), err)
 			}
 		}
-		if w.n == w.maxGroup {
-			if err := w.flushGroup(); err != nil {
-				return err
-			}
-		}
+	}
+	if w.n == w.maxGroup {
+		return w.flushGroup()
 	}
 	return nil
 }
@@ -241,14 +247,36 @@ type chunkPages struct {
 	values, nulls            int64
 	compressed, uncompressed int64
 	encodings                []format.Encoding
+	// stored is set when the chunk's first page did not compress: the
+	// rest are stored without searching them for matches (a column of
+	// delta-packed times or of address bytes is alike from page to page).
+	stored bool
 }
 
-// addPage compresses body into a page with header, appended to p.
-func (p *chunkPages) addPage(w *flowWriter, body []byte, header *format.PageHeader) error {
-	var err error
-	w.comp, err = w.codec.Encode(w.comp, body)
-	if err != nil {
-		return err
+// storeProbeBytes is the least a chunk's first page must hold to decide
+// that the chunk does not compress; storeRatio64 is how many 64ths of its
+// size it must still take compressed.
+const (
+	storeProbeBytes = 4 << 10
+	storeRatio64    = 63
+)
+
+// addPage compresses body into a page with header, appended to p. A
+// width above zero says body is records of width bytes (see
+// zstdCodec.encodeRecords).
+func (p *chunkPages) addPage(w *flowWriter, body []byte, width int, header *format.PageHeader) error {
+	switch {
+	case p.stored:
+		w.comp = appendStoredFrame(w.comp[:0], body)
+	case width > 0:
+		w.comp = w.codec.encodeRecords(w.comp, body, width)
+	default:
+		var err error
+		w.comp, err = w.codec.Encode(w.comp, body)
+		if err != nil {
+			return err
+		}
+		p.stored = len(p.pages) == 0 && len(body) >= storeProbeBytes && len(w.comp)*64 >= len(body)*storeRatio64
 	}
 	header.UncompressedPageSize = int32(len(body))
 	header.CompressedPageSize = int32(len(w.comp))
@@ -280,18 +308,25 @@ func (p *chunkPages) writeTo(w *flowWriter) error {
 	p.spare = append(p.spare, p.pages...)
 	clear(p.pages)
 	p.pages = p.pages[:0]
+	p.stored = false // the next chunk decides anew
 	return nil
 }
 
 // addDataPage adds a version 1 data page of n values (NULLs included) in
 // encoding enc.
 func (p *chunkPages) addDataPage(w *flowWriter, body []byte, n, nulls int, enc format.Encoding) error {
+	return p.addDataPageOf(w, body, 0, n, nulls, enc)
+}
+
+// addDataPageOf is addDataPage for a body of records of width bytes, or
+// of anything if width is 0.
+func (p *chunkPages) addDataPageOf(w *flowWriter, body []byte, width, n, nulls int, enc format.Encoding) error {
 	if !slices.Contains(p.encodings, enc) {
 		p.encodings = append(p.encodings, enc)
 	}
 	p.values += int64(n)
 	p.nulls += int64(nulls)
-	return p.addPage(w, body, &format.PageHeader{
+	return p.addPage(w, body, width, &format.PageHeader{
 		Type: format.DataPage,
 		DataPageHeader: thrift.New(format.DataPageHeader{
 			NumValues: int32(n), Encoding: enc,
@@ -417,8 +452,18 @@ func (c *intColumn[T]) flushPage(w *flowWriter) error {
 			return err
 		}
 	} else {
-		for _, v := range c.vals {
-			w.page = appendPlainNumber(w.page, v)
+		// One type switch a page, not a value.
+		switch vals := any(c.vals).(type) {
+		case []int32:
+			w.page = slices.Grow(w.page, 4*len(vals))
+			for _, v := range vals {
+				w.page = binary.LittleEndian.AppendUint32(w.page, uint32(v))
+			}
+		case []int64:
+			w.page = slices.Grow(w.page, 8*len(vals))
+			for _, v := range vals {
+				w.page = binary.LittleEndian.AppendUint64(w.page, uint64(v))
+			}
 		}
 	}
 	n := len(c.vals)
@@ -449,6 +494,9 @@ type stringColumn struct {
 
 	idx  []int32  // the page being filled, while the dictionary serves
 	vals []string // the page being filled, otherwise
+	// idxNulls is set while NULLs go to idx: the column is optional and
+	// its dictionary serves.
+	idxNulls bool
 
 	d     strDict
 	rng   strRange
@@ -476,6 +524,9 @@ type strDict struct {
 	// address cannot be reused by another.
 	seen *[seenSlots]seenValue
 	page chunkPages
+	// packed is scratch for a page's indexes, which the RLE encoder
+	// writes from the start of a buffer.
+	packed []byte
 }
 
 const seenSlots = 256
@@ -524,7 +575,9 @@ func (d *strDict) lookup(v string, rng *strRange) int32 {
 func (d *strDict) appendIndexes(dst []byte, idx []int32) ([]byte, error) {
 	width := max(bits.Len32(uint32(max(len(d.values)-1, 0))), 1)
 	dst = append(dst, byte(width))
-	return appendRLEInt32(dst, idx, width)
+	var err error
+	d.packed, err = (&rle.Encoding{BitWidth: width}).EncodeInt32(d.packed[:0], idx)
+	return append(dst, d.packed...), err
 }
 
 // chunkPage encodes the dictionary page of a chunk whose pages used it,
@@ -538,7 +591,7 @@ func (d *strDict) chunkPage(w *flowWriter, pages *chunkPages) (*chunkPages, erro
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
 	}
-	err := d.page.addPage(w, w.page, &format.PageHeader{
+	err := d.page.addPage(w, w.page, 0, &format.PageHeader{
 		Type:                 format.DictionaryPage,
 		DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(d.values)), Encoding: format.Plain}),
 	})
@@ -587,18 +640,33 @@ func (c *stringColumn) name() string { return c.col }
 
 func (c *stringColumn) encode(optional, dict, delta bool) bool {
 	c.optional, c.dict = optional, dict
+	c.idxNulls = optional && dict
 	return !delta
 }
 
 func (c *stringColumn) physical() format.Type { return format.ByteArray }
 
+// add appends a row's value. A NULL of an optional dictionary column,
+// most rows of most of the optional columns, is handled here, small
+// enough to be inlined into the generated add.
 func (c *stringColumn) add(v string) {
+	if v == "" && c.idxNulls {
+		c.idx = append(c.idx, -1)
+		return
+	}
+	c.addValue(v)
+}
+
+func (c *stringColumn) addValue(v string) {
 	switch {
 	case !c.dict || c.d.full:
 		c.vals = append(c.vals, v)
 	case c.optional && v == "":
 		c.idx = append(c.idx, -1)
-	case c.d.lastIdx > 0 && v == c.d.last: // lookup's first check, without the call
+	case c.d.lastIdx > 0 && unsafe.StringData(v) == unsafe.StringData(c.d.last) && len(v) == len(c.d.last):
+		// The previous value's very string (a constant, a catalog
+		// entry's): lookup's first check without the call or a compare
+		// of the bytes; other equal strings are lookup's.
 		c.idx = append(c.idx, c.d.lastIdx-1)
 	default:
 		c.idx = append(c.idx, c.d.lookup(v, &c.rng))
@@ -606,43 +674,50 @@ func (c *stringColumn) add(v string) {
 }
 
 // startPage starts w.page with the definition levels of an optional
-// column (the RLE/bit-packed hybrid, prefixed with its length) for rows
-// rows, present(r) telling which are not NULL, and returns the NULLs.
-func (c *stringColumn) startPage(w *flowWriter, rows int, present func(int) bool) (nulls int, err error) {
+// column (the RLE/bit-packed hybrid, prefixed with its length) for a page
+// of rows rows with nulls NULLs: one run when they are all NULL or none
+// is, otherwise c.levels, which the caller filled with a level a row.
+func (c *stringColumn) startPage(w *flowWriter, rows, nulls int) {
 	w.page = w.page[:0]
 	if !c.optional {
-		return 0, nil
-	}
-	c.levels = c.levels[:0]
-	for r := range rows {
-		if present(r) {
-			c.levels = append(c.levels, 1)
-		} else {
-			c.levels = append(c.levels, 0)
-			nulls++
-		}
+		return
 	}
 	w.page = append(w.page, 0, 0, 0, 0)
-	if w.page, err = appendRLE(w.page, c.levels, 1); err != nil {
-		return 0, err
+	switch nulls {
+	case 0:
+		w.page = append(binary.AppendUvarint(w.page, uint64(rows)<<1), 1)
+	case rows:
+		w.page = append(binary.AppendUvarint(w.page, uint64(rows)<<1), 0)
+	default:
+		w.page = appendLevels1(w.page, c.levels)
 	}
 	binary.LittleEndian.PutUint32(w.page, uint32(len(w.page)-4))
-	return nulls, nil
 }
 
 func (c *stringColumn) flushPage(w *flowWriter) error {
 	if len(c.idx) > 0 {
-		nulls, err := c.startPage(w, len(c.idx), func(r int) bool { return c.idx[r] >= 0 })
-		if err != nil {
-			return err
-		}
-		c.nonNull = c.nonNull[:0]
+		// Most pages of most columns are all NULL or have none: counted
+		// first, they need neither levels nor a copy of the indexes.
+		nulls := 0
 		for _, i := range c.idx {
-			if i >= 0 {
-				c.nonNull = append(c.nonNull, i)
-			}
+			nulls += int(uint32(i) >> 31) // NULL is -1
 		}
-		if w.page, err = c.d.appendIndexes(w.page, c.nonNull); err != nil {
+		values := c.idx
+		if nulls > 0 {
+			c.levels, c.nonNull = c.levels[:0], c.nonNull[:0]
+			for _, i := range c.idx {
+				if i >= 0 {
+					c.nonNull = append(c.nonNull, i)
+					c.levels = append(c.levels, 1)
+				} else {
+					c.levels = append(c.levels, 0)
+				}
+			}
+			values = c.nonNull
+		}
+		c.startPage(w, len(c.idx), nulls)
+		var err error
+		if w.page, err = c.d.appendIndexes(w.page, values); err != nil {
 			return err
 		}
 		n := len(c.idx)
@@ -650,15 +725,34 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		// The page is written against the dictionary as it stands; past
 		// its bound the next pages are plain.
 		c.d.full = c.d.bytes > dictionaryMaxBytes
+		c.idxNulls = c.optional && !c.d.full
 		return c.pages.addDataPage(w, w.page, n, nulls, format.RLEDictionary)
 	}
 	if len(c.vals) == 0 {
 		return nil
 	}
-	nulls, err := c.startPage(w, len(c.vals), func(r int) bool { return c.vals[r] != "" || !c.optional })
-	if err != nil {
-		return err
+	nulls := 0
+	if c.optional {
+		for _, v := range c.vals {
+			if v == "" {
+				nulls++
+			}
+		}
+		if nulls > 0 && nulls < len(c.vals) {
+			c.levels = c.levels[:0]
+			for _, v := range c.vals {
+				if v == "" {
+					c.levels = append(c.levels, 0)
+				} else {
+					c.levels = append(c.levels, 1)
+				}
+			}
+		}
 	}
+	c.startPage(w, len(c.vals), nulls)
+	// A required column whose values all have one length (community
+	// IDs) is a page of fixed-width records.
+	width := -1
 	for _, v := range c.vals {
 		if v == "" && c.optional {
 			continue
@@ -667,11 +761,20 @@ func (c *stringColumn) flushPage(w *flowWriter) error {
 		w.page = binary.LittleEndian.AppendUint32(w.page, uint32(len(v)))
 		w.page = append(w.page, v...)
 		c.rng.note(v)
+		switch {
+		case width == -1:
+			width = 4 + len(v)
+		case width != 4+len(v):
+			width = 0
+		}
+	}
+	if c.optional {
+		width = 0
 	}
 	n := len(c.vals)
 	clear(c.vals) // drop the rows' strings for the collector
 	c.vals = c.vals[:0]
-	return c.pages.addDataPage(w, w.page, n, nulls, format.Plain)
+	return c.pages.addDataPageOf(w, w.page, max(width, 0), n, nulls, format.Plain)
 }
 
 func (c *stringColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
@@ -682,20 +785,65 @@ func (c *stringColumn) chunk(w *flowWriter) (format.ColumnChunk, error) {
 	cc, err := c.pages.write(w, c, dict)
 	c.rng.stats(&cc)
 	c.d.reset()
+	c.idxNulls = c.optional && c.dict
 	return cc, err
 }
 
 // appendRLE appends levels in the RLE/bit-packed hybrid encoding.
 func appendRLE(dst []byte, levels []uint8, width int) ([]byte, error) {
+	if width == 1 {
+		return appendLevels1(dst, levels), nil
+	}
 	rl := rle.Encoding{BitWidth: width}
 	enc, err := rl.EncodeLevels(nil, levels)
 	return append(dst, enc...), err
 }
 
-// appendRLEInt32 appends dictionary indexes in the RLE/bit-packed hybrid
-// encoding.
-func appendRLEInt32(dst []byte, idx []int32, width int) ([]byte, error) {
-	rl := rle.Encoding{BitWidth: width}
-	enc, err := rl.EncodeInt32(nil, idx)
-	return append(dst, enc...), err
+// appendLevels1 appends levels of width 1 (each 0 or 1, the definition
+// levels of an optional column) in the RLE/bit-packed hybrid encoding: a
+// run of 8 or more equal levels as a repeated run, the others bit-packed
+// 8 to a byte. It writes into dst, where parquet-go's encoder returned a
+// new buffer each page, and goes over a run of NULLs (most pages of most
+// optional columns) 8 levels at a time.
+func appendLevels1(dst []byte, levels []uint8) []byte {
+	for i := 0; i < len(levels); {
+		if run := runLength(levels[i:]); run >= 8 {
+			dst = binary.AppendUvarint(dst, uint64(run)<<1)
+			dst = append(dst, levels[i])
+			i += run
+			continue
+		}
+		// Bit-packed groups of 8 (the last padded with zeros) until a
+		// run starts; at most 63, so the header is one byte.
+		hdr := len(dst)
+		dst = append(dst, 0)
+		groups := 0
+		for i < len(levels) && groups < 63 && (groups == 0 || runLength(levels[i:min(i+8, len(levels))]) < 8) {
+			var b byte
+			for k, l := range levels[i:min(i+8, len(levels))] {
+				b |= l << k
+			}
+			dst = append(dst, b)
+			i += 8
+			groups++
+		}
+		dst[hdr] = byte(groups<<1 | 1)
+	}
+	return dst
+}
+
+// runLength is how many levels at the start of levels equal the first.
+func runLength(levels []uint8) int {
+	if len(levels) == 0 {
+		return 0
+	}
+	word := uint64(levels[0]) * 0x0101010101010101
+	n := 0
+	for n+8 <= len(levels) && binary.LittleEndian.Uint64(levels[n:]) == word {
+		n += 8
+	}
+	for n < len(levels) && levels[n] == levels[0] {
+		n++
+	}
+	return n
 }

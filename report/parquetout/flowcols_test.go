@@ -3,12 +3,15 @@ package parquetout
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ccaudit/auditor/internal/duckdbtest"
+	"github.com/parquet-go/parquet-go/encoding/rle"
 )
 
 // writeParquetGo writes rows to path with parquet-go's own writer, the way
@@ -155,5 +158,47 @@ func TestStrDictSeenByAddress(t *testing.T) {
 	}
 	if len(d.values) != 4 {
 		t.Errorf("dictionary %q, want the 4 distinct values", d.values)
+	}
+}
+
+// TestAppendLevels1 checks the definition level encoder against
+// parquet-go's decoder: runs shorter and longer than 8, bit-packed spans
+// longer than one header allows, all NULL, none NULL, and lengths around
+// a group of 8.
+func TestAppendLevels1(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	cases := map[string][]uint8{"empty": nil}
+	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 16 << 10} {
+		cases[fmt.Sprint("null ", n)] = make([]uint8, n)
+		cases[fmt.Sprint("present ", n)] = slices.Repeat([]uint8{1}, n)
+		alt := make([]uint8, n)
+		for i := range alt {
+			alt[i] = uint8(i & 1)
+		}
+		cases[fmt.Sprint("alternating ", n)] = alt
+	}
+	for _, mean := range []int{1, 3, 7, 8, 9, 40} {
+		var lv []uint8
+		for l := uint8(0); len(lv) < 20000; l ^= 1 {
+			lv = append(lv, slices.Repeat([]uint8{l}, 1+rng.IntN(2*mean))...)
+		}
+		cases[fmt.Sprint("runs around ", mean)] = lv
+	}
+	for name, levels := range cases {
+		enc := appendLevels1([]byte("x"), levels)
+		if enc[0] != 'x' {
+			t.Fatalf("%s: dst overwritten", name)
+		}
+		got, err := (&rle.Encoding{BitWidth: 1}).DecodeLevels(nil, enc[1:])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// A bit-packed run's last group is padded to 8 levels.
+		if len(got) < len(levels) || len(got) > len(levels)+7 || !slices.Equal(got[:len(levels)], levels) {
+			t.Errorf("%s: %d levels came back as %d, equal %v", name, len(levels), len(got), len(got) >= len(levels) && slices.Equal(got[:len(levels)], levels))
+		}
+		if strings.HasPrefix(name, "null ") && len(levels) >= 8 && len(enc) > 1+4 {
+			t.Errorf("%s: %d bytes for one run", name, len(enc)-1)
+		}
 	}
 }

@@ -2,7 +2,9 @@ package parquetout
 
 import (
 	"math"
+	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/capture/flow"
 )
@@ -101,33 +103,92 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 
 // FlowRowBuilder fills flow rows as FromFlow does, reusing the text of
 // recently seen addresses (addrCache) instead of formatting and
-// allocating two per row. Not safe for concurrent use; the zero value is
-// ready.
+// allocating two per row, and carving Community IDs out of a shared
+// buffer instead of allocating one per row. Not safe for concurrent use;
+// the zero value is ready.
 type FlowRowBuilder struct {
 	addrs *addrCache
+	ids   []byte // Community ID text; the rows' strings point into it
+	// hists are recent history strings, in slots by hashes of their text:
+	// a few histories make most rows ("Dd", "ShADadFf"), and the row that
+	// repeats one shares its string, which the column's dictionary then
+	// recognizes by its address instead of hashing it.
+	hists   [histSlots]string
+	histBuf []byte // scratch: the history being looked up
 }
+
+const histSlots = 64
+
+// idSlab is how many bytes of Community IDs the builder allocates at a
+// time: 136 rows' worth.
+const idSlab = 4 << 10
 
 // Fill is FromFlow.
 func (b *FlowRowBuilder) Fill(f *flow.Flow, row *FlowRow) {
 	if b.addrs == nil {
 		b.addrs = new(addrCache)
 	}
-	fromFlow(f, row, b.addrs)
+	fromFlow(f, row, b)
 }
 
-// fromFlow is FromFlow, with addresses from addrs when it is not nil.
-func fromFlow(f *flow.Flow, row *FlowRow, addrs *addrCache) {
+// communityID is flow.CommunityID, its text in b.ids.
+func (b *FlowRowBuilder) communityID(proto uint8, src, dst netip.AddrPort) string {
+	if cap(b.ids)-len(b.ids) < flow.CommunityIDLen {
+		b.ids = make([]byte, 0, idSlab)
+	}
+	start := len(b.ids)
+	b.ids = flow.AppendCommunityID(b.ids, proto, src, dst, 0)
+	id := b.ids[start:]
+	// The string's bytes are never written again: later IDs are appended
+	// after them, and a full buffer is replaced, not reused, so it lives
+	// as long as any row's string points into it.
+	return unsafe.String(unsafe.SliceData(id), len(id))
+}
+
+// history is f.History(), the string of the same history seen before
+// when its slot still holds it.
+func (b *FlowRowBuilder) history(f *flow.Flow) string {
+	b.histBuf = f.AppendHistory(b.histBuf[:0])
+	h := uint32(2166136261) // FNV-1a
+	for _, c := range b.histBuf {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	// Two slots a history, the first taken while it is free: two
+	// frequent ones that share a first slot do not take turns evicting
+	// each other.
+	slot := &b.hists[h%histSlots]
+	if *slot == string(b.histBuf) {
+		return *slot
+	}
+	if *slot != "" {
+		slot = &b.hists[h>>16%histSlots]
+		if *slot == string(b.histBuf) {
+			return *slot
+		}
+	}
+	*slot = string(b.histBuf)
+	return *slot
+}
+
+// fromFlow is FromFlow, with addresses, Community ID and history from b
+// when it is not nil.
+func fromFlow(f *flow.Flow, row *FlowRow, b *FlowRowBuilder) {
 	src, dst := f.Src(), f.Dst()
-	var srcIP, dstIP string
-	if addrs != nil {
-		srcIP, dstIP = addrs.text(src.Addr()), addrs.text(dst.Addr())
+	proto := f.Key.Proto()
+	var srcIP, dstIP, id, history string
+	if b != nil {
+		srcIP, dstIP = b.addrs.text(src.Addr()), b.addrs.text(dst.Addr())
+		id = b.communityID(proto, src, dst)
+		history = b.history(f)
 	} else {
 		srcIP, dstIP = src.Addr().String(), dst.Addr().String()
+		id = flow.CommunityID(proto, src, dst, 0)
+		history = f.History()
 	}
 	*row = FlowRow{
 		FirstSeen:   unixMicro(f.First),
 		LastSeen:    unixMicro(f.Last),
-		Proto:       flow.ProtoName(f.Key.Proto()),
+		Proto:       flow.ProtoName(proto),
 		SrcIP:       srcIP,
 		SrcPort:     int32(src.Port()),
 		DstIP:       dstIP,
@@ -139,9 +200,9 @@ func fromFlow(f *flow.Flow, row *FlowRow, addrs *addrCache) {
 		PayloadOut:  toInt64(f.Orig.Payload),
 		PayloadIn:   toInt64(f.Resp.Payload),
 		State:       f.State(),
-		History:     f.History(),
+		History:     history,
 		VLAN:        int32(f.VLAN),
-		CommunityID: f.CommunityID(),
+		CommunityID: id,
 		EndReason:   f.End.String(),
 		ICMPUnreach: int32(min(f.ICMPUnreach, math.MaxInt32)),
 	}

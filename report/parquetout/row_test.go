@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/capture/flow"
 )
@@ -199,10 +200,13 @@ func TestFromFlowProxyTarget(t *testing.T) {
 	}
 }
 
-// The builder's cached address texts give the rows FromFlow gives,
-// IPv4, IPv6 and zoned, across slot collisions and reuse.
+// The builder's cached address texts and shared Community ID buffer give
+// the rows FromFlow gives, IPv4, IPv6 and zoned, across slot collisions
+// and reuse, and a row's Community ID stays its own while later rows are
+// built.
 func TestFlowRowBuilderMatchesFromFlow(t *testing.T) {
 	var b FlowRowBuilder
+	var ids, wantIDs []string
 	for i := range 20_000 {
 		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
 		dst := netip.MustParseAddrPort("10.0.0.2:5060")
@@ -224,6 +228,12 @@ func TestFlowRowBuilderMatchesFromFlow(t *testing.T) {
 		if got != want {
 			t.Fatalf("flow %d:\n got %+v\nwant %+v", i, got, want)
 		}
+		ids, wantIDs = append(ids, got.CommunityID), append(wantIDs, want.CommunityID)
+	}
+	for i := range ids {
+		if ids[i] != wantIDs[i] {
+			t.Fatalf("flow %d: community_id became %q, want %q", i, ids[i], wantIDs[i])
+		}
 	}
 }
 
@@ -241,5 +251,44 @@ func TestAddrCacheKeepsTexts(t *testing.T) {
 	}
 	if got := c.text(netip.Addr{}); got != (netip.Addr{}).String() {
 		t.Errorf("text of the zero address = %q", got)
+	}
+}
+
+// The builder's recent histories give each row its flow's own history,
+// whichever slot a history lands in, and a history seen before shares
+// the string given before (the dictionary recognizes it by address).
+func TestFlowRowBuilderHistories(t *testing.T) {
+	const a, b = "10.0.0.1:40000", "10.0.0.2:443"
+	scripts := [][]packet{
+		{{src: a, dst: b, flags: flow.FlagSYN}},
+		{{src: a, dst: b, flags: flow.FlagSYN}, {src: b, dst: a, flags: flow.FlagSYN | flow.FlagACK}},
+		{{src: a, dst: b, flags: flow.FlagSYN}, {src: b, dst: a, flags: flow.FlagRST | flow.FlagACK}},
+		{{src: a, dst: b, flags: flow.FlagSYN}, {src: b, dst: a, flags: flow.FlagSYN | flow.FlagACK},
+			{src: a, dst: b, flags: flow.FlagACK, seq: 1}, {src: a, dst: b, flags: flow.FlagACK | flow.FlagPSH, payload: 10, seq: 1}},
+		{{src: b, dst: a, flags: flow.FlagSYN | flow.FlagACK}},
+		{{src: a, dst: b, flags: flow.FlagACK, payload: 5}},
+		{{src: a, dst: b, flags: flow.FlagFIN | flow.FlagACK}},
+	}
+	var rb FlowRowBuilder
+	first := map[string]string{}
+	for round := range 3 {
+		for i, s := range scripts {
+			for j := range s {
+				s[j].at = t0 + int64(round*100+i*10+j)
+			}
+			f := endedFlows(t, flow.ProtoTCP, s...)[0]
+			var got FlowRow
+			rb.Fill(&f, &got)
+			if want := f.History(); got.History != want {
+				t.Fatalf("script %d: history %q, want %q", i, got.History, want)
+			}
+			if prev, ok := first[got.History]; ok && unsafe.StringData(prev) != unsafe.StringData(got.History) {
+				t.Errorf("script %d: history %q not shared with its earlier row", i, got.History)
+			}
+			first[got.History] = got.History
+		}
+	}
+	if len(first) < 5 {
+		t.Fatalf("only %d distinct histories: %v", len(first), first)
 	}
 }

@@ -89,10 +89,13 @@ type TableWriter[T any] struct {
 	path, tmp string
 	file      *os.File
 	pw        rowWriter[T]
-	batch     []T
-	rows      atomic.Uint64
-	err       error // first write error, sticky
-	done      bool  // closed or aborted
+	// row is pw when it takes rows one at a time, which spares copying
+	// each into batch (and clearing it) first.
+	row   rowAdder[T]
+	batch []T
+	rows  atomic.Uint64
+	err   error // first write error, sticky
+	done  bool  // closed or aborted
 }
 
 // Create opens a flows.parquet writer; see NewTableWriter.
@@ -121,13 +124,25 @@ func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], 
 		os.Remove(tmp)
 		return nil, fmt.Errorf("parquet %s: %w", path, err)
 	}
-	return &TableWriter[T]{
-		path:  path,
-		tmp:   tmp,
-		file:  f,
-		pw:    pw,
-		batch: make([]T, 0, batchRows),
-	}, nil
+	tw := &TableWriter[T]{
+		path: path,
+		tmp:  tmp,
+		file: f,
+		pw:   pw,
+	}
+	if ra, ok := pw.(rowAdder[T]); ok {
+		tw.row = ra
+	} else {
+		tw.batch = make([]T, 0, batchRows)
+	}
+	return tw, nil
+}
+
+// rowAdder is a rowWriter whose per-call cost is low enough to take rows
+// one at a time: the flows encoder, which copies a row's values into its
+// columns as it comes.
+type rowAdder[T any] interface {
+	writeRow(row *T) error
 }
 
 // rowWriter is parquet-go's writer for rows of type T.
@@ -253,6 +268,14 @@ func (w *TableWriter[T]) Write(row *T) error {
 	}
 	if w.err != nil {
 		return w.err
+	}
+	if w.row != nil {
+		if err := w.row.writeRow(row); err != nil {
+			w.err = fmt.Errorf("write parquet %s: %w", w.tmp, err)
+			return w.err
+		}
+		w.rows.Add(1)
+		return nil
 	}
 	w.batch = append(w.batch, *row)
 	w.rows.Add(1)
