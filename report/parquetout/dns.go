@@ -88,9 +88,9 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 
 // DNSRowBuilder fills DNS rows as FromDNS does, cheaper per row: it
 // reuses the text of the header flags (flagTexts) and of recently seen
-// addresses (addrCache), and carves the rows' answer lists and CNAME
-// chains out of blocks it allocates a few thousand elements at a time. A
-// block is never written again once carved, so a row keeps its lists
+// addresses (addrCache), and carves the rows' answer lists, CNAME chains
+// and Community IDs out of blocks it allocates a few thousand elements at
+// a time. A block is never written again once carved, so a row keeps its lists
 // however long the writer holds it. Not safe for concurrent use; the
 // zero value is ready.
 type DNSRowBuilder struct {
@@ -98,6 +98,7 @@ type DNSRowBuilder struct {
 	addrs     *addrCache
 	answers   []DNSAnswerRow // the unused rest of the current block
 	chains    []string       // the unused rest of the current block
+	ids       communityIDs
 }
 
 // answerBlock is how many answers, and chainBlock how many CNAME chain
@@ -113,6 +114,15 @@ func (b *DNSRowBuilder) Fill(t *dnsinfo.Transaction, row *DNSRow) {
 		b.addrs, b.flagTexts = new(addrCache), newFlagTexts()
 	}
 	fromDNS(t, row, b)
+}
+
+// communityID is flow.CommunityID, from the builder's slabs when there
+// is a builder.
+func (b *DNSRowBuilder) communityID(proto uint8, client, server netip.AddrPort) string {
+	if b == nil {
+		return flow.CommunityID(proto, client, server, 0)
+	}
+	return b.ids.text(proto, client, server)
 }
 
 func (b *DNSRowBuilder) addr(a netip.Addr) string {
@@ -203,7 +213,7 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		CommunityID:  t.CommunityID,
 	}
 	if row.CommunityID == "" && t.Client.IsValid() && t.Server.IsValid() {
-		row.CommunityID = flow.CommunityID(t.Proto, t.Client, t.Server, 0)
+		row.CommunityID = b.communityID(t.Proto, t.Client, t.Server)
 	}
 	row.Time = row.QueryTime
 	if row.Time.IsZero() {

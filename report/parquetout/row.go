@@ -108,7 +108,7 @@ func FromFlow(f *flow.Flow, row *FlowRow) {
 // the zero value is ready.
 type FlowRowBuilder struct {
 	addrs *addrCache
-	ids   []byte // Community ID text; the rows' strings point into it
+	ids   communityIDs
 	// hists are recent history strings, in slots by hashes of their text:
 	// a few histories make most rows ("Dd", "ShADadFf"), and the row that
 	// repeats one shares its string, which the column's dictionary then
@@ -119,10 +119,6 @@ type FlowRowBuilder struct {
 
 const histSlots = 64
 
-// idSlab is how many bytes of Community IDs the builder allocates at a
-// time: 136 rows' worth.
-const idSlab = 4 << 10
-
 // Fill is FromFlow.
 func (b *FlowRowBuilder) Fill(f *flow.Flow, row *FlowRow) {
 	if b.addrs == nil {
@@ -131,17 +127,27 @@ func (b *FlowRowBuilder) Fill(f *flow.Flow, row *FlowRow) {
 	fromFlow(f, row, b)
 }
 
-// communityID is flow.CommunityID, its text in b.ids.
-func (b *FlowRowBuilder) communityID(proto uint8, src, dst netip.AddrPort) string {
-	if cap(b.ids)-len(b.ids) < flow.CommunityIDLen {
-		b.ids = make([]byte, 0, idSlab)
+// communityIDs hands out Community ID texts carved from slabs, one
+// allocation per idSlab bytes instead of one per row.
+type communityIDs struct {
+	buf []byte
+}
+
+// idSlab is how many bytes of Community IDs are allocated at a time: 136
+// rows' worth.
+const idSlab = 4 << 10
+
+// text is flow.CommunityID.
+func (c *communityIDs) text(proto uint8, src, dst netip.AddrPort) string {
+	if cap(c.buf)-len(c.buf) < flow.CommunityIDLen {
+		c.buf = make([]byte, 0, idSlab)
 	}
-	start := len(b.ids)
-	b.ids = flow.AppendCommunityID(b.ids, proto, src, dst, 0)
-	id := b.ids[start:]
+	start := len(c.buf)
+	c.buf = flow.AppendCommunityID(c.buf, proto, src, dst, 0)
+	id := c.buf[start:]
 	// The string's bytes are never written again: later IDs are appended
-	// after them, and a full buffer is replaced, not reused, so it lives
-	// as long as any row's string points into it.
+	// after them, and a full slab is replaced, not reused, so it lives as
+	// long as any row's string points into it.
 	return unsafe.String(unsafe.SliceData(id), len(id))
 }
 
@@ -178,7 +184,7 @@ func fromFlow(f *flow.Flow, row *FlowRow, b *FlowRowBuilder) {
 	var srcIP, dstIP, id, history string
 	if b != nil {
 		srcIP, dstIP = b.addrs.text(src.Addr()), b.addrs.text(dst.Addr())
-		id = b.communityID(proto, src, dst)
+		id = b.ids.text(proto, src, dst)
 		history = b.history(f)
 	} else {
 		srcIP, dstIP = src.Addr().String(), dst.Addr().String()
