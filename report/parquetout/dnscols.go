@@ -116,26 +116,34 @@ func (d *dnsColWriter) takeFooter(opts []parquet.WriterOption) error {
 
 func (d *dnsColWriter) write(rows []DNSRow) error {
 	for i := range rows {
-		r := &rows[i]
-		d.dnsColumns.add(r)
-		w := d.w
-		w.n++
-		n := rowBytes(r)
-		d.pageBytes += n
-		d.groupBytes += n
-		if w.n%dnsPageRows == 0 || w.n == w.maxGroup || d.pageBytes >= dnsPageBytes || d.groupBytes >= dnsGroupBytes {
-			d.pageBytes = 0
-			for _, c := range w.cols {
-				if err := c.flushPage(w); err != nil {
-					return fmt.Errorf("column %s: %w", c.name(), err)
-				}
+		if err := d.writeRow(&rows[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRow adds a row; TableWriter calls it for each row it is given, so
+// rows are not copied into a batch first.
+func (d *dnsColWriter) writeRow(r *DNSRow) error {
+	d.dnsColumns.add(r)
+	w := d.w
+	w.n++
+	n := rowBytes(r)
+	d.pageBytes += n
+	d.groupBytes += n
+	if w.n%dnsPageRows == 0 || w.n == w.maxGroup || d.pageBytes >= dnsPageBytes || d.groupBytes >= dnsGroupBytes {
+		d.pageBytes = 0
+		for _, c := range w.cols {
+			if err := c.flushPage(w); err != nil {
+				return fmt.Errorf("column %s: %w", c.name(), err)
 			}
 		}
-		if w.n == w.maxGroup || d.groupBytes >= dnsGroupBytes {
-			d.groupBytes = 0
-			if err := w.flushGroup(); err != nil {
-				return err
-			}
+	}
+	if w.n == w.maxGroup || d.groupBytes >= dnsGroupBytes {
+		d.groupBytes = 0
+		if err := w.flushGroup(); err != nil {
+			return err
 		}
 	}
 	return nil

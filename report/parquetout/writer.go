@@ -139,8 +139,8 @@ func NewTableWriter[T any](path, schema string, opts Options) (*TableWriter[T], 
 }
 
 // rowAdder is a rowWriter whose per-call cost is low enough to take rows
-// one at a time: the flows encoder, which copies a row's values into its
-// columns as it comes.
+// one at a time: the flows and DNS encoders, which copy a row's values
+// into their columns as it comes.
 type rowAdder[T any] interface {
 	writeRow(row *T) error
 }
