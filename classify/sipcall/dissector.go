@@ -39,11 +39,11 @@ type Dissector struct {
 	t *Tracker
 	// A followed flow's *sipFlow or *mediaFlow hangs off its Meta.SIP
 	// until End, so the per-packet path makes no map lookup; followed
-	// counts them. TCP flows waiting for their first payload, a few
-	// packets each, stay in probe, keyed by the flow record (the table
-	// hands the same *flow.Flow to every call until End).
+	// counts them. A TCP flow that Start wanted and that has neither is
+	// waiting for its first payload (probePacket): its state is that
+	// absence, so the many TCP flows that never carry SIP cost no map
+	// insert, lookup or delete.
 	followed int
-	probe    map[*flow.Flow]struct{}
 	sess     sdp.Session
 	log      []event // staged for the tracker's next Commit
 	// New media flows, matched by the tracker's next Commit.
@@ -61,10 +61,7 @@ type pendingMatch struct {
 func (t *Tracker) NewDissector() *Dissector { return t.def.NewDissector() }
 
 func newDissector(t *Tracker) *Dissector {
-	return &Dissector{
-		t:     t,
-		probe: make(map[*flow.Flow]struct{}),
-	}
+	return &Dissector{t: t}
 }
 
 type sipFlow struct {
@@ -124,9 +121,8 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 	case flow.ProtoTCP:
 		if d.t.sipKey(f.Key) {
 			d.follow(f, &sipFlow{tcp: true})
-		} else {
-			d.probe[f] = struct{}{}
 		}
+		// Otherwise the flow is probed: see Packet.
 		return true
 	}
 	return false
@@ -202,7 +198,9 @@ func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	if sf != nil {
 		return d.sipPacket(sf, f, p)
 	}
-	if _, ok := d.probe[f]; ok {
+	if f.Key.Proto() == flow.ProtoTCP {
+		// Start wants every TCP flow, and Packet is called only while
+		// the flow is wanted: one without state is still probed.
 		return d.probePacket(f, p)
 	}
 	return false
@@ -212,7 +210,6 @@ func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 // "rtp", "rtcp" or "udptl" for media, with Meta.CallID when signalling
 // negotiated it.
 func (d *Dissector) End(f *flow.Flow) {
-	delete(d.probe, f)
 	sf, mf := stateOf(f)
 	d.unfollow(f)
 	if sf != nil {
@@ -369,7 +366,6 @@ func (d *Dissector) probePacket(f *flow.Flow, p *decode.Packet) bool {
 	if len(p.Payload) == 0 {
 		return true
 	}
-	delete(d.probe, f)
 	if !sipinfo.Looks(p.Payload) && !isSIPUpgrade(p.Payload) && !partialStartLine(p.Payload) {
 		return false
 	}
