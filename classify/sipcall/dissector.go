@@ -46,6 +46,7 @@ type Dissector struct {
 	followed int
 	sess     sdp.Session
 	log      []event // staged for the tracker's next Commit
+	raw      []byte  // the skimmed messages of log (stageSkimmed)
 	// New media flows, matched by the tracker's next Commit.
 	pending []pendingMatch
 }
@@ -581,26 +582,50 @@ func (d *Dissector) sctpMessage(sf *sipFlow, f *flow.Flow, p *decode.Packet, msg
 }
 
 // message parses one SIP message and hands it to the tracker.
+//
+// On a flow already confirmed as SIP, a message whose method keeps it out
+// of every INVITE dialog (a registration and its challenge, a keep-alive
+// OPTIONS, a SUBSCRIBE) is only skimmed for its Call-ID: such a message
+// changes a call only when its Call-ID is one (a NOTIFY or INFO within
+// the call), which the commit knows and then parses the message. The
+// parse is most of a SIP flow's cost, and most such messages belong to no
+// call. A message with the Call-ID of the flow's own INVITE is parsed
+// here, so in-dialog requests do not load the commit.
 func (d *Dissector) message(sf *sipFlow, f *flow.Flow, p *decode.Packet, b []byte, transport string) {
-	m, err := sipinfo.ParseMessage(b)
-	if err != nil {
-		d.t.stats.ParseErrors.Add(1)
+	src, dst := f.Key.Endpoint(p.Dir), f.Key.Endpoint(p.Dir.Flip())
+	if sf.confirmed {
+		if s, ok := sipinfo.Skim(b); ok && !inviteDialog(s.Method) && string(s.CallID) != sf.callID {
+			d.stageSkimmed(p.Ordinal, p.Time, b, s.CallID, src, dst, transport)
+			return
+		}
+	}
+	m, sess, ok := d.t.parseMessage(b, &d.sess)
+	if !ok {
 		sf.misses++
 		return
 	}
-	d.t.stats.Messages.Add(1)
 	sf.confirmed = true
 	if sf.callID == "" && m.IsRequest && m.Method == "INVITE" {
 		sf.callID = m.CallID
 	}
-	var sess *sdp.Session
-	if len(m.SDP) > 0 {
-		if err := sdp.Parse(m.SDP, &d.sess); errors.Is(err, sdp.ErrNotSDP) {
-			d.t.stats.SDPErrors.Add(1)
-		} else {
-			sess = &d.sess
-		}
-	}
-	src, dst := f.Key.Endpoint(p.Dir), f.Key.Endpoint(p.Dir.Flip())
 	d.stageMessage(p.Ordinal, m, sess, src, dst, p.Time, transport)
+}
+
+// parseMessage parses a SIP message and the SDP it carries, into sess,
+// and counts the outcome. The session is nil when the message has none.
+func (t *Tracker) parseMessage(b []byte, sess *sdp.Session) (*sipinfo.Message, *sdp.Session, bool) {
+	m, err := sipinfo.ParseMessage(b)
+	if err != nil {
+		t.stats.ParseErrors.Add(1)
+		return nil, nil, false
+	}
+	t.stats.Messages.Add(1)
+	if len(m.SDP) == 0 {
+		return m, nil, true
+	}
+	if err := sdp.Parse(m.SDP, sess); errors.Is(err, sdp.ErrNotSDP) {
+		t.stats.SDPErrors.Add(1)
+		return m, nil, true
+	}
+	return m, sess, true
 }

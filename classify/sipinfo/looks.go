@@ -76,12 +76,40 @@ func isURI(b []byte) bool {
 
 // knownMethod reports whether m is a method from the IANA SIP methods
 // registry. Methods are case sensitive (RFC 3261 section 7.1).
-func knownMethod(m []byte) bool {
+func knownMethod(m []byte) bool { return methodName(m) != "" }
+
+// methodName returns m as a string when it is a method from the IANA SIP
+// methods registry, without allocating, and "" otherwise.
+func methodName(m []byte) string {
 	switch string(m) {
-	case "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
-		"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER",
-		"MESSAGE", "UPDATE":
-		return true
+	case "INVITE":
+		return "INVITE"
+	case "ACK":
+		return "ACK"
+	case "BYE":
+		return "BYE"
+	case "CANCEL":
+		return "CANCEL"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "REGISTER":
+		return "REGISTER"
+	case "PRACK":
+		return "PRACK"
+	case "SUBSCRIBE":
+		return "SUBSCRIBE"
+	case "NOTIFY":
+		return "NOTIFY"
+	case "PUBLISH":
+		return "PUBLISH"
+	case "INFO":
+		return "INFO"
+	case "REFER":
+		return "REFER"
+	case "MESSAGE":
+		return "MESSAGE"
+	case "UPDATE":
+		return "UPDATE"
 	}
-	return false
+	return ""
 }
