@@ -13,6 +13,15 @@ const maxStartLine = 1024
 // HTTP and SSDP ("NOTIFY * HTTP/1.1", "M-SEARCH * HTTP/1.1") do not match:
 // their version is not SIP/2.0 and "*" is not a SIP request URI.
 func Looks(payload []byte) bool {
+	// A start line opens with a method or "SIP/2.0" and a space. Most
+	// payloads tried here are not SIP (any UDP flow's first datagram):
+	// rejecting them on their first bytes spares the search for a line
+	// end, which in binary data runs to maxStartLine.
+	head := payload[:min(len(payload), maxToken+1)]
+	tok := bytes.IndexByte(head, ' ')
+	if tok < 0 || string(head[:tok]) != "SIP/2.0" && !knownMethod(head[:tok]) {
+		return false
+	}
 	line := payload
 	if len(line) > maxStartLine {
 		line = line[:maxStartLine]
@@ -73,6 +82,10 @@ func isURI(b []byte) bool {
 	}
 	return true
 }
+
+// maxToken is the length of the longest token a start line opens with:
+// "SUBSCRIBE".
+const maxToken = len("SUBSCRIBE")
 
 // knownMethod reports whether m is a method from the IANA SIP methods
 // registry. Methods are case sensitive (RFC 3261 section 7.1).
