@@ -613,8 +613,10 @@ func (d *Dissector) message(sf *sipFlow, f *flow.Flow, p *decode.Packet, b []byt
 
 // parseMessage parses a SIP message and the SDP it carries, into sess,
 // and counts the outcome. The session is nil when the message has none.
+// The tracker reads no Via, Contact or Request-URI: ParseDialog skips
+// them, and accepts the messages ParseMessage accepts.
 func (t *Tracker) parseMessage(b []byte, sess *sdp.Session) (*sipinfo.Message, *sdp.Session, bool) {
-	m, err := sipinfo.ParseMessage(b)
+	m, err := sipinfo.ParseDialog(b)
 	if err != nil {
 		t.stats.ParseErrors.Add(1)
 		return nil, nil, false

@@ -47,6 +47,16 @@ func BenchmarkParseMessage(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
+		b.Run(bm.name+"/dialog", func(b *testing.B) {
+			b.SetBytes(int64(len(bm.payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseDialog(bm.payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
 }
 
