@@ -39,13 +39,14 @@ type Dissector struct {
 	t *Tracker
 	// A followed flow's *sipFlow or *mediaFlow hangs off its Meta.SIP
 	// until End, so the per-packet path makes no map lookup; followed
-	// counts them. TCP flows waiting for their first payload, a few
-	// packets each, stay in probe, keyed by the flow record (the table
-	// hands the same *flow.Flow to every call until End).
+	// counts them. A TCP flow that Start wanted and that has neither is
+	// waiting for its first payload (probePacket): its state is that
+	// absence, so the many TCP flows that never carry SIP cost no map
+	// insert, lookup or delete.
 	followed int
-	probe    map[*flow.Flow]struct{}
 	sess     sdp.Session
 	log      []event // staged for the tracker's next Commit
+	raw      []byte  // the skimmed messages of log (stageSkimmed)
 	// New media flows, matched by the tracker's next Commit.
 	pending []pendingMatch
 }
@@ -61,10 +62,7 @@ type pendingMatch struct {
 func (t *Tracker) NewDissector() *Dissector { return t.def.NewDissector() }
 
 func newDissector(t *Tracker) *Dissector {
-	return &Dissector{
-		t:     t,
-		probe: make(map[*flow.Flow]struct{}),
-	}
+	return &Dissector{t: t}
 }
 
 type sipFlow struct {
@@ -124,9 +122,8 @@ func (d *Dissector) Start(f *flow.Flow, p *decode.Packet) bool {
 	case flow.ProtoTCP:
 		if d.t.sipKey(f.Key) {
 			d.follow(f, &sipFlow{tcp: true})
-		} else {
-			d.probe[f] = struct{}{}
 		}
+		// Otherwise the flow is probed: see Packet.
 		return true
 	}
 	return false
@@ -202,7 +199,9 @@ func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 	if sf != nil {
 		return d.sipPacket(sf, f, p)
 	}
-	if _, ok := d.probe[f]; ok {
+	if f.Key.Proto() == flow.ProtoTCP {
+		// Start wants every TCP flow, and Packet is called only while
+		// the flow is wanted: one without state is still probed.
 		return d.probePacket(f, p)
 	}
 	return false
@@ -212,7 +211,6 @@ func (d *Dissector) Packet(f *flow.Flow, p *decode.Packet, fromOrig bool) bool {
 // "rtp", "rtcp" or "udptl" for media, with Meta.CallID when signalling
 // negotiated it.
 func (d *Dissector) End(f *flow.Flow) {
-	delete(d.probe, f)
 	sf, mf := stateOf(f)
 	d.unfollow(f)
 	if sf != nil {
@@ -369,7 +367,6 @@ func (d *Dissector) probePacket(f *flow.Flow, p *decode.Packet) bool {
 	if len(p.Payload) == 0 {
 		return true
 	}
-	delete(d.probe, f)
 	if !sipinfo.Looks(p.Payload) && !isSIPUpgrade(p.Payload) && !partialStartLine(p.Payload) {
 		return false
 	}
@@ -585,26 +582,52 @@ func (d *Dissector) sctpMessage(sf *sipFlow, f *flow.Flow, p *decode.Packet, msg
 }
 
 // message parses one SIP message and hands it to the tracker.
+//
+// On a flow already confirmed as SIP, a message whose method keeps it out
+// of every INVITE dialog (a registration and its challenge, a keep-alive
+// OPTIONS, a SUBSCRIBE) is only skimmed for its Call-ID: such a message
+// changes a call only when its Call-ID is one (a NOTIFY or INFO within
+// the call), which the commit knows and then parses the message. The
+// parse is most of a SIP flow's cost, and most such messages belong to no
+// call. A message with the Call-ID of the flow's own INVITE is parsed
+// here, so in-dialog requests do not load the commit.
 func (d *Dissector) message(sf *sipFlow, f *flow.Flow, p *decode.Packet, b []byte, transport string) {
-	m, err := sipinfo.ParseMessage(b)
-	if err != nil {
-		d.t.stats.ParseErrors.Add(1)
+	src, dst := f.Key.Endpoint(p.Dir), f.Key.Endpoint(p.Dir.Flip())
+	if sf.confirmed {
+		if s, ok := sipinfo.Skim(b); ok && !inviteDialog(s.Method) && string(s.CallID) != sf.callID {
+			d.stageSkimmed(p.Ordinal, p.Time, b, s.CallID, src, dst, transport)
+			return
+		}
+	}
+	m, sess, ok := d.t.parseMessage(b, &d.sess)
+	if !ok {
 		sf.misses++
 		return
 	}
-	d.t.stats.Messages.Add(1)
 	sf.confirmed = true
 	if sf.callID == "" && m.IsRequest && m.Method == "INVITE" {
 		sf.callID = m.CallID
 	}
-	var sess *sdp.Session
-	if len(m.SDP) > 0 {
-		if err := sdp.Parse(m.SDP, &d.sess); errors.Is(err, sdp.ErrNotSDP) {
-			d.t.stats.SDPErrors.Add(1)
-		} else {
-			sess = &d.sess
-		}
-	}
-	src, dst := f.Key.Endpoint(p.Dir), f.Key.Endpoint(p.Dir.Flip())
 	d.stageMessage(p.Ordinal, m, sess, src, dst, p.Time, transport)
+}
+
+// parseMessage parses a SIP message and the SDP it carries, into sess,
+// and counts the outcome. The session is nil when the message has none.
+// The tracker reads no Via, Contact or Request-URI: ParseDialog skips
+// them, and accepts the messages ParseMessage accepts.
+func (t *Tracker) parseMessage(b []byte, sess *sdp.Session) (*sipinfo.Message, *sdp.Session, bool) {
+	m, err := sipinfo.ParseDialog(b)
+	if err != nil {
+		t.stats.ParseErrors.Add(1)
+		return nil, nil, false
+	}
+	t.stats.Messages.Add(1)
+	if len(m.SDP) == 0 {
+		return m, nil, true
+	}
+	if err := sdp.Parse(m.SDP, sess); errors.Is(err, sdp.ErrNotSDP) {
+		t.stats.SDPErrors.Add(1)
+		return m, nil, true
+	}
+	return m, sess, true
 }

@@ -20,7 +20,7 @@
 //
 // Signalling is found on the configured SIP ports and, on any port, by a
 // first payload that starts with a SIP request or status line; a flow is
-// labelled "sip" only once sipinfo.ParseMessage accepted a message of it,
+// labelled "sip" only once sipinfo.ParseDialog accepted a message of it,
 // so SSDP and HTTP never become SIP. UDP datagrams (reassembled from IP
 // fragments by the decoder), TCP streams (capture/tcpstream and
 // sipinfo.Framer: segments out of order, retransmitted, several messages

@@ -24,6 +24,9 @@ type harness struct {
 	ended   []*flow.Flow
 	ordinal uint64
 	now     int64
+	// batch: send does not commit; the test commits, so that several
+	// packets share an epoch.
+	batch bool
 }
 
 type hflow struct {
@@ -72,7 +75,9 @@ func (h *harness) send(proto uint8, src, dst string, ts int64, payload []byte) {
 	if hf.wanted {
 		hf.wanted = h.d.Packet(f, p, dir == f.OrigDir)
 	}
-	h.tr.Commit(h.now)
+	if !h.batch {
+		h.tr.Commit(h.now)
+	}
 }
 
 func (h *harness) udp(src, dst string, ts int64, payload []byte) {

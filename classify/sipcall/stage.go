@@ -26,6 +26,7 @@ const (
 	evMessage eventKind = iota // a SIP message parsed
 	evBind                     // a media flow matched an expectation
 	evEnded                    // a matched media flow left the flow table
+	evSkimmed                  // a SIP message read only for its Call-ID
 )
 
 type event struct {
@@ -39,10 +40,17 @@ type event struct {
 	src, dst  netip.AddrPort
 	transport string
 
+	// raw and callID locate a skimmed message and its Call-ID in the
+	// Dissector's raw.
+	raw, callID span
+
 	b     binding
 	app   string
 	stats [2]streamStats
 }
+
+// span is a range of a byte slice.
+type span struct{ from, to int }
 
 type stagedRef struct {
 	d *Dissector
@@ -206,6 +214,9 @@ func (g *Group) commit() {
 		case evEnded:
 			t.advance(e.at)
 			t.flowEnded(&e.b, e.key, e.app, &e.stats, e.at)
+		case evSkimmed:
+			t.advance(e.at)
+			t.applySkimmed(r.d.raw, e)
 		}
 	}
 	matchBefore(math.MaxUint64)
@@ -223,6 +234,7 @@ func (g *Group) commit() {
 	for _, d := range g.dissectors {
 		clear(d.log) // drop message and stream pointers
 		d.log = d.log[:0]
+		d.raw = d.raw[:0]
 	}
 	g.mu.Unlock()
 }
@@ -237,6 +249,34 @@ func (d *Dissector) stageMessage(ordinal uint64, m *sipinfo.Message, sess *sdp.S
 		sess = cloneSession(sess)
 	}
 	d.log = append(d.log, event{kind: evMessage, ordinal: ordinal, at: at, msg: m, sess: sess, src: src, dst: dst, transport: transport})
+}
+
+// stageSkimmed records a skimmed message for the next commit, which
+// parses it if its Call-ID is a call's. The packet buffer is reused, so
+// the message and its Call-ID are copied to raw.
+func (d *Dissector) stageSkimmed(ordinal uint64, at int64, b, callID []byte, src, dst netip.AddrPort, transport string) {
+	msg := span{len(d.raw), len(d.raw) + len(b)}
+	d.raw = append(d.raw, b...)
+	id := span{len(d.raw), len(d.raw) + len(callID)}
+	d.raw = append(d.raw, callID...)
+	d.log = append(d.log, event{kind: evSkimmed, ordinal: ordinal, at: at, raw: msg, callID: id, src: src, dst: dst, transport: transport})
+}
+
+// applySkimmed applies a skimmed message, staged in raw, as if it had
+// been parsed when it came: a message of no call changes nothing, so only
+// one whose Call-ID is a call's is parsed; t.mu is held.
+func (t *Tracker) applySkimmed(raw []byte, e *event) {
+	if t.calls[string(raw[e.callID.from:e.callID.to])] == nil {
+		t.stats.Skimmed.Add(1)
+		return
+	}
+	var sess sdp.Session
+	m, s, ok := t.parseMessage(raw[e.raw.from:e.raw.to], &sess)
+	if !ok {
+		return
+	}
+	m.Body, m.SDP = nil, nil // they point into raw, which is reused
+	t.apply(m, s, e.src, e.dst, e.at, e.transport)
 }
 
 func (d *Dissector) stageBind(ordinal uint64, at int64, k flow.Key, b binding) {

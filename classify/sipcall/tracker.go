@@ -111,6 +111,11 @@ type Stats struct {
 	ParseErrors   atomic.Uint64 // payloads that started like SIP but did not parse
 	FramingErrors atomic.Uint64 // TCP/WebSocket bytes discarded or messages dropped while framing
 	SDPErrors     atomic.Uint64 // SIP bodies announced as SDP that were not
+	// Skimmed counts messages outside INVITE dialogs, on flows already
+	// confirmed as SIP, that belonged to no call: only their start line,
+	// Call-ID and CSeq were read, so they are in neither Messages nor
+	// ParseErrors.
+	Skimmed atomic.Uint64
 
 	Calls         atomic.Uint64 // calls started by an INVITE
 	CallsEmitted  atomic.Uint64

@@ -47,6 +47,16 @@ func BenchmarkParseMessage(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
+		b.Run(bm.name+"/dialog", func(b *testing.B) {
+			b.SetBytes(int64(len(bm.payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseDialog(bm.payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
 }
 
@@ -106,15 +116,32 @@ var (
 		"")
 )
 
+// BenchmarkLooks covers a SIP message and what Looks mostly sees: the
+// first datagram of a flow that is not SIP.
 func BenchmarkLooks(b *testing.B) {
-	b.SetBytes(int64(len(invite)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if !Looks(invite) {
-			b.Fatal("not SIP")
-		}
+	binary := make([]byte, 512) // a DNS response, say: no line end
+	for i := range binary {
+		binary[i] = byte(i*7 + 1)
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+	for _, bm := range []struct {
+		name    string
+		payload []byte
+		want    bool
+	}{
+		{"INVITE", invite, true},
+		{"binary", binary, false},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bm.payload)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if Looks(bm.payload) != bm.want {
+					b.Fatal("wrong answer")
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+		})
+	}
 }
 
 func BenchmarkFramer(b *testing.B) {

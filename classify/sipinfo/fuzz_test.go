@@ -49,6 +49,15 @@ func FuzzParseMessage(f *testing.F) {
 	})
 }
 
+func FuzzParseDialog(f *testing.F) {
+	for _, b := range [][]byte{invite, answer, register, challenge, keepalive, options,
+		msg("INVITE sip:a@fe80::1 SIP/2.0", "Via: SIP/2.0/UDP fe80::1:5060", "From: <sip:a@fe80::1>;tag=1", "Call-ID: x", "CSeq: 1 INVITE", ""),
+		msg("SIP/2.0 200 OK", "Via: SIP/2.0/UDP", "Contact: <bad", "Max-Forwards: x", "From: <sip:a@b>;tag=1", "Call-ID: x", "CSeq: 1 INVITE", "")} {
+		f.Add(b)
+	}
+	f.Fuzz(checkDialog)
+}
+
 func FuzzFramer(f *testing.F) {
 	f.Add(cat(options, notify, resp), uint16(7))
 	f.Add(cat([]byte("\r\n\r\njunk\r\n"), options, []byte("INFO sip:a@b SIP/2.0\r\nl: x\r\n\r\n"), resp), uint16(30))

@@ -67,6 +67,32 @@ func bracketIPv6(payload []byte) ([]byte, bool) {
 	return append(out, payload[last:]...), true
 }
 
+// mayHoldBareIPv6 reports whether hdr has a run of the characters an
+// address is written with that holds two colons or more: the runs
+// bracketIPv6 considers. Two colons of one run have only such characters
+// between them.
+func mayHoldBareIPv6(hdr []byte) bool {
+	prev := -1
+	for i := 0; i < len(hdr); i++ {
+		c := bytes.IndexByte(hdr[i:], ':')
+		if c < 0 {
+			return false
+		}
+		c += i
+		if prev >= 0 {
+			j := c - 1
+			for j > prev && isAddrChar(hdr[j]) {
+				j--
+			}
+			if j == prev {
+				return true
+			}
+		}
+		prev, i = c, c
+	}
+	return false
+}
+
 // isCallID reports whether line is a Call-ID header field (long or compact).
 func isCallID(line []byte) bool {
 	name, _, ok := bytes.Cut(line, []byte(":"))

@@ -13,6 +13,15 @@ const maxStartLine = 1024
 // HTTP and SSDP ("NOTIFY * HTTP/1.1", "M-SEARCH * HTTP/1.1") do not match:
 // their version is not SIP/2.0 and "*" is not a SIP request URI.
 func Looks(payload []byte) bool {
+	// A start line opens with a method or "SIP/2.0" and a space. Most
+	// payloads tried here are not SIP (any UDP flow's first datagram):
+	// rejecting them on their first bytes spares the search for a line
+	// end, which in binary data runs to maxStartLine.
+	head := payload[:min(len(payload), maxToken+1)]
+	tok := bytes.IndexByte(head, ' ')
+	if tok < 0 || string(head[:tok]) != "SIP/2.0" && !knownMethod(head[:tok]) {
+		return false
+	}
 	line := payload
 	if len(line) > maxStartLine {
 		line = line[:maxStartLine]
@@ -74,14 +83,46 @@ func isURI(b []byte) bool {
 	return true
 }
 
+// maxToken is the length of the longest token a start line opens with:
+// "SUBSCRIBE".
+const maxToken = len("SUBSCRIBE")
+
 // knownMethod reports whether m is a method from the IANA SIP methods
 // registry. Methods are case sensitive (RFC 3261 section 7.1).
-func knownMethod(m []byte) bool {
+func knownMethod(m []byte) bool { return methodName(m) != "" }
+
+// methodName returns m as a string when it is a method from the IANA SIP
+// methods registry, without allocating, and "" otherwise.
+func methodName(m []byte) string {
 	switch string(m) {
-	case "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
-		"PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER",
-		"MESSAGE", "UPDATE":
-		return true
+	case "INVITE":
+		return "INVITE"
+	case "ACK":
+		return "ACK"
+	case "BYE":
+		return "BYE"
+	case "CANCEL":
+		return "CANCEL"
+	case "OPTIONS":
+		return "OPTIONS"
+	case "REGISTER":
+		return "REGISTER"
+	case "PRACK":
+		return "PRACK"
+	case "SUBSCRIBE":
+		return "SUBSCRIBE"
+	case "NOTIFY":
+		return "NOTIFY"
+	case "PUBLISH":
+		return "PUBLISH"
+	case "INFO":
+		return "INFO"
+	case "REFER":
+		return "REFER"
+	case "MESSAGE":
+		return "MESSAGE"
+	case "UPDATE":
+		return "UPDATE"
 	}
-	return false
+	return ""
 }

@@ -101,7 +101,46 @@ func (m *Message) Response(method string) bool {
 // broken header is still a call to account for. Header sections with bare
 // LF line ends are normalised to CRLF, and IPv6 literals written without
 // brackets are bracketed, before sipgo sees them.
-func ParseMessage(payload []byte) (m *Message, err error) {
+func ParseMessage(payload []byte) (*Message, error) {
+	return parseMessage(payload, false)
+}
+
+// ParseDialog is ParseMessage for a caller that follows dialogs and
+// their media, not routes: it leaves Via, Contact and RequestURI empty
+// and has sipgo parse neither those fields nor Max-Forwards, Route,
+// Record-Route, Refer-To and Referred-By, about a third of ParseMessage's
+// cost. It parses the messages ParseMessage parses, and every other field
+// is what ParseMessage returns (FuzzParseDialog checks both), but
+// BadHeaders, which counts only the fields it parses. (Should sipgo panic
+// on a field ParseDialog skips, only ParseMessage would fail; the fuzzing
+// found no such field.)
+//
+// The fields it skips could make sipgo reject a header that holds an
+// IPv6 literal without brackets, and ParseMessage then brackets every
+// such literal, in the fields ParseDialog keeps too. So a header section
+// with a run that may be one is handed to ParseMessage.
+func ParseDialog(payload []byte) (*Message, error) {
+	return parseMessage(payload, true)
+}
+
+// dialogParser is strictParser without the header parsers of the fields
+// ParseDialog skips, which become opaque headers.
+var dialogParser = sip.NewParser(sip.WithHeadersParsers(dialogHeaders(sip.DefaultHeadersParser())))
+
+// dialogHeaders returns the parsers of parsers that ParseDialog uses.
+func dialogHeaders(parsers map[string]sip.HeaderParser) map[string]sip.HeaderParser {
+	out := make(map[string]sip.HeaderParser)
+	for name, parse := range parsers {
+		switch fieldOf(name) {
+		case fieldFrom, fieldFromCompact, fieldTo, fieldToCompact, fieldCallID, fieldCallIDCompact, fieldCSeq,
+			fieldContentType, fieldContentTypeCompact, fieldContentLength, fieldContentLengthCompact:
+			out[name] = parse
+		}
+	}
+	return out
+}
+
+func parseMessage(payload []byte, dialog bool) (m *Message, err error) {
 	// sipgo is written for endpoints that talk to well-behaved peers; a
 	// passive tap feeds it whatever crosses the wire. A panic in it must
 	// cost one message, not the process.
@@ -114,17 +153,29 @@ func ParseMessage(payload []byte) (m *Message, err error) {
 		return nil, ErrNotSIP
 	}
 	payload = crlfHeaders(payload)
+	strict := strictParser
+	if dialog {
+		if mayHoldBareIPv6(payload[:headerLen(payload)]) {
+			dialog = false
+		} else {
+			strict = dialogParser
+		}
+	}
 
 	bad := 0
-	msg, err := parse(strictParser, payload)
+	msg, err := parse(strict, payload)
 	if err != nil && !errors.Is(err, sip.ErrParseReadBodyIncomplete) {
 		if fixed, ok := bracketIPv6(payload); ok {
 			payload = fixed
-			msg, err = parse(strictParser, payload)
+			msg, err = parse(strict, payload)
 		}
 	}
 	if err != nil && !errors.Is(err, sip.ErrParseReadBodyIncomplete) {
-		msg, err = parse(sip.NewParser(sip.WithHeadersParsers(tolerantParsers(&bad))), payload)
+		headers := sip.DefaultHeadersParser()
+		if dialog {
+			headers = dialogHeaders(headers)
+		}
+		msg, err = parse(sip.NewParser(sip.WithHeadersParsers(tolerantParsers(headers, &bad))), payload)
 	}
 	truncated := false
 	if errors.Is(err, sip.ErrParseReadBodyIncomplete) && msg != nil {
@@ -136,7 +187,7 @@ func ParseMessage(payload []byte) (m *Message, err error) {
 	}
 
 	m = &Message{BadHeaders: bad, ContentLength: -1, BodyTruncated: truncated}
-	ctypeParams := fill(m, msg)
+	ctypeParams := fill(m, msg, dialog)
 
 	m.Body = msg.Body()
 	if truncated {
@@ -182,7 +233,9 @@ type parsedMessage interface {
 // lower-cases, and so copies, every header's name on every call, and its
 // typed accessors do the same scan when the field has no typed value, so
 // they are called only when a header of that name exists.
-func fill(m *Message, msg parsedMessage) (ctypeParams string) {
+//
+// For ParseDialog (dialog), it leaves Via, Contact and RequestURI empty.
+func fill(m *Message, msg parsedMessage, dialog bool) (ctypeParams string) {
 	var first [numFields]sip.Header // the first header of each name
 	var contact *sip.ContactHeader
 	for _, h := range msg.Headers() {
@@ -190,7 +243,7 @@ func fill(m *Message, msg parsedMessage) (ctypeParams string) {
 		if first[f] == nil {
 			first[f] = h
 		}
-		if c, ok := h.(*sip.ContactHeader); ok && contact == nil {
+		if c, ok := h.(*sip.ContactHeader); ok && contact == nil && !dialog {
 			contact = c
 		}
 	}
@@ -222,7 +275,9 @@ func fill(m *Message, msg parsedMessage) (ctypeParams string) {
 	case *sip.Request:
 		m.IsRequest = true
 		m.Method = string(msg.Method)
-		reqURI[0], reqURI[1] = uri(&msg.Recipient)
+		if !dialog {
+			reqURI[0], reqURI[1] = uri(&msg.Recipient)
+		}
 	case *sip.Response:
 		m.StatusCode = msg.StatusCode
 		m.Reason = msg.Reason
@@ -257,7 +312,7 @@ func fill(m *Message, msg parsedMessage) (ctypeParams string) {
 			m.CSeqMethod = string(h.MethodName)
 		}
 	}
-	if present(fieldVia, fieldViaCompact) {
+	if present(fieldVia, fieldViaCompact) && !dialog {
 		if h := msg.Via(); h != nil {
 			m.Via = Via{Transport: strings.ToUpper(h.Transport), Host: h.Host, Port: h.Port, Branch: param(h.Params, "branch")}
 		} else if v := rawValue(fieldVia, fieldViaCompact); v != "" {
@@ -295,7 +350,7 @@ func fill(m *Message, msg parsedMessage) (ctypeParams string) {
 	if contactURI[1] > 0 {
 		m.Contact = all[contactURI[0]:contactURI[1]]
 	}
-	if m.Contact == "" {
+	if m.Contact == "" && !dialog {
 		if v := rawValue(fieldContact, fieldContactCompact); v != "" {
 			m.Contact = lenientAddress(v).URI
 		}
@@ -320,13 +375,12 @@ func mediaType(h *sip.ContentTypeHeader) string {
 	return strings.ToLower(strings.TrimSpace(v))
 }
 
-// tolerantParsers wraps sipgo's header parsers so that a malformed field
+// tolerantParsers wraps header parsers so that a malformed field
 // becomes an opaque header (counted in *bad) instead of failing the whole
 // message.
-func tolerantParsers(bad *int) map[string]sip.HeaderParser {
-	def := sip.DefaultHeadersParser()
-	out := make(map[string]sip.HeaderParser, len(def))
-	for name, parse := range def {
+func tolerantParsers(parsers map[string]sip.HeaderParser, bad *int) map[string]sip.HeaderParser {
+	out := make(map[string]sip.HeaderParser, len(parsers))
+	for name, parse := range parsers {
 		out[name] = func(lowerName []byte, value string) (sip.Header, error) {
 			h, err := parse(lowerName, value)
 			if err == nil || isCommaSplit(err) {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // msg joins lines with CRLF; the last element is the body.
@@ -273,7 +275,82 @@ func TestParseMessageVariants(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkMessage(t, m, tt.want, tt.body, tt.sdp)
+			checkDialog(t, tt.payload)
 		})
+	}
+}
+
+// dialogView is what ParseDialog promises to read as ParseMessage does.
+func dialogView(m *Message) Message {
+	v := *m
+	v.Via, v.Contact, v.RequestURI, v.BadHeaders = Via{}, "", "", 0
+	return v
+}
+
+// checkDialog fails when ParseDialog and ParseMessage disagree on
+// payload: on whether it parses, or on a field ParseDialog reads.
+func checkDialog(t *testing.T, payload []byte) {
+	t.Helper()
+	full, errFull := ParseMessage(payload)
+	dlg, errDialog := ParseDialog(payload)
+	if (errFull == nil) != (errDialog == nil) {
+		t.Fatalf("ParseMessage: %v, ParseDialog: %v", errFull, errDialog)
+	}
+	if errFull != nil {
+		return
+	}
+	if f, d := dialogView(full), dialogView(dlg); !reflect.DeepEqual(f, d) {
+		t.Fatalf("ParseDialog read\n%+v\nParseMessage\n%+v", d, f)
+	}
+}
+
+// TestParseDialog pins what ParseDialog skips, and that a header section
+// with an IPv6 literal sipgo would refuse goes the ParseMessage way, which
+// brackets it in From as well.
+func TestParseDialog(t *testing.T) {
+	m, err := ParseDialog(invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Via != (Via{}) || m.Contact != "" || m.RequestURI != "" {
+		t.Errorf("Via %+v Contact %q Request-URI %q read", m.Via, m.Contact, m.RequestURI)
+	}
+	if m.From.Tag == "" || m.CallID == "" || m.CSeqMethod != "INVITE" || len(m.SDP) == 0 {
+		t.Errorf("dialog fields missing: %+v", m)
+	}
+	checkDialog(t, invite)
+
+	v6 := msg("INVITE sip:4321@fec0::22c SIP/2.0",
+		"Via: SIP/2.0/UDP fe80::1:5060;branch=z9hG4bK6",
+		"From: <sip:9876@fe80::1>;tag=a3",
+		"To: <sip:4321@fec0::22c>",
+		"Call-ID: v6",
+		"CSeq: 1 INVITE",
+		"")
+	if m, err = ParseDialog(v6); err != nil {
+		t.Fatal(err)
+	}
+	if m.From.URI != "sip:9876@[fe80::1]" {
+		t.Errorf("From %q", m.From.URI)
+	}
+	checkDialog(t, v6)
+}
+
+func TestMayHoldBareIPv6(t *testing.T) {
+	for _, tc := range []struct {
+		hdr  string
+		want bool
+	}{
+		{"Via: SIP/2.0/UDP 10.10.1.10:5060;branch=z9\r\nContact: <sip:1172@10.10.3.172:5060>\r\n", false},
+		{"From: <sip:a@fe80::1>\r\n", true},
+		{"Date: Mon, 07 Dec 2026 21:39:35 GMT\r\n", true}, // a candidate, not an address
+		{"a:b:c", true}, {"x:y:z", false},
+		{"::", true},
+		{"", false},
+	} {
+		if got := mayHoldBareIPv6([]byte(tc.hdr)); got != tc.want {
+			t.Errorf("%q: %v, want %v", tc.hdr, got, tc.want)
+		}
 	}
 }
 
@@ -282,7 +359,7 @@ func TestParseMessageVariants(t *testing.T) {
 // header.
 func TestMultiValueVia(t *testing.T) {
 	bad := 0
-	p := tolerantParsers(&bad)
+	p := tolerantParsers(sip.DefaultHeadersParser(), &bad)
 	var out []string
 	for _, v := range []string{"SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/TCP b;branch=z9hG4bK2"} {
 		h, err := p["via"]([]byte("via"), v)
