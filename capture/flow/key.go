@@ -103,25 +103,32 @@ func (k Key) Proto() uint8 { return k.proto }
 func (k Key) Is4() bool { return k.is4 }
 
 // A is the canonically lower endpoint.
-func (k Key) A() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.addrA), k.portA) }
+func (k Key) A() netip.AddrPort { return k.endpoint(DirAB) }
 
 // B is the canonically higher endpoint.
-func (k Key) B() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.addrB), k.portB) }
+func (k Key) B() netip.AddrPort { return k.endpoint(DirBA) }
 
 // Endpoint returns the sender (d) side of the key.
-func (k Key) Endpoint(d Dir) netip.AddrPort {
+func (k Key) Endpoint(d Dir) netip.AddrPort { return k.endpoint(d) }
+
+// endpoint is Endpoint through a pointer: dissectors ask for a flow's
+// endpoints on every packet, and the value methods copied the key and
+// the address on the way (half the cost of the call).
+func (k *Key) endpoint(d Dir) netip.AddrPort {
 	if d == DirAB {
-		return k.A()
+		return netip.AddrPortFrom(k.addr(&k.addrA), k.portA)
 	}
-	return k.B()
+	return netip.AddrPortFrom(k.addr(&k.addrB), k.portB)
 }
 
-func (k Key) addr(b [16]byte) netip.Addr {
-	a := netip.AddrFrom16(b)
-	if k.is4 {
-		return a.Unmap()
+// addr is the address b of k: an IPv4 key's addresses are stored mapped,
+// and one that is not (KeyFrom16 stores what it is given) comes back as
+// it is, as netip's Unmap leaves it.
+func (k *Key) addr(b *[16]byte) netip.Addr {
+	if k.is4 && binary.BigEndian.Uint64(b[:8]) == 0 && binary.BigEndian.Uint32(b[8:12]) == 0xffff {
+		return netip.AddrFrom4([4]byte(b[12:]))
 	}
-	return a
+	return netip.AddrFrom16(*b)
 }
 
 // Compare orders keys (by addresses, then ports, then protocol), for

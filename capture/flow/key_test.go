@@ -120,3 +120,50 @@ func TestKeySameIsEquality(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointsOfAnyKey checks that a key gives back the endpoints it was
+// built from for IPv4, IPv6, IPv4-mapped IPv6, and an IPv4 key whose
+// address is not in mapped form (KeyFrom16 takes what it is given).
+func TestEndpointsOfAnyKey(t *testing.T) {
+	for _, tt := range []struct{ a, b string }{
+		{"10.0.0.1:40000", "10.0.0.2:5060"},
+		{"255.255.255.255:67", "0.0.0.0:68"},
+		{"[2001:db8::1]:443", "[2001:db8::2]:50000"},
+		{"[::ffff:1.2.3.4]:1", "[::ffff:1.2.3.5]:2"},
+		{"[::]:1", "[::1]:2"},
+	} {
+		a, b := netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b)
+		k, d := NewKey(ProtoUDP, a, b)
+		f := Flow{Key: k, OrigDir: d}
+		if f.Src() != a || f.Dst() != b || k.Endpoint(d) != a || k.Endpoint(d.Flip()) != b {
+			t.Errorf("%s %s: src %v dst %v", tt.a, tt.b, f.Src(), f.Dst())
+		}
+	}
+	odd := netip.MustParseAddr("2001:db8::7")
+	k, d := KeyFrom16(ProtoUDP, true, odd.As16(), 1, odd.As16(), 2)
+	want := netip.AddrFrom16(odd.As16()).Unmap()
+	if k.Endpoint(d).Addr() != want || k.Endpoint(d.Flip()).Addr() != want {
+		t.Errorf("unmapped IPv4 key: %v %v", k.Endpoint(d), k.Endpoint(d.Flip()))
+	}
+}
+
+// BenchmarkFlowEndpoints is what dissectors pay per packet for a flow's
+// originator and responder.
+func BenchmarkFlowEndpoints(b *testing.B) {
+	for _, tt := range []struct{ name, a, b string }{
+		{"4", "10.0.0.1:40000", "10.0.0.2:5060"},
+		{"6", "[2001:db8::1]:443", "[2001:db8::2]:50000"},
+	} {
+		k, d := NewKey(ProtoUDP, netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b))
+		f := &Flow{Key: k, OrigDir: d}
+		b.Run(tt.name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				if f.Src().Port() < f.Dst().Port() {
+					n++
+				}
+			}
+			_ = n
+		})
+	}
+}
