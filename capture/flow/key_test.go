@@ -167,3 +167,36 @@ func BenchmarkFlowEndpoints(b *testing.B) {
 		})
 	}
 }
+
+// TestHashIsStable pins Key.Hash: flows are sharded over workers by it,
+// and a flow must land on the same worker in every run and version.
+func TestHashIsStable(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want uint64
+	}{
+		{"10.0.0.1:40000", "10.0.0.2:5060", 0xba716a59aa5af59e},
+		{"[2001:db8::1]:443", "[2001:db8::2]:50000", 0xe5f8fcab6fda56fd},
+	} {
+		k, _ := NewKey(ProtoUDP, netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b))
+		if got := k.Hash(); got != tt.want {
+			t.Errorf("%s %s: %#x, want %#x", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkKeyHash is the decoder's sharding of a packet that it just
+// keyed, as the pipeline does it: a copy of the key, hashed.
+func BenchmarkKeyHash(b *testing.B) {
+	keys := make([]Key, 1024)
+	for i := range keys {
+		keys[i], _ = NewKey(ProtoUDP, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(i)), server)
+	}
+	shard := func(k Key) int { return int((k.Hash() >> 32) * 2 >> 32) }
+	n, i := 0, 0
+	for b.Loop() {
+		n += shard(keys[i&1023])
+		i++
+	}
+	_ = n
+}
