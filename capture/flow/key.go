@@ -57,13 +57,15 @@ func NewKey(proto uint8, src, dst netip.AddrPort) (Key, Dir) {
 // KeyFrom16 is NewKey for callers that already hold 16-byte addresses (the
 // decoder and the eBPF map reader), so the hot path builds no netip values.
 func KeyFrom16(proto uint8, is4 bool, src [16]byte, sport uint16, dst [16]byte, dport uint16) (Key, Dir) {
-	if endpointLess(dst, dport, src, sport) {
+	if endpointLess(&dst, dport, &src, sport) {
 		return Key{addrA: dst, addrB: src, portA: dport, portB: sport, proto: proto, is4: is4}, DirBA
 	}
 	return Key{addrA: src, addrB: dst, portA: sport, portB: dport, proto: proto, is4: is4}, DirAB
 }
 
-func endpointLess(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
+// endpointLess takes the addresses by pointer: by value, the decoder's
+// every packet copied both once more on the stack.
+func endpointLess(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
 	// Compare as two big-endian words: this is a hot path and a byte loop
 	// costs twice as much.
 	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
