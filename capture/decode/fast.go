@@ -92,7 +92,7 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		if ulen >= 48 && (l4[8]>>4 == 6 || l4[8] == 0) && looksTeredo(l4[8:ulen]) {
 			return false
 		}
-		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoUDP, is4, src, sport, dst, dport)
+		p.Dir = p.Key.SetFrom16(flow.ProtoUDP, is4, &src, sport, &dst, dport)
 		p.Payload = l4[8:ulen]
 		p.PayloadLen = clampLen(l4Len - 8)
 	case flow.ProtoTCP:
@@ -103,7 +103,7 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		if off < 20 || off > len(l4) {
 			return false
 		}
-		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoTCP, is4, src, binary.BigEndian.Uint16(l4), dst, binary.BigEndian.Uint16(l4[2:]))
+		p.Dir = p.Key.SetFrom16(flow.ProtoTCP, is4, &src, binary.BigEndian.Uint16(l4), &dst, binary.BigEndian.Uint16(l4[2:]))
 		p.TCPFlags = l4[13]
 		p.Seq = binary.BigEndian.Uint32(l4[4:])
 		tcpAckWindow(p, l4)

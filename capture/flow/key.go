@@ -57,10 +57,24 @@ func NewKey(proto uint8, src, dst netip.AddrPort) (Key, Dir) {
 // KeyFrom16 is NewKey for callers that already hold 16-byte addresses (the
 // decoder and the eBPF map reader), so the hot path builds no netip values.
 func KeyFrom16(proto uint8, is4 bool, src [16]byte, sport uint16, dst [16]byte, dport uint16) (Key, Dir) {
-	if endpointLess(&dst, dport, &src, sport) {
-		return Key{addrA: dst, addrB: src, portA: dport, portB: sport, proto: proto, is4: is4}, DirBA
+	var k Key
+	d := k.SetFrom16(proto, is4, &src, sport, &dst, dport)
+	return k, d
+}
+
+// SetFrom16 is KeyFrom16 writing the key in place, for the decoder's fast
+// path: a key returned by value reaches its destination through a stack
+// temporary written field by field and read back in 16-byte moves that
+// straddle those writes, which the CPU cannot forward from its store
+// buffer (a stall per packet). src and dst must not point into k.
+func (k *Key) SetFrom16(proto uint8, is4 bool, src *[16]byte, sport uint16, dst *[16]byte, dport uint16) Dir {
+	d := DirAB
+	if endpointLess(dst, dport, src, sport) {
+		src, dst, sport, dport, d = dst, src, dport, sport, DirBA
 	}
-	return Key{addrA: src, addrB: dst, portA: sport, portB: dport, proto: proto, is4: is4}, DirAB
+	k.addrA, k.addrB = *src, *dst
+	k.portA, k.portB, k.proto, k.is4 = sport, dport, proto, is4
+	return d
 }
 
 // endpointLess takes the addresses by pointer: by value, the decoder's

@@ -200,3 +200,24 @@ func BenchmarkKeyHash(b *testing.B) {
 	}
 	_ = n
 }
+
+// TestSetFrom16MatchesKeyFrom16 checks the in-place form against the
+// returned one, over a key that held another flow before.
+func TestSetFrom16MatchesKeyFrom16(t *testing.T) {
+	for _, tt := range []struct{ a, b string }{
+		{"10.0.0.1:40000", "10.0.0.2:5060"},
+		{"10.0.0.2:5060", "10.0.0.1:40000"},
+		{"10.0.0.1:5061", "10.0.0.1:5060"},
+		{"[2001:db8::2]:443", "[2001:db8::1]:50000"},
+	} {
+		a, b := netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b)
+		for _, proto := range []uint8{ProtoTCP, ProtoUDP} {
+			want, wd := KeyFrom16(proto, a.Addr().Is4(), a.Addr().As16(), a.Port(), b.Addr().As16(), b.Port())
+			got, _ := NewKey(ProtoICMPv6, netip.MustParseAddrPort("[2001:db8::9]:1"), netip.MustParseAddrPort("[2001:db8::8]:2"))
+			sa, da := a.Addr().As16(), b.Addr().As16()
+			if d := got.SetFrom16(proto, a.Addr().Is4(), &sa, a.Port(), &da, b.Port()); got != want || d != wd {
+				t.Errorf("%s %s proto %d: %+v %v, want %+v %v", tt.a, tt.b, proto, got, d, want, wd)
+			}
+		}
+	}
+}
