@@ -136,15 +136,16 @@ func ip4HeaderBad(hdr []byte) bool {
 // transportBad reports a wrong transport checksum in l4, the whole segment
 // of protocol proto.
 func transportBad(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) bool {
-	acc, hdr, verify := transportHeaderSum(is4, src, dst, proto, l4)
-	return verify && fold(csum(acc, l4[hdr:])) != 0xffff
+	ps, _, verify := transportPseudoSum(is4, src, dst, proto, l4)
+	return verify && fold(csum(ps, l4)) != 0xffff
 }
 
-// transportHeaderSum starts the verification of the whole segment l4: the
-// sum of the pseudo-header (where the protocol has one) and of the first
-// hdr bytes of l4, an even number. verify is false when the checksum is
-// not to be verified (offloaded, absent, or a protocol without one).
-func transportHeaderSum(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) (acc uint64, hdr int, verify bool) {
+// transportPseudoSum starts the verification of the whole segment l4: the
+// sum of the pseudo-header, where the protocol has one, and hdr, the
+// length of its fixed header (the checksum field lies within it). verify
+// is false when the checksum is not to be verified (offloaded, absent, or
+// a protocol without one).
+func transportPseudoSum(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) (ps uint64, hdr int, verify bool) {
 	var off int
 	switch proto {
 	case flow.ProtoTCP:
@@ -166,41 +167,36 @@ func transportHeaderSum(is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) (a
 		// UDP over IPv4 without a checksum, or an offloaded one.
 		return 0, 0, false
 	}
-	ps := pseudoSum(is4, src, dst, proto, len(l4))
+	ps = pseudoSum(is4, src, dst, proto, len(l4))
 	if field == fold(ps) {
 		// Only the pseudo-header sum: offloaded to the NIC.
 		return 0, 0, false
 	}
-	if hdr == 8 {
-		// UDP: the header is one word. A carry out leaves acc small.
-		acc, c := bits.Add64(ps, binary.LittleEndian.Uint64(l4), 0)
-		return acc + c, hdr, true
-	}
-	return csum(ps, l4[:hdr]), hdr, true
+	return ps, hdr, true
 }
 
 // deferChecksum verifies what it can of a TCP or UDP segment now and
 // leaves the sum over the payload, the part that grows with the packet,
 // to FinishChecksum on the worker that handles the packet: the decoder is
 // the pipeline's one serial stage. It needs p.Payload to be exactly the
-// segment after the first hdr bytes; otherwise it verifies at once.
+// segment after its headers, at an even offset; otherwise it verifies at
+// once.
 func deferChecksum(p *Packet, is4 bool, src, dst *[16]byte, proto uint8, l4 []byte) {
-	acc, hdr, verify := transportHeaderSum(is4, src, dst, proto, l4)
+	ps, hdr, verify := transportPseudoSum(is4, src, dst, proto, l4)
 	if !verify {
 		return
 	}
-	rest := l4[hdr:]
 	if proto == flow.ProtoTCP || proto == flow.ProtoUDP {
-		// The rest of the TCP header (options) is summed now too; the
-		// payload is what p.Payload will hold.
+		// The headers (TCP options too) in one sum; the payload is what
+		// p.Payload will hold.
 		n := len(l4) - len(p.Payload)
 		if n >= hdr && n%2 == 0 && len(p.Payload) > 0 && &l4[n] == &p.Payload[0] {
-			p.csumAcc = csum(acc, l4[hdr:n])
+			p.csumAcc = csum(ps, l4[:n])
 			p.csumPending = true
 			return
 		}
 	}
-	p.BadChecksum = fold(csum(acc, rest)) != 0xffff
+	p.BadChecksum = fold(csum(ps, l4)) != 0xffff
 }
 
 // FinishChecksum completes a transport checksum the decoder left pending

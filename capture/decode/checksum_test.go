@@ -312,19 +312,25 @@ func ipv4Frame(proto uint8, n int, spoil bool) []byte {
 	return append(append(frame, ip...), l4...)
 }
 
-// BenchmarkDecodeChecksum decodes a 200-byte RTP frame with right checksums
-// without verification, with the payload sum deferred (the decoder's
-// share, as in a pipeline), and verified at once.
+// BenchmarkDecodeChecksum decodes a 200-byte RTP frame (and a TCP frame of
+// the same size) with right checksums without verification, with the
+// payload sum deferred (the decoder's share, as in a pipeline), and
+// verified at once.
 func BenchmarkDecodeChecksum(b *testing.B) {
-	frame := ipv4Frame(flow.ProtoUDP, 200-14-20-8, false)
+	udp := ipv4Frame(flow.ProtoUDP, 200-14-20-8, false)
+	tcp := ipv4Frame(flow.ProtoTCP, 200-14-20-20, false)
 	for _, mode := range []struct {
-		name string
-		opts Options
+		name  string
+		frame []byte
+		opts  Options
 	}{
-		{"off", Options{IgnoreChecksums: true}},
-		{"deferred", Options{DeferPayloadChecksum: true}},
-		{"full", Options{}},
+		{"off", udp, Options{IgnoreChecksums: true}},
+		{"deferred", udp, Options{DeferPayloadChecksum: true}},
+		{"full", udp, Options{}},
+		{"tcp-deferred", tcp, Options{DeferPayloadChecksum: true}},
+		{"tcp-full", tcp, Options{}},
 	} {
+		frame := mode.frame
 		b.Run(mode.name, func(b *testing.B) {
 			d := New(mode.opts)
 			var p Packet

@@ -664,7 +664,7 @@ func (d *Decoder) markTruncated(p *Packet) {
 
 func (d *Decoder) emit(p *Packet, proto uint8, sport, dport uint16) {
 	l3 := &d.st.l3
-	p.Key, p.Dir = flow.KeyFrom16(proto, l3.is4, l3.src, sport, l3.dst, dport)
+	p.Dir = p.Key.SetFrom16(proto, l3.is4, &l3.src, sport, &l3.dst, dport)
 }
 
 func (d *Decoder) emitICMP(p *Packet, proto, typ, code uint8) {

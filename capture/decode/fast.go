@@ -50,10 +50,12 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 			return false
 		}
 		is4 = true
-		src = [16]byte{10: 0xff, 11: 0xff}
-		dst = src
-		copy(src[12:], b[12:16])
-		copy(dst[12:], b[16:20])
+		// The IPv4-mapped form's second word in one store each: the key
+		// is built from the addresses in 8-byte words, which the CPU
+		// forwards from its store buffer only when one store holds the
+		// whole word (not a prefix stored whole and the address into it).
+		binary.LittleEndian.PutUint64(src[8:], 0xffff0000|uint64(binary.LittleEndian.Uint32(b[12:16]))<<32)
+		binary.LittleEndian.PutUint64(dst[8:], 0xffff0000|uint64(binary.LittleEndian.Uint32(b[16:20]))<<32)
 		proto = b[9]
 		l4 = b[20:min(total, len(b))]
 		l4Len = total - 20
@@ -92,7 +94,7 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		if ulen >= 48 && (l4[8]>>4 == 6 || l4[8] == 0) && looksTeredo(l4[8:ulen]) {
 			return false
 		}
-		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoUDP, is4, src, sport, dst, dport)
+		p.Dir = p.Key.SetFrom16(flow.ProtoUDP, is4, &src, sport, &dst, dport)
 		p.Payload = l4[8:ulen]
 		p.PayloadLen = clampLen(l4Len - 8)
 	case flow.ProtoTCP:
@@ -103,7 +105,7 @@ func (d *Decoder) decodeFast(data []byte, ts int64, wireLen int, p *Packet) bool
 		if off < 20 || off > len(l4) {
 			return false
 		}
-		p.Key, p.Dir = flow.KeyFrom16(flow.ProtoTCP, is4, src, binary.BigEndian.Uint16(l4), dst, binary.BigEndian.Uint16(l4[2:]))
+		p.Dir = p.Key.SetFrom16(flow.ProtoTCP, is4, &src, binary.BigEndian.Uint16(l4), &dst, binary.BigEndian.Uint16(l4[2:]))
 		p.TCPFlags = l4[13]
 		p.Seq = binary.BigEndian.Uint32(l4[4:])
 		tcpAckWindow(p, l4)

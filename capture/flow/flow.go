@@ -168,10 +168,10 @@ type Flow struct {
 }
 
 // Src is the originator's endpoint.
-func (f *Flow) Src() netip.AddrPort { return f.Key.Endpoint(f.OrigDir) }
+func (f *Flow) Src() netip.AddrPort { return f.Key.endpoint(f.OrigDir) }
 
 // Dst is the responder's endpoint.
-func (f *Flow) Dst() netip.AddrPort { return f.Key.Endpoint(f.OrigDir.Flip()) }
+func (f *Flow) Dst() netip.AddrPort { return f.Key.endpoint(f.OrigDir.Flip()) }
 
 // FirstTime and LastTime convert the packet times.
 func (f *Flow) FirstTime() time.Time { return time.Unix(0, f.First).UTC() }

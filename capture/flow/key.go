@@ -57,13 +57,29 @@ func NewKey(proto uint8, src, dst netip.AddrPort) (Key, Dir) {
 // KeyFrom16 is NewKey for callers that already hold 16-byte addresses (the
 // decoder and the eBPF map reader), so the hot path builds no netip values.
 func KeyFrom16(proto uint8, is4 bool, src [16]byte, sport uint16, dst [16]byte, dport uint16) (Key, Dir) {
-	if endpointLess(dst, dport, src, sport) {
-		return Key{addrA: dst, addrB: src, portA: dport, portB: sport, proto: proto, is4: is4}, DirBA
-	}
-	return Key{addrA: src, addrB: dst, portA: sport, portB: dport, proto: proto, is4: is4}, DirAB
+	var k Key
+	d := k.SetFrom16(proto, is4, &src, sport, &dst, dport)
+	return k, d
 }
 
-func endpointLess(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
+// SetFrom16 is KeyFrom16 writing the key in place, for the decoder's fast
+// path: a key returned by value reaches its destination through a stack
+// temporary written field by field and read back in 16-byte moves that
+// straddle those writes, which the CPU cannot forward from its store
+// buffer (a stall per packet). src and dst must not point into k.
+func (k *Key) SetFrom16(proto uint8, is4 bool, src *[16]byte, sport uint16, dst *[16]byte, dport uint16) Dir {
+	d := DirAB
+	if endpointLess(dst, dport, src, sport) {
+		src, dst, sport, dport, d = dst, src, dport, sport, DirBA
+	}
+	k.addrA, k.addrB = *src, *dst
+	k.portA, k.portB, k.proto, k.is4 = sport, dport, proto, is4
+	return d
+}
+
+// endpointLess takes the addresses by pointer: by value, the decoder's
+// every packet copied both once more on the stack.
+func endpointLess(a *[16]byte, ap uint16, b *[16]byte, bp uint16) bool {
 	// Compare as two big-endian words: this is a hot path and a byte loop
 	// costs twice as much.
 	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
@@ -103,25 +119,32 @@ func (k Key) Proto() uint8 { return k.proto }
 func (k Key) Is4() bool { return k.is4 }
 
 // A is the canonically lower endpoint.
-func (k Key) A() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.addrA), k.portA) }
+func (k Key) A() netip.AddrPort { return k.endpoint(DirAB) }
 
 // B is the canonically higher endpoint.
-func (k Key) B() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.addrB), k.portB) }
+func (k Key) B() netip.AddrPort { return k.endpoint(DirBA) }
 
 // Endpoint returns the sender (d) side of the key.
-func (k Key) Endpoint(d Dir) netip.AddrPort {
+func (k Key) Endpoint(d Dir) netip.AddrPort { return k.endpoint(d) }
+
+// endpoint is Endpoint through a pointer: dissectors ask for a flow's
+// endpoints on every packet, and the value methods copied the key and
+// the address on the way (half the cost of the call).
+func (k *Key) endpoint(d Dir) netip.AddrPort {
 	if d == DirAB {
-		return k.A()
+		return netip.AddrPortFrom(k.addr(&k.addrA), k.portA)
 	}
-	return k.B()
+	return netip.AddrPortFrom(k.addr(&k.addrB), k.portB)
 }
 
-func (k Key) addr(b [16]byte) netip.Addr {
-	a := netip.AddrFrom16(b)
-	if k.is4 {
-		return a.Unmap()
+// addr is the address b of k: an IPv4 key's addresses are stored mapped,
+// and one that is not (KeyFrom16 stores what it is given) comes back as
+// it is, as netip's Unmap leaves it.
+func (k *Key) addr(b *[16]byte) netip.Addr {
+	if k.is4 && binary.BigEndian.Uint64(b[:8]) == 0 && binary.BigEndian.Uint32(b[8:12]) == 0xffff {
+		return netip.AddrFrom4([4]byte(b[12:]))
 	}
-	return a
+	return netip.AddrFrom16(*b)
 }
 
 // Compare orders keys (by addresses, then ports, then protocol), for
@@ -157,15 +180,20 @@ func (k Key) Compare(o Key) int {
 // the packed words: a few cycles, and it spreads flows well enough; it is
 // not used for map lookups.
 func (k Key) Hash() uint64 {
+	// Word by word, not a loop over an array of the words: the array
+	// was built on the stack and reloaded, and the key's copy, stored in
+	// 16-byte moves, was read back in 8-byte loads that straddled them,
+	// which the CPU cannot forward from its store buffer.
 	const m = 0x9e3779b97f4a7c15
 	h := uint64(k.portA)<<24 | uint64(k.portB)<<8 | uint64(k.proto)
-	for _, w := range [4]uint64{
-		binary.LittleEndian.Uint64(k.addrA[:8]), binary.LittleEndian.Uint64(k.addrA[8:]),
-		binary.LittleEndian.Uint64(k.addrB[:8]), binary.LittleEndian.Uint64(k.addrB[8:]),
-	} {
-		h = (h ^ w) * m
-		h ^= h >> 29
-	}
+	h = (h ^ binary.LittleEndian.Uint64(k.addrA[:8])) * m
+	h ^= h >> 29
+	h = (h ^ binary.LittleEndian.Uint64(k.addrA[8:])) * m
+	h ^= h >> 29
+	h = (h ^ binary.LittleEndian.Uint64(k.addrB[:8])) * m
+	h ^= h >> 29
+	h = (h ^ binary.LittleEndian.Uint64(k.addrB[8:])) * m
+	h ^= h >> 29
 	h *= m
 	return h ^ h>>32
 }

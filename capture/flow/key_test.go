@@ -120,3 +120,104 @@ func TestKeySameIsEquality(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointsOfAnyKey checks that a key gives back the endpoints it was
+// built from for IPv4, IPv6, IPv4-mapped IPv6, and an IPv4 key whose
+// address is not in mapped form (KeyFrom16 takes what it is given).
+func TestEndpointsOfAnyKey(t *testing.T) {
+	for _, tt := range []struct{ a, b string }{
+		{"10.0.0.1:40000", "10.0.0.2:5060"},
+		{"255.255.255.255:67", "0.0.0.0:68"},
+		{"[2001:db8::1]:443", "[2001:db8::2]:50000"},
+		{"[::ffff:1.2.3.4]:1", "[::ffff:1.2.3.5]:2"},
+		{"[::]:1", "[::1]:2"},
+	} {
+		a, b := netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b)
+		k, d := NewKey(ProtoUDP, a, b)
+		f := Flow{Key: k, OrigDir: d}
+		if f.Src() != a || f.Dst() != b || k.Endpoint(d) != a || k.Endpoint(d.Flip()) != b {
+			t.Errorf("%s %s: src %v dst %v", tt.a, tt.b, f.Src(), f.Dst())
+		}
+	}
+	odd := netip.MustParseAddr("2001:db8::7")
+	k, d := KeyFrom16(ProtoUDP, true, odd.As16(), 1, odd.As16(), 2)
+	want := netip.AddrFrom16(odd.As16()).Unmap()
+	if k.Endpoint(d).Addr() != want || k.Endpoint(d.Flip()).Addr() != want {
+		t.Errorf("unmapped IPv4 key: %v %v", k.Endpoint(d), k.Endpoint(d.Flip()))
+	}
+}
+
+// BenchmarkFlowEndpoints is what dissectors pay per packet for a flow's
+// originator and responder.
+func BenchmarkFlowEndpoints(b *testing.B) {
+	for _, tt := range []struct{ name, a, b string }{
+		{"4", "10.0.0.1:40000", "10.0.0.2:5060"},
+		{"6", "[2001:db8::1]:443", "[2001:db8::2]:50000"},
+	} {
+		k, d := NewKey(ProtoUDP, netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b))
+		f := &Flow{Key: k, OrigDir: d}
+		b.Run(tt.name, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				if f.Src().Port() < f.Dst().Port() {
+					n++
+				}
+			}
+			_ = n
+		})
+	}
+}
+
+// TestHashIsStable pins Key.Hash: flows are sharded over workers by it,
+// and a flow must land on the same worker in every run and version.
+func TestHashIsStable(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want uint64
+	}{
+		{"10.0.0.1:40000", "10.0.0.2:5060", 0xba716a59aa5af59e},
+		{"[2001:db8::1]:443", "[2001:db8::2]:50000", 0xe5f8fcab6fda56fd},
+	} {
+		k, _ := NewKey(ProtoUDP, netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b))
+		if got := k.Hash(); got != tt.want {
+			t.Errorf("%s %s: %#x, want %#x", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkKeyHash is the decoder's sharding of a packet that it just
+// keyed, as the pipeline does it: a copy of the key, hashed.
+func BenchmarkKeyHash(b *testing.B) {
+	keys := make([]Key, 1024)
+	for i := range keys {
+		keys[i], _ = NewKey(ProtoUDP, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(i)), server)
+	}
+	shard := func(k Key) int { return int((k.Hash() >> 32) * 2 >> 32) }
+	n, i := 0, 0
+	for b.Loop() {
+		n += shard(keys[i&1023])
+		i++
+	}
+	_ = n
+}
+
+// TestSetFrom16MatchesKeyFrom16 checks the in-place form against the
+// returned one, over a key that held another flow before.
+func TestSetFrom16MatchesKeyFrom16(t *testing.T) {
+	for _, tt := range []struct{ a, b string }{
+		{"10.0.0.1:40000", "10.0.0.2:5060"},
+		{"10.0.0.2:5060", "10.0.0.1:40000"},
+		{"10.0.0.1:5061", "10.0.0.1:5060"},
+		{"[2001:db8::2]:443", "[2001:db8::1]:50000"},
+	} {
+		a, b := netip.MustParseAddrPort(tt.a), netip.MustParseAddrPort(tt.b)
+		for _, proto := range []uint8{ProtoTCP, ProtoUDP} {
+			want, wd := KeyFrom16(proto, a.Addr().Is4(), a.Addr().As16(), a.Port(), b.Addr().As16(), b.Port())
+			got, _ := NewKey(ProtoICMPv6, netip.MustParseAddrPort("[2001:db8::9]:1"), netip.MustParseAddrPort("[2001:db8::8]:2"))
+			sa, da := a.Addr().As16(), b.Addr().As16()
+			if d := got.SetFrom16(proto, a.Addr().Is4(), &sa, a.Port(), &da, b.Port()); got != want || d != wd {
+				t.Errorf("%s %s proto %d: %+v %v, want %+v %v", tt.a, tt.b, proto, got, d, want, wd)
+			}
+		}
+	}
+}

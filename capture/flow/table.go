@@ -269,7 +269,11 @@ func (t *Table) PacketTunneled(p *Packet, sum PayloadChecksum, tunnel *Key) (f *
 		f.badChecksum(fromOrig)
 	case f.Key.proto == ProtoTCP:
 		side.Flags |= p.TCPFlags
-		seg := segment{flags: p.TCPFlags, seq: p.Seq, ack: p.Ack, zeroWin: p.ZeroWindow, len: p.PayloadLen, cut: p.Cut}
+		// Field by field: a composite literal is built in a temporary
+		// and copied with 16-byte moves, each of which stalls on the
+		// narrower stores before it (no store forwarding).
+		var seg segment
+		seg.flags, seg.seq, seg.ack, seg.zeroWin, seg.len, seg.cut = p.TCPFlags, p.Seq, p.Ack, p.ZeroWindow, p.PayloadLen, p.Cut
 		if f.tcpPacket(fromOrig, &seg, false) {
 			fromOrig = !fromOrig
 		}

@@ -1,5 +1,7 @@
 package flow
 
+import "math/bits"
+
 // The TCP connection model below follows Zeek's TCP analyzer
 // (src/packet_analysis/protocol/tcp/TCPSessionAdapter.cc, TCP_Endpoint and
 // TCP_Reassembler in src/analyzer/protocol/tcp): each endpoint walks
@@ -292,14 +294,20 @@ func (f *Flow) tcpPacket(isOrig bool, s *segment, quiet bool) (flipped bool) {
 
 	segLen := s.segLen()
 	onePast := s.seq + segLen
-	e.initEndpoint(s, onePast)
+	// The calls below are guarded by what each needs to do anything, so
+	// established traffic in order (most packets) skips them.
+	if s.syn() || e.state == epInactive {
+		e.initEndpoint(s, onePast)
+	}
 
 	rel, underflow := e.relSeq(s.seq, e.lastSeq, e.seqWraps)
 
 	if !quiet {
 		f.updateHistory(ei, s, rel)
 	}
-	f.updateWindow(ei, s, quiet)
+	if s.zeroWin {
+		f.updateWindow(ei, s, quiet)
+	}
 
 	if s.fin() {
 		e.sentFIN = true
@@ -325,7 +333,9 @@ func (f *Flow) tcpPacket(isOrig bool, s *segment, quiet bool) (flipped bool) {
 	}
 
 	f.updateLastSeq(ei, onePast, s, quiet)
-	f.updateStateMachine(ei, s, isOrig)
+	if e.state == epInactive || s.flags&(FlagSYN|FlagFIN|FlagRST) != 0 {
+		f.updateStateMachine(ei, s, isOrig)
+	}
 	// The peer's state never returns to INACTIVE, so a FIN that finds it
 	// there finds it there at the endpoint's first FIN too. Kernel-counted
 	// flags (quiet) replay one side before the other: no evidence.
@@ -333,7 +343,10 @@ func (f *Flow) tcpPacket(isOrig bool, s *segment, quiet bool) (flipped bool) {
 		c.finAlone = true
 	}
 
-	if s.ack_() && !quiet {
+	// ackReceived does nothing for an acknowledgement at or below the
+	// point acknowledgements already trimmed to (a pure ACK for no new
+	// data): its clamp to the FIN only lowers the number.
+	if s.ack_() && !quiet && relAck > peer.trim {
 		f.ackReceived(ei^1, relAck)
 	}
 
@@ -392,12 +405,7 @@ func (f *Flow) updateHistory(ei uint8, s *segment, rel uint64) {
 	c := f.tcp
 	e := &c.ep[ei]
 	h := &f.history
-	bits := 0
-	for _, b := range [3]bool{s.syn(), s.fin(), s.rst()} {
-		if b {
-			bits++
-		}
-	}
+	bits := bits.OnesCount8(s.flags & (FlagSYN | FlagFIN | FlagRST))
 	// check is TCP_Endpoint::CheckHistory and add its AddHistory: the
 	// letter's case and the mask's half follow the endpoint's role at the
 	// moment of the call, after any flip.
