@@ -60,16 +60,23 @@ func (r EndReason) String() string {
 
 // Meta is what protocol parsers learned about a flow. It is allocated only
 // for flows a parser labelled, so bare RTP and TCP flows cost nothing here.
+//
+// The field order is for the cache: a flow's Meta is freshly allocated,
+// so each 64-byte line a dissector first touches is a miss. The DNS
+// dissector, labelling most of the flows that get a Meta, writes only
+// the first line (App and its DNS fields); the TLS handshake fields
+// follow, then what the SIP dissector and the pipeline write. The uint16s
+// and the bool fill the first line's tail, so Meta fits 256 bytes.
 type Meta struct {
-	App        string // application protocol a parser confirmed (sip, rtp, dns, tls, ...)
-	SNI        string
-	ServerName string // from DNS answers the originator received
-	ALPN       string
-	TLSVersion string // negotiated ("TLS 1.2"); empty until a ServerHello is seen
-	JA4        string
-	JA3        string
-	JA3S       string
-	CallID     string
+	App string // application protocol a parser confirmed (sip, rtp, dns, tls, ...)
+	// DNSQuery and DNSRCode are a DNS flow's first query name
+	// (presentation form) and the response code of its answer ("NOERROR",
+	// "NXDOMAIN"; empty while unanswered).
+	DNSQuery, DNSRCode string
+	// DNSPending is the DNS dissector's handle on the flow's queries
+	// awaiting their response (0: none), so pairing them with responses
+	// takes no lookup keyed by the flow. Only that dissector reads it.
+	DNSPending uint32
 
 	// TLS handshake details for posture findings.
 	TLSOfferedMax uint16 // highest version the ClientHello offered (wire value, 0x0304 = TLS 1.3)
@@ -77,11 +84,24 @@ type Meta struct {
 	TLSCipher     uint16 // cipher suite the server chose
 	// PayloadCut is set when the snap length cut away the payload a
 	// parser needed to tell what the flow carries (a capture of headers
-	// only): the absence of a label then proves nothing. (Beside the
-	// uint16s, in their padding, so Meta fits 256 bytes.)
+	// only): the absence of a label then proves nothing.
 	PayloadCut bool
 
-	Cert *Certificate
+	SNI        string
+	ALPN       string
+	TLSVersion string // negotiated ("TLS 1.2"); empty until a ServerHello is seen
+	JA4        string
+	JA3        string
+	JA3S       string
+	Cert       *Certificate
+	ServerName string // from DNS answers the originator received
+
+	CallID string
+	// SIP is the SIP dissector's state for the flow (signalling or
+	// media; nil: none), so each RTP packet reaches it without a lookup
+	// keyed by the flow. Only that dissector reads it, and it clears it
+	// when the flow ends.
+	SIP any
 
 	// Tunnel names the innermost tunnel the flow's first packet was taken
 	// out of ("gre 10.0.0.1->10.0.0.2"); set by the pipeline, interned per
@@ -95,19 +115,6 @@ type Meta struct {
 	// ProxyTarget is the host:port an explicit proxy was asked to
 	// connect to (HTTP CONNECT, SOCKS4/4a/5) on this flow.
 	ProxyTarget string
-	// DNSQuery and DNSRCode are a DNS flow's first query name
-	// (presentation form) and the response code of its answer ("NOERROR",
-	// "NXDOMAIN"; empty while unanswered).
-	DNSQuery, DNSRCode string
-	// DNSPending is the DNS dissector's handle on the flow's queries
-	// awaiting their response (0: none), so pairing them with responses
-	// takes no lookup keyed by the flow. Only that dissector reads it.
-	DNSPending uint32
-	// SIP is the SIP dissector's state for the flow (signalling or
-	// media; nil: none), so each RTP packet reaches it without a lookup
-	// keyed by the flow. Only that dissector reads it, and it clears it
-	// when the flow ends.
-	SIP any
 }
 
 // Certificate is the server certificate of a TLS 1.2 or older handshake
