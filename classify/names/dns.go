@@ -245,6 +245,26 @@ func (d *DNS) release(k flow.Key, s *dnsStream) {
 	d.free = append(d.free, s)
 }
 
+// dnsMeta are the DNS fields of a flow's Meta as message works on them.
+type dnsMeta struct {
+	query, rcode string // Meta.DNSQuery, Meta.DNSRCode
+	pending      uint32 // Meta.DNSPending
+}
+
+// store writes to m the fields of s that differ from was, the values m
+// had.
+func (s *dnsMeta) store(m *flow.Meta, was dnsMeta) {
+	if s.query != was.query {
+		m.DNSQuery = s.query
+	}
+	if s.rcode != was.rcode {
+		m.DNSRCode = s.rcode
+	}
+	if s.pending != was.pending {
+		m.DNSPending = s.pending
+	}
+}
+
 // message counts and parses one DNS message carried by packet p.
 func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 	if len(b) < 4 {
@@ -276,23 +296,35 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 			return
 		}
 	}
-	meta := f.MetaOrNew()
-	if meta.App == "" {
+	// A flow's first message allocates its Meta, zero: it is written, not
+	// read, as reading the fresh (uncached) line would stall where writing
+	// does not. A later message reads the DNS fields once.
+	var st dnsMeta
+	meta := f.Meta
+	if meta == nil {
+		meta = f.MetaOrNew()
 		meta.App = "dns"
+	} else {
+		if meta.App == "" {
+			meta.App = "dns"
+		}
+		st = dnsMeta{query: meta.DNSQuery, rcode: meta.DNSRCode, pending: meta.DNSPending}
 	}
+	was := st
 	// The flow's own question, not a name from the cache: its first
 	// query, and the response code of that query's answer.
 	if name, _ := questionOf(&d.msg); len(name) > 0 {
-		if meta.DNSQuery == "" {
-			meta.DNSQuery = d.names.str(name)
+		if st.query == "" {
+			st.query = d.names.str(name)
 		}
-		if response && meta.DNSRCode == "" && meta.DNSQuery == string(name) {
-			meta.DNSRCode = d.msg.RCode.String()
+		if response && st.rcode == "" && st.query == string(name) {
+			st.rcode = d.msg.RCode.String()
 		}
 	}
 	if d.cfg.OnTransaction != nil {
-		d.transactions(f, p, &d.msg, response)
+		d.transactions(f, p, &d.msg, response, &st)
 	}
+	st.store(meta, was)
 	if response && d.stage != nil {
 		// The answer is the client's: it arrives at the response's
 		// destination.

@@ -21,27 +21,27 @@ type dnsFlowTx struct {
 	pending []*dnsinfo.Transaction
 }
 
-// pendingOf returns the flow's pending queries; with claim, a slot is
-// given to a flow that has none. The pointer is valid until the next
-// claim.
-func (d *DNS) pendingOf(m *flow.Meta, claim bool) *dnsFlowTx {
-	if m.DNSPending == 0 {
+// pendingOf returns the pending queries of the flow whose slot is
+// *slot (Meta.DNSPending); with claim, a slot is given to a flow that has
+// none. The pointer is valid until the next claim.
+func (d *DNS) pendingOf(slot *uint32, claim bool) *dnsFlowTx {
+	if *slot == 0 {
 		if !claim {
 			return nil
 		}
 		if n := len(d.freeTx); n > 0 {
-			m.DNSPending, d.freeTx = d.freeTx[n-1], d.freeTx[:n-1]
+			*slot, d.freeTx = d.freeTx[n-1], d.freeTx[:n-1]
 		} else {
 			if len(d.txSlab) == 0 {
 				// Slot 0 means none.
 				d.txSlab = append(d.txSlab, dnsFlowTx{})
 			}
 			d.txSlab = append(d.txSlab, dnsFlowTx{})
-			m.DNSPending = uint32(len(d.txSlab) - 1)
+			*slot = uint32(len(d.txSlab) - 1)
 		}
 		d.txFlows++
 	}
-	return &d.txSlab[m.DNSPending]
+	return &d.txSlab[*slot]
 }
 
 // transactions pairs the queries and responses of flow f by ID, name and
@@ -50,10 +50,11 @@ func (d *DNS) pendingOf(m *flow.Meta, claim bool) *dnsFlowTx {
 // response comes whose query was not seen, and, for queries never
 // answered, when the flow ends (flushTx). A retransmitted query (same ID,
 // name and type while the first is pending) reports the first
-// unanswered: its answer, if any, was not seen.
-func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, response bool) {
+// unanswered: its answer, if any, was not seen. st are the flow's DNS
+// fields of its Meta, which message stores.
+func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, response bool, st *dnsMeta) {
 	name, typ := questionOf(m)
-	ft := d.pendingOf(f.Meta, !response)
+	ft := d.pendingOf(&st.pending, !response)
 	if !response {
 		for i, t := range ft.pending {
 			if t.ID == m.ID && t.Type == typ && t.Name == string(name) {
@@ -68,7 +69,7 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 			ft.pending = slices.Delete(ft.pending, 0, 1)
 		}
 		t := d.newTx(f, p, false)
-		t.SetQuestion(m, d.questionName(f.Meta, name))
+		t.SetQuestion(m, d.questionName(st.query, name))
 		t.QueryTime, t.Flags = p.Time, m.Flags
 		ft.pending = append(ft.pending, t)
 		return
@@ -84,8 +85,8 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 			if t.ID == m.ID && t.Client == to && (len(m.Questions) == 0 || t.Type == typ && t.Name == string(name)) {
 				ft.pending = slices.Delete(ft.pending, i, i+1)
 				t.SetResponse(m, p.Time)
-				if len(m.Questions) == 0 && f.Meta.DNSRCode == "" && t.Name == f.Meta.DNSQuery {
-					f.Meta.DNSRCode = m.RCode.String()
+				if len(m.Questions) == 0 && st.rcode == "" && t.Name == st.query {
+					st.rcode = m.RCode.String()
 				}
 				d.emit(t)
 				return
@@ -94,16 +95,16 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 	}
 	d.stats.ResponsesUnmatched.Add(1)
 	t := d.newTx(f, p, true)
-	t.SetQuestion(m, d.questionName(f.Meta, name))
+	t.SetQuestion(m, d.questionName(st.query, name))
 	t.SetResponse(m, p.Time)
 	d.emit(t)
 }
 
-// questionName is a question name as a string: the flow's first one, or
-// the one nameStrings has.
-func (d *DNS) questionName(meta *flow.Meta, name []byte) string {
-	if meta.DNSQuery == string(name) {
-		return meta.DNSQuery
+// questionName is a question name as a string: the flow's first one
+// (query), or the one nameStrings has.
+func (d *DNS) questionName(query string, name []byte) string {
+	if query == string(name) {
+		return query
 	}
 	return d.names.str(name)
 }
