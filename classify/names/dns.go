@@ -251,18 +251,20 @@ type dnsMeta struct {
 	pending      uint32 // Meta.DNSPending
 }
 
-// store writes to m the fields of s that differ from was, the values m
-// had.
-func (s *dnsMeta) store(m *flow.Meta, was dnsMeta) {
-	if s.query != was.query {
+// store writes s to m: all of it to a fresh m (zero, not to be read),
+// else the fields that changed.
+func (s *dnsMeta) store(m *flow.Meta, fresh bool) {
+	if fresh {
+		m.DNSQuery, m.DNSRCode, m.DNSPending = s.query, s.rcode, s.pending
+		return
+	}
+	if m.DNSQuery != s.query {
 		m.DNSQuery = s.query
 	}
-	if s.rcode != was.rcode {
+	if m.DNSRCode != s.rcode {
 		m.DNSRCode = s.rcode
 	}
-	if s.pending != was.pending {
-		m.DNSPending = s.pending
-	}
+	m.DNSPending = s.pending
 }
 
 // message counts and parses one DNS message carried by packet p.
@@ -296,12 +298,14 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 			return
 		}
 	}
-	// A flow's first message allocates its Meta, zero: it is written, not
-	// read, as reading the fresh (uncached) line would stall where writing
-	// does not. A later message reads the DNS fields once.
+	// A flow without a Meta (before its first message, mostly) gets one,
+	// zero: it is written, not read, as reading the fresh (uncached) line
+	// would stall where writing does not. Otherwise the DNS fields are
+	// read once.
 	var st dnsMeta
 	meta := f.Meta
-	if meta == nil {
+	fresh := meta == nil
+	if fresh {
 		meta = f.MetaOrNew()
 		meta.App = "dns"
 	} else {
@@ -310,7 +314,6 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 		}
 		st = dnsMeta{query: meta.DNSQuery, rcode: meta.DNSRCode, pending: meta.DNSPending}
 	}
-	was := st
 	// The flow's own question, not a name from the cache: its first
 	// query, and the response code of that query's answer.
 	if name, _ := questionOf(&d.msg); len(name) > 0 {
@@ -324,7 +327,7 @@ func (d *DNS) message(f *flow.Flow, p *decode.Packet, b []byte) {
 	if d.cfg.OnTransaction != nil {
 		d.transactions(f, p, &d.msg, response, &st)
 	}
-	st.store(meta, was)
+	st.store(meta, fresh)
 	if response && d.stage != nil {
 		// The answer is the client's: it arrives at the response's
 		// destination.
