@@ -89,6 +89,14 @@ func (d *DNS) transactions(f *flow.Flow, p *decode.Packet, m *dnsinfo.Message, r
 					st.rcode = m.RCode.String()
 				}
 				d.emit(t)
+				if len(ft.pending) == 0 {
+					// The slot goes back with the flow's last pending
+					// query, not when the flow ends (most flows are one
+					// query and its answer): the few slots in use then
+					// stay in the cache, with the capacity of their
+					// lists.
+					d.releaseTx(&st.pending)
+				}
 				return
 			}
 		}
@@ -159,13 +167,18 @@ func (d *DNS) flushTx(f *flow.Flow) {
 	if f.Meta == nil || f.Meta.DNSPending == 0 {
 		return
 	}
-	ft := &d.txSlab[f.Meta.DNSPending]
-	for _, t := range ft.pending {
+	for _, t := range d.txSlab[f.Meta.DNSPending].pending {
 		d.emit(t)
 	}
+	d.releaseTx(&f.Meta.DNSPending)
+}
+
+// releaseTx frees the slot *slot and sets it to none.
+func (d *DNS) releaseTx(slot *uint32) {
+	ft := &d.txSlab[*slot]
 	clear(ft.pending)
 	ft.pending = ft.pending[:0]
-	d.freeTx = append(d.freeTx, f.Meta.DNSPending)
-	f.Meta.DNSPending = 0
+	d.freeTx = append(d.freeTx, *slot)
+	*slot = 0
 	d.txFlows--
 }

@@ -149,6 +149,40 @@ func TestDNSTransactions(t *testing.T) {
 	}
 }
 
+// A flow's slot of pending queries goes back when its last one is
+// answered, not only when the flow ends, and the next flow reuses it.
+func TestDNSTransactionSlotReuse(t *testing.T) {
+	d, got := collectTx(DNSConfig{})
+	for i := range 3 {
+		f := newTxFlow(d, flow.ProtoUDP, fmt.Sprintf("10.0.0.1:%d", 41000+i), "10.0.0.53:53")
+		f.send(true, 1, dnsMsg(1, "a.example", dnsinfo.TypeA, -1))
+		f.send(true, 2, dnsMsg(2, "b.example", dnsinfo.TypeA, -1))
+		f.send(false, 3, dnsMsg(1, "a.example", dnsinfo.TypeA, 0))
+		if d.txFlows != 1 || f.f.Meta.DNSPending == 0 {
+			t.Fatalf("flow %d: slot released with a query pending (%d in use)", i, d.txFlows)
+		}
+		f.send(false, 4, dnsMsg(2, "b.example", dnsinfo.TypeA, 0))
+		if d.txFlows != 0 || f.f.Meta.DNSPending != 0 {
+			t.Fatalf("flow %d: slot %d kept after the last answer (%d in use)", i, f.f.Meta.DNSPending, d.txFlows)
+		}
+		// A later query on the flow claims a slot again and is paired.
+		f.send(true, 5, dnsMsg(3, "c.example", dnsinfo.TypeA, -1))
+		f.send(false, 6, dnsMsg(3, "c.example", dnsinfo.TypeA, 3))
+		d.End(&f.f)
+	}
+	if len(d.txSlab) != 2 {
+		t.Errorf("slab of %d slots for flows one at a time, want 2 (slot 0 and one)", len(d.txSlab))
+	}
+	if len(*got) != 9 {
+		t.Fatalf("%d transactions, want 9", len(*got))
+	}
+	for _, tx := range *got {
+		if !tx.Answered() || tx.QueryTime == 0 {
+			t.Errorf("transaction %s id %d not paired: %+v", tx.Name, tx.ID, tx)
+		}
+	}
+}
+
 // A flow whose only query got NXDOMAIN says so; a retransmission closes
 // the first attempt unanswered; past MaxPending the oldest query goes.
 func TestDNSTransactionLimits(t *testing.T) {
