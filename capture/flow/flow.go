@@ -63,8 +63,8 @@ func (r EndReason) String() string {
 //
 // The field order is for the cache: a flow's Meta is freshly allocated,
 // so each 64-byte line a dissector first touches is a miss. The DNS
-// dissector, labelling most of the flows that get a Meta, writes only
-// the first line (App and its DNS fields); the TLS handshake fields
+// dissector, whose flows are many and short, writes only the first line
+// (App and its DNS fields); the TLS handshake fields
 // follow, then what the SIP dissector and the pipeline write. The uint16s
 // and the bool fill the first line's tail, so Meta fits 256 bytes.
 type Meta struct {
