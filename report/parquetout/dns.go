@@ -91,13 +91,21 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 // addresses (addrCache), and carves the rows' answer lists, CNAME chains
 // and Community IDs out of blocks it allocates a few thousand elements at
 // a time. A block is never written again once carved, so a row keeps its lists
-// however long the writer holds it. Not safe for concurrent use; the
-// zero value is ready.
+// however long the writer holds it, unless ReuseLists is set. Not safe
+// for concurrent use; the zero value is ready.
 type DNSRowBuilder struct {
+	// ReuseLists has every row's answer list and CNAME chain be the
+	// builder's own two lists, valid until the next Fill: for a caller
+	// that writes each row before filling the next (a TableWriter copies
+	// a DNS row's values into its columns as Write takes it), which then
+	// writes a row's answers to memory still in the cache rather than to
+	// a fresh part of a block.
+	ReuseLists bool
+
 	flagTexts *flagTexts
 	addrs     *addrCache
-	answers   []DNSAnswerRow // the unused rest of the current block
-	chains    []string       // the unused rest of the current block
+	answers   []DNSAnswerRow // the unused rest of the current block; ReuseLists: the list
+	chains    []string       // the unused rest of the current block; ReuseLists: the chain
 	ids       communityIDs
 }
 
@@ -137,6 +145,12 @@ func (b *DNSRowBuilder) answerList(n int) []DNSAnswerRow {
 	if b == nil {
 		return make([]DNSAnswerRow, n)
 	}
+	if b.ReuseLists {
+		if cap(b.answers) < n {
+			b.answers = make([]DNSAnswerRow, n)
+		}
+		return b.answers[:n:n]
+	}
 	if len(b.answers) < n {
 		b.answers = make([]DNSAnswerRow, max(answerBlock, n))
 	}
@@ -154,6 +168,14 @@ func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string 
 	}
 	if cnames == 0 {
 		return nil
+	}
+	if b.ReuseLists {
+		l := t.AppendCNAMEChain(b.chains[:0])
+		b.chains = l[:0]
+		if len(l) == 0 {
+			return nil
+		}
+		return l[:len(l):len(l)]
 	}
 	n := maxChainLen(cnames)
 	if len(b.chains) < n {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,11 +103,71 @@ func TestDNSRowBuilderMatchesFromDNS(t *testing.T) {
 // builder's chain blocks: a row filled before is unchanged by the rows
 // filled after it.
 func TestDNSRowBuilderChainsMatchFromDNS(t *testing.T) {
-	server := netip.MustParseAddrPort("10.0.0.53:53")
 	var b DNSRowBuilder
-	rows := make([]DNSRow, 3*chainBlock)
-	txs := make([]*dnsinfo.Transaction, len(rows))
-	for i := range rows {
+	txs := chainTxs(3 * chainBlock)
+	rows := make([]DNSRow, len(txs))
+	for i, tx := range txs {
+		b.Fill(tx, &rows[i])
+	}
+	for i, tx := range txs {
+		var want DNSRow
+		FromDNS(tx, &want)
+		if !reflect.DeepEqual(rows[i], want) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, rows[i], want)
+		}
+	}
+}
+
+// A builder with ReuseLists fills each row as FromDNS does, though every
+// row's lists are the same memory, and a file written a row at a time
+// from one reused row holds each row's own answers and chain: Write
+// copies them before the next Fill overwrites them.
+func TestDNSRowBuilderReuseLists(t *testing.T) {
+	b := DNSRowBuilder{ReuseLists: true}
+	txs := chainTxs(2000)
+	path := filepath.Join(t.TempDir(), "dns.parquet")
+	w, err := CreateDNS(path, Options{RowGroupRows: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]DNSRow, len(txs))
+	var row DNSRow
+	for i, tx := range txs {
+		b.Fill(tx, &row)
+		FromDNS(tx, &want[i])
+		if !reflect.DeepEqual(row, want[i]) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, row, want[i])
+		}
+		if err := w.Write(&row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		// The file keeps microseconds and reads empty lists as nil.
+		if len(g.Answers) != len(w.Answers) || !slices.Equal(g.CNAMEChain, w.CNAMEChain) ||
+			(len(w.Answers) > 0 && !reflect.DeepEqual(g.Answers, w.Answers)) || g.Query != w.Query || g.TransID != w.TransID {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+// chainTxs are n transactions with CNAME chains (some looping, some not
+// from the question name, names of any case) and addresses.
+func chainTxs(n int) []*dnsinfo.Transaction {
+	server := netip.MustParseAddrPort("10.0.0.53:53")
+	txs := make([]*dnsinfo.Transaction, n)
+	for i := range txs {
 		q := fmt.Sprintf("svc%d.example.com", i%7)
 		tx := &dnsinfo.Transaction{
 			QueryTime: t0, ResponseTime: t0 + int64(i), Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 40000),
@@ -132,15 +193,8 @@ func TestDNSRowBuilderChainsMatchFromDNS(t *testing.T) {
 			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: owner, Type: dnsinfo.TypeA, TTL: 60, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(j)})})
 		}
 		txs[i] = tx
-		b.Fill(tx, &rows[i])
 	}
-	for i, tx := range txs {
-		var want DNSRow
-		FromDNS(tx, &want)
-		if !reflect.DeepEqual(rows[i], want) {
-			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, rows[i], want)
-		}
-	}
+	return txs
 }
 
 // A chain is never longer than maxChainLen of its CNAME records, the
