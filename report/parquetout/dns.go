@@ -107,6 +107,48 @@ type DNSRowBuilder struct {
 	answers   []DNSAnswerRow // the unused rest of the current block; ReuseLists: the list
 	chains    []string       // the unused rest of the current block; ReuseLists: the chain
 	ids       communityIDs
+	// names are the texts of recent names, by their text: see name.
+	names map[string]string
+}
+
+// nameCacheMax bounds DNSRowBuilder.names; past it the cache starts over.
+const nameCacheMax = 4096
+
+// name returns the builder's copy of s. The DNS dissector makes each
+// transaction's names anew, so the dictionary columns could only tell a
+// row's names from the last row's by hashing them, once per column; one
+// string per name instead lets them find it by its address (strDict's
+// seen slots), and the builder hashes it once. A copy, not s, is kept:
+// s is part of its whole response's text.
+func (b *DNSRowBuilder) name(s string) string {
+	if b == nil || s == "" {
+		return s
+	}
+	if c, ok := b.names[s]; ok {
+		return c
+	}
+	if b.names == nil || len(b.names) >= nameCacheMax {
+		b.names = make(map[string]string)
+	}
+	c := strings.Clone(s)
+	b.names[c] = c
+	return c
+}
+
+// sameName returns the name of row that t's name s is, found by
+// comparing s with the names row was filled with, the builder's copy of
+// s when it is none of them.
+func (b *DNSRowBuilder) sameName(s string, t *dnsinfo.Transaction, row *DNSRow) string {
+	if s == t.Name {
+		return row.Query
+	}
+	for i := range t.Answers {
+		a := &t.Answers[i]
+		if a.Type == dnsinfo.TypeCNAME && s == a.Target {
+			return row.Answers[i].Data
+		}
+	}
+	return b.name(s)
 }
 
 // answerBlock is how many answers, and chainBlock how many CNAME chain
@@ -229,7 +271,7 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		Proto: flow.ProtoName(t.Proto), Service: t.Service,
 		ClientIP: b.addr(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
 		ServerIP: b.addr(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
-		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: t.Name, QClass: int32(t.Class),
+		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: b.name(t.Name), QClass: int32(t.Class),
 		Answered: t.Answered(), Flags: b.flags(t.Flags),
 		OtherAnswers: int32(t.OtherAnswers),
 		CommunityID:  t.CommunityID,
@@ -256,16 +298,34 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		row.Answers = b.answerList(len(t.Answers))
 		for i := range t.Answers {
 			a := &t.Answers[i]
-			data := a.Target
+			var data string
 			if a.Type == dnsinfo.TypeCNAME {
 				cnames++
+				data = b.name(a.Target)
 			} else {
 				data = b.addr(a.Addr)
 			}
-			row.Answers[i] = DNSAnswerRow{Name: a.Name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
+			// An owner is most often the question's name or the
+			// previous record's target: the same text, without a lookup.
+			name := a.Name
+			switch {
+			case b == nil:
+			case name == t.Name:
+				name = row.Query
+			case i > 0 && t.Answers[i-1].Type == dnsinfo.TypeCNAME && name == t.Answers[i-1].Target:
+				name = row.Answers[i-1].Data
+			default:
+				name = b.name(name)
+			}
+			row.Answers[i] = DNSAnswerRow{Name: name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
 		}
 	}
 	row.CNAMEChain = b.cnameChain(t, cnames)
+	if b != nil {
+		for i, c := range row.CNAMEChain {
+			row.CNAMEChain[i] = b.sameName(c, t, row)
+		}
+	}
 }
 
 // flagString lists the header flags set, in header order: "aa tc rd ra

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/dnsinfo"
@@ -268,6 +269,52 @@ func TestDNSAnswerArenaAcrossBatches(t *testing.T) {
 		if !reflect.DeepEqual(got[i].Answers, rows[i].Answers) && len(got[i].Answers)+len(rows[i].Answers) > 0 ||
 			!reflect.DeepEqual(got[i].CNAMEChain, rows[i].CNAMEChain) && len(got[i].CNAMEChain)+len(rows[i].CNAMEChain) > 0 {
 			t.Fatalf("row %d: answers %+v chain %q, wrote %+v %q", i, got[i].Answers, got[i].CNAMEChain, rows[i].Answers, rows[i].CNAMEChain)
+		}
+	}
+}
+
+// The builder gives every row one string per name, a copy of none of the
+// transaction's: two transactions' equal names, made anew each as the
+// DNS dissector makes them, are the same string in both rows, in every
+// column they appear in, and the cache of names stays bounded.
+func TestDNSRowBuilderSharesNames(t *testing.T) {
+	var b DNSRowBuilder
+	fresh := func(s string) string { return string([]byte(s)) }
+	tx := func() *dnsinfo.Transaction {
+		return &dnsinfo.Transaction{
+			QueryTime: t0, ResponseTime: t0 + 1, Client: netip.MustParseAddrPort("10.1.0.1:40000"),
+			Server: netip.MustParseAddrPort("10.0.0.53:53"), Proto: flow.ProtoUDP, Name: fresh("api.example.com"), Type: dnsinfo.TypeA,
+			Answers: []dnsinfo.TxAnswer{
+				{Name: fresh("api.example.com"), Type: dnsinfo.TypeCNAME, Target: fresh("edge.cdn.net")},
+				{Name: fresh("edge.cdn.net"), Type: dnsinfo.TypeA, Addr: netip.MustParseAddr("192.0.2.1")},
+			},
+		}
+	}
+	same := func(a, b string) bool { return a == b && unsafe.StringData(a) == unsafe.StringData(b) }
+	t1, t2 := tx(), tx()
+	var r1, r2 DNSRow
+	b.Fill(t1, &r1)
+	r1.Answers, r1.CNAMEChain = slices.Clone(r1.Answers), slices.Clone(r1.CNAMEChain)
+	b.Fill(t2, &r2)
+	if unsafe.StringData(r1.Query) == unsafe.StringData(t1.Name) || unsafe.StringData(r1.Answers[0].Data) == unsafe.StringData(t1.Answers[0].Target) {
+		t.Fatal("a row keeps a transaction's own name")
+	}
+	for _, p := range [][2]string{
+		{r1.Query, r2.Query}, {r1.Query, r1.Answers[0].Name}, {r1.Query, r1.CNAMEChain[0]},
+		{r1.Answers[0].Data, r2.Answers[0].Data}, {r1.Answers[0].Data, r1.Answers[1].Name}, {r1.Answers[0].Data, r1.CNAMEChain[1]},
+		{r2.Query, r2.CNAMEChain[0]}, {r2.Answers[1].Name, r2.CNAMEChain[1]},
+	} {
+		if !same(p[0], p[1]) {
+			t.Errorf("%q and %q are not one string", p[0], p[1])
+		}
+	}
+	var r DNSRow
+	for i := range nameCacheMax + 10 {
+		x := tx()
+		x.Name = fmt.Sprintf("n%d.example.com", i)
+		b.Fill(x, &r)
+		if len(b.names) > nameCacheMax {
+			t.Fatalf("%d names cached, the bound is %d", len(b.names), nameCacheMax)
 		}
 	}
 }
