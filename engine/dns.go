@@ -107,7 +107,9 @@ func (b *dnsBuffer) send() {
 func (l *dnsLog) run() {
 	defer close(l.done)
 	var row parquetout.DNSRow
-	var rb parquetout.DNSRowBuilder
+	// Write copies a row's values into the file's columns: the next
+	// row may reuse its lists.
+	rb := parquetout.DNSRowBuilder{ReuseLists: true}
 	for batch := range l.batches {
 		// After a write error the file is lost: its transactions are
 		// counted, not written.

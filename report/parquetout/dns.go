@@ -91,14 +91,64 @@ func FromDNS(t *dnsinfo.Transaction, row *DNSRow) {
 // addresses (addrCache), and carves the rows' answer lists, CNAME chains
 // and Community IDs out of blocks it allocates a few thousand elements at
 // a time. A block is never written again once carved, so a row keeps its lists
-// however long the writer holds it. Not safe for concurrent use; the
-// zero value is ready.
+// however long the writer holds it, unless ReuseLists is set. Not safe
+// for concurrent use; the zero value is ready.
 type DNSRowBuilder struct {
+	// ReuseLists has every row's answer list and CNAME chain be the
+	// builder's own two lists, valid until the next Fill: for a caller
+	// that writes each row before filling the next (a TableWriter copies
+	// a DNS row's values into its columns as Write takes it), which then
+	// writes a row's answers to memory still in the cache rather than to
+	// a fresh part of a block.
+	ReuseLists bool
+
 	flagTexts *flagTexts
 	addrs     *addrCache
-	answers   []DNSAnswerRow // the unused rest of the current block
-	chains    []string       // the unused rest of the current block
+	answers   []DNSAnswerRow // the unused rest of the current block; ReuseLists: the list
+	chains    []string       // the unused rest of the current block; ReuseLists: the chain
 	ids       communityIDs
+	// names are the texts of recent names, by their text: see name.
+	names map[string]string
+}
+
+// nameCacheMax bounds DNSRowBuilder.names; past it the cache starts over.
+const nameCacheMax = 4096
+
+// name returns the builder's copy of s. The DNS dissector makes each
+// transaction's names anew, so the dictionary columns could only tell a
+// row's names from the last row's by hashing them, once per column; one
+// string per name instead lets them find it by its address (strDict's
+// seen slots), and the builder hashes it once. A copy, not s, is kept:
+// s is part of its whole response's text.
+func (b *DNSRowBuilder) name(s string) string {
+	if b == nil || s == "" {
+		return s
+	}
+	if c, ok := b.names[s]; ok {
+		return c
+	}
+	if b.names == nil || len(b.names) >= nameCacheMax {
+		b.names = make(map[string]string)
+	}
+	c := strings.Clone(s)
+	b.names[c] = c
+	return c
+}
+
+// sameName returns the name of row that t's name s is, found by
+// comparing s with the names row was filled with, the builder's copy of
+// s when it is none of them.
+func (b *DNSRowBuilder) sameName(s string, t *dnsinfo.Transaction, row *DNSRow) string {
+	if s == t.Name {
+		return row.Query
+	}
+	for i := range t.Answers {
+		a := &t.Answers[i]
+		if a.Type == dnsinfo.TypeCNAME && s == a.Target {
+			return row.Answers[i].Data
+		}
+	}
+	return b.name(s)
 }
 
 // answerBlock is how many answers, and chainBlock how many CNAME chain
@@ -137,6 +187,12 @@ func (b *DNSRowBuilder) answerList(n int) []DNSAnswerRow {
 	if b == nil {
 		return make([]DNSAnswerRow, n)
 	}
+	if b.ReuseLists {
+		if cap(b.answers) < n {
+			b.answers = make([]DNSAnswerRow, n)
+		}
+		return b.answers[:n:n]
+	}
 	if len(b.answers) < n {
 		b.answers = make([]DNSAnswerRow, max(answerBlock, n))
 	}
@@ -154,6 +210,14 @@ func (b *DNSRowBuilder) cnameChain(t *dnsinfo.Transaction, cnames int) []string 
 	}
 	if cnames == 0 {
 		return nil
+	}
+	if b.ReuseLists {
+		l := t.AppendCNAMEChain(b.chains[:0])
+		b.chains = l[:0]
+		if len(l) == 0 {
+			return nil
+		}
+		return l[:len(l):len(l)]
 	}
 	n := maxChainLen(cnames)
 	if len(b.chains) < n {
@@ -207,7 +271,7 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		Proto: flow.ProtoName(t.Proto), Service: t.Service,
 		ClientIP: b.addr(t.Client.Addr()), ClientPort: int32(t.Client.Port()),
 		ServerIP: b.addr(t.Server.Addr()), ServerPort: int32(t.Server.Port()),
-		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: t.Name, QClass: int32(t.Class),
+		TransID: int32(t.ID), Opcode: int32(t.Opcode), Query: b.name(t.Name), QClass: int32(t.Class),
 		Answered: t.Answered(), Flags: b.flags(t.Flags),
 		OtherAnswers: int32(t.OtherAnswers),
 		CommunityID:  t.CommunityID,
@@ -234,16 +298,34 @@ func fromDNS(t *dnsinfo.Transaction, row *DNSRow, b *DNSRowBuilder) {
 		row.Answers = b.answerList(len(t.Answers))
 		for i := range t.Answers {
 			a := &t.Answers[i]
-			data := a.Target
+			var data string
 			if a.Type == dnsinfo.TypeCNAME {
 				cnames++
+				data = b.name(a.Target)
 			} else {
 				data = b.addr(a.Addr)
 			}
-			row.Answers[i] = DNSAnswerRow{Name: a.Name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
+			// An owner is most often the question's name or the
+			// previous record's target: the same text, without a lookup.
+			name := a.Name
+			switch {
+			case b == nil:
+			case name == t.Name:
+				name = row.Query
+			case i > 0 && t.Answers[i-1].Type == dnsinfo.TypeCNAME && name == t.Answers[i-1].Target:
+				name = row.Answers[i-1].Data
+			default:
+				name = b.name(name)
+			}
+			row.Answers[i] = DNSAnswerRow{Name: name, Type: a.Type.String(), TTL: int64(a.TTL), Data: data}
 		}
 	}
 	row.CNAMEChain = b.cnameChain(t, cnames)
+	if b != nil {
+		for i, c := range row.CNAMEChain {
+			row.CNAMEChain[i] = b.sameName(c, t, row)
+		}
+	}
 }
 
 // flagString lists the header flags set, in header order: "aa tc rd ra

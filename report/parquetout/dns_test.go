@@ -5,8 +5,10 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/ccaudit/auditor/capture/flow"
 	"github.com/ccaudit/auditor/classify/dnsinfo"
@@ -102,11 +104,71 @@ func TestDNSRowBuilderMatchesFromDNS(t *testing.T) {
 // builder's chain blocks: a row filled before is unchanged by the rows
 // filled after it.
 func TestDNSRowBuilderChainsMatchFromDNS(t *testing.T) {
-	server := netip.MustParseAddrPort("10.0.0.53:53")
 	var b DNSRowBuilder
-	rows := make([]DNSRow, 3*chainBlock)
-	txs := make([]*dnsinfo.Transaction, len(rows))
-	for i := range rows {
+	txs := chainTxs(3 * chainBlock)
+	rows := make([]DNSRow, len(txs))
+	for i, tx := range txs {
+		b.Fill(tx, &rows[i])
+	}
+	for i, tx := range txs {
+		var want DNSRow
+		FromDNS(tx, &want)
+		if !reflect.DeepEqual(rows[i], want) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, rows[i], want)
+		}
+	}
+}
+
+// A builder with ReuseLists fills each row as FromDNS does, though every
+// row's lists are the same memory, and a file written a row at a time
+// from one reused row holds each row's own answers and chain: Write
+// copies them before the next Fill overwrites them.
+func TestDNSRowBuilderReuseLists(t *testing.T) {
+	b := DNSRowBuilder{ReuseLists: true}
+	txs := chainTxs(2000)
+	path := filepath.Join(t.TempDir(), "dns.parquet")
+	w, err := CreateDNS(path, Options{RowGroupRows: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]DNSRow, len(txs))
+	var row DNSRow
+	for i, tx := range txs {
+		b.Fill(tx, &row)
+		FromDNS(tx, &want[i])
+		if !reflect.DeepEqual(row, want[i]) {
+			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, row, want[i])
+		}
+		if err := w.Write(&row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		// The file keeps microseconds and reads empty lists as nil.
+		if len(g.Answers) != len(w.Answers) || !slices.Equal(g.CNAMEChain, w.CNAMEChain) ||
+			(len(w.Answers) > 0 && !reflect.DeepEqual(g.Answers, w.Answers)) || g.Query != w.Query || g.TransID != w.TransID {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+// chainTxs are n transactions with CNAME chains (some looping, some not
+// from the question name, names of any case) and addresses.
+func chainTxs(n int) []*dnsinfo.Transaction {
+	server := netip.MustParseAddrPort("10.0.0.53:53")
+	txs := make([]*dnsinfo.Transaction, n)
+	for i := range txs {
 		q := fmt.Sprintf("svc%d.example.com", i%7)
 		tx := &dnsinfo.Transaction{
 			QueryTime: t0, ResponseTime: t0 + int64(i), Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 40000),
@@ -132,15 +194,8 @@ func TestDNSRowBuilderChainsMatchFromDNS(t *testing.T) {
 			tx.Answers = append(tx.Answers, dnsinfo.TxAnswer{Name: owner, Type: dnsinfo.TypeA, TTL: 60, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(j)})})
 		}
 		txs[i] = tx
-		b.Fill(tx, &rows[i])
 	}
-	for i, tx := range txs {
-		var want DNSRow
-		FromDNS(tx, &want)
-		if !reflect.DeepEqual(rows[i], want) {
-			t.Fatalf("transaction %d:\n got %+v\nwant %+v", i, rows[i], want)
-		}
-	}
+	return txs
 }
 
 // A chain is never longer than maxChainLen of its CNAME records, the
@@ -214,6 +269,52 @@ func TestDNSAnswerArenaAcrossBatches(t *testing.T) {
 		if !reflect.DeepEqual(got[i].Answers, rows[i].Answers) && len(got[i].Answers)+len(rows[i].Answers) > 0 ||
 			!reflect.DeepEqual(got[i].CNAMEChain, rows[i].CNAMEChain) && len(got[i].CNAMEChain)+len(rows[i].CNAMEChain) > 0 {
 			t.Fatalf("row %d: answers %+v chain %q, wrote %+v %q", i, got[i].Answers, got[i].CNAMEChain, rows[i].Answers, rows[i].CNAMEChain)
+		}
+	}
+}
+
+// The builder gives every row one string per name, a copy of none of the
+// transaction's: two transactions' equal names, made anew each as the
+// DNS dissector makes them, are the same string in both rows, in every
+// column they appear in, and the cache of names stays bounded.
+func TestDNSRowBuilderSharesNames(t *testing.T) {
+	var b DNSRowBuilder
+	fresh := func(s string) string { return string([]byte(s)) }
+	tx := func() *dnsinfo.Transaction {
+		return &dnsinfo.Transaction{
+			QueryTime: t0, ResponseTime: t0 + 1, Client: netip.MustParseAddrPort("10.1.0.1:40000"),
+			Server: netip.MustParseAddrPort("10.0.0.53:53"), Proto: flow.ProtoUDP, Name: fresh("api.example.com"), Type: dnsinfo.TypeA,
+			Answers: []dnsinfo.TxAnswer{
+				{Name: fresh("api.example.com"), Type: dnsinfo.TypeCNAME, Target: fresh("edge.cdn.net")},
+				{Name: fresh("edge.cdn.net"), Type: dnsinfo.TypeA, Addr: netip.MustParseAddr("192.0.2.1")},
+			},
+		}
+	}
+	same := func(a, b string) bool { return a == b && unsafe.StringData(a) == unsafe.StringData(b) }
+	t1, t2 := tx(), tx()
+	var r1, r2 DNSRow
+	b.Fill(t1, &r1)
+	r1.Answers, r1.CNAMEChain = slices.Clone(r1.Answers), slices.Clone(r1.CNAMEChain)
+	b.Fill(t2, &r2)
+	if unsafe.StringData(r1.Query) == unsafe.StringData(t1.Name) || unsafe.StringData(r1.Answers[0].Data) == unsafe.StringData(t1.Answers[0].Target) {
+		t.Fatal("a row keeps a transaction's own name")
+	}
+	for _, p := range [][2]string{
+		{r1.Query, r2.Query}, {r1.Query, r1.Answers[0].Name}, {r1.Query, r1.CNAMEChain[0]},
+		{r1.Answers[0].Data, r2.Answers[0].Data}, {r1.Answers[0].Data, r1.Answers[1].Name}, {r1.Answers[0].Data, r1.CNAMEChain[1]},
+		{r2.Query, r2.CNAMEChain[0]}, {r2.Answers[1].Name, r2.CNAMEChain[1]},
+	} {
+		if !same(p[0], p[1]) {
+			t.Errorf("%q and %q are not one string", p[0], p[1])
+		}
+	}
+	var r DNSRow
+	for i := range nameCacheMax + 10 {
+		x := tx()
+		x.Name = fmt.Sprintf("n%d.example.com", i)
+		b.Fill(x, &r)
+		if len(b.names) > nameCacheMax {
+			t.Fatalf("%d names cached, the bound is %d", len(b.names), nameCacheMax)
 		}
 	}
 }

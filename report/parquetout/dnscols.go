@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 
@@ -217,17 +218,24 @@ func (c *optColumn[T]) flushPage(w *flowWriter) error {
 	if len(c.present) == 0 {
 		return nil
 	}
-	c.levels = c.levels[:0]
-	for _, p := range c.present {
-		if p {
-			c.levels = append(c.levels, 1)
-		} else {
-			c.levels = append(c.levels, 0)
-		}
-	}
+	n, nulls := len(c.present), len(c.present)-len(c.vals)
 	var err error
-	if w.page, err = appendLevels(w.page[:0], c.levels); err != nil {
-		return err
+	if nulls == 0 || nulls == n {
+		// Most pages have a value in every row (latency, rcode_num of
+		// answered queries) or in none: their levels are one run.
+		w.page = appendLevelRun(w.page[:0], n, nulls == 0)
+	} else {
+		c.levels = c.levels[:0]
+		for _, p := range c.present {
+			if p {
+				c.levels = append(c.levels, 1)
+			} else {
+				c.levels = append(c.levels, 0)
+			}
+		}
+		if w.page, err = appendLevels(w.page[:0], c.levels); err != nil {
+			return err
+		}
 	}
 	enc := format.Plain
 	if c.delta {
@@ -236,13 +244,33 @@ func (c *optColumn[T]) flushPage(w *flowWriter) error {
 			return err
 		}
 	} else {
-		for _, v := range c.vals {
-			w.page = appendPlainNumber(w.page, v)
-		}
+		w.page = appendPlainNumbers(w.page, c.vals)
 	}
-	n, nulls := len(c.present), len(c.present)-len(c.vals)
 	c.present, c.vals = c.present[:0], c.vals[:0]
 	return c.pages.addDataPage(w, w.page, n, nulls, enc)
+}
+
+// appendPlainNumbers appends vals in PLAIN encoding, with one type switch
+// a page rather than appendPlainNumber's one a value.
+func appendPlainNumbers[T int32 | int64 | float64](dst []byte, vals []T) []byte {
+	switch vals := any(vals).(type) {
+	case []int32:
+		dst = slices.Grow(dst, 4*len(vals))
+		for _, v := range vals {
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(v))
+		}
+	case []int64:
+		dst = slices.Grow(dst, 8*len(vals))
+		for _, v := range vals {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+		}
+	case []float64:
+		dst = slices.Grow(dst, 8*len(vals))
+		for _, v := range vals {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
+		}
+	}
+	return dst
 }
 
 // appendDelta appends integers in DELTA_BINARY_PACKED encoding, which
@@ -515,6 +543,20 @@ func addLevelEncoding(cc *format.ColumnChunk) {
 		cc.MetaData.Encoding = append(cc.MetaData.Encoding, format.RLE)
 		slices.Sort(cc.MetaData.Encoding)
 	}
+}
+
+// appendLevelRun appends n equal levels of bit width 1 (1 if defined) as
+// appendLevels does: their length, then a single RLE run.
+func appendLevelRun(dst []byte, n int, defined bool) []byte {
+	start := len(dst)
+	dst = binary.AppendUvarint(append(dst, 0, 0, 0, 0), uint64(n)<<1)
+	if defined {
+		dst = append(dst, 1)
+	} else {
+		dst = append(dst, 0)
+	}
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
+	return dst
 }
 
 // appendLevels appends levels of bit width 1 as a data page v1 holds

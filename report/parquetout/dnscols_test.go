@@ -3,6 +3,7 @@ package parquetout
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/ccaudit/auditor/capture/flow"
@@ -305,5 +307,36 @@ func TestDNSWriterBoundsPages(t *testing.T) {
 	}
 	if n < 20 {
 		t.Errorf("answers.name in the first row group has %d pages, want them cut every ~%d bytes", n, dnsPageBytes)
+	}
+}
+
+// A page whose rows are all defined or all NULL has its levels as one
+// run: the bytes appendLevels writes from the levels themselves when
+// there are 8 or more, and a run that decodes to them when fewer.
+func TestAppendLevelRun(t *testing.T) {
+	for _, n := range []int{1, 2, 7, 8, 9, 63, 64, 127, 128, 8192, 100000} {
+		for _, defined := range []bool{false, true} {
+			levels := make([]uint8, n)
+			if defined {
+				for i := range levels {
+					levels[i] = 1
+				}
+			}
+			got := appendLevelRun([]byte("x"), n, defined)
+			want, err := appendLevels([]byte("x"), levels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n >= 8 && !bytes.Equal(got, want) {
+				t.Fatalf("%d levels, defined %v: got %x, want %x", n, defined, got, want)
+			}
+			if int(binary.LittleEndian.Uint32(got[1:])) != len(got)-5 {
+				t.Fatalf("%d levels: length prefix %x", n, got[1:5])
+			}
+			dec, err := (&rle.Encoding{BitWidth: 1}).DecodeLevels(nil, got[5:])
+			if err != nil || len(dec) < n || !bytes.Equal(dec[:n], levels) {
+				t.Fatalf("%d levels, defined %v: decoded %v, %v", n, defined, dec, err)
+			}
+		}
 	}
 }

@@ -63,6 +63,7 @@ type flowWriter struct {
 	cols []flowColumn // in schema order
 
 	page, comp []byte // scratch: a page being encoded, compressed
+	hdr        []byte // scratch: a page's header
 }
 
 // flowColumn is one column of flows.parquet.
@@ -280,10 +281,14 @@ func (p *chunkPages) addPage(w *flowWriter, body []byte, width int, header *form
 	}
 	header.UncompressedPageSize = int32(len(body))
 	header.CompressedPageSize = int32(len(w.comp))
-	hdr, err := thrift.Marshal(new(thrift.CompactProtocol), header)
-	if err != nil {
-		return fmt.Errorf("encode page header: %w", err)
+	hdr, ok := appendPageHeader(w.hdr[:0], header)
+	if !ok {
+		var err error
+		if hdr, err = thrift.Marshal(new(thrift.CompactProtocol), header); err != nil {
+			return fmt.Errorf("encode page header: %w", err)
+		}
 	}
+	w.hdr = hdr
 	var page []byte
 	if n := len(p.spare); n > 0 && cap(p.spare[n-1]) >= len(hdr)+len(w.comp) {
 		page, p.spare = p.spare[n-1][:0], p.spare[:n-1]
