@@ -3,7 +3,6 @@ package parquetout
 import (
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"testing"
 
 	"github.com/ccaudit/auditor/capture/flow"
@@ -106,25 +105,5 @@ func benchParsedDNSTxs(n int) []*dnsinfo.Transaction {
 // with benchParsedDNSTxs' strings, which the dictionaries cannot tell
 // apart by address.
 func BenchmarkDNSParsedRowsBuiltAndWritten(b *testing.B) {
-	txs := benchParsedDNSTxs(92_350)
-	path := filepath.Join(b.TempDir(), "dns.parquet")
-	b.ReportAllocs()
-	for b.Loop() {
-		w, err := CreateDNS(path, Options{RowGroupRows: 16 << 10})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var rb DNSRowBuilder
-		var row DNSRow
-		for _, t := range txs {
-			rb.Fill(t, &row)
-			if err := w.Write(&row); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*float64(len(txs))), "ns/row")
+	benchDNSRowsWritten(b, benchParsedDNSTxs(92_350))
 }
