@@ -13,7 +13,8 @@ import (
 // each page, a few hundred times a file; false for any other shape, which
 // the caller then marshals.
 func appendPageHeader(dst []byte, h *format.PageHeader) ([]byte, bool) {
-	if h.CRC != 0 || h.IndexPageHeader.Valid || h.DataPageHeaderV2.Valid {
+	if h.CRC != 0 || h.IndexPageHeader.Valid || h.DataPageHeaderV2.Valid ||
+		h.DataPageHeader.Valid && h.DictionaryPageHeader.Valid {
 		return dst, false
 	}
 	var dataPage, dictPage bool

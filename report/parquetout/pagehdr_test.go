@@ -48,6 +48,11 @@ func TestAppendPageHeaderMatchesThrift(t *testing.T) {
 		{Type: format.DataPageV2, DataPageHeaderV2: thrift.New(format.DataPageHeaderV2{NumValues: 1})},
 		{Type: format.DictionaryPage, DataPageHeader: thrift.New(format.DataPageHeader{NumValues: 1})},
 		{Type: format.DataPage},
+		// Both sub-headers: thrift writes both, so must the fallback.
+		{Type: format.DataPage, DataPageHeader: thrift.New(format.DataPageHeader{NumValues: 1}),
+			DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: 1})},
+		{Type: format.DictionaryPage, DataPageHeader: thrift.New(format.DataPageHeader{NumValues: 1, Statistics: format.Statistics{NullCount: 4}}),
+			DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: 1})},
 	}
 	for i := range declined {
 		if _, ok := appendPageHeader(nil, &declined[i]); ok {

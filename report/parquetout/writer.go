@@ -331,6 +331,11 @@ func (w *TableWriter[T]) Close() error {
 }
 
 func (w *TableWriter[T]) finish() error {
+	// A row that failed may be half in the columns: never write a footer
+	// over it.
+	if w.err != nil {
+		return w.err
+	}
 	if err := w.flushBatch(); err != nil {
 		return err
 	}

@@ -658,3 +658,31 @@ func TestSetMetadataBeforeClose(t *testing.T) {
 		t.Fatalf("metadata %v, %v", md, err)
 	}
 }
+
+// TestCloseAfterFailedWrite pins that a writer whose row failed half-way
+// into its columns writes no footer over it: Close returns the write's
+// error and leaves no file.
+func TestCloseAfterFailedWrite(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Create(filepath.Join(dir, "flows.parquet"), Options{RowGroupRows: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file under the writer's buffer goes away: the next flush fails.
+	w.file.Close()
+	row := FlowRow{Proto: "udp", SrcIP: "192.0.2.1", DstIP: "192.0.2.2", CommunityID: "1:abc"}
+	var werr error
+	for i := 0; i < 1_000_000 && werr == nil; i++ {
+		row.SrcPort = int32(i)
+		werr = w.Write(&row)
+	}
+	if werr == nil {
+		t.Fatal("no write failed with the file closed")
+	}
+	if err := w.Close(); err == nil || err.Error() != werr.Error() {
+		t.Errorf("Close after a failed write: %v, want the write's error %v", err, werr)
+	}
+	if got := dirNames(t, dir); len(got) != 0 {
+		t.Errorf("after the failed Close: %v, want no file", got)
+	}
+}
