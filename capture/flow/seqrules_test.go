@@ -1,6 +1,9 @@
 package flow
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // seqAbs and ackAbs set a step's sequence and acknowledgement numbers to
 // absolute values, for rules that depend on where a number lies in the
@@ -153,4 +156,33 @@ func TestSequenceRules(t *testing.T) {
 		{name: "FIN 3 GB past data does not count", steps: with(syn3, []step{c(psh, 100), c(fin, 0).at(101 + gb3), s(fin, 0).acking(102 + gb3)}),
 			state: StateSF, history: "ShADFf", origIsCl: true, seq: []uint64{99, 0}},
 	})
+}
+
+// TestFINEndingAtStartAck pins the ACK handling of a FIN that ends at its
+// endpoint's initial sequence number (a stale or crafted segment): its
+// relative end wraps to 0, and the peer's next ACK, even one for no new
+// data, still goes through ackReceived, whose clamp to the FIN raises the
+// acknowledged point and reports the content gap (G) as before the ACK
+// fast path existed.
+func TestFINEndingAtStartAck(t *testing.T) {
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC).UnixNano()
+	tab, out := collect(Config{})
+	ck, cd := NewKey(ProtoTCP, client, server)
+	pk := func(fromClient bool, flags uint8, seq, ack uint32, n uint32, at int) {
+		d := cd
+		if !fromClient {
+			d = cd.Flip()
+		}
+		tab.Packet(&Packet{Key: ck, Dir: d, Time: base + int64(at)*int64(time.Millisecond), WireLen: 60 + n, PayloadLen: n, TCPFlags: flags, Seq: seq, Ack: ack})
+	}
+	pk(true, syn, 1000, 0, 0, 1)
+	pk(false, synack, 5000, 1001, 0, 2)
+	pk(true, ack, 1001, 5001, 0, 3)
+	pk(true, finack, 999, 5001, 0, 4) // ends at the ISN: the FIN's end wraps to 0
+	pk(false, ack, 5001, 1001, 0, 5)  // a pure ACK at the trimmed point
+	pk(false, pshack, 5001, 1001, 10, 6)
+	tab.Flush(EndActive)
+	if h := (*out)[0].History(); h != "ShAFaGd" {
+		t.Errorf("history %q, want ShAFaGd", h)
+	}
 }

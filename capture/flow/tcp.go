@@ -345,8 +345,10 @@ func (f *Flow) tcpPacket(isOrig bool, s *segment, quiet bool) (flipped bool) {
 
 	// ackReceived does nothing for an acknowledgement at or below the
 	// point acknowledgements already trimmed to (a pure ACK for no new
-	// data): its clamp to the FIN only lowers the number.
-	if s.ack_() && !quiet && relAck > peer.trim {
+	// data): its clamp to the FIN only lowers the number, except for a
+	// FIN that ended at the endpoint's start, whose finSeq wrapped to 0
+	// and whose clamp (finSeq-1) raises it.
+	if s.ack_() && !quiet && (relAck > peer.trim || peer.sentFIN && peer.finSeq == 0) {
 		f.ackReceived(ei^1, relAck)
 	}
 
