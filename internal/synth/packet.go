@@ -249,19 +249,20 @@ func (g *gen) echo(src, dst *host, reply bool, id, seq uint16, payload []byte) {
 
 // arpWhoHas broadcasts a request from src for target; arpReply answers it.
 func (g *gen) arpWhoHas(src, target *host) {
-	g.stack = g.stack[:0]
-	g.eth = layers.Ethernet{SrcMAC: src.mac, DstMAC: g.bcast, EthernetType: layers.EthernetTypeARP}
-	g.arp = layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
-		Operation: layers.ARPRequest, SourceHwAddress: src.mac, SourceProtAddress: src.ip.To4(), DstHwAddress: g.zeroMAC, DstProtAddress: target.ip.To4()}
-	g.stack = append(g.stack, &g.eth, &g.arp)
-	g.flush(src, target)
+	g.arpFrame(src, target, g.bcast, g.zeroMAC, layers.ARPRequest)
 }
 
 func (g *gen) arpReply(src, to *host) {
+	g.arpFrame(src, to, to.mac, to.mac, layers.ARPReply)
+}
+
+// arpFrame writes an ARP message from src about target, sent to the
+// Ethernet address ethDst, with dstHW as its target hardware address.
+func (g *gen) arpFrame(src, target *host, ethDst, dstHW net.HardwareAddr, op uint16) {
 	g.stack = g.stack[:0]
-	g.eth = layers.Ethernet{SrcMAC: src.mac, DstMAC: to.mac, EthernetType: layers.EthernetTypeARP}
+	g.eth = layers.Ethernet{SrcMAC: src.mac, DstMAC: ethDst, EthernetType: layers.EthernetTypeARP}
 	g.arp = layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
-		Operation: layers.ARPReply, SourceHwAddress: src.mac, SourceProtAddress: src.ip.To4(), DstHwAddress: to.mac, DstProtAddress: to.ip.To4()}
+		Operation: op, SourceHwAddress: src.mac, SourceProtAddress: src.ip.To4(), DstHwAddress: dstHW, DstProtAddress: target.ip.To4()}
 	g.stack = append(g.stack, &g.eth, &g.arp)
-	g.flush(src, to)
+	g.flush(src, target)
 }
