@@ -80,10 +80,5 @@ func BenchmarkClassifyNamed(b *testing.B) {
 		play(b, udp, "10.0.0.10:5060", "10.1.0.10:5060", exchange),
 		play(b, udp, "10.0.0.10:40000", "10.1.0.10:53", exchange),
 	}
-	var r verdict.Result
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		cl.Classify(flows[i%len(flows)], &r)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "flows/s")
+	classifyLoop(b, cl, flows)
 }
